@@ -1,0 +1,1 @@
+"""The HTTP API (a Flask app, served by functions-framework in production)."""

@@ -1,0 +1,342 @@
+"""`arco`: operate an Arco workspace from the terminal.
+
+Every command takes --store/ARCO_STORE and --workspace/ARCO_WORKSPACE, and --json for scripts.
+Exit codes: 0 success, 1 a check failed (rebuild --verify, doctor), 2 bad input or an error.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+from rich.markup import escape
+
+from arco.cli.output import STATUS_STYLE, console, err_console, print_json, print_table
+from arco.domain.errors import ArcoError
+from arco.domain.names import validate_workspace
+from arco.services.workspace import Workspace
+from arco.storage.url import DEFAULT_STORE_URL, open_store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    def __init__(self, store_url: str, workspace: str, lookback_ms: int) -> None:
+        self.store_url = store_url
+        self.workspace_name = workspace
+        self.lookback_ms = lookback_ms
+        self._ws: Workspace | None = None
+
+    @property
+    def ws(self) -> Workspace:
+        if self._ws is None:
+            self._ws = Workspace(
+                open_store(self.store_url),
+                validate_workspace(self.workspace_name),
+                lookback_ms=self.lookback_ms,
+                source="cli",
+            )
+        return self._ws
+
+
+def json_option(fn: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(fn)
+
+
+def handle_errors(fn: F) -> F:
+    """Turn Arco errors into a message on stderr (or a JSON error) and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ArcoError as exc:
+            if kwargs.get("as_json"):
+                print_json({"error": {"type": type(exc).__name__, "message": str(exc)}})
+            else:
+                err_console.print(f"[red]error:[/] {escape(str(exc))}")
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option(
+    "--store",
+    envvar="ARCO_STORE",
+    default=DEFAULT_STORE_URL,
+    show_default=True,
+    help="Store URL: memory://, file:///path, gs://bucket/prefix or s3://bucket/prefix. "
+    "[env: ARCO_STORE]",
+)
+@click.option(
+    "--workspace",
+    envvar="ARCO_WORKSPACE",
+    default="default",
+    show_default=True,
+    help="Workspace inside the store. [env: ARCO_WORKSPACE]",
+)
+@click.option(
+    "--lookback-ms",
+    envvar="ARCO_LOOKBACK_MS",
+    default=120_000,
+    show_default=True,
+    type=click.IntRange(min=1000),
+    help="Compactor listing lookback (clock-skew bound).",
+)
+@click.version_option(package_name="arco")
+@click.pass_context
+def cli(ctx: click.Context, store: str, workspace: str, lookback_ms: int) -> None:
+    """Arco: a serverless, event-sourced orchestration control plane on object storage.
+
+    \b
+    Operate the state:
+      arco compact          fold new ledger objects and publish
+      arco state            what is published: manifest, watermark, rows per table
+      arco rebuild --verify rebuild from the ledger and compare with what is published
+      arco doctor           health of pointer, manifests, files, quarantine, ledger
+      arco dev              local HTTP API plus a compaction loop
+    """
+    ctx.obj = Context(store, workspace, lookback_ms)
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@cli.command()
+@click.option(
+    "--sweep",
+    is_flag=True,
+    help="List the whole ledger, not just the lookback window (folds late objects).",
+)
+@click.option("--once", is_flag=True, help="One step only, even if more is pending.")
+@json_option
+@pass_ctx
+@handle_errors
+def compact(c: Context, sweep: bool, once: bool, as_json: bool) -> None:
+    """Fold what is new in the ledger and publish it; print what was done."""
+    results = [c.ws.compactor.compact(sweep=sweep)]
+    while not once and results[-1].more_pending:
+        results.append(c.ws.compactor.compact())
+    if as_json:
+        print_json([r.as_dict() for r in results])
+        return
+    for r in results:
+        if not r.published:
+            console.print(
+                f"nothing new: manifest {r.manifest_id} is current"
+                + (
+                    f" ({r.objects_deferred} object(s) from the future deferred)"
+                    if r.objects_deferred
+                    else ""
+                )
+            )
+            continue
+        f = r.fold
+        console.print(
+            f"published manifest [bold]{r.manifest_id}[/] (was {r.previous_manifest_id}) in "
+            f"{r.seconds:.3f}s: {f.objects} object(s), {f.events_applied} applied, "
+            f"{f.events_superseded} superseded, {f.events_duplicate} duplicate, "
+            f"{f.events_rejected} rejected, {f.events_unsupported} unsupported; "
+            f"tables written: {', '.join(r.tables_written) or 'none'}"
+        )
+        for name, reason in f.quarantined:
+            console.print(f"  [yellow]quarantined[/] {name}: {escape(reason)}")
+
+
+@cli.command()
+@json_option
+@pass_ctx
+@handle_errors
+def state(c: Context, as_json: bool) -> None:
+    """Show the published state: manifest id, watermark, rows per table."""
+    from arco.services.state_summary import state_summary
+
+    summary = state_summary(c.ws)
+    if as_json:
+        print_json(summary)
+        return
+    console.print(f"workspace [bold]{summary['workspace']}[/] on {summary['store']}")
+    console.print(f"manifest {summary['manifest_id']} published {summary['published_at']}")
+    console.print(f"watermark {summary['watermark']} ({summary['watermark_time']})")
+    console.print(
+        f"{summary['objects_folded']} ledger object(s), {summary['events_folded']} event(s) folded"
+    )
+    print_table(
+        "tables",
+        ["table", "rows", "files", "bytes"],
+        [(n, t["rows"], t["files"], t["bytes"]) for n, t in summary["tables"].items()],
+    )
+
+
+@cli.command()
+@click.option(
+    "--verify",
+    is_flag=True,
+    help="Only compare a rebuild with what is published; exit 1 on any difference.",
+)
+@json_option
+@pass_ctx
+@handle_errors
+def rebuild(c: Context, verify: bool, as_json: bool) -> None:
+    """Rebuild every projection from the full ledger (and publish it, unless --verify)."""
+    from rich.progress import Progress
+
+    from arco.services import rebuild as rebuild_service
+
+    with Progress(console=err_console, transient=True, disable=as_json) as bar:
+        task = bar.add_task("folding ledger", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        if verify:
+            report = rebuild_service.verify(c.ws, progress)
+        else:
+            manifest = rebuild_service.publish(c.ws, progress)
+    if not verify:
+        if as_json:
+            print_json(
+                {
+                    "published_manifest_id": manifest.manifest_id,
+                    "objects": manifest.objects_total,
+                    "events": manifest.events_total,
+                }
+            )
+        else:
+            console.print(
+                f"rebuilt {manifest.objects_total} object(s), "
+                f"{manifest.events_total} event(s); published manifest "
+                f"{manifest.manifest_id}"
+            )
+        return
+    if as_json:
+        print_json(report.as_dict())
+    else:
+        console.print(
+            f"refolded {report.objects} ledger object(s) covered by manifest "
+            f"{report.manifest_id} ({report.pending} not compacted yet)"
+        )
+        if report.identical:
+            console.print("[green]identical[/]: every table matches the rebuild")
+        for diff in report.diffs:
+            console.print(
+                f"[red]{diff.table}[/]: {len(diff.missing)} row(s) missing from the "
+                f"rebuild, {len(diff.extra)} extra, {len(diff.changed)} changed"
+            )
+            for key in diff.missing[:10]:
+                console.print(f"  - published only: {escape(str(key))}")
+            for key in diff.extra[:10]:
+                console.print(f"  + rebuild only:   {escape(str(key))}")
+            for key, published, rebuilt in diff.changed[:10]:
+                changed = sorted(k for k in published if published.get(k) != rebuilt.get(k))
+                console.print(
+                    escape(
+                        f"  ~ {key}: "
+                        + ", ".join(
+                            f"{k}: {published.get(k)!r} -> {rebuilt.get(k)!r}" for k in changed
+                        )
+                    )
+                )
+    if not report.identical:
+        sys.exit(1)
+
+
+@cli.command()
+@json_option
+@pass_ctx
+@handle_errors
+def doctor(c: Context, as_json: bool) -> None:
+    """Check pointer and manifest health, orphans, quarantine and the ledger; say what to do."""
+    from arco.services.doctor import run_doctor
+
+    findings = run_doctor(c.ws)
+    if as_json:
+        print_json([f.as_dict() for f in findings])
+    else:
+        for f in findings:
+            console.print(f"{STATUS_STYLE[f.status]:>20}  [bold]{f.check}[/]: {escape(f.summary)}")
+            for item in f.details[:20]:
+                console.print(f"{'':>12}- {escape(str(item))}")
+            if len(f.details) > 20:
+                console.print(f"{'':>12}... and {len(f.details) - 20} more (use --json)")
+            if f.action:
+                console.print(f"{'':>12}[cyan]action:[/] {escape(f.action)}")
+    if any(f.status == "error" for f in findings):
+        sys.exit(1)
+
+
+@cli.group()
+def settings() -> None:
+    """Workspace settings (recorded as events)."""
+
+
+@settings.command("list")
+@json_option
+@pass_ctx
+@handle_errors
+def settings_list(c: Context, as_json: bool) -> None:
+    """Every setting with its current value (published state)."""
+    from arco.services.settings import list_settings
+
+    rows = list_settings(c.ws)
+    if as_json:
+        print_json(rows)
+    else:
+        print_table(
+            "settings",
+            ["name", "value", "default", "changed by"],
+            [
+                (r["name"], json.dumps(r["value"]), json.dumps(r["default"]), r["changed_by"] or "")
+                for r in rows
+            ],
+        )
+
+
+@settings.command("set")
+@click.argument("name")
+@click.argument("value")
+@click.option("--request-id", default=None, help="Idempotency: the same id is applied once.")
+@json_option
+@pass_ctx
+@handle_errors
+def settings_set(c: Context, name: str, value: str, request_id: str | None, as_json: bool) -> None:
+    """Change a setting: appends one event (visible after the next compaction)."""
+    from arco.services.settings import change_setting
+
+    result = change_setting(c.ws, name, value, request_id or uuid.uuid4().hex, "cli")
+    if as_json:
+        print_json(result)
+    else:
+        console.print(
+            f"recorded {name} = {json.dumps(result['value'])} in ledger object "
+            f"{result['ledger_object']}"
+        )
+
+
+@cli.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8080, show_default=True, type=int)
+@click.option(
+    "--interval",
+    default=2.0,
+    show_default=True,
+    type=float,
+    help="Seconds between local timer runs (compaction).",
+)
+@pass_ctx
+@handle_errors
+def dev(c: Context, host: str, port: int, interval: float) -> None:
+    """Serve the HTTP API on localhost and run the timer loop (compaction) locally."""
+    from arco.cli.dev import run_dev
+
+    run_dev(c.store_url, c.workspace_name, host, port, interval, c.lookback_ms)
+
+
+def main() -> None:
+    cli()

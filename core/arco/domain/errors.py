@@ -1,0 +1,43 @@
+"""The error families every layer speaks.
+
+`retryable` tells an entry point whether to answer 5xx (the platform redelivers) or 4xx
+(the request can never succeed as sent).
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class ArcoError(Exception):
+    """Root of Arco's errors."""
+
+    retryable: ClassVar[bool] = False
+
+
+class InvalidInput(ArcoError):
+    """Input that can never be accepted as sent (a bad name, a malformed body)."""
+
+
+class NotFound(ArcoError):
+    """A named thing that does not exist."""
+
+
+class ConflictError(ArcoError):
+    """Someone else won a race; trying again (after re-reading) may succeed."""
+
+    retryable = True
+
+
+class IdempotencyConflict(ArcoError):
+    """The same name was written twice with different bytes: a bug, never retried."""
+
+
+class StorageUnavailable(ArcoError):
+    """The object store did not answer; retry later."""
+
+    retryable = True
+
+
+class CorruptState(ArcoError):
+    """A published object (pointer, manifest, table file) cannot be read back."""

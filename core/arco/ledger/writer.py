@@ -1,0 +1,123 @@
+"""Appending to the ledger: one create-if-absent object per call, with honest retries.
+
+Retry rules (see docs/protocol.md, "Append"):
+- A write whose outcome is unknown (the store did not answer) is retried under the same name.
+  If it finds an object with identical bytes, the earlier attempt succeeded; different bytes is
+  an IdempotencyConflict (it cannot happen with fresh ULID names unless something is broken).
+- Once half the compactor's lookback has passed without success, the writer switches to a fresh
+  object name (a new ULID) so the object cannot land behind the compactor's listing window.
+  The events inside keep their ids and idempotency keys, so if both attempts land the fold keeps
+  each event once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel
+
+from arco.clock import Clock
+from arco.domain.envelope import LEDGER_FORMAT, EventEnvelope, LedgerBatch, format_time_ms
+from arco.domain.errors import IdempotencyConflict, InvalidInput, StorageUnavailable
+from arco.domain.registry import Registry, UnsupportedEvent
+from arco.ids import UlidGenerator
+from arco.storage.layout import WorkspaceLayout
+from arco.storage.port import ObjectStore
+
+DEFAULT_LOOKBACK_MS = 120_000
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event a writer wants to append; the writer fills in id, time and workspace."""
+
+    type: str
+    payload: BaseModel | dict[str, Any]
+    idempotency_key: str
+    version: int = 1
+    event_id: str | None = None  # controllers may pass a deterministic id
+
+
+@dataclass(frozen=True, slots=True)
+class AppendResult:
+    object_name: str
+    event_ids: tuple[str, ...]
+    attempts: int
+
+
+@dataclass
+class LedgerWriter:
+    """Appends batches of events for one workspace. Never reads the ledger otherwise."""
+
+    store: ObjectStore
+    workspace: str
+    registry: Registry
+    clock: Clock
+    source: str
+    lookback_ms: int = DEFAULT_LOOKBACK_MS
+    ids: UlidGenerator = field(init=False)
+    sleep: Callable[[float], None] = time.sleep
+
+    def __post_init__(self) -> None:
+        self.layout = WorkspaceLayout(self.workspace)
+        self.ids = UlidGenerator(self.clock)
+
+    def build_batch(self, events: Sequence[NewEvent]) -> LedgerBatch:
+        """Validate `events` against the registry and wrap them in a batch."""
+        if not events:
+            raise InvalidInput("an append needs at least one event")
+        now = self.clock.now_ms()
+        envelopes = []
+        for event in events:
+            payload = (
+                event.payload.model_dump(mode="json")
+                if isinstance(event.payload, BaseModel)
+                else event.payload
+            )
+            try:
+                self.registry.decode_payload(event.type, event.version, payload)
+            except UnsupportedEvent as exc:
+                raise InvalidInput(str(exc)) from exc
+            envelopes.append(
+                EventEnvelope(
+                    event_id=event.event_id or self.ids.new(),
+                    type=event.type,
+                    version=event.version,
+                    workspace=self.workspace,
+                    idempotency_key=event.idempotency_key,
+                    time=format_time_ms(now),
+                    source=self.source,
+                    payload=payload,
+                )
+            )
+        return LedgerBatch(format=LEDGER_FORMAT, workspace=self.workspace, events=envelopes)
+
+    def append(self, events: Sequence[NewEvent], max_attempts: int = 8) -> AppendResult:
+        """Write `events` as one ledger object. Exactly one store write when all goes well."""
+        data = self.build_batch(events).to_bytes()
+        event_ids = tuple(e.event_id for e in LedgerBatch.model_validate_json(data).events)
+        started = self.clock.now_ms()
+        name = self.ids.new()
+        delay = 0.05
+        last_error: Exception | None = None
+        for attempt in range(1, max_attempts + 1):
+            if self.clock.now_ms() - started > self.lookback_ms // 2:
+                name = self.ids.new()
+                started = self.clock.now_ms()
+            key = self.layout.ledger_key(name)
+            try:
+                result = self.store.create(key, data)
+                if result.ok:
+                    return AppendResult(name, event_ids, attempt)
+                existing = self.store.get(key)
+                if existing is not None and existing.data == data:
+                    return AppendResult(name, event_ids, attempt)
+                raise IdempotencyConflict(f"ledger object {key} exists with different bytes")
+            except StorageUnavailable as exc:
+                last_error = exc
+                self.sleep(delay)
+                delay = min(delay * 2, 2.0)
+        raise StorageUnavailable(f"append failed after {max_attempts} attempts: {last_error}")

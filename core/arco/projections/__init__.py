@@ -1,0 +1,1 @@
+"""Projections: Parquet table files, immutable manifests, and the pointer that publishes them."""

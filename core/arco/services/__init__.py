@@ -1,0 +1,1 @@
+"""Services: the I/O shell around the pure core (compaction, rebuild, doctor, state)."""

@@ -1,0 +1,225 @@
+"""`arco doctor`: is the published state healthy, and what should an operator do if not?
+
+Each finding has a status (ok / warning / error), a one-line summary, details, and the action
+to take. It reads the pointer, manifests, the table-file listing and the quarantine table, and
+lists the ledger once to find objects the compactor has not folded.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from arco.domain.errors import CorruptState
+from arco.domain.system_tables import LEDGER_OBJECTS, QUARANTINE
+from arco.domain.ulid import is_ulid, ulid_time_ms
+from arco.ledger.reader import window_start
+from arco.projections.manifest import Manifest, read_manifest, read_pointer
+from arco.services.workspace import Workspace
+
+Status = Literal["ok", "warning", "error"]
+_TABLE_FILE = re.compile(r"/(\d{20})\.(base|delta)\.[0-9a-f]{12}\.parquet$")
+_MANIFEST_FILE = re.compile(r"/(\d{20})\.json$")
+
+QUARANTINE_ACTIONS = {
+    "malformed_json": "The object is not JSON. Inspect it; if it holds real events, re-append "
+    "them with a valid batch; then it can stay (it is never folded again).",
+    "invalid_batch": "The object is JSON but not an Arco batch. Find the writer that produced it.",
+    "wrong_workspace": "A writer wrote another workspace's events here. Fix its ARCO_WORKSPACE "
+    "and re-append the events to the right workspace.",
+    "invalid_payload": "An event's payload does not match its type. Fix the writer and re-append.",
+    "unsupported_event": "Written by a newer Arco (unknown type or version). Upgrade the "
+    "compactor, then run `arco rebuild` to fold these events.",
+    "fold_error": "A fold rule raised on this event (a bug). Report it; after the fix, run "
+    "`arco rebuild`.",
+}
+
+
+@dataclass
+class Finding:
+    check: str
+    status: Status
+    summary: str
+    action: str | None = None
+    details: list[Any] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "check": self.check,
+            "status": self.status,
+            "summary": self.summary,
+            "action": self.action,
+            "details": self.details,
+        }
+
+
+def run_doctor(ws: Workspace) -> list[Finding]:
+    findings: list[Finding] = []
+    try:
+        pointer, _ = read_pointer(ws.store, ws.layout)
+    except CorruptState as exc:
+        return [
+            Finding(
+                "pointer",
+                "error",
+                str(exc),
+                "Restore the pointer from the previous manifest id (see docs/operations.md).",
+            )
+        ]
+    ledger = [ws.layout.object_name(o.key) for o in ws.store.list(ws.layout.ledger_prefix)]
+    if pointer is None:
+        status: Status = "warning" if ledger else "ok"
+        findings.append(
+            Finding(
+                "pointer",
+                status,
+                f"nothing published yet; {len(ledger)} ledger object(s) waiting",
+                "Run `arco compact`." if ledger else None,
+            )
+        )
+        return findings
+    try:
+        manifest = read_manifest(ws.store, ws.layout, pointer.manifest_id)
+    except CorruptState as exc:
+        return [
+            Finding(
+                "manifest",
+                "error",
+                str(exc),
+                "Point the pointer back at the previous manifest (docs/operations.md).",
+            )
+        ]
+    findings.append(
+        Finding(
+            "pointer",
+            "ok",
+            f"pointer -> manifest {manifest.manifest_id}, watermark {manifest.watermark}",
+        )
+    )
+    findings.append(_check_files(ws, manifest))
+    findings.append(_check_orphans(ws, manifest))
+    snapshot = ws.snapshots.snapshot(manifest)
+    findings.append(_check_quarantine(snapshot.table(QUARANTINE.name).to_pylist()))
+    folded = set(snapshot.table(LEDGER_OBJECTS.name).column("object_name").to_pylist())
+    findings.append(_check_pending(ws, manifest, ledger, folded))
+    return findings
+
+
+def _check_files(ws: Workspace, manifest: Manifest) -> Finding:
+    listed = {o.key: o.size for o in ws.store.list(ws.layout.tables_prefix)}
+    problems = []
+    for name, entry in sorted(manifest.tables.items()):
+        for file in entry.files:
+            if file.key not in listed:
+                problems.append({"table": name, "file": file.key, "problem": "missing"})
+            elif listed[file.key] != file.bytes:
+                problems.append({"table": name, "file": file.key, "problem": "size differs"})
+    if problems:
+        return Finding(
+            "table files",
+            "error",
+            f"{len(problems)} table file(s) missing or altered",
+            "Run `arco rebuild` to republish every table from the ledger.",
+            problems,
+        )
+    count = sum(len(e.files) for e in manifest.tables.values())
+    return Finding(
+        "table files", "ok", f"{count} table file(s) of manifest {manifest.manifest_id} present"
+    )
+
+
+def _published_chain(ws: Workspace, current: Manifest, limit: int = 10_000) -> dict[int, Manifest]:
+    """The manifests the pointer has published, newest first, following parent ids."""
+    chain: dict[int, Manifest] = {}
+    manifest: Manifest | None = current
+    while manifest is not None and len(chain) < limit:
+        chain[manifest.manifest_id] = manifest
+        parent = manifest.parent_id
+        try:
+            manifest = read_manifest(ws.store, ws.layout, parent) if parent else None
+        except CorruptState:
+            manifest = None
+    return chain
+
+
+def _check_orphans(ws: Workspace, current: Manifest) -> Finding:
+    """Objects no published manifest references: left by a crash or a lost race."""
+    chain = _published_chain(ws, current)
+    oldest = min(chain)
+    orphans: list[dict[str, Any]] = []
+    for obj in ws.store.list(ws.layout.manifests_prefix):
+        match = _MANIFEST_FILE.search(obj.key)
+        if match and int(match.group(1)) not in chain and int(match.group(1)) >= oldest:
+            orphans.append({"object": obj.key, "kind": "manifest never published"})
+    live = {f.key for e in current.tables.values() for f in e.files}
+    for obj in ws.store.list(ws.layout.tables_prefix):
+        match = _TABLE_FILE.search(obj.key)
+        if obj.key in live or not match or int(match.group(1)) < oldest:
+            continue
+        written_for = chain.get(int(match.group(1)))
+        if written_for is None:
+            orphans.append({"object": obj.key, "kind": "table file never published"})
+        elif obj.key not in {f.key for e in written_for.tables.values() for f in e.files}:
+            orphans.append({"object": obj.key, "kind": "table file of a lost race"})
+    if orphans:
+        return Finding(
+            "orphans",
+            "warning",
+            f"{len(orphans)} orphaned object(s) from crashed or lost compactions (harmless)",
+            "They are never read. Delete them once no compaction is running, "
+            "or leave them: they only cost storage.",
+            orphans,
+        )
+    return Finding("orphans", "ok", "no orphaned files")
+
+
+def _check_quarantine(rows: list[dict[str, Any]]) -> Finding:
+    if not rows:
+        return Finding("quarantine", "ok", "no quarantined ledger objects")
+    details = [
+        {
+            "object": r["object_name"],
+            "event_id": r["event_id"] or None,
+            "kind": r["kind"],
+            "reason": r["reason"],
+            "action": QUARANTINE_ACTIONS.get(r["kind"]),
+        }
+        for r in rows
+    ]
+    whole = sum(1 for r in rows if not r["event_id"])
+    status: Status = "error" if whole else "warning"
+    return Finding(
+        "quarantine",
+        status,
+        f"{whole} ledger object(s) quarantined, {len(rows) - whole} event(s) not folded",
+        "See each item's action. Quarantined objects stay in the ledger untouched.",
+        details,
+    )
+
+
+def _check_pending(
+    ws: Workspace, manifest: Manifest, ledger: list[str], folded: set[str]
+) -> Finding:
+    pending = [n for n in ledger if n not in folded]
+    if not pending:
+        return Finding("ledger", "ok", f"all {len(ledger)} ledger object(s) folded")
+    floor = window_start(manifest.watermark, manifest.lookback_ms)
+    late = [n for n in pending if is_ulid(n) and floor is not None and n <= floor]
+    now = ws.clock.now_ms()
+    oldest = min((ulid_time_ms(n) for n in pending if is_ulid(n)), default=now)
+    if late:
+        return Finding(
+            "ledger",
+            "error",
+            f"{len(late)} ledger object(s) landed behind the compactor's window "
+            "(a writer's clock was off by more than the lookback)",
+            "Run `arco compact --sweep` to fold them, then fix the writer's clock.",
+            late[:50],
+        )
+    return Finding(
+        "ledger",
+        "ok" if now - oldest < 60_000 else "warning",
+        f"{len(pending)} ledger object(s) not compacted yet, oldest {(now - oldest) / 1000:.0f}s",
+        "Run `arco compact`." if now - oldest >= 60_000 else None,
+    )

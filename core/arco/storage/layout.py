@@ -1,0 +1,64 @@
+"""Where every object of a workspace lives inside a store. Pure key builders.
+
+    workspaces/<ws>/ledger/<ULID>.json                          append-only events
+    workspaces/<ws>/state/pointer.json                          the one mutable object (CAS)
+    workspaces/<ws>/state/manifests/<20-digit id>.json          immutable manifests
+    workspaces/<ws>/state/tables/<table>/<id>.<kind>.<sha12>.parquet   immutable table files
+
+Workspaces share a bucket without seeing each other: every key starts with its own prefix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from arco.domain.names import validate_key_component, validate_workspace
+
+LEDGER_SUFFIX = ".json"
+
+
+@dataclass(frozen=True, slots=True)
+class WorkspaceLayout:
+    workspace: str
+
+    def __post_init__(self) -> None:
+        validate_workspace(self.workspace)
+
+    @property
+    def root(self) -> str:
+        return f"workspaces/{self.workspace}/"
+
+    @property
+    def ledger_prefix(self) -> str:
+        return f"{self.root}ledger/"
+
+    def ledger_key(self, object_name: str) -> str:
+        return f"{self.ledger_prefix}{object_name}{LEDGER_SUFFIX}"
+
+    def object_name(self, key: str) -> str:
+        """The ledger object name (normally a ULID) of a ledger key."""
+        name = key[len(self.ledger_prefix) :]
+        return name[: -len(LEDGER_SUFFIX)] if name.endswith(LEDGER_SUFFIX) else name
+
+    @property
+    def state_prefix(self) -> str:
+        return f"{self.root}state/"
+
+    @property
+    def pointer_key(self) -> str:
+        return f"{self.state_prefix}pointer.json"
+
+    @property
+    def manifests_prefix(self) -> str:
+        return f"{self.state_prefix}manifests/"
+
+    def manifest_key(self, manifest_id: int) -> str:
+        return f"{self.manifests_prefix}{manifest_id:020d}.json"
+
+    @property
+    def tables_prefix(self) -> str:
+        return f"{self.state_prefix}tables/"
+
+    def table_file_key(self, table: str, manifest_id: int, kind: str, digest: str) -> str:
+        validate_key_component(table, "table name")
+        return f"{self.tables_prefix}{table}/{manifest_id:020d}.{kind}.{digest[:12]}.parquet"

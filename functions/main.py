@@ -1,0 +1,72 @@
+"""Cloud Functions entry points. Each only translates a request and calls one service.
+
+    api        HTTP    the Arco HTTP API (state, settings, ...)
+    compactor  HTTP or CloudEvent (GCS finalize, Pub/Sub, Cloud Scheduler): fold and publish
+
+Configuration comes from the environment once per instance (ARCO_STORE, ARCO_WORKSPACE,
+ARCO_LOOKBACK_MS). Heavy imports (pyarrow) happen inside the handlers that need them, so the
+ingest entry points added later stay light.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+from typing import Any
+
+import functions_framework
+from flask import Request, Response
+
+
+@functools.cache
+def _settings() -> Any:
+    from arco.services.config import Settings
+
+    return Settings.from_env()
+
+
+@functools.cache
+def _workspace(name: str) -> Any:
+    from arco.services.workspace import Workspace
+    from arco.storage.url import open_store
+
+    settings = _settings()
+    return Workspace(
+        open_store(settings.store_url), name, lookback_ms=settings.lookback_ms, source="functions"
+    )
+
+
+@functools.cache
+def _api_app() -> Any:
+    from arco.api.app import create_app
+
+    return create_app(_workspace)
+
+
+@functions_framework.http
+def api(request: Request) -> Response:
+    """The HTTP API, dispatched to the Flask app."""
+    app = _api_app()
+    # functions-framework reads the body again after we return, so hand the inner app its own
+    # copy of the stream.
+    body = request.get_data()
+    environ = {**request.environ, "wsgi.input": io.BytesIO(body), "CONTENT_LENGTH": str(len(body))}
+    with app.request_context(environ):
+        response: Response = app.full_dispatch_request()
+        return response
+
+
+@functions_framework.http
+def compactor(request: Request) -> tuple[str, int, dict[str, str]]:
+    """Compact the configured workspace until idle (bounded). 503 asks the caller to retry."""
+    from arco.domain.errors import ArcoError
+
+    try:
+        results = _workspace(_settings().workspace).compactor.compact_until_idle(max_steps=20)
+    except ArcoError as exc:
+        status = 503 if exc.retryable else 500
+        body = {"error": {"code": type(exc).__name__, "message": str(exc)}}
+        return json.dumps(body), status, {"Content-Type": "application/json"}
+    body = {"steps": [r.as_dict() for r in results]}
+    return json.dumps(body), 200, {"Content-Type": "application/json"}

@@ -1,0 +1,51 @@
+"""Builders for events and ledger objects used across the tests."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+from arco.domain.envelope import LEDGER_FORMAT, EventEnvelope, LedgerBatch, format_time_ms
+from arco.domain.fold import LedgerObject
+from arco.domain.settings import SETTING_CHANGED, setting_idempotency_key
+from arco.domain.ulid import encode_ulid
+
+BASE_MS = 1_790_000_000_000
+_counter = itertools.count(1)
+
+
+def ulid_at(ms: int, n: int | None = None) -> str:
+    return encode_ulid(ms, next(_counter) if n is None else n)
+
+
+def setting_event(
+    name: str = "runs.max_in_flight",
+    value: Any = 5,
+    *,
+    request_id: str | None = None,
+    event_id: str | None = None,
+    ms: int = BASE_MS,
+    workspace: str = "default",
+    event_type: str = SETTING_CHANGED,
+) -> EventEnvelope:
+    request_id = request_id or f"r{next(_counter)}"
+    return EventEnvelope(
+        event_id=event_id or ulid_at(ms),
+        type=event_type,
+        version=1,
+        workspace=workspace,
+        idempotency_key=setting_idempotency_key(name, request_id),
+        time=format_time_ms(ms),
+        source="test",
+        payload={"name": name, "value": value, "changed_by": "test", "request_id": request_id},
+    )
+
+
+def batch_bytes(events: list[EventEnvelope], workspace: str = "default") -> bytes:
+    return LedgerBatch(format=LEDGER_FORMAT, workspace=workspace, events=events).to_bytes()
+
+
+def ledger_object(
+    events: list[EventEnvelope], name: str | None = None, workspace: str = "default"
+) -> LedgerObject:
+    return LedgerObject(name or ulid_at(BASE_MS), batch_bytes(events, workspace))

@@ -1,0 +1,194 @@
+"""Compaction end to end on real stores (memory and local files)."""
+
+from __future__ import annotations
+
+from arco.clock import FixedClock
+from arco.domain.ulid import encode_ulid
+from arco.services.doctor import run_doctor
+from arco.services.rebuild import verify
+from arco.services.workspace import Workspace
+from arco.storage.recording import RecordingObjectStore
+from tests.factories import BASE_MS, batch_bytes, setting_event
+from tests.integration.helpers import published_settings, set_setting
+
+
+def test_append_compact_read(ws: Workspace) -> None:
+    for i in range(5):
+        set_setting(ws, i, f"r{i}")
+    result = ws.compactor.compact()
+    assert result.published and result.manifest_id == 1
+    assert result.fold.events_applied == 5
+    assert published_settings(ws) == {"runs.max_in_flight": "4"}
+    again = ws.compactor.compact()
+    assert not again.published and again.manifest_id == 1
+
+
+def test_each_compaction_publishes_the_next_manifest(ws: Workspace, clock: FixedClock) -> None:
+    for step in range(1, 6):
+        set_setting(ws, step, f"r{step}")
+        clock.advance(1000)
+        assert ws.compactor.compact().manifest_id == step
+    manifest = ws.manifest()
+    assert manifest.parent_id == 4 and manifest.events_total == 5
+    assert verify(ws).identical
+
+
+def test_append_is_one_write(ws: Workspace) -> None:
+    recording = RecordingObjectStore(ws.store)
+    writer_ws = Workspace(recording, "default", clock=ws.clock, lookback_ms=ws.lookback_ms)
+    set_setting(writer_ws, 1, "r1")
+    assert [c.op for c in recording.calls] == ["create"]
+
+
+def test_idle_compaction_is_one_list_plus_pointer_read(ws: Workspace) -> None:
+    set_setting(ws, 1, "r1")
+    recording = RecordingObjectStore(ws.store)
+    compacting = Workspace(recording, "default", clock=ws.clock, lookback_ms=ws.lookback_ms)
+    compacting.compactor.compact()
+    recording.reset()
+    assert not compacting.compactor.compact().published
+    ops = sorted(c.op for c in recording.calls)
+    assert ops == ["get", "list"]
+    assert recording.calls[0].key.endswith("state/pointer.json")
+
+
+def test_cold_idle_compaction_reads_no_tables(ws: Workspace) -> None:
+    set_setting(ws, 1, "r1")
+    ws.compactor.compact()
+    recording = RecordingObjectStore(ws.store)
+    cold = Workspace(recording, "default", clock=ws.clock, lookback_ms=ws.lookback_ms)
+    assert not cold.compactor.compact().published
+    assert recording.count(prefix="workspaces/default/state/tables/") == 0
+    assert recording.count(op="list") == 1
+
+
+def test_reading_state_never_touches_the_ledger(ws: Workspace) -> None:
+    for i in range(3):
+        set_setting(ws, i, f"r{i}")
+    ws.compactor.compact()
+    recording = RecordingObjectStore(ws.store)
+    reader = Workspace(recording, "default", clock=ws.clock, lookback_ms=ws.lookback_ms)
+    published_settings(reader)
+    assert recording.count(prefix="workspaces/default/ledger/") == 0
+    assert recording.count(op="list") == 0
+
+
+def test_reader_cache_advances_by_new_deltas_only(ws: Workspace, clock: FixedClock) -> None:
+    set_setting(ws, 1, "r1", name="runs.max_in_flight")
+    ws.compactor.compact()
+    recording = RecordingObjectStore(ws.store)
+    reader = Workspace(recording, "default", clock=clock, lookback_ms=ws.lookback_ms)
+    assert published_settings(reader) == {"runs.max_in_flight": "1"}
+    clock.advance(1000)
+    set_setting(ws, 2, "r2", name="reconciliation.max_runs_per_hour")
+    ws.compactor.compact()
+    recording.reset()
+    assert published_settings(reader) == {
+        "runs.max_in_flight": "1",
+        "reconciliation.max_runs_per_hour": "2",
+    }
+    assert reader.snapshots.last.advanced == 1
+    table_reads = [c.key for c in recording.calls if "/tables/" in c.key]
+    assert len(table_reads) == 1 and ".delta." in table_reads[0]
+
+
+def test_second_compactor_advances_its_cache_from_deltas(ws: Workspace, clock: FixedClock) -> None:
+    other = Workspace(ws.store, "default", clock=clock, lookback_ms=ws.lookback_ms)
+    set_setting(ws, 1, "r1")
+    ws.compactor.compact()
+    other.compactor.compact()  # idle, but loads nothing yet
+    clock.advance(1000)
+    set_setting(ws, 2, "r2")
+    other.compactor.compact()
+    clock.advance(1000)
+    set_setting(ws, 3, "r3")
+    result = ws.compactor.compact()  # ws must first catch up with other's manifest
+    assert result.manifest_id == 3
+    assert ws.compactor.cache.last.advanced >= 1
+    assert published_settings(ws) == {"runs.max_in_flight": "3"}
+    assert verify(ws).identical
+
+
+def test_bad_objects_are_quarantined_and_compaction_goes_on(ws: Workspace) -> None:
+    layout = ws.layout
+    not_json = encode_ulid(BASE_MS - 10, 1)
+    unknown = encode_ulid(BASE_MS - 9, 2)
+    foreign = encode_ulid(BASE_MS - 8, 3)
+    ws.store.create(layout.ledger_key(not_json), b"this is not json")
+    ws.store.create(
+        layout.ledger_key(unknown), batch_bytes([setting_event(event_type="brand.new_event")])
+    )
+    ws.store.create(
+        layout.ledger_key(foreign),
+        batch_bytes([setting_event(workspace="elsewhere")], workspace="elsewhere"),
+    )
+    set_setting(ws, 7, "good")
+    result = ws.compactor.compact()
+    assert result.published
+    assert result.fold.objects_quarantined == 2
+    assert result.fold.events_unsupported == 1
+    assert published_settings(ws) == {"runs.max_in_flight": "7"}
+    kinds = {r["kind"] for r in ws.snapshot().table("quarantine").to_pylist()}
+    assert kinds == {"malformed_json", "wrong_workspace", "unsupported_event"}
+    findings = {f.check: f for f in run_doctor(ws)}
+    assert findings["quarantine"].status == "error"
+    listed = {d["object"] for d in findings["quarantine"].details}
+    assert listed == {not_json, unknown, foreign}
+    assert all(d["action"] for d in findings["quarantine"].details)
+    # Quarantine is reproducible from the ledger too.
+    assert verify(ws).identical
+    # And it is recorded once: the next compaction does not re-quarantine.
+    assert not ws.compactor.compact().published
+
+
+def test_objects_behind_the_window_are_found_and_swept(ws: Workspace, clock: FixedClock) -> None:
+    set_setting(ws, 1, "r1")
+    ws.compactor.compact()
+    # A writer whose clock is 10 minutes slow: its object lands behind the lookback window.
+    late = encode_ulid(BASE_MS - 600_000, 5)
+    ws.store.create(
+        ws.layout.ledger_key(late),
+        batch_bytes(
+            [setting_event(name="reconciliation.enabled", value=True, ms=BASE_MS - 600_000)]
+        ),
+    )
+    clock.advance(1000)
+    assert not ws.compactor.compact().published  # the normal path cannot see it
+    ledger = {f.check: f for f in run_doctor(ws)}["ledger"]
+    assert ledger.status == "error" and ledger.details == [late]
+    assert "--sweep" in (ledger.action or "")
+    swept = ws.compactor.compact(sweep=True)
+    assert swept.published and swept.fold.events_applied == 1
+    assert {f.check: f for f in run_doctor(ws)}["ledger"].status == "ok"
+    assert verify(ws).identical
+
+
+def test_objects_from_the_future_wait_for_the_clock(ws: Workspace, clock: FixedClock) -> None:
+    future = encode_ulid(BASE_MS + 3_600_000, 9)
+    ws.store.create(
+        ws.layout.ledger_key(future), batch_bytes([setting_event(ms=BASE_MS + 3_600_000)])
+    )
+    result = ws.compactor.compact()
+    assert not result.published and result.objects_deferred == 1
+    clock.advance(3_600_000)
+    assert ws.compactor.compact().published
+
+
+def test_workspaces_share_a_store_without_seeing_each_other(ws: Workspace) -> None:
+    other = Workspace(ws.store, "other", clock=ws.clock, lookback_ms=ws.lookback_ms)
+    set_setting(ws, 1, "a")
+    set_setting(other, 2, "b")
+    ws.compactor.compact()
+    other.compactor.compact()
+    assert published_settings(ws) == {"runs.max_in_flight": "1"}
+    assert published_settings(other) == {"runs.max_in_flight": "2"}
+    assert ws.manifest().objects_total == 1 and other.manifest().objects_total == 1
+
+
+def test_large_backlog_is_compacted_in_bounded_steps(ws: Workspace) -> None:
+    ws.compactor.max_objects = 10
+    for i in range(25):
+        set_setting(ws, i, f"r{i}")
+    results = ws.compactor.compact_until_idle()
+    assert [r.fold.objects for r in results if r.published] == [10, 10, 5]
+    assert published_settings(ws) == {"runs.max_in_flight": "24"}
