@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from arco.domain.errors import InvalidInput, StorageUnavailable
 from arco.storage.local import LocalObjectStore
 from arco.storage.port import ObjectStore, WriteOutcome
+from arco.storage.recording import RecordingObjectStore, StoreCall
 
 CREATED = WriteOutcome.CREATED
 REPLACED = WriteOutcome.REPLACED
@@ -373,3 +377,140 @@ def test_local_create_race_across_processes(tmp_path: Path) -> None:
         assert stored.version == won[winners[0]][key]
     # No temp file was left behind by either winners or losers.
     assert list((root / ".tmp").iterdir()) == []
+
+
+# --- the recording wrapper keeps the contract ------------------------------------------------
+
+
+def test_recording_store_delegates_and_counts(any_store: ObjectStore) -> None:
+    recording = RecordingObjectStore(any_store)
+    assert isinstance(recording, ObjectStore)
+    assert recording.url == any_store.url
+    created = recording.create("r/a", b"1")
+    assert created.version is not None
+    assert recording.create("r/a", b"2").outcome is FAILED
+    assert recording.replace("r/a", b"3", created.version).ok
+    assert recording.get("r/a") is not None
+    assert keys_of(recording, "r/") == ["r/a"]
+    recording.delete("r/a")
+
+    assert recording.calls == [
+        StoreCall("create", "r/a"),
+        StoreCall("create", "r/a"),
+        StoreCall("replace", "r/a"),
+        StoreCall("get", "r/a"),
+        StoreCall("list", "r/"),
+        StoreCall("delete", "r/a"),
+    ]
+    assert recording.count() == 6
+    assert recording.count("create") == 2
+    assert recording.count(prefix="r/") == 6
+    assert recording.count("get", prefix="other/") == 0
+    recording.reset()
+    assert recording.calls == [] and recording.count() == 0
+
+
+# --- local backend only: keys are paths ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["", "/abs", "a//b", "a/", "./a", "a/./b", "../escape", "a/../../b", ".tmp/x", ".locks/x"],
+)
+def test_local_rejects_keys_that_are_not_plain_relative_paths(tmp_path: Path, key: str) -> None:
+    store = LocalObjectStore(tmp_path / "store")
+    for call in (
+        lambda: store.create(key, b"x"),
+        lambda: store.replace(key, b"x", "1-2-3"),
+        lambda: store.get(key),
+        lambda: store.delete(key),
+    ):
+        with pytest.raises(InvalidInput):
+            call()
+    assert not (tmp_path / "escape").exists()
+
+
+def test_local_store_url_and_reserved_dirs_stay_hidden(tmp_path: Path) -> None:
+    store = LocalObjectStore(tmp_path / "store")
+    assert store.url == f"file://{tmp_path / 'store'}"
+    store.create("a", b"1")
+    store.replace("a", b"2", store.get("a").version)  # type: ignore[union-attr]
+    assert keys_of(store, "") == ["a"]  # the .locks file made by replace is not a key
+    assert keys_of(store, ".") == []
+
+
+# --- gcs only --------------------------------------------------------------------------------
+
+
+@pytest.mark.gcs
+def test_gcs_pinned_read_matches_the_normal_read(gcs_bucket: str, gcs_client: Any) -> None:
+    # The fallback get() uses if a download response ever lacks X-Goog-Generation.
+    from arco.storage.gcs import GcsObjectStore
+
+    store = GcsObjectStore(gcs_bucket, "pinned", client=gcs_client)
+    created = store.create("k", b"one")
+    assert created.version is not None
+    assert store._get_pinned("pinned/k") == store.get("k")
+    replaced = store.replace("k", b"two", created.version)
+    pinned = store._get_pinned("pinned/k")
+    assert pinned is not None and (pinned.data, pinned.version) == (b"two", replaced.version)
+    store.delete("k")
+    assert store._get_pinned("pinned/k") is None
+
+
+@pytest.mark.gcs
+def test_gcs_unreachable_is_storage_unavailable() -> None:
+    from google.auth.credentials import AnonymousCredentials
+    from google.cloud import storage
+
+    from arco.storage.gcs import GcsObjectStore
+
+    client = storage.Client(
+        project="p",
+        credentials=AnonymousCredentials(),  # type: ignore[no-untyped-call]
+        client_options={"api_endpoint": f"http://127.0.0.1:{_closed_port()}"},
+    )
+    store = GcsObjectStore("bucket", "p", client=client, retry_timeout=0.2)
+    for call in (
+        lambda: store.get("k"),
+        lambda: store.create("k", b"x"),
+        lambda: list(store.list("")),
+    ):
+        with pytest.raises(StorageUnavailable):
+            call()
+
+
+# --- s3 only ---------------------------------------------------------------------------------
+
+
+@pytest.mark.s3
+def test_s3_unreachable_is_storage_unavailable() -> None:
+    import boto3
+    from botocore.config import Config
+
+    from arco.storage.s3 import S3ObjectStore
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=f"http://127.0.0.1:{_closed_port()}",
+        region_name="us-east-1",
+        aws_access_key_id="x",
+        aws_secret_access_key="x",
+        config=Config(retries={"max_attempts": 1}, connect_timeout=1),
+    )
+    store = S3ObjectStore("bucket", "p", client=client)
+    for call in (
+        lambda: store.get("k"),
+        lambda: store.create("k", b"x"),
+        lambda: list(store.list("")),
+    ):
+        with pytest.raises(StorageUnavailable):
+            call()
+
+
+def _closed_port() -> int:
+    """A local port with nothing listening (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port

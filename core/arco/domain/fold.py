@@ -15,7 +15,6 @@ batching of the same events gives the same tables as one ordered pass.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -77,14 +76,18 @@ class FoldReport:
 class FoldContext:
     """What a fold rule sees: the event being applied and read/write access to the tables."""
 
-    __slots__ = ("_registry", "_staged", "envelope", "event_id", "time_ms")
+    __slots__ = ("_registry", "_staged", "envelope", "event_id")
 
     def __init__(self, staged: StagedState, registry: Registry, envelope: EventEnvelope) -> None:
         self._staged = staged
         self._registry = registry
         self.envelope = envelope
         self.event_id = envelope.event_id
-        self.time_ms = parse_time_ms(envelope.time)
+
+    @property
+    def time_ms(self) -> int:
+        """When the event was written (writer's clock), in epoch milliseconds."""
+        return parse_time_ms(self.envelope.time)
 
     def get(self, table: str, *key: Any) -> Row | None:
         """The current row of `table` with this key, or None."""
@@ -135,12 +138,10 @@ class _Quarantined(Exception):
 
 def _decode(obj: LedgerObject, workspace: str, registry: Registry) -> list[_Pending]:
     try:
-        raw = json.loads(obj.data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise _Quarantined("malformed_json", f"not JSON: {exc}") from exc
-    try:
-        batch = LedgerBatch.model_validate(raw)
+        batch = LedgerBatch.model_validate_json(obj.data)
     except ValidationError as exc:
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            raise _Quarantined("malformed_json", f"not JSON: {_short_errors(exc)}") from exc
         raise _Quarantined("invalid_batch", _short_errors(exc)) from exc
     foreign = {batch.workspace} | {e.workspace for e in batch.events}
     if foreign != {workspace}:

@@ -7,7 +7,7 @@ types onto Arrow types; the domain only needs names, keys and types.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 ColumnType = Literal["string", "int64", "float64", "bool", "json"]
@@ -33,6 +33,8 @@ class TableSpec:
     key: tuple[str, ...]
     columns: tuple[Column, ...]
     description: str = ""
+    all_columns: tuple[Column, ...] = field(init=False, compare=False, repr=False)
+    column_names: tuple[str, ...] = field(init=False, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         names = [c.name for c in self.columns]
@@ -43,15 +45,9 @@ class TableSpec:
         missing = [k for k in self.key if k not in names]
         if missing or not self.key:
             raise ValueError(f"table {self.name}: key columns {missing or '()'} not declared")
-
-    @property
-    def all_columns(self) -> tuple[Column, ...]:
-        """The declared columns followed by `row_version`."""
-        return (*self.columns, Column(ROW_VERSION, "string"))
-
-    @property
-    def column_names(self) -> tuple[str, ...]:
-        return tuple(c.name for c in self.all_columns)
+        # Derived once: the fold asks for these for every row it writes.
+        object.__setattr__(self, "all_columns", (*self.columns, Column(ROW_VERSION, "string")))
+        object.__setattr__(self, "column_names", (*names, ROW_VERSION))
 
     def key_of(self, row: Row) -> Key:
         """The key tuple of `row`."""

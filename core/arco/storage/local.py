@@ -108,16 +108,16 @@ class LocalObjectStore:
         try:
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
+            except (FileExistsError, NotADirectoryError):
+                # A file cannot also be a directory: "a" and "a/b" cannot both be keys here.
+                raise InvalidInput(f"object key {key!r} lies under an existing object") from None
+            try:
                 # link() is atomic and fails if the name exists: the exclusive-create primitive.
                 os.link(tmp, path)
             except FileExistsError:
                 if path.is_dir():
                     raise InvalidInput(f"object key {key!r} is a prefix of other keys") from None
                 return WriteResult(WriteOutcome.PRECONDITION_FAILED)
-            except NotADirectoryError:
-                raise InvalidInput(
-                    f"object key {key!r} lies under an existing object's key"
-                ) from None
             # The version came from the temp file's inode, which is now the published one:
             # link() keeps inode, size and mtime.
             return WriteResult(WriteOutcome.CREATED, version)
@@ -147,14 +147,18 @@ class LocalObjectStore:
             fd = os.open(path, os.O_RDONLY)
         except (FileNotFoundError, NotADirectoryError):
             return None
-        with os.fdopen(fd, "rb") as f:
+        try:
             # fstat on the descriptor we read from: the bytes and the version describe the same
             # inode even if the key is replaced meanwhile (published files are never modified).
-            st = os.fstat(f.fileno())
+            st = os.fstat(fd)
             if not stat.S_ISREG(st.st_mode):
-                return None
-            data = f.read()
-        return StoredObject(data=data, version=_version(st))
+                return None  # a directory: only a prefix of other keys, not an object
+            chunks = []
+            while chunk := os.read(fd, max(st.st_size, 1 << 16)):
+                chunks.append(chunk)
+        finally:
+            os.close(fd)
+        return StoredObject(data=b"".join(chunks), version=_version(st))
 
     def list(self, prefix: str, start_after: str | None = None) -> Iterator[ListedObject]:
         # Only the directory named by the prefix's complete segments can hold matches; the last,
