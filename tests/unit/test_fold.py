@@ -101,3 +101,27 @@ def test_staged_changes_are_invisible_until_commit():
     fold_objects(staged, [ledger_object([setting_event(value=1)])], REG, "default")
     assert base.rows("workspace_settings") == {}
     assert staged.get("workspace_settings", ("runs.max_in_flight",)) is not None
+
+
+def test_a_rule_that_raises_leaves_nothing_behind():
+    from arco.domain.registry import EventType, Registry
+    from arco.domain.settings import SettingChanged
+    from arco.domain.system_tables import SYSTEM_TABLES
+
+    def half_then_boom(ctx, event):  # type: ignore[no-untyped-def]
+        ctx.put("workspace_settings", {"name": "partial", "value": "1"})
+        raise RuntimeError("bug")
+
+    registry = Registry()
+    for spec in (*SYSTEM_TABLES, REG.table("workspace_settings")):
+        registry.add_table(spec)
+    registry.add_event(EventType("workspace.setting_changed", 1, SettingChanged, half_then_boom))
+    staged = StagedState(FoldState())
+    obj = ledger_object([setting_event(value=1)])
+    report = fold_objects(staged, [obj], registry, "default")
+    state = staged.commit()
+    assert report.events_rejected == 1
+    assert state.rows("workspace_settings") == {}
+    assert state.rows("idempotency_keys") == {}
+    (row,) = state.rows("quarantine").values()
+    assert row["kind"] == "fold_error" and "bug" in row["reason"]

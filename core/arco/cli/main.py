@@ -100,6 +100,7 @@ def cli(ctx: click.Context, store: str, workspace: str, lookback_ms: int) -> Non
       arco state            what is published: manifest, watermark, rows per table
       arco rebuild --verify rebuild from the ledger and compare with what is published
       arco doctor           health of pointer, manifests, files, quarantine, ledger
+      arco restore-pointer  point a lost pointer back at the newest good manifest
       arco dev              local HTTP API plus a compaction loop
     """
     ctx.obj = Context(store, workspace, lookback_ms)
@@ -269,6 +270,31 @@ def doctor(c: Context, as_json: bool) -> None:
                 console.print(f"{'':>12}[cyan]action:[/] {escape(f.action)}")
     if any(f.status == "error" for f in findings):
         sys.exit(1)
+
+
+@cli.command("restore-pointer")
+@click.option(
+    "--manifest",
+    "manifest_id",
+    type=int,
+    default=None,
+    help="Manifest id to point at (default: the newest with all its files).",
+)
+@json_option
+@pass_ctx
+@handle_errors
+def restore_pointer(c: Context, manifest_id: int | None, as_json: bool) -> None:
+    """Point a lost or damaged pointer back at a good manifest."""
+    from arco.services.recovery import restore_pointer as restore
+
+    manifest = restore(c.ws, manifest_id)
+    if as_json:
+        print_json({"manifest_id": manifest.manifest_id, "watermark": manifest.watermark})
+    else:
+        console.print(
+            f"pointer -> manifest {manifest.manifest_id} "
+            f"(watermark {manifest.watermark}); run `arco doctor` to confirm"
+        )
 
 
 @cli.group()

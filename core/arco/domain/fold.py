@@ -251,9 +251,12 @@ def _apply(staged: StagedState, registry: Registry, item: _Pending, report: Fold
         report.events_duplicate += 1
         return
     rule = registry.events[envelope.type].rule
+    staged.savepoint()
     try:
         outcome = rule(FoldContext(staged, registry, envelope), item.payload)
+        staged.release()
     except Exception as exc:  # a bug in one rule must not stop the whole ledger
+        staged.rollback()  # nothing of a failed rule stays, so a fixed build can refold it
         report.events_rejected += 1
         staged.put(
             QUARANTINE,

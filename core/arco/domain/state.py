@@ -11,6 +11,8 @@ from collections.abc import Iterator, Mapping
 
 from arco.domain.tables import Key, Row, TableSpec
 
+_ABSENT = object()
+
 
 class FoldState:
     """Committed tables: table name -> key -> row."""
@@ -32,6 +34,28 @@ class StagedState:
         self.base = base
         # None marks a deleted row.
         self.changes: dict[str, dict[Key, Row | None]] = {}
+        # Undo entries (table, key, previous staged entry or _ABSENT) while a savepoint is open.
+        self._undo: list[tuple[str, Key, object]] | None = None
+
+    def savepoint(self) -> None:
+        """Start recording changes so `rollback` can undo them (one event's writes)."""
+        self._undo = []
+
+    def release(self) -> None:
+        self._undo = None
+
+    def rollback(self) -> None:
+        """Undo every change since `savepoint()`."""
+        for table, key, previous in reversed(self._undo or []):
+            if previous is _ABSENT:
+                self.changes[table].pop(key, None)
+            else:
+                self.changes[table][key] = previous  # type: ignore[assignment]
+        self._undo = None
+
+    def _record(self, table: str, key: Key) -> None:
+        if self._undo is not None:
+            self._undo.append((table, key, self.changes.get(table, {}).get(key, _ABSENT)))
 
     def get(self, table: str, key: Key) -> Row | None:
         staged = self.changes.get(table)
@@ -40,10 +64,13 @@ class StagedState:
         return self.base.tables.get(table, {}).get(key)
 
     def put(self, spec: TableSpec, row: Row) -> None:
-        self.changes.setdefault(spec.name, {})[spec.key_of(row)] = row
+        key = spec.key_of(row)
+        self._record(spec.name, key)
+        self.changes.setdefault(spec.name, {})[key] = row
 
     def delete(self, spec: TableSpec, key: Key) -> None:
         if self.get(spec.name, key) is not None:
+            self._record(spec.name, key)
             self.changes.setdefault(spec.name, {})[key] = None
 
     def changed_tables(self) -> list[str]:

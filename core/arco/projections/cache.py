@@ -15,7 +15,7 @@ from arco.domain.registry import Registry
 from arco.domain.state import FoldState
 from arco.domain.tables import Key, Row
 from arco.projections.manifest import Manifest, TableEntry
-from arco.projections.parquet import merge_arrow, rows_to_arrow
+from arco.projections.parquet import conform, merge_arrow, rows_to_arrow
 from arco.projections.table_files import apply_files_to_rows, load_arrow_table, read_files
 from arco.storage.port import ObjectStore
 
@@ -142,10 +142,8 @@ class SnapshotCache:
                 elif _extends(before, entry):
                     spec = self.registry.table(name)
                     new_files = entry.deltas[len(before.deltas) :]
-                    merged = cached
-                    for delta in read_files(self.store, new_files):
-                        merged = merge_arrow(spec, merged, delta)
-                    fresh.tables[name] = merged
+                    deltas = [conform(spec, d) for d in read_files(self.store, new_files)]
+                    fresh.tables[name] = merge_arrow(spec, cached, *deltas)
                     stats.advanced += 1
                     stats.files_read += len(new_files)
         self.current, self.last = fresh, stats

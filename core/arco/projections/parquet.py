@@ -66,6 +66,23 @@ def parquet_to_arrow(data: bytes) -> pa.Table:
     return pq.read_table(io.BytesIO(data))
 
 
+def conform(spec: TableSpec, table: pa.Table) -> pa.Table:
+    """Fit a file written by another build to this build's schema.
+
+    Columns are only ever added (docs/protocol.md, "Versioning"): a column this build knows but
+    the file lacks reads as nulls; a column the file has but this build does not is dropped.
+    """
+    delta = DELETED in table.column_names
+    schema = arrow_schema(spec, delta)
+    columns = [
+        table.column(f.name).cast(f.type)
+        if f.name in table.column_names
+        else pa.nulls(table.num_rows, f.type)
+        for f in schema
+    ]
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
 def arrow_to_rows(spec: TableSpec, table: pa.Table) -> tuple[dict[Key, Row], list[Key]]:
     """Rows keyed by key, and the keys a delta deletes."""
     names = spec.column_names
@@ -92,12 +109,24 @@ def key_strings(spec: TableSpec, table: pa.Table) -> pa.Array:
     return joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
 
 
-def merge_arrow(spec: TableSpec, base: pa.Table | None, delta: pa.Table) -> pa.Table:
-    """Apply a delta (upserts and tombstones) to a base table, vectorised."""
-    upserts = delta.filter(pc.invert(delta.column(DELETED))).drop_columns([DELETED])
+def merge_arrow(spec: TableSpec, base: pa.Table | None, *deltas: pa.Table) -> pa.Table:
+    """Apply deltas (upserts and tombstones, in order) to a base table, in one vectorised pass.
+
+    The last write of each key across the deltas wins; the base is filtered once.
+    """
+    if not deltas:
+        return base if base is not None else rows_to_arrow(spec, [])
+    combined = pa.concat_tables(deltas) if len(deltas) > 1 else deltas[0]
+    keys = key_strings(spec, combined)
+    if len(deltas) > 1:
+        positions = pa.table({"k": keys, "i": pa.array(range(combined.num_rows), pa.int64())})
+        last = positions.group_by("k", use_threads=False).aggregate([("i", "max")])
+        order = pc.sort_indices(last.column("i_max"))
+        combined = combined.take(pc.take(last.column("i_max"), order))
+        keys = key_strings(spec, combined)
+    upserts = combined.filter(pc.invert(combined.column(DELETED))).drop_columns([DELETED])
     upserts = upserts.cast(arrow_schema(spec))
     if base is None or base.num_rows == 0:
         return upserts
-    touched = key_strings(spec, delta)
-    keep = pc.invert(pc.is_in(key_strings(spec, base), value_set=touched))
+    keep = pc.invert(pc.is_in(key_strings(spec, base), value_set=keys))
     return pa.concat_tables([base.filter(keep), upserts])

@@ -21,6 +21,7 @@ from arco.projections.manifest import Manifest, TableEntry, TableFile
 from arco.projections.parquet import (
     arrow_to_parquet,
     arrow_to_rows,
+    conform,
     merge_arrow,
     parquet_to_arrow,
     rows_to_arrow,
@@ -116,7 +117,7 @@ def read_files(store: ObjectStore, files: Sequence[TableFile]) -> list[pa.Table]
 def apply_files_to_rows(spec: TableSpec, rows: dict[Key, Row], tables: Sequence[pa.Table]) -> None:
     """Apply base/delta Arrow tables, in order, to a dict of rows (in place)."""
     for arrow in tables:
-        upserts, deletes = arrow_to_rows(spec, arrow)
+        upserts, deletes = arrow_to_rows(spec, conform(spec, arrow))
         rows.update(upserts)
         for key in deletes:
             rows.pop(key, None)
@@ -141,11 +142,9 @@ def load_arrow_table(
     read: Callable[[ObjectStore, Sequence[TableFile]], list[pa.Table]] = read_files,
 ) -> pa.Table:
     """One table as Arrow (base merged with deltas, vectorised): the readers' form."""
-    files = read(store, entry.files)
-    table: pa.Table | None = None
-    for file, arrow in zip(entry.files, files, strict=True):
-        table = arrow if file is entry.base else merge_arrow(spec, table, arrow)
-    return table if table is not None else rows_to_arrow(spec, [])
+    tables = [conform(spec, t) for t in read(store, entry.files)]
+    base = tables.pop(0) if entry.base is not None else None
+    return merge_arrow(spec, base, *tables)
 
 
 def write_base(

@@ -21,7 +21,7 @@ from typing import Any
 
 from arco.clock import Clock
 from arco.domain.envelope import format_time_ms
-from arco.domain.errors import ConflictError
+from arco.domain.errors import ConflictError, CorruptState
 from arco.domain.fold import FoldReport, fold_objects
 from arco.domain.registry import Registry
 from arco.domain.state import StagedState
@@ -143,6 +143,8 @@ class Compactor:
 
     def _attempt(self, attempt: int, sweep: bool) -> CompactionResult | None:
         manifest, pointer_version = read_current_manifest(self.store, self.layout, self.lookback_ms)
+        if pointer_version is None:
+            self._refuse_without_pointer()
         now = self.clock.now_ms()
         if sweep:
             state = self.cache.state_for(manifest)
@@ -228,6 +230,15 @@ class Compactor:
         result.manifest_id = new_id
         result.watermark = new_manifest.watermark
         return result
+
+    def _refuse_without_pointer(self) -> None:
+        """No pointer but manifests exist: the pointer was lost. Compacting now would start
+        from an empty state and publish it over the real one, so stop and say why."""
+        if next(iter(self.store.list(self.layout.manifests_prefix)), None) is not None:
+            raise CorruptState(
+                f"workspace {self.layout.workspace} has manifests but no pointer; "
+                "run `arco restore-pointer` (see docs/operations.md)"
+            )
 
     def _next_manifest(
         self,

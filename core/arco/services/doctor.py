@@ -68,6 +68,15 @@ def run_doctor(ws: Workspace) -> list[Finding]:
             )
         ]
     ledger = [ws.layout.object_name(o.key) for o in ws.store.list(ws.layout.ledger_prefix)]
+    if pointer is None and next(iter(ws.store.list(ws.layout.manifests_prefix)), None):
+        return [
+            Finding(
+                "pointer",
+                "error",
+                "the pointer is missing but manifests exist",
+                "Run `arco restore-pointer` (newest complete manifest), then doctor.",
+            )
+        ]
     if pointer is None:
         status: Status = "warning" if ledger else "ok"
         findings.append(
@@ -100,8 +109,20 @@ def run_doctor(ws: Workspace) -> list[Finding]:
     findings.append(_check_files(ws, manifest))
     findings.append(_check_orphans(ws, manifest))
     snapshot = ws.snapshots.snapshot(manifest)
-    findings.append(_check_quarantine(snapshot.table(QUARANTINE.name).to_pylist()))
-    folded = set(snapshot.table(LEDGER_OBJECTS.name).column("object_name").to_pylist())
+    try:
+        quarantine = snapshot.table(QUARANTINE.name).to_pylist()
+        folded = set(snapshot.table(LEDGER_OBJECTS.name).column("object_name").to_pylist())
+    except CorruptState as exc:
+        findings.append(
+            Finding(
+                "tables",
+                "error",
+                f"cannot read system tables: {exc}",
+                "Run `arco rebuild` to republish every table from the ledger.",
+            )
+        )
+        return findings
+    findings.append(_check_quarantine(quarantine))
     findings.append(_check_pending(ws, manifest, ledger, folded))
     return findings
 

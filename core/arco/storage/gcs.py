@@ -48,7 +48,7 @@ class GcsObjectStore:
         prefix: str = "",
         client: Any = None,
         *,
-        retry_timeout: float = 120.0,
+        retry_timeout: float = 30.0,
     ) -> None:
         self._bucket_name = bucket
         self._prefix = validate_prefix(prefix)
@@ -59,7 +59,9 @@ class GcsObjectStore:
         self._client = client
         self._bucket = client.bucket(bucket)
         # Every call below is safe to retry: writes always carry a generation precondition and
-        # reads are idempotent. The timeout bounds how long an unreachable store is retried.
+        # reads are idempotent. The timeout bounds how long an unreachable store is retried; it
+        # stays well under half the default lookback so a slow append cannot land behind the
+        # compactor's window (the ledger writer renames after lookback / 2).
         self._retry = DEFAULT_RETRY.with_timeout(retry_timeout)
 
     @property

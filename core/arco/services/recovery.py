@@ -1,0 +1,68 @@
+"""Recovering a lost or damaged pointer: point it back at a good manifest.
+
+Manifests are immutable and numbered, so the published history is intact even when the pointer
+object is gone or unreadable. Restoring picks the newest manifest whose table files are all
+present (or the one the operator names) and writes the pointer to it.
+"""
+
+from __future__ import annotations
+
+import re
+
+from arco.domain.envelope import format_time_ms
+from arco.domain.errors import ConflictError, CorruptState, NotFound
+from arco.projections.manifest import Manifest, Pointer, read_manifest
+from arco.services.workspace import Workspace
+
+_MANIFEST_ID = re.compile(r"/(\d{20})\.json$")
+
+
+def manifest_ids(ws: Workspace) -> list[int]:
+    """Ids of every manifest object in the workspace, ascending."""
+    ids = []
+    for obj in ws.store.list(ws.layout.manifests_prefix):
+        match = _MANIFEST_ID.search(obj.key)
+        if match:
+            ids.append(int(match.group(1)))
+    return sorted(ids)
+
+
+def _complete(ws: Workspace, manifest: Manifest) -> bool:
+    return all(
+        ws.store.get(f.key) is not None for entry in manifest.tables.values() for f in entry.files
+    )
+
+
+def restore_pointer(ws: Workspace, manifest_id: int | None = None) -> Manifest:
+    """Point the pointer at `manifest_id`, or at the newest complete manifest."""
+    candidates = manifest_ids(ws)
+    if manifest_id is not None:
+        if manifest_id not in candidates:
+            raise NotFound(f"manifest {manifest_id} does not exist in workspace {ws.name}")
+        candidates = [manifest_id]
+    chosen = None
+    for candidate in reversed(candidates):
+        try:
+            manifest = read_manifest(ws.store, ws.layout, candidate)
+        except CorruptState:
+            continue
+        if _complete(ws, manifest):
+            chosen = manifest
+            break
+    if chosen is None:
+        raise NotFound("no readable manifest with all its table files; run `arco rebuild`")
+    pointer = Pointer(
+        manifest_id=chosen.manifest_id,
+        manifest_key=ws.layout.manifest_key(chosen.manifest_id),
+        updated_at=format_time_ms(ws.clock.now_ms()),
+    ).to_bytes()
+    current = ws.store.get(ws.layout.pointer_key)
+    won = (
+        ws.store.create(ws.layout.pointer_key, pointer)
+        if current is None
+        else ws.store.replace(ws.layout.pointer_key, pointer, current.version)
+    )
+    if not won.ok:
+        raise ConflictError("the pointer changed while restoring it; check `arco doctor` again")
+    ws.compactor.cache.forget()
+    return chosen
