@@ -366,3 +366,7 @@ def dev(c: Context, host: str, port: int, interval: float) -> None:
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -129,6 +129,28 @@ def read_manifest(store: ObjectStore, layout: WorkspaceLayout, manifest_id: int)
     return manifest
 
 
+def swap_pointer(
+    store: ObjectStore,
+    layout: WorkspaceLayout,
+    manifest_id: int,
+    expected_version: str | None,
+    updated_at: str,
+) -> bool:
+    """Point the pointer at `manifest_id`: the single commit point of every publish.
+
+    Created when `expected_version` is None (the first publish), otherwise compare-and-swapped
+    from that version. False means someone else moved the pointer first.
+    """
+    data = Pointer(
+        manifest_id=manifest_id,
+        manifest_key=layout.manifest_key(manifest_id),
+        updated_at=updated_at,
+    ).to_bytes()
+    if expected_version is None:
+        return store.create(layout.pointer_key, data).ok
+    return store.replace(layout.pointer_key, data, expected_version).ok
+
+
 def remember_manifest(store: ObjectStore, layout: WorkspaceLayout, manifest: Manifest) -> None:
     """Seed the cache with a manifest this process just published."""
     _MANIFESTS.setdefault(store, {})[layout.manifest_key(manifest.manifest_id)] = manifest

@@ -31,10 +31,10 @@ from arco.ledger.reader import list_unfolded, read_objects, window_start
 from arco.projections.cache import FoldStateCache
 from arco.projections.manifest import (
     Manifest,
-    Pointer,
     TableEntry,
     read_current_manifest,
     remember_manifest,
+    swap_pointer,
 )
 from arco.projections.table_files import write_table_changes
 from arco.storage.layout import WorkspaceLayout
@@ -211,16 +211,8 @@ class Compactor:
             self._next_id_floor = new_id + 1
             return None  # the id is taken; re-read the pointer and retry above it
         self.crash(AFTER_MANIFEST_WRITE)
-        pointer = Pointer(
-            manifest_id=new_id,
-            manifest_key=self.layout.manifest_key(new_id),
-            updated_at=format_time_ms(now),
-        ).to_bytes()
         self.crash(BEFORE_POINTER_CAS)
-        if pointer_version is None:
-            won = self.store.create(self.layout.pointer_key, pointer).ok
-        else:
-            won = self.store.replace(self.layout.pointer_key, pointer, pointer_version).ok
+        won = swap_pointer(self.store, self.layout, new_id, pointer_version, format_time_ms(now))
         if not won:
             return None
         self.crash(AFTER_POINTER_CAS)

@@ -20,7 +20,7 @@ from arco.domain.system_tables import LEDGER_OBJECTS
 from arco.domain.tables import Key, Row
 from arco.domain.ulid import is_ulid
 from arco.ledger.reader import read_objects, window_start
-from arco.projections.manifest import Manifest, Pointer, TableEntry, read_current_manifest
+from arco.projections.manifest import Manifest, TableEntry, read_current_manifest, swap_pointer
 from arco.projections.table_files import load_fold_state, write_base
 from arco.services.workspace import Workspace
 
@@ -174,17 +174,7 @@ def publish(ws: Workspace, progress: Progress | None = None) -> Manifest:
     )
     if not ws.store.create(ws.layout.manifest_key(new_id), manifest.to_bytes()).ok:
         raise ConflictError("a compaction published while rebuilding; run the rebuild again")
-    pointer = Pointer(
-        manifest_id=new_id,
-        manifest_key=ws.layout.manifest_key(new_id),
-        updated_at=format_time_ms(now),
-    ).to_bytes()
-    won = (
-        ws.store.create(ws.layout.pointer_key, pointer)
-        if version is None
-        else ws.store.replace(ws.layout.pointer_key, pointer, version)
-    ).ok
-    if not won:
+    if not swap_pointer(ws.store, ws.layout, new_id, version, format_time_ms(now)):
         raise ConflictError("a compaction published while rebuilding; run the rebuild again")
     ws.compactor.cache.forget()
     return manifest

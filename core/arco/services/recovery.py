@@ -11,7 +11,7 @@ import re
 
 from arco.domain.envelope import format_time_ms
 from arco.domain.errors import ConflictError, CorruptState, NotFound
-from arco.projections.manifest import Manifest, Pointer, read_manifest
+from arco.projections.manifest import Manifest, read_manifest, swap_pointer
 from arco.services.workspace import Workspace
 
 _MANIFEST_ID = re.compile(r"/(\d{20})\.json$")
@@ -51,18 +51,11 @@ def restore_pointer(ws: Workspace, manifest_id: int | None = None) -> Manifest:
             break
     if chosen is None:
         raise NotFound("no readable manifest with all its table files; run `arco rebuild`")
-    pointer = Pointer(
-        manifest_id=chosen.manifest_id,
-        manifest_key=ws.layout.manifest_key(chosen.manifest_id),
-        updated_at=format_time_ms(ws.clock.now_ms()),
-    ).to_bytes()
     current = ws.store.get(ws.layout.pointer_key)
-    won = (
-        ws.store.create(ws.layout.pointer_key, pointer)
-        if current is None
-        else ws.store.replace(ws.layout.pointer_key, pointer, current.version)
-    )
-    if not won.ok:
+    updated_at = format_time_ms(ws.clock.now_ms())
+    if not swap_pointer(
+        ws.store, ws.layout, chosen.manifest_id, current.version if current else None, updated_at
+    ):
         raise ConflictError("the pointer changed while restoring it; check `arco doctor` again")
     ws.compactor.cache.forget()
     return chosen

@@ -1,0 +1,82 @@
+"""`arco dev` as a user runs it: a real process serving HTTP, its timer loop compacting."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _request(url: str, method: str = "GET", body: object = None) -> tuple[int, dict]:  # type: ignore[type-arg]
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return response.status, json.loads(response.read())
+
+
+def test_dev_serves_the_api_and_compacts_in_the_background(tmp_path: Path) -> None:
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "arco.cli.main",
+            "--store",
+            f"file://{tmp_path}",
+            "--workspace",
+            "dev",
+            "dev",
+            "--port",
+            str(port),
+            "--interval",
+            "0.2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert _request(f"{base}/healthz")[0] == 200
+                break
+            except OSError:
+                assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+                assert time.monotonic() < deadline, "arco dev did not start"
+                time.sleep(0.1)
+        status, _ = _request(
+            f"{base}/v1/workspaces/dev/settings/runs.max_in_flight", "PUT", {"value": 9}
+        )
+        assert status == 202
+        while True:  # the timer loop, not us, compacts
+            state = _request(f"{base}/v1/workspaces/dev/state")[1]
+            if state["manifest_id"] >= 1:
+                break
+            assert time.monotonic() < deadline, "the timer loop never compacted"
+            time.sleep(0.1)
+        settings = _request(f"{base}/v1/workspaces/dev/settings")[1]["settings"]
+        assert {s["name"]: s["value"] for s in settings}["runs.max_in_flight"] == 9
+    finally:
+        proc.terminate()
+        proc.wait(10)
