@@ -15,13 +15,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import cold_start, compaction
+from benchmarks import cold_start, compaction, schedules
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BENCHMARKS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "compaction_throughput": compaction.throughput,
     "incremental_compaction": compaction.incremental,
     "cold_start": cold_start.measure,
+    "schedules": schedules.measure,
 }
 
 

@@ -1,7 +1,8 @@
 """Cloud Functions entry points. Each only translates a request and calls one service.
 
-    api        HTTP    the Arco HTTP API (state, settings, ...)
-    compactor  HTTP or CloudEvent (GCS finalize, Pub/Sub, Cloud Scheduler): fold and publish
+    api        HTTP    the Arco HTTP API (state, settings, schedules, ...)
+    compactor  HTTP    (Cloud Scheduler, bucket notifications): fold and publish
+    timer      HTTP    (Cloud Tasks): run the controllers, then schedule the next timer call
 
 Configuration comes from the environment once per instance (ARCO_STORE, ARCO_WORKSPACE,
 ARCO_LOOKBACK_MS). Heavy imports (pyarrow) happen inside the handlers that need them, so the
@@ -70,3 +71,61 @@ def compactor(request: Request) -> tuple[str, int, dict[str, str]]:
         return json.dumps(body), status, {"Content-Type": "application/json"}
     body = {"steps": [r.as_dict() for r in results]}
     return json.dumps(body), 200, {"Content-Type": "application/json"}
+
+
+@functools.cache
+def _timer_queue() -> Any:
+    from arco.cloud.tasks import CloudTasksTimerQueue
+
+    settings = _settings()
+    return CloudTasksTimerQueue(
+        settings.timer_queue, settings.timer_service_account, settings.tasks_emulator_host
+    )
+
+
+def _json(body: Any, status: int) -> tuple[str, int, dict[str, str]]:
+    return json.dumps(body), status, {"Content-Type": "application/json"}
+
+
+@functions_framework.http
+def timer(request: Request) -> tuple[str, int, dict[str, str]]:
+    """One timer call from Cloud Tasks: evaluate, append, then schedule the successor.
+
+    Refuses (403) calls that do not come from the configured queue. The successor's task name
+    is derived from the next time slot, so duplicate calls schedule it once.
+    """
+    from datetime import UTC, datetime
+
+    from arco.cloud.tasks import timer_task_id
+    from arco.domain.errors import ArcoError
+    from arco.services.timer import from_expected_queue, next_slot, run_timer
+
+    settings = _settings()
+    if not from_expected_queue(request.headers.get("X-CloudTasks-QueueName"), settings.timer_queue):
+        return _json(
+            {
+                "error": {
+                    "code": "forbidden",
+                    "message": "timer calls must come from the configured queue",
+                }
+            },
+            403,
+        )
+    ws = _workspace(settings.workspace)
+    now = datetime.fromtimestamp(ws.clock.now_ms() / 1000, tz=UTC)
+    try:
+        result = run_timer(ws, now)
+    except ArcoError as exc:
+        return _json(
+            {"error": {"code": type(exc).__name__, "message": str(exc)}},
+            503 if exc.retryable else 500,
+        )
+    body: dict[str, Any] = {"timer": result.as_dict(), "next": None}
+    if settings.timer_queue and settings.timer_url:
+        slot = next_slot(int(now.timestamp()), settings.timer_interval_s)
+        task_id = timer_task_id(settings.workspace, slot)
+        created = _timer_queue().schedule(
+            task_id, settings.timer_url, slot, {"workspace": settings.workspace, "slot": slot}
+        )
+        body["next"] = {"task": task_id, "fire_at": slot, "created": created}
+    return _json(body, 200)

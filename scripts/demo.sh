@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The main job on the embedded store (./.arco, no cloud account): append events, compact,
-# show the state, verify a rebuild against it, run the doctor. Leaves the store for `arco dev`.
+# The main job on the embedded store (./.arco, no cloud account): deploy an example code
+# location, let a simulated week of timer runs tick its schedules, look at the history, and
+# check the state. Leaves the store behind for `arco dev`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARCO="${ARCO:-.venv/bin/arco}"
@@ -8,28 +9,32 @@ export ARCO_STORE="${ARCO_STORE:-file://./.arco}"
 export ARCO_WORKSPACE="${ARCO_WORKSPACE:-demo}"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+at() { .venv/bin/python -c "import datetime as d; print((d.datetime.now(d.UTC) + d.timedelta(hours=$1)).strftime('%Y-%m-%dT%H:%M:%SZ'))"; }
 
-step "record workspace settings (each is one ledger object)"
+step "workspace settings (each is one ledger object); a bad value is refused"
 $ARCO settings set runs.max_in_flight 8
-$ARCO settings set reconciliation.max_runs_per_hour 30
-$ARCO settings set reconciliation.enabled true
+if $ARCO settings set reconciliation.enabled maybe; then echo "expected a refusal" >&2; exit 1; fi
 
-step "a bad setting is refused, and nothing is written"
-if $ARCO settings set reconciliation.enabled maybe; then
-  echo "expected a refusal" >&2; exit 1
-fi
+step "deploy the example code location (examples/shop.py)"
+$ARCO deploy --definitions examples.shop:defs
+$ARCO deploy --definitions examples.shop:defs   # the same snapshot again: nothing recorded
+$ARCO assets
+$ARCO partitions revenue --limit 5
 
-step "compact: fold the ledger into Parquet tables and publish manifest N+1"
-$ARCO compact
+step "a simulated week: the timer every 6 hours"
+$ARCO tick --now "$(at 6)" --until "$(at 168)" --step 6h | tail -n 4
+$ARCO schedules
+$ARCO schedules ticks nightly --limit 7
+$ARCO schedules ticks dashboard_refresh --limit 4
 
-step "the published state"
+step "an operator stops a schedule: its next tick is recorded as SKIPPED"
+$ARCO schedules stop dashboard_refresh
+$ARCO tick --now "$(at 174)"
+$ARCO schedules ticks dashboard_refresh --limit 2
+
+step "the published state, verified against a rebuild from the ledger"
 $ARCO state
-$ARCO settings list
-
-step "rebuild every table from the ledger and compare with what is published"
 $ARCO rebuild --verify
-
-step "doctor: pointer, manifests, files, quarantine, ledger"
 $ARCO doctor
 
 printf '\nThe store is in %s (workspace %s). Serve it with: %s dev --workspace %s\n' \

@@ -49,3 +49,32 @@ def ledger_object(
     events: list[EventEnvelope], name: str | None = None, workspace: str = "default"
 ) -> LedgerObject:
     return LedgerObject(name or ulid_at(BASE_MS), batch_bytes(events, workspace))
+
+
+def dynamic_partitions_event(
+    action: str,
+    keys: list[str],
+    *,
+    event_id: str,
+    ms: int = BASE_MS,
+    definition: str = "dyn",
+    request_id: str | None = None,
+) -> EventEnvelope:
+    from arco.domain.dynamic_partitions import change_idempotency_key
+
+    request_id = request_id or f"r{next(_counter)}"
+    return EventEnvelope(
+        event_id=event_id,
+        type=f"partitions.dynamic_{'added' if action == 'add' else 'removed'}",
+        version=1,
+        workspace="default",
+        idempotency_key=change_idempotency_key(definition, action, request_id),
+        time=format_time_ms(ms),
+        source="test",
+        payload={
+            "definition": definition,
+            "keys": keys,
+            "changed_by": "test",
+            "request_id": request_id,
+        },
+    )

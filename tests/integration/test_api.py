@@ -113,7 +113,13 @@ def test_openapi_document_matches_the_routes(client: FlaskClient) -> None:
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
-        path = rule.rule.replace("<name>", "{ws}").replace("<setting>", "{name}")
+        path = (
+            rule.rule.replace("<name>", "{ws}")
+            .replace("<setting>", "{name}")
+            .replace("<path:asset>", "{asset}")
+            .replace("<schedule>", "{schedule}")
+            .replace("<definition>", "{definition}")
+        )
         for method in rule.methods - {"HEAD", "OPTIONS"}:  # type: ignore[operator]
             routes.add((path, method.lower()))
     documented = {(p, m) for p, ops in served["paths"].items() for m in ops}  # type: ignore[index]

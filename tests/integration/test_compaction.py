@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from arco.clock import FixedClock
 from arco.domain.ulid import encode_ulid
+from arco.projections import table_files
 from arco.services.doctor import run_doctor
 from arco.services.rebuild import verify
 from arco.services.workspace import Workspace
@@ -73,6 +76,14 @@ def test_reading_state_never_touches_the_ledger(ws: Workspace) -> None:
     assert recording.count(op="list") == 0
 
 
+@pytest.fixture
+def deltas_for_small_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Small tables are normally rewritten whole; make them take deltas like big ones."""
+    monkeypatch.setattr(table_files, "SMALL_TABLE_ROWS", 0)
+    monkeypatch.setattr(table_files, "MERGE_FRACTION", 1e9)
+
+
+@pytest.mark.usefixtures("deltas_for_small_tables")
 def test_reader_cache_advances_by_new_deltas_only(ws: Workspace, clock: FixedClock) -> None:
     set_setting(ws, 1, "r1", name="runs.max_in_flight")
     ws.compactor.compact()
@@ -92,6 +103,7 @@ def test_reader_cache_advances_by_new_deltas_only(ws: Workspace, clock: FixedClo
     assert len(table_reads) == 1 and ".delta." in table_reads[0]
 
 
+@pytest.mark.usefixtures("deltas_for_small_tables")
 def test_second_compactor_advances_its_cache_from_deltas(ws: Workspace, clock: FixedClock) -> None:
     other = Workspace(ws.store, "default", clock=clock, lookback_ms=ws.lookback_ms)
     set_setting(ws, 1, "r1")
@@ -192,3 +204,12 @@ def test_large_backlog_is_compacted_in_bounded_steps(ws: Workspace) -> None:
     results = ws.compactor.compact_until_idle()
     assert [r.fold.objects for r in results if r.published] == [10, 10, 5]
     assert published_settings(ws) == {"runs.max_in_flight": "24"}
+
+
+def test_small_tables_are_rewritten_as_one_file(ws: Workspace, clock: FixedClock) -> None:
+    for i in range(3):
+        set_setting(ws, i, f"r{i}")
+        clock.advance(1000)
+        ws.compactor.compact()
+    entry = ws.manifest().tables["workspace_settings"]
+    assert entry.base is not None and entry.deltas == ()

@@ -37,3 +37,37 @@ def test_api_and_compactor_functions(env: Path) -> None:
     assert response.json["steps"][0]["published"] is True  # type: ignore[index]
     state = api.get("/v1/workspaces/fn/state").json
     assert state["manifest_id"] == 1  # type: ignore[index]
+
+
+def test_timer_function_checks_its_queue_and_schedules_one_successor(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from arco.cloud.tasks import RecordingTimerQueue
+
+    queue_path = "projects/p/locations/l/queues/arco-timer"
+    monkeypatch.setenv("ARCO_TIMER_QUEUE", queue_path)
+    monkeypatch.setenv("ARCO_TIMER_URL", "https://timer.example/")
+    monkeypatch.setenv("ARCO_TIMER_INTERVAL_S", "60")
+    app = create_app(target="timer", source=MAIN)
+    import sys
+
+    queue = RecordingTimerQueue()
+    sys.modules["main"]._timer_queue = lambda: queue  # the faithful fake answers AlreadyExists
+    client = app.test_client()
+
+    refused = client.post("/", json={})
+    assert refused.status_code == 403 and "queue" in refused.json["error"]["message"]  # type: ignore[index]
+    wrong = client.post("/", json={}, headers={"X-CloudTasks-QueueName": "other-queue"})
+    assert wrong.status_code == 403
+
+    first = client.post("/", json={}, headers={"X-CloudTasks-QueueName": "arco-timer"})
+    assert first.status_code == 200
+    successor = first.json["next"]  # type: ignore[index]
+    assert successor["created"] is True and successor["fire_at"] % 60 == 0
+    assert successor["task"] == f"timer-fn-{successor['fire_at']}"
+    # A duplicate delivery (same slot) asks for the same name and is refused by the queue.
+    again = client.post("/", json={}, headers={"X-CloudTasks-QueueName": queue_path})
+    assert again.status_code == 200
+    if again.json["next"]["fire_at"] == successor["fire_at"]:  # type: ignore[index]
+        assert again.json["next"]["created"] is False  # type: ignore[index]
+    assert len(queue.created) in (1, 2)

@@ -15,7 +15,13 @@ from arco.domain.catalog import default_registry
 from arco.domain.envelope import EventEnvelope
 from arco.domain.fold import LedgerObject, fold_objects
 from arco.domain.state import FoldState, StagedState
-from tests.factories import BASE_MS, batch_bytes, setting_event, ulid_at
+from tests.factories import (
+    BASE_MS,
+    batch_bytes,
+    dynamic_partitions_event,
+    setting_event,
+    ulid_at,
+)
 
 REG = default_registry()
 NAMES = [
@@ -31,8 +37,16 @@ def events(draw: st.DrawFn) -> list[EventEnvelope]:
     count = draw(st.integers(1, 30))
     out = []
     for i in range(count):
-        kind = draw(st.sampled_from(["setting", "setting", "setting", "unknown"]))
+        kind = draw(st.sampled_from(["setting", "setting", "unknown", "dyn_add", "dyn_remove"]))
         ms = BASE_MS + draw(st.integers(0, 50))  # collisions in ms on purpose
+        if kind.startswith("dyn_"):
+            keys = draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=1, max_size=3))
+            out.append(
+                dynamic_partitions_event(
+                    kind[4:], keys, event_id=ulid_at(ms, i + 1), ms=ms, request_id=f"req{i}"
+                )
+            )
+            continue
         out.append(
             setting_event(
                 name=draw(st.sampled_from(NAMES)),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -15,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from arco import __version__
 from arco.api.openapi import openapi_document
+from arco.api.pagination import decode_cursor, encode_cursor, parse_limit
 from arco.domain.errors import ArcoError, ConflictError, InvalidInput, NotFound
 from arco.domain.names import validate_workspace
 from arco.services.settings import change_setting, list_settings
@@ -82,4 +84,114 @@ def create_app(workspaces: WorkspaceFactory) -> Flask:
         result = change_setting(ws(name), setting, body["value"], request_id, "api")
         return result, 202
 
+    register_automation_routes(app, ws)
     return app
+
+
+def _now_arg(workspace: Workspace) -> datetime:
+    """`?now=` (ISO 8601 with offset), or the workspace clock."""
+    text = request.args.get("now")
+    if text is None:
+        return datetime.fromtimestamp(workspace.clock.now_ms() / 1000, tz=UTC)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidInput(f"now {text!r} is not an ISO 8601 timestamp") from exc
+    if moment.tzinfo is None:
+        raise InvalidInput(f"now {text!r} needs a UTC offset")
+    return moment
+
+
+def _json_body(allowed: set[str]) -> dict[str, Any]:
+    body = request.get_json(silent=True)
+    if body is None and not request.get_data():
+        body = {}
+    if not isinstance(body, dict):
+        raise InvalidInput("body must be a JSON object")
+    unknown = set(body) - allowed
+    if unknown:
+        raise InvalidInput(f"unknown fields in body: {sorted(unknown)}")
+    return body
+
+
+def register_automation_routes(app: Flask, ws: Callable[[str], Workspace]) -> None:
+    """Assets, partitions and schedules."""
+    from arco.services.assets import change_dynamic_partitions, list_assets, partition_keys
+    from arco.services.schedules import list_schedules, schedule_ticks, set_schedule_status
+
+    @app.get("/v1/workspaces/<name>/assets")
+    def get_assets(name: str) -> Any:
+        return {"assets": list_assets(ws(name))}
+
+    @app.get("/v1/workspaces/<name>/assets/<path:asset>/partitions")
+    def get_partitions(name: str, asset: str) -> Any:
+        workspace = ws(name)
+        keys = partition_keys(workspace, asset, _now_arg(workspace))
+        limit = parse_limit(request.args.get("limit"), default=1000)
+        position = decode_cursor(request.args.get("cursor"), ("offset",))
+        offset = int(position["offset"]) if position else 0
+        page = keys[offset : offset + limit]
+        more = offset + limit < len(keys)
+        return {
+            "asset": asset,
+            "count": len(keys),
+            "keys": page,
+            "next_cursor": encode_cursor({"offset": offset + limit}) if more else None,
+        }
+
+    @app.post("/v1/workspaces/<name>/dynamic-partitions/<definition>")
+    def post_dynamic_partitions(name: str, definition: str) -> Any:
+        body = _json_body({"add", "remove", "request_id"})
+        actions = [a for a in ("add", "remove") if a in body]
+        if len(actions) != 1 or not isinstance(body[actions[0]], list):
+            raise InvalidInput('body must hold exactly one of "add" or "remove": a list of keys')
+        request_id = body.get("request_id") or uuid.uuid4().hex
+        if not isinstance(request_id, str):
+            raise InvalidInput("request_id must be a string")
+        return change_dynamic_partitions(
+            ws(name), definition, body[actions[0]], actions[0], request_id, "api"
+        ), 202
+
+    @app.get("/v1/workspaces/<name>/schedules")
+    def get_schedules(name: str) -> Any:
+        workspace = ws(name)
+        rows = list_schedules(workspace, _now_arg(workspace))
+        limit = parse_limit(request.args.get("limit"))
+        position = decode_cursor(request.args.get("cursor"), ("after",))
+        if position:
+            rows = [r for r in rows if r["name"] > position["after"]]
+        page = rows[:limit]
+        more = len(rows) > limit
+        return {
+            "schedules": page,
+            "next_cursor": encode_cursor({"after": page[-1]["name"]}) if more else None,
+        }
+
+    @app.get("/v1/workspaces/<name>/schedules/<schedule>/ticks")
+    def get_ticks(name: str, schedule: str) -> Any:
+        limit = parse_limit(request.args.get("limit"))
+        position = decode_cursor(request.args.get("cursor"), ("before_ms",))
+        before = int(position["before_ms"]) if position else None
+        rows = schedule_ticks(ws(name), schedule, request.args.get("status"), limit + 1, before)
+        page = rows[:limit]
+        more = len(rows) > limit
+        return {
+            "ticks": page,
+            "next_cursor": encode_cursor({"before_ms": page[-1]["tick_ms"]}) if more else None,
+        }
+
+    for verb, status in (("start", "RUNNING"), ("stop", "STOPPED")):
+
+        def toggle(name: str, schedule: str, status: str = status) -> Any:
+            body = _json_body({"request_id"})
+            request_id = body.get("request_id") or uuid.uuid4().hex
+            if not isinstance(request_id, str):
+                raise InvalidInput("request_id must be a string")
+            return set_schedule_status(ws(name), schedule, status, request_id, "api"), 202
+
+        app.add_url_rule(
+            f"/v1/workspaces/<name>/schedules/<schedule>/{verb}",
+            endpoint=f"schedule_{verb}",
+            view_func=toggle,
+            methods=["POST"],
+        )

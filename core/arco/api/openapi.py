@@ -16,6 +16,35 @@ _WS = {
 }
 
 
+def _path(name: str, description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "path",
+        "required": True,
+        "schema": {"type": "string"},
+        "description": description,
+    }
+
+
+_NOW = {
+    "name": "now",
+    "in": "query",
+    "schema": {"type": "string", "format": "date-time"},
+    "description": "Evaluate as of this time (default: now).",
+}
+_LIMIT = {
+    "name": "limit",
+    "in": "query",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 1000},
+}
+_CURSOR = {
+    "name": "cursor",
+    "in": "query",
+    "schema": {"type": "string"},
+    "description": "Opaque cursor from the previous page's next_cursor.",
+}
+
+
 def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
     return {"description": description, "content": {"application/json": {"schema": schema}}}
 
@@ -96,6 +125,7 @@ def openapi_document() -> dict[str, Any]:
                     "responses": {"202": _json({"type": "object"}, "Recorded."), **errors},
                 }
             },
+            **_automation_paths(errors),
         },
         "components": {
             "schemas": {
@@ -123,6 +153,93 @@ def openapi_document() -> dict[str, Any]:
                         "tables": {"type": "object"},
                     },
                 },
+            }
+        },
+    }
+
+
+_STATUS = {
+    "name": "status",
+    "in": "query",
+    "schema": {"type": "string", "enum": ["TRIGGERED", "SKIPPED", "FAILED"]},
+}
+
+
+def _automation_paths(errors: dict[str, Any]) -> dict[str, Any]:
+    ok = {"200": _json({"type": "object"}, "OK."), **errors}
+    accepted = {"202": _json({"type": "object"}, "Recorded (visible after compaction)."), **errors}
+    schedule = _path("schedule", "Schedule name.")
+    return {
+        "/v1/workspaces/{ws}/assets": {
+            "get": {
+                "operationId": "listAssets",
+                "summary": "Deployed assets in dependency order",
+                "parameters": [_WS],
+                "responses": ok,
+            }
+        },
+        "/v1/workspaces/{ws}/assets/{asset}/partitions": {
+            "get": {
+                "operationId": "listPartitions",
+                "summary": "An asset's partition keys, paginated",
+                "parameters": [_WS, _path("asset", "Asset key, e.g. a/b."), _NOW, _LIMIT, _CURSOR],
+                "responses": ok,
+            }
+        },
+        "/v1/workspaces/{ws}/dynamic-partitions/{definition}": {
+            "post": {
+                "operationId": "changeDynamicPartitions",
+                "summary": "Add or remove keys of a dynamic partitions definition",
+                "parameters": [_WS, _path("definition", "Dynamic partitions name.")],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "additionalProperties": False,
+                                "properties": {
+                                    "add": {"type": "array", "items": {"type": "string"}},
+                                    "remove": {"type": "array", "items": {"type": "string"}},
+                                    "request_id": {"type": "string"},
+                                },
+                            }
+                        }
+                    },
+                },
+                "responses": accepted,
+            }
+        },
+        "/v1/workspaces/{ws}/schedules": {
+            "get": {
+                "operationId": "listSchedules",
+                "summary": "Schedules with status, last and next tick, ordered by name",
+                "parameters": [_WS, _NOW, _LIMIT, _CURSOR],
+                "responses": ok,
+            }
+        },
+        "/v1/workspaces/{ws}/schedules/{schedule}/ticks": {
+            "get": {
+                "operationId": "listScheduleTicks",
+                "summary": "A schedule's ticks, newest first (an unknown schedule has none)",
+                "parameters": [_WS, schedule, _STATUS, _LIMIT, _CURSOR],
+                "responses": ok,
+            }
+        },
+        "/v1/workspaces/{ws}/schedules/{schedule}/start": {
+            "post": {
+                "operationId": "startSchedule",
+                "summary": "Start a schedule (kept across deploys)",
+                "parameters": [_WS, schedule],
+                "responses": accepted,
+            }
+        },
+        "/v1/workspaces/{ws}/schedules/{schedule}/stop": {
+            "post": {
+                "operationId": "stopSchedule",
+                "summary": "Stop a schedule (kept across deploys)",
+                "parameters": [_WS, schedule],
+                "responses": accepted,
             }
         },
     }

@@ -6,63 +6,16 @@ Exit codes: 0 success, 1 a check failed (rebuild --verify, doctor), 2 bad input 
 
 from __future__ import annotations
 
-import functools
 import json
 import sys
 import uuid
-from collections.abc import Callable
-from typing import Any, TypeVar
 
 import click
 from rich.markup import escape
 
+from arco.cli.common import Context, handle_errors, json_option, pass_ctx
 from arco.cli.output import STATUS_STYLE, console, err_console, print_json, print_table
-from arco.domain.errors import ArcoError
-from arco.domain.names import validate_workspace
-from arco.services.workspace import Workspace
-from arco.storage.url import DEFAULT_STORE_URL, open_store
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-class Context:
-    def __init__(self, store_url: str, workspace: str, lookback_ms: int) -> None:
-        self.store_url = store_url
-        self.workspace_name = workspace
-        self.lookback_ms = lookback_ms
-        self._ws: Workspace | None = None
-
-    @property
-    def ws(self) -> Workspace:
-        if self._ws is None:
-            self._ws = Workspace(
-                open_store(self.store_url),
-                validate_workspace(self.workspace_name),
-                lookback_ms=self.lookback_ms,
-                source="cli",
-            )
-        return self._ws
-
-
-def json_option(fn: F) -> F:
-    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(fn)
-
-
-def handle_errors(fn: F) -> F:
-    """Turn Arco errors into a message on stderr (or a JSON error) and exit code 2."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return fn(*args, **kwargs)
-        except ArcoError as exc:
-            if kwargs.get("as_json"):
-                print_json({"error": {"type": type(exc).__name__, "message": str(exc)}})
-            else:
-                err_console.print(f"[red]error:[/] {escape(str(exc))}")
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
+from arco.storage.url import DEFAULT_STORE_URL
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -104,9 +57,6 @@ def cli(ctx: click.Context, store: str, workspace: str, lookback_ms: int) -> Non
       arco dev              local HTTP API plus a compaction loop
     """
     ctx.obj = Context(store, workspace, lookback_ms)
-
-
-pass_ctx = click.make_pass_decorator(Context)
 
 
 @cli.command()
@@ -362,6 +312,11 @@ def dev(c: Context, host: str, port: int, interval: float) -> None:
     from arco.cli.dev import run_dev
 
     run_dev(c.store_url, c.workspace_name, host, port, interval, c.lookback_ms)
+
+
+from arco.cli import automation  # noqa: E402  (registers deploy, schedules, tick, ...)
+
+automation.register(cli)
 
 
 def main() -> None:

@@ -7,11 +7,16 @@ from __future__ import annotations
 
 from functools import cache
 
-from arco.domain import settings
+from arco.domain import deployments, dynamic_partitions, schedules, settings
 from arco.domain.registry import Registry
 from arco.domain.system_tables import SYSTEM_TABLES
 
-INSTALLERS = (settings.install,)
+INSTALLERS = (
+    settings.install,
+    deployments.install,
+    schedules.install,
+    dynamic_partitions.install,
+)
 
 
 def _install_system_tables(registry: Registry) -> None:

@@ -8,6 +8,7 @@ it means, so two writers that decide the same thing produce events the fold keep
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -43,6 +44,21 @@ Workspace = Annotated[str, Field(pattern=_WORKSPACE_PATTERN)]
 EventTypeName = Annotated[str, Field(pattern=_TYPE_PATTERN, max_length=200)]
 LedgerTime = Annotated[str, Field(pattern=_TIME_PATTERN)]
 IdempotencyKey = Annotated[str, Field(pattern=_KEY_PATTERN, max_length=1024)]
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event a writer or controller wants appended; the writer fills in time and workspace.
+
+    Controllers pass a deterministic `event_id` (see `deterministic_event_id`) so that two
+    timers deciding the same thing write identical events.
+    """
+
+    type: str
+    payload: BaseModel | dict[str, Any]
+    idempotency_key: str
+    version: int = 1
+    event_id: str | None = None
 
 
 class EventEnvelope(BaseModel):

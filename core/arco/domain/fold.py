@@ -93,10 +93,14 @@ class FoldContext:
         """The current row of `table` with this key, or None."""
         return self._staged.get(table, tuple(key))
 
-    def put(self, table: str, row: Row) -> None:
-        """Write `row` (missing columns become null), stamped with this event's id."""
+    def put(self, table: str, row: Row, version: str | None = None) -> None:
+        """Write `row` (missing columns become null), stamped with this event's id.
+
+        A rule whose rows merge several events commutatively passes `version` (for example the
+        newest event id that contributed) so the stamp does not depend on arrival order either.
+        """
         spec = self._registry.table(table)
-        self._staged.put(spec, _complete_row(spec, row, self.event_id))
+        self._staged.put(spec, _complete_row(spec, row, version or self.event_id))
 
     def put_if_newer(self, table: str, row: Row) -> Outcome:
         """Last writer (by event id) wins: write unless the stored row is from a later event."""

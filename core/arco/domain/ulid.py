@@ -7,6 +7,7 @@ random, so `ulid_floor(ms)` is the smallest ULID of a millisecond: the lower bou
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from arco.domain.errors import InvalidInput
@@ -55,3 +56,12 @@ def ulid_time_ms(text: str) -> int:
 def ulid_floor(time_ms: int) -> str:
     """The smallest ULID of millisecond `time_ms` (clamped into range)."""
     return encode_ulid(min(max(time_ms, 0), MAX_TIME_MS), 0)
+
+
+def deterministic_ulid(time_ms: int, seed: str) -> str:
+    """A ULID for `time_ms` whose random part is derived from `seed` (e.g. an idempotency key).
+
+    Two writers deciding the same event at the same logical time produce the same id.
+    """
+    digest = hashlib.sha256(seed.encode("utf-8")).digest()
+    return encode_ulid(min(max(time_ms, 0), MAX_TIME_MS), int.from_bytes(digest[:10], "big"))

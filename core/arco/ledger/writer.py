@@ -15,12 +15,19 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
 from pydantic import BaseModel
 
 from arco.clock import Clock
-from arco.domain.envelope import LEDGER_FORMAT, EventEnvelope, LedgerBatch, format_time_ms
+from arco.domain.envelope import (
+    LEDGER_FORMAT,
+    EventEnvelope,
+    LedgerBatch,
+    NewEvent,
+    format_time_ms,
+)
+
+__all__ = ["AppendResult", "LedgerWriter", "NewEvent"]
 from arco.domain.errors import IdempotencyConflict, InvalidInput, StorageUnavailable
 from arco.domain.registry import Registry, UnsupportedEvent
 from arco.ids import UlidGenerator
@@ -28,17 +35,6 @@ from arco.storage.layout import WorkspaceLayout
 from arco.storage.port import ObjectStore
 
 DEFAULT_LOOKBACK_MS = 120_000
-
-
-@dataclass(frozen=True, slots=True)
-class NewEvent:
-    """An event a writer wants to append; the writer fills in id, time and workspace."""
-
-    type: str
-    payload: BaseModel | dict[str, Any]
-    idempotency_key: str
-    version: int = 1
-    event_id: str | None = None  # controllers may pass a deterministic id
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,20 +29,21 @@ from arco.projections.parquet import (
 from arco.storage.layout import WorkspaceLayout
 from arco.storage.port import ObjectStore
 
-MAX_DELTAS = 32
-MIN_MERGE_ROWS = 4096
+MAX_DELTAS = 16
+SMALL_TABLE_ROWS = 20_000
 MERGE_FRACTION = 0.25
 
 
 def needs_new_base(entry: TableEntry, changed_rows: int) -> bool:
-    """Merge when deltas are many, or large compared with the base."""
+    """Rewrite small tables whole (one file to read); merge big ones when their deltas are many
+    or large compared with the base. Either way a reader applies at most MAX_DELTAS files."""
     if entry.base is None and not entry.deltas:
         return True
     delta_rows = sum(f.rows for f in entry.deltas) + changed_rows
     base_rows = entry.base.rows if entry.base else 0
-    return len(entry.deltas) + 1 > MAX_DELTAS or delta_rows > max(
-        MIN_MERGE_ROWS, int(base_rows * MERGE_FRACTION)
-    )
+    if base_rows + delta_rows <= SMALL_TABLE_ROWS:
+        return True
+    return len(entry.deltas) + 1 > MAX_DELTAS or delta_rows > int(base_rows * MERGE_FRACTION)
 
 
 def _write_file(

@@ -16,6 +16,13 @@ class Settings:
     store_url: str = DEFAULT_STORE_URL
     workspace: str = "default"
     lookback_ms: int = DEFAULT_LOOKBACK_MS
+    # The timer's Cloud Tasks queue (projects/P/locations/L/queues/Q), the URL of the timer
+    # function it calls, and the interval between timer calls.
+    timer_queue: str | None = None
+    timer_url: str | None = None
+    timer_interval_s: int = 60
+    timer_service_account: str | None = None
+    tasks_emulator_host: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -24,4 +31,9 @@ class Settings:
             store_url=env.get("ARCO_STORE") or DEFAULT_STORE_URL,
             workspace=validate_workspace(env.get("ARCO_WORKSPACE") or "default"),
             lookback_ms=int(env.get("ARCO_LOOKBACK_MS") or DEFAULT_LOOKBACK_MS),
+            timer_queue=env.get("ARCO_TIMER_QUEUE") or None,
+            timer_url=env.get("ARCO_TIMER_URL") or None,
+            timer_interval_s=int(env.get("ARCO_TIMER_INTERVAL_S") or 60),
+            timer_service_account=env.get("ARCO_TIMER_SERVICE_ACCOUNT") or None,
+            tasks_emulator_host=env.get("CLOUD_TASKS_EMULATOR_HOST") or None,
         )

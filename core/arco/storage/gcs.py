@@ -17,7 +17,7 @@ from typing import Any
 import google.auth.exceptions
 import requests
 from google.api_core import exceptions as gexc
-from google.cloud import storage
+from google.cloud import storage  # type: ignore[attr-defined]
 from google.cloud.storage.retry import DEFAULT_RETRY
 
 from arco.domain.errors import StorageUnavailable

@@ -1,0 +1,307 @@
+"""Commands for definitions and automation: deploy, assets, partitions, schedules, tick."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import click
+from rich.markup import escape
+
+from arco.cli.common import Context, handle_errors, json_option, pass_ctx
+from arco.cli.output import console, print_json, print_table
+from arco.domain.errors import InvalidInput
+
+
+def parse_now(text: str | None, ctx: Context) -> datetime:
+    """`--now` as an aware datetime (ISO 8601 with an offset or Z); the clock when absent."""
+    if text is None:
+        return datetime.fromtimestamp(ctx.ws.clock.now_ms() / 1000, tz=UTC)
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidInput(f"--now {text!r} is not an ISO 8601 timestamp") from exc
+    if moment.tzinfo is None:
+        raise InvalidInput(f"--now {text!r} needs a UTC offset, e.g. {text}Z")
+    return moment
+
+
+def parse_step(text: str) -> timedelta:
+    units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+    number, unit = text[:-1], text[-1:]
+    if unit not in units or not number.isdigit() or int(number) == 0:
+        raise InvalidInput(f"--step {text!r}: use a positive number with s, m, h or d (e.g. 6h)")
+    return timedelta(**{units[unit]: int(number)})
+
+
+def register(cli: click.Group) -> None:
+    @cli.command()
+    @click.option(
+        "--definitions",
+        "reference",
+        envvar="ARCO_DEFINITIONS",
+        required=True,
+        help="The code location, pkg.module:attr. [env: ARCO_DEFINITIONS]",
+    )
+    @json_option
+    @pass_ctx
+    @handle_errors
+    def deploy(c: Context, reference: str, as_json: bool) -> None:
+        """Record the code location's definitions snapshot (nothing if unchanged)."""
+        from arco.services.code_location import load_definitions
+        from arco.services.definitions import deploy as deploy_snapshot
+
+        snapshot = load_definitions(reference).snapshot(reference)
+        c.ws.compactor.compact_until_idle()
+        result = deploy_snapshot(c.ws, snapshot, "cli")
+        if result["changed"]:
+            c.ws.compactor.compact_until_idle()
+        if as_json:
+            print_json(result)
+        elif result["changed"]:
+            console.print(
+                f"deployed {reference}: {result['assets']} asset(s), "
+                f"{result['schedules']} schedule(s), snapshot {result['content_hash'][:12]}"
+            )
+        else:
+            console.print(f"unchanged: snapshot {result['content_hash'][:12]} is already deployed")
+
+    @cli.command()
+    @json_option
+    @pass_ctx
+    @handle_errors
+    def assets(c: Context, as_json: bool) -> None:
+        """List the deployed assets."""
+        from arco.services.assets import list_assets
+
+        rows = list_assets(c.ws)
+        if as_json:
+            print_json(rows)
+            return
+        print_table(
+            "assets",
+            ["key", "group", "partitions", "deps", "code version", "owners"],
+            [
+                (
+                    r["key"],
+                    r["group"],
+                    r["partitions"] or "",
+                    ", ".join(r["deps"]),
+                    r["code_version"] or "",
+                    ", ".join(r["owners"]),
+                )
+                for r in rows
+            ],
+        )
+
+    @cli.command()
+    @click.argument("asset")
+    @click.option("--now", "now_text", default=None, help="Evaluate as of this time (ISO 8601).")
+    @click.option(
+        "--limit",
+        default=50,
+        show_default=True,
+        type=click.IntRange(min=1),
+        help="Rows to print (the JSON has every key).",
+    )
+    @json_option
+    @pass_ctx
+    @handle_errors
+    def partitions(c: Context, asset: str, now_text: str | None, limit: int, as_json: bool) -> None:
+        """List an asset's partition keys (newest last)."""
+        from arco.services.assets import partition_keys
+
+        keys = partition_keys(c.ws, asset, parse_now(now_text, c))
+        if as_json:
+            print_json({"asset": asset, "count": len(keys), "keys": keys})
+            return
+        shown = keys[-limit:]
+        print_table(f"{asset}: {len(keys)} partition(s)", ["partition"], [(k,) for k in shown])
+        if len(keys) > len(shown):
+            console.print(
+                f"... {len(keys) - len(shown)} earlier key(s) not shown (--limit, --json)"
+            )
+
+    @cli.group("dynamic-partitions")
+    def dynamic_partitions() -> None:
+        """Add or remove keys of a dynamic partitions definition (recorded as events)."""
+
+    for action in ("add", "remove"):
+
+        @dynamic_partitions.command(action)
+        @click.argument("definition")
+        @click.argument("keys", nargs=-1, required=True)
+        @click.option("--request-id", default=None, help="Idempotency: one id applies once.")
+        @json_option
+        @pass_ctx
+        @handle_errors
+        def change(
+            c: Context,
+            definition: str,
+            keys: tuple[str, ...],
+            request_id: str | None,
+            as_json: bool,
+            action: str = action,
+        ) -> None:
+            from arco.services.assets import change_dynamic_partitions
+
+            result = change_dynamic_partitions(
+                c.ws, definition, list(keys), action, request_id or uuid.uuid4().hex, "cli"
+            )
+            if as_json:
+                print_json(result)
+            else:
+                console.print(
+                    f"{action} {len(keys)} key(s) of {definition}: recorded in "
+                    f"{result['ledger_object']}"
+                )
+
+        change.__doc__ = f"{action.capitalize()} keys of a dynamic partitions definition."
+
+    @cli.group(invoke_without_command=True)
+    @json_option
+    @click.option("--now", "now_text", default=None, help="Compute next ticks as of this time.")
+    @click.pass_context
+    def schedules(ctx: click.Context, as_json: bool, now_text: str | None) -> None:
+        """List schedules with their state and next tick (see also: ticks, start, stop)."""
+        if ctx.invoked_subcommand is not None:
+            return
+        c = ctx.find_object(Context)
+        assert c is not None
+        handle_errors(_list_schedules)(c, as_json=as_json, now_text=now_text)
+
+    def _list_schedules(c: Context, as_json: bool, now_text: str | None) -> None:
+        from arco.services.schedules import list_schedules
+
+        rows = list_schedules(c.ws, parse_now(now_text, c))
+        if as_json:
+            print_json(rows)
+            return
+        print_table(
+            "schedules",
+            ["name", "status", "cron", "timezone", "last tick", "next tick"],
+            [
+                (
+                    r["name"],
+                    r["status"] + (" (operator)" if r["status_source"] == "operator" else ""),
+                    " | ".join(r["cron"]),
+                    r["timezone"],
+                    r["last_tick"] or "",
+                    r["next_tick"] or "",
+                )
+                for r in rows
+            ],
+        )
+
+    @schedules.command("ticks")
+    @click.argument("name")
+    @click.option(
+        "--status",
+        type=click.Choice(["TRIGGERED", "SKIPPED", "FAILED"], case_sensitive=False),
+        default=None,
+    )
+    @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+    @json_option
+    @pass_ctx
+    @handle_errors
+    def ticks(c: Context, name: str, status: str | None, limit: int, as_json: bool) -> None:
+        """A schedule's tick history, newest first."""
+        from arco.services.schedules import schedule_ticks
+
+        rows = schedule_ticks(c.ws, name, status.upper() if status else None, limit)
+        if as_json:
+            print_json(rows)
+            return
+        print_table(
+            f"ticks of {name}",
+            ["tick", "status", "run keys / reason"],
+            [
+                (
+                    r["tick_time"],
+                    r["status"],
+                    ", ".join(r["run_keys"]) or r["skip_reason"] or r["error"] or "",
+                )
+                for r in rows
+            ],
+        )
+
+    for status_name, verb in (("RUNNING", "start"), ("STOPPED", "stop")):
+
+        @schedules.command(verb)
+        @click.argument("name")
+        @click.option("--request-id", default=None, help="Idempotency: one id applies once.")
+        @json_option
+        @pass_ctx
+        @handle_errors
+        def toggle(
+            c: Context,
+            name: str,
+            request_id: str | None,
+            as_json: bool,
+            status_name: str = status_name,
+        ) -> None:
+            from arco.services.schedules import set_schedule_status
+
+            result = set_schedule_status(
+                c.ws, name, status_name, request_id or uuid.uuid4().hex, "cli"
+            )
+            c.ws.compactor.compact_until_idle()
+            if as_json:
+                print_json(result)
+            else:
+                console.print(f"schedule {escape(name)} is now {status_name}")
+
+        toggle.__doc__ = f"{verb.capitalize()} a schedule (kept across redeploys)."
+
+    @cli.command()
+    @click.option(
+        "--now",
+        "now_text",
+        default=None,
+        help="Run the timer as of this time (ISO 8601, e.g. 2024-01-03T00:00:00Z).",
+    )
+    @click.option(
+        "--until",
+        "until_text",
+        default=None,
+        help="Repeat the timer from --now until this time, every --step.",
+    )
+    @click.option(
+        "--step",
+        default="1h",
+        show_default=True,
+        help="Interval between repeated timer runs: 30s, 15m, 6h, 1d.",
+    )
+    @json_option
+    @pass_ctx
+    @handle_errors
+    def tick(
+        c: Context, now_text: str | None, until_text: str | None, step: str, as_json: bool
+    ) -> None:
+        """Run the timer's controllers once (or repeatedly, to simulate time passing)."""
+        from rich.progress import Progress
+
+        from arco.services.timer import run_timer
+
+        moments = [parse_now(now_text, c)]
+        if until_text is not None:
+            until, delta = parse_now(until_text, c), parse_step(step)
+            while moments[-1] + delta <= until:
+                moments.append(moments[-1] + delta)
+            if len(moments) > 10_000:
+                raise InvalidInput("that is more than 10,000 timer runs; use a larger --step")
+        results = []
+        with Progress(transient=True, disable=as_json or len(moments) < 5) as bar:
+            task = bar.add_task("timer", total=len(moments))
+            for moment in moments:
+                results.append(run_timer(c.ws, moment))
+                bar.advance(task)
+        if as_json:
+            print_json([r.as_dict() for r in results] if until_text else results[0].as_dict())
+            return
+        for result in results:
+            counts = ", ".join(f"{n} {s.lower()}" for s, n in sorted(result.ticks.items()))
+            console.print(
+                f"timer at {result.now}: {result.schedules_evaluated} schedule(s) "
+                f"evaluated, {counts or 'no ticks due'}; manifest {result.manifest_id}"
+            )

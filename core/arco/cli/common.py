@@ -1,0 +1,62 @@
+"""What every command shares: the workspace context, --json, and error handling."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+from rich.markup import escape
+
+from arco.cli.output import err_console, print_json
+from arco.domain.errors import ArcoError
+from arco.domain.names import validate_workspace
+from arco.services.workspace import Workspace
+from arco.storage.url import open_store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    def __init__(self, store_url: str, workspace: str, lookback_ms: int) -> None:
+        self.store_url = store_url
+        self.workspace_name = workspace
+        self.lookback_ms = lookback_ms
+        self._ws: Workspace | None = None
+
+    @property
+    def ws(self) -> Workspace:
+        if self._ws is None:
+            self._ws = Workspace(
+                open_store(self.store_url),
+                validate_workspace(self.workspace_name),
+                lookback_ms=self.lookback_ms,
+                source="cli",
+            )
+        return self._ws
+
+
+def json_option(fn: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON for scripts.")(fn)
+
+
+def handle_errors(fn: F) -> F:
+    """Turn Arco errors into a message on stderr (or a JSON error) and exit code 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except ArcoError as exc:
+            if kwargs.get("as_json"):
+                print_json({"error": {"type": type(exc).__name__, "message": str(exc)}})
+            else:
+                err_console.print(f"[red]error:[/] {escape(str(exc))}")
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+pass_ctx = click.make_pass_decorator(Context)

@@ -1,0 +1,1 @@
+"""Adapters for cloud services other than object storage (Cloud Tasks)."""

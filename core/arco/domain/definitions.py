@@ -1,0 +1,786 @@
+"""The definitions snapshot: the canonical, code-free form of a code location.
+
+`arco.definitions` (the user API) compiles a user's assets and schedules into a
+`DefinitionsSnapshot`; controllers, the compactor and reports work from the snapshot alone and
+never import user code. The snapshot validates itself on construction (so `from_json` of a
+tampered or hand-written document fails the same way a bad code location does), has one
+canonical JSON form, and a content hash over that form.
+
+Every validation failure is an `InvalidInput` whose message names the asset, schedule or tag
+at fault.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Any, Literal, cast
+
+from arco.domain.canonical import canonical_json, sha256_hex
+from arco.domain.cron import CronSchedule, validate_timezone
+from arco.domain.errors import InvalidInput, NotFound
+from arco.domain.partition_mappings import (
+    PartitionMapping,
+    TimeWindowPartitionMapping,
+    default_partition_mapping,
+    mapping_from_snapshot,
+)
+from arco.domain.partitions import (
+    MultiPartitionsDefinition,
+    PartitionsDefinition,
+    TimeWindowPartitionsDefinition,
+    partitions_from_snapshot,
+)
+
+SNAPSHOT_FORMAT = 1
+DEFAULT_GROUP = "default"
+RESERVED_TAG_PREFIXES = ("dagster/", "arco/")
+
+DefaultStatus = Literal["RUNNING", "STOPPED"]
+CatchUpMode = Literal["latest", "all"]
+
+_KEY_SEGMENT = re.compile(r"^[A-Za-z0-9_]+$")
+_GROUP = re.compile(r"^[A-Za-z0-9_]{1,200}$")
+# A schedule name is one object-key component (ticks and state are keyed by it).
+_SCHEDULE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
+# Dagster's definition tag keys: an optional `prefix/` and a name, each 1-63 of [A-Za-z0-9_.-].
+_TAG_KEY = re.compile(r"^(?:[A-Za-z0-9_.-]{1,63}/)?[A-Za-z0-9_.-]{1,63}$")
+_COMPUTE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_<][A-Za-z0-9_.<>]*$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_MAX_KEY_LENGTH = 500
+_MAX_TAG_VALUE = 1000
+_MAX_TEXT = 100_000
+_MAX_CATCH_UP_TICKS = 1000
+
+
+# --- small validators -------------------------------------------------------------------------
+
+
+def validate_asset_key(key: str) -> str:
+    """Return `key` ("a/b", slash-joined path) if every segment is `[A-Za-z0-9_]+`."""
+    if (
+        not isinstance(key, str)
+        or not key
+        or len(key) > _MAX_KEY_LENGTH
+        or not all(_KEY_SEGMENT.match(part) for part in key.split("/"))
+    ):
+        raise InvalidInput(
+            f"invalid asset key {key!r}: use '/'-separated segments of letters, digits and '_'"
+        )
+    return key
+
+
+def validate_schedule_name(name: str) -> str:
+    """Return `name` if it is 1-200 of `[A-Za-z0-9_.-]`, starting with a letter or digit."""
+    if not isinstance(name, str) or not _SCHEDULE_NAME.match(name) or ".." in name:
+        raise InvalidInput(
+            f"invalid schedule name {name!r}: use 1-200 characters from A-Z a-z 0-9 _ . -, "
+            "starting with a letter or digit, without '..'"
+        )
+    return name
+
+
+def validate_tags(tags: Mapping[str, str], owner: str) -> dict[str, str]:
+    """Return `tags` as a key-sorted dict; `owner` ("asset 'a'") names the culprit on failure."""
+    if not isinstance(tags, Mapping):
+        raise InvalidInput(f"{owner}: tags must be a mapping of strings to strings")
+    out: dict[str, str] = {}
+    for key in sorted(tags, key=str):
+        value = tags[key]
+        if not isinstance(key, str) or not _TAG_KEY.match(key):
+            raise InvalidInput(
+                f"{owner}: invalid tag key {key!r}: use an optional 'prefix/' and a name, "
+                "each 1-63 characters from A-Z a-z 0-9 _ . -"
+            )
+        if key.startswith(RESERVED_TAG_PREFIXES):
+            raise InvalidInput(
+                f"{owner}: tag key {key!r} uses a reserved prefix "
+                f"({', '.join(RESERVED_TAG_PREFIXES)} are reserved for the system)"
+            )
+        if not isinstance(value, str) or len(value) > _MAX_TAG_VALUE:
+            raise InvalidInput(
+                f"{owner}: tag {key!r} must have a string value of at most {_MAX_TAG_VALUE} "
+                "characters"
+            )
+        out[key] = value
+    return out
+
+
+def _optional_text(value: str | None, what: str) -> str | None:
+    if value is not None and (not isinstance(value, str) or len(value) > _MAX_TEXT):
+        raise InvalidInput(f"{what} must be a string of at most {_MAX_TEXT} characters")
+    return value
+
+
+def _labels(values: Iterable[str], what: str) -> tuple[str, ...]:
+    """Owners and kinds: non-empty strings without control characters, as a sorted set."""
+    if isinstance(values, str):
+        raise InvalidInput(f"{what} must be a list of strings, not the string {values!r}")
+    out = set()
+    for value in values:
+        if not isinstance(value, str) or not value or len(value) > 200 or _CONTROL.search(value):
+            raise InvalidInput(f"{what}: invalid entry {value!r} (use 1-200 printable characters)")
+        out.add(value)
+    return tuple(sorted(out))
+
+
+def _timezone(name: str, owner: str) -> str:
+    try:
+        validate_timezone(name)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{owner}: {exc}") from exc
+    return name
+
+
+def _cron(expression: str | Iterable[str] | CronSchedule, owner: str) -> CronSchedule:
+    if isinstance(expression, CronSchedule):
+        return expression
+    try:
+        if isinstance(expression, str):
+            return CronSchedule.parse(expression)
+        return CronSchedule.parse(list(expression))
+    except InvalidInput as exc:
+        raise InvalidInput(f"{owner}: {exc}") from exc
+
+
+# --- policies ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CatchUpPolicy:
+    """Which missed schedule ticks a timer call evaluates.
+
+    `latest`: only the most recent due tick. `all`: every missed tick inside the last
+    `window_seconds`, oldest first, at most `max_ticks_per_call` per timer call (the rest on
+    the following calls).
+    """
+
+    mode: CatchUpMode = "latest"
+    window_seconds: int = 0
+    max_ticks_per_call: int = 1
+
+    def __post_init__(self) -> None:
+        if self.mode not in ("latest", "all"):
+            raise InvalidInput(f"catch-up mode must be 'latest' or 'all', not {self.mode!r}")
+        if not _is_int(self.window_seconds) or self.window_seconds < 0:
+            raise InvalidInput("catch-up window_seconds must be a non-negative integer")
+        if (
+            not _is_int(self.max_ticks_per_call)
+            or not 1 <= self.max_ticks_per_call <= _MAX_CATCH_UP_TICKS
+        ):
+            raise InvalidInput(
+                f"catch-up max_ticks_per_call must be between 1 and {_MAX_CATCH_UP_TICKS}"
+            )
+        if self.mode == "all" and self.window_seconds <= 0:
+            raise InvalidInput("catch-up 'all' needs a positive window")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "mode": self.mode,
+            "window_seconds": self.window_seconds,
+            "max_ticks_per_call": self.max_ticks_per_call,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CatchUpPolicy:
+        reader = _Reader(data, "catch_up")
+        return cls(
+            mode=cast(CatchUpMode, reader.get("mode", str)),
+            window_seconds=reader.get("window_seconds", int),
+            max_ticks_per_call=reader.get("max_ticks_per_call", int),
+        )
+
+
+@dataclass(frozen=True)
+class FreshnessPolicy:
+    """How fresh an asset should be (Dagster's legacy freshness policy).
+
+    `maximum_lag_minutes` alone: the latest materialization must be at most that old.
+    With `cron_schedule`: by each tick of the cron (in `cron_timezone`), the asset must hold
+    data no older than `maximum_lag_minutes` before the tick (0 when not given).
+    """
+
+    maximum_lag_minutes: float | None = None
+    cron_schedule: str | None = None
+    cron_timezone: str = "UTC"
+
+    def __post_init__(self) -> None:
+        lag = self.maximum_lag_minutes
+        if lag is not None:
+            if isinstance(lag, bool) or not isinstance(lag, int | float):
+                raise InvalidInput("freshness maximum_lag_minutes must be a number")
+            if not math.isfinite(lag) or lag < 0:
+                raise InvalidInput("freshness maximum_lag_minutes must be finite and >= 0")
+            # 60 and 60.0 must hash the same.
+            object.__setattr__(self, "maximum_lag_minutes", float(lag))
+        if lag is None and self.cron_schedule is None:
+            raise InvalidInput("a freshness policy needs maximum_lag_minutes or cron_schedule")
+        if self.cron_schedule is not None:
+            if not isinstance(self.cron_schedule, str):
+                raise InvalidInput("freshness cron_schedule must be one cron string")
+            _cron(self.cron_schedule, "freshness policy")
+        _timezone(self.cron_timezone, "freshness policy")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "maximum_lag_minutes": self.maximum_lag_minutes,
+            "cron_schedule": self.cron_schedule,
+            "cron_timezone": self.cron_timezone,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> FreshnessPolicy:
+        reader = _Reader(data, "freshness")
+        lag = reader.get_optional("maximum_lag_minutes", float)
+        return cls(
+            maximum_lag_minutes=lag,
+            cron_schedule=reader.get_optional("cron_schedule", str),
+            cron_timezone=reader.get("cron_timezone", str),
+        )
+
+
+# --- nodes -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AssetDepNode:
+    """One upstream dependency; `mapping` None means the default mapping rules apply."""
+
+    key: str
+    mapping: PartitionMapping | None = None
+
+    def __post_init__(self) -> None:
+        validate_asset_key(self.key)
+        if self.mapping is not None and not isinstance(self.mapping, PartitionMapping):
+            raise InvalidInput(
+                f"dependency on {self.key!r}: partition mapping must be a PartitionMapping, "
+                f"not {type(self.mapping).__name__}"
+            )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "mapping": self.mapping.to_snapshot() if self.mapping is not None else None,
+        }
+
+
+@dataclass(frozen=True)
+class AssetNode:
+    """An asset as the control plane sees it (no code, just what it is and what it needs).
+
+    `key` is the slash-joined path ("a/b"). `compute` is the "module:qualname" the worker
+    imports; None for assets declared without code (`AssetSpec`). `reconcile` opts the asset
+    in to automatic reconciliation.
+    """
+
+    key: str
+    deps: tuple[AssetDepNode, ...] = ()
+    code_version: str | None = None
+    group: str = DEFAULT_GROUP
+    tags: Mapping[str, str] = field(default_factory=dict)
+    owners: tuple[str, ...] = ()
+    kinds: tuple[str, ...] = ()
+    description: str | None = None
+    partitions: PartitionsDefinition | None = None
+    freshness: FreshnessPolicy | None = None
+    reconcile: bool = False
+    compute: str | None = None
+
+    def __post_init__(self) -> None:
+        validate_asset_key(self.key)
+        owner = f"asset {self.key!r}"
+        deps = tuple(self.deps)
+        seen: set[str] = set()
+        for dep in deps:
+            if not isinstance(dep, AssetDepNode):
+                raise InvalidInput(f"{owner}: dependencies must be AssetDepNode values")
+            if dep.key in seen:
+                raise InvalidInput(f"{owner} depends on {dep.key!r} more than once")
+            seen.add(dep.key)
+        object.__setattr__(self, "deps", tuple(sorted(deps, key=lambda d: d.key)))
+        if self.code_version is not None and (
+            not isinstance(self.code_version, str)
+            or not self.code_version
+            or len(self.code_version) > 200
+        ):
+            raise InvalidInput(f"{owner}: code_version must be a non-empty string (<= 200)")
+        if not isinstance(self.group, str) or not _GROUP.match(self.group):
+            raise InvalidInput(
+                f"{owner}: invalid group name {self.group!r}: use letters, digits and '_'"
+            )
+        object.__setattr__(self, "tags", validate_tags(self.tags, owner))
+        object.__setattr__(self, "owners", _labels(self.owners, f"{owner} owners"))
+        object.__setattr__(self, "kinds", _labels(self.kinds, f"{owner} kinds"))
+        _optional_text(self.description, f"{owner} description")
+        if self.partitions is not None and not isinstance(self.partitions, PartitionsDefinition):
+            raise InvalidInput(
+                f"{owner}: partitions must be a PartitionsDefinition, "
+                f"not {type(self.partitions).__name__}"
+            )
+        if self.freshness is not None and not isinstance(self.freshness, FreshnessPolicy):
+            raise InvalidInput(f"{owner}: freshness must be a FreshnessPolicy")
+        if not isinstance(self.reconcile, bool):
+            raise InvalidInput(f"{owner}: reconcile must be True or False")
+        if self.compute is not None and (
+            not isinstance(self.compute, str) or not _COMPUTE.match(self.compute)
+        ):
+            raise InvalidInput(
+                f"{owner}: compute {self.compute!r} must look like 'package.module:function'"
+            )
+
+    @property
+    def dep_keys(self) -> tuple[str, ...]:
+        return tuple(dep.key for dep in self.deps)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "deps": [dep.to_json() for dep in self.deps],
+            "code_version": self.code_version,
+            "group": self.group,
+            "tags": dict(self.tags),
+            "owners": list(self.owners),
+            "kinds": list(self.kinds),
+            "description": self.description,
+            "partitions": self.partitions.to_snapshot() if self.partitions is not None else None,
+            "freshness": self.freshness.to_json() if self.freshness is not None else None,
+            "reconcile": self.reconcile,
+            "compute": self.compute,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> AssetNode:
+        reader = _Reader(data, "asset")
+        key = reader.get("key", str)
+        reader.what = f"asset {key!r}"
+        deps = []
+        for item in reader.get("deps", list):
+            dep = _Reader(item, f"asset {key!r} dependency")
+            mapping = dep.get_optional("mapping", dict)
+            deps.append(
+                AssetDepNode(
+                    key=dep.get("key", str),
+                    mapping=_load(mapping_from_snapshot, mapping, f"asset {key!r} mapping")
+                    if mapping is not None
+                    else None,
+                )
+            )
+        partitions = reader.get_optional("partitions", dict)
+        freshness = reader.get_optional("freshness", dict)
+        return cls(
+            key=key,
+            deps=tuple(deps),
+            code_version=reader.get_optional("code_version", str),
+            group=reader.get("group", str),
+            tags=reader.get("tags", dict),
+            owners=tuple(reader.get("owners", list)),
+            kinds=tuple(reader.get("kinds", list)),
+            description=reader.get_optional("description", str),
+            partitions=_load(partitions_from_snapshot, partitions, f"asset {key!r} partitions")
+            if partitions is not None
+            else None,
+            freshness=FreshnessPolicy.from_json(freshness) if freshness is not None else None,
+            reconcile=reader.get("reconcile", bool),
+            compute=reader.get_optional("compute", str),
+        )
+
+
+@dataclass(frozen=True)
+class ScheduleNode:
+    """A schedule: cron ticks (in `timezone`) that request runs of `target`.
+
+    `partitioned`: each tick targets the partition whose window just closed at the tick time
+    (for static or dynamic partitions: every key). `default_status` applies until an operator
+    starts or stops the schedule.
+    """
+
+    name: str
+    cron: CronSchedule
+    target: tuple[str, ...]
+    timezone: str = "UTC"
+    default_status: DefaultStatus = "STOPPED"
+    partitioned: bool = False
+    catch_up: CatchUpPolicy = field(default_factory=CatchUpPolicy)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    description: str | None = None
+
+    def __post_init__(self) -> None:
+        validate_schedule_name(self.name)
+        owner = f"schedule {self.name!r}"
+        if not isinstance(self.cron, CronSchedule):
+            object.__setattr__(self, "cron", _cron(self.cron, owner))
+        _timezone(self.timezone, owner)
+        if self.default_status not in ("RUNNING", "STOPPED"):
+            raise InvalidInput(
+                f"{owner}: default_status must be 'RUNNING' or 'STOPPED', "
+                f"not {self.default_status!r}"
+            )
+        if isinstance(self.target, str):
+            raise InvalidInput(f"{owner}: target must be a list of asset keys")
+        target = tuple(sorted(set(self.target)))
+        if not target:
+            raise InvalidInput(f"{owner} targets no assets")
+        for key in target:
+            try:
+                validate_asset_key(key)
+            except InvalidInput as exc:
+                raise InvalidInput(f"{owner}: {exc}") from exc
+        object.__setattr__(self, "target", target)
+        if not isinstance(self.partitioned, bool):
+            raise InvalidInput(f"{owner}: partitioned must be True or False")
+        if not isinstance(self.catch_up, CatchUpPolicy):
+            raise InvalidInput(f"{owner}: catch_up must be a CatchUpPolicy")
+        object.__setattr__(self, "tags", validate_tags(self.tags, owner))
+        _optional_text(self.description, f"{owner} description")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "cron": list(self.cron.expressions),
+            "timezone": self.timezone,
+            "default_status": self.default_status,
+            "target": list(self.target),
+            "partitioned": self.partitioned,
+            "catch_up": self.catch_up.to_json(),
+            "tags": dict(self.tags),
+            "description": self.description,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ScheduleNode:
+        reader = _Reader(data, "schedule")
+        name = reader.get("name", str)
+        reader.what = f"schedule {name!r}"
+        cron = reader.get("cron", list)
+        return cls(
+            name=name,
+            cron=_cron(cron, reader.what),
+            timezone=reader.get("timezone", str),
+            default_status=cast(DefaultStatus, reader.get("default_status", str)),
+            target=tuple(reader.get("target", list)),
+            partitioned=reader.get("partitioned", bool),
+            catch_up=CatchUpPolicy.from_json(reader.get("catch_up", dict)),
+            tags=reader.get("tags", dict),
+            description=reader.get_optional("description", str),
+        )
+
+
+# --- the snapshot ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DefinitionsSnapshot:
+    """Every asset and schedule of one code location, validated, with a content hash."""
+
+    code_location: str
+    assets: Mapping[str, AssetNode]
+    schedules: Mapping[str, ScheduleNode] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "assets", dict(sorted(dict(self.assets).items())))
+        object.__setattr__(self, "schedules", dict(sorted(dict(self.schedules).items())))
+        validate_definitions(self)
+
+    # -- serialisation --
+
+    def to_json(self) -> dict[str, Any]:
+        """The canonical JSON form: lists sorted by key/name, no optional field left out."""
+        return {
+            "format": SNAPSHOT_FORMAT,
+            "code_location": self.code_location,
+            "assets": [node.to_json() for _, node in sorted(self.assets.items())],
+            "schedules": [node.to_json() for _, node in sorted(self.schedules.items())],
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> DefinitionsSnapshot:
+        """Parse (and validate) a snapshot written by `to_json`."""
+        reader = _Reader(data, "definitions snapshot")
+        version = reader.get("format", int)
+        if version != SNAPSHOT_FORMAT:
+            raise InvalidInput(
+                f"definitions snapshot format {version} is not supported "
+                f"(this version of arco reads format {SNAPSHOT_FORMAT})"
+            )
+        assets: dict[str, AssetNode] = {}
+        for item in reader.get("assets", list):
+            node = AssetNode.from_json(item)
+            if node.key in assets:
+                raise InvalidInput(f"duplicate asset key {node.key!r}")
+            assets[node.key] = node
+        schedules: dict[str, ScheduleNode] = {}
+        for item in reader.get("schedules", list):
+            schedule = ScheduleNode.from_json(item)
+            if schedule.name in schedules:
+                raise InvalidInput(f"duplicate schedule name {schedule.name!r}")
+            schedules[schedule.name] = schedule
+        return cls(reader.get("code_location", str), assets, schedules)
+
+    @cached_property
+    def content_hash(self) -> str:
+        """SHA-256 (hex) of the canonical JSON form."""
+        return sha256_hex(canonical_json(self.to_json()))
+
+    # -- graph --
+
+    def _asset(self, key: str) -> AssetNode:
+        node = self.assets.get(key)
+        if node is None:
+            raise NotFound(f"unknown asset {key!r} in code location {self.code_location!r}")
+        return node
+
+    @cached_property
+    def _downstream(self) -> Mapping[str, tuple[str, ...]]:
+        children: dict[str, list[str]] = {key: [] for key in self.assets}
+        for key, node in self.assets.items():
+            for dep in node.deps:
+                children[dep.key].append(key)
+        return {key: tuple(sorted(keys)) for key, keys in children.items()}
+
+    def upstream(self, key: str) -> tuple[str, ...]:
+        """The assets `key` depends on directly, sorted."""
+        return self._asset(key).dep_keys
+
+    def downstream(self, key: str) -> tuple[str, ...]:
+        """The assets that depend directly on `key`, sorted."""
+        self._asset(key)
+        return self._downstream[key]
+
+    @cached_property
+    def _topological_order(self) -> tuple[str, ...]:
+        pending = {key: len(node.deps) for key, node in self.assets.items()}
+        ready = [key for key, count in pending.items() if count == 0]
+        heapq.heapify(ready)
+        order: list[str] = []
+        while ready:
+            key = heapq.heappop(ready)
+            order.append(key)
+            for child in self._downstream[key]:
+                pending[child] -= 1
+                if pending[child] == 0:
+                    heapq.heappush(ready, child)
+        return tuple(order)
+
+    def topological_order(self) -> tuple[str, ...]:
+        """Every asset after all its upstreams; ties broken by key, so the order is stable."""
+        return self._topological_order
+
+    def mapping_for(self, downstream_key: str, upstream_key: str) -> PartitionMapping:
+        """The partition mapping of one edge: the explicit one, else the default rules'."""
+        node = self._asset(downstream_key)
+        for dep in node.deps:
+            if dep.key == upstream_key:
+                if dep.mapping is not None:
+                    return dep.mapping
+                return default_partition_mapping(
+                    self._asset(upstream_key).partitions, node.partitions
+                )
+        raise NotFound(f"asset {downstream_key!r} does not depend on {upstream_key!r}")
+
+    def schedule_partitions(self, name: str) -> PartitionsDefinition | None:
+        """The partitions definition every target of schedule `name` shares (None if none)."""
+        schedule = self.schedules.get(name)
+        if schedule is None:
+            raise NotFound(f"unknown schedule {name!r} in code location {self.code_location!r}")
+        return _shared_partitions(self, schedule)
+
+
+def _shared_partitions(
+    snapshot: DefinitionsSnapshot, schedule: ScheduleNode
+) -> PartitionsDefinition | None:
+    defs = {snapshot.assets[key].partitions for key in schedule.target if key in snapshot.assets}
+    shared = [d for d in defs if d is not None]
+    if len(shared) != 1 or None in defs:
+        return None
+    return shared[0]
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+def validate_definitions(snapshot: DefinitionsSnapshot) -> None:
+    """Raise `InvalidInput` naming the culprit if the snapshot is not a valid code location.
+
+    `DefinitionsSnapshot` calls this on construction; it is exposed for callers that want to
+    re-check a snapshot explicitly.
+    """
+    location = snapshot.code_location
+    if (
+        not isinstance(location, str)
+        or not location
+        or len(location) > _MAX_KEY_LENGTH
+        or _CONTROL.search(location)
+    ):
+        raise InvalidInput(
+            f"invalid code location name {location!r}: use 1-{_MAX_KEY_LENGTH} printable characters"
+        )
+    for key, node in snapshot.assets.items():
+        if not isinstance(node, AssetNode):
+            raise InvalidInput(f"asset {key!r} is a {type(node).__name__}, not an AssetNode")
+        if node.key != key:
+            raise InvalidInput(f"asset {node.key!r} is listed under the key {key!r}")
+    for name, schedule in snapshot.schedules.items():
+        if not isinstance(schedule, ScheduleNode):
+            raise InvalidInput(
+                f"schedule {name!r} is a {type(schedule).__name__}, not a ScheduleNode"
+            )
+        if schedule.name != name:
+            raise InvalidInput(f"schedule {schedule.name!r} is listed under the name {name!r}")
+    _check_dependencies(snapshot)
+    _check_cycles(snapshot)
+    for node in snapshot.assets.values():
+        for dep in node.deps:
+            _check_edge(snapshot.assets[dep.key], node, dep.mapping)
+    for schedule in snapshot.schedules.values():
+        _check_schedule(snapshot, schedule)
+
+
+def _check_dependencies(snapshot: DefinitionsSnapshot) -> None:
+    for key, node in snapshot.assets.items():
+        for dep in node.deps:
+            if dep.key not in snapshot.assets:
+                raise InvalidInput(f"asset {key!r} depends on unknown asset {dep.key!r}")
+
+
+def _check_cycles(snapshot: DefinitionsSnapshot) -> None:
+    """Depth-first search in key order; the first cycle found is reported as its path."""
+    done: set[str] = set()
+    for root in sorted(snapshot.assets):
+        if root in done:
+            continue
+        path: list[str] = [root]
+        on_path = {root}
+        stack = [iter(snapshot.assets[root].dep_keys)]
+        while stack:
+            nxt = next(stack[-1], None)
+            if nxt is None:
+                stack.pop()
+                finished = path.pop()
+                on_path.discard(finished)
+                done.add(finished)
+                continue
+            if nxt in on_path:
+                cycle = [*path[path.index(nxt) :], nxt]
+                # Report in the direction data flows (upstream first).
+                raise InvalidInput("dependency cycle: " + " -> ".join(reversed(cycle)))
+            if nxt in done:
+                continue
+            path.append(nxt)
+            on_path.add(nxt)
+            stack.append(iter(snapshot.assets[nxt].dep_keys))
+
+
+def _time_window(pdef: PartitionsDefinition | None) -> TimeWindowPartitionsDefinition | None:
+    """The time-window definition of `pdef` (itself, or a multi definition's time dimension)."""
+    if isinstance(pdef, TimeWindowPartitionsDefinition):
+        return pdef
+    if isinstance(pdef, MultiPartitionsDefinition):
+        for dim in pdef.dimensions.values():
+            if isinstance(dim, TimeWindowPartitionsDefinition):
+                return dim
+    return None
+
+
+def _check_edge(
+    upstream: AssetNode, downstream: AssetNode, explicit: PartitionMapping | None
+) -> None:
+    edge = f"dependency of {downstream.key!r} on {upstream.key!r}"
+    up, down = upstream.partitions, downstream.partitions
+    mapping = explicit if explicit is not None else default_partition_mapping(up, down)
+    if isinstance(mapping, TimeWindowPartitionMapping):
+        up_tw, down_tw = _time_window(up), _time_window(down)
+        if up_tw is not None and down_tw is not None and up_tw.timezone != down_tw.timezone:
+            raise InvalidInput(
+                f"{edge}: time-window partition timezones don't match "
+                f"({upstream.key!r} is in {up_tw.timezone}, {downstream.key!r} is in "
+                f"{down_tw.timezone})"
+            )
+    try:
+        mapping.validate(up, down)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{edge}: {exc}") from exc
+
+
+def _check_schedule(snapshot: DefinitionsSnapshot, schedule: ScheduleNode) -> None:
+    owner = f"schedule {schedule.name!r}"
+    for key in schedule.target:
+        if key not in snapshot.assets:
+            raise InvalidInput(f"{owner} targets unknown asset {key!r}")
+    partitioned = sorted(k for k in schedule.target if snapshot.assets[k].partitions is not None)
+    if not schedule.partitioned:
+        if partitioned:
+            raise InvalidInput(
+                f"{owner} targets partitioned asset {partitioned[0]!r} but is not a "
+                "partitioned schedule (use build_schedule_from_partitioned_assets, or "
+                "partitioned=True)"
+            )
+        return
+    unpartitioned = sorted(set(schedule.target) - set(partitioned))
+    if unpartitioned:
+        raise InvalidInput(
+            f"{owner} is partitioned but targets unpartitioned asset {unpartitioned[0]!r}"
+        )
+    first = snapshot.assets[partitioned[0]]
+    assert first.partitions is not None
+    for key in partitioned[1:]:
+        # Partitions definitions are equal when their snapshots are.
+        if snapshot.assets[key].partitions != first.partitions:
+            raise InvalidInput(
+                f"{owner}: its targets do not share one partitions definition "
+                f"({first.key!r} and {key!r} differ)"
+            )
+    time_window = _time_window(first.partitions)
+    if time_window is not None and time_window.timezone != schedule.timezone:
+        raise InvalidInput(
+            f"{owner} runs in timezone {schedule.timezone} but the partitions of its "
+            f"targets are in {time_window.timezone}"
+        )
+
+
+# --- JSON reading helpers ----------------------------------------------------------------------
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class _Reader:
+    """Typed access to one JSON object, with errors that say what and where."""
+
+    def __init__(self, data: object, what: str) -> None:
+        if not isinstance(data, Mapping):
+            raise InvalidInput(f"{what} must be a JSON object")
+        self.data: Mapping[str, Any] = data
+        self.what = what
+
+    def _check(self, name: str, value: Any, kind: type) -> Any:
+        if kind is float and _is_int(value):
+            return float(value)
+        ok = _is_int(value) if kind is int else isinstance(value, kind)
+        if kind is not bool and isinstance(value, bool):
+            ok = False
+        if not ok:
+            raise InvalidInput(f"{self.what}: field {name!r} must be a {kind.__name__}")
+        return value
+
+    def get(self, name: str, kind: type) -> Any:
+        if name not in self.data:
+            raise InvalidInput(f"{self.what}: missing field {name!r}")
+        return self._check(name, self.data[name], kind)
+
+    def get_optional(self, name: str, kind: type) -> Any:
+        value = self.data.get(name)
+        return None if value is None else self._check(name, value, kind)
+
+
+def _load(loader: Any, data: Mapping[str, Any], what: str) -> Any:
+    try:
+        return loader(data)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{what}: {exc}") from exc
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InvalidInput(f"{what}: malformed ({type(exc).__name__}: {exc})") from exc

@@ -1,0 +1,91 @@
+"""Assets and their partitions, as deployed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from arco.domain.dynamic_partitions import (
+    DYNAMIC_PARTITIONS_ADDED,
+    DYNAMIC_PARTITIONS_REMOVED,
+    DynamicPartitionsChanged,
+    change_idempotency_key,
+)
+from arco.domain.errors import InvalidInput, NotFound
+from arco.domain.names import validate_key_component
+from arco.domain.partitions import DynamicPartitionsDefinition, MultiPartitionsDefinition
+from arco.ledger.writer import NewEvent
+from arco.services.definitions import dynamic_partition_keys, require_definitions
+from arco.services.workspace import Workspace
+
+
+def list_assets(ws: Workspace) -> list[dict[str, Any]]:
+    defs = require_definitions(ws)
+    out = []
+    for key in defs.topological_order():
+        node = defs.assets[key]
+        out.append(
+            {
+                "key": key,
+                "group": node.group,
+                "deps": [d.key for d in node.deps],
+                "code_version": node.code_version,
+                "owners": list(node.owners),
+                "kinds": list(node.kinds),
+                "tags": dict(node.tags),
+                "description": node.description,
+                "partitions": node.partitions.kind if node.partitions else None,
+                "partitions_definition": node.partitions.to_snapshot() if node.partitions else None,
+            }
+        )
+    return out
+
+
+def partition_keys(ws: Workspace, asset: str, now: datetime) -> list[str]:
+    defs = require_definitions(ws)
+    node = defs.assets.get(asset)
+    if node is None:
+        raise NotFound(f"asset {asset!r} is not deployed in workspace {ws.name!r}")
+    if node.partitions is None:
+        return []
+    return list(node.partitions.keys(now, dynamic_partition_keys(ws.snapshot())))
+
+
+def _dynamic_names(ws: Workspace) -> set[str]:
+    names = set()
+    for node in require_definitions(ws).assets.values():
+        pdef = node.partitions
+        dims = (
+            list(pdef.dimensions.values())
+            if isinstance(pdef, MultiPartitionsDefinition)
+            else [pdef]
+        )
+        names |= {d.name for d in dims if isinstance(d, DynamicPartitionsDefinition)}
+    return names
+
+
+def change_dynamic_partitions(
+    ws: Workspace, definition: str, keys: list[str], action: str, request_id: str, changed_by: str
+) -> dict[str, Any]:
+    """Add or remove keys of a deployed dynamic partitions definition (nothing on bad input)."""
+    if action not in ("add", "remove"):
+        raise InvalidInput(f"unknown action {action!r}")
+    if definition not in _dynamic_names(ws):
+        raise NotFound(f"no deployed asset uses dynamic partitions {definition!r}")
+    validate_key_component(request_id, "request id")
+    try:
+        payload = DynamicPartitionsChanged(
+            definition=definition, keys=keys, changed_by=changed_by, request_id=request_id
+        )
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
+    event_type = DYNAMIC_PARTITIONS_ADDED if action == "add" else DYNAMIC_PARTITIONS_REMOVED
+    result = ws.writer.append(
+        [NewEvent(event_type, payload, change_idempotency_key(definition, action, request_id))]
+    )
+    return {
+        "definition": definition,
+        "action": action,
+        "keys": keys,
+        "ledger_object": result.object_name,
+    }

@@ -1,0 +1,532 @@
+"""Definitions: the user API compiles to a canonical, validated, hashable snapshot."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import sys
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from arco.definitions import (
+    AllPartitionMapping,
+    AssetDep,
+    AssetIn,
+    AssetKey,
+    AssetSpec,
+    CatchUp,
+    DailyPartitionsDefinition,
+    DefaultScheduleStatus,
+    Definitions,
+    FreshnessPolicy,
+    HourlyPartitionsDefinition,
+    LastPartitionMapping,
+    ScheduleDefinition,
+    StaticPartitionsDefinition,
+    TimeWindowPartitionMapping,
+    asset,
+    build_schedule_from_partitioned_assets,
+)
+from arco.domain.canonical import canonical_json
+from arco.domain.cron import CronSchedule
+from arco.domain.definitions import (
+    AssetDepNode,
+    AssetNode,
+    CatchUpPolicy,
+    DefinitionsSnapshot,
+    ScheduleNode,
+    validate_definitions,
+)
+from arco.domain.errors import InvalidInput, NotFound
+from arco.domain.partitions import TimeWindowPartitionsDefinition
+
+LOCATIONS = "tests.fixtures.code_locations"
+
+
+def load(name: str) -> Any:
+    """Import an example code location afresh (broken ones may fail on import)."""
+    module_name = f"{LOCATIONS}.{name}"
+    sys.modules.pop(module_name, None)
+    return importlib.import_module(module_name)
+
+
+def compile_location(name: str) -> DefinitionsSnapshot:
+    snapshot: DefinitionsSnapshot = load(name).defs.snapshot(f"{LOCATIONS}.{name}:defs")
+    return snapshot
+
+
+@pytest.fixture(scope="module")
+def simple() -> DefinitionsSnapshot:
+    return compile_location("simple")
+
+
+# --- the valid example -------------------------------------------------------------------------
+
+
+def test_simple_location_compiles(simple: DefinitionsSnapshot) -> None:
+    assert sorted(simple.assets) == [
+        "clean",
+        "daily_events",
+        "dashboard",
+        "events",
+        "raw",
+        "region_stats",
+        "report",
+    ]
+    raw = simple.assets["raw"]
+    assert raw.compute == f"{LOCATIONS}.simple:raw"
+    assert raw.code_version == "1"
+    assert raw.group == "ingest"
+    assert raw.owners == ("team:data",)
+    assert raw.description == "Raw rows landed for one day."
+    assert simple.assets["clean"].deps == (AssetDepNode("raw", None),)
+    assert simple.assets["report"].tags == {"tier": "gold"}
+    assert simple.assets["report"].freshness == FreshnessPolicy(maximum_lag_minutes=1440)
+    assert simple.assets["dashboard"].reconcile is True
+    assert simple.assets["dashboard"].partitions is None
+    assert simple.assets["events"].kinds == ("gcs", "python")
+
+
+def test_partitioned_schedule_derives_cron_and_timezone(simple: DefinitionsSnapshot) -> None:
+    daily = simple.schedules["daily_report"]
+    assert daily.cron.expressions == ("0 0 * * *",)
+    assert daily.timezone == "UTC"
+    assert daily.partitioned is True
+    assert daily.default_status == "RUNNING"
+    assert daily.target == ("clean", "raw", "report")
+    hourly = simple.schedules["hourly_refresh"]
+    assert hourly.cron.expressions == ("0 * * * *",)
+    assert hourly.timezone == "America/New_York"
+    assert hourly.partitioned is False
+    assert hourly.default_status == "STOPPED"
+    assert hourly.catch_up == CatchUpPolicy("latest", 0, 1)
+
+
+def test_schedule_partitions(simple: DefinitionsSnapshot) -> None:
+    pdef = simple.schedule_partitions("daily_report")
+    assert isinstance(pdef, TimeWindowPartitionsDefinition)
+    assert pdef == DailyPartitionsDefinition(start_date="2024-01-01")
+    assert simple.schedule_partitions("hourly_refresh") is None
+    with pytest.raises(NotFound, match="nope"):
+        simple.schedule_partitions("nope")
+
+
+def test_round_trip_keeps_equality_and_hash(simple: DefinitionsSnapshot) -> None:
+    document = json.loads(canonical_json(simple.to_json()))
+    again = DefinitionsSnapshot.from_json(document)
+    assert again == simple
+    assert again.content_hash == simple.content_hash
+    assert again.to_json() == simple.to_json()
+    assert len(simple.content_hash) == 64
+
+
+def test_to_json_is_sorted_and_complete(simple: DefinitionsSnapshot) -> None:
+    document = simple.to_json()
+    assert document["format"] == 1
+    assert [a["key"] for a in document["assets"]] == sorted(simple.assets)
+    assert [s["name"] for s in document["schedules"]] == ["daily_report", "hourly_refresh"]
+    clean = next(a for a in document["assets"] if a["key"] == "clean")
+    assert set(clean) == {
+        "key",
+        "deps",
+        "code_version",
+        "group",
+        "tags",
+        "owners",
+        "kinds",
+        "description",
+        "partitions",
+        "freshness",
+        "reconcile",
+        "compute",
+    }
+    assert clean["partitions"]["kind"] == "time_window"
+
+
+def test_hash_is_stable_across_declaration_order() -> None:
+    def build(reverse: bool) -> DefinitionsSnapshot:
+        tags = {"a": "1", "b": "2"}
+        owners = ["x@example.com", "team:y"]
+
+        @asset(
+            tags=dict(reversed(tags.items())) if reverse else tags,
+            owners=owners[::-1] if reverse else owners,
+        )
+        def up1() -> None: ...
+
+        @asset
+        def up2() -> None: ...
+
+        @asset(deps=["up2", "up1"] if reverse else ["up1", "up2"])
+        def down() -> None: ...
+
+        s1 = ScheduleDefinition("s1", "0 0 * * *", [down, up1] if reverse else [up1, down])
+        s2 = ScheduleDefinition(
+            "s2", ["0 1 * * *", "0 0 * * *"] if reverse else ["0 0 * * *", "0 1 * * *"], [up2]
+        )
+        assets = [up1, up2, down]
+        schedules = [s1, s2]
+        return Definitions(
+            assets=assets[::-1] if reverse else assets,
+            schedules=schedules[::-1] if reverse else schedules,
+        ).snapshot("loc")
+
+    forward, backward = build(False), build(True)
+    assert forward == backward
+    assert forward.content_hash == backward.content_hash
+    # A JSON document with shuffled object keys parses to the same snapshot.
+    shuffled = {k: forward.to_json()[k] for k in reversed(list(forward.to_json()))}
+    assert DefinitionsSnapshot.from_json(shuffled).content_hash == forward.content_hash
+
+
+def test_hash_changes_with_content(simple: DefinitionsSnapshot) -> None:
+    document = simple.to_json()
+    for item in document["assets"]:
+        if item["key"] == "clean":
+            item["code_version"] = "3"
+    assert DefinitionsSnapshot.from_json(document).content_hash != simple.content_hash
+
+
+def test_graph_queries(simple: DefinitionsSnapshot) -> None:
+    assert simple.upstream("clean") == ("raw",)
+    assert simple.upstream("dashboard") == ("region_stats", "report")
+    assert simple.upstream("raw") == ()
+    assert simple.downstream("raw") == ("clean",)
+    assert simple.downstream("report") == ("dashboard",)
+    assert simple.downstream("dashboard") == ()
+    with pytest.raises(NotFound, match="'missing'"):
+        simple.upstream("missing")
+
+
+def test_topological_order_is_deterministic(simple: DefinitionsSnapshot) -> None:
+    order = simple.topological_order()
+    assert order == (
+        "events",
+        "daily_events",
+        "raw",
+        "clean",
+        "region_stats",
+        "report",
+        "dashboard",
+    )
+    position = {key: i for i, key in enumerate(order)}
+    for key in simple.assets:
+        assert all(position[up] < position[key] for up in simple.upstream(key))
+    assert DefinitionsSnapshot.from_json(simple.to_json()).topological_order() == order
+
+
+def test_default_and_explicit_mappings(simple: DefinitionsSnapshot) -> None:
+    assert isinstance(simple.mapping_for("clean", "raw"), TimeWindowPartitionMapping)
+    assert isinstance(simple.mapping_for("daily_events", "events"), TimeWindowPartitionMapping)
+    assert isinstance(simple.mapping_for("dashboard", "report"), AllPartitionMapping)
+    with pytest.raises(NotFound, match="does not depend"):
+        simple.mapping_for("clean", "report")
+
+    daily = DailyPartitionsDefinition(start_date="2024-01-01")
+    previous = TimeWindowPartitionMapping(start_offset=-1, end_offset=-1)
+
+    @asset(partitions_def=daily)
+    def a() -> None: ...
+
+    @asset(partitions_def=daily, deps=[AssetDep(a, partition_mapping=previous)])
+    def b() -> None: ...
+
+    @asset(ins={"a": AssetIn(partition_mapping=LastPartitionMapping())})
+    def c(a: None) -> None: ...
+
+    snapshot = Definitions(assets=[a, b, c]).snapshot("loc")
+    assert snapshot.mapping_for("b", "a") == previous
+    assert isinstance(snapshot.mapping_for("c", "a"), LastPartitionMapping)
+    assert DefinitionsSnapshot.from_json(snapshot.to_json()) == snapshot
+
+
+# --- the user API ------------------------------------------------------------------------------
+
+
+def test_parameters_name_upstream_assets() -> None:
+    @asset
+    def a() -> None: ...
+
+    @asset(key_prefix=["warehouse"])
+    def b() -> None: ...
+
+    @asset(ins={"upstream_b": AssetIn(key=["warehouse", "b"])}, deps=["c", AssetKey("d")])
+    def e(context: object, a: None, upstream_b: None) -> None: ...
+
+    assert a.key == AssetKey(["a"])
+    assert b.key.to_user_string() == "warehouse/b"
+    assert e.node.dep_keys == ("a", "c", "d", "warehouse/b")
+    assert e.node.compute == f"{__name__}:test_parameters_name_upstream_assets.<locals>.e"
+    specs = [AssetSpec("c"), AssetSpec("d", deps=[a])]
+    snapshot = Definitions(assets=[a, b, e, *specs]).snapshot("loc")
+    assert snapshot.upstream("e") == ("a", "c", "d", "warehouse/b")
+    assert snapshot.upstream("d") == ("a",)
+    assert snapshot.assets["d"].compute is None
+
+
+def test_ins_must_name_parameters() -> None:
+    with pytest.raises(InvalidInput, match=r"asset 'f'.*'nope'"):
+
+        @asset(ins={"nope": AssetIn("a")})
+        def f(a: None) -> None: ...
+
+
+def test_conflicting_mappings_for_one_upstream_are_rejected() -> None:
+    with pytest.raises(InvalidInput, match="asset 'f' depends on 'a' twice"):
+
+        @asset(
+            ins={"a": AssetIn(partition_mapping=AllPartitionMapping())},
+            deps=[AssetDep("a", partition_mapping=LastPartitionMapping())],
+        )
+        def f(a: None) -> None: ...
+
+
+def test_asset_key_forms() -> None:
+    assert AssetKey(["a", "b"]).to_user_string() == "a/b"
+    assert AssetKey("a/b") == AssetKey(["a", "b"]) == AssetKey.from_user_string("a/b")
+    assert AssetKey("b").with_prefix("a") == AssetKey(["a", "b"])
+    with pytest.raises(InvalidInput, match="invalid asset key 'a-b'"):
+        AssetKey("a-b")
+    with pytest.raises(InvalidInput, match="invalid asset key"):
+        AssetKey(["a", ""])
+
+
+def test_asset_function_is_callable_and_retrievable() -> None:
+    module = load("simple")
+    assert module.clean([3, 1, 3]) == [1, 3]
+    function = module.defs.get_asset_function("clean")
+    assert function([2, 2]) == [2]
+    assert function is module.defs.get_asset_function(AssetKey("clean"))
+    with pytest.raises(NotFound):
+        module.defs.get_asset_function("nope")
+    spec_only = Definitions(assets=[AssetSpec("x")])
+    with pytest.raises(InvalidInput, match="AssetSpec"):
+        spec_only.get_asset_function("x")
+
+
+def test_catch_up_policies() -> None:
+    assert CatchUp.latest() == CatchUpPolicy()
+    policy = CatchUp.all(window=timedelta(hours=6), max_per_call=3)
+    assert policy == CatchUpPolicy("all", 6 * 3600, 3)
+    with pytest.raises(InvalidInput, match="positive window"):
+        CatchUp.all(window=timedelta(0))
+    with pytest.raises(InvalidInput, match="max_ticks_per_call"):
+        CatchUp.all(window=timedelta(hours=1), max_per_call=0)
+
+    @asset
+    def a() -> None: ...
+
+    schedule = ScheduleDefinition(
+        "s", "@hourly", [a], catch_up=policy, default_status=DefaultScheduleStatus.RUNNING
+    )
+    snapshot = Definitions(assets=[a], schedules=[schedule]).snapshot("loc")
+    assert snapshot.schedules["s"].catch_up == policy
+    assert snapshot.schedules["s"].cron.expressions == ("0 * * * *",)
+    assert DefinitionsSnapshot.from_json(snapshot.to_json()) == snapshot
+
+
+def test_schedule_offsets_shift_the_partitions_cron() -> None:
+    daily = DailyPartitionsDefinition(start_date="2024-01-01", timezone="Europe/Berlin")
+    hourly = HourlyPartitionsDefinition(start_date="2024-01-01-00:00")
+
+    @asset(partitions_def=daily)
+    def d() -> None: ...
+
+    @asset(partitions_def=hourly)
+    def h() -> None: ...
+
+    shifted = build_schedule_from_partitioned_assets("d", [d], hour_of_day=2, minute_of_hour=30)
+    assert shifted.node.cron.expressions == ("30 2 * * *",)
+    assert shifted.node.timezone == "Europe/Berlin"
+    with pytest.raises(InvalidInput, match="schedule 'h': hour_of_day does not apply"):
+        build_schedule_from_partitioned_assets("h", [h], hour_of_day=2)
+    with pytest.raises(InvalidInput, match="schedule 'h': minute_of_hour must be"):
+        build_schedule_from_partitioned_assets("h", [h], minute_of_hour=60)
+
+
+def test_partitioned_schedule_from_keys_resolves_in_definitions() -> None:
+    daily = DailyPartitionsDefinition(start_date="2024-01-01")
+
+    @asset(partitions_def=daily)
+    def d() -> None: ...
+
+    schedule = build_schedule_from_partitioned_assets("by_key", ["d"])
+    with pytest.raises(InvalidInput, match="part of Definitions"):
+        _ = schedule.node
+    snapshot = Definitions(assets=[d], schedules=[schedule]).snapshot("loc")
+    assert snapshot.schedules["by_key"].cron.expressions == ("0 0 * * *",)
+    assert snapshot.schedule_partitions("by_key") == daily
+
+
+def test_static_partitioned_schedule_needs_a_cron() -> None:
+    @asset(partitions_def=StaticPartitionsDefinition(["eu", "us"]))
+    def regions() -> None: ...
+
+    with pytest.raises(InvalidInput, match=r"schedule 'r'.*pass cron_schedule"):
+        build_schedule_from_partitioned_assets("r", [regions])
+    schedule = build_schedule_from_partitioned_assets("r", [regions], cron_schedule="@daily")
+    snapshot = Definitions(assets=[regions], schedules=[schedule]).snapshot("loc")
+    assert snapshot.schedules["r"].partitioned
+    assert snapshot.schedule_partitions("r") == StaticPartitionsDefinition(["eu", "us"])
+
+
+def test_the_scheduling_fixture_compiles() -> None:
+    module = importlib.import_module("tests.fixtures.scheduling")
+    snapshot = module.defs.snapshot("tests.fixtures.scheduling:defs")
+    assert snapshot.schedules["regions_daily"].partitioned
+    assert snapshot.schedules["daily_partitioned"].cron.expressions == ("0 0 * * *",)
+
+
+# --- validation --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("location", "message"),
+    [
+        ("cycle", r"dependency cycle: a -> b -> c -> a"),
+        ("unknown_dep", r"asset 'b' depends on unknown asset 'x'"),
+        ("bad_cron", r"schedule 'nightly': invalid cron string '0 0 30 2 \*'"),
+        ("bad_tz", r"schedule 'nightly': unknown timezone 'Mars/Olympus_Mons'"),
+        ("tz_mismatch", r"'downstream_utc' on 'upstream_ny'.*timezones"),
+        ("duplicate_schedule", r"duplicate schedule name 'nightly'"),
+        ("incompatible_mapping", r"dependency of 'sales_by_region' on 'daily_sales'"),
+    ],
+)
+def test_broken_locations_name_the_culprit(location: str, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        compile_location(location)
+
+
+def test_duplicate_asset_keys() -> None:
+    @asset
+    def a() -> None: ...
+
+    with pytest.raises(InvalidInput, match="duplicate asset key 'a'"):
+        Definitions(assets=[a, AssetSpec("a")]).snapshot("loc")
+    # The same object listed twice is one asset.
+    assert list(Definitions(assets=[a, a]).snapshot("loc").assets) == ["a"]
+    document = Definitions(assets=[a]).snapshot("loc").to_json()
+    document["assets"] = document["assets"] * 2
+    with pytest.raises(InvalidInput, match="duplicate asset key 'a'"):
+        DefinitionsSnapshot.from_json(document)
+
+
+@pytest.mark.parametrize("prefix", ["dagster/", "arco/"])
+def test_reserved_tag_prefixes_are_rejected(prefix: str) -> None:
+    with pytest.raises(InvalidInput, match=f"asset 'a': tag key '{prefix}kind' uses a reserved"):
+
+        @asset(tags={f"{prefix}kind": "x"})
+        def a() -> None: ...
+
+    with pytest.raises(InvalidInput, match=f"schedule 's': tag key '{prefix}x' uses a reserved"):
+        ScheduleDefinition("s", "@daily", ["a"], tags={f"{prefix}x": "1"})
+
+
+def test_names_are_validated() -> None:
+    with pytest.raises(InvalidInput, match="invalid asset key 'bad-name'"):
+        AssetSpec("bad-name")
+    with pytest.raises(InvalidInput, match="invalid schedule name 'bad name'"):
+        ScheduleDefinition("bad name", "@daily", ["a"])
+    with pytest.raises(InvalidInput, match="invalid schedule name"):
+        ScheduleDefinition("x" * 201, "@daily", ["a"])
+    with pytest.raises(InvalidInput, match="asset 'a': invalid group name 'my-group'"):
+        AssetSpec("a", group_name="my-group")
+    with pytest.raises(InvalidInput, match="asset 'a': invalid tag key"):
+        AssetSpec("a", tags={"has space": "x"})
+    ScheduleDefinition("ok.name-1_x", "@daily", ["a"])
+
+
+def test_schedule_targets_are_checked() -> None:
+    daily = DailyPartitionsDefinition(start_date="2024-01-01")
+    berlin = DailyPartitionsDefinition(start_date="2024-01-01", timezone="Europe/Berlin")
+
+    @asset(partitions_def=daily)
+    def p() -> None: ...
+
+    @asset(partitions_def=berlin)
+    def q() -> None: ...
+
+    @asset
+    def u() -> None: ...
+
+    def compile_with(schedule: ScheduleDefinition) -> DefinitionsSnapshot:
+        return Definitions(assets=[p, q, u], schedules=[schedule]).snapshot("loc")
+
+    with pytest.raises(InvalidInput, match="schedule 's' targets unknown asset 'ghost'"):
+        compile_with(ScheduleDefinition("s", "@daily", ["u", "ghost"]))
+    with pytest.raises(InvalidInput, match="schedule 's' targets partitioned asset 'p'"):
+        compile_with(ScheduleDefinition("s", "@daily", [p]))
+    with pytest.raises(InvalidInput, match=r"schedule 's'.*do not share one partitions"):
+        compile_with(ScheduleDefinition("s", "@daily", [p, q], partitioned=True))
+    with pytest.raises(InvalidInput, match=r"schedule 's'.*do not share one partitions"):
+        build_schedule_from_partitioned_assets("s", [p, q])
+    with pytest.raises(InvalidInput, match=r"schedule 's'.*'u' is not partitioned"):
+        build_schedule_from_partitioned_assets("s", [p, u])
+    with pytest.raises(InvalidInput, match=r"schedule 's' runs in timezone UTC.*Europe/Berlin"):
+        compile_with(ScheduleDefinition("s", "@daily", [q], partitioned=True))
+    with pytest.raises(InvalidInput, match="schedule 's' runs in timezone America/Chicago"):
+        compile_with(
+            build_schedule_from_partitioned_assets("s", [p], execution_timezone="America/Chicago")
+        )
+
+
+def test_explicit_mapping_on_an_unpartitioned_side_is_checked() -> None:
+    daily = DailyPartitionsDefinition(start_date="2024-01-01")
+
+    @asset
+    def plain() -> None: ...
+
+    @asset(
+        partitions_def=daily, deps=[AssetDep(plain, partition_mapping=TimeWindowPartitionMapping())]
+    )
+    def needs_windows() -> None: ...
+
+    with pytest.raises(InvalidInput, match="dependency of 'needs_windows' on 'plain'"):
+        Definitions(assets=[plain, needs_windows]).snapshot("loc")
+
+
+def test_freshness_policy_is_validated_and_round_trips() -> None:
+    with pytest.raises(InvalidInput, match="needs maximum_lag_minutes or cron_schedule"):
+        FreshnessPolicy()
+    with pytest.raises(InvalidInput, match="unknown timezone"):
+        FreshnessPolicy(maximum_lag_minutes=5, cron_timezone="Nowhere/Else")
+    with pytest.raises(InvalidInput, match="invalid cron string"):
+        FreshnessPolicy(cron_schedule="61 * * * *")
+    policy = FreshnessPolicy(
+        maximum_lag_minutes=30, cron_schedule="0 9 * * *", cron_timezone="Europe/Paris"
+    )
+    snapshot = Definitions(assets=[AssetSpec("a", freshness_policy=policy)]).snapshot("loc")
+    assert DefinitionsSnapshot.from_json(snapshot.to_json()).assets["a"].freshness == policy
+
+
+def test_from_json_rejects_malformed_documents(simple: DefinitionsSnapshot) -> None:
+    document = simple.to_json()
+    with pytest.raises(InvalidInput, match="format 2 is not supported"):
+        DefinitionsSnapshot.from_json({**document, "format": 2})
+    missing_raw = {**document, "assets": [a for a in document["assets"] if a["key"] != "raw"]}
+    with pytest.raises(InvalidInput, match="asset 'clean' depends on unknown asset 'raw'"):
+        DefinitionsSnapshot.from_json(missing_raw)
+    no_group = json.loads(json.dumps(document))
+    del no_group["assets"][0]["group"]
+    with pytest.raises(InvalidInput, match="missing field 'group'"):
+        DefinitionsSnapshot.from_json(no_group)
+    with pytest.raises(InvalidInput, match="must be a JSON object"):
+        DefinitionsSnapshot.from_json([])  # type: ignore[arg-type]
+
+
+def test_nodes_can_be_built_directly() -> None:
+    snapshot = DefinitionsSnapshot(
+        code_location="direct",
+        assets={
+            "b": AssetNode("b", deps=(AssetDepNode("a"),)),
+            "a": AssetNode("a", tags={"z": "1", "y": "2"}),
+        },
+        schedules={"s": ScheduleNode("s", cron=CronSchedule.parse("@daily"), target=("b", "a"))},
+    )
+    assert list(snapshot.assets) == ["a", "b"]
+    assert snapshot.schedules["s"].target == ("a", "b")
+    validate_definitions(snapshot)
+    with pytest.raises(InvalidInput, match="listed under the key"):
+        DefinitionsSnapshot("direct", {"x": AssetNode("a")})
