@@ -33,11 +33,12 @@ from datetime import timedelta
 from enum import StrEnum
 from typing import Any, overload
 
-from arco.domain.cron import CronSchedule
+from arco.domain.cron import CronSchedule, validate_timezone
 from arco.domain.definitions import (
     AssetDepNode,
     AssetNode,
     CatchUpPolicy,
+    DefaultStatus,
     DefinitionsSnapshot,
     FreshnessPolicy,
     ScheduleNode,
@@ -46,6 +47,7 @@ from arco.domain.definitions import (
 from arco.domain.errors import InvalidInput, NotFound
 from arco.domain.partition_mappings import (
     AllPartitionMapping,
+    DimensionPartitionMapping,
     IdentityPartitionMapping,
     LastPartitionMapping,
     MultiPartitionMapping,
@@ -78,6 +80,7 @@ __all__ = [
     "DailyPartitionsDefinition",
     "DefaultScheduleStatus",
     "Definitions",
+    "DimensionPartitionMapping",
     "DynamicPartitionsDefinition",
     "FreshnessPolicy",
     "HourlyPartitionsDefinition",
@@ -328,12 +331,12 @@ class AssetsDefinition:
         deps: tuple[AssetDep, ...],
         partitions_def: PartitionsDefinition | None,
     ) -> None:
+        functools.update_wrapper(self, fn)  # name, docstring, module: it reads like fn
         self.fn = fn
         self.key = key
         self.node = node
         self.deps = deps
         self.partitions_def = partitions_def
-        functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
@@ -497,11 +500,13 @@ class CatchUp:
 TargetArgument = Iterable["CoercibleToAssetKey | AssetsDefinition | AssetSpec"]
 
 
-def _status(value: DefaultScheduleStatus | str) -> str:
+def _status(value: DefaultScheduleStatus | str) -> DefaultStatus:
     text = value.value if isinstance(value, DefaultScheduleStatus) else value
-    if text not in ("RUNNING", "STOPPED"):
-        raise InvalidInput(f"default_status must be RUNNING or STOPPED, not {value!r}")
-    return text
+    if text == "RUNNING":
+        return "RUNNING"
+    if text == "STOPPED":
+        return "STOPPED"
+    raise InvalidInput(f"default_status must be RUNNING or STOPPED, not {value!r}")
 
 
 def _target(
@@ -552,7 +557,7 @@ class ScheduleDefinition:
             cron=_parse_cron(cron_schedule, owner),
             target=tuple(k.to_user_string() for k in keys),
             timezone=execution_timezone,
-            default_status=_status(default_status),  # type: ignore[arg-type]
+            default_status=_status(default_status),
             partitioned=partitioned,
             catch_up=catch_up if catch_up is not None else CatchUp.latest(),
             tags=_tags(tags),
@@ -650,6 +655,13 @@ class _PartitionedAssetsSchedule(ScheduleDefinition):
         keys, known = _target(target, owner)
         self.target = tuple(keys)
         self._offsets = dict(offsets)
+        if cron_schedule is not None:
+            _parse_cron(cron_schedule, owner)
+        if execution_timezone is not None:
+            try:
+                validate_timezone(execution_timezone)
+            except InvalidInput as exc:
+                raise InvalidInput(f"{owner}: {exc}") from exc
         self._cron_schedule = cron_schedule
         self._timezone = execution_timezone
         self._status = _status(default_status)
@@ -689,6 +701,7 @@ class _PartitionedAssetsSchedule(ScheduleDefinition):
                     f"({keys[0]!r} and {key!r} differ)"
                 )
         time_window = _time_window(first)
+        cron: str | Sequence[str]
         if time_window is not None:
             if self._cron_schedule is not None:
                 raise InvalidInput(
@@ -709,14 +722,14 @@ class _PartitionedAssetsSchedule(ScheduleDefinition):
                     f"{owner}: minute_of_hour/hour_of_day/day_of_week/day_of_month only apply "
                     "to time partitions"
                 )
-            cron = self._cron_schedule  # type: ignore[assignment]
+            cron = self._cron_schedule
             timezone = self._timezone or "UTC"
         return ScheduleNode(
             name=self.name,
             cron=_parse_cron(cron, owner),
             target=tuple(keys),
             timezone=timezone,
-            default_status=self._status,  # type: ignore[arg-type]
+            default_status=self._status,
             partitioned=True,
             catch_up=self._catch_up,
             tags=self._tags,

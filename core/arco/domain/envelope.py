@@ -10,13 +10,13 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from arco.domain.canonical import canonical_json
 
-LEDGER_FORMAT = "arco.ledger/1"
+LEDGER_FORMAT: Final = "arco.ledger/1"
 # Constraints are patterns so pydantic-core checks them in Rust: the ledger is read in bulk.
 _ULID_PATTERN = r"^[0-7][0-9A-HJKMNP-TV-Z]{25}$"
 _TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$"

@@ -12,6 +12,7 @@ Retry rules (see docs/protocol.md, "Append"):
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,11 +31,13 @@ from arco.domain.envelope import (
 __all__ = ["AppendResult", "LedgerWriter", "NewEvent"]
 from arco.domain.errors import IdempotencyConflict, InvalidInput, StorageUnavailable
 from arco.domain.registry import Registry, UnsupportedEvent
+from arco.domain.ulid import is_ulid
 from arco.ids import UlidGenerator
 from arco.storage.layout import WorkspaceLayout
 from arco.storage.port import ObjectStore
 
 DEFAULT_LOOKBACK_MS = 120_000
+_IDEMPOTENCY_KEY = re.compile(r"^[^\x00-\x1f]{1,1024}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,42 +62,64 @@ class LedgerWriter:
 
     def __post_init__(self) -> None:
         self.layout = WorkspaceLayout(self.workspace)
+        if not 1 <= len(self.source) <= 200:
+            raise InvalidInput(f"writer source {self.source!r} must be 1-200 characters")
         self.ids = UlidGenerator(self.clock)
 
     def build_batch(self, events: Sequence[NewEvent]) -> LedgerBatch:
         """Validate `events` against the registry and wrap them in a batch."""
         if not events:
             raise InvalidInput("an append needs at least one event")
-        now = self.clock.now_ms()
+        written_at = format_time_ms(self.clock.now_ms())
         envelopes = []
         for event in events:
-            payload = (
-                event.payload.model_dump(mode="json")
-                if isinstance(event.payload, BaseModel)
-                else event.payload
-            )
-            try:
-                self.registry.decode_payload(event.type, event.version, payload)
-            except UnsupportedEvent as exc:
-                raise InvalidInput(str(exc)) from exc
+            registered = self.registry.events.get(event.type)
+            if (
+                isinstance(event.payload, BaseModel)
+                and registered is not None
+                and type(event.payload) is registered.payload
+                and event.version == registered.version
+            ):
+                payload = event.payload.model_dump(mode="json")  # validated on construction
+            else:
+                payload = (
+                    event.payload.model_dump(mode="json")
+                    if isinstance(event.payload, BaseModel)
+                    else event.payload
+                )
+                try:
+                    self.registry.decode_payload(event.type, event.version, payload)
+                except UnsupportedEvent as exc:
+                    raise InvalidInput(str(exc)) from exc
+            event_id = event.event_id or self.ids.new()
+            if not _IDEMPOTENCY_KEY.match(event.idempotency_key) or not is_ulid(event_id):
+                raise InvalidInput(
+                    f"event {event.type}: invalid idempotency key {event.idempotency_key!r} "
+                    f"or event id {event_id!r}"
+                )
+            # Every field is produced or checked here, so skip pydantic's second pass: the
+            # timer appends thousands of events per call.
             envelopes.append(
-                EventEnvelope(
-                    event_id=event.event_id or self.ids.new(),
+                EventEnvelope.model_construct(
+                    event_id=event_id,
                     type=event.type,
                     version=event.version,
                     workspace=self.workspace,
                     idempotency_key=event.idempotency_key,
-                    time=format_time_ms(now),
+                    time=written_at,
                     source=self.source,
                     payload=payload,
                 )
             )
-        return LedgerBatch(format=LEDGER_FORMAT, workspace=self.workspace, events=envelopes)
+        return LedgerBatch.model_construct(
+            format=LEDGER_FORMAT, workspace=self.workspace, events=envelopes
+        )
 
     def append(self, events: Sequence[NewEvent], max_attempts: int = 8) -> AppendResult:
         """Write `events` as one ledger object. Exactly one store write when all goes well."""
-        data = self.build_batch(events).to_bytes()
-        event_ids = tuple(e.event_id for e in LedgerBatch.model_validate_json(data).events)
+        batch = self.build_batch(events)
+        data = batch.to_bytes()
+        event_ids = tuple(e.event_id for e in batch.events)
         started = self.clock.now_ms()
         name = self.ids.new()
         delay = 0.05

@@ -45,7 +45,9 @@ def current_definitions(snapshot: Snapshot) -> DefinitionsSnapshot | None:
         rows = table.filter(pc.equal(table.column("content_hash"), content_hash)).to_pylist()
         if not rows:
             return None
-        _PARSED[content_hash] = DefinitionsSnapshot.from_json(json.loads(rows[0]["snapshot"]))
+        parsed = DefinitionsSnapshot.from_json(json.loads(rows[0]["snapshot"]))
+        parsed.content_hash  # noqa: B018  (computed once here, not on the timer's path)
+        _PARSED[content_hash] = parsed
     return _PARSED[content_hash]
 
 
