@@ -169,3 +169,14 @@ def test_dynamic_partitions_over_http(client: tuple[FlaskClient, Workspace]) -> 
     assert response.status_code == 404
     response = http.post("/v1/workspaces/api/dynamic-partitions/nope", json={"add": "a"})
     assert response.status_code == 400
+
+
+def test_dynamic_partitions_from_the_cli(run) -> None:  # type: ignore[no-untyped-def]
+    run("deploy", "--definitions", LOCATION)
+    assert run("dynamic-partitions", "add", "customers", "acme", "globex")[0] == 0
+    assert run("dynamic-partitions", "remove", "customers", "acme")[0] == 0
+    run("compact")
+    code, out = run("partitions", "customer_exports", "--json")
+    assert json.loads(out)["keys"] == ["globex"]
+    code, out = run("dynamic-partitions", "add", "unknown_def", "x")
+    assert code == 2 and "no deployed asset" in out

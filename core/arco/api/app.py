@@ -18,6 +18,7 @@ from arco import __version__
 from arco.api.openapi import openapi_document
 from arco.api.pagination import decode_cursor, encode_cursor, parse_limit
 from arco.domain.errors import ArcoError, ConflictError, InvalidInput, NotFound
+from arco.domain.instants import parse_instant
 from arco.domain.names import validate_workspace
 from arco.services.settings import change_setting, list_settings
 from arco.services.state_summary import state_summary
@@ -93,13 +94,7 @@ def _now_arg(workspace: Workspace) -> datetime:
     text = request.args.get("now")
     if text is None:
         return datetime.fromtimestamp(workspace.clock.now_ms() / 1000, tz=UTC)
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise InvalidInput(f"now {text!r} is not an ISO 8601 timestamp") from exc
-    if moment.tzinfo is None:
-        raise InvalidInput(f"now {text!r} needs a UTC offset")
-    return moment
+    return parse_instant(text, "now")
 
 
 def _json_body(allowed: set[str]) -> dict[str, Any]:

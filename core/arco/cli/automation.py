@@ -11,19 +11,14 @@ from rich.markup import escape
 from arco.cli.common import Context, handle_errors, json_option, pass_ctx
 from arco.cli.output import console, print_json, print_table
 from arco.domain.errors import InvalidInput
+from arco.domain.instants import parse_instant
 
 
 def parse_now(text: str | None, ctx: Context) -> datetime:
     """`--now` as an aware datetime (ISO 8601 with an offset or Z); the clock when absent."""
     if text is None:
         return datetime.fromtimestamp(ctx.ws.clock.now_ms() / 1000, tz=UTC)
-    try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise InvalidInput(f"--now {text!r} is not an ISO 8601 timestamp") from exc
-    if moment.tzinfo is None:
-        raise InvalidInput(f"--now {text!r} needs a UTC offset, e.g. {text}Z")
-    return moment
+    return parse_instant(text, "--now")
 
 
 def parse_step(text: str) -> timedelta:
@@ -128,7 +123,9 @@ def register(cli: click.Group) -> None:
 
     for action in ("add", "remove"):
 
-        @dynamic_partitions.command(action)
+        @dynamic_partitions.command(
+            action, help=f"{action.capitalize()} keys of a dynamic partitions definition."
+        )
         @click.argument("definition")
         @click.argument("keys", nargs=-1, required=True)
         @click.option("--request-id", default=None, help="Idempotency: one id applies once.")
@@ -155,8 +152,6 @@ def register(cli: click.Group) -> None:
                     f"{action} {len(keys)} key(s) of {definition}: recorded in "
                     f"{result['ledger_object']}"
                 )
-
-        change.__doc__ = f"{action.capitalize()} keys of a dynamic partitions definition."
 
     @cli.group(invoke_without_command=True)
     @json_option
@@ -227,7 +222,7 @@ def register(cli: click.Group) -> None:
 
     for status_name, verb in (("RUNNING", "start"), ("STOPPED", "stop")):
 
-        @schedules.command(verb)
+        @schedules.command(verb, help=f"{verb.capitalize()} a schedule (kept across redeploys).")
         @click.argument("name")
         @click.option("--request-id", default=None, help="Idempotency: one id applies once.")
         @json_option
@@ -250,8 +245,6 @@ def register(cli: click.Group) -> None:
                 print_json(result)
             else:
                 console.print(f"schedule {escape(name)} is now {status_name}")
-
-        toggle.__doc__ = f"{verb.capitalize()} a schedule (kept across redeploys)."
 
     @cli.command()
     @click.option(

@@ -48,13 +48,20 @@ def cli(ctx: click.Context, store: str, workspace: str, lookback_ms: int) -> Non
     """Arco: a serverless, event-sourced orchestration control plane on object storage.
 
     \b
+    Definitions and automation:
+      arco deploy --definitions pkg.module:attr   record a code location's snapshot
+      arco assets / arco partitions ASSET         what is deployed
+      arco schedules [ticks|start|stop]           schedules and their tick history
+      arco tick --now TIME                        run the timer once as of a time
+
+    \b
     Operate the state:
       arco compact          fold new ledger objects and publish
       arco state            what is published: manifest, watermark, rows per table
       arco rebuild --verify rebuild from the ledger and compare with what is published
       arco doctor           health of pointer, manifests, files, quarantine, ledger
       arco restore-pointer  point a lost pointer back at the newest good manifest
-      arco dev              local HTTP API plus a compaction loop
+      arco dev              local HTTP API plus the timer loop
     """
     ctx.obj = Context(store, workspace, lookback_ms)
 

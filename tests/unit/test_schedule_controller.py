@@ -1,0 +1,54 @@
+"""The pure schedule controller: due ticks, decisions, and deterministic events."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from arco.definitions import AssetSpec, DefaultScheduleStatus, Definitions, ScheduleDefinition
+from arco.domain import schedule_controller
+from arco.domain.schedule_controller import evaluate_schedules, to_ms
+from arco.domain.schedules import ScheduleTicked
+
+DEPLOYED = datetime(2024, 1, 1, 0, 30, tzinfo=UTC)
+
+
+def snapshot():  # type: ignore[no-untyped-def]
+    target = AssetSpec("t")
+    return Definitions(assets=[target], schedules=[
+        ScheduleDefinition(name="hourly", cron_schedule="0 * * * *", target=[target],
+                           default_status=DefaultScheduleStatus.RUNNING),
+    ]).snapshot("tests:defs")
+
+
+def state() -> dict[str, dict[str, object]]:
+    return {"hourly": {"schedule": "hourly", "declared_since_ms": to_ms(DEPLOYED),
+                       "default_running_since_ms": to_ms(DEPLOYED)}}
+
+
+def test_a_tick_that_cannot_be_evaluated_is_recorded_as_failed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def broken(*args: object) -> object:
+        raise RuntimeError("partition service exploded")
+
+    monkeypatch.setattr(schedule_controller, "run_requests_for", broken)
+    (event,) = evaluate_schedules(snapshot(), state(), datetime(2024, 1, 1, 2, 0, tzinfo=UTC)
+                                  ).events
+    assert isinstance(event.payload, ScheduleTicked)
+    assert event.payload.status == "FAILED"
+    assert event.payload.error == "RuntimeError: partition service exploded"
+    assert event.payload.run_requests == []
+
+
+def test_events_are_identical_for_two_timers_at_different_moments() -> None:
+    defs = snapshot()
+    first = evaluate_schedules(defs, state(), datetime(2024, 1, 1, 2, 0, 1, tzinfo=UTC)).events
+    second = evaluate_schedules(defs, state(), datetime(2024, 1, 1, 2, 59, tzinfo=UTC)).events
+    assert first == second  # same tick (02:00), same id, key and payload
+
+
+def test_nothing_is_due_before_the_schedule_started() -> None:
+    before = datetime(2024, 1, 1, 0, 59, tzinfo=UTC)
+    assert evaluate_schedules(snapshot(), state(), before).events == ()
