@@ -20,6 +20,16 @@ import functions_framework
 from flask import Request, Response
 
 
+def _json(body: Any, status: int) -> tuple[str, int, dict[str, str]]:
+    return json.dumps(body), status, {"Content-Type": "application/json"}
+
+
+def _error(exc: Any) -> tuple[str, int, dict[str, str]]:
+    """A JSON error; 503 (the platform retries) only for retryable errors."""
+    body = {"error": {"code": type(exc).__name__, "message": str(exc)}}
+    return _json(body, 503 if exc.retryable else 500)
+
+
 @functools.cache
 def _settings() -> Any:
     from arco.services.config import Settings
@@ -66,11 +76,8 @@ def compactor(request: Request) -> tuple[str, int, dict[str, str]]:
     try:
         results = _workspace(_settings().workspace).compactor.compact_until_idle(max_steps=20)
     except ArcoError as exc:
-        status = 503 if exc.retryable else 500
-        body = {"error": {"code": type(exc).__name__, "message": str(exc)}}
-        return json.dumps(body), status, {"Content-Type": "application/json"}
-    body = {"steps": [r.as_dict() for r in results]}
-    return json.dumps(body), 200, {"Content-Type": "application/json"}
+        return _error(exc)
+    return _json({"steps": [r.as_dict() for r in results]}, 200)
 
 
 @functools.cache
@@ -81,10 +88,6 @@ def _timer_queue() -> Any:
     return CloudTasksTimerQueue(
         settings.timer_queue, settings.timer_service_account, settings.tasks_emulator_host
     )
-
-
-def _json(body: Any, status: int) -> tuple[str, int, dict[str, str]]:
-    return json.dumps(body), status, {"Content-Type": "application/json"}
 
 
 @functions_framework.http
@@ -116,10 +119,7 @@ def timer(request: Request) -> tuple[str, int, dict[str, str]]:
     try:
         result = run_timer(ws, now)
     except ArcoError as exc:
-        return _json(
-            {"error": {"code": type(exc).__name__, "message": str(exc)}},
-            503 if exc.retryable else 500,
-        )
+        return _error(exc)
     body: dict[str, Any] = {"timer": result.as_dict(), "next": None}
     if settings.timer_queue and settings.timer_url:
         slot = next_slot(int(now.timestamp()), settings.timer_interval_s)
