@@ -88,7 +88,7 @@ def test_the_real_matrix_passes() -> None:
 
 def test_the_real_matrix_has_every_status_known_and_a_ci_command() -> None:
     rows = pm.read_rows(REPO / pm.CSV_PATH)
-    assert 40 <= len(rows) <= 70
+    assert len(rows) >= 40
     assert {row.status for row in rows} <= set(pm.STATUSES)
     assert all(row.ci == "make test" for row in rows)
 

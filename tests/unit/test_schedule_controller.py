@@ -16,15 +16,27 @@ DEPLOYED = datetime(2024, 1, 1, 0, 30, tzinfo=UTC)
 
 def snapshot():  # type: ignore[no-untyped-def]
     target = AssetSpec("t")
-    return Definitions(assets=[target], schedules=[
-        ScheduleDefinition(name="hourly", cron_schedule="0 * * * *", target=[target],
-                           default_status=DefaultScheduleStatus.RUNNING),
-    ]).snapshot("tests:defs")
+    return Definitions(
+        assets=[target],
+        schedules=[
+            ScheduleDefinition(
+                name="hourly",
+                cron_schedule="0 * * * *",
+                target=[target],
+                default_status=DefaultScheduleStatus.RUNNING,
+            ),
+        ],
+    ).snapshot("tests:defs")
 
 
 def state() -> dict[str, dict[str, object]]:
-    return {"hourly": {"schedule": "hourly", "declared_since_ms": to_ms(DEPLOYED),
-                       "default_running_since_ms": to_ms(DEPLOYED)}}
+    return {
+        "hourly": {
+            "schedule": "hourly",
+            "declared_since_ms": to_ms(DEPLOYED),
+            "default_running_since_ms": to_ms(DEPLOYED),
+        }
+    }
 
 
 def test_a_tick_that_cannot_be_evaluated_is_recorded_as_failed(
@@ -34,8 +46,9 @@ def test_a_tick_that_cannot_be_evaluated_is_recorded_as_failed(
         raise RuntimeError("partition service exploded")
 
     monkeypatch.setattr(schedule_controller, "run_requests_for", broken)
-    (event,) = evaluate_schedules(snapshot(), state(), datetime(2024, 1, 1, 2, 0, tzinfo=UTC)
-                                  ).events
+    (event,) = evaluate_schedules(
+        snapshot(), state(), datetime(2024, 1, 1, 2, 0, tzinfo=UTC)
+    ).events
     assert isinstance(event.payload, ScheduleTicked)
     assert event.payload.status == "FAILED"
     assert event.payload.error == "RuntimeError: partition service exploded"
@@ -52,3 +65,51 @@ def test_events_are_identical_for_two_timers_at_different_moments() -> None:
 def test_nothing_is_due_before_the_schedule_started() -> None:
     before = datetime(2024, 1, 1, 0, 59, tzinfo=UTC)
     assert evaluate_schedules(snapshot(), state(), before).events == ()
+
+
+def test_run_requests_carry_the_schedule_tags() -> None:
+    (event,) = evaluate_schedules(
+        snapshot(), state(), datetime(2024, 1, 1, 2, 0, tzinfo=UTC)
+    ).events
+    assert isinstance(event.payload, ScheduleTicked)
+    (request,) = event.payload.run_requests
+    assert request.tags == {
+        "arco/schedule_name": "hourly",
+        "arco/scheduled_execution_time": "2024-01-01T02:00:00Z",
+    }
+    assert request.run_key == "hourly@2024-01-01T02:00:00Z"
+    assert request.asset_selection == ["t"]
+
+
+def test_a_cron_change_does_not_replay_old_ticks() -> None:
+    # Ticked hourly up to 09:00; the new cron fires at 08:30 daily: nothing is replayed at 10:00.
+    target = AssetSpec("t")
+    changed = Definitions(
+        assets=[target],
+        schedules=[
+            ScheduleDefinition(
+                name="hourly",
+                cron_schedule="30 8 * * *",
+                target=[target],
+                default_status=DefaultScheduleStatus.RUNNING,
+            ),
+        ],
+    ).snapshot("tests:defs")
+    row = {**state()["hourly"], "last_tick_ms": to_ms(datetime(2024, 1, 1, 9, tzinfo=UTC))}
+    assert (
+        evaluate_schedules(changed, {"hourly": row}, datetime(2024, 1, 1, 10, 0, tzinfo=UTC)).events
+        == ()
+    )
+
+
+def test_the_tick_after_a_failed_one_goes_ahead() -> None:
+    # A FAILED tick is final (no retry, as in Dagster with max_tick_retries=0): the state only
+    # remembers the last tick time, and the next cron time is evaluated.
+    row = {**state()["hourly"], "last_tick_ms": to_ms(datetime(2024, 1, 1, 2, tzinfo=UTC))}
+    (event,) = evaluate_schedules(
+        snapshot(), {"hourly": row}, datetime(2024, 1, 1, 3, 0, tzinfo=UTC)
+    ).events
+    assert isinstance(event.payload, ScheduleTicked)
+    assert event.payload.status == "TRIGGERED" and event.payload.tick_ms == to_ms(
+        datetime(2024, 1, 1, 3, tzinfo=UTC)
+    )
