@@ -165,3 +165,15 @@ def test_listing_shows_state_and_next_tick(ws: Workspace) -> None:
     assert listed["daily_partitioned"]["partitioned"] is True
     assert json.dumps(listed)  # JSON-able for --json and the API
     assert set(require_definitions(ws).schedules) == set(listed)
+
+
+def test_doctor_notices_a_stopped_timer(ws: Workspace) -> None:
+    from arco.services.doctor import run_doctor
+
+    tick(ws, "2024-01-01T01:00:00Z")
+    assert {f.check: f for f in run_doctor(ws)}["schedules"].status == "ok"
+    assert isinstance(ws.clock, FixedClock)
+    ws.clock._now = int(at("2024-01-01T03:30:00Z").timestamp() * 1000)  # no timer since 01:00
+    finding = {f.check: f for f in run_doctor(ws)}["schedules"]
+    assert finding.status == "error" and "timer is not running" in finding.summary
+    assert "hourly_latest" in {d["schedule"] for d in finding.details}

@@ -124,7 +124,68 @@ def run_doctor(ws: Workspace) -> list[Finding]:
         return findings
     findings.append(_check_quarantine(quarantine))
     findings.append(_check_pending(ws, manifest, ledger, folded))
+    schedules = _check_schedules(ws)
+    if schedules is not None:
+        findings.append(schedules)
     return findings
+
+
+TIMER_GRACE_MS = 10 * 60_000
+
+
+def _check_schedules(ws: Workspace) -> Finding | None:
+    """Is the timer running (no running schedule missed a tick by more than the grace), and
+    did any tick fail? None when nothing is deployed."""
+    from datetime import UTC, datetime
+
+    from arco.domain.schedule_controller import effective_status, to_ms
+    from arco.domain.schedules import SCHEDULE_STATE, SCHEDULE_TICKS
+    from arco.services.definitions import current_definitions
+
+    snapshot = ws.snapshot()
+    defs = current_definitions(snapshot)
+    if defs is None or not defs.schedules:
+        return None
+    now_ms = ws.clock.now_ms()
+    now = datetime.fromtimestamp(now_ms / 1000, tz=UTC)
+    states = {k[0]: row for k, row in snapshot.rows(SCHEDULE_STATE.name).items()}
+    late = []
+    for name, node in sorted(defs.schedules.items()):
+        row = states.get(name)
+        if effective_status(node, row) != "RUNNING":
+            continue
+        latest = node.cron.latest_tick(now, node.timezone)
+        since = max(
+            (row or {}).get("last_tick_ms") or -1,
+            (row or {}).get("operator_changed_at_ms") or -1,
+            (row or {}).get("default_running_since_ms") or -1,
+        )
+        if latest is not None and since < to_ms(latest) < now_ms - TIMER_GRACE_MS:
+            late.append({"schedule": name, "missed_tick": latest.isoformat()})
+    failed = [
+        {"schedule": r["schedule"], "tick": r["tick_time"], "error": r["error"]}
+        for r in snapshot.table(SCHEDULE_TICKS.name).to_pylist()
+        if r["status"] == "FAILED" and r["tick_ms"] >= now_ms - 86_400_000
+    ]
+    if late:
+        return Finding(
+            "schedules",
+            "error",
+            f"{len(late)} running schedule(s) missed a tick by more than "
+            f"{TIMER_GRACE_MS // 60_000} minutes: the timer is not running",
+            "Check the timer's Cloud Tasks queue and the Cloud Scheduler backstop; "
+            "`arco tick` runs the timer once by hand.",
+            late + failed,
+        )
+    if failed:
+        return Finding(
+            "schedules",
+            "warning",
+            f"{len(failed)} tick(s) FAILED in the last 24 h",
+            "See `arco schedules ticks NAME --status FAILED` for the errors.",
+            failed,
+        )
+    return Finding("schedules", "ok", f"{len(defs.schedules)} schedule(s), timer on time")
 
 
 def _check_files(ws: Workspace, manifest: Manifest) -> Finding:
