@@ -113,3 +113,48 @@ def test_the_tick_after_a_failed_one_goes_ahead() -> None:
     assert event.payload.status == "TRIGGERED" and event.payload.tick_ms == to_ms(
         datetime(2024, 1, 1, 3, tzinfo=UTC)
     )
+
+
+def test_a_multi_partitioned_schedule_targets_every_key_of_the_closed_day() -> None:
+    from arco.definitions import (
+        DailyPartitionsDefinition,
+        MultiPartitionsDefinition,
+        StaticPartitionsDefinition,
+        asset,
+    )
+
+    multi = MultiPartitionsDefinition(
+        {
+            "date": DailyPartitionsDefinition(start_date="2024-01-01"),
+            "region": StaticPartitionsDefinition(["eu", "us"]),
+        }
+    )
+
+    @asset(partitions_def=multi)
+    def sales() -> None: ...
+
+    defs = Definitions(
+        assets=[sales],
+        schedules=[
+            ScheduleDefinition(
+                name="daily_sales",
+                cron_schedule="0 0 * * *",
+                target=[sales],
+                default_status=DefaultScheduleStatus.RUNNING,
+                partitioned=True,
+            ),
+        ],
+    ).snapshot("tests:defs")
+    row = {
+        "daily_sales": {
+            "schedule": "daily_sales",
+            "declared_since_ms": to_ms(DEPLOYED),
+            "default_running_since_ms": to_ms(DEPLOYED),
+        }
+    }
+    (event,) = evaluate_schedules(defs, row, datetime(2024, 1, 3, 0, 5, tzinfo=UTC)).events
+    assert isinstance(event.payload, ScheduleTicked)
+    assert [r.partition_key for r in event.payload.run_requests] == [
+        "2024-01-02|eu",
+        "2024-01-02|us",
+    ]
