@@ -3,10 +3,11 @@
     api        HTTP    the Arco HTTP API (state, settings, schedules, ...)
     compactor  HTTP    (Cloud Scheduler, bucket notifications): fold and publish
     timer      HTTP    (Cloud Tasks): run the controllers, then schedule the next timer call
+    worker     HTTP    (Cloud Tasks): run one attempt of one task of a run and report it
 
 Configuration comes from the environment once per instance (ARCO_STORE, ARCO_WORKSPACE,
-ARCO_LOOKBACK_MS). Heavy imports (pyarrow) happen inside the handlers that need them, so the
-ingest entry points added later stay light.
+ARCO_LOOKBACK_MS, ARCO_TIMER_*, ARCO_WORKER_QUEUE/URL, ARCO_DEFINITIONS). Heavy imports
+(pyarrow) happen inside the handlers that need them, so the ingest entry points stay light.
 """
 
 from __future__ import annotations
@@ -90,6 +91,71 @@ def _timer_queue() -> Any:
     )
 
 
+def _forbidden() -> tuple[str, int, dict[str, str]]:
+    return _json(
+        {"error": {"code": "forbidden", "message": "calls must come from the configured queue"}},
+        403,
+    )
+
+
+@functools.cache
+def _worker_queue() -> Any:
+    from arco.cloud.tasks import CloudTasksTimerQueue
+
+    settings = _settings()
+    return CloudTasksTimerQueue(
+        settings.worker_queue, settings.timer_service_account, settings.tasks_emulator_host
+    )
+
+
+def _dispatcher() -> Any:
+    """Task orders go to the worker function through Cloud Tasks (when it is configured)."""
+    from arco.services.dispatch import CloudTasksDispatcher, NoWorkers
+
+    settings = _settings()
+    if settings.worker_queue and settings.worker_url:
+        return CloudTasksDispatcher(_worker_queue(), settings.worker_url)
+    return NoWorkers()
+
+
+@functools.cache
+def _definitions() -> Any:
+    from arco.domain.errors import InvalidInput
+    from arco.services.code_location import load_definitions
+
+    reference = _settings().definitions
+    if not reference:
+        raise InvalidInput("the worker needs ARCO_DEFINITIONS (pkg.module:attr)")
+    return load_definitions(reference)
+
+
+@functions_framework.http
+def worker(request: Request) -> tuple[str, int, dict[str, str]]:
+    """Run one task order from Cloud Tasks. 200 once the attempt is reported (an asset that
+    failed is a reported FAILURE, not a reason for the platform to redeliver); 400 for an order
+    that can never run; 503 for transient trouble (the platform redelivers)."""
+    from arco.domain.errors import ArcoError, InvalidInput, NotFound
+    from arco.domain.run_controller import TaskOrder
+    from arco.services.timer import from_expected_queue
+    from arco.services.worker import execute_task
+
+    settings = _settings()
+    queue_header = request.headers.get("X-CloudTasks-QueueName")
+    if not from_expected_queue(queue_header, settings.worker_queue):
+        return _forbidden()
+    try:
+        order = TaskOrder.from_json(request.get_json(silent=True))
+        result = execute_task(
+            _workspace(order.workspace), _definitions(), order, settings.heartbeat_interval_s
+        )
+    except (InvalidInput, NotFound) as exc:
+        body = {"error": {"code": type(exc).__name__, "message": str(exc)}}
+        return _json(body, 400 if isinstance(exc, InvalidInput) else 404)
+    except ArcoError as exc:
+        return _error(exc)
+    return _json({"result": result.as_dict()}, 200)
+
+
 @functions_framework.http
 def timer(request: Request) -> tuple[str, int, dict[str, str]]:
     """One timer call from Cloud Tasks: evaluate, append, then schedule the successor.
@@ -105,19 +171,11 @@ def timer(request: Request) -> tuple[str, int, dict[str, str]]:
 
     settings = _settings()
     if not from_expected_queue(request.headers.get("X-CloudTasks-QueueName"), settings.timer_queue):
-        return _json(
-            {
-                "error": {
-                    "code": "forbidden",
-                    "message": "timer calls must come from the configured queue",
-                }
-            },
-            403,
-        )
+        return _forbidden()
     ws = _workspace(settings.workspace)
     now = datetime.fromtimestamp(ws.clock.now_ms() / 1000, tz=UTC)
     try:
-        result = run_timer(ws, now)
+        result = run_timer(ws, now, dispatcher=_dispatcher())
     except ArcoError as exc:
         return _error(exc)
     body: dict[str, Any] = {"timer": result.as_dict(), "next": None}

@@ -41,6 +41,7 @@ from arco.domain.definitions import (
     DefaultStatus,
     DefinitionsSnapshot,
     FreshnessPolicy,
+    RetryPolicy,
     ScheduleNode,
     validate_asset_key,
 )
@@ -68,16 +69,19 @@ from arco.domain.partitions import (
     TimeWindowPartitionsDefinition,
     WeeklyPartitionsDefinition,
 )
+from arco.execution import AssetExecutionContext, DataVersion, MaterializeResult
 
 __all__ = [
     "AllPartitionMapping",
     "AssetDep",
+    "AssetExecutionContext",
     "AssetIn",
     "AssetKey",
     "AssetSpec",
     "AssetsDefinition",
     "CatchUp",
     "DailyPartitionsDefinition",
+    "DataVersion",
     "DefaultScheduleStatus",
     "Definitions",
     "DimensionPartitionMapping",
@@ -86,12 +90,14 @@ __all__ = [
     "HourlyPartitionsDefinition",
     "IdentityPartitionMapping",
     "LastPartitionMapping",
+    "MaterializeResult",
     "MonthlyPartitionsDefinition",
     "MultiPartitionMapping",
     "MultiPartitionsDefinition",
     "MultiToSingleDimensionPartitionMapping",
     "PartitionMapping",
     "PartitionsDefinition",
+    "RetryPolicy",
     "ScheduleDefinition",
     "SpecificPartitionsPartitionMapping",
     "StaticPartitionMapping",
@@ -261,6 +267,7 @@ def _build_node(
     freshness_policy: FreshnessPolicy | None,
     reconcile: bool,
     compute: str | None,
+    retry_policy: RetryPolicy | None = None,
 ) -> AssetNode:
     owner = f"asset {key.to_user_string()!r}"
     return AssetNode(
@@ -276,6 +283,7 @@ def _build_node(
         freshness=freshness_policy,
         reconcile=reconcile,
         compute=compute,
+        retry_policy=retry_policy,
     )
 
 
@@ -396,6 +404,7 @@ def asset(
     partitions_def: PartitionsDefinition | None = None,
     freshness_policy: FreshnessPolicy | None = None,
     reconcile: bool = False,
+    retry_policy: RetryPolicy | None = None,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
 
 
@@ -418,6 +427,7 @@ def asset(
     partitions_def: PartitionsDefinition | None = None,
     freshness_policy: FreshnessPolicy | None = None,
     reconcile: bool = False,
+    retry_policy: RetryPolicy | None = None,
 ) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
     """Declare an asset computed by the decorated function.
 
@@ -456,6 +466,7 @@ def asset(
             freshness_policy=freshness_policy,
             reconcile=reconcile,
             compute=_compute_ref(function),
+            retry_policy=retry_policy,
         )
         return AssetsDefinition(function, asset_key, node, tuple(all_deps), partitions_def)
 

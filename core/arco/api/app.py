@@ -17,7 +17,7 @@ from werkzeug.exceptions import HTTPException
 from arco import __version__
 from arco.api.openapi import openapi_document
 from arco.api.pagination import decode_cursor, encode_cursor, parse_limit
-from arco.domain.errors import ArcoError, ConflictError, InvalidInput, NotFound
+from arco.domain.errors import ArcoError, ConflictError, InvalidInput, NotFound, Refused
 from arco.domain.instants import parse_instant
 from arco.domain.names import validate_workspace
 from arco.services.settings import change_setting, list_settings
@@ -44,6 +44,9 @@ def create_app(workspaces: WorkspaceFactory) -> Flask:
             return _error(400, "invalid_input", str(exc))
         if isinstance(exc, NotFound):
             return _error(404, "not_found", str(exc))
+        if isinstance(exc, Refused):
+            body = {"error": {"code": "conflict", "message": str(exc), **exc.details}}
+            return jsonify(body), 409
         if isinstance(exc, ConflictError):
             return _error(409, "conflict", str(exc))
         if exc.retryable:
@@ -86,6 +89,7 @@ def create_app(workspaces: WorkspaceFactory) -> Flask:
         return result, 202
 
     register_automation_routes(app, ws)
+    register_run_routes(app, ws)
     return app
 
 
@@ -111,7 +115,7 @@ def _json_body(allowed: set[str]) -> dict[str, Any]:
 
 def register_automation_routes(app: Flask, ws: Callable[[str], Workspace]) -> None:
     """Assets, partitions and schedules."""
-    from arco.services.assets import change_dynamic_partitions, list_assets, partition_keys
+    from arco.services.assets import change_dynamic_partitions, list_assets, partition_report
     from arco.services.schedules import list_schedules, schedule_ticks, set_schedule_status
 
     @app.get("/v1/workspaces/<name>/assets")
@@ -121,16 +125,18 @@ def register_automation_routes(app: Flask, ws: Callable[[str], Workspace]) -> No
     @app.get("/v1/workspaces/<name>/assets/<path:asset>/partitions")
     def get_partitions(name: str, asset: str) -> Any:
         workspace = ws(name)
-        keys = partition_keys(workspace, asset, _now_arg(workspace))
+        report = partition_report(workspace, asset, _now_arg(workspace))
+        keys = [r["partition"] for r in report if r["partition"] is not None]
         limit = parse_limit(request.args.get("limit"), default=1000)
         position = decode_cursor(request.args.get("cursor"), ("offset",))
         offset = int(position["offset"]) if position else 0
-        page = keys[offset : offset + limit]
-        more = offset + limit < len(keys)
+        page = report[offset : offset + limit]
+        more = offset + limit < len(report)
         return {
             "asset": asset,
             "count": len(keys),
-            "keys": page,
+            "keys": [r["partition"] for r in page if r["partition"] is not None],
+            "partitions": page,
             "next_cursor": encode_cursor({"offset": offset + limit}) if more else None,
         }
 
@@ -190,3 +196,95 @@ def register_automation_routes(app: Flask, ws: Callable[[str], Workspace]) -> No
             view_func=toggle,
             methods=["POST"],
         )
+
+
+def _string_field(body: dict[str, Any], name: str, required: bool = False) -> str | None:
+    value = body.get(name)
+    if value is None:
+        if required:
+            raise InvalidInput(f"body needs {name!r}")
+        return None
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name!r} must be a string")
+    return value
+
+
+def _tags_field(body: dict[str, Any]) -> dict[str, str]:
+    tags = body.get("tags") or {}
+    if not isinstance(tags, dict):
+        raise InvalidInput("'tags' must be an object of strings")
+    return tags
+
+
+def _range_field(body: dict[str, Any]) -> tuple[str, str] | None:
+    value = body.get("partition_range")
+    if value is None:
+        return None
+    if isinstance(value, dict) and set(value) == {"start", "end"}:
+        value = [value["start"], value["end"]]
+    if not isinstance(value, list) or len(value) != 2 or not all(isinstance(v, str) for v in value):
+        raise InvalidInput('\'partition_range\' must be {"start": key, "end": key}')
+    return (value[0], value[1])
+
+
+def register_run_routes(app: Flask, ws: Callable[[str], Workspace]) -> None:
+    """Launch, list, inspect, cancel and re-execute runs."""
+    from arco.services.run_views import list_runs, read_logs, run_status
+    from arco.services.runs import LaunchRequest, cancel_run, launch_run, rerun
+
+    @app.post("/v1/workspaces/<name>/runs")
+    def post_run(name: str) -> Any:
+        body = _json_body({"selection", "partition", "partition_range", "run_key", "tags"})
+        request_ = LaunchRequest(
+            selection=_string_field(body, "selection", required=True) or "",
+            partition=_string_field(body, "partition"),
+            partition_range=_range_field(body),
+            run_key=_string_field(body, "run_key"),
+            tags=_tags_field(body),
+        )
+        result = launch_run(ws(name), request_, "api")
+        return result.as_dict(), 201 if result.created else 200
+
+    @app.get("/v1/workspaces/<name>/runs")
+    def get_runs(name: str) -> Any:
+        limit = parse_limit(request.args.get("limit"))
+        position = decode_cursor(request.args.get("cursor"), ("after",))
+        page = list_runs(
+            ws(name), request.args.get("status"), limit, position["after"] if position else None
+        )
+        after = page.pop("next")
+        page["next_cursor"] = encode_cursor({"after": after}) if after else None
+        return page
+
+    @app.get("/v1/workspaces/<name>/runs/<run_id>")
+    def get_run(name: str, run_id: str) -> Any:
+        return run_status(ws(name), run_id)
+
+    @app.get("/v1/workspaces/<name>/runs/<run_id>/logs")
+    def get_logs(name: str, run_id: str) -> Any:
+        task = request.args.get("task")
+        if task is not None and not task.isdigit():
+            raise InvalidInput("'task' must be a task number")
+        return {"logs": read_logs(ws(name), run_id, int(task) if task is not None else None)}
+
+    @app.post("/v1/workspaces/<name>/runs/<run_id>/cancel")
+    def post_cancel(name: str, run_id: str) -> Any:
+        _json_body(set())
+        return cancel_run(ws(name), run_id, "api"), 202
+
+    @app.post("/v1/workspaces/<name>/runs/<run_id>/rerun")
+    def post_rerun(name: str, run_id: str) -> Any:
+        body = _json_body({"from_failure", "selection", "run_key", "tags"})
+        from_failure = body.get("from_failure", False)
+        if not isinstance(from_failure, bool):
+            raise InvalidInput("'from_failure' must be true or false")
+        result = rerun(
+            ws(name),
+            run_id,
+            from_failure_=from_failure,
+            selection=_string_field(body, "selection"),
+            run_key=_string_field(body, "run_key"),
+            tags=_tags_field(body),
+            requested_by="api",
+        )
+        return result.as_dict(), 201 if result.created else 200

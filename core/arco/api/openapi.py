@@ -126,6 +126,7 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
             **_automation_paths(errors),
+            **_run_paths(errors),
         },
         "components": {
             "schemas": {
@@ -181,7 +182,8 @@ def _automation_paths(errors: dict[str, Any]) -> dict[str, Any]:
         "/v1/workspaces/{ws}/assets/{asset}/partitions": {
             "get": {
                 "operationId": "listPartitions",
-                "summary": "An asset's partition keys, paginated",
+                "summary": "An asset's partitions with their status (MATERIALIZED, FAILED, "
+                "IN_PROGRESS, MISSING), last materialization and last attempt, paginated",
                 "parameters": [_WS, _path("asset", "Asset key, e.g. a/b."), _NOW, _LIMIT, _CURSOR],
                 "responses": ok,
             }
@@ -240,6 +242,122 @@ def _automation_paths(errors: dict[str, Any]) -> dict[str, Any]:
                 "summary": "Stop a schedule (kept across deploys)",
                 "parameters": [_WS, schedule],
                 "responses": accepted,
+            }
+        },
+    }
+
+
+_RUN_STATUS = {
+    "name": "status",
+    "in": "query",
+    "schema": {
+        "type": "string",
+        "enum": ["QUEUED", "STARTING", "STARTED", "CANCELING", "SUCCESS", "FAILURE", "CANCELED"],
+    },
+}
+_CONFLICT = {
+    "409": _json(
+        {"$ref": "#/components/schemas/Error"},
+        "Refused: the run_key is used by another request (the body names the existing run and "
+        "both fingerprints), or the run is in the wrong state.",
+    )
+}
+
+
+def _body(properties: dict[str, Any], required: list[str] | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {
+        "type": "object",
+        "additionalProperties": False,
+        "properties": properties,
+    }
+    if required:
+        schema["required"] = required
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def _run_paths(errors: dict[str, Any]) -> dict[str, Any]:
+    run = _path("run_id", "Run id.")
+    tags = {"type": "object", "additionalProperties": {"type": "string"}}
+    launched = {
+        "201": _json({"type": "object"}, "A new run was requested."),
+        "200": _json({"type": "object"}, "The run_key was used by the same request: that run."),
+        **errors,
+        **_CONFLICT,
+    }
+    return {
+        "/v1/workspaces/{ws}/runs": {
+            "post": {
+                "operationId": "launchRun",
+                "summary": "Launch a run of an asset selection, for a partition or a range",
+                "parameters": [_WS],
+                "requestBody": _body(
+                    {
+                        "selection": {"type": "string", "description": "Dagster syntax."},
+                        "partition": {"type": "string"},
+                        "partition_range": {
+                            "type": "object",
+                            "properties": {"start": {"type": "string"}, "end": {"type": "string"}},
+                        },
+                        "run_key": {"type": "string"},
+                        "tags": tags,
+                    },
+                    ["selection"],
+                ),
+                "responses": launched,
+            },
+            "get": {
+                "operationId": "listRuns",
+                "summary": "Runs, newest first",
+                "parameters": [_WS, _RUN_STATUS, _LIMIT, _CURSOR],
+                "responses": {"200": _json({"type": "object"}, "OK."), **errors},
+            },
+        },
+        "/v1/workspaces/{ws}/runs/{run_id}": {
+            "get": {
+                "operationId": "getRun",
+                "summary": "One run: tasks, attempts, timings, errors, lineage",
+                "parameters": [_WS, run],
+                "responses": {"200": _json({"type": "object"}, "OK."), **errors},
+            }
+        },
+        "/v1/workspaces/{ws}/runs/{run_id}/logs": {
+            "get": {
+                "operationId": "getRunLogs",
+                "summary": "What the run's asset functions logged, oldest first",
+                "parameters": [
+                    _WS,
+                    run,
+                    {"name": "task", "in": "query", "schema": {"type": "integer"}},
+                ],
+                "responses": {"200": _json({"type": "object"}, "OK."), **errors},
+            }
+        },
+        "/v1/workspaces/{ws}/runs/{run_id}/cancel": {
+            "post": {
+                "operationId": "cancelRun",
+                "summary": "Cancel a run (queued: at once; started: once its workers stop)",
+                "parameters": [_WS, run],
+                "responses": {
+                    "202": _json({"type": "object"}, "Recorded."),
+                    **errors,
+                    **_CONFLICT,
+                },
+            }
+        },
+        "/v1/workspaces/{ws}/runs/{run_id}/rerun": {
+            "post": {
+                "operationId": "rerunRun",
+                "summary": "Re-execute a finished run from failure, or a selection of it",
+                "parameters": [_WS, run],
+                "requestBody": _body(
+                    {
+                        "from_failure": {"type": "boolean"},
+                        "selection": {"type": "string"},
+                        "run_key": {"type": "string"},
+                        "tags": tags,
+                    }
+                ),
+                "responses": launched,
             }
         },
     }

@@ -10,6 +10,7 @@ from rich.markup import escape
 
 from arco.cli.common import Context, handle_errors, json_option, pass_ctx
 from arco.cli.output import console, print_json, print_table
+from arco.cli.runs import styled, when
 from arco.domain.errors import InvalidInput
 from arco.domain.instants import parse_instant
 
@@ -103,18 +104,36 @@ def register(cli: click.Group) -> None:
     @pass_ctx
     @handle_errors
     def partitions(c: Context, asset: str, now_text: str | None, limit: int, as_json: bool) -> None:
-        """List an asset's partition keys (newest last)."""
-        from arco.services.assets import partition_keys
+        """An asset's partitions (newest last) and their status: MATERIALIZED, FAILED,
+        IN_PROGRESS or MISSING, with the last materialization and the last attempt."""
+        from arco.services.assets import partition_report
 
-        keys = partition_keys(c.ws, asset, parse_now(now_text, c))
+        report = partition_report(c.ws, asset, parse_now(now_text, c))
+        keys = [r["partition"] for r in report if r["partition"] is not None]
         if as_json:
-            print_json({"asset": asset, "count": len(keys), "keys": keys})
+            print_json({"asset": asset, "count": len(keys), "keys": keys, "partitions": report})
             return
-        shown = keys[-limit:]
-        print_table(f"{asset}: {len(keys)} partition(s)", ["partition"], [(k,) for k in shown])
-        if len(keys) > len(shown):
+        shown = report[-limit:]
+        counts: dict[str, int] = {}
+        for r in report:
+            counts[r["status"]] = counts.get(r["status"], 0) + 1
+        summary = ", ".join(f"{n} {s.lower()}" for s, n in sorted(counts.items()))
+        print_table(
+            f"{asset}: {len(keys)} partition(s): {summary}",
+            ["partition", "status", "last materialization", "last attempt"],
+            [
+                (
+                    r["partition"] or "(unpartitioned)",
+                    styled(r["status"]),
+                    _materialization(r["last_materialization"]),
+                    _attempt(r["last_attempt"]),
+                )
+                for r in shown
+            ],
+        )
+        if len(report) > len(shown):
             console.print(
-                f"... {len(keys) - len(shown)} earlier key(s) not shown (--limit, --json)"
+                f"... {len(report) - len(shown)} earlier key(s) not shown (--limit, --json)"
             )
 
     @cli.group("dynamic-partitions")
@@ -265,16 +284,39 @@ def register(cli: click.Group) -> None:
         show_default=True,
         help="Interval between repeated timer runs: 30s, 15m, 6h, 1d.",
     )
+    @click.option(
+        "--definitions",
+        "reference",
+        envvar="ARCO_DEFINITIONS",
+        default=None,
+        help="Execute dispatched tasks in this process with this code location. "
+        "[env: ARCO_DEFINITIONS]",
+    )
     @json_option
     @pass_ctx
     @handle_errors
     def tick(
-        c: Context, now_text: str | None, until_text: str | None, step: str, as_json: bool
+        c: Context,
+        now_text: str | None,
+        until_text: str | None,
+        step: str,
+        reference: str | None,
+        as_json: bool,
     ) -> None:
-        """Run the timer's controllers once (or repeatedly, to simulate time passing)."""
+        """Run the timer's controllers once (or repeatedly, to simulate time passing).
+
+        Schedules tick, requested runs launch, ready tasks dispatch; with --definitions the
+        dispatched tasks run here."""
         from rich.progress import Progress
 
+        from arco.services.dispatch import InProcessExecutor, NoWorkers, TaskDispatcher
         from arco.services.timer import run_timer
+
+        dispatcher: TaskDispatcher = NoWorkers()
+        if reference:
+            from arco.services.code_location import load_definitions
+
+            dispatcher = InProcessExecutor(c.ws, load_definitions(reference))
 
         moments = [parse_now(now_text, c)]
         if until_text is not None:
@@ -287,14 +329,33 @@ def register(cli: click.Group) -> None:
         with Progress(transient=True, disable=as_json or len(moments) < 5) as bar:
             task = bar.add_task("timer", total=len(moments))
             for moment in moments:
-                results.append(run_timer(c.ws, moment))
+                results.append(run_timer(c.ws, moment, dispatcher=dispatcher))
                 bar.advance(task)
         if as_json:
             print_json([r.as_dict() for r in results] if until_text else results[0].as_dict())
             return
         for result in results:
             counts = ", ".join(f"{n} {s.lower()}" for s, n in sorted(result.ticks.items()))
+            runs = (
+                f"; {result.runs_requested} run(s) requested, {result.runs_launched} launched, "
+                f"{result.tasks_dispatched} task(s) dispatched, "
+                f"{len(result.dispatch.executed)} executed"
+                if result.runs_requested or result.runs_launched or result.tasks_dispatched
+                else ""
+            )
             console.print(
                 f"timer at {result.now}: {result.schedules_evaluated} schedule(s) "
-                f"evaluated, {counts or 'no ticks due'}; manifest {result.manifest_id}"
+                f"evaluated, {counts or 'no ticks due'}{runs}; manifest {result.manifest_id}"
             )
+
+
+def _materialization(item: dict[str, object] | None) -> str:
+    if item is None:
+        return ""
+    return f"{when(item['time_ms'])} {item['run_id']}"  # type: ignore[arg-type]
+
+
+def _attempt(item: dict[str, object] | None) -> str:
+    if item is None:
+        return ""
+    return f"{item['status']} {when(item['time_ms'])} {item['run_id']}"  # type: ignore[arg-type]

@@ -310,20 +310,30 @@ def settings_set(c: Context, name: str, value: str, request_id: str | None, as_j
     default=2.0,
     show_default=True,
     type=float,
-    help="Seconds between local timer runs (compaction).",
+    help="Seconds between local timer runs.",
+)
+@click.option(
+    "--definitions",
+    "reference",
+    envvar="ARCO_DEFINITIONS",
+    default=None,
+    help="Code location whose tasks the local executor runs. [env: ARCO_DEFINITIONS]",
 )
 @pass_ctx
 @handle_errors
-def dev(c: Context, host: str, port: int, interval: float) -> None:
-    """Serve the HTTP API on localhost and run the timer loop (compaction) locally."""
+def dev(c: Context, host: str, port: int, interval: float, reference: str | None) -> None:
+    """Serve the HTTP API on localhost and run the timer (schedules, runs) locally.
+
+    With --definitions, launched runs execute in this process."""
     from arco.cli.dev import run_dev
 
-    run_dev(c.store_url, c.workspace_name, host, port, interval, c.lookback_ms)
+    run_dev(c.store_url, c.workspace_name, host, port, interval, c.lookback_ms, reference)
 
 
-from arco.cli import automation  # noqa: E402  (registers deploy, schedules, tick, ...)
+from arco.cli import automation, runs  # noqa: E402  (registers deploy, schedules, run, ...)
 
 automation.register(cli)
+runs.register(cli)
 
 
 def main() -> None:

@@ -20,8 +20,11 @@ def timer_task_id(workspace: str, slot_epoch_s: int) -> str:
 
 
 class TimerQueue(Protocol):
-    def schedule(self, task_id: str, url: str, fire_at_epoch_s: int, body: dict[str, Any]) -> bool:
-        """Create the task; False if a task with that name already exists (a duplicate)."""
+    def schedule(
+        self, task_id: str, url: str, fire_at_epoch_s: int | None, body: dict[str, Any]
+    ) -> bool:
+        """Create the task (now, or at `fire_at_epoch_s`); False if a task with that name
+        already exists (a duplicate)."""
         ...
 
 
@@ -32,14 +35,14 @@ class CloudTasksTimerQueue:
     queue: str  # projects/P/locations/L/queues/Q
     service_account: str | None = None
     emulator_host: str | None = None
-    _client: Any = field(default=None, init=False, repr=False)
+    client: Any = field(default=None, repr=False)  # a CloudTasksClient (tests inject a fake)
 
     def __post_init__(self) -> None:
         if not _QUEUE.match(self.queue):
             raise ValueError(f"queue must be projects/P/locations/L/queues/Q, got {self.queue!r}")
 
     def _tasks(self) -> Any:
-        if self._client is None:
+        if self.client is None:
             from google.cloud import tasks_v2
 
             if self.emulator_host:
@@ -49,14 +52,16 @@ class CloudTasksTimerQueue:
                 )
 
                 channel = grpc.insecure_channel(self.emulator_host)
-                self._client = tasks_v2.CloudTasksClient(
+                self.client = tasks_v2.CloudTasksClient(
                     transport=CloudTasksGrpcTransport(channel=channel)
                 )
             else:
-                self._client = tasks_v2.CloudTasksClient()
-        return self._client
+                self.client = tasks_v2.CloudTasksClient()
+        return self.client
 
-    def schedule(self, task_id: str, url: str, fire_at_epoch_s: int, body: dict[str, Any]) -> bool:
+    def schedule(
+        self, task_id: str, url: str, fire_at_epoch_s: int | None, body: dict[str, Any]
+    ) -> bool:
         from google.api_core.exceptions import AlreadyExists
         from google.protobuf import timestamp_pb2
 
@@ -68,11 +73,9 @@ class CloudTasksTimerQueue:
         }
         if self.service_account:
             request["oidc_token"] = {"service_account_email": self.service_account, "audience": url}
-        task = {
-            "name": f"{self.queue}/tasks/{task_id}",
-            "http_request": request,
-            "schedule_time": timestamp_pb2.Timestamp(seconds=fire_at_epoch_s),
-        }
+        task: dict[str, Any] = {"name": f"{self.queue}/tasks/{task_id}", "http_request": request}
+        if fire_at_epoch_s is not None:
+            task["schedule_time"] = timestamp_pb2.Timestamp(seconds=fire_at_epoch_s)
         try:
             self._tasks().create_task(parent=self.queue, task=task)
         except AlreadyExists:
@@ -84,9 +87,11 @@ class CloudTasksTimerQueue:
 class RecordingTimerQueue:
     """An in-memory queue with Cloud Tasks' name dedupe, for tests and `arco dev`."""
 
-    created: dict[str, tuple[str, int, dict[str, Any]]] = field(default_factory=dict)
+    created: dict[str, tuple[str, int | None, dict[str, Any]]] = field(default_factory=dict)
 
-    def schedule(self, task_id: str, url: str, fire_at_epoch_s: int, body: dict[str, Any]) -> bool:
+    def schedule(
+        self, task_id: str, url: str, fire_at_epoch_s: int | None, body: dict[str, Any]
+    ) -> bool:
         if task_id in self.created:
             return False
         self.created[task_id] = (url, fire_at_epoch_s, body)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from arco.domain import deployments, dynamic_partitions, schedules, settings
+from arco.domain import deployments, dynamic_partitions, runs, schedules, settings
 from arco.domain.registry import Registry
 from arco.domain.system_tables import SYSTEM_TABLES
 
@@ -16,6 +16,7 @@ INSTALLERS = (
     deployments.install,
     schedules.install,
     dynamic_partitions.install,
+    runs.install,
 )
 
 

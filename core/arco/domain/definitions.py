@@ -243,6 +243,51 @@ class FreshnessPolicy:
         )
 
 
+_BACKOFFS = ("constant", "linear", "exponential")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often a failed task of the asset is tried again (Dagster's RetryPolicy).
+
+    `max_retries` more attempts after the first; `delay` seconds before a retry, growing by
+    `backoff` ("constant", "linear": delay x n, "exponential": delay x 2^(n-1)), capped at
+    15 minutes.
+    """
+
+    max_retries: int = 1
+    delay: float = 0.0
+    backoff: str = "constant"
+
+    def __post_init__(self) -> None:
+        if not _is_int(self.max_retries) or not 0 <= self.max_retries <= 99:
+            raise InvalidInput("retry policy max_retries must be an integer from 0 to 99")
+        if (
+            isinstance(self.delay, bool)
+            or not isinstance(self.delay, int | float)
+            or not math.isfinite(self.delay)
+            or not 0 <= self.delay <= 900
+        ):
+            raise InvalidInput("retry policy delay must be a number of seconds from 0 to 900")
+        object.__setattr__(self, "delay", float(self.delay))
+        backoff = str(getattr(self.backoff, "value", self.backoff)).lower()
+        if backoff not in _BACKOFFS:
+            raise InvalidInput(f"retry policy backoff must be one of {', '.join(_BACKOFFS)}")
+        object.__setattr__(self, "backoff", backoff)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"max_retries": self.max_retries, "delay": self.delay, "backoff": self.backoff}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> RetryPolicy:
+        reader = _Reader(data, "retry_policy")
+        return cls(
+            max_retries=reader.get("max_retries", int),
+            delay=reader.get("delay", float),
+            backoff=reader.get("backoff", str),
+        )
+
+
 # --- nodes -------------------------------------------------------------------------------------
 
 
@@ -289,6 +334,7 @@ class AssetNode:
     freshness: FreshnessPolicy | None = None
     reconcile: bool = False
     compute: str | None = None
+    retry_policy: RetryPolicy | None = None
 
     def __post_init__(self) -> None:
         validate_asset_key(self.key)
@@ -325,6 +371,8 @@ class AssetNode:
             raise InvalidInput(f"{owner}: freshness must be a FreshnessPolicy")
         if not isinstance(self.reconcile, bool):
             raise InvalidInput(f"{owner}: reconcile must be True or False")
+        if self.retry_policy is not None and not isinstance(self.retry_policy, RetryPolicy):
+            raise InvalidInput(f"{owner}: retry_policy must be a RetryPolicy")
         if self.compute is not None and (
             not isinstance(self.compute, str) or not _COMPUTE.match(self.compute)
         ):
@@ -350,6 +398,8 @@ class AssetNode:
             "freshness": self.freshness.to_json() if self.freshness is not None else None,
             "reconcile": self.reconcile,
             "compute": self.compute,
+            # Only when set, so snapshots deployed before retry policies keep their hash.
+            **({"retry_policy": self.retry_policy.to_json()} if self.retry_policy else {}),
         }
 
     @classmethod
@@ -371,6 +421,7 @@ class AssetNode:
             )
         partitions = reader.get_optional("partitions", dict)
         freshness = reader.get_optional("freshness", dict)
+        retry = reader.get_optional("retry_policy", dict)
         return cls(
             key=key,
             deps=tuple(deps),
@@ -386,6 +437,7 @@ class AssetNode:
             freshness=FreshnessPolicy.from_json(freshness) if freshness is not None else None,
             reconcile=reader.get("reconcile", bool),
             compute=reader.get_optional("compute", str),
+            retry_policy=RetryPolicy.from_json(retry) if retry is not None else None,
         )
 
 

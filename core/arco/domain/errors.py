@@ -29,6 +29,15 @@ class ConflictError(ArcoError):
     retryable = True
 
 
+class Refused(ArcoError):
+    """The request conflicts with what exists (a run_key used by another request, a run that
+    already finished). Never retried; `details` says what it conflicts with."""
+
+    def __init__(self, message: str, details: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.details: dict[str, object] = details or {}
+
+
 class IdempotencyConflict(ArcoError):
     """The same name was written twice with different bytes: a bug, never retried."""
 

@@ -73,6 +73,8 @@ RUN_REQUESTS = TableSpec(
         Column("asset_selection", "json"),
         Column("tags", "json"),
         Column("status", "string"),
+        Column("run_id", "string"),
+        Column("error", "string"),
     ),
     description="Runs requested by schedules (and later sensors, backfills, reconciliation).",
 )

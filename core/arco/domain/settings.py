@@ -55,6 +55,24 @@ SETTINGS: dict[str, SettingSpec] = {
             20,
             "Runs of this workspace allowed to be STARTING or STARTED at once.",
         ),
+        SettingSpec(
+            "runs.task_max_retries",
+            int,
+            2,
+            "Retries of a failed task when its asset has no retry_policy (Dagster: 0).",
+        ),
+        SettingSpec(
+            "runs.task_retry_delay_seconds",
+            int,
+            30,
+            "First retry delay when the asset has no retry_policy; doubles per retry, max 900.",
+        ),
+        SettingSpec(
+            "runs.heartbeat_timeout_seconds",
+            int,
+            300,
+            "A started task whose worker has not reported for this long is failed (and retried).",
+        ),
     )
 }
 

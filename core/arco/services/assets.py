@@ -89,3 +89,43 @@ def change_dynamic_partitions(
         "keys": keys,
         "ledger_object": result.object_name,
     }
+
+
+def partition_report(ws: Workspace, asset: str, now: datetime) -> list[dict[str, Any]]:
+    """Per partition of `asset` (one row for an unpartitioned asset): MATERIALIZED, FAILED,
+    IN_PROGRESS or MISSING, with the last materialization and the last attempt kept apart, so
+    a failed retry never hides good data."""
+    from arco.services.run_views import NO_PARTITION, partition_state, partition_status
+
+    keys: list[str | None] = list(partition_keys(ws, asset, now))
+    if not keys and require_definitions(ws).assets[asset].partitions is None:
+        keys = [None]
+    status = partition_status(ws.snapshot(), asset)
+    out = []
+    for key in keys:
+        row = status.get(NO_PARTITION if key is None else key)
+        materialized = row is not None and row.get("materialized_run_id") is not None
+        attempted = row is not None and row.get("attempt_run_id") is not None
+        out.append(
+            {
+                "partition": key,
+                "status": partition_state(row),
+                "last_materialization": {
+                    "run_id": row["materialized_run_id"],
+                    "time_ms": row["materialized_ms"],
+                    "code_version": row["materialized_code_version"],
+                    "data_version": row["materialized_data_version"],
+                }
+                if row is not None and materialized
+                else None,
+                "last_attempt": {
+                    "run_id": row["attempt_run_id"],
+                    "time_ms": row["attempt_ms"],
+                    "status": row["attempt_status"],
+                    "error": row["attempt_error"],
+                }
+                if row is not None and attempted
+                else None,
+            }
+        )
+    return out

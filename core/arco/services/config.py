@@ -23,6 +23,12 @@ class Settings:
     timer_interval_s: int = 60
     timer_service_account: str | None = None
     tasks_emulator_host: str | None = None
+    # Task orders go to the worker function through this queue (default: the timer's queue).
+    worker_queue: str | None = None
+    worker_url: str | None = None
+    # The code location workers run (pkg.module:attr), and their heartbeat interval.
+    definitions: str | None = None
+    heartbeat_interval_s: float = 60.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -36,4 +42,8 @@ class Settings:
             timer_interval_s=int(env.get("ARCO_TIMER_INTERVAL_S") or 60),
             timer_service_account=env.get("ARCO_TIMER_SERVICE_ACCOUNT") or None,
             tasks_emulator_host=env.get("CLOUD_TASKS_EMULATOR_HOST") or None,
+            worker_queue=env.get("ARCO_WORKER_QUEUE") or env.get("ARCO_TIMER_QUEUE") or None,
+            worker_url=env.get("ARCO_WORKER_URL") or None,
+            definitions=env.get("ARCO_DEFINITIONS") or None,
+            heartbeat_interval_s=float(env.get("ARCO_HEARTBEAT_INTERVAL_S") or 60),
         )

@@ -15,7 +15,14 @@ from arco.domain.settings import (
     setting_idempotency_key,
 )
 from arco.ledger.writer import NewEvent
+from arco.projections.cache import Snapshot
 from arco.services.workspace import Workspace
+
+
+def setting_value(snapshot: Snapshot, name: str) -> Any:
+    """The published value of setting `name`, or its default."""
+    row = snapshot.rows(WORKSPACE_SETTINGS.name).get((name,))
+    return json.loads(row["value"]) if row else SETTINGS[name].default
 
 
 def list_settings(ws: Workspace) -> list[dict[str, Any]]:

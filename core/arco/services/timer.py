@@ -11,9 +11,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from arco.domain.run_controller import RunPolicy, advance_runs
+from arco.domain.run_requests import schedule_requests_to_events
+from arco.domain.runs import RUN_REQUESTED, RUNS
 from arco.domain.schedule_controller import evaluate_schedules
-from arco.domain.schedules import SCHEDULE_STATE, ScheduleTicked
+from arco.domain.schedules import RUN_REQUESTS, SCHEDULE_STATE, ScheduleTicked
+from arco.domain.tables import Row
+from arco.ledger.writer import NewEvent
+from arco.projections.cache import Snapshot
 from arco.services.definitions import current_definitions, dynamic_partition_keys
+from arco.services.dispatch import DispatchReport, NoWorkers, TaskDispatcher
+from arco.services.run_views import active_runs, tasks_by_run
+from arco.services.runs import default_retry
+from arco.services.settings import setting_value
 from arco.services.workspace import Workspace
 
 APPEND_CHUNK = 1000
@@ -24,27 +34,78 @@ class TimerResult:
     now: str
     schedules_evaluated: int = 0
     ticks: dict[str, int] = field(default_factory=dict)
+    runs_requested: int = 0
+    requests_failed: int = 0
+    runs_launched: int = 0
+    tasks_dispatched: int = 0
+    tasks_redispatched: int = 0
+    tasks_timed_out: int = 0
+    dispatch: DispatchReport = field(default_factory=DispatchReport)
     ledger_objects: list[str] = field(default_factory=list)
     evaluate_seconds: float = 0.0
     manifest_id: int = 0
+
+    @property
+    def progressed(self) -> bool:
+        """Whether this call decided anything about runs (callers loop while it does)."""
+        return bool(
+            self.runs_requested
+            or self.runs_launched
+            or self.tasks_dispatched
+            or self.tasks_timed_out
+            or self.dispatch.executed
+        )
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "now": self.now,
             "schedules_evaluated": self.schedules_evaluated,
             "ticks": self.ticks,
+            "runs_requested": self.runs_requested,
+            "requests_failed": self.requests_failed,
+            "runs_launched": self.runs_launched,
+            "tasks_dispatched": self.tasks_dispatched,
+            "tasks_redispatched": self.tasks_redispatched,
+            "tasks_timed_out": self.tasks_timed_out,
+            "dispatch": self.dispatch.as_dict(),
             "ledger_objects": self.ledger_objects,
             "evaluate_seconds": round(self.evaluate_seconds, 4),
             "manifest_id": self.manifest_id,
         }
 
 
-def run_timer(ws: Workspace, now: datetime, compact: bool = True) -> TimerResult:
-    """One timer call. With `compact`, folds before deciding and after appending."""
+def _append(ws: Workspace, events: list[NewEvent], result: TimerResult) -> None:
+    """One ledger object per chunk: a timer call's decisions are written together."""
+    for start in range(0, len(events), APPEND_CHUNK):
+        appended = ws.writer.append(events[start : start + APPEND_CHUNK])
+        result.ledger_objects.append(appended.object_name)
+
+
+def run_policy(snapshot: Snapshot) -> RunPolicy:
+    return RunPolicy(
+        max_in_flight=int(setting_value(snapshot, "runs.max_in_flight")),
+        heartbeat_timeout_ms=int(setting_value(snapshot, "runs.heartbeat_timeout_seconds")) * 1000,
+    )
+
+
+def run_timer(
+    ws: Workspace,
+    now: datetime,
+    compact: bool = True,
+    dispatcher: TaskDispatcher | None = None,
+) -> TimerResult:
+    """One timer call. With `compact`, folds between the steps that read what the previous
+    step wrote: schedules -> run requests -> runs -> dispatch."""
     result = TimerResult(now=now.isoformat())
-    if compact:
-        ws.compactor.compact_until_idle()
-    snapshot = ws.snapshot()
+    dispatcher = dispatcher or NoWorkers()
+    now_ms = round(now.timestamp() * 1000)
+
+    def refold() -> Snapshot:
+        if compact:
+            ws.compactor.compact_until_idle()
+        return ws.snapshot()
+
+    snapshot = refold()
     defs = current_definitions(snapshot)
     if defs is not None:
         states = {k[0]: row for k, row in snapshot.rows(SCHEDULE_STATE.name).items()}
@@ -56,15 +117,62 @@ def run_timer(ws: Workspace, now: datetime, compact: bool = True) -> TimerResult
             if isinstance(event.payload, ScheduleTicked):
                 status = event.payload.status
                 result.ticks[status] = result.ticks.get(status, 0) + 1
-        # One ledger object per timer call (chunked): its ticks were decided together.
-        events = list(decisions.events)
-        for start in range(0, len(events), APPEND_CHUNK):
-            appended = ws.writer.append(events[start : start + APPEND_CHUNK])
-            result.ledger_objects.append(appended.object_name)
+        if decisions.events:
+            _append(ws, list(decisions.events), result)
+            snapshot = refold()
+        requests = _open_requests(snapshot)
+        if requests:
+            requested = schedule_requests_to_events(
+                ws.name,
+                defs,
+                requests,
+                frozenset(r["run_id"] for r in active_runs(snapshot)) | _known_runs(snapshot),
+                now,
+                now_ms,
+                default_retry(snapshot),
+                dynamic_partition_keys(snapshot),
+            )
+            result.runs_requested = sum(1 for e in requested if e.type == RUN_REQUESTED)
+            result.requests_failed = len(requested) - result.runs_requested
+            if requested:
+                _append(ws, requested, result)
+                snapshot = refold()
+    runs = active_runs(snapshot)
+    if runs:
+        advance = advance_runs(
+            ws.name,
+            runs,
+            tasks_by_run(snapshot, [r["run_id"] for r in runs]),
+            now_ms,
+            run_policy(snapshot),
+        )
+        result.runs_launched = advance.launched
+        result.tasks_dispatched = advance.dispatched
+        result.tasks_redispatched = advance.redispatched
+        result.tasks_timed_out = advance.timed_out
+        if advance.events:
+            _append(ws, list(advance.events), result)
+        if advance.dispatches:
+            result.dispatch = dispatcher.dispatch(advance.dispatches)
     if compact:
         ws.compactor.compact_until_idle()
     result.manifest_id = ws.manifest().manifest_id
     return result
+
+
+def _open_requests(snapshot: Snapshot) -> list[Row]:
+    import pyarrow.compute as pc
+
+    table = snapshot.table(RUN_REQUESTS.name)
+    if table.num_rows == 0:
+        return []
+    rows: list[Row] = table.filter(pc.equal(table.column("status"), "REQUESTED")).to_pylist()
+    return rows
+
+
+def _known_runs(snapshot: Snapshot) -> frozenset[str]:
+    """Run ids already requested (so a request whose run exists is not asked for again)."""
+    return frozenset(snapshot.table(RUNS.name).column("run_id").to_pylist())
 
 
 def next_slot(now_s: int, interval_s: int) -> int:

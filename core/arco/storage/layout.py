@@ -4,6 +4,8 @@
     workspaces/<ws>/state/pointer.json                          the one mutable object (CAS)
     workspaces/<ws>/state/manifests/<20-digit id>.json          immutable manifests
     workspaces/<ws>/state/tables/<table>/<id>.<kind>.<sha12>.parquet   immutable table files
+    workspaces/<ws>/reservations/run_keys/<sha256>.json         run_key reservations (create-once)
+    workspaces/<ws>/logs/<run id>/<task>/<attempt>/<ULID>.jsonl  what asset functions logged
 
 Workspaces share a bucket without seeing each other: every key starts with its own prefix.
 """
@@ -62,3 +64,15 @@ class WorkspaceLayout:
     def table_file_key(self, table: str, manifest_id: int, kind: str, digest: str) -> str:
         validate_key_component(table, "table name")
         return f"{self.tables_prefix}{table}/{manifest_id:020d}.{kind}.{digest[:12]}.parquet"
+
+    def run_key_reservation_key(self, name: str) -> str:
+        validate_key_component(name, "reservation name")
+        return f"{self.root}reservations/run_keys/{name}"
+
+    def run_logs_prefix(self, run_id: str) -> str:
+        validate_key_component(run_id, "run id")
+        return f"{self.root}logs/{run_id}/"
+
+    def task_log_key(self, run_id: str, task: int, attempt: int, execution_id: str) -> str:
+        validate_key_component(execution_id, "execution id")
+        return f"{self.run_logs_prefix(run_id)}{task}/{attempt}/{execution_id}.jsonl"

@@ -1,0 +1,324 @@
+"""Commands for runs: run, runs, status, logs, cancel, rerun."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import click
+from rich.markup import escape
+
+from arco.cli.common import Context, handle_errors, json_option, pass_ctx
+from arco.cli.output import console, print_json, print_table
+from arco.domain.errors import InvalidInput
+from arco.services.run_views import RUN_STATUSES
+
+_STATUS_STYLE = {
+    "SUCCESS": "green",
+    "MATERIALIZED": "green",
+    "FAILURE": "red",
+    "FAILED": "red",
+    "SKIPPED": "yellow",
+    "CANCELED": "yellow",
+    "CANCELING": "yellow",
+    "RETRY_WAIT": "yellow",
+    "STARTED": "cyan",
+    "IN_PROGRESS": "cyan",
+}
+
+
+def styled(status: str) -> str:
+    style = _STATUS_STYLE.get(status)
+    return f"[{style}]{status}[/]" if style else status
+
+
+def when(ms: int | None) -> str:
+    if ms is None:
+        return ""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def parse_tags(values: tuple[str, ...]) -> dict[str, str]:
+    tags: dict[str, str] = {}
+    for value in values:
+        key, sep, text = value.partition("=")
+        if not sep or not key:
+            raise InvalidInput(f"--tag {value!r}: use key=value")
+        tags[key] = text
+    return tags
+
+
+def definitions_option(fn: Any) -> Any:
+    return click.option(
+        "--definitions",
+        "reference",
+        envvar="ARCO_DEFINITIONS",
+        default=None,
+        help="Code location to execute tasks in this process with --wait. [env: ARCO_DEFINITIONS]",
+    )(fn)
+
+
+def _wait(c: Context, run_id: str, reference: str | None, as_json: bool) -> str:
+    """Drive (with --definitions) or watch a run until it finishes, with a progress bar."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from arco.services.dispatch import InProcessExecutor, NoWorkers, TaskDispatcher
+    from arco.services.local_runner import drive_run
+
+    dispatcher: TaskDispatcher = NoWorkers()
+    if reference:
+        from arco.services.code_location import load_definitions
+
+        dispatcher = InProcessExecutor(c.ws, load_definitions(reference))
+    elif not as_json:
+        console.print("[dim]no --definitions: watching while workers elsewhere run the tasks[/]")
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, transient=True, disable=as_json) as bar:
+        task = bar.add_task(run_id, total=None)
+
+        def progress(counts: dict[str, int], status: str) -> None:
+            bar.update(
+                task,
+                total=counts["total"],
+                completed=counts["done"],
+                description=f"{run_id} {status}",
+            )
+
+        return drive_run(c.ws, run_id, dispatcher, on_progress=progress)
+
+
+def _launched(c: Context, result: Any, wait: bool, reference: str | None, as_json: bool) -> None:
+    body = result.as_dict()
+    if wait:
+        body["status"] = _wait(c, result.run_id, reference, as_json)
+    else:
+        c.ws.compactor.compact_until_idle()
+    if as_json:
+        print_json(body)
+    else:
+        verb = "launched" if result.created else "run_key already used: existing"
+        console.print(
+            f"{verb} run [bold]{result.run_id}[/]: {result.tasks} task(s) over "
+            f"{len(result.assets)} asset(s)"
+        )
+        if wait:
+            console.print(f"run {result.run_id} finished: {styled(body['status'])}")
+    if wait and body["status"] != "SUCCESS":
+        raise SystemExit(1)
+
+
+def register(cli: click.Group) -> None:
+    @cli.command("run")
+    @click.argument("selection")
+    @click.option("--partition", default=None, help="One partition key.")
+    @click.option("--from", "from_key", default=None, help="First partition key of a range.")
+    @click.option("--to", "to_key", default=None, help="Last partition key of a range.")
+    @click.option("--run-key", default=None, help="Idempotency: one run per run key.")
+    @click.option("--tag", "tags", multiple=True, help="A run tag, key=value (repeatable).")
+    @click.option(
+        "--wait", is_flag=True, help="Wait for the run to finish (exit 1 unless it succeeds)."
+    )
+    @definitions_option
+    @json_option
+    @pass_ctx
+    @handle_errors
+    def run(
+        c: Context,
+        selection: str,
+        partition: str | None,
+        from_key: str | None,
+        to_key: str | None,
+        run_key: str | None,
+        tags: tuple[str, ...],
+        wait: bool,
+        reference: str | None,
+        as_json: bool,
+    ) -> None:
+        """Launch a run of the assets SELECTION matches (Dagster's selection syntax).
+
+        \b
+        Examples:
+          arco run 'key:orders' --partition 2024-01-01
+          arco run 'group:marts and +key:revenue' --from 2024-01-01 --to 2024-01-07
+          arco run 'tag:team=data' --run-key nightly-2024-01-01 --wait
+        """
+        from arco.services.runs import LaunchRequest, launch_run
+
+        if (from_key is None) != (to_key is None):
+            raise InvalidInput("give both --from and --to for a partition range")
+        if partition is not None and from_key is not None:
+            raise InvalidInput("give either --partition or --from/--to, not both")
+        request = LaunchRequest(
+            selection=selection,
+            partition=partition,
+            partition_range=(from_key, to_key) if from_key and to_key else None,
+            run_key=run_key,
+            tags=parse_tags(tags),
+        )
+        c.ws.compactor.compact_until_idle()
+        _launched(c, launch_run(c.ws, request, "cli"), wait, reference, as_json)
+
+    @cli.command("runs")
+    @click.option("--status", type=click.Choice(RUN_STATUSES, case_sensitive=False), default=None)
+    @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000))
+    @json_option
+    @pass_ctx
+    @handle_errors
+    def runs(c: Context, status: str | None, limit: int, as_json: bool) -> None:
+        """List runs, newest first."""
+        from arco.services.run_views import list_runs
+
+        page = list_runs(c.ws, status.upper() if status else None, limit)
+        if as_json:
+            print_json(page)
+            return
+        print_table(
+            "runs",
+            ["run", "status", "source", "selection", "partitions", "tasks ok/all", "created"],
+            [
+                (
+                    r["run_id"],
+                    styled(r["status"]),
+                    r["source"],
+                    escape(r["selection"] or ""),
+                    r["partition"] or " .. ".join(r["partition_range"] or []) or "",
+                    f"{r['tasks']['succeeded']}/{r['tasks']['total']}",
+                    when(r["created_ms"]),
+                )
+                for r in page["runs"]
+            ],
+        )
+
+    @cli.command("status")
+    @click.argument("run_id")
+    @json_option
+    @pass_ctx
+    @handle_errors
+    def status(c: Context, run_id: str, as_json: bool) -> None:
+        """One run: its tasks, attempts, timings, errors and lineage."""
+        from arco.services.run_views import run_status
+
+        view = run_status(c.ws, run_id)
+        if as_json:
+            print_json(view)
+            return
+        lineage = view["lineage"]
+        console.print(
+            f"run [bold]{view['run_id']}[/] {styled(view['status'])}  source {view['source']}"
+            f"  created {when(view['created_ms'])}  finished {when(view['finished_ms']) or '-'}"
+        )
+        if lineage["parent_run_id"]:
+            console.print(f"parent {lineage['parent_run_id']}  root {lineage['root_run_id']}")
+        if lineage["children"]:
+            console.print(f"re-executed by {', '.join(lineage['children'])}")
+        print_table(
+            "tasks",
+            ["#", "asset", "partition", "status", "attempts", "duration", "error / reason"],
+            [
+                (
+                    t["index"],
+                    t["asset"],
+                    t["partition"] or "",
+                    styled(t["status"]),
+                    f"{t['attempt']}/{t['max_attempts']}",
+                    _duration(t),
+                    escape(_last_line(t["error"]) or t["skipped_because"] or ""),
+                )
+                for t in view["task_list"]
+            ],
+        )
+
+    @cli.command("logs")
+    @click.argument("run_id")
+    @click.option("--task", type=int, default=None, help="Only this task (its # in status).")
+    @json_option
+    @pass_ctx
+    @handle_errors
+    def logs(c: Context, run_id: str, task: int | None, as_json: bool) -> None:
+        """What the run's asset functions logged (every attempt), oldest first."""
+        from arco.services.run_views import read_logs
+
+        records = read_logs(c.ws, run_id, task)
+        if as_json:
+            print_json(records)
+            return
+        if not records:
+            console.print(f"run {run_id} has no logs yet")
+        for r in records:
+            label = r.get("asset", "") + (f"[{r['partition']}]" if r.get("partition") else "")
+            console.print(
+                f"[dim]{when(r.get('time_ms'))}[/] {r.get('level', ''):7} "
+                f"{escape(label)} #{r.get('attempt', '')}: {escape(str(r.get('message', '')))}"
+            )
+
+    @cli.command("cancel")
+    @click.argument("run_id")
+    @json_option
+    @pass_ctx
+    @handle_errors
+    def cancel(c: Context, run_id: str, as_json: bool) -> None:
+        """Cancel a run: a queued run at once, a started one once its workers stop."""
+        from arco.services.runs import cancel_run
+
+        c.ws.compactor.compact_until_idle()
+        result = cancel_run(c.ws, run_id, "cli")
+        c.ws.compactor.compact_until_idle()
+        if as_json:
+            print_json(result)
+        else:
+            console.print(f"run {run_id}: {styled(result['status'])}")
+
+    @cli.command("rerun")
+    @click.argument("run_id")
+    @click.option(
+        "--from-failure",
+        is_flag=True,
+        help="Only failed, interrupted and never-started tasks, and what is downstream of them.",
+    )
+    @click.option("--selection", default=None, help="These assets, over the parent's partitions.")
+    @click.option("--run-key", default=None, help="Idempotency: one run per run key.")
+    @click.option("--tag", "tags", multiple=True, help="A run tag, key=value (repeatable).")
+    @click.option("--wait", is_flag=True, help="Wait for the new run to finish.")
+    @definitions_option
+    @json_option
+    @pass_ctx
+    @handle_errors
+    def rerun(
+        c: Context,
+        run_id: str,
+        from_failure: bool,
+        selection: str | None,
+        run_key: str | None,
+        tags: tuple[str, ...],
+        wait: bool,
+        reference: str | None,
+        as_json: bool,
+    ) -> None:
+        """Re-execute a finished run as a new run linked to it (parent and root)."""
+        from arco.services.runs import rerun as rerun_service
+
+        c.ws.compactor.compact_until_idle()
+        result = rerun_service(
+            c.ws,
+            run_id,
+            from_failure_=from_failure,
+            selection=selection,
+            run_key=run_key,
+            tags=parse_tags(tags),
+            requested_by="cli",
+        )
+        _launched(c, result, wait, reference, as_json)
+
+
+def _duration(task: dict[str, Any]) -> str:
+    start, end = task["started_ms"], task["finished_ms"]
+    if start is None or end is None:
+        return ""
+    return f"{(end - start) / 1000:.1f}s"
+
+
+def _last_line(text: str | None) -> str:
+    if not text:
+        return ""
+    lines = [line for line in text.strip().splitlines() if line.strip()]
+    return lines[-1] if lines else ""

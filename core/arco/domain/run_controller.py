@@ -1,0 +1,221 @@
+"""Advancing runs: a pure function from (runs, tasks, now) to events and dispatch orders.
+
+Each timer call it
+- launches QUEUED runs, oldest first, while fewer than `max_in_flight` are in flight;
+- dispatches every task whose upstream tasks all succeeded (attempt 1), and every task whose
+  retry wait is over (the next attempt);
+- gives up on attempts whose worker went silent: no heartbeat for `heartbeat_timeout_ms`, or
+  dispatched and never started for `dispatch_timeout_ms` (the fold then retries or fails them);
+- asks again for dispatches that have not started after `redispatch_after_ms` (the dispatch
+  name is deterministic, so Cloud Tasks refuses a duplicate of one that exists).
+
+Event ids and idempotency keys derive from (run, task, attempt), so two timers at once decide
+the same events and the fold keeps one of each.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from arco.domain.envelope import NewEvent
+from arco.domain.errors import InvalidInput
+from arco.domain.runs import (
+    IN_FLIGHT_RUN,
+    RUN_LAUNCHED,
+    TASK_DISPATCHED,
+    TASK_TIMED_OUT,
+    RunLaunched,
+    TaskDispatched,
+    TaskTimedOut,
+    task_report_key,
+)
+from arco.domain.tables import Row
+from arco.domain.ulid import deterministic_ulid
+
+
+@dataclass(frozen=True, slots=True)
+class RunPolicy:
+    """The knobs of run execution (workspace settings feed the first two)."""
+
+    max_in_flight: int = 20
+    heartbeat_timeout_ms: int = 300_000
+    dispatch_timeout_ms: int = 1_800_000
+    redispatch_after_ms: int = 120_000
+    max_dispatches_per_call: int = 1000
+
+
+@dataclass(frozen=True, slots=True)
+class TaskOrder:
+    """What a worker is asked to do: one attempt of one task of one run."""
+
+    workspace: str
+    run_id: str
+    task: int
+    attempt: int
+    asset: str
+    partition: str | None
+    dispatch_name: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "workspace": self.workspace,
+            "run_id": self.run_id,
+            "task": self.task,
+            "attempt": self.attempt,
+            "asset": self.asset,
+            "partition": self.partition,
+            "dispatch_name": self.dispatch_name,
+        }
+
+    @classmethod
+    def from_json(cls, data: object) -> TaskOrder:
+        """Parse a worker request body; InvalidInput naming the field at fault."""
+        if not isinstance(data, Mapping):
+            raise InvalidInput("a task order must be a JSON object")
+        fields: dict[str, Any] = {}
+        for name, kind in (
+            ("workspace", str),
+            ("run_id", str),
+            ("task", int),
+            ("attempt", int),
+            ("asset", str),
+            ("dispatch_name", str),
+        ):
+            value = data.get(name)
+            if not isinstance(value, kind) or isinstance(value, bool):
+                raise InvalidInput(f"task order field {name!r} must be a {kind.__name__}")
+            fields[name] = value
+        partition = data.get("partition")
+        if partition is not None and not isinstance(partition, str):
+            raise InvalidInput("task order field 'partition' must be a string or null")
+        if fields["task"] < 0 or fields["attempt"] < 1:
+            raise InvalidInput("task order: 'task' must be >= 0 and 'attempt' >= 1")
+        return cls(partition=partition, **fields)
+
+
+@dataclass(frozen=True, slots=True)
+class RunDecisions:
+    events: tuple[NewEvent, ...]
+    dispatches: tuple[TaskOrder, ...]
+    launched: int = 0
+    dispatched: int = 0
+    redispatched: int = 0
+    timed_out: int = 0
+
+
+def dispatch_name(workspace: str, run_id: str, task: int, attempt: int) -> str:
+    """The Cloud Tasks task id of one attempt; a hash prefix spreads names across the queue."""
+    body = f"{workspace}-{run_id}-{task}-{attempt}"
+    return hashlib.sha256(body.encode()).hexdigest()[:8] + "-" + body
+
+
+def _event(type_: str, payload: Any, key: str, now_ms: int) -> NewEvent:
+    return NewEvent(type_, payload, key, event_id=deterministic_ulid(now_ms, key))
+
+
+def _ready(task: Row, by_index: Mapping[int, Row]) -> bool:
+    deps = json.loads(task["depends_on"] or "[]")
+    return all(by_index[d]["status"] == "SUCCESS" for d in deps if d in by_index)
+
+
+def advance_runs(
+    workspace: str,
+    runs: Iterable[Row],
+    tasks: Mapping[str, Sequence[Row]],
+    now_ms: int,
+    policy: RunPolicy = RunPolicy(),
+) -> RunDecisions:
+    """Decide what happens next for every non-terminal run (`tasks`: rows per run id)."""
+    active = sorted(
+        (r for r in runs if r["status"] == "QUEUED" or r["status"] in IN_FLIGHT_RUN),
+        key=lambda r: (r["created_ms"] or 0, r["run_id"]),
+    )
+    events: list[NewEvent] = []
+    orders: list[TaskOrder] = []
+    counts = {"launched": 0, "dispatched": 0, "redispatched": 0, "timed_out": 0}
+    room = policy.max_in_flight - sum(1 for r in active if r["status"] in IN_FLIGHT_RUN)
+    budget = policy.max_dispatches_per_call
+    for run in active:
+        run_id = run["run_id"]
+        status = run["status"]
+        if status == "QUEUED":
+            if room <= 0:
+                continue
+            room -= 1
+            key = f"launch:{run_id}"
+            events.append(_event(RUN_LAUNCHED, RunLaunched(run_id=run_id), key, now_ms))
+            counts["launched"] += 1
+            status = "STARTING"
+        rows = tasks.get(run_id, ())
+        by_index = {row["index"]: row for row in rows}
+        for task in sorted(rows, key=lambda r: r["index"]):
+            index, attempt = task["index"], task["attempt"]
+            state = task["status"]
+            if state in ("DISPATCHED", "STARTED"):
+                reason = _silent(task, now_ms, policy)
+                if reason is not None:
+                    key = task_report_key("timeout", run_id, index, attempt)
+                    payload = TaskTimedOut(
+                        run_id=run_id, task=index, attempt=attempt, reason=reason
+                    )
+                    events.append(_event(TASK_TIMED_OUT, payload, key, now_ms))
+                    counts["timed_out"] += 1
+                elif (
+                    state == "DISPATCHED"
+                    and status != "CANCELING"
+                    and now_ms - (task["dispatched_ms"] or now_ms) >= policy.redispatch_after_ms
+                    and budget > 0
+                ):
+                    budget -= 1
+                    orders.append(_order(workspace, task, attempt))
+                    counts["redispatched"] += 1
+                continue
+            if status == "CANCELING" or budget <= 0:
+                continue
+            if (state == "PENDING" and _ready(task, by_index)) or (
+                state == "RETRY_WAIT" and (task["retry_at_ms"] or 0) <= now_ms
+            ):
+                budget -= 1
+                next_attempt = attempt + 1
+                order = _order(workspace, task, next_attempt)
+                key = task_report_key("dispatch", run_id, index, next_attempt)
+                dispatched = TaskDispatched(
+                    run_id=run_id,
+                    task=index,
+                    attempt=next_attempt,
+                    dispatch_name=order.dispatch_name,
+                )
+                events.append(_event(TASK_DISPATCHED, dispatched, key, now_ms))
+                orders.append(order)
+                counts["dispatched"] += 1
+    return RunDecisions(tuple(events), tuple(orders), **counts)
+
+
+def _order(workspace: str, task: Row, attempt: int) -> TaskOrder:
+    return TaskOrder(
+        workspace=workspace,
+        run_id=task["run_id"],
+        task=task["index"],
+        attempt=attempt,
+        asset=task["asset"],
+        partition=task["partition"],
+        dispatch_name=dispatch_name(workspace, task["run_id"], task["index"], attempt),
+    )
+
+
+def _silent(task: Row, now_ms: int, policy: RunPolicy) -> str | None:
+    """Why an attempt is considered lost, or None while its worker may still be running it."""
+    if task["status"] == "STARTED":
+        last = max(task["heartbeat_ms"] or 0, task["started_ms"] or 0)
+        if last and now_ms - last > policy.heartbeat_timeout_ms:
+            timeout_s = policy.heartbeat_timeout_ms // 1000
+            return f"no heartbeat for {(now_ms - last) // 1000} s (timeout {timeout_s} s)"
+        return None
+    dispatched = task["dispatched_ms"]
+    if dispatched is not None and now_ms - dispatched > policy.dispatch_timeout_ms:
+        return f"dispatched {(now_ms - dispatched) // 1000} s ago and never started"
+    return None

@@ -1,0 +1,89 @@
+"""What an asset function sees when Arco runs it, and what it may return.
+
+```python
+from arco.definitions import AssetExecutionContext, MaterializeResult, asset
+
+@asset(partitions_def=daily)
+def orders(context: AssetExecutionContext) -> MaterializeResult:
+    window = context.partition_time_window
+    context.log.info("loading %s .. %s", window.start, window.end)
+    return MaterializeResult(metadata={"rows": 1200}, data_version="v-2024-01-01")
+```
+
+As in Dagster, a leading parameter named `context` receives the context. Arco does not move
+data between assets (there are no IO managers): input parameters receive None, and assets
+read their upstream data from where the upstream asset wrote it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from arco.domain.errors import InvalidInput
+
+
+@dataclass(frozen=True)
+class DataVersion:
+    """A user-computed version of the data an asset produced (Dagster's DataVersion)."""
+
+    value: str
+
+
+@dataclass
+class MaterializeResult:
+    """Optional return value of an asset function: metadata and a data version to record."""
+
+    metadata: Mapping[str, Any] | None = None
+    data_version: str | DataVersion | None = None
+
+
+@dataclass(frozen=True)
+class PartitionTimeWindow:
+    start: datetime
+    end: datetime
+
+
+@dataclass
+class AssetExecutionContext:
+    """The run, asset, partition and logger of one task attempt."""
+
+    run_id: str
+    asset_key: str
+    partition_key_or_none: str | None
+    attempt: int
+    log: logging.Logger
+    time_window: PartitionTimeWindow | None = None
+    run_tags: Mapping[str, str] = field(default_factory=dict)
+    output_metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_partition_key(self) -> bool:
+        return self.partition_key_or_none is not None
+
+    @property
+    def partition_key(self) -> str:
+        """The partition being materialized (an error for an unpartitioned asset, as in
+        Dagster)."""
+        if self.partition_key_or_none is None:
+            raise InvalidInput(f"asset {self.asset_key!r} is not partitioned: no partition key")
+        return self.partition_key_or_none
+
+    @property
+    def partition_time_window(self) -> PartitionTimeWindow:
+        if self.time_window is None:
+            raise InvalidInput(
+                f"asset {self.asset_key!r} has no time-window partitions: no time window"
+            )
+        return self.time_window
+
+    @property
+    def retry_number(self) -> int:
+        """0 on the first attempt, as in Dagster."""
+        return self.attempt - 1
+
+    def add_output_metadata(self, metadata: Mapping[str, Any]) -> None:
+        self.output_metadata.update(metadata)

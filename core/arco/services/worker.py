@@ -1,0 +1,274 @@
+"""Running one task attempt: the `worker` function's job, and the in-process executor's.
+
+    started -> the asset function (heartbeats from a thread) -> logs object -> finished
+
+Every report is an append with an idempotency key per (run, task, attempt), so a redelivered
+order (Cloud Tasks is at-least-once) writes nothing twice; a report about an attempt the run
+has moved past is ignored by the fold. The asset's own failure is a FAILURE report, not an
+error of the worker: the platform must not redeliver a task that ran and failed.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from arco.domain.errors import InvalidInput, NotFound
+from arco.domain.partitions import TimeWindowPartitionsDefinition
+from arco.domain.run_controller import TaskOrder
+from arco.domain.runs import (
+    FINAL_TASK,
+    TASK_FINISHED,
+    TASK_HEARTBEAT,
+    TASK_STARTED,
+    TaskFinished,
+    TaskHeartbeat,
+    TaskStarted,
+    task_report_key,
+)
+from arco.domain.ulid import encode_ulid
+from arco.execution import (
+    AssetExecutionContext,
+    DataVersion,
+    MaterializeResult,
+    PartitionTimeWindow,
+)
+from arco.ledger.writer import NewEvent
+from arco.services.definitions import current_definitions
+from arco.services.run_views import find_run, tasks_of
+from arco.services.workspace import Workspace
+
+if TYPE_CHECKING:
+    from arco.definitions import Definitions
+
+MAX_ERROR_CHARS = 8000
+_CONTEXT_NAMES = ("context", "_context")
+
+
+@dataclass
+class TaskResult:
+    order: TaskOrder
+    outcome: str  # SUCCESS | FAILURE | CANCELED | STALE
+    error: str | None = None
+    duration_ms: int = 0
+    log_key: str | None = None
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "run_id": self.order.run_id,
+            "task": self.order.task,
+            "attempt": self.order.attempt,
+            "asset": self.order.asset,
+            "partition": self.order.partition,
+            "outcome": self.outcome,
+            "error": self.error,
+            "duration_ms": self.duration_ms,
+            "logs": self.log_key,
+        }
+
+
+class _Capture(logging.Handler):
+    """Keeps what the asset function logged, for the log object."""
+
+    def __init__(self, clock_ms: Any) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[dict[str, Any]] = []
+        self._clock_ms = clock_ms
+
+    def emit(self, record: logging.LogRecord) -> None:
+        entry = {
+            "time_ms": self._clock_ms(),
+            "seq": len(self.records),
+            "level": record.levelname,
+            "message": record.getMessage(),
+        }
+        if record.exc_info and record.exc_info[0] is not None:
+            entry["exception"] = "".join(traceback.format_exception(*record.exc_info))
+        self.records.append(entry)
+
+
+def worker_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _report(ws: Workspace, kind: str, type_: str, order: TaskOrder, payload: Any) -> None:
+    key = task_report_key(kind, order.run_id, order.task, order.attempt)
+    ws.writer.append([NewEvent(type_, payload, key)])
+
+
+def execute_task(
+    ws: Workspace,
+    definitions: Definitions,
+    order: TaskOrder,
+    heartbeat_interval_s: float = 60.0,
+) -> TaskResult:
+    """Run one attempt of one task and report it. InvalidInput/NotFound for an order that does
+    not match the published run (nothing is written then)."""
+    if order.workspace != ws.name:
+        raise InvalidInput(f"order is for workspace {order.workspace!r}, not {ws.name!r}")
+    snapshot = ws.snapshot()
+    run = find_run(snapshot, order.run_id)
+    if run is None:  # the order can outrun the projections: fold what is pending, look again
+        ws.compactor.compact_until_idle()
+        snapshot = ws.snapshot()
+        run = find_run(snapshot, order.run_id)
+    if run is None:
+        raise NotFound(f"no run {order.run_id!r} in workspace {ws.name!r} (not compacted yet?)")
+    tasks = tasks_of(snapshot, order.run_id)
+    if not 0 <= order.task < len(tasks):
+        raise InvalidInput(f"run {order.run_id} has no task {order.task}")
+    task = tasks[order.task]
+    if (task["asset"], task["partition"]) != (order.asset, order.partition):
+        raise InvalidInput(
+            f"task {order.task} of run {order.run_id} is {task['asset']}[{task['partition']}], "
+            f"not {order.asset}[{order.partition}]"
+        )
+    if task["status"] in FINAL_TASK or task["attempt"] > order.attempt:
+        return TaskResult(order, "STALE")  # the run moved on; nothing to do, nothing to write
+    if run["cancel_requested_ms"] is not None:
+        _report(
+            ws,
+            "finished",
+            TASK_FINISHED,
+            order,
+            TaskFinished(
+                run_id=order.run_id,
+                task=order.task,
+                attempt=order.attempt,
+                outcome="CANCELED",
+                error="run was canceled before the task started",
+            ),
+        )
+        return TaskResult(order, "CANCELED")
+
+    defs_snapshot = current_definitions(snapshot)
+    node = defs_snapshot.assets.get(order.asset) if defs_snapshot else None
+    _report(
+        ws,
+        "started",
+        TASK_STARTED,
+        order,
+        TaskStarted(
+            run_id=order.run_id, task=order.task, attempt=order.attempt, worker=worker_id()
+        ),
+    )
+    capture = _Capture(ws.clock.now_ms)
+    logger = logging.getLogger(f"arco.asset.{order.asset}.{order.run_id}.{order.task}")
+    logger.setLevel(logging.DEBUG)
+    logger.propagate = False
+    logger.addHandler(capture)
+    window = None
+    pdef = node.partitions if node is not None else None
+    if isinstance(pdef, TimeWindowPartitionsDefinition) and order.partition is not None:
+        tw = pdef.time_window_for_key(order.partition)
+        window = PartitionTimeWindow(tw.start, tw.end)
+    context = AssetExecutionContext(
+        run_id=order.run_id,
+        asset_key=order.asset,
+        partition_key_or_none=order.partition,
+        attempt=order.attempt,
+        log=logger,
+        time_window=window,
+        run_tags=json.loads(run["tags"] or "{}"),
+    )
+    stop = threading.Event()
+    beat = threading.Thread(
+        target=_heartbeat, args=(ws, order, stop, heartbeat_interval_s), daemon=True
+    )
+    beat.start()
+    started = time.monotonic()
+    outcome, error = "SUCCESS", None
+    metadata: dict[str, Any] = {}
+    data_version: str | None = None
+    try:
+        value = _call(definitions, order.asset, context)
+        if isinstance(value, MaterializeResult):
+            metadata.update(value.metadata or {})
+            version = value.data_version
+            data_version = version.value if isinstance(version, DataVersion) else version
+        metadata.update(context.output_metadata)
+    except Exception as exc:  # the asset's failure is reported, not raised
+        outcome = "FAILURE"
+        error = "".join(traceback.format_exception(exc))[-MAX_ERROR_CHARS:]
+        logger.error("asset %s failed: %s: %s", order.asset, type(exc).__name__, exc)
+    finally:
+        stop.set()
+        beat.join(timeout=5)
+        logger.removeHandler(capture)
+    duration_ms = round((time.monotonic() - started) * 1000)
+    log_key = _write_logs(ws, order, capture.records)
+    _report(
+        ws,
+        "finished",
+        TASK_FINISHED,
+        order,
+        TaskFinished(
+            run_id=order.run_id,
+            task=order.task,
+            attempt=order.attempt,
+            outcome=outcome,  # type: ignore[arg-type]
+            error=error,
+            metadata=json.loads(json.dumps(metadata, default=str)),
+            code_version=node.code_version if node is not None else None,
+            data_version=data_version,
+            duration_ms=duration_ms,
+            logs=log_key,
+        ),
+    )
+    return TaskResult(order, outcome, error, duration_ms, log_key, metadata)
+
+
+def _call(definitions: Definitions, asset: str, context: AssetExecutionContext) -> Any:
+    function = definitions.get_asset_function(asset)
+    parameters = list(inspect.signature(function).parameters.values())
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    for position, parameter in enumerate(parameters):
+        if parameter.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
+            continue
+        value = context if position == 0 and parameter.name in _CONTEXT_NAMES else None
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY:
+            kwargs[parameter.name] = value
+        else:
+            args.append(value)
+    return function(*args, **kwargs)
+
+
+def _heartbeat(ws: Workspace, order: TaskOrder, stop: threading.Event, interval_s: float) -> None:
+    while not stop.wait(interval_s):
+        now = ws.clock.now_ms()
+        payload = TaskHeartbeat(
+            run_id=order.run_id, task=order.task, attempt=order.attempt, at_ms=now
+        )
+        key = task_report_key("heartbeat", order.run_id, order.task, order.attempt)
+        try:
+            ws.writer.append([NewEvent(TASK_HEARTBEAT, payload, f"{key}:{now}")])
+        except Exception:  # a missed heartbeat is retried next interval; the task goes on
+            logging.getLogger("arco.worker").exception("heartbeat failed")
+
+
+def _write_logs(ws: Workspace, order: TaskOrder, records: list[dict[str, Any]]) -> str:
+    """One object per execution (a redelivered order writes a second one, nothing is lost)."""
+    execution = encode_ulid(ws.clock.now_ms(), int.from_bytes(os.urandom(10), "big"))
+    key = ws.layout.task_log_key(order.run_id, order.task, order.attempt, execution)
+    base = {
+        "run_id": order.run_id,
+        "task": order.task,
+        "attempt": order.attempt,
+        "asset": order.asset,
+        "partition": order.partition,
+    }
+    body = "".join(
+        json.dumps({**base, **record}, default=str) + "\n" for record in records
+    ).encode()
+    ws.store.create(key, body)
+    return key

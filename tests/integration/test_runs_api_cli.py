@@ -1,0 +1,231 @@
+"""Runs over HTTP (the run_key contract, bad input, inspection) and through the CLI."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from arco.api.app import create_app
+from arco.cli.main import cli
+from arco.services.code_location import load_definitions
+from arco.services.definitions import deploy
+from arco.services.workspace import Workspace
+from arco.storage.port import ObjectStore
+from tests.conftest import StoreFactory
+
+LOCATION = "tests.fixtures.runs_graph:defs"
+BODY = {"selection": "key:raw_events", "partition": "2024-01-02", "run_key": "nightly-1"}
+
+
+def deployed(store: ObjectStore) -> Workspace:
+    ws = Workspace(store, "api", lookback_ms=3_600_000, source="test")
+    deploy(ws, load_definitions(LOCATION).snapshot(LOCATION), "test")
+    ws.compactor.compact_until_idle()
+    return ws
+
+
+def app_for(store: ObjectStore) -> Any:
+    # A fresh Workspace per request, as separate function instances would have.
+    return create_app(lambda name: Workspace(store, name, lookback_ms=3_600_000, source="api"))
+
+
+def ledger_count(ws: Workspace) -> int:
+    return len(list(ws.store.list(ws.layout.ledger_prefix)))
+
+
+LOCAL_AND_GCS = ["local", pytest.param("gcs", marks=pytest.mark.gcs)]
+
+
+@pytest.fixture
+def store(any_store_factory: StoreFactory) -> ObjectStore:
+    return any_store_factory("runs-api")
+
+
+@pytest.mark.parametrize("any_store_factory", LOCAL_AND_GCS, indirect=True)
+def test_run_key_contract_201_200_409(store: ObjectStore) -> None:
+    ws = deployed(store)
+    client = app_for(store).test_client()
+    first = client.post("/v1/workspaces/api/runs", json=BODY)
+    assert first.status_code == 201, first.json
+    run_id = first.json["run_id"]
+    again = client.post("/v1/workspaces/api/runs", json=BODY)
+    assert again.status_code == 200 and again.json["run_id"] == run_id
+    assert again.json["created"] is False
+
+    different = client.post("/v1/workspaces/api/runs", json={**BODY, "partition": "2024-01-03"})
+    assert different.status_code == 409
+    error = different.json["error"]
+    assert error["existing_run_id"] == run_id
+    assert error["existing_fingerprint"] == first.json["fingerprint"]
+    assert error["fingerprint"] != error["existing_fingerprint"]
+    assert "nightly-1" in error["message"]
+
+    ws.compactor.compact_until_idle()
+    runs = client.get("/v1/workspaces/api/runs").json["runs"]
+    assert [r["run_id"] for r in runs] == [run_id]
+    conflicts = ws.snapshot().table("run_key_conflicts").to_pylist()
+    assert [c["fingerprint"] for c in conflicts] == [error["fingerprint"]]
+
+
+@pytest.mark.parametrize("any_store_factory", LOCAL_AND_GCS, indirect=True)
+def test_eight_concurrent_identical_triggers_make_one_run(store: ObjectStore) -> None:
+    ws = deployed(store)
+    app = app_for(store)
+    barrier = threading.Barrier(8)
+    answers: list[tuple[int, str]] = []
+    lock = threading.Lock()
+
+    def trigger() -> None:
+        client = app.test_client()
+        barrier.wait()
+        response = client.post("/v1/workspaces/api/runs", json={**BODY, "run_key": "race"})
+        with lock:
+            answers.append((response.status_code, response.json["run_id"]))
+
+    threads = [threading.Thread(target=trigger) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    statuses = sorted(code for code, _ in answers)
+    assert statuses == [200] * 7 + [201]
+    assert len({run_id for _, run_id in answers}) == 1
+    reservations = list(store.list(ws.layout.root + "reservations/run_keys/"))
+    assert len(reservations) == 1
+    ws.compactor.compact_until_idle()
+    runs = ws.snapshot().table("runs").to_pylist()
+    assert [r["run_id"] for r in runs] == [answers[0][1]]
+
+
+@pytest.mark.parametrize("any_store_factory", ["local"], indirect=True)
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        ({"selection": "key:nope", "partition": "2024-01-01"}, "unknown asset 'nope'"),
+        ({"selection": "key:raw_events or", "partition": "2024-01-01"}, "bad selection"),
+        ({"selection": "key:raw_events", "partition": "1999-01-01"}, "1999-01-01"),
+        (
+            {"selection": "key:raw_events", "partition": "2024-01-01", "tags": {"arco/a": "b"}},
+            "reserved prefix",
+        ),
+        ({"selection": "key:raw_events", "partition": 5}, "'partition' must be a string"),
+        ({"partition": "2024-01-01"}, "needs 'selection'"),
+        ({"selection": "key:raw_events", "colour": "red"}, "unknown fields"),
+        (
+            {"selection": "key:raw_events", "partition_range": {"start": "2024-01-01"}},
+            "partition_range",
+        ),
+    ],
+)
+def test_bad_launches_are_400_and_write_nothing(
+    store: ObjectStore, body: dict[str, Any], message: str
+) -> None:
+    ws = deployed(store)
+    before = ledger_count(ws)
+    response = app_for(store).test_client().post("/v1/workspaces/api/runs", json=body)
+    assert response.status_code == 400
+    assert message in response.json["error"]["message"]
+    assert ledger_count(ws) == before
+    assert list(store.list(ws.layout.root + "reservations/")) == []
+
+
+@pytest.mark.parametrize("any_store_factory", ["local"], indirect=True)
+def test_inspect_cancel_and_rerun_over_http(store: ObjectStore) -> None:
+    ws = deployed(store)
+    client = app_for(store).test_client()
+    launched = client.post(
+        "/v1/workspaces/api/runs",
+        json={
+            "selection": "key:raw_events",
+            "partition_range": {"start": "2024-01-01", "end": "2024-01-02"},
+        },
+    )
+    assert launched.status_code == 201
+    run_id = launched.json["run_id"]
+    assert client.get(f"/v1/workspaces/api/runs/{run_id}").status_code == 404  # not folded yet
+    ws.compactor.compact_until_idle()
+    view = client.get(f"/v1/workspaces/api/runs/{run_id}").json
+    assert view["status"] == "QUEUED" and len(view["task_list"]) == 2
+    assert client.get("/v1/workspaces/api/runs?status=QUEUED").json["runs"][0]["run_id"] == run_id
+    assert client.get("/v1/workspaces/api/runs?status=BOGUS").status_code == 400
+    rerun = client.post(f"/v1/workspaces/api/runs/{run_id}/rerun", json={"from_failure": True})
+    assert rerun.status_code == 409 and rerun.json["error"]["status"] == "QUEUED"
+    cancel = client.post(f"/v1/workspaces/api/runs/{run_id}/cancel")
+    assert cancel.status_code == 202 and cancel.json["status"] == "CANCELED"
+    ws.compactor.compact_until_idle()
+    assert client.get(f"/v1/workspaces/api/runs/{run_id}").json["status"] == "CANCELED"
+    assert client.post(f"/v1/workspaces/api/runs/{run_id}/cancel").status_code == 409
+    again = client.post(f"/v1/workspaces/api/runs/{run_id}/rerun", json={"from_failure": True})
+    assert again.status_code == 201
+    assert again.json["assets"] == ["raw_events"] and again.json["tasks"] == 2
+    assert client.get(f"/v1/workspaces/api/runs/{run_id}/logs").json == {"logs": []}
+    assert client.get("/v1/workspaces/api/runs/run_nope/logs").status_code == 404
+    partitions = client.get("/v1/workspaces/api/assets/raw_events/partitions?limit=2").json
+    assert [p["status"] for p in partitions["partitions"]] == ["MISSING", "MISSING"]
+
+
+@pytest.fixture
+def arco(tmp_path: Path):  # type: ignore[no-untyped-def]
+    runner = CliRunner()
+
+    def invoke(*args: str) -> tuple[int, str]:
+        result = runner.invoke(cli, ["--store", f"file://{tmp_path}", "--workspace", "cli", *args])
+        return result.exit_code, result.output
+
+    return invoke
+
+
+def test_the_cli_runs_waits_inspects_and_reexecutes(arco) -> None:  # type: ignore[no-untyped-def]
+    assert arco("deploy", "--definitions", LOCATION)[0] == 0
+    code, out = arco(
+        "run",
+        "key:raw_events or key:bad_metric or key:bad_report",
+        "--from",
+        "2024-01-04",
+        "--to",
+        "2024-01-06",
+        "--tag",
+        "team=data",
+        "--wait",
+        "--definitions",
+        LOCATION,
+        "--json",
+    )
+    assert code == 1, out  # the run failed, so --wait exits 1
+    result = json.loads(out)
+    assert result["status"] == "FAILURE" and result["tasks"] == 9
+    run_id = result["run_id"]
+
+    code, out = arco("runs", "--status", "failure", "--json")
+    assert code == 0 and [r["run_id"] for r in json.loads(out)["runs"]] == [run_id]
+    code, out = arco("status", run_id, "--json")
+    view = json.loads(out)
+    assert view["tags"]["team"] == "data"
+    assert {t["status"] for t in view["task_list"]} == {"SUCCESS", "FAILURE", "SKIPPED"}
+    code, out = arco("status", run_id)
+    assert code == 0 and "SKIPPED" in out and "bad_metric" in out
+    code, out = arco("logs", run_id, "--json")
+    assert code == 0 and any("loading raw events" in r["message"] for r in json.loads(out))
+    code, out = arco("partitions", "bad_metric", "--json")
+    states = {p["partition"]: p["status"] for p in json.loads(out)["partitions"]}
+    assert states["2024-01-04"] == "MATERIALIZED" and states["2024-01-05"] == "FAILED"
+    assert states["2024-01-03"] == "MISSING"
+
+    code, out = arco("rerun", run_id, "--from-failure", "--json")
+    assert code == 0 and json.loads(out)["tasks"] == 2
+    code, out = arco("cancel", json.loads(out)["run_id"])
+    assert code == 0 and "CANCELED" in out
+
+    code, out = arco("run", "key:raw_events", "--partition", "2024-01-01", "--to", "x")
+    assert code == 2 and "--from" in out
+    code, out = arco("run", "key:nope", "--partition", "2024-01-01")
+    assert code == 2 and "unknown asset" in out
+    code, out = arco("status", "run_missing")
+    assert code == 2 and "no run" in out
+    code, out = arco("rerun", run_id)
+    assert code == 2 and "--from-failure or --selection" in out
