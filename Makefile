@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The Cloud Tasks emulator pins protobuf<5 and google-cloud-tasks<3, which conflict with the
+# project's dependencies: it lives in its own venv and the tests run it as a subprocess.
+TASKS_EMU_VENV  := .venv-tasks-emu
+TASKS_EMU_STAMP := $(TASKS_EMU_VENV)/.installed
 
-.PHONY: install demo test lint typecheck imports parity unit bench dev clean
+.PHONY: install tasks-emulator demo test lint typecheck imports parity unit bench dev clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +16,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[s3]' --group dev
 	touch $(STAMP)
 
+$(TASKS_EMU_STAMP):
+	$(PYTHON) -m venv $(TASKS_EMU_VENV)
+	$(TASKS_EMU_VENV)/bin/pip install --quiet gcloud-tasks-emulator==0.6.2
+	touch $(TASKS_EMU_STAMP)
+
 install: $(STAMP)  ## create .venv with everything the tests need
+
+tasks-emulator: $(TASKS_EMU_STAMP)  ## create .venv-tasks-emu (the Cloud Tasks emulator)
 
 demo: $(STAMP)  ## run the main job on the embedded local store (./.arco)
 	@bash scripts/demo.sh
@@ -33,7 +44,7 @@ parity: $(STAMP)
 unit: $(STAMP)  ## fast tests only
 	$(BIN)/pytest tests/unit tests/property -q
 
-test: lint typecheck imports parity  ## everything CI runs: static checks, then the whole suite
+test: lint typecheck imports parity $(TASKS_EMU_STAMP)  ## everything CI runs: static checks, then the whole suite
 	$(BIN)/pytest -q -p no:cacheprovider
 
 bench: $(STAMP)  ## benchmarks; JSON results in benchmarks/results/
@@ -43,4 +54,4 @@ dev: $(STAMP)  ## local API + timer loop on ./.arco
 	$(BIN)/arco dev
 
 clean:
-	rm -rf $(VENV) .arco .mypy_cache .ruff_cache .pytest_cache benchmarks/results
+	rm -rf $(VENV) $(TASKS_EMU_VENV) .arco .mypy_cache .ruff_cache .pytest_cache benchmarks/results

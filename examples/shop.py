@@ -6,11 +6,14 @@ from datetime import timedelta
 
 from arco.definitions import (
     AssetDep,
+    AssetExecutionContext,
     CatchUp,
     DailyPartitionsDefinition,
     DefaultScheduleStatus,
     Definitions,
     HourlyPartitionsDefinition,
+    MaterializeResult,
+    RetryPolicy,
     ScheduleDefinition,
     TimeWindowPartitionMapping,
     asset,
@@ -32,9 +35,20 @@ def clicks() -> None:
     """Raw click events, one partition per hour."""
 
 
-@asset(partitions_def=daily, code_version="1", group_name="ingest", owners=["team:data"])
-def orders() -> None:
+@asset(
+    partitions_def=daily,
+    code_version="1",
+    group_name="ingest",
+    owners=["team:data"],
+    retry_policy=RetryPolicy(max_retries=2, delay=1, backoff="exponential"),
+)
+def orders(context: AssetExecutionContext) -> MaterializeResult:
     """Orders exported nightly from the shop database."""
+    window = context.partition_time_window
+    context.log.info("exporting orders placed %s .. %s", window.start, window.end)
+    return MaterializeResult(
+        metadata={"rows": 1200}, data_version=f"orders-{context.partition_key}"
+    )
 
 
 @asset(
@@ -46,8 +60,9 @@ def orders() -> None:
         "clicks",
     ],
 )
-def revenue() -> None:
+def revenue(context: AssetExecutionContext) -> None:
     """Daily revenue, with yesterday's orders for late corrections; clicks for attribution."""
+    context.log.info("revenue for %s", context.partition_key)
 
 
 @asset(code_version="1", group_name="marts", deps=["revenue"])

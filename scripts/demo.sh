@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 ARCO="${ARCO:-.venv/bin/arco}"
 export ARCO_STORE="${ARCO_STORE:-file://./.arco}"
 export ARCO_WORKSPACE="${ARCO_WORKSPACE:-demo}"
+# Tasks of runs execute in this process (the cloud uses the `worker` function instead).
+export ARCO_DEFINITIONS="${ARCO_DEFINITIONS:-examples.shop:defs}"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 at() { .venv/bin/python -c "import datetime as d; print((d.datetime.now(d.UTC) + d.timedelta(hours=$1)).strftime('%Y-%m-%dT%H:%M:%SZ'))"; }
@@ -21,14 +23,26 @@ $ARCO deploy --definitions examples.shop:defs   # the same snapshot again: nothi
 $ARCO assets
 $ARCO partitions revenue --limit 5
 
-step "a simulated week: the timer every 6 hours"
+step "run a week of orders and revenue now, executed here; the same run_key again is the same run"
+$ARCO run 'key:orders or key:revenue' --from 2024-01-01 --to 2024-01-07 --run-key demo-week --wait
+$ARCO run 'key:orders or key:revenue' --from 2024-01-01 --to 2024-01-07 --run-key demo-week
+if $ARCO run 'key:orders' --partition 2024-01-01 --run-key demo-week; then
+  echo "expected a run_key conflict" >&2; exit 1
+fi
+if $ARCO run 'key:no_such_asset' --partition 2024-01-01; then echo "expected a refusal" >&2; exit 1; fi
+RUN_ID="$($ARCO runs --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["runs"][0]["run_id"])')"
+$ARCO status "$RUN_ID"
+$ARCO logs "$RUN_ID" --task 0
+$ARCO partitions orders --limit 3
+
+step "a simulated week: the timer every 6 hours (schedules request runs; their tasks run here)"
 $ARCO tick --now "$(at 6)" --until "$(at 168)" --step 6h | tail -n 4
 $ARCO schedules
 $ARCO schedules ticks nightly --limit 7
 $ARCO schedules ticks dashboard_refresh --limit 4
 
 step "an operator stops a schedule: its next tick is recorded as SKIPPED"
-$ARCO schedules stop dashboard_refresh
+$ARCO --at "$(at 170)" schedules stop dashboard_refresh   # in the simulated timeline
 $ARCO tick --now "$(at 174)"
 $ARCO schedules ticks dashboard_refresh --limit 2
 

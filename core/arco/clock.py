@@ -28,3 +28,17 @@ class FixedClock:
 
     def advance(self, ms: int) -> None:
         self._now += ms
+
+
+class OffsetClock:
+    """The system clock shifted by `offset_ms`: simulated time that still flows (`arco tick
+    --now`), so events written later in a simulated moment still get later ids."""
+
+    def __init__(self, offset_ms: int = 0) -> None:
+        self.offset_ms = offset_ms
+
+    def now_ms(self) -> int:
+        return time.time_ns() // 1_000_000 + self.offset_ms
+
+    def set_now(self, now_ms: int) -> None:
+        self.offset_ms = now_ms - time.time_ns() // 1_000_000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -309,14 +310,9 @@ def register(cli: click.Group) -> None:
         dispatched tasks run here."""
         from rich.progress import Progress
 
+        from arco.clock import OffsetClock
         from arco.services.dispatch import InProcessExecutor, NoWorkers, TaskDispatcher
         from arco.services.timer import run_timer
-
-        dispatcher: TaskDispatcher = NoWorkers()
-        if reference:
-            from arco.services.code_location import load_definitions
-
-            dispatcher = InProcessExecutor(c.ws, load_definitions(reference))
 
         moments = [parse_now(now_text, c)]
         if until_text is not None:
@@ -325,11 +321,21 @@ def register(cli: click.Group) -> None:
                 moments.append(moments[-1] + delta)
             if len(moments) > 10_000:
                 raise InvalidInput("that is more than 10,000 timer runs; use a larger --step")
+        # Everything written during a simulated moment (ticks, runs, the tasks' reports) is
+        # stamped in simulated time that still flows, so the ledger stays in causal order.
+        clock = OffsetClock()
+        ws = dataclasses.replace(c.ws, clock=clock)
+        dispatcher: TaskDispatcher = NoWorkers()
+        if reference:
+            from arco.services.code_location import load_definitions
+
+            dispatcher = InProcessExecutor(ws, load_definitions(reference))
         results = []
         with Progress(transient=True, disable=as_json or len(moments) < 5) as bar:
             task = bar.add_task("timer", total=len(moments))
             for moment in moments:
-                results.append(run_timer(c.ws, moment, dispatcher=dispatcher))
+                clock.set_now(round(moment.timestamp() * 1000))
+                results.append(run_timer(ws, moment, dispatcher=dispatcher))
                 bar.advance(task)
         if as_json:
             print_json([r.as_dict() for r in results] if until_text else results[0].as_dict())

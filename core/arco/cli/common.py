@@ -11,6 +11,7 @@ import click
 from rich.markup import escape
 
 from arco.cli.output import err_console, print_json
+from arco.clock import Clock, OffsetClock, SystemClock
 from arco.domain.errors import ArcoError
 from arco.domain.names import validate_workspace
 from arco.services.workspace import Workspace
@@ -20,18 +21,29 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 class Context:
-    def __init__(self, store_url: str, workspace: str, lookback_ms: int) -> None:
+    def __init__(
+        self, store_url: str, workspace: str, lookback_ms: int, at: str | None = None
+    ) -> None:
         self.store_url = store_url
         self.workspace_name = workspace
         self.lookback_ms = lookback_ms
+        self.at = at
         self._ws: Workspace | None = None
 
     @property
     def ws(self) -> Workspace:
         if self._ws is None:
+            clock: Clock = SystemClock()
+            if self.at is not None:
+                from arco.domain.instants import parse_instant
+
+                simulated = OffsetClock()
+                simulated.set_now(round(parse_instant(self.at, "--at").timestamp() * 1000))
+                clock = simulated
             self._ws = Workspace(
                 open_store(self.store_url),
                 validate_workspace(self.workspace_name),
+                clock=clock,
                 lookback_ms=self.lookback_ms,
                 source="cli",
             )

@@ -7,6 +7,7 @@ Exit codes: 0 success, 1 a check failed (rebuild --verify, doctor), 2 bad input 
 from __future__ import annotations
 
 import json
+import os
 import sys
 import uuid
 
@@ -42,9 +43,17 @@ from arco.storage.url import DEFAULT_STORE_URL
     type=click.IntRange(min=1000),
     help="Compactor listing lookback (clock-skew bound).",
 )
+@click.option(
+    "--at",
+    "at",
+    envvar="ARCO_AT",
+    default=None,
+    help="Simulate: act as if the clock read this time (ISO 8601); it flows on from there. "
+    "For demos and drills on a scratch store. [env: ARCO_AT]",
+)
 @click.version_option(package_name="arco")
 @click.pass_context
-def cli(ctx: click.Context, store: str, workspace: str, lookback_ms: int) -> None:
+def cli(ctx: click.Context, store: str, workspace: str, lookback_ms: int, at: str | None) -> None:
     """Arco: a serverless, event-sourced orchestration control plane on object storage.
 
     \b
@@ -55,6 +64,12 @@ def cli(ctx: click.Context, store: str, workspace: str, lookback_ms: int) -> Non
       arco tick --now TIME                        run the timer once as of a time
 
     \b
+    Runs:
+      arco run SELECTION [--partition K | --from K --to K] [--wait]
+      arco runs / status RUN / logs RUN           what ran, and what it logged
+      arco cancel RUN / rerun RUN --from-failure  stop or re-execute a run
+
+    \b
     Operate the state:
       arco compact          fold new ledger objects and publish
       arco state            what is published: manifest, watermark, rows per table
@@ -63,7 +78,7 @@ def cli(ctx: click.Context, store: str, workspace: str, lookback_ms: int) -> Non
       arco restore-pointer  point a lost pointer back at the newest good manifest
       arco dev              local HTTP API plus the timer loop
     """
-    ctx.obj = Context(store, workspace, lookback_ms)
+    ctx.obj = Context(store, workspace, lookback_ms, at)
 
 
 @cli.command()
@@ -337,7 +352,25 @@ runs.register(cli)
 
 
 def main() -> None:
-    cli()
+    """The `arco` console script: run the command, then leave without interpreter teardown.
+
+    pyarrow's native thread pools can abort the process while Python tears down after a
+    command that read Parquet ("terminate called without an active exception", exit 134;
+    apache/arrow#34314). Everything a command writes is flushed and durable by the time it
+    returns, so we flush stdio and exit with the command's own code.
+    """
+    code: int = 0
+    try:
+        cli()
+    except SystemExit as exc:
+        if isinstance(exc.code, int):
+            code = exc.code
+        elif exc.code is not None:
+            print(exc.code, file=sys.stderr)
+            code = 1
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":

@@ -94,13 +94,20 @@ class FoldContext:
         return self._staged.get(table, tuple(key))
 
     def put(self, table: str, row: Row, version: str | None = None) -> None:
-        """Write `row` (missing columns become null), stamped with this event's id.
+        """Write `row` (missing columns become null), stamped with this event's id (or the
+        row's current stamp, if that is newer).
 
         A rule whose rows merge several events commutatively passes `version` (for example the
         newest event id that contributed) so the stamp does not depend on arrival order either.
         """
         spec = self._registry.table(table)
-        self._staged.put(spec, _complete_row(spec, row, version or self.event_id))
+        stamp = version or self.event_id
+        if version is None:
+            # The newest event that touched the row, whatever order events were folded in.
+            current = self._staged.get(table, spec.key_of(row))
+            if current is not None and current[ROW_VERSION] > stamp:
+                stamp = current[ROW_VERSION]
+        self._staged.put(spec, _complete_row(spec, row, stamp))
 
     def put_if_newer(self, table: str, row: Row) -> Outcome:
         """Last writer (by event id) wins: write unless the stored row is from a later event."""

@@ -113,8 +113,15 @@ def dispatch_name(workspace: str, run_id: str, task: int, attempt: int) -> str:
     return hashlib.sha256(body.encode()).hexdigest()[:8] + "-" + body
 
 
-def _event(type_: str, payload: Any, key: str, now_ms: int) -> NewEvent:
-    return NewEvent(type_, payload, key, event_id=deterministic_ulid(now_ms, key))
+# Causal steps of one timer call get increasing id times, so a single ordered pass over the
+# ledger (a rebuild) sees a run requested (at now) before it is launched (now + 1) and launched
+# before its tasks are dispatched or timed out (now + 2), whatever the ids' random parts.
+LAUNCH_OFFSET_MS = 1
+DISPATCH_OFFSET_MS = 2
+
+
+def _event(type_: str, payload: Any, key: str, at_ms: int) -> NewEvent:
+    return NewEvent(type_, payload, key, event_id=deterministic_ulid(at_ms, key))
 
 
 def _ready(task: Row, by_index: Mapping[int, Row]) -> bool:
@@ -147,7 +154,8 @@ def advance_runs(
                 continue
             room -= 1
             key = f"launch:{run_id}"
-            events.append(_event(RUN_LAUNCHED, RunLaunched(run_id=run_id), key, now_ms))
+            launched = RunLaunched(run_id=run_id)
+            events.append(_event(RUN_LAUNCHED, launched, key, now_ms + LAUNCH_OFFSET_MS))
             counts["launched"] += 1
             status = "STARTING"
         rows = tasks.get(run_id, ())
@@ -162,7 +170,8 @@ def advance_runs(
                     payload = TaskTimedOut(
                         run_id=run_id, task=index, attempt=attempt, reason=reason
                     )
-                    events.append(_event(TASK_TIMED_OUT, payload, key, now_ms))
+                    at = now_ms + DISPATCH_OFFSET_MS
+                    events.append(_event(TASK_TIMED_OUT, payload, key, at))
                     counts["timed_out"] += 1
                 elif (
                     state == "DISPATCHED"
@@ -189,7 +198,8 @@ def advance_runs(
                     attempt=next_attempt,
                     dispatch_name=order.dispatch_name,
                 )
-                events.append(_event(TASK_DISPATCHED, dispatched, key, now_ms))
+                at = now_ms + DISPATCH_OFFSET_MS
+                events.append(_event(TASK_DISPATCHED, dispatched, key, at))
                 orders.append(order)
                 counts["dispatched"] += 1
     return RunDecisions(tuple(events), tuple(orders), **counts)

@@ -60,6 +60,7 @@ RUN_RANK = {
 TERMINAL_RUN = frozenset({"SUCCESS", "FAILURE", "CANCELED"})
 IN_FLIGHT_RUN = frozenset({"STARTING", "STARTED", "CANCELING"})
 FINAL_TASK = frozenset({"SUCCESS", "FAILURE", "SKIPPED", "CANCELED"})
+_OPEN_TASK = ("PENDING", "DISPATCHED", "STARTED", "RETRY_WAIT")
 # Within one attempt a task only moves forward; RETRY_WAIT means the attempt is over.
 _ATTEMPT_RANK = {"PENDING": 0, "DISPATCHED": 1, "STARTED": 2, "RETRY_WAIT": 3}
 
@@ -96,6 +97,7 @@ RUNS = TableSpec(
         Column("tasks_failed", "int64"),
         Column("tasks_skipped", "int64"),
         Column("tasks_canceled", "int64"),
+        Column("tasks_final_ms", "int64"),
     ),
     description="One row per run: identity, lineage, lifecycle status and task counters.",
 )
@@ -340,7 +342,7 @@ def _partition(value: str | None) -> str:
 # --- run lifecycle -----------------------------------------------------------------------------
 
 
-def _derive_terminal(run: dict[str, Any], time_ms: int) -> None:
+def _derive_terminal(run: dict[str, Any]) -> None:
     """Once every task is final the run is: CANCELED if canceled, else FAILURE if any task
     failed or was skipped, else SUCCESS."""
     done = (
@@ -354,7 +356,8 @@ def _derive_terminal(run: dict[str, Any], time_ms: int) -> None:
         run["status"] = "FAILURE"
     else:
         run["status"] = "SUCCESS"
-    run["finished_ms"] = time_ms
+    # When its last task became final: the same whatever order the reports folded in.
+    run["finished_ms"] = run["tasks_final_ms"]
 
 
 _COUNTER = {
@@ -395,36 +398,47 @@ class _RunUpdate:
         if task.get("finished_ms") is None and status in ("SUCCESS", "FAILURE", "CANCELED"):
             task["finished_ms"] = time_ms
         self.run[_COUNTER[status]] += 1
+        self.run["tasks_final_ms"] = max(self.run.get("tasks_final_ms") or 0, time_ms)
 
     def skip_downstream(self, failed: int) -> None:
-        """Skip every pending task that (transitively) waits for task `failed`."""
+        """Skip every pending task that (transitively) waits for task `failed`, and name its
+        failed or skipped upstream tasks (recomputed for tasks already skipped, so the reason
+        is the same whatever order several failures folded in)."""
         assert self.run is not None
         blocked = {failed}
         for index in range(failed + 1, self.run["tasks_total"]):
             task = self.task(index)
-            if task is None or task["status"] in FINAL_TASK:
+            if task is None or task["status"] not in ("SKIPPED", *_OPEN_TASK):
                 continue
             deps = json.loads(task["depends_on"] or "[]")
-            culprit = next((d for d in deps if d in blocked), None)
-            if culprit is not None:
-                blocked.add(index)
+            if not any(d in blocked for d in deps):
+                continue
+            blocked.add(index)
+            if task["status"] != "SKIPPED":
                 self.finalize(index, "SKIPPED", self.ctx.time_ms)
-                original = self.task(culprit)
-                assert original is not None
-                task["skipped_because"] = (
-                    _task_label(original["asset"], original["partition"]) + " failed"
-                    if culprit == failed
-                    else _task_label(original["asset"], original["partition"]) + " was skipped"
-                )
+            reasons = []
+            for dep in sorted(deps):
+                upstream = self.task(dep)
+                if upstream is not None and upstream["status"] in ("FAILURE", "SKIPPED"):
+                    verb = "failed" if upstream["status"] == "FAILURE" else "was skipped"
+                    reasons.append(
+                        f"{_task_label(upstream['asset'], upstream['partition'])} {verb}"
+                    )
+            task["skipped_because"] = "; ".join(reasons)
 
-    def write(self) -> None:
+    def write(self, reported: int | None = None) -> None:
+        """Write the run row and the reported task's row (always: their row_version is then
+        the newest event about them, whatever the fold order) and any other changed task."""
         assert self.run is not None
-        _derive_terminal(self.run, self.ctx.time_ms)
-        for original, task in self.tasks.values():
-            if original is None or any(task.get(k) != original.get(k) for k in task):
+        _derive_terminal(self.run)
+        for index, (original, task) in self.tasks.items():
+            if (
+                index == reported
+                or original is None
+                or any(task.get(k) != original.get(k) for k in task)
+            ):
                 _put(self.ctx, TASKS.name, task, original)
-        if self.original is None or any(self.run.get(k) != self.original.get(k) for k in self.run):
-            _put(self.ctx, RUNS.name, self.run, self.original)
+        _put(self.ctx, RUNS.name, self.run, self.original)
 
 
 def _task_label(asset: str, partition: str | None) -> str:
@@ -650,8 +664,11 @@ def _partition_materialized(
 
 def _open_report(
     ctx: FoldContext, event: _TaskReport
-) -> tuple[_RunUpdate, dict[str, Any], bool] | None:
-    """The run update and task row for a report, and whether the report is current.
+) -> tuple[_RunUpdate, dict[str, Any], bool, bool] | None:
+    """The run update and task row for a report; whether the report may move the task
+    (current), and whether it is about the task's attempt (same: its facts, such as when it
+    was dispatched or started, are recorded even once the task is final, so the row does not
+    depend on the order reports folded in).
 
     None if the run or task does not exist (REJECTED: the report can never apply).
     """
@@ -662,23 +679,23 @@ def _open_report(
     if task is None:
         return None
     if task["status"] in FINAL_TASK or event.attempt < task["attempt"]:
-        return update, task, False
+        return update, task, False, event.attempt == task["attempt"]
     if event.attempt > task["attempt"]:
         _move_to_attempt(task, event.attempt)
-    return update, task, True
+    return update, task, True, True
 
 
 def fold_dispatched(ctx: FoldContext, event: TaskDispatched) -> Outcome:
     opened = _open_report(ctx, event)
     if opened is None:
         return Outcome.REJECTED
-    update, task, current = opened
+    update, task, current, same = opened
     _note_attempt(task, event.attempt, dispatched_ms=ctx.time_ms)
     if current and _ATTEMPT_RANK.get(task["status"], 9) < _ATTEMPT_RANK["DISPATCHED"]:
         task.update(status="DISPATCHED", retry_at_ms=None)
-    if current and task.get("dispatched_ms") is None:
+    if same and task.get("dispatched_ms") is None:
         task.update(dispatched_ms=ctx.time_ms, dispatch_name=event.dispatch_name)
-    update.write()
+    update.write(event.task)
     return Outcome.APPLIED if current else Outcome.SUPERSEDED
 
 
@@ -686,21 +703,22 @@ def fold_started(ctx: FoldContext, event: TaskStarted) -> Outcome:
     opened = _open_report(ctx, event)
     if opened is None:
         return Outcome.REJECTED
-    update, task, current = opened
+    update, task, current, same = opened
     _note_attempt(task, event.attempt, started_ms=ctx.time_ms, worker=event.worker or None)
     _partition_attempt(ctx, task, event.run_id, "STARTED", None)
-    if current:
-        if _ATTEMPT_RANK.get(task["status"], 9) < _ATTEMPT_RANK["STARTED"]:
-            task["status"] = "STARTED"
-        if task.get("started_ms") is None:
-            task.update(started_ms=ctx.time_ms, worker=event.worker or None)
-        run = update.run
-        assert run is not None
-        if RUN_RANK[run["status"]] < RUN_RANK["STARTED"]:
-            run["status"] = "STARTED"
-        if run.get("started_ms") is None:
-            run["started_ms"] = ctx.time_ms
-    update.write()
+    if current and _ATTEMPT_RANK.get(task["status"], 9) < _ATTEMPT_RANK["STARTED"]:
+        task["status"] = "STARTED"
+    if same and task.get("started_ms") is None:
+        task.update(started_ms=ctx.time_ms, worker=event.worker or None)
+    # Any attempt starting (even one the task has moved past) means the run started; the
+    # earliest report wins, so the order reports fold in does not matter.
+    run = update.run
+    assert run is not None
+    if RUN_RANK[run["status"]] < RUN_RANK["STARTED"]:
+        run["status"] = "STARTED"
+    if run.get("started_ms") is None or run["started_ms"] > ctx.time_ms:
+        run["started_ms"] = ctx.time_ms
+    update.write(event.task)
     return Outcome.APPLIED if current else Outcome.SUPERSEDED
 
 
@@ -708,16 +726,12 @@ def fold_heartbeat(ctx: FoldContext, event: TaskHeartbeat) -> Outcome:
     opened = _open_report(ctx, event)
     if opened is None:
         return Outcome.REJECTED
-    update, task, current = opened
-    if (
-        not current
-        or task["status"] == "RETRY_WAIT"
-        or (task.get("heartbeat_ms") or -1) >= event.at_ms
-    ):
-        return Outcome.SUPERSEDED
-    task["heartbeat_ms"] = event.at_ms
-    update.write()
-    return Outcome.APPLIED
+    update, task, _, same = opened
+    applies = same and (task.get("heartbeat_ms") or -1) < event.at_ms
+    if applies:
+        task["heartbeat_ms"] = event.at_ms
+    update.write(event.task)
+    return Outcome.APPLIED if applies else Outcome.SUPERSEDED
 
 
 def _attempt_failed(update: _RunUpdate, task: dict[str, Any], error: str, time_ms: int) -> None:
@@ -745,7 +759,7 @@ def fold_finished(ctx: FoldContext, event: TaskFinished) -> Outcome:
     opened = _open_report(ctx, event)
     if opened is None:
         return Outcome.REJECTED
-    update, task, current = opened
+    update, task, current, _ = opened
     _note_attempt(
         task,
         event.attempt,
@@ -773,7 +787,7 @@ def fold_finished(ctx: FoldContext, event: TaskFinished) -> Outcome:
             update.finalize(task["index"], "CANCELED", ctx.time_ms)
         else:
             _attempt_failed(update, task, event.error or "failed", ctx.time_ms)
-    update.write()
+    update.write(event.task)
     return Outcome.APPLIED if current else Outcome.SUPERSEDED
 
 
@@ -781,8 +795,9 @@ def fold_timed_out(ctx: FoldContext, event: TaskTimedOut) -> Outcome:
     opened = _open_report(ctx, event)
     if opened is None:
         return Outcome.REJECTED
-    update, task, current = opened
+    update, task, current, _ = opened
     if not current or task["status"] not in ("DISPATCHED", "STARTED"):
+        update.write(event.task)
         return Outcome.SUPERSEDED
     _note_attempt(task, event.attempt, finished_ms=ctx.time_ms, outcome="TIMED_OUT")
     _partition_attempt(ctx, task, event.run_id, "FAILURE", event.reason)
@@ -791,7 +806,7 @@ def fold_timed_out(ctx: FoldContext, event: TaskTimedOut) -> Outcome:
         update.finalize(task["index"], "CANCELED", ctx.time_ms)
     else:
         _attempt_failed(update, task, event.reason, ctx.time_ms)
-    update.write()
+    update.write(event.task)
     return Outcome.APPLIED
 
 
