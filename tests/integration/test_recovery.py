@@ -62,3 +62,31 @@ def test_rebuild_publishes_above_every_manifest_id(ws: Workspace, clock: FixedCl
     manifest = publish(ws)
     assert manifest.manifest_id == 8 and manifest.parent_id == 2
     assert published_settings(ws) == {"runs.max_in_flight": "2"}
+
+
+def test_a_first_publication_in_flight_is_waited_for_not_called_lost(
+    ws: Workspace, clock: FixedClock
+) -> None:
+    from arco.domain.errors import ConflictError
+    from arco.services.compactor import BEFORE_POINTER_CAS
+
+    class Crash(Exception):
+        pass
+
+    def crash(point: str) -> None:
+        if point == BEFORE_POINTER_CAS:
+            raise Crash
+
+    set_setting(ws, 1, "a")
+    first = Workspace(ws.store, "default", clock=clock, lookback_ms=ws.lookback_ms)
+    first.compactor.crash = crash
+    with pytest.raises(Crash):
+        first.compactor.compact()  # manifest 1 written, pointer not yet created
+    other = Workspace(ws.store, "default", clock=clock, lookback_ms=ws.lookback_ms)
+    # Recent: another compactor may be about to create the pointer, so this one backs off.
+    with pytest.raises(ConflictError):
+        other.compactor.compact()
+    # Long after, nobody created it: that is a lost pointer, not a race.
+    clock.advance(ws.lookback_ms + 1)
+    with pytest.raises(CorruptState, match="restore-pointer"):
+        other.compactor.compact()

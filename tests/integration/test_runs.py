@@ -112,6 +112,17 @@ def test_a_week_of_a_three_layer_graph_with_a_flaky_and_a_broken_asset(
     assert bad["materialized_run_id"] is None and bad["attempt_status"] == "FAILURE"
     assert "2024-01-05" not in partition_status(snapshot, "bad_report")
 
+    # A failure followed by a successful retry reads MATERIALIZED; a failure alone FAILED.
+    from arco.services.assets import partition_report
+
+    clean = {r["partition"]: r for r in partition_report(ws, "clean_events", now_of(ws))}
+    assert clean["2024-01-03"]["status"] == "MATERIALIZED"
+    assert clean["2024-01-03"]["last_materialization"]["run_id"] == launched.run_id
+    broken_report = {r["partition"]: r for r in partition_report(ws, "bad_metric", now_of(ws))}
+    assert broken_report["2024-01-05"]["status"] == "FAILED"
+    assert broken_report["2024-01-05"]["last_materialization"] is None
+    assert broken_report["2024-01-08"]["status"] == "MISSING"
+
     # Logs of every attempt are kept.
     logs = read_logs(ws, launched.run_id)
     assert any(

@@ -65,6 +65,8 @@ _OPEN_TASK = ("PENDING", "DISPATCHED", "STARTED", "RETRY_WAIT")
 _ATTEMPT_RANK = {"PENDING": 0, "DISPATCHED": 1, "STARTED": 2, "RETRY_WAIT": 3}
 
 MAX_BACKOFF_MS = 15 * 60 * 1000
+RUN_ID_PATTERN = r"^[A-Za-z0-9_-]{1,100}$"
+"""Run ids appear in object keys and Cloud Tasks names: letters, digits, `_` and `-`."""
 NO_PARTITION = ""
 """The partition column of an unpartitioned asset in `partition_status`."""
 
@@ -125,6 +127,7 @@ TASKS = TableSpec(
         Column("worker", "string"),
         Column("error", "string"),
         Column("skipped_because", "string"),
+        Column("timed_out_by", "string"),
         Column("metadata", "json"),
         Column("code_version", "string"),
         Column("data_version", "string"),
@@ -208,7 +211,7 @@ class RetrySpec(_Payload):
 
 
 class RunRequested(_Payload):
-    run_id: str = Field(min_length=1, max_length=100)
+    run_id: str = Field(pattern=RUN_ID_PATTERN)
     run_key: str | None = None
     scope: str = Field(min_length=1, max_length=300)
     fingerprint: str = Field(min_length=1, max_length=64)
@@ -250,7 +253,7 @@ class RunKeyConflicted(_Payload):
 
 
 class _TaskReport(_Payload):
-    run_id: str = Field(min_length=1, max_length=100)
+    run_id: str = Field(pattern=RUN_ID_PATTERN)
     task: int = Field(ge=0)
     attempt: int = Field(ge=1)
 
@@ -320,10 +323,13 @@ def _note_attempt(row: dict[str, Any], attempt: int, **fields: Any) -> None:
 
 
 def _move_to_attempt(row: dict[str, Any], attempt: int) -> None:
-    """Start a newer attempt: forget the previous attempt's per-attempt fields."""
+    """Start a newer attempt: forget the previous attempt's per-attempt fields. A report about
+    an attempt means it was dispatched, even if its dispatch has not folded yet (so the timer
+    never dispatches past it)."""
     row.update(
         attempt=attempt,
-        status="PENDING",
+        status="DISPATCHED",
+        timed_out_by=None,
         retry_at_ms=None,
         dispatched_ms=None,
         dispatch_name=None,
@@ -376,6 +382,8 @@ class _RunUpdate:
         self.original = ctx.get(RUNS.name, run_id)
         self.run = _copy(self.original)
         self.tasks: dict[int, tuple[Row | None, dict[str, Any]]] = {}
+        # Tasks this event is about even if it changes nothing in them (stamped with it).
+        self.touched: set[int] = set()
 
     def task(self, index: int) -> dict[str, Any] | None:
         if index in self.tasks:
@@ -414,6 +422,7 @@ class _RunUpdate:
             if not any(d in blocked for d in deps):
                 continue
             blocked.add(index)
+            self.touched.add(index)
             if task["status"] != "SKIPPED":
                 self.finalize(index, "SKIPPED", self.ctx.time_ms)
             reasons = []
@@ -434,6 +443,7 @@ class _RunUpdate:
         for index, (original, task) in self.tasks.items():
             if (
                 index == reported
+                or index in self.touched
                 or original is None
                 or any(task.get(k) != original.get(k) for k in task)
             ):
@@ -663,7 +673,7 @@ def _partition_materialized(
 
 
 def _open_report(
-    ctx: FoldContext, event: _TaskReport
+    ctx: FoldContext, event: _TaskReport, jump: bool = True
 ) -> tuple[_RunUpdate, dict[str, Any], bool, bool] | None:
     """The run update and task row for a report; whether the report may move the task
     (current), and whether it is about the task's attempt (same: its facts, such as when it
@@ -678,7 +688,11 @@ def _open_report(
     task = update.task(event.task)
     if task is None:
         return None
-    if task["status"] in FINAL_TASK or event.attempt < task["attempt"]:
+    if (
+        task["status"] in FINAL_TASK
+        or event.attempt < task["attempt"]
+        or (event.attempt > task["attempt"] and not jump)
+    ):
         return update, task, False, event.attempt == task["attempt"]
     if event.attempt > task["attempt"]:
         _move_to_attempt(task, event.attempt)
@@ -742,7 +756,12 @@ def _attempt_failed(update: _RunUpdate, task: dict[str, Any], error: str, time_m
     task["error"] = error
     task["finished_ms"] = time_ms
     canceling = run.get("cancel_requested_ms") is not None
-    if task["attempt"] < task["max_attempts"] and not canceling:
+    if task["attempt"] < task["max_attempts"] and canceling:
+        # It would have waited for a retry, and a cancel stops that: the same end whichever
+        # folds first.
+        update.finalize(task["index"], "CANCELED", time_ms)
+        return
+    if task["attempt"] < task["max_attempts"]:
         retry = RetrySpec(
             max_attempts=task["max_attempts"],
             delay_ms=task["retry_delay_ms"] or 0,
@@ -770,6 +789,10 @@ def fold_finished(ctx: FoldContext, event: TaskFinished) -> Outcome:
     )
     if event.outcome == "SUCCESS":
         _partition_materialized(ctx, task, event.run_id, event)
+    if current and _timed_out_after(ctx, task):
+        # The timer gave up on this attempt without having seen this (earlier) report: in
+        # event-id order the report came first, so it decides the attempt.
+        _undo_timeout(ctx, task, event)
     if event.outcome != "CANCELED":  # canceled before it started: not an attempt at the data
         _partition_attempt(ctx, task, event.run_id, event.outcome, event.error)
     # A RETRY_WAIT attempt is over (it timed out): its late report changes nothing.
@@ -791,14 +814,52 @@ def fold_finished(ctx: FoldContext, event: TaskFinished) -> Outcome:
     return Outcome.APPLIED if current else Outcome.SUPERSEDED
 
 
+def _touch_partition(ctx: FoldContext, task: Mapping[str, Any]) -> None:
+    """Stamp the partition's row with this event (it is about the partition) so its
+    row_version does not depend on whether the event changed anything."""
+    original = ctx.get(PARTITION_STATUS.name, task["asset"], _partition(task["partition"]))
+    if original is not None:
+        _put(ctx, PARTITION_STATUS.name, dict(original), original)
+
+
+def _timed_out_after(ctx: FoldContext, task: Mapping[str, Any]) -> bool:
+    by = task.get("timed_out_by")
+    return task["status"] == "RETRY_WAIT" and by is not None and ctx.event_id < by
+
+
+def _undo_timeout(ctx: FoldContext, task: dict[str, Any], event: TaskFinished) -> None:
+    """Put the attempt back as it was before the timeout folded."""
+    timed_out_by = task["timed_out_by"]
+    task.update(status="STARTED", timed_out_by=None, retry_at_ms=None, finished_ms=None, error=None)
+    history = _history(task)
+    entry = history.setdefault(str(event.attempt), {})
+    entry.update(finished_ms=ctx.time_ms, outcome=event.outcome)
+    entry.pop("error", None)
+    if event.error is not None:
+        entry["error"] = event.error
+    if event.logs is not None:
+        entry["logs"] = event.logs
+    task["attempts"] = json.dumps(history, sort_keys=True)
+    key = (task["asset"], _partition(task["partition"]))
+    original = ctx.get(PARTITION_STATUS.name, *key)
+    if original is not None and original.get("attempt_version") == timed_out_by:
+        row = _copy(original)
+        assert row is not None
+        row["attempt_version"] = ""  # let this report's attempt replace the timeout's
+        _put(ctx, PARTITION_STATUS.name, row, original)
+
+
 def fold_timed_out(ctx: FoldContext, event: TaskTimedOut) -> Outcome:
-    opened = _open_report(ctx, event)
+    # The timer only times out an attempt it saw dispatched: never one the task has not reached.
+    opened = _open_report(ctx, event, jump=False)
     if opened is None:
         return Outcome.REJECTED
     update, task, current, _ = opened
     if not current or task["status"] not in ("DISPATCHED", "STARTED"):
         update.write(event.task)
+        _touch_partition(ctx, task)
         return Outcome.SUPERSEDED
+    task["timed_out_by"] = ctx.event_id
     _note_attempt(task, event.attempt, finished_ms=ctx.time_ms, outcome="TIMED_OUT")
     _partition_attempt(ctx, task, event.run_id, "FAILURE", event.reason)
     if update.run is not None and update.run.get("cancel_requested_ms") is not None:

@@ -12,6 +12,7 @@ times. A crash anywhere before the CAS leaves orphans that `arco doctor` reports
 
 from __future__ import annotations
 
+import json
 import random
 import socket
 import time
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from arco.clock import Clock
-from arco.domain.envelope import format_time_ms
+from arco.domain.envelope import format_time_ms, parse_time_ms
 from arco.domain.errors import ConflictError, CorruptState
 from arco.domain.fold import FoldReport, fold_objects
 from arco.domain.registry import Registry
@@ -85,6 +86,10 @@ class CompactionResult:
         }
 
 
+# More manifests than this without a pointer cannot be one first-publication race.
+_MAX_FIRST_PUBLICATIONS = 16
+
+
 class Compactor:
     """Folds one workspace's ledger into published projections. Safe to run concurrently."""
 
@@ -143,8 +148,8 @@ class Compactor:
 
     def _attempt(self, attempt: int, sweep: bool) -> CompactionResult | None:
         manifest, pointer_version = read_current_manifest(self.store, self.layout, self.lookback_ms)
-        if pointer_version is None:
-            self._refuse_without_pointer()
+        if pointer_version is None and self._refuse_without_pointer():
+            return None  # a first publication is in flight: back off and look again
         now = self.clock.now_ms()
         if sweep:
             state = self.cache.state_for(manifest)
@@ -223,14 +228,34 @@ class Compactor:
         result.watermark = new_manifest.watermark
         return result
 
-    def _refuse_without_pointer(self) -> None:
-        """No pointer but manifests exist: the pointer was lost. Compacting now would start
-        from an empty state and publish it over the real one, so stop and say why."""
-        if next(iter(self.store.list(self.layout.manifests_prefix)), None) is not None:
-            raise CorruptState(
-                f"workspace {self.layout.workspace} has manifests but no pointer; "
-                "run `arco restore-pointer` (see docs/operations.md)"
-            )
+    def _refuse_without_pointer(self) -> bool:
+        """No pointer but manifests exist. If they are all first publications (parent 0) and
+        recent, racing compactors are between writing the first manifest and creating the
+        pointer: True (retry). Otherwise the pointer was lost; compacting now would start from
+        an empty state and publish it over the real one, so stop and say why."""
+        keys = [o.key for o in self.store.list(self.layout.manifests_prefix)]
+        if not keys:
+            return False
+        if len(keys) <= _MAX_FIRST_PUBLICATIONS:
+            newest = -1
+            for key in keys:
+                stored = self.store.get(key)
+                try:
+                    data = json.loads(stored.data) if stored is not None else {}
+                    first = data.get("parent_id") in (None, 0)
+                    created = parse_time_ms(data["created_at"])
+                except (ValueError, KeyError, TypeError, AttributeError):
+                    break
+                if not first:
+                    break
+                newest = max(newest, created)
+            else:
+                if self.clock.now_ms() - newest < self.lookback_ms:
+                    return True
+        raise CorruptState(
+            f"workspace {self.layout.workspace} has manifests but no pointer; "
+            "run `arco restore-pointer` (see docs/operations.md)"
+        )
 
     def _next_manifest(
         self,
