@@ -153,7 +153,16 @@ def worker(request: Request) -> tuple[str, int, dict[str, str]]:
         return _json(body, 400 if isinstance(exc, InvalidInput) else 404)
     except ArcoError as exc:
         return _error(exc)
-    return _json({"result": result.as_dict()}, 200)
+    answer: dict[str, Any] = {"result": result.as_dict(), "nudge": None}
+    if result.outcome != "STALE" and settings.timer_queue and settings.timer_url:
+        # Ask for a timer call now, so what waits for this task is dispatched without waiting
+        # for the next slot. Named per attempt: a redelivered order nudges once.
+        task_id = f"nudge-{order.dispatch_name}"
+        created = _timer_queue().schedule(
+            task_id, settings.timer_url, None, {"workspace": order.workspace, "nudge": True}
+        )
+        answer["nudge"] = {"task": task_id, "created": created}
+    return _json(answer, 200)
 
 
 @functions_framework.http

@@ -71,3 +71,49 @@ def test_timer_function_checks_its_queue_and_schedules_one_successor(
     if again.json["next"]["fire_at"] == successor["fire_at"]:  # type: ignore[index]
         assert again.json["next"]["created"] is False  # type: ignore[index]
     assert len(queue.created) in (1, 2)
+
+
+def test_worker_runs_an_order_and_nudges_the_timer_once(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datetime import UTC, datetime
+
+    from arco.cloud.tasks import RecordingTimerQueue
+    from arco.services.code_location import load_definitions
+    from arco.services.definitions import deploy
+    from arco.services.dispatch import NoWorkers
+    from arco.services.run_views import run_status
+    from arco.services.runs import LaunchRequest, launch_run
+    from arco.services.timer import run_timer
+    from arco.services.workspace import Workspace
+
+    location = "tests.fixtures.runs_graph:defs"
+    monkeypatch.setenv("ARCO_TIMER_QUEUE", "projects/p/locations/l/queues/arco-timer")
+    monkeypatch.setenv("ARCO_TIMER_URL", "https://timer.example/")
+    monkeypatch.setenv("ARCO_DEFINITIONS", location)
+    ws = Workspace(LocalObjectStore(env), "fn", lookback_ms=3_600_000)
+    deploy(ws, load_definitions(location).snapshot(location), "test")
+    ws.compactor.compact_until_idle()
+    launched = launch_run(ws, LaunchRequest("key:raw_events", partition="2024-01-01"))
+    waiting = NoWorkers()
+    run_timer(ws, datetime.now(tz=UTC), dispatcher=waiting)
+    (order,) = waiting.pending
+
+    app = create_app(target="worker", source=MAIN)
+    import sys
+
+    queue = RecordingTimerQueue()
+    sys.modules["main"]._timer_queue = lambda: queue
+    client = app.test_client()
+    headers = {"X-CloudTasks-QueueName": "arco-timer"}
+    first = client.post("/", json=order.to_json(), headers=headers)
+    assert first.status_code == 200, first.json
+    assert first.json["result"]["outcome"] == "SUCCESS"  # type: ignore[index]
+    assert first.json["nudge"]["created"] is True  # type: ignore[index]
+    # Cloud Tasks redelivers: the reports are deduplicated and the nudge is not repeated.
+    again = client.post("/", json=order.to_json(), headers=headers)
+    assert again.status_code == 200
+    assert again.json["nudge"] in (None, {"task": first.json["nudge"]["task"], "created": False})  # type: ignore[index]
+    assert list(queue.created) == [f"nudge-{order.dispatch_name}"]
+    ws.compactor.compact_until_idle()
+    assert run_status(ws, launched.run_id)["status"] == "SUCCESS"
