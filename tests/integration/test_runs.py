@@ -320,3 +320,24 @@ def test_schedule_ticks_become_runs_with_their_tick_scoped_run_key(tmp_path: Pat
     assert {r["status"] for r in requests.values()} <= {"LAUNCHED", "FAILED"}
     # Another timer call at the same moment requests nothing again.
     assert run_timer(ws, moment, dispatcher=executor).runs_requested == 0
+
+
+def test_a_schedule_key_repeated_on_two_ticks_launches_two_runs(tmp_path: Path) -> None:
+    location = "tests.fixtures.scheduling:defs"
+    start = datetime(2024, 1, 1, 0, 30, tzinfo=UTC)
+    clock = FixedClock(int(start.timestamp() * 1000))
+    ws = Workspace(LocalObjectStore(tmp_path / "s"), "sched", clock=clock, lookback_ms=3_600_000)
+    deploy(ws, load_definitions(location).snapshot(location), "test")
+    ws.compactor.compact_until_idle()
+    for day in (2, 3):
+        moment = datetime(2024, 1, day, 0, 5, tzinfo=UTC)
+        clock._now = int(moment.timestamp() * 1000)
+        run_timer(ws, moment)
+    regions = [
+        r
+        for r in list_runs(ws, limit=1000)["runs"]
+        if r["tags"].get("arco/schedule_name") == "regions_daily"
+    ]
+    # `eu` and `us` are the run keys of every tick: each tick gets its own two runs.
+    assert sorted(r["run_key"] for r in regions) == ["eu", "eu", "us", "us"]
+    assert len({r["run_id"] for r in regions}) == 4
