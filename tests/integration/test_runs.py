@@ -341,3 +341,39 @@ def test_a_schedule_key_repeated_on_two_ticks_launches_two_runs(tmp_path: Path) 
     # `eu` and `us` are the run keys of every tick: each tick gets its own two runs.
     assert sorted(r["run_key"] for r in regions) == ["eu", "eu", "us", "us"]
     assert len({r["run_id"] for r in regions}) == 4
+
+
+def test_duplicate_keys_in_one_tick_make_one_run_and_keyless_requests_always_run(
+    ws: Workspace,
+) -> None:
+    from arco.domain.run_requests import schedule_requests_to_events
+    from arco.services.definitions import require_definitions
+    from arco.services.runs import default_retry
+
+    request = {
+        "source": "schedule",
+        "source_name": "nightly",
+        "tick_ms": 1_704_067_200_000,
+        "run_key": "2024-01-01",
+        "partition_key": "2024-01-01",
+        "asset_selection": json.dumps(["raw_events"]),
+        "tags": "{}",
+        "status": "REQUESTED",
+    }
+    rows = [{**request, "request_id": "a"}, {**request, "request_id": "b"}]
+    events = schedule_requests_to_events(
+        ws.name,
+        require_definitions(ws),
+        rows,
+        frozenset(),
+        now_of(ws),
+        ws.clock.now_ms(),
+        default_retry(ws.snapshot()),
+    )
+    assert len({e.idempotency_key for e in events}) == 1  # one run id, one key
+    ws.writer.append(events)
+    for _ in range(2):
+        launch_run(ws, LaunchRequest("key:raw_events", partition="2024-01-01"))
+    ws.compactor.compact_until_idle()
+    runs = list_runs(ws, limit=100)["runs"]
+    assert sorted(r["source"] for r in runs) == ["manual", "manual", "schedule"]
