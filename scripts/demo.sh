@@ -51,5 +51,5 @@ $ARCO state
 $ARCO rebuild --verify
 $ARCO doctor
 
-printf '\nThe store is in %s (workspace %s). Serve it with: %s dev --workspace %s\n' \
+printf '\nThe store is in %s (workspace %s). Serve it with: %s dev --workspace %s --definitions examples.shop:defs\n' \
   "$ARCO_STORE" "$ARCO_WORKSPACE" "$ARCO" "$ARCO_WORKSPACE"
