@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import cold_start, compaction, schedules
+from benchmarks import cold_start, compaction, runs, schedules
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BENCHMARKS: dict[str, Callable[[bool], dict[str, Any]]] = {
@@ -23,6 +23,7 @@ BENCHMARKS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "incremental_compaction": compaction.incremental,
     "cold_start": cold_start.measure,
     "schedules": schedules.measure,
+    "runs": runs.measure,
 }
 
 
