@@ -1,0 +1,366 @@
+"""Sensor state, tick history and run-key claims: tables, events and their fold rules.
+
+- `sensor_state`: per sensor, the operator's start/stop (None: the definition's default), the
+  durable cursor with `cursor_version` (the id of the evaluation or operator event that last
+  moved it; "" before any), and the latest evaluation.
+- `sensor_ticks`: every evaluation, keyed by (sensor, tick id = the evaluation's event id):
+  SUCCESS (at least one new run request), SKIPPED (with the reason, or none when every request
+  was deduplicated by its run key) or FAILURE (with the error).
+- `sensor_run_keys`: (sensor, run_key) claimed forever by the first tick that requested it.
+- new run requests go to `run_requests` (source "sensor"); the runs capability turns them into
+  runs with the scope `sensor:<name>`.
+
+Decisions that need state (cursor compare-and-set, stopped sensors, run-key claims) are made
+here, by the fold, deterministically, and recorded on the tick.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from arco.domain.fold import FoldContext
+from arco.domain.registry import EventType, Outcome, Registry
+from arco.domain.schedules import RUN_REQUESTS
+from arco.domain.tables import ROW_VERSION, Column, Row, TableSpec
+
+SENSOR_EVALUATED = "sensor.evaluated"
+SENSOR_STATUS_CHANGED = "sensor.status_changed"
+SENSOR_CURSOR_SET = "sensor.cursor_set"
+
+SensorKind = Literal["push", "poll", "asset", "run_status"]
+EvaluationOutcome = Literal["REQUESTED", "SKIPPED", "FAILED"]
+SensorTickStatus = Literal["SUCCESS", "SKIPPED", "FAILURE"]
+SensorStatus = Literal["RUNNING", "STOPPED"]
+
+STALE_CURSOR = "stale cursor: another evaluation won"
+STOPPED = "sensor is stopped"
+EMPTY_RESULT = "Sensor function returned an empty result"
+
+SENSOR_STATE = TableSpec(
+    name="sensor_state",
+    key=("sensor",),
+    columns=(
+        Column("sensor", "string"),
+        Column("status", "string"),
+        Column("status_changed_by", "string"),
+        Column("status_changed_ms", "int64"),
+        Column("operator_version", "string"),
+        Column("cursor", "string"),
+        Column("cursor_version", "string"),
+        Column("last_evaluation_ms", "int64"),
+        Column("last_tick_id", "string"),
+        Column("last_tick_status", "string"),
+    ),
+    description="Per sensor: operator start/stop, durable cursor and its version, last tick.",
+)
+
+SENSOR_TICKS = TableSpec(
+    name="sensor_ticks",
+    key=("sensor", "tick_id"),
+    columns=(
+        Column("sensor", "string"),
+        Column("tick_id", "string"),
+        Column("kind", "string"),
+        Column("status", "string"),
+        Column("skip_reason", "string"),
+        Column("error", "string"),
+        Column("cursor_before", "string"),
+        Column("cursor_after", "string"),
+        Column("run_keys", "json"),
+        Column("request_ids", "json"),
+        Column("message_id", "string"),
+        Column("evaluated_ms", "int64"),
+    ),
+    description="Every sensor evaluation: success, skipped (with the reason) or failure.",
+)
+
+SENSOR_RUN_KEYS = TableSpec(
+    name="sensor_run_keys",
+    key=("sensor", "run_key"),
+    columns=(
+        Column("sensor", "string"),
+        Column("run_key", "string"),
+        Column("tick_id", "string"),
+    ),
+    description="Run keys a sensor has requested, claimed forever by the first tick.",
+)
+
+
+class _Payload(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SensorRunRequest(_Payload):
+    run_key: str | None = Field(default=None, min_length=1, max_length=500)
+    partition_key: str | None = None
+    asset_selection: list[str] = Field(default_factory=list)
+    tags: dict[str, str] = Field(default_factory=dict)
+
+
+class SensorEvaluated(_Payload):
+    """One evaluation of a sensor's function (or of the timer's built-in asset/run-status check).
+
+    `outcome` is what the user code produced; the fold decides the tick status. Poll-like kinds
+    name the cursor version they read (`cursor_read_version`, "" before any); push evaluations
+    never read or write the cursor and carry the Pub/Sub message id instead.
+    """
+
+    sensor: str = Field(min_length=1, max_length=200)
+    kind: SensorKind
+    outcome: EvaluationOutcome
+    skip_reason: str | None = None
+    error: str | None = None
+    cursor_read_version: str | None = None
+    cursor_before: str | None = None
+    cursor_after: str | None = None
+    message_id: str | None = None
+    run_requests: list[SensorRunRequest] = Field(default_factory=list)
+    # The deployed definition's default status, used while no operator has started/stopped it.
+    default_running: bool = False
+
+    @model_validator(mode="after")
+    def _check_kind(self) -> SensorEvaluated:
+        if self.kind == "push":
+            if not self.message_id:
+                raise ValueError("a push evaluation needs its message id")
+            if self.cursor_read_version is not None or self.cursor_after is not None:
+                raise ValueError("a push evaluation does not read or write the cursor")
+        elif self.cursor_read_version is None:
+            raise ValueError(f"a {self.kind} evaluation names the cursor version it read")
+        return self
+
+
+class SensorStatusChanged(_Payload):
+    sensor: str = Field(min_length=1, max_length=200)
+    status: SensorStatus
+    changed_by: str = Field(default="unknown", max_length=200)
+    request_id: str = Field(min_length=1, max_length=200)
+
+
+class SensorCursorSet(_Payload):
+    """An operator set the cursor (`cursor=None`: reset). Run-key claims are not cleared."""
+
+    sensor: str = Field(min_length=1, max_length=200)
+    cursor: str | None = None
+    changed_by: str = Field(default="unknown", max_length=200)
+    request_id: str = Field(min_length=1, max_length=200)
+
+
+def push_evaluation_key(sensor: str, message_id: str) -> str:
+    return f"sensor_eval:{sensor}:msg:{message_id}"
+
+
+def poll_evaluation_key(sensor: str, cursor_version: str, evaluation_id: str) -> str:
+    """One evaluation from one cursor version. Racing evaluations have different ids, so the
+    loser is folded (and recorded as a stale SKIPPED tick) rather than dropped as a duplicate;
+    a redelivered evaluation reuses its id."""
+    return f"sensor_eval:{sensor}:{cursor_version}:{evaluation_id}"
+
+
+def status_idempotency_key(sensor: str, request_id: str) -> str:
+    return f"sensor_status:{sensor}:{request_id}"
+
+
+def cursor_idempotency_key(sensor: str, request_id: str) -> str:
+    return f"sensor_cursor:{sensor}:{request_id}"
+
+
+def request_id(sensor: str, tick_id: str, index: int) -> str:
+    return f"sensor:{sensor}:{tick_id}:{index}"
+
+
+def is_running(state: Mapping[str, Any] | None, default_running: bool) -> bool:
+    """The operator's status if one was set, else the definition's default."""
+    status = None if state is None else state.get("status")
+    if status is None:
+        return default_running
+    return bool(status == "RUNNING")
+
+
+def due_poll_sensors(
+    sensors: Mapping[str, float], states: Mapping[str, Row], now_ms: int
+) -> list[str]:
+    """Poll sensors due at `now_ms` (name -> minimum interval in seconds), sorted.
+
+    Dagster's daemon rule: due when never evaluated, or when at least the minimum interval has
+    passed since the last evaluation.
+    """
+    due = []
+    for name, interval_s in sensors.items():
+        state = states.get(name)
+        last = None if state is None else state.get("last_evaluation_ms")
+        if last is None or now_ms - int(last) >= interval_s * 1000:
+            due.append(name)
+    return sorted(due)
+
+
+def _state(ctx: FoldContext, sensor: str) -> dict[str, Any]:
+    row = ctx.get(SENSOR_STATE.name, sensor)
+    if row is None:
+        return {"sensor": sensor, "cursor_version": ""}
+    return {k: v for k, v in row.items() if k != ROW_VERSION}
+
+
+def fold_status_changed(ctx: FoldContext, event: SensorStatusChanged) -> Outcome:
+    row = _state(ctx, event.sensor)
+    if (row.get("operator_version") or "") >= ctx.event_id:
+        return Outcome.SUPERSEDED
+    row.update(
+        status=event.status,
+        status_changed_by=event.changed_by,
+        status_changed_ms=ctx.time_ms,
+        operator_version=ctx.event_id,
+    )
+    ctx.put(SENSOR_STATE.name, row)
+    return Outcome.APPLIED
+
+
+def fold_cursor_set(ctx: FoldContext, event: SensorCursorSet) -> Outcome:
+    row = _state(ctx, event.sensor)
+    if (row.get("cursor_version") or "") >= ctx.event_id:
+        return Outcome.SUPERSEDED
+    # Any evaluation that read the previous version now loses its compare-and-set.
+    row.update(cursor=event.cursor, cursor_version=ctx.event_id)
+    ctx.put(SENSOR_STATE.name, row)
+    return Outcome.APPLIED
+
+
+def _distinct_keys(requests: list[SensorRunRequest]) -> list[str]:
+    keys: list[str] = []
+    for request in requests:
+        if request.run_key is not None and request.run_key not in keys:
+            keys.append(request.run_key)
+    return keys
+
+
+def fold_evaluated(ctx: FoldContext, event: SensorEvaluated) -> Outcome:
+    sensor, tick_id = event.sensor, ctx.event_id
+    if ctx.get(SENSOR_TICKS.name, sensor, tick_id) is not None:
+        return Outcome.SUPERSEDED
+    state = _state(ctx, sensor)
+    polled = event.kind != "push"
+    cursor_after = event.cursor_before
+    request_ids: list[str] = []
+    skip_reason: str | None = None
+    error: str | None = None
+
+    # A poll-like evaluation that passes the compare-and-set always moves `cursor_version` to
+    # itself (even when it keeps the cursor), so the next evaluation reads a new version and
+    # its idempotency key `sensor_eval:<sensor>:<version>` is fresh.
+    if polled and event.cursor_read_version != (state.get("cursor_version") or ""):
+        status: SensorTickStatus = "SKIPPED"
+        skip_reason = STALE_CURSOR
+    elif not is_running(state, event.default_running):
+        status, skip_reason = "SKIPPED", STOPPED
+        if polled:
+            state["cursor_version"] = tick_id
+    elif event.outcome == "FAILED":
+        status, error = "FAILURE", event.error or "sensor evaluation failed"
+        if polled:
+            state["cursor_version"] = tick_id  # the cursor is kept
+    else:
+        if event.outcome == "REQUESTED":
+            request_ids = _claim_and_request(ctx, event, tick_id)
+        if request_ids:
+            status = "SUCCESS"
+        elif event.outcome == "REQUESTED" and event.run_requests:
+            status = "SKIPPED"  # every request deduplicated by its run key: no reason (Dagster)
+        else:
+            status, skip_reason = "SKIPPED", event.skip_reason or EMPTY_RESULT
+        if polled:
+            if event.cursor_after:  # an empty cursor never overwrites
+                state["cursor"] = event.cursor_after
+                cursor_after = event.cursor_after
+            state["cursor_version"] = tick_id
+
+    ctx.put(
+        SENSOR_TICKS.name,
+        {
+            "sensor": sensor,
+            "tick_id": tick_id,
+            "kind": event.kind,
+            "status": status,
+            "skip_reason": skip_reason,
+            "error": error,
+            "cursor_before": event.cursor_before,
+            "cursor_after": cursor_after,
+            "run_keys": json.dumps(_distinct_keys(event.run_requests)),
+            "request_ids": json.dumps(request_ids),
+            "message_id": event.message_id,
+            "evaluated_ms": ctx.time_ms,
+        },
+    )
+    if (state.get("last_tick_id") or "") < tick_id:
+        state.update(last_tick_id=tick_id, last_tick_status=status)
+    last = state.get("last_evaluation_ms")
+    if last is None or last < ctx.time_ms:
+        state["last_evaluation_ms"] = ctx.time_ms
+    ctx.put(SENSOR_STATE.name, state)
+    return Outcome.APPLIED
+
+
+def _claim_and_request(ctx: FoldContext, event: SensorEvaluated, tick_id: str) -> list[str]:
+    """Claim the evaluation's new run keys and write one run request per new or keyless one."""
+    created: list[str] = []
+    for index, request in enumerate(event.run_requests):
+        key = request.run_key
+        if key is not None:
+            # A key claimed earlier, by another tick or by this one, creates no request.
+            if ctx.get(SENSOR_RUN_KEYS.name, event.sensor, key) is not None:
+                continue
+            ctx.put(
+                SENSOR_RUN_KEYS.name,
+                {"sensor": event.sensor, "run_key": key, "tick_id": tick_id},
+                version=tick_id,
+            )
+        rid = request_id(event.sensor, tick_id, index)
+        ctx.put(
+            RUN_REQUESTS.name,
+            {
+                "request_id": rid,
+                "source": "sensor",
+                "source_name": event.sensor,
+                "tick_ms": ctx.time_ms,
+                "run_key": key,
+                "partition_key": request.partition_key,
+                "asset_selection": json.dumps(request.asset_selection),
+                "tags": json.dumps(request.tags, sort_keys=True),
+                "status": "REQUESTED",
+            },
+            version=tick_id,
+        )
+        created.append(rid)
+    return created
+
+
+def install(registry: Registry) -> None:
+    """Register the sensor tables and events. `run_requests` comes from `schedules.install`."""
+    for spec in (SENSOR_STATE, SENSOR_TICKS, SENSOR_RUN_KEYS):
+        registry.add_table(spec)
+    for name, payload, rule, description in (
+        (
+            SENSOR_EVALUATED,
+            SensorEvaluated,
+            fold_evaluated,
+            "A sensor was evaluated: its requests, skip reason or error, and cursor.",
+        ),
+        (
+            SENSOR_STATUS_CHANGED,
+            SensorStatusChanged,
+            fold_status_changed,
+            "An operator started or stopped a sensor.",
+        ),
+        (
+            SENSOR_CURSOR_SET,
+            SensorCursorSet,
+            fold_cursor_set,
+            "An operator set or reset a sensor's cursor.",
+        ),
+    ):
+        registry.add_event(
+            EventType(name=name, version=1, payload=payload, rule=rule, description=description)
+        )
