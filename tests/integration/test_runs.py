@@ -377,3 +377,23 @@ def test_duplicate_keys_in_one_tick_make_one_run_and_keyless_requests_always_run
     ws.compactor.compact_until_idle()
     runs = list_runs(ws, limit=100)["runs"]
     assert sorted(r["source"] for r in runs) == ["manual", "manual", "schedule"]
+
+
+def test_doctor_says_when_no_timer_is_advancing_runs(ws: Workspace) -> None:
+    from arco.services.doctor import run_doctor
+
+    launch_run(ws, LaunchRequest("key:raw_events", partition="2024-01-01"))
+    waiting = NoWorkers()
+    run_timer(ws, now_of(ws), dispatcher=waiting)
+    (finding,) = [f for f in run_doctor(ws) if f.check == "runs"]
+    assert finding.status == "ok" and "1 active run(s)" in finding.summary
+    # The order is never delivered and no timer runs for 45 minutes: the dispatch should have
+    # timed out 15 minutes ago.
+    advance(ws, 45 * 60)
+    (finding,) = [f for f in run_doctor(ws) if f.check == "runs"]
+    assert finding.status == "error" and "no timer call" in finding.summary
+    assert finding.details[0]["status"] == "DISPATCHED"
+    assert finding.details[0]["overdue_minutes"] == 15
+    run_timer(ws, now_of(ws), dispatcher=waiting)  # the timer times it out and retries
+    (finding,) = [f for f in run_doctor(ws) if f.check == "runs"]
+    assert finding.status == "ok"

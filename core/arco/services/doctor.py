@@ -127,6 +127,9 @@ def run_doctor(ws: Workspace) -> list[Finding]:
     schedules = _check_schedules(ws)
     if schedules is not None:
         findings.append(schedules)
+    runs = _check_runs(ws)
+    if runs is not None:
+        findings.append(runs)
     return findings
 
 
@@ -186,6 +189,56 @@ def _check_schedules(ws: Workspace) -> Finding | None:
             failed,
         )
     return Finding("schedules", "ok", f"{len(defs.schedules)} schedule(s), timer on time")
+
+
+def _check_runs(ws: Workspace) -> Finding | None:
+    """Are runs advancing? A retry overdue by more than the grace, or an order older than the
+    dispatch timeout that nobody timed out, means no timer call has looked at them. None when
+    there are no runs."""
+    from arco.domain.run_controller import RunPolicy
+    from arco.services.run_views import active_runs, tasks_by_run
+
+    snapshot = ws.snapshot()
+    if snapshot.table("runs").num_rows == 0:
+        return None
+    runs = active_runs(snapshot)
+    now_ms = ws.clock.now_ms()
+    policy = RunPolicy()
+    stuck = []
+    for run_id, tasks in sorted(tasks_by_run(snapshot, [r["run_id"] for r in runs]).items()):
+        for task in tasks:
+            overdue = None
+            if task["status"] == "RETRY_WAIT" and task["retry_at_ms"] is not None:
+                overdue = now_ms - task["retry_at_ms"]
+            elif task["status"] == "DISPATCHED" and task["dispatched_ms"] is not None:
+                overdue = now_ms - task["dispatched_ms"] - policy.dispatch_timeout_ms
+            if overdue is not None and overdue > TIMER_GRACE_MS:
+                stuck.append(
+                    {
+                        "run_id": run_id,
+                        "task": task["index"],
+                        "asset": task["asset"],
+                        "partition": task["partition"],
+                        "status": task["status"],
+                        "overdue_minutes": overdue // 60_000,
+                    }
+                )
+    queued = [r for r in runs if r["status"] == "QUEUED"]
+    if stuck:
+        return Finding(
+            "runs",
+            "error",
+            f"{len(stuck)} task(s) of active runs are overdue by more than "
+            f"{TIMER_GRACE_MS // 60_000} minutes: no timer call is advancing runs",
+            "Check the timer's Cloud Tasks queue (and ARCO_WORKER_URL for dispatches); "
+            "`arco tick` runs the timer once by hand.",
+            stuck[:100],
+        )
+    return Finding(
+        "runs",
+        "ok",
+        f"{len(runs)} active run(s) ({len(queued)} queued), none overdue",
+    )
 
 
 def _check_files(ws: Workspace, manifest: Manifest) -> Finding:
