@@ -8,6 +8,7 @@ request under the same key is refused (and recorded) instead of silently merged.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -90,8 +91,6 @@ def _now(ws: Workspace) -> datetime:
 
 
 def _new_run_id(ws: Workspace) -> str:
-    import os
-
     return "run_" + encode_ulid(ws.clock.now_ms(), int.from_bytes(os.urandom(10), "big")).lower()
 
 
