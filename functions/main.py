@@ -172,8 +172,7 @@ def timer(request: Request) -> tuple[str, int, dict[str, str]]:
     Refuses (403) calls that do not come from the configured queue. The successor's task name
     is derived from the next time slot, so duplicate calls schedule it once.
     """
-    from datetime import UTC, datetime
-
+    from arco.clock import clock_now
     from arco.cloud.tasks import timer_task_id
     from arco.domain.errors import ArcoError
     from arco.services.timer import from_expected_queue, next_slot, run_timer
@@ -182,7 +181,7 @@ def timer(request: Request) -> tuple[str, int, dict[str, str]]:
     if not from_expected_queue(request.headers.get("X-CloudTasks-QueueName"), settings.timer_queue):
         return _forbidden()
     ws = _workspace(settings.workspace)
-    now = datetime.fromtimestamp(ws.clock.now_ms() / 1000, tz=UTC)
+    now = clock_now(ws.clock)
     try:
         result = run_timer(ws, now, dispatcher=_dispatcher())
     except ArcoError as exc:

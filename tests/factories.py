@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
+from pydantic import BaseModel
+
 from arco.domain.envelope import LEDGER_FORMAT, EventEnvelope, LedgerBatch, format_time_ms
 from arco.domain.fold import LedgerObject
 from arco.domain.settings import SETTING_CHANGED, setting_idempotency_key
@@ -78,3 +80,32 @@ def dynamic_partitions_event(
             "request_id": request_id,
         },
     )
+
+
+class EnvelopeWriter:
+    """Writes envelopes the way production does: one clock tick per event, increasing ids.
+    Capability tests subclass it with builders for their own events."""
+
+    STEP_MS = 1_000
+
+    def __init__(self, start_ms: int = BASE_MS) -> None:
+        self.ms = start_ms
+        self.n = 0
+
+    def envelope(
+        self, type_: str, payload: BaseModel, key: str, ms: int | None = None
+    ) -> EventEnvelope:
+        if ms is None:
+            self.ms += self.STEP_MS
+            ms = self.ms
+        self.n += 1
+        return EventEnvelope(
+            event_id=ulid_at(ms, self.n),
+            type=type_,
+            version=1,
+            workspace="default",
+            idempotency_key=key,
+            time=format_time_ms(ms),
+            source="test",
+            payload=payload.model_dump(mode="json"),
+        )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 from typing import Protocol
 
 
@@ -42,3 +43,8 @@ class OffsetClock:
 
     def set_now(self, now_ms: int) -> None:
         self.offset_ms = now_ms - time.time_ns() // 1_000_000
+
+
+def clock_now(clock: Clock) -> datetime:
+    """The clock's time as an aware UTC datetime (what controllers take as `now`)."""
+    return datetime.fromtimestamp(clock.now_ms() / 1000, tz=UTC)

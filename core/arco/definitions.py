@@ -110,7 +110,7 @@ __all__ = [
 ]
 
 # The first parameter of an asset function may take the execution context instead of an input.
-_CONTEXT_PARAMETERS = ("context", "_context")
+CONTEXT_PARAMETERS = ("context", "_context")
 
 
 # --- keys and dependencies ---------------------------------------------------------------------
@@ -356,7 +356,7 @@ class AssetsDefinition:
 def _input_deps(fn: Callable[..., Any], ins: Mapping[str, AssetIn], owner: str) -> list[AssetDep]:
     """Upstream assets named by the function's parameters (or by `ins`), in signature order."""
     parameters = list(inspect.signature(fn).parameters.values())
-    if parameters and parameters[0].name in _CONTEXT_PARAMETERS:
+    if parameters and parameters[0].name in CONTEXT_PARAMETERS:
         parameters = parameters[1:]
     names = [
         p.name

@@ -20,10 +20,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from arco.domain.errors import InvalidInput
+from arco.domain.partitions.time_window import TimeWindow
 
 
 @dataclass(frozen=True)
@@ -41,12 +41,6 @@ class MaterializeResult:
     data_version: str | DataVersion | None = None
 
 
-@dataclass(frozen=True)
-class PartitionTimeWindow:
-    start: datetime
-    end: datetime
-
-
 @dataclass
 class AssetExecutionContext:
     """The run, asset, partition and logger of one task attempt."""
@@ -56,7 +50,7 @@ class AssetExecutionContext:
     partition_key_or_none: str | None
     attempt: int
     log: logging.Logger
-    time_window: PartitionTimeWindow | None = None
+    time_window: TimeWindow | None = None
     run_tags: Mapping[str, str] = field(default_factory=dict)
     output_metadata: dict[str, Any] = field(default_factory=dict)
 
@@ -73,7 +67,7 @@ class AssetExecutionContext:
         return self.partition_key_or_none
 
     @property
-    def partition_time_window(self) -> PartitionTimeWindow:
+    def partition_time_window(self) -> TimeWindow:
         if self.time_window is None:
             raise InvalidInput(
                 f"asset {self.asset_key!r} has no time-window partitions: no time window"

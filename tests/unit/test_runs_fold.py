@@ -10,21 +10,20 @@ import json
 from typing import Any
 
 import pytest
-from pydantic import BaseModel
 
 from arco.domain import runs
 from arco.domain.catalog import default_registry
-from arco.domain.envelope import EventEnvelope, format_time_ms
+from arco.domain.envelope import EventEnvelope
 from arco.domain.fold import FoldReport, fold_objects
 from arco.domain.run_controller import advance_runs
 from arco.domain.run_plan import PlannedTask, RunPlan, TaskKey
 from arco.domain.runs import RetrySpec
 from arco.domain.state import FoldState, StagedState
 from arco.domain.tables import ROW_VERSION, Row
-from tests.factories import BASE_MS, ledger_object, ulid_at
+from tests.factories import BASE_MS, EnvelopeWriter, ledger_object
 
 REG = default_registry()
-STEP_MS = 1_000
+STEP_MS = EnvelopeWriter.STEP_MS
 
 A, B, C, D = TaskKey("a"), TaskKey("b"), TaskKey("c"), TaskKey("d", "p1")
 # a -> b -> c, and d (partitioned, independent)
@@ -42,30 +41,8 @@ IA, IB, IC, ID = 0, 1, 2, 3
 # --- builders ----------------------------------------------------------------------------------
 
 
-class Writer:
-    """Writes envelopes the way production does: one clock tick per event, increasing ids."""
-
-    def __init__(self, start_ms: int = BASE_MS) -> None:
-        self.ms = start_ms
-        self.n = 0
-
-    def envelope(
-        self, type_: str, payload: BaseModel, key: str, ms: int | None = None
-    ) -> EventEnvelope:
-        if ms is None:
-            self.ms += STEP_MS
-            ms = self.ms
-        self.n += 1
-        return EventEnvelope(
-            event_id=ulid_at(ms, self.n),
-            type=type_,
-            version=1,
-            workspace="default",
-            idempotency_key=key,
-            time=format_time_ms(ms),
-            source="test",
-            payload=payload.model_dump(mode="json"),
-        )
+class Writer(EnvelopeWriter):
+    """Run and task events, built with the production idempotency keys."""
 
     def requested(
         self,

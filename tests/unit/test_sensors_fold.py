@@ -13,17 +13,17 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from arco.domain import schedules, sensors
-from arco.domain.envelope import EventEnvelope, format_time_ms
+from arco.domain.envelope import EventEnvelope
 from arco.domain.fold import FoldReport, LedgerObject, fold_objects
 from arco.domain.registry import Registry
 from arco.domain.sensors import SensorEvaluated, SensorRunRequest
 from arco.domain.state import FoldState, StagedState
 from arco.domain.system_tables import SYSTEM_TABLES
 from arco.domain.tables import ROW_VERSION, Row
-from tests.factories import BASE_MS, batch_bytes, ledger_object, ulid_at
+from tests.factories import BASE_MS, EnvelopeWriter, batch_bytes, ledger_object, ulid_at
 
 
 def _install_system_tables(registry: Registry) -> None:
@@ -32,7 +32,7 @@ def _install_system_tables(registry: Registry) -> None:
 
 
 REG = Registry().extend((_install_system_tables, schedules.install, sensors.install))
-STEP_MS = 1_000
+STEP_MS = EnvelopeWriter.STEP_MS
 S = "new_files"
 
 
@@ -43,30 +43,8 @@ def req(run_key: str | None = None, **extra: Any) -> SensorRunRequest:
     return SensorRunRequest(run_key=run_key, asset_selection=["orders"], **extra)
 
 
-class Writer:
-    """Writes envelopes the way production does: one clock tick per event, increasing ids."""
-
-    def __init__(self, start_ms: int = BASE_MS) -> None:
-        self.ms = start_ms
-        self.n = 0
-
-    def envelope(
-        self, type_: str, payload: BaseModel, key: str, ms: int | None = None
-    ) -> EventEnvelope:
-        if ms is None:
-            self.ms += STEP_MS
-            ms = self.ms
-        self.n += 1
-        return EventEnvelope(
-            event_id=ulid_at(ms, self.n),
-            type=type_,
-            version=1,
-            workspace="default",
-            idempotency_key=key,
-            time=format_time_ms(ms),
-            source="test",
-            payload=payload.model_dump(mode="json"),
-        )
+class Writer(EnvelopeWriter):
+    """Sensor events, built with the production idempotency keys."""
 
     def push(
         self,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from flask import Flask, Response, jsonify, request
@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from arco import __version__
 from arco.api.openapi import openapi_document
 from arco.api.pagination import decode_cursor, encode_cursor, parse_limit
+from arco.clock import clock_now
 from arco.domain.errors import ArcoError, ConflictError, InvalidInput, NotFound, Refused
 from arco.domain.instants import parse_instant
 from arco.domain.names import validate_workspace
@@ -97,7 +98,7 @@ def _now_arg(workspace: Workspace) -> datetime:
     """`?now=` (ISO 8601 with offset), or the workspace clock."""
     text = request.args.get("now")
     if text is None:
-        return datetime.fromtimestamp(workspace.clock.now_ms() / 1000, tz=UTC)
+        return clock_now(workspace.clock)
     return parse_instant(text, "now")
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import click
 from rich.markup import escape
@@ -12,6 +12,7 @@ from rich.markup import escape
 from arco.cli.common import Context, handle_errors, json_option, pass_ctx
 from arco.cli.output import console, print_json, print_table
 from arco.cli.runs import styled, when
+from arco.clock import clock_now
 from arco.domain.errors import InvalidInput
 from arco.domain.instants import parse_instant
 
@@ -19,7 +20,7 @@ from arco.domain.instants import parse_instant
 def parse_now(text: str | None, ctx: Context) -> datetime:
     """`--now` as an aware datetime (ISO 8601 with an offset or Z); the clock when absent."""
     if text is None:
-        return datetime.fromtimestamp(ctx.ws.clock.now_ms() / 1000, tz=UTC)
+        return clock_now(ctx.ws.clock)
     return parse_instant(text, "--now")
 
 

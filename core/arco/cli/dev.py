@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
 
 from arco.api.app import create_app
 from arco.cli.output import console, err_console
+from arco.clock import clock_now
 from arco.services.workspace import Workspace
 from arco.storage.url import open_store
 
@@ -45,7 +45,7 @@ def run_dev(
         while not stop.is_set():
             try:
                 ws = workspaces(workspace)
-                now = datetime.fromtimestamp(ws.clock.now_ms() / 1000, tz=UTC)
+                now = clock_now(ws.clock)
                 result = run_timer(ws, now, dispatcher=dispatcher)
                 if result.ledger_objects or result.dispatch.executed:
                     console.print(

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 
+from arco.clock import clock_now
 from arco.domain.errors import NotFound
 from arco.domain.runs import TERMINAL_RUN
 from arco.services.dispatch import TaskDispatcher
@@ -35,7 +35,7 @@ def drive_run(
     """
     deadline = time.monotonic() + timeout_s
     while True:
-        now = datetime.fromtimestamp(ws.clock.now_ms() / 1000, tz=UTC)
+        now = clock_now(ws.clock)
         result: TimerResult = run_timer(ws, now, dispatcher=dispatcher)
         snapshot = ws.snapshot()
         run = find_run(snapshot, run_id)

@@ -11,9 +11,10 @@ import json
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
+from arco.clock import clock_now
 from arco.domain.canonical import canonical_json
 from arco.domain.errors import CorruptState, InvalidInput, NotFound, Refused
 from arco.domain.run_identity import (
@@ -24,7 +25,7 @@ from arco.domain.run_identity import (
     validate_run_key,
     validate_user_tags,
 )
-from arco.domain.run_plan import RunPlan, TaskKey, from_failure
+from arco.domain.run_plan import PlannedTask, RunPlan, TaskKey, from_failure
 from arco.domain.run_requests import PreparedRun, prepare_run, retry_specs, system_tags
 from arco.domain.runs import (
     RUN_CANCEL_REQUESTED,
@@ -87,7 +88,7 @@ def default_retry(snapshot: Snapshot) -> RetrySpec:
 
 
 def _now(ws: Workspace) -> datetime:
-    return datetime.fromtimestamp(ws.clock.now_ms() / 1000, tz=UTC)
+    return clock_now(ws.clock)
 
 
 def _new_run_id(ws: Workspace) -> str:
@@ -292,7 +293,7 @@ def rerun(
                 {"run_id": run_id, "status": parent["status"]},
             )
         rows = tasks_of(snapshot, run_id)
-        plan = RunPlan.from_json(_plan_json(rows))
+        plan = _plan_of(rows)
         succeeded = {TaskKey(r["asset"], r["partition"]) for r in rows if r["status"] == "SUCCESS"}
         retry_plan = from_failure(plan, succeeded)
         assets = tuple(dict.fromkeys(k.asset for k in retry_plan.keys))
@@ -352,12 +353,13 @@ def rerun(
     )
 
 
-def _plan_json(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Rebuild a run's plan from its task rows (positions are the plan's)."""
+def _plan_of(rows: list[dict[str, Any]]) -> RunPlan:
+    """A run's plan, rebuilt from its task rows (positions are the plan's)."""
     ordered = sorted(rows, key=lambda r: r["index"])
-    assets: dict[str, int] = {}
-    tasks = []
-    for row in ordered:
-        number = assets.setdefault(row["asset"], len(assets))
-        tasks.append([number, row["partition"], json.loads(row["depends_on"] or "[]")])
-    return {"format": 1, "assets": list(assets), "tasks": tasks}
+    keys = [TaskKey(r["asset"], r["partition"]) for r in ordered]
+    return RunPlan(
+        tuple(
+            PlannedTask(keys[i], tuple(keys[d] for d in json.loads(r["depends_on"] or "[]")))
+            for i, r in enumerate(ordered)
+        )
+    )

@@ -126,7 +126,7 @@ def run_timer(
                 ws.name,
                 defs,
                 requests,
-                frozenset(r["run_id"] for r in active_runs(snapshot)) | _known_runs(snapshot),
+                _known_runs(snapshot),
                 now,
                 now_ms,
                 default_retry(snapshot),

@@ -21,6 +21,7 @@ import traceback
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from arco.definitions import CONTEXT_PARAMETERS
 from arco.domain.errors import InvalidInput, NotFound
 from arco.domain.partitions import TimeWindowPartitionsDefinition
 from arco.domain.run_controller import TaskOrder
@@ -39,7 +40,6 @@ from arco.execution import (
     AssetExecutionContext,
     DataVersion,
     MaterializeResult,
-    PartitionTimeWindow,
 )
 from arco.ledger.writer import NewEvent
 from arco.services.definitions import current_definitions
@@ -50,7 +50,6 @@ if TYPE_CHECKING:
     from arco.definitions import Definitions
 
 MAX_ERROR_CHARS = 8000
-_CONTEXT_NAMES = ("context", "_context")
 
 
 @dataclass
@@ -169,8 +168,7 @@ def execute_task(
     window = None
     pdef = node.partitions if node is not None else None
     if isinstance(pdef, TimeWindowPartitionsDefinition) and order.partition is not None:
-        tw = pdef.time_window_for_key(order.partition)
-        window = PartitionTimeWindow(tw.start, tw.end)
+        window = pdef.time_window_for_key(order.partition)
     context = AssetExecutionContext(
         run_id=order.run_id,
         asset_key=order.asset,
@@ -235,7 +233,7 @@ def _call(definitions: Definitions, asset: str, context: AssetExecutionContext) 
     for position, parameter in enumerate(parameters):
         if parameter.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
             continue
-        value = context if position == 0 and parameter.name in _CONTEXT_NAMES else None
+        value = context if position == 0 and parameter.name in CONTEXT_PARAMETERS else None
         if parameter.kind is inspect.Parameter.KEYWORD_ONLY:
             kwargs[parameter.name] = value
         else:
