@@ -14,6 +14,7 @@ from typing import Any
 
 from arco.clock import FixedClock
 from arco.definitions import AssetSpec, DailyPartitionsDefinition, Definitions
+from arco.domain.run_controller import TaskOrder
 from arco.domain.runs import TASK_FINISHED, TASK_STARTED, TaskFinished, TaskStarted
 from arco.domain.runs import task_report_key as report_key
 from arco.ledger.writer import NewEvent
@@ -65,7 +66,7 @@ def measure(quick: bool) -> dict[str, Any]:
 
         # Every dispatched task reports started and finished, 1,000 events per ledger object.
         events: list[NewEvent] = []
-        for order in waiting.pending:
+        for order in (o for o in waiting.pending if isinstance(o, TaskOrder)):
             base = {"run_id": order.run_id, "task": order.task, "attempt": order.attempt}
             events.append(
                 NewEvent(

@@ -3,10 +3,12 @@
     api        HTTP    the Arco HTTP API (state, settings, schedules, ...)
     compactor  HTTP    (Cloud Scheduler, bucket notifications): fold and publish
     timer      HTTP    (Cloud Tasks): run the controllers, then schedule the next timer call
-    worker     HTTP    (Cloud Tasks): run one attempt of one task of a run and report it
+    worker     HTTP    (Cloud Tasks): run one attempt of one task of a run and report it, or
+                       evaluate one poll sensor
+    sensor_push HTTP   (Pub/Sub push, Eventarc): evaluate a push sensor for one message
 
 Configuration comes from the environment once per instance (ARCO_STORE, ARCO_WORKSPACE,
-ARCO_LOOKBACK_MS, ARCO_TIMER_*, ARCO_WORKER_QUEUE/URL, ARCO_DEFINITIONS). Heavy imports
+ARCO_LOOKBACK_MS, ARCO_TIMER_*, ARCO_WORKER_QUEUE/URL, ARCO_DEFINITIONS, ARCO_PUSH_*). Heavy imports
 (pyarrow) happen inside the handlers that need them, so the ingest entry points stay light.
 """
 
@@ -143,8 +145,11 @@ def worker(request: Request) -> tuple[str, int, dict[str, str]]:
     queue_header = request.headers.get("X-CloudTasks-QueueName")
     if not from_expected_queue(queue_header, settings.worker_queue):
         return _forbidden()
+    body = request.get_json(silent=True)
     try:
-        order = TaskOrder.from_json(request.get_json(silent=True))
+        if isinstance(body, dict) and body.get("kind") == "sensor":
+            return _evaluate_sensor(body)
+        order = TaskOrder.from_json(body)
         result = execute_task(
             _workspace(order.workspace), _definitions(), order, settings.heartbeat_interval_s
         )
@@ -163,6 +168,86 @@ def worker(request: Request) -> tuple[str, int, dict[str, str]]:
         )
         answer["nudge"] = {"task": task_id, "created": created}
     return _json(answer, 200)
+
+
+def _evaluate_sensor(body: dict[str, Any]) -> tuple[str, int, dict[str, str]]:
+    """A poll-sensor order: evaluate, append, and nudge the timer so its run requests become
+    runs without waiting for the next slot."""
+    from arco.domain.sensor_controller import SensorOrder
+    from arco.services.sensor_poll import evaluate_poll_sensor
+
+    settings = _settings()
+    order = SensorOrder.from_json(body)
+    result = evaluate_poll_sensor(_workspace(order.workspace), _definitions(), order)
+    answer: dict[str, Any] = {"sensor": result.as_dict(), "nudge": None}
+    if result.run_requests and settings.timer_queue and settings.timer_url:
+        task_id = f"nudge-{order.dispatch_name}"
+        created = _timer_queue().schedule(
+            task_id, settings.timer_url, None, {"workspace": order.workspace, "nudge": True}
+        )
+        answer["nudge"] = {"task": task_id, "created": created}
+    return _json(answer, 200)
+
+
+@functools.cache
+def _push_handler() -> Any:
+    """Built once per instance: the store, a ledger writer, the code location, the verifier
+    (whose certificate cache must outlive a request). Nothing here imports pyarrow."""
+    import os
+
+    from arco.clock import SystemClock
+    from arco.cloud.push_auth import PushAuth
+    from arco.domain.catalog import default_registry
+    from arco.ledger.writer import LedgerWriter
+    from arco.services.sensor_push import PushHandler
+    from arco.storage.url import open_store
+
+    settings = _settings()
+    store = open_store(settings.store_url)
+    writer = LedgerWriter(
+        store,
+        settings.workspace,
+        default_registry(),
+        SystemClock(),
+        "sensor_push",
+        settings.lookback_ms,
+    )
+    return PushHandler(store, writer, _definitions(), PushAuth.from_env(os.environ))
+
+
+@functions_framework.http
+def sensor_push(request: Request) -> tuple[str, int, dict[str, str]]:
+    """One Pub/Sub push (envelope or CloudEvent): 200 once the evaluation is durable, 4xx
+    (request quarantined) when it can never succeed, 503 when Pub/Sub should redeliver."""
+    from arco.domain.errors import ArcoError
+
+    try:
+        handler = _push_handler()
+    except ArcoError as exc:
+        body = {"error": {"code": "misconfigured", "message": str(exc)}}
+        return _json(body, 500)
+    answer = handler.handle(request.get_data(), dict(request.headers), request.path)
+    if answer.status == 200 and _fault("sensor_push_after_append"):
+        return _json({"error": {"code": "injected", "message": "fault injection"}}, 500)
+    return _json(answer.body, answer.status)
+
+
+def _fault(name: str) -> bool:
+    """Test-only fault injection: ARCO_FAULTS=name:count fails the first `count` calls of
+    `name` in this process (how the tests make Pub/Sub redeliver a message already durable)."""
+    import os
+
+    spec = dict(
+        item.split(":", 1) for item in (os.environ.get("ARCO_FAULTS") or "").split(",") if item
+    )
+    left = int(spec.get(name, 0)) - _FAULTS_FIRED.get(name, 0)
+    if left <= 0:
+        return False
+    _FAULTS_FIRED[name] = _FAULTS_FIRED.get(name, 0) + 1
+    return True
+
+
+_FAULTS_FIRED: dict[str, int] = {}
 
 
 @functions_framework.http

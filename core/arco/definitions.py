@@ -43,6 +43,7 @@ from arco.domain.definitions import (
     FreshnessPolicy,
     RetryPolicy,
     ScheduleNode,
+    SensorNode,
     validate_asset_key,
 )
 from arco.domain.errors import InvalidInput, NotFound
@@ -70,6 +71,21 @@ from arco.domain.partitions import (
     WeeklyPartitionsDefinition,
 )
 from arco.execution import AssetExecutionContext, DataVersion, MaterializeResult
+from arco.sensor_definitions import (
+    DefaultSensorStatus,
+    PubSubMessage,
+    PushSensorContext,
+    RunRequest,
+    RunStatus,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+    asset_sensor,
+    push_sensor,
+    run_status_sensor,
+    sensor,
+)
 
 __all__ = [
     "AllPartitionMapping",
@@ -83,6 +99,7 @@ __all__ = [
     "DailyPartitionsDefinition",
     "DataVersion",
     "DefaultScheduleStatus",
+    "DefaultSensorStatus",
     "Definitions",
     "DimensionPartitionMapping",
     "DynamicPartitionsDefinition",
@@ -97,8 +114,16 @@ __all__ = [
     "MultiToSingleDimensionPartitionMapping",
     "PartitionMapping",
     "PartitionsDefinition",
+    "PubSubMessage",
+    "PushSensorContext",
     "RetryPolicy",
+    "RunRequest",
+    "RunStatus",
     "ScheduleDefinition",
+    "SensorDefinition",
+    "SensorEvaluationContext",
+    "SensorResult",
+    "SkipReason",
     "SpecificPartitionsPartitionMapping",
     "StaticPartitionMapping",
     "StaticPartitionsDefinition",
@@ -106,7 +131,11 @@ __all__ = [
     "TimeWindowPartitionsDefinition",
     "WeeklyPartitionsDefinition",
     "asset",
+    "asset_sensor",
     "build_schedule_from_partitioned_assets",
+    "push_sensor",
+    "run_status_sensor",
+    "sensor",
 ]
 
 # The first parameter of an asset function may take the execution context instead of an input.
@@ -792,15 +821,23 @@ def build_schedule_from_partitioned_assets(
 
 
 class Definitions:
-    """The assets and schedules of one code location."""
+    """The assets, schedules and sensors of one code location."""
 
     def __init__(
         self,
         assets: Iterable[AssetLike] | None = None,
         schedules: Iterable[ScheduleDefinition] | None = None,
+        sensors: Iterable[SensorDefinition] | None = None,
     ) -> None:
         self.assets: tuple[AssetLike, ...] = tuple(assets or ())
         self.schedules: tuple[ScheduleDefinition, ...] = tuple(schedules or ())
+        self.sensors: tuple[SensorDefinition, ...] = tuple(sensors or ())
+        for sensor_def in self.sensors:
+            if not isinstance(sensor_def, SensorDefinition):
+                raise InvalidInput(
+                    f"Definitions(sensors=...) takes sensors (@sensor, @push_sensor, "
+                    f"asset_sensor, run_status_sensor), not {type(sensor_def).__name__}"
+                )
         for item in self.assets:
             if not isinstance(item, AssetsDefinition | AssetSpec):
                 raise InvalidInput(
@@ -835,7 +872,14 @@ class Definitions:
             if schedule.name in schedules:
                 raise InvalidInput(f"duplicate schedule name {schedule.name!r}")
             schedules[schedule.name] = schedule.resolve(nodes)
-        return DefinitionsSnapshot(code_location=code_location, assets=nodes, schedules=schedules)
+        sensors: dict[str, SensorNode] = {}
+        for item in dict.fromkeys(self.sensors):
+            if item.name in sensors:
+                raise InvalidInput(f"duplicate sensor name {item.name!r}")
+            sensors[item.name] = _sensor_node(item)
+        return DefinitionsSnapshot(
+            code_location=code_location, assets=nodes, schedules=schedules, sensors=sensors
+        )
 
     def get_asset_function(self, key: CoercibleToAssetKey) -> Callable[..., Any]:
         """The Python function that computes asset `key` (for the worker)."""
@@ -847,8 +891,32 @@ class Definitions:
             raise InvalidInput(f"asset {text!r} is an AssetSpec: it has no function to run")
         return item.fn
 
+    def get_sensor(self, name: str) -> SensorDefinition:
+        for item in self.sensors:
+            if item.name == name:
+                return item
+        raise NotFound(f"no sensor {name!r} in these definitions")
+
     def get_schedule(self, name: str) -> ScheduleDefinition:
         for schedule in self.schedules:
             if schedule.name == name:
                 return schedule
         raise NotFound(f"no schedule {name!r} in these definitions")
+
+
+def _sensor_node(item: SensorDefinition) -> SensorNode:
+    owner = f"sensor {item.name!r}"
+    target, _ = _target(item.target, owner)
+    monitored = [_coerce_key(m, f"{owner} monitored asset") for m in item.monitored_assets]
+    return SensorNode(
+        name=item.name,
+        kind=item.kind,
+        target=tuple(k.to_user_string() for k in target),
+        minimum_interval_seconds=item.minimum_interval_seconds,
+        default_status=_status(item.default_status),
+        subscription=item.subscription,
+        monitored_assets=tuple(k.to_user_string() for k in monitored),
+        run_statuses=item.run_statuses,
+        tags=_tags(item.tags),
+        description=item.description,
+    )

@@ -119,6 +119,7 @@ def test_openapi_document_matches_the_routes(client: FlaskClient) -> None:
             .replace("<path:asset>", "{asset}")
             .replace("<schedule>", "{schedule}")
             .replace("<definition>", "{definition}")
+            .replace("<sensor>", "{sensor}")
             .replace("<run_id>", "{run_id}")
         )
         for method in rule.methods - {"HEAD", "OPTIONS"}:  # type: ignore[operator]

@@ -346,7 +346,7 @@ def test_a_schedule_key_repeated_on_two_ticks_launches_two_runs(tmp_path: Path) 
 def test_duplicate_keys_in_one_tick_make_one_run_and_keyless_requests_always_run(
     ws: Workspace,
 ) -> None:
-    from arco.domain.run_requests import schedule_requests_to_events
+    from arco.domain.run_requests import automation_requests_to_events
     from arco.services.definitions import require_definitions
     from arco.services.runs import default_retry
 
@@ -361,7 +361,7 @@ def test_duplicate_keys_in_one_tick_make_one_run_and_keyless_requests_always_run
         "status": "REQUESTED",
     }
     rows = [{**request, "request_id": "a"}, {**request, "request_id": "b"}]
-    events = schedule_requests_to_events(
+    events = automation_requests_to_events(
         ws.name,
         require_definitions(ws),
         rows,

@@ -9,12 +9,8 @@ Cloud Tasks' task-name dedupe, so the dedupe test wraps its client in a fake tha
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
 import time
 import urllib.error
@@ -39,6 +35,7 @@ from arco.services.timer import run_timer
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from tests.conftest import _free_port
+from tests.integration.processes import start_process, stop_process, tail, wait_listening
 
 REPO = Path(__file__).resolve().parents[2]
 EMULATOR = REPO / ".venv-tasks-emu" / "bin" / "gcloud-tasks-emulator"
@@ -48,59 +45,7 @@ WORKSPACE = "e2e"
 QUEUE_PARENT = "projects/test-project/locations/us-central1"
 QUEUE = f"{QUEUE_PARENT}/queues/arco-worker"
 DAYS = ("2024-01-01", "2024-01-02", "2024-01-03")
-START_TIMEOUT_S = 30.0
 RUN_TIMEOUT_S = 60.0
-
-
-# --- subprocesses ----------------------------------------------------------------------------
-
-
-def _start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    """In a session of its own, so teardown can end the whole group (gunicorn forks workers)."""
-    with log.open("wb") as out:
-        return subprocess.Popen(
-            command,
-            env=env,
-            cwd=REPO,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the group, then SIGKILL whatever is left of it (a forked child may outlive the
-    leader)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    with contextlib.suppress(subprocess.TimeoutExpired):
-        proc.wait(5)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait(5)
-
-
-def _tail(log: Path, chars: int = 4000) -> str:
-    try:
-        return log.read_text(errors="replace")[-chars:]
-    except OSError:
-        return "(no log)"
-
-
-def _wait_listening(proc: subprocess.Popen[bytes], port: int, what: str, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            return
-        except OSError:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(
-                    f"{what} did not start listening on port {port} "
-                    f"(exit code {proc.poll()}); its output:\n{_tail(log)}"
-                )
-            time.sleep(0.05)
 
 
 # --- the Cloud Tasks emulator ----------------------------------------------------------------
@@ -133,15 +78,15 @@ def tasks_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TasksEm
         pytest.skip(message)
     port = _free_port()
     log = tmp_path_factory.mktemp("tasks-emulator") / "emulator.log"
-    proc = _start([str(EMULATOR), "start", "--port", str(port), "-q"], dict(os.environ), log)
+    proc = start_process([str(EMULATOR), "start", "--port", str(port), "-q"], dict(os.environ), log)
     try:
-        _wait_listening(proc, port, "gcloud-tasks-emulator", log)
+        wait_listening(proc, port, "gcloud-tasks-emulator", log)
         host = f"127.0.0.1:{port}"
         client = _emulator_client(host)
         client.create_queue(parent=QUEUE_PARENT, queue={"name": QUEUE})
         yield TasksEmulator(host, client)
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 # --- the worker function ---------------------------------------------------------------------
@@ -180,12 +125,12 @@ def worker(store_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         *("--target", "worker", "--source", str(REPO / "functions" / "main.py")),
         *("--port", str(port), "--host", "127.0.0.1"),
     ]
-    proc = _start(command, env, log)
+    proc = start_process(command, env, log)
     try:
-        _wait_listening(proc, port, "the worker function", log)
+        wait_listening(proc, port, "the worker function", log)
         yield Worker(f"http://127.0.0.1:{port}/", log)
     finally:
-        _stop(proc)
+        stop_process(proc)
 
 
 # --- the workspace, as this process sees it --------------------------------------------------
@@ -217,7 +162,7 @@ def _drive(
             tasks = [(t["asset"], t["partition"], t["status"]) for t in status["task_list"]]
             pytest.fail(
                 f"run {run_id} is still {status['status']} after {RUN_TIMEOUT_S:.0f} s; tasks "
-                f"{tasks}; the worker's output:\n{_tail(worker.log)}"
+                f"{tasks}; the worker's output:\n{tail(worker.log)}"
             )
         time.sleep(0.3)
 

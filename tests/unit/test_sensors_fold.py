@@ -464,15 +464,12 @@ def test_a_stopped_poll_evaluation_keeps_the_cursor_and_moves_the_version(
 # --- minimum interval --------------------------------------------------------------------------
 
 
-def test_due_poll_sensors_with_a_10s_timer_and_a_30s_interval(w: Writer, p: Projection) -> None:
+def test_due_with_a_10s_timer_and_a_30s_interval(w: Writer, p: Projection) -> None:
     due_at = []
     for offset_s in (0, 10, 20, 30, 40):
         now = BASE_MS + offset_s * 1000
         states = p.state.rows("sensor_state")
-        due = sensors.due_poll_sensors(
-            {S: 30, "other": 3600}, {k[0]: r for k, r in states.items()}, now
-        )
-        if S in due:
+        if sensors.is_due(states.get((S,)), 30, now):
             due_at.append(offset_s)
             version = states[(S,)]["cursor_version"] if (S,) in states else ""
             p.deliver(w.poll(version, outcome="SKIPPED", ms=now))
@@ -480,10 +477,10 @@ def test_due_poll_sensors_with_a_10s_timer_and_a_30s_interval(w: Writer, p: Proj
     assert p.sensor()["last_evaluation_ms"] == BASE_MS + 30_000
 
 
-def test_due_poll_sensors_is_sorted_and_uses_the_last_evaluation() -> None:
-    states: dict[str, Row] = {"b": {"last_evaluation_ms": 1_000}, "a": {"last_evaluation_ms": None}}
-    assert sensors.due_poll_sensors({"b": 5, "a": 5, "c": 5}, states, 5_999) == ["a", "c"]
-    assert sensors.due_poll_sensors({"b": 5, "a": 5, "c": 5}, states, 6_000) == ["a", "b", "c"]
+def test_due_uses_the_last_evaluation() -> None:
+    assert sensors.is_due(None, 5, 0) and sensors.is_due({"last_evaluation_ms": None}, 5, 0)
+    assert not sensors.is_due({"last_evaluation_ms": 1_000}, 5, 5_999)
+    assert sensors.is_due({"last_evaluation_ms": 1_000}, 5, 6_000)
 
 
 # --- property: order, duplication and batching of push evaluations -----------------------------

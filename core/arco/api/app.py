@@ -90,6 +90,7 @@ def create_app(workspaces: WorkspaceFactory) -> Flask:
         return result, 202
 
     register_automation_routes(app, ws)
+    register_sensor_routes(app, ws)
     register_run_routes(app, ws)
     return app
 
@@ -197,6 +198,86 @@ def register_automation_routes(app: Flask, ws: Callable[[str], Workspace]) -> No
             view_func=toggle,
             methods=["POST"],
         )
+
+
+def _request_id(body: dict[str, Any]) -> str:
+    """The body's `request_id`, else the Idempotency-Key header, else a new id."""
+    request_id = body.get("request_id") or request.headers.get("Idempotency-Key")
+    if request_id is None or request_id == "":
+        return uuid.uuid4().hex
+    if not isinstance(request_id, str):
+        raise InvalidInput("request_id must be a string")
+    return request_id
+
+
+def register_sensor_routes(app: Flask, ws: Callable[[str], Workspace]) -> None:
+    """Sensors: list, tick history, start, stop, set or reset the cursor."""
+    from arco.services.sensors import (
+        list_sensors,
+        sensor_ticks_page,
+        set_sensor_cursor,
+        set_sensor_status,
+    )
+
+    @app.get("/v1/workspaces/<name>/sensors")
+    def get_sensors(name: str) -> Any:
+        workspace = ws(name)
+        rows = list_sensors(workspace, _now_arg(workspace))
+        limit = parse_limit(request.args.get("limit"))
+        position = decode_cursor(request.args.get("cursor"), ("after",))
+        if position:
+            rows = [r for r in rows if r["name"] > position["after"]]
+        page = rows[:limit]
+        more = len(rows) > limit
+        return {
+            "sensors": page,
+            "next_cursor": encode_cursor({"after": page[-1]["name"]}) if more else None,
+        }
+
+    @app.get("/v1/workspaces/<name>/sensors/<sensor>/ticks")
+    def get_sensor_ticks(name: str, sensor: str) -> Any:
+        limit = parse_limit(request.args.get("limit"))
+        position = decode_cursor(request.args.get("cursor"), ("before",))
+        before = position["before"] if position else None
+        if before is not None and not isinstance(before, str):
+            raise InvalidInput(f"invalid cursor {request.args.get('cursor')!r}")
+        page, last = sensor_ticks_page(
+            ws(name), sensor, request.args.get("status") or None, limit, before
+        )
+        return {
+            "ticks": page,
+            "next_cursor": encode_cursor({"before": last}) if last else None,
+        }
+
+    for verb, status in (("start", "RUNNING"), ("stop", "STOPPED")):
+
+        def toggle(name: str, sensor: str, status: str = status) -> Any:
+            request_id = _request_id(_json_body({"request_id"}))
+            return set_sensor_status(ws(name), sensor, status, request_id, "api"), 202
+
+        app.add_url_rule(
+            f"/v1/workspaces/<name>/sensors/<sensor>/{verb}",
+            endpoint=f"sensor_{verb}",
+            view_func=toggle,
+            methods=["POST"],
+        )
+
+    @app.post("/v1/workspaces/<name>/sensors/<sensor>/cursor")
+    def post_sensor_cursor(name: str, sensor: str) -> Any:
+        body = _json_body({"cursor", "reset", "request_id"})
+        given = [k for k in ("cursor", "reset") if k in body]
+        if len(given) != 1:
+            raise InvalidInput(
+                'body must hold exactly one of "cursor" (a string) or "reset": true, '
+                f"got {', '.join(repr(k) for k in given) or 'neither'}"
+            )
+        if given == ["reset"] and body["reset"] is not True:
+            raise InvalidInput('"reset" must be true (to set a value, send "cursor")')
+        if given == ["cursor"] and not isinstance(body["cursor"], str):
+            raise InvalidInput('"cursor" must be a string (to clear it, send "reset": true)')
+        value = body.get("cursor")
+        request_id = _request_id(body)
+        return set_sensor_cursor(ws(name), sensor, value, request_id, "api"), 202
 
 
 def _string_field(body: dict[str, Any], name: str, required: bool = False) -> str | None:

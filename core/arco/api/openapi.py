@@ -126,6 +126,7 @@ def openapi_document() -> dict[str, Any]:
                 }
             },
             **_automation_paths(errors),
+            **_sensor_paths(errors),
             **_run_paths(errors),
         },
         "components": {
@@ -241,6 +242,117 @@ def _automation_paths(errors: dict[str, Any]) -> dict[str, Any]:
                 "operationId": "stopSchedule",
                 "summary": "Stop a schedule (kept across deploys)",
                 "parameters": [_WS, schedule],
+                "responses": accepted,
+            }
+        },
+    }
+
+
+_SENSOR_TICK_STATUS = {
+    "name": "status",
+    "in": "query",
+    "schema": {"type": "string", "enum": ["SUCCESS", "SKIPPED", "FAILURE"]},
+}
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "schema": {"type": "string"},
+    "description": "Request id (when the body has no request_id): the same id applies once.",
+}
+_REQUEST_ID_BODY = {
+    "required": False,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {"request_id": {"type": "string"}},
+            }
+        }
+    },
+}
+
+
+def _sensor_paths(errors: dict[str, Any]) -> dict[str, Any]:
+    ok = {"200": _json({"type": "object"}, "OK."), **errors}
+    accepted = {"202": _json({"type": "object"}, "Recorded (visible after compaction)."), **errors}
+    sensor = _path("sensor", "Sensor name.")
+    return {
+        "/v1/workspaces/{ws}/sensors": {
+            "get": {
+                "operationId": "listSensors",
+                "summary": "Sensors with kind, status, cursor, last tick and next evaluation, "
+                "ordered by name",
+                "parameters": [_WS, _NOW, _LIMIT, _CURSOR],
+                "responses": ok,
+            }
+        },
+        "/v1/workspaces/{ws}/sensors/{sensor}/ticks": {
+            "get": {
+                "operationId": "listSensorTicks",
+                "summary": "A sensor's ticks (evaluations), newest first: status, skip reason "
+                "or error, cursor before and after, run keys and runs",
+                "parameters": [_WS, sensor, _SENSOR_TICK_STATUS, _LIMIT, _CURSOR],
+                "responses": ok,
+            }
+        },
+        "/v1/workspaces/{ws}/sensors/{sensor}/start": {
+            "post": {
+                "operationId": "startSensor",
+                "summary": "Start a sensor (kept across deploys)",
+                "parameters": [_WS, sensor, _IDEMPOTENCY_KEY],
+                "requestBody": _REQUEST_ID_BODY,
+                "responses": accepted,
+            }
+        },
+        "/v1/workspaces/{ws}/sensors/{sensor}/stop": {
+            "post": {
+                "operationId": "stopSensor",
+                "summary": "Stop a sensor (kept across deploys)",
+                "parameters": [_WS, sensor, _IDEMPOTENCY_KEY],
+                "requestBody": _REQUEST_ID_BODY,
+                "responses": accepted,
+            }
+        },
+        "/v1/workspaces/{ws}/sensors/{sensor}/cursor": {
+            "post": {
+                "operationId": "setSensorCursor",
+                "summary": "Set or reset the cursor of a poll, asset or run-status sensor "
+                "(push sensors have none)",
+                "parameters": [_WS, sensor, _IDEMPOTENCY_KEY],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {
+                            "schema": {
+                                "oneOf": [
+                                    {
+                                        "type": "object",
+                                        "required": ["cursor"],
+                                        "additionalProperties": False,
+                                        "properties": {
+                                            "cursor": {
+                                                "type": "string",
+                                                "minLength": 1,
+                                                "maxLength": 10000,
+                                            },
+                                            "request_id": {"type": "string"},
+                                        },
+                                    },
+                                    {
+                                        "type": "object",
+                                        "required": ["reset"],
+                                        "additionalProperties": False,
+                                        "properties": {
+                                            "reset": {"const": True},
+                                            "request_id": {"type": "string"},
+                                        },
+                                    },
+                                ]
+                            }
+                        }
+                    },
+                },
                 "responses": accepted,
             }
         },

@@ -61,6 +61,7 @@ def cli(ctx: click.Context, store: str, workspace: str, lookback_ms: int, at: st
       arco deploy --definitions pkg.module:attr   record a code location's snapshot
       arco assets / arco partitions ASSET         what is deployed
       arco schedules [ticks|start|stop]           schedules and their tick history
+      arco sensors [ticks|start|stop|cursor]      sensors, their ticks and cursors
       arco tick --now TIME                        run the timer once as of a time
 
     \b
@@ -345,9 +346,10 @@ def dev(c: Context, host: str, port: int, interval: float, reference: str | None
     run_dev(c.store_url, c.workspace_name, host, port, interval, c.lookback_ms, reference)
 
 
-from arco.cli import automation, runs  # noqa: E402  (registers deploy, schedules, run, ...)
+from arco.cli import automation, runs, sensors  # noqa: E402  (registers deploy, run, ...)
 
 automation.register(cli)
+sensors.register(cli)
 runs.register(cli)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from functools import cache
 
-from arco.domain import deployments, dynamic_partitions, runs, schedules, settings
+from arco.domain import deployments, dynamic_partitions, runs, schedules, sensors, settings
 from arco.domain.registry import Registry
 from arco.domain.system_tables import SYSTEM_TABLES
 
@@ -17,6 +17,7 @@ INSTALLERS = (
     schedules.install,
     dynamic_partitions.install,
     runs.install,
+    sensors.install,
 )
 
 

@@ -42,6 +42,10 @@ RESERVED_TAG_PREFIXES = ("dagster/", "arco/")
 
 DefaultStatus = Literal["RUNNING", "STOPPED"]
 CatchUpMode = Literal["latest", "all"]
+SensorKind = Literal["poll", "push", "asset", "run_status"]
+SENSOR_KINDS: tuple[SensorKind, ...] = ("poll", "push", "asset", "run_status")
+RUN_STATUSES = ("SUCCESS", "FAILURE", "CANCELED")
+DEFAULT_MINIMUM_INTERVAL_S = 30
 
 _KEY_SEGMENT = re.compile(r"^[A-Za-z0-9_]+$")
 _GROUP = re.compile(r"^[A-Za-z0-9_]{1,200}$")
@@ -55,6 +59,10 @@ _MAX_KEY_LENGTH = 500
 _MAX_TAG_VALUE = 1000
 _MAX_TEXT = 100_000
 _MAX_CATCH_UP_TICKS = 1000
+# projects/<project>/subscriptions/<name>, or the short name alone.
+_SUBSCRIPTION = re.compile(
+    r"^(?:projects/[a-z][a-z0-9-]{4,61}[a-z0-9]/subscriptions/)?[A-Za-z][\w.~+%-]{2,254}$"
+)
 
 
 # --- small validators -------------------------------------------------------------------------
@@ -74,11 +82,12 @@ def validate_asset_key(key: str) -> str:
     return key
 
 
-def validate_schedule_name(name: str) -> str:
-    """Return `name` if it is 1-200 of `[A-Za-z0-9_.-]`, starting with a letter or digit."""
+def validate_schedule_name(name: str, what: str = "schedule") -> str:
+    """Return `name` if it is 1-200 of `[A-Za-z0-9_.-]`, starting with a letter or digit
+    (schedule and sensor names: `what` says which)."""
     if not isinstance(name, str) or not _SCHEDULE_NAME.match(name) or ".." in name:
         raise InvalidInput(
-            f"invalid schedule name {name!r}: use 1-200 characters from A-Z a-z 0-9 _ . -, "
+            f"invalid {what} name {name!r}: use 1-200 characters from A-Z a-z 0-9 _ . -, "
             "starting with a letter or digit, without '..'"
         )
     return name
@@ -521,32 +530,156 @@ class ScheduleNode:
         )
 
 
+@dataclass(frozen=True)
+class SensorNode:
+    """A sensor: what it watches, what it targets, how often it may be evaluated.
+
+    - `poll`: the user's function, evaluated no more often than `minimum_interval_seconds`,
+      with a durable cursor;
+    - `push`: the user's function, evaluated once per Pub/Sub message on `subscription`;
+    - `asset`: built in, requests `target` for every new materialization of
+      `monitored_assets` (partition by partition);
+    - `run_status`: built in, requests `target` for every run of `monitored_assets` (all runs
+      when empty) that reaches one of `run_statuses`.
+    """
+
+    name: str
+    kind: SensorKind
+    target: tuple[str, ...]
+    minimum_interval_seconds: int = DEFAULT_MINIMUM_INTERVAL_S
+    default_status: DefaultStatus = "STOPPED"
+    subscription: str | None = None
+    monitored_assets: tuple[str, ...] = ()
+    run_statuses: tuple[str, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+    description: str | None = None
+
+    def __post_init__(self) -> None:
+        validate_schedule_name(self.name, "sensor")
+        owner = f"sensor {self.name!r}"
+        if self.kind not in SENSOR_KINDS:
+            raise InvalidInput(f"{owner}: kind must be one of {', '.join(SENSOR_KINDS)}")
+        if self.default_status not in ("RUNNING", "STOPPED"):
+            raise InvalidInput(f"{owner}: default_status must be 'RUNNING' or 'STOPPED'")
+        object.__setattr__(self, "target", _asset_keys(self.target, f"{owner} target"))
+        if not self.target:
+            raise InvalidInput(f"{owner} targets no assets")
+        interval = self.minimum_interval_seconds
+        if not _is_int(interval) or not 1 <= interval <= 86_400:
+            raise InvalidInput(
+                f"{owner}: minimum_interval_seconds must be a whole number from 1 to 86400"
+            )
+        monitored = _asset_keys(self.monitored_assets, f"{owner} monitored assets")
+        object.__setattr__(self, "monitored_assets", monitored)
+        statuses = tuple(sorted(set(self.run_statuses)))
+        object.__setattr__(self, "run_statuses", statuses)
+        if self.kind == "push":
+            if not isinstance(self.subscription, str) or not _SUBSCRIPTION.match(self.subscription):
+                raise InvalidInput(
+                    f"{owner}: a push sensor needs subscription='projects/P/subscriptions/S' "
+                    f"(or the short name S), not {self.subscription!r}"
+                )
+        elif self.subscription is not None:
+            raise InvalidInput(f"{owner}: only push sensors have a subscription")
+        if self.kind == "asset" and not monitored:
+            raise InvalidInput(f"{owner}: an asset sensor monitors at least one asset")
+        if self.kind not in ("asset", "run_status") and monitored:
+            raise InvalidInput(f"{owner}: only asset and run-status sensors monitor assets")
+        if self.kind == "run_status":
+            unknown = [s for s in statuses if s not in RUN_STATUSES]
+            if not statuses or unknown:
+                raise InvalidInput(
+                    f"{owner}: run_status must be one or more of {', '.join(RUN_STATUSES)}"
+                )
+        elif statuses:
+            raise InvalidInput(f"{owner}: only run-status sensors have run statuses")
+        object.__setattr__(self, "tags", validate_tags(self.tags, owner))
+        _optional_text(self.description, f"{owner} description")
+
+    @property
+    def subscription_name(self) -> str | None:
+        """The short subscription name (what a push envelope's path ends with)."""
+        return None if self.subscription is None else self.subscription.rsplit("/", 1)[-1]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "target": list(self.target),
+            "minimum_interval_seconds": self.minimum_interval_seconds,
+            "default_status": self.default_status,
+            "subscription": self.subscription,
+            "monitored_assets": list(self.monitored_assets),
+            "run_statuses": list(self.run_statuses),
+            "tags": dict(self.tags),
+            "description": self.description,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> SensorNode:
+        reader = _Reader(data, "sensor")
+        name = reader.get("name", str)
+        reader.what = f"sensor {name!r}"
+        return cls(
+            name=name,
+            kind=cast(SensorKind, reader.get("kind", str)),
+            target=tuple(reader.get("target", list)),
+            minimum_interval_seconds=reader.get("minimum_interval_seconds", int),
+            default_status=cast(DefaultStatus, reader.get("default_status", str)),
+            subscription=reader.get_optional("subscription", str),
+            monitored_assets=tuple(reader.get("monitored_assets", list)),
+            run_statuses=tuple(reader.get("run_statuses", list)),
+            tags=reader.get("tags", dict),
+            description=reader.get_optional("description", str),
+        )
+
+
+def _asset_keys(keys: Iterable[str], what: str) -> tuple[str, ...]:
+    if isinstance(keys, str):
+        raise InvalidInput(f"{what} must be a list of asset keys")
+    out = tuple(sorted(set(keys)))
+    for key in out:
+        try:
+            validate_asset_key(key)
+        except InvalidInput as exc:
+            raise InvalidInput(f"{what}: {exc}") from exc
+    return out
+
+
 # --- the snapshot ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class DefinitionsSnapshot:
-    """Every asset and schedule of one code location, validated, with a content hash."""
+    """Every asset, schedule and sensor of one code location, validated, with a content hash."""
 
     code_location: str
     assets: Mapping[str, AssetNode]
     schedules: Mapping[str, ScheduleNode] = field(default_factory=dict)
+    sensors: Mapping[str, SensorNode] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "assets", dict(sorted(dict(self.assets).items())))
         object.__setattr__(self, "schedules", dict(sorted(dict(self.schedules).items())))
+        object.__setattr__(self, "sensors", dict(sorted(dict(self.sensors).items())))
         validate_definitions(self)
 
     # -- serialisation --
 
     def to_json(self) -> dict[str, Any]:
-        """The canonical JSON form: lists sorted by key/name, no optional field left out."""
-        return {
+        """The canonical JSON form: lists sorted by key/name, no optional field left out.
+
+        `sensors` appears only when there are some, so code locations deployed before sensors
+        existed keep their content hash."""
+        out: dict[str, Any] = {
             "format": SNAPSHOT_FORMAT,
             "code_location": self.code_location,
             "assets": [node.to_json() for _, node in sorted(self.assets.items())],
             "schedules": [node.to_json() for _, node in sorted(self.schedules.items())],
         }
+        if self.sensors:
+            out["sensors"] = [node.to_json() for _, node in sorted(self.sensors.items())]
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> DefinitionsSnapshot:
@@ -570,7 +703,13 @@ class DefinitionsSnapshot:
             if schedule.name in schedules:
                 raise InvalidInput(f"duplicate schedule name {schedule.name!r}")
             schedules[schedule.name] = schedule
-        return cls(reader.get("code_location", str), assets, schedules)
+        sensors: dict[str, SensorNode] = {}
+        for item in reader.get_optional("sensors", list) or []:
+            sensor = SensorNode.from_json(item)
+            if sensor.name in sensors:
+                raise InvalidInput(f"duplicate sensor name {sensor.name!r}")
+            sensors[sensor.name] = sensor
+        return cls(reader.get("code_location", str), assets, schedules, sensors)
 
     @cached_property
     def content_hash(self) -> str:
@@ -689,6 +828,7 @@ def validate_definitions(snapshot: DefinitionsSnapshot) -> None:
             _check_edge(snapshot.assets[dep.key], node, dep.mapping)
     for schedule in snapshot.schedules.values():
         _check_schedule(snapshot, schedule)
+    _check_sensors(snapshot)
 
 
 def _check_dependencies(snapshot: DefinitionsSnapshot) -> None:
@@ -791,6 +931,26 @@ def _check_schedule(snapshot: DefinitionsSnapshot, schedule: ScheduleNode) -> No
             f"{owner} runs in timezone {schedule.timezone} but the partitions of its "
             f"targets are in {time_window.timezone}"
         )
+
+
+def _check_sensors(snapshot: DefinitionsSnapshot) -> None:
+    subscriptions: dict[str, str] = {}
+    for name, sensor in snapshot.sensors.items():
+        if not isinstance(sensor, SensorNode) or sensor.name != name:
+            raise InvalidInput(f"sensor {name!r} is not a SensorNode listed under its own name")
+        owner = f"sensor {name!r}"
+        for key in (*sensor.target, *sensor.monitored_assets):
+            if key not in snapshot.assets:
+                raise InvalidInput(f"{owner} refers to unknown asset {key!r}")
+        if sensor.kind == "push":
+            # A push is routed by its subscription's short name: it must name one sensor.
+            short = sensor.subscription_name
+            assert short is not None
+            if short in subscriptions:
+                raise InvalidInput(
+                    f"{owner} and sensor {subscriptions[short]!r} share the subscription {short!r}"
+                )
+            subscriptions[short] = name
 
 
 # --- JSON reading helpers ----------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Turning a request (manual, or from a schedule tick) into a `run.requested` event. Pure.
+"""Turning a request (manual, or from a schedule tick or a sensor) into `run.requested`. Pure.
 
 Manual launches and automation share this path, so a run looks the same whoever asked for it:
 the selection is resolved against the deployed definitions, the partitions resolved and
@@ -16,7 +16,12 @@ from arco.domain.definitions import DefinitionsSnapshot
 from arco.domain.envelope import NewEvent
 from arco.domain.errors import InvalidInput
 from arco.domain.partitions import NO_DYNAMIC
-from arco.domain.run_identity import keyed_run_id, request_fingerprint, schedule_scope
+from arco.domain.run_identity import (
+    keyed_run_id,
+    request_fingerprint,
+    schedule_scope,
+    sensor_scope,
+)
 from arco.domain.run_plan import RunPlan, plan_run, resolve_partitions
 from arco.domain.runs import (
     RUN_REQUEST_FAILED,
@@ -107,7 +112,23 @@ def system_tags(partition: str | None, partition_range: tuple[str, str] | None) 
     return {}
 
 
-def schedule_requests_to_events(
+# Keyless automation requests get an id derived from the request itself (each request is one
+# run, and every timer computes the same id for it).
+KEYLESS_SCOPE = "request"
+
+
+def automation_run_id(workspace: str, row: Row) -> tuple[str, str]:
+    """(scope, run id) of an automation request row: schedules' keys guard their tick, sensors'
+    keys guard the sensor forever (Dagster's rules); keyless requests are their own key."""
+    source, name = row["source"], row["source_name"]
+    scope = sensor_scope(name) if source == "sensor" else schedule_scope(name, row["tick_ms"])
+    run_key = row.get("run_key")
+    if run_key is None:
+        return scope, keyed_run_id(workspace, KEYLESS_SCOPE, row["request_id"])
+    return scope, keyed_run_id(workspace, scope, run_key)
+
+
+def automation_requests_to_events(
     workspace: str,
     defs: DefinitionsSnapshot,
     requests: Sequence[Row],
@@ -117,18 +138,16 @@ def schedule_requests_to_events(
     default_retry: RetrySpec,
     dynamic: Dynamic = NO_DYNAMIC,
 ) -> list[NewEvent]:
-    """A `run.requested` for every REQUESTED schedule request whose run does not exist yet, or a
-    `run.request_failed` naming why it cannot run (the request is kept, never dropped).
-
-    The run_key only guards its tick (`schedule:<name>:<tick ms>` scope), as in Dagster.
+    """A `run.requested` for every REQUESTED schedule or sensor request whose run does not exist
+    yet, or a `run.request_failed` naming why it cannot run (the request is kept, never dropped).
     """
     events: list[NewEvent] = []
     for row in sorted(requests, key=lambda r: str(r["request_id"])):
-        if row.get("status") != "REQUESTED" or row.get("source") != "schedule":
+        source = row.get("source")
+        if row.get("status") != "REQUESTED" or source not in ("schedule", "sensor"):
             continue
-        scope = schedule_scope(row["source_name"], row["tick_ms"])
         run_key = row["run_key"]
-        run_id = keyed_run_id(workspace, scope, run_key)
+        scope, run_id = automation_run_id(workspace, row)
         if run_id in existing_runs:
             continue
         tags = dict(json.loads(row["tags"] or "{}"))
@@ -154,10 +173,10 @@ def schedule_requests_to_events(
             run_key=run_key,
             scope=scope,
             fingerprint=prepared.fingerprint,
-            source="schedule",
+            source=source,
             selection=" or ".join(f'key:"{k}"' for k in selection),
             partition=partition,
-            tags={**tags, **system_tags(partition, None)},
+            tags={**tags, **system_tags(partition, None), **_source_tags(row)},
             request_id=row["request_id"],
             definitions_hash=defs.content_hash,
             plan=prepared.plan.to_json(),
@@ -168,3 +187,8 @@ def schedule_requests_to_events(
             NewEvent(RUN_REQUESTED, payload, key, event_id=deterministic_ulid(now_ms, key))
         )
     return events
+
+
+def _source_tags(row: Row) -> dict[str, str]:
+    """Dagster's `dagster/sensor_name`, under Arco's prefix (schedule ticks tag their own)."""
+    return {"arco/sensor_name": row["source_name"]} if row["source"] == "sensor" else {}

@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from arco.domain import sensors
 from arco.domain.fold import FoldContext
 from arco.domain.registry import EventType, Outcome, Registry
 from arco.domain.run_plan import RunPlan
@@ -540,7 +541,9 @@ def _link_request(ctx: FoldContext, request_id: str, run_id: str) -> None:
         return
     request.update(status="LAUNCHED", run_id=run_id, error=None)
     ctx.put(RUN_REQUESTS.name, request)
-    if request.get("source") == "schedule":
+    if request.get("source") == "sensor":
+        sensors.link_run(ctx, request_id, run_id)
+    elif request.get("source") == "schedule":
         tick = _copy(ctx.get(SCHEDULE_TICKS.name, request["source_name"], request["tick_ms"]))
         if tick is not None:
             run_ids = sorted({*json.loads(tick.get("run_ids") or "[]"), run_id})

@@ -25,11 +25,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from arco.domain.fold import FoldContext
 from arco.domain.registry import EventType, Outcome, Registry
 from arco.domain.schedules import RUN_REQUESTS
-from arco.domain.tables import ROW_VERSION, Column, Row, TableSpec
+from arco.domain.tables import ROW_VERSION, Column, TableSpec
 
 SENSOR_EVALUATED = "sensor.evaluated"
 SENSOR_STATUS_CHANGED = "sensor.status_changed"
 SENSOR_CURSOR_SET = "sensor.cursor_set"
+SENSOR_PUSH_QUARANTINED = "sensor.push_quarantined"
 
 SensorKind = Literal["push", "poll", "asset", "run_status"]
 EvaluationOutcome = Literal["REQUESTED", "SKIPPED", "FAILED"]
@@ -72,10 +73,26 @@ SENSOR_TICKS = TableSpec(
         Column("cursor_after", "string"),
         Column("run_keys", "json"),
         Column("request_ids", "json"),
+        Column("run_ids", "json"),
         Column("message_id", "string"),
         Column("evaluated_ms", "int64"),
     ),
     description="Every sensor evaluation: success, skipped (with the reason) or failure.",
+)
+
+PUSH_QUARANTINE = TableSpec(
+    name="push_quarantine",
+    key=("object_key",),
+    columns=(
+        Column("object_key", "string"),
+        Column("reason", "string"),
+        Column("http_status", "int64"),
+        Column("sensor", "string"),
+        Column("subscription", "string"),
+        Column("message_id", "string"),
+        Column("received_ms", "int64"),
+    ),
+    description="Push requests refused by sensor_push, kept whole in the named object.",
 )
 
 SENSOR_RUN_KEYS = TableSpec(
@@ -101,6 +118,16 @@ class SensorRunRequest(_Payload):
     tags: dict[str, str] = Field(default_factory=dict)
 
 
+class PushedMessage(_Payload):
+    """The Pub/Sub message a push evaluation was made for, kept whole in the ledger."""
+
+    data_b64: str = ""
+    attributes: dict[str, str] = Field(default_factory=dict)
+    publish_time: str | None = None
+    ordering_key: str | None = None
+    subscription: str | None = None
+
+
 class SensorEvaluated(_Payload):
     """One evaluation of a sensor's function (or of the timer's built-in asset/run-status check).
 
@@ -118,6 +145,7 @@ class SensorEvaluated(_Payload):
     cursor_before: str | None = None
     cursor_after: str | None = None
     message_id: str | None = None
+    message: PushedMessage | None = None
     run_requests: list[SensorRunRequest] = Field(default_factory=list)
     # The deployed definition's default status, used while no operator has started/stopped it.
     default_running: bool = False
@@ -132,6 +160,17 @@ class SensorEvaluated(_Payload):
         elif self.cursor_read_version is None:
             raise ValueError(f"a {self.kind} evaluation names the cursor version it read")
         return self
+
+
+class PushQuarantined(_Payload):
+    """`sensor_push` refused a request and kept it whole under `object_key`."""
+
+    object_key: str = Field(min_length=1, max_length=1000)
+    reason: str = Field(max_length=2000)
+    http_status: int
+    sensor: str | None = None
+    subscription: str | None = None
+    message_id: str | None = None
 
 
 class SensorStatusChanged(_Payload):
@@ -161,6 +200,10 @@ def poll_evaluation_key(sensor: str, cursor_version: str, evaluation_id: str) ->
     return f"sensor_eval:{sensor}:{cursor_version}:{evaluation_id}"
 
 
+def push_quarantine_key(object_key: str) -> str:
+    return f"push_quarantine:{object_key}"
+
+
 def status_idempotency_key(sensor: str, request_id: str) -> str:
     return f"sensor_status:{sensor}:{request_id}"
 
@@ -173,6 +216,14 @@ def request_id(sensor: str, tick_id: str, index: int) -> str:
     return f"sensor:{sensor}:{tick_id}:{index}"
 
 
+def tick_of_request(request_id: str) -> tuple[str, str] | None:
+    """(sensor, tick id) of a sensor request id; None for another source's."""
+    parts = request_id.split(":")
+    if len(parts) != 4 or parts[0] != "sensor":
+        return None
+    return parts[1], parts[2]
+
+
 def is_running(state: Mapping[str, Any] | None, default_running: bool) -> bool:
     """The operator's status if one was set, else the definition's default."""
     status = None if state is None else state.get("status")
@@ -181,21 +232,11 @@ def is_running(state: Mapping[str, Any] | None, default_running: bool) -> bool:
     return bool(status == "RUNNING")
 
 
-def due_poll_sensors(
-    sensors: Mapping[str, float], states: Mapping[str, Row], now_ms: int
-) -> list[str]:
-    """Poll sensors due at `now_ms` (name -> minimum interval in seconds), sorted.
-
-    Dagster's daemon rule: due when never evaluated, or when at least the minimum interval has
-    passed since the last evaluation.
-    """
-    due = []
-    for name, interval_s in sensors.items():
-        state = states.get(name)
-        last = None if state is None else state.get("last_evaluation_ms")
-        if last is None or now_ms - int(last) >= interval_s * 1000:
-            due.append(name)
-    return sorted(due)
+def is_due(state: Mapping[str, Any] | None, interval_s: float, now_ms: int) -> bool:
+    """Dagster's daemon rule: due when never evaluated, or when at least the minimum interval
+    has passed since the last evaluation."""
+    last = None if state is None else state.get("last_evaluation_ms")
+    return last is None or now_ms - int(last) >= interval_s * 1000
 
 
 def _state(ctx: FoldContext, sensor: str) -> dict[str, Any]:
@@ -290,6 +331,7 @@ def fold_evaluated(ctx: FoldContext, event: SensorEvaluated) -> Outcome:
             "cursor_after": cursor_after,
             "run_keys": json.dumps(_distinct_keys(event.run_requests)),
             "request_ids": json.dumps(request_ids),
+            "run_ids": json.dumps([]),
             "message_id": event.message_id,
             "evaluated_ms": ctx.time_ms,
         },
@@ -337,9 +379,41 @@ def _claim_and_request(ctx: FoldContext, event: SensorEvaluated, tick_id: str) -
     return created
 
 
+def fold_push_quarantined(ctx: FoldContext, event: PushQuarantined) -> Outcome:
+    if ctx.get(PUSH_QUARANTINE.name, event.object_key) is not None:
+        return Outcome.SUPERSEDED
+    ctx.put(
+        PUSH_QUARANTINE.name,
+        {
+            "object_key": event.object_key,
+            "reason": event.reason,
+            "http_status": event.http_status,
+            "sensor": event.sensor,
+            "subscription": event.subscription,
+            "message_id": event.message_id,
+            "received_ms": ctx.time_ms,
+        },
+    )
+    return Outcome.APPLIED
+
+
+def link_run(ctx: FoldContext, request_id: str, run_id: str) -> None:
+    """List a run on the sensor tick that requested it (called by the runs fold)."""
+    found = tick_of_request(request_id)
+    if found is None:
+        return
+    row = ctx.get(SENSOR_TICKS.name, *found)
+    if row is None:
+        return
+    tick = {k: v for k, v in row.items() if k != ROW_VERSION}
+    run_ids = sorted({*json.loads(tick.get("run_ids") or "[]"), run_id})
+    tick["run_ids"] = json.dumps(run_ids)
+    ctx.put(SENSOR_TICKS.name, tick)
+
+
 def install(registry: Registry) -> None:
     """Register the sensor tables and events. `run_requests` comes from `schedules.install`."""
-    for spec in (SENSOR_STATE, SENSOR_TICKS, SENSOR_RUN_KEYS):
+    for spec in (SENSOR_STATE, SENSOR_TICKS, SENSOR_RUN_KEYS, PUSH_QUARANTINE):
         registry.add_table(spec)
     for name, payload, rule, description in (
         (
@@ -359,6 +433,12 @@ def install(registry: Registry) -> None:
             SensorCursorSet,
             fold_cursor_set,
             "An operator set or reset a sensor's cursor.",
+        ),
+        (
+            SENSOR_PUSH_QUARANTINED,
+            PushQuarantined,
+            fold_push_quarantined,
+            "sensor_push refused a request; the raw request is kept in an object.",
         ),
     ):
         registry.add_event(

@@ -1,4 +1,5 @@
-"""Handing task orders to workers: through Cloud Tasks, or in this process.
+"""Handing orders to workers (run tasks, poll-sensor evaluations): through Cloud Tasks, or in
+this process.
 
 The timer appends `task.dispatched` first and dispatches after, so a crash in between leaves a
 DISPATCHED task that the next timer call dispatches again under the same name (Cloud Tasks
@@ -12,6 +13,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from arco.domain.run_controller import TaskOrder
+from arco.domain.sensor_controller import SensorOrder
+from arco.services.sensor_poll import SensorPollResult, evaluate_poll_sensor
 from arco.services.worker import TaskResult, execute_task
 from arco.services.workspace import Workspace
 
@@ -19,22 +22,27 @@ if TYPE_CHECKING:
     from arco.definitions import Definitions
 
 
+Order = TaskOrder | SensorOrder
+
+
 @dataclass
 class DispatchReport:
     created: int = 0
     duplicates: int = 0
     executed: list[TaskResult] = field(default_factory=list)
+    sensors_evaluated: list[SensorPollResult] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "created": self.created,
             "duplicates": self.duplicates,
             "executed": [r.as_dict() for r in self.executed],
+            "sensors_evaluated": [r.as_dict() for r in self.sensors_evaluated],
         }
 
 
 class TaskDispatcher(Protocol):
-    def dispatch(self, orders: Sequence[TaskOrder]) -> DispatchReport:
+    def dispatch(self, orders: Sequence[Order]) -> DispatchReport:
         """Make sure a worker gets each order (at least once)."""
         ...
 
@@ -54,7 +62,7 @@ class CloudTasksDispatcher:
     queue: HttpTaskQueue
     worker_url: str
 
-    def dispatch(self, orders: Sequence[TaskOrder]) -> DispatchReport:
+    def dispatch(self, orders: Sequence[Order]) -> DispatchReport:
         report = DispatchReport()
         for order in orders:
             if self.queue.schedule(order.dispatch_name, self.worker_url, None, order.to_json()):
@@ -73,7 +81,7 @@ class InProcessExecutor:
     heartbeat_interval_s: float = 60.0
     seen: set[str] = field(default_factory=set)
 
-    def dispatch(self, orders: Sequence[TaskOrder]) -> DispatchReport:
+    def dispatch(self, orders: Sequence[Order]) -> DispatchReport:
         report = DispatchReport()
         for order in orders:
             if order.dispatch_name in self.seen:  # the same dedupe Cloud Tasks gives
@@ -81,6 +89,11 @@ class InProcessExecutor:
                 continue
             self.seen.add(order.dispatch_name)
             report.created += 1
+            if isinstance(order, SensorOrder):
+                report.sensors_evaluated.append(
+                    evaluate_poll_sensor(self.ws, self.definitions, order)
+                )
+                continue
             report.executed.append(
                 execute_task(self.ws, self.definitions, order, self.heartbeat_interval_s)
             )
@@ -91,8 +104,8 @@ class InProcessExecutor:
 class NoWorkers:
     """No executor configured: orders wait (and time out) until a worker is available."""
 
-    pending: list[TaskOrder] = field(default_factory=list)
+    pending: list[Order] = field(default_factory=list)
 
-    def dispatch(self, orders: Sequence[TaskOrder]) -> DispatchReport:
+    def dispatch(self, orders: Sequence[Order]) -> DispatchReport:
         self.pending.extend(orders)
         return DispatchReport()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from arco.domain.errors import CorruptState
+from arco.domain.sensors import PUSH_QUARANTINE
 from arco.domain.system_tables import LEDGER_OBJECTS, QUARANTINE
 from arco.domain.ulid import is_ulid, ulid_time_ms
 from arco.ledger.reader import window_start
@@ -123,6 +124,7 @@ def run_doctor(ws: Workspace) -> list[Finding]:
         )
         return findings
     findings.append(_check_quarantine(quarantine))
+    findings.append(_check_push_quarantine(snapshot.table(PUSH_QUARANTINE.name).to_pylist()))
     findings.append(_check_pending(ws, manifest, ledger, folded))
     schedules = _check_schedules(ws)
     if schedules is not None:
@@ -329,6 +331,42 @@ def _check_quarantine(rows: list[dict[str, Any]]) -> Finding:
         status,
         f"{whole} ledger object(s) quarantined, {len(rows) - whole} event(s) not folded",
         "See each item's action. Quarantined objects stay in the ledger untouched.",
+        details,
+    )
+
+
+PUSH_ACTIONS = {
+    400: "Not a Pub/Sub push the function understands. Check what publishes to the topic, or "
+    "what the subscription pushes (a no-wrapper subscription sends the raw body).",
+    401: "No OIDC token: enable push authentication on the subscription (its service account "
+    "and ARCO_PUSH_AUDIENCE must match).",
+    403: "The token was refused: check the subscription's service account against "
+    "ARCO_PUSH_SERVICE_ACCOUNT and its audience against ARCO_PUSH_AUDIENCE.",
+    404: "No sensor for this request: deploy the sensor bound to the subscription, or fix the "
+    "push endpoint path /sensors/<name>. Re-publish the kept body once it exists.",
+}
+
+
+def _check_push_quarantine(rows: list[dict[str, Any]]) -> Finding:
+    if not rows:
+        return Finding("push", "ok", "no refused Pub/Sub pushes")
+    details = [
+        {
+            "object": r["object_key"],
+            "status": r["http_status"],
+            "sensor": r["sensor"],
+            "subscription": r["subscription"],
+            "message_id": r["message_id"],
+            "reason": r["reason"],
+            "action": PUSH_ACTIONS.get(int(r["http_status"])),
+        }
+        for r in sorted(rows, key=lambda r: -int(r["received_ms"] or 0))[:50]
+    ]
+    return Finding(
+        "push",
+        "warning",
+        f"{len(rows)} Pub/Sub push request(s) refused and kept under quarantine/push/",
+        "Each refused request is kept whole (without its token). See each item's action.",
         details,
     )
 

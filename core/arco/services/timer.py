@@ -1,5 +1,7 @@
 """The timer: fold what is pending, run the controllers as of `now`, append their decisions.
 
+    schedules -> sensors (built-in evaluations, poll orders) -> run requests -> runs -> dispatch
+
 Run by the `timer` Cloud Function on every Cloud Tasks call, by `arco tick`, and by the
 `arco dev` loop. Controllers are pure; two timers at once append identical events.
 """
@@ -11,11 +13,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from arco.domain.definitions import DefinitionsSnapshot
 from arco.domain.run_controller import RunPolicy, advance_runs
-from arco.domain.run_requests import schedule_requests_to_events
-from arco.domain.runs import RUN_REQUESTED, RUNS
+from arco.domain.run_requests import automation_requests_to_events
+from arco.domain.runs import PARTITION_STATUS, RUN_REQUESTED, RUNS
 from arco.domain.schedule_controller import evaluate_schedules
 from arco.domain.schedules import RUN_REQUESTS, SCHEDULE_STATE, ScheduleTicked
+from arco.domain.sensor_controller import SensorDecisions, SensorInputs, evaluate_sensors
+from arco.domain.sensors import SENSOR_RUN_KEYS, SENSOR_STATE
 from arco.domain.tables import Row
 from arco.ledger.writer import NewEvent
 from arco.projections.cache import Snapshot
@@ -34,6 +39,9 @@ class TimerResult:
     now: str
     schedules_evaluated: int = 0
     ticks: dict[str, int] = field(default_factory=dict)
+    sensors_evaluated: int = 0
+    sensor_ticks: int = 0
+    sensor_dispatch: DispatchReport = field(default_factory=DispatchReport)
     runs_requested: int = 0
     requests_failed: int = 0
     runs_launched: int = 0
@@ -49,7 +57,9 @@ class TimerResult:
     def progressed(self) -> bool:
         """Whether this call decided anything about runs (callers loop while it does)."""
         return bool(
-            self.runs_requested
+            self.sensor_ticks
+            or any(r.outcome != "STALE" for r in self.sensor_dispatch.sensors_evaluated)
+            or self.runs_requested
             or self.runs_launched
             or self.tasks_dispatched
             or self.tasks_timed_out
@@ -61,6 +71,9 @@ class TimerResult:
             "now": self.now,
             "schedules_evaluated": self.schedules_evaluated,
             "ticks": self.ticks,
+            "sensors_evaluated": self.sensors_evaluated,
+            "sensor_ticks": self.sensor_ticks,
+            "sensor_dispatch": self.sensor_dispatch.as_dict(),
             "runs_requested": self.runs_requested,
             "requests_failed": self.requests_failed,
             "runs_launched": self.runs_launched,
@@ -120,9 +133,18 @@ def run_timer(
         if decisions.events:
             _append(ws, list(decisions.events), result)
             snapshot = refold()
+        sensors = _sensor_decisions(ws, snapshot, defs, now_ms)
+        result.sensors_evaluated = sensors.evaluated
+        result.sensor_ticks = len(sensors.events)
+        if sensors.events:
+            _append(ws, sensors.events, result)
+        if sensors.orders:
+            result.sensor_dispatch = dispatcher.dispatch(sensors.orders)
+        if sensors.events or result.sensor_dispatch.sensors_evaluated:
+            snapshot = refold()
         requests = _open_requests(snapshot)
         if requests:
-            requested = schedule_requests_to_events(
+            requested = automation_requests_to_events(
                 ws.name,
                 defs,
                 requests,
@@ -158,6 +180,58 @@ def run_timer(
         ws.compactor.compact_until_idle()
     result.manifest_id = ws.manifest().manifest_id
     return result
+
+
+def _sensor_decisions(
+    ws: Workspace, snapshot: Snapshot, defs: DefinitionsSnapshot, now_ms: int
+) -> SensorDecisions:
+    if not defs.sensors:
+        return SensorDecisions()
+    states = {k[0]: row for k, row in snapshot.rows(SENSOR_STATE.name).items()}
+    builtin = [n for n, node in defs.sensors.items() if node.kind in ("asset", "run_status")]
+    inputs = SensorInputs()
+    if builtin:
+        nodes = [defs.sensors[n] for n in builtin]
+        monitored = sorted({a for n in nodes if n.kind == "asset" for a in n.monitored_assets})
+        watches_runs = any(n.kind == "run_status" for n in nodes)
+        inputs = SensorInputs(
+            materializations=_rows_where(snapshot, PARTITION_STATUS.name, "asset", monitored),
+            finished_runs=_finished_runs(snapshot) if watches_runs else [],
+            claimed=_claims(snapshot, builtin),
+        )
+    return evaluate_sensors(ws.name, defs, states, inputs, now_ms, ws.lookback_ms)
+
+
+def _rows_where(snapshot: Snapshot, table_name: str, column: str, values: list[str]) -> list[Row]:
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    table = snapshot.table(table_name)
+    if table.num_rows == 0 or not values:
+        return []
+    mask = pc.is_in(table.column(column), value_set=pa.array(values, pa.string()))
+    rows: list[Row] = table.filter(mask).to_pylist()
+    return rows
+
+
+def _finished_runs(snapshot: Snapshot) -> list[Row]:
+    import pyarrow.compute as pc
+
+    table = snapshot.table(RUNS.name)
+    if table.num_rows == 0:
+        return []
+    columns = ["run_id", "status", "scope", "assets", "finished_ms"]
+    rows: list[Row] = (
+        table.select(columns).filter(pc.is_valid(table.column("finished_ms"))).to_pylist()
+    )
+    return rows
+
+
+def _claims(snapshot: Snapshot, sensors: list[str]) -> dict[str, frozenset[str]]:
+    out: dict[str, set[str]] = {name: set() for name in sensors}
+    for row in _rows_where(snapshot, SENSOR_RUN_KEYS.name, "sensor", sensors):
+        out[row["sensor"]].add(row["run_key"])
+    return {name: frozenset(keys) for name, keys in out.items()}
 
 
 def _open_requests(snapshot: Snapshot) -> list[Row]:

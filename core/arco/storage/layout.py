@@ -6,6 +6,7 @@
     workspaces/<ws>/state/tables/<table>/<id>.<kind>.<sha12>.parquet   immutable table files
     workspaces/<ws>/reservations/run_keys/<sha256>.json         run_key reservations (create-once)
     workspaces/<ws>/logs/<run id>/<task>/<attempt>/<ULID>.jsonl  what asset functions logged
+    workspaces/<ws>/quarantine/push/<sha256>.json               push requests sensor_push refused
 
 Workspaces share a bucket without seeing each other: every key starts with its own prefix.
 """
@@ -76,3 +77,8 @@ class WorkspaceLayout:
     def task_log_key(self, run_id: str, task: int, attempt: int, execution_id: str) -> str:
         validate_key_component(execution_id, "execution id")
         return f"{self.run_logs_prefix(run_id)}{task}/{attempt}/{execution_id}.jsonl"
+
+    def push_quarantine_key(self, digest: str) -> str:
+        """Where `sensor_push` keeps a refused request whole (named by its body's SHA-256)."""
+        validate_key_component(digest, "digest")
+        return f"{self.root}quarantine/push/{digest}.json"

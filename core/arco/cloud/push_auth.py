@@ -1,0 +1,249 @@
+"""Verifying the OIDC token that Pub/Sub push attaches to each push request.
+
+A push subscription configured with a service account sends `Authorization: Bearer <jwt>`,
+a Google-signed ID token whose audience is the one set on the subscription. `PushAuth.verify`
+checks the signature against Google's certificates, the audience, the issuer and (when
+configured) that the token was minted for the expected service account.
+
+Two failure kinds, so the caller can answer differently: `PushAuthError` means the request is
+not authentic (401/403); `PushAuthUnavailable` means the certificates could not be fetched, which
+says nothing about the request (503, and Pub/Sub redelivers).
+
+google-auth (and with it `requests`) is imported on first verification only: this module is
+imported on the function's cold-start path.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
+
+# google-auth's default skew is 0 s: a token minted a moment "in the future" by Google's clock
+# would be refused as "used too early" when this instance's clock lags slightly.
+_CLOCK_SKEW_S = 10
+# google-auth's transport waits 120 s by default; a push request must answer well before its
+# acknowledgement deadline, so a hung certificate endpoint fails fast (and Pub/Sub retries).
+_FETCH_TIMEOUT_S = 5.0
+# Google's certs endpoint sends max-age of several hours; keys rotate with overlap, and an unknown
+# key id forces a refetch anyway, so honouring it is safe. The cap bounds a bogus header.
+_MAX_CACHE_S = 24 * 3600
+_MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.IGNORECASE)
+
+# google-auth reports token problems as ValueError subclasses that differ only by message; these
+# turn them into reasons a user can act on. Anything unmatched still fails closed as "invalid".
+_REASONS: tuple[tuple[str, str], ...] = (
+    ("token expired", "token expired"),
+    ("token used too early", "token not yet valid"),
+    ("wrong audience", "token audience mismatch"),
+    ("certificate for key id", "token signed by an unknown key"),
+    ("could not verify token signature", "token signature is invalid"),
+    ("key type does not match", "token signature is invalid"),
+    ("unsupported signature algorithm", "token uses an unsupported signature algorithm"),
+    ("requires the cryptography package", "token uses an unsupported signature algorithm"),
+    ("does not contain required claim", "token is missing its iat/exp claims"),
+)
+
+
+class PushAuthError(Exception):
+    """The push request is not authentic; `reason` is short and safe to return to the caller."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class PushAuthUnavailable(Exception):
+    """The signing certificates could not be fetched: transient, answer 503 so Pub/Sub retries."""
+
+    def __init__(self, reason: str = "could not fetch the signing certificates") -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _CertsTransport:
+    """google-auth's requests transport with a timeout and a cache of certificate responses.
+
+    Without the cache every push message would cost a round trip to Google's certs endpoint.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._request: Any = None  # google.auth.transport.requests.Request, built on first use
+        self._cache: dict[str, tuple[float, Any]] = {}  # url -> (expires, monotonic), response
+
+    def __call__(
+        self,
+        url: str,
+        method: str = "GET",
+        body: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Same call shape as `google.auth.transport.Request`; GETs are served from the cache."""
+        cacheable = method == "GET" and body is None
+        now = time.monotonic()
+        if cacheable:
+            with self._lock:
+                hit = self._cache.get(url)
+            if hit is not None and hit[0] > now:
+                return hit[1]
+        response = self._transport()(
+            url,
+            method=method,
+            body=body,
+            headers=headers,
+            timeout=_FETCH_TIMEOUT_S if timeout is None else timeout,
+            **kwargs,
+        )
+        if cacheable and response.status == 200:
+            max_age = _max_age(response.headers)
+            if max_age > 0:
+                with self._lock:
+                    self._cache[url] = (now + max_age, response)
+        return response
+
+    def cached(self, url: str) -> bool:
+        with self._lock:
+            hit = self._cache.get(url)
+        return hit is not None and hit[0] > time.monotonic()
+
+    def forget(self, url: str) -> None:
+        with self._lock:
+            self._cache.pop(url, None)
+
+    def _transport(self) -> Any:
+        with self._lock:
+            if self._request is None:
+                # Lazy: google.auth.transport.requests imports requests (and urllib3).
+                from google.auth.transport.requests import Request
+
+                self._request = Request()
+            return self._request
+
+
+def _max_age(headers: Mapping[str, str] | None) -> int:
+    match = _MAX_AGE.search((headers or {}).get("cache-control", "") or "")
+    return min(int(match.group(1)), _MAX_CACHE_S) if match else 0
+
+
+def _bearer(authorization: str | None) -> str:
+    if not authorization or not authorization.strip():
+        raise PushAuthError("missing bearer token")
+    scheme, _, token = authorization.strip().partition(" ")
+    if scheme.lower() != "bearer":
+        raise PushAuthError("authorization is not a bearer token")
+    token = token.strip()
+    if not token:
+        raise PushAuthError("missing bearer token")
+    return token
+
+
+def _reason(exc: Exception) -> str:
+    message = str(exc).lower()
+    for needle, reason in _REASONS:
+        if needle in message:
+            return reason
+    return "invalid token"
+
+
+@dataclass(frozen=True)
+class PushAuth:
+    """What a push request's token must satisfy. Build it once per process: it caches the certs."""
+
+    audience: str
+    service_account: str | None = None
+    certs_url: str = GOOGLE_CERTS_URL
+    issuers: tuple[str, ...] = ("accounts.google.com", "https://accounts.google.com")
+    _transport: _CertsTransport = field(
+        default_factory=_CertsTransport, init=False, repr=False, compare=False
+    )
+
+    def __post_init__(self) -> None:
+        # An empty audience would be a misconfiguration that google-auth treats as "any audience".
+        if not self.audience:
+            raise ValueError("audience must be non-empty")
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> PushAuth | None:
+        """From ARCO_PUSH_AUDIENCE (unset or empty: auth off, None), ARCO_PUSH_SERVICE_ACCOUNT
+        and ARCO_PUSH_CERTS_URL."""
+        audience = env.get("ARCO_PUSH_AUDIENCE", "").strip()
+        if not audience:
+            return None
+        return cls(
+            audience=audience,
+            service_account=env.get("ARCO_PUSH_SERVICE_ACCOUNT", "").strip() or None,
+            certs_url=env.get("ARCO_PUSH_CERTS_URL", "").strip() or GOOGLE_CERTS_URL,
+        )
+
+    def verify(self, authorization: str | None) -> dict[str, Any]:
+        """The token's claims if the `Authorization` header value is a valid push token.
+
+        Raises PushAuthError (not authentic) or PushAuthUnavailable (certs unreachable).
+        """
+        token = _bearer(authorization)
+        claims = self._verified_claims(token)
+        if claims.get("iss") not in self.issuers:
+            raise PushAuthError("token issuer is not Google")
+        if self.service_account is not None:
+            if claims.get("email") != self.service_account:
+                raise PushAuthError("token email is not the configured service account")
+            if claims.get("email_verified") is not True:
+                raise PushAuthError("token email not verified")
+        return claims
+
+    def _verified_claims(self, token: str) -> dict[str, Any]:
+        from google.auth import exceptions as auth_exceptions
+        from google.auth import jwt
+        from google.oauth2 import id_token
+
+        # google-auth's annotations are partial (untyped functions; `Request` is an ABC our
+        # caching transport only duck-types), hence the Any-typed handles.
+        decode_header: Any = jwt.decode_header
+        verify_token: Any = id_token.verify_token
+
+        # Structure first: garbage is refused without touching the network, so it is a 401
+        # even while the certs endpoint is down.
+        try:
+            decode_header(token)
+        except (ValueError, TypeError, auth_exceptions.GoogleAuthError) as exc:
+            raise PushAuthError("malformed token") from exc
+
+        # A key id missing from cached certs may be a rotation: refetch once before refusing.
+        for attempt in range(2):
+            from_cache = self._transport.cached(self.certs_url)
+            try:
+                claims = verify_token(
+                    token,
+                    self._transport,
+                    audience=self.audience,
+                    certs_url=self.certs_url,
+                    clock_skew_in_seconds=_CLOCK_SKEW_S,
+                )
+            except auth_exceptions.TransportError as exc:
+                # Connection errors, timeouts and non-200 answers from the certs endpoint.
+                raise PushAuthUnavailable() from exc
+            except json.JSONDecodeError as exc:
+                # The certs endpoint answered 200 with something that is not JSON (a proxy's
+                # error page): the token's segments were already parsed above, so it is the certs.
+                raise PushAuthUnavailable() from exc
+            except (ValueError, TypeError, auth_exceptions.GoogleAuthError) as exc:
+                reason = _reason(exc)
+                if reason == "token signed by an unknown key" and from_cache and attempt == 0:
+                    self._transport.forget(self.certs_url)
+                    continue
+                raise PushAuthError(reason) from exc
+            except Exception as exc:
+                # Fail closed on anything else google-auth may raise (e.g. a JWK set needing
+                # pyjwt); the caller must never see a raw exception.
+                raise PushAuthError("token could not be verified") from exc
+            return dict(claims)
+        raise AssertionError("unreachable")  # pragma: no cover

@@ -1,0 +1,180 @@
+"""Running a sensor's function and applying Dagster's rules to what it returns.
+
+Shared by the push path (`sensor_push`, which must stay light: no pyarrow here) and the poll
+path (the worker). The function's own failure is an evaluation outcome (a FAILURE tick), never
+an error of the entry point: the platform must not redeliver an evaluation that ran and failed.
+
+Dagster's rules, as verified against 1.13:
+- return (or yield) `RunRequest`s, a `SkipReason`, a `SensorResult`, or nothing;
+- a `SensorResult` must be the only thing returned, and cannot carry both run requests and a
+  skip reason;
+- run requests and a skip reason cannot be mixed;
+- `SensorResult(cursor=...)` and `context.update_cursor(...)` cannot both be used.
+"""
+
+from __future__ import annotations
+
+import inspect
+import traceback
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from arco.definitions import AssetKey, AssetsDefinition, AssetSpec
+from arco.domain.definitions import SensorNode
+from arco.domain.errors import InvalidInput
+from arco.domain.run_identity import validate_run_key, validate_user_tags
+from arco.domain.sensors import EvaluationOutcome, SensorRunRequest
+from arco.sensor_definitions import (
+    PushSensorContext,
+    RunRequest,
+    SensorDefinition,
+    SensorEvaluationContext,
+    SensorResult,
+    SkipReason,
+)
+
+MAX_ERROR_CHARS = 8000
+MAX_RUN_REQUESTS = 1000
+
+
+@dataclass
+class Evaluation:
+    """What one evaluation produced, ready to become a `sensor.evaluated` event."""
+
+    outcome: EvaluationOutcome
+    run_requests: list[SensorRunRequest] = field(default_factory=list)
+    skip_reason: str | None = None
+    error: str | None = None
+    cursor_after: str | None = None
+
+
+class _Misuse(Exception):
+    """The function returned something Dagster's rules do not allow."""
+
+
+def evaluate(
+    definition: SensorDefinition,
+    node: SensorNode,
+    context: SensorEvaluationContext | PushSensorContext,
+) -> Evaluation:
+    """Call the sensor's function with `context` and normalise its result."""
+    if definition.fn is None:
+        raise InvalidInput(f"sensor {node.name!r} has no function to evaluate")
+    try:
+        accepts_context = bool(inspect.signature(definition.fn).parameters)
+        value = definition.fn(context) if accepts_context else definition.fn()
+        if inspect.isgenerator(value):
+            value = list(value)
+        return _normalise(value, node, context)
+    except _Misuse as exc:
+        return Evaluation("FAILED", error=f"{exc}")
+    except Exception as exc:
+        return Evaluation(
+            "FAILED", error="".join(traceback.format_exception(exc))[-MAX_ERROR_CHARS:]
+        )
+
+
+def _normalise(
+    value: Any, node: SensorNode, context: SensorEvaluationContext | PushSensorContext
+) -> Evaluation:
+    cursor: str | None = None
+    if isinstance(context, SensorEvaluationContext) and context.cursor_updated:
+        cursor = context.new_cursor
+    if isinstance(value, SensorResult):
+        return _from_result(value, node, context, cursor)
+    items = [] if value is None else list(value) if isinstance(value, list | tuple) else [value]
+    if any(isinstance(item, SensorResult) for item in items):
+        raise _Misuse("a SensorResult must be the only object a sensor returns")
+    requests = [item for item in items if isinstance(item, RunRequest)]
+    skips = [item for item in items if isinstance(item, SkipReason)]
+    others = [item for item in items if not isinstance(item, RunRequest | SkipReason)]
+    if others:
+        raise _Misuse(
+            f"sensor {node.name!r} returned a {type(others[0]).__name__}; expected RunRequest, "
+            "SkipReason, SensorResult or None"
+        )
+    if requests and skips:
+        raise _Misuse("a sensor cannot return both RunRequests and a SkipReason")
+    if len(skips) > 1:
+        raise _Misuse("a sensor can return at most one SkipReason")
+    if skips:
+        return Evaluation("SKIPPED", skip_reason=skips[0].skip_message, cursor_after=cursor)
+    return _requested(requests, node, cursor)
+
+
+def _from_result(
+    result: SensorResult,
+    node: SensorNode,
+    context: SensorEvaluationContext | PushSensorContext,
+    cursor: str | None,
+) -> Evaluation:
+    if result.cursor is not None:
+        if isinstance(context, PushSensorContext):
+            raise _Misuse("a push sensor has no cursor: SensorResult(cursor=...) is not allowed")
+        if isinstance(context, SensorEvaluationContext) and context.cursor_updated:
+            raise _Misuse(
+                "SensorResult.cursor cannot be set when context.update_cursor() was called"
+            )
+        if not isinstance(result.cursor, str):
+            raise _Misuse(f"a sensor cursor is a string, not {type(result.cursor).__name__}")
+        cursor = result.cursor
+    requests = list(result.run_requests or [])
+    if requests and result.skip_reason is not None:
+        raise _Misuse("a SensorResult cannot have both run_requests and a skip_reason")
+    if result.skip_reason is not None:
+        reason = result.skip_reason
+        message = reason.skip_message if isinstance(reason, SkipReason) else str(reason)
+        return Evaluation("SKIPPED", skip_reason=message, cursor_after=cursor)
+    return _requested(requests, node, cursor)
+
+
+def _requested(requests: list[Any], node: SensorNode, cursor: str | None) -> Evaluation:
+    if not requests:
+        return Evaluation("SKIPPED", cursor_after=cursor)
+    if len(requests) > MAX_RUN_REQUESTS:
+        raise _Misuse(f"at most {MAX_RUN_REQUESTS} run requests per evaluation")
+    out = []
+    for request in requests:
+        if not isinstance(request, RunRequest):
+            raise _Misuse(f"expected RunRequest, got {type(request).__name__}")
+        out.append(_run_request(request, node))
+    return Evaluation("REQUESTED", run_requests=out, cursor_after=cursor)
+
+
+def _asset_key(item: Any) -> str:
+    if isinstance(item, AssetsDefinition | AssetSpec):
+        return item.key.to_user_string()
+    if isinstance(item, AssetKey):
+        return item.to_user_string()
+    if isinstance(item, str):
+        return item
+    raise _Misuse(f"asset_selection takes asset keys or assets, not {type(item).__name__}")
+
+
+def _run_request(request: RunRequest, node: SensorNode) -> SensorRunRequest:
+    try:
+        run_key = validate_run_key(request.run_key) if request.run_key is not None else None
+        tags = validate_user_tags(dict(request.tags))
+    except InvalidInput as exc:
+        raise _Misuse(f"invalid RunRequest: {exc}") from exc
+    if request.partition_key is not None and not isinstance(request.partition_key, str):
+        raise _Misuse("RunRequest.partition_key must be a string")
+    selection: list[str] = []
+    if request.asset_selection is not None:
+        items = request.asset_selection
+        if isinstance(items, str) or not isinstance(items, Iterable):
+            items = [items]
+        selection = sorted({_asset_key(item) for item in items})
+        outside = [key for key in selection if key not in node.target]
+        if outside:
+            raise _Misuse(
+                f"RunRequest selects {outside[0]!r}, which is not in sensor {node.name!r}'s "
+                f"target ({', '.join(node.target)})"
+            )
+    return SensorRunRequest(
+        run_key=run_key,
+        partition_key=request.partition_key,
+        asset_selection=selection or list(node.target),
+        tags=tags,
+    )

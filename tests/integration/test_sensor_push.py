@@ -1,0 +1,298 @@
+"""The `sensor_push` function under functions-framework: push envelopes and CloudEvents in,
+durable evaluations out; malformed or unauthenticated requests quarantined, never evaluated."""
+
+from __future__ import annotations
+
+import base64
+import json
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from functions_framework import create_app
+
+from arco.domain.sensors import SENSOR_EVALUATED
+from arco.services.code_location import load_definitions
+from arco.services.definitions import deploy
+from arco.services.timer import run_timer
+from arco.services.workspace import Workspace
+from arco.storage.local import LocalObjectStore
+from tests.oidc import PUSH_EMAIL, CertServer
+
+MAIN = str(Path(__file__).resolve().parents[2] / "functions" / "main.py")
+LOCATION = "tests.fixtures.sensors_graph:defs"
+SUBSCRIPTION = "projects/test-project/subscriptions/orders-landed"
+AUDIENCE = "https://sensor-push.example/"
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("ARCO_STORE", f"file://{tmp_path}")
+    monkeypatch.setenv("ARCO_WORKSPACE", "push")
+    monkeypatch.setenv("ARCO_DEFINITIONS", LOCATION)
+    for name in ("ARCO_PUSH_AUDIENCE", "ARCO_PUSH_SERVICE_ACCOUNT", "ARCO_FAULTS"):
+        monkeypatch.delenv(name, raising=False)
+    sys.modules.pop("main", None)  # fresh per-instance caches
+    return tmp_path
+
+
+@pytest.fixture
+def ws(env: Path) -> Workspace:
+    # The real clock: the function (another writer) stamps its objects with it too.
+    workspace = Workspace(LocalObjectStore(env), "push", lookback_ms=3_600_000)
+    deploy(workspace, load_definitions(LOCATION).snapshot(LOCATION), "test")
+    workspace.compactor.compact_until_idle()
+    return workspace
+
+
+@pytest.fixture
+def client(ws: Workspace) -> Any:
+    return create_app(target="sensor_push", source=MAIN).test_client()
+
+
+def envelope(
+    message_id: str | None = "m-1",
+    data: bytes | str = b'{"day": "2024-01-02"}',
+    attributes: dict[str, str] | None = None,
+    subscription: str | None = SUBSCRIPTION,
+) -> dict[str, Any]:
+    encoded = base64.b64encode(data).decode() if isinstance(data, bytes) else data
+    message: dict[str, Any] = {"data": encoded, "publishTime": "2024-02-01T00:00:00.000Z"}
+    if attributes:
+        message["attributes"] = attributes
+    if message_id is not None:
+        message["messageId"] = message_id
+    body: dict[str, Any] = {"message": message}
+    if subscription is not None:
+        body["subscription"] = subscription
+    return body
+
+
+def ledger_events(ws: Workspace) -> list[dict[str, Any]]:
+    prefix = ws.layout.ledger_prefix
+    events = []
+    for item in ws.store.list(prefix):
+        stored = ws.store.get(item.key)
+        assert stored is not None
+        events.extend(json.loads(stored.data)["events"])
+    return events
+
+
+def evaluations(ws: Workspace) -> list[dict[str, Any]]:
+    return [e for e in ledger_events(ws) if e["type"] == SENSOR_EVALUATED]
+
+
+def ticks(ws: Workspace, sensor: str = "orders_landed") -> list[dict[str, Any]]:
+    ws.compactor.compact_until_idle()
+    rows = ws.snapshot().rows("sensor_ticks")
+    return [row for key, row in sorted(rows.items()) if key[0] == sensor]
+
+
+def test_a_push_is_evaluated_once_and_its_request_becomes_a_run(client: Any, ws: Workspace) -> None:
+    first = client.post("/", json=envelope("m-1"))
+    assert first.status_code == 200, first.json
+    assert first.json["outcome"] == "REQUESTED" and first.json["run_requests"] == 1
+    # Pub/Sub delivers at least once: the same message id again is a 2xx with no new effect.
+    again = client.post("/", json=envelope("m-1"))
+    assert again.status_code == 200
+    assert len(evaluations(ws)) == 2  # both durable ...
+    [tick] = ticks(ws)  # ... folded once
+    assert (tick["status"], tick["message_id"]) == ("SUCCESS", "m-1")
+    assert json.loads(tick["run_keys"]) == ["m-1"]
+
+    result = run_timer(ws, _now(ws))
+    assert result.runs_requested == 1
+    runs = ws.snapshot().rows("runs")
+    [run] = runs.values()
+    assert (run["source"], run["partition"], run["scope"]) == (
+        "sensor",
+        "2024-01-02",
+        "sensor:orders_landed",
+    )
+    assert json.loads(run["tags"])["feed"] == "orders"
+    assert json.loads(run["tags"])["arco/sensor_name"] == "orders_landed"
+    [tick] = ticks(ws)
+    assert json.loads(tick["run_ids"]) == [run["run_id"]]
+
+
+def _now(ws: Workspace) -> Any:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(ws.clock.now_ms() / 1000, tz=UTC)
+
+
+def test_skip_reasons_and_failures_are_recorded_ticks(client: Any, ws: Workspace) -> None:
+    skipped = client.post("/", json=envelope("m-skip", attributes={"skip": "holiday"}))
+    failed = client.post("/", json=envelope("m-boom", data=b"boom"))
+    # A function that raises is a FAILURE tick, answered 200: redelivering would fail again.
+    assert (skipped.status_code, failed.status_code) == (200, 200)
+    assert (skipped.json["outcome"], failed.json["outcome"]) == ("SKIPPED", "FAILED")
+    by_message = {t["message_id"]: t for t in ticks(ws)}
+    assert by_message["m-skip"]["status"] == "SKIPPED"
+    assert by_message["m-skip"]["skip_reason"] == "holiday"
+    assert by_message["m-boom"]["status"] == "FAILURE"
+    assert "the orders feed sent garbage" in by_message["m-boom"]["error"]
+    # The message itself is in the ledger, whole: nothing is lost.
+    [boom] = [e for e in evaluations(ws) if e["payload"]["message_id"] == "m-boom"]
+    assert base64.b64decode(boom["payload"]["message"]["data_b64"]) == b"boom"
+
+
+def test_cloud_events_binary_and_structured_are_accepted(client: Any, ws: Workspace) -> None:
+    data = envelope("ce-1", subscription="projects/p/subscriptions/eventarc-us-sub-123")
+    data["message"]["attributes"] = {"arco-sensor": "orders_landed"}
+    binary = client.post(
+        "/",
+        json=data,
+        headers={
+            "ce-specversion": "1.0",
+            "ce-id": "ce-1",
+            "ce-type": "google.cloud.pubsub.topic.v1.messagePublished",
+            "ce-source": "//pubsub.googleapis.com/projects/p/topics/orders",
+        },
+    )
+    assert binary.status_code == 200, binary.json
+    structured = client.post(
+        "/sensors/orders_landed",
+        data=json.dumps(
+            {
+                "specversion": "1.0",
+                "id": "ce-2",
+                "type": "google.cloud.pubsub.topic.v1.messagePublished",
+                "source": "//pubsub.googleapis.com/projects/p/topics/orders",
+                "data": envelope(None, subscription=None),  # the id comes from the event
+            }
+        ),
+        content_type="application/cloudevents+json",
+    )
+    assert structured.status_code == 200, structured.json
+    assert {t["message_id"] for t in ticks(ws)} == {"ce-1", "ce-2"}
+
+
+def test_a_push_to_a_stopped_sensor_is_a_skipped_tick(client: Any, ws: Workspace) -> None:
+    from arco.domain.sensors import SENSOR_STATUS_CHANGED, SensorStatusChanged
+    from arco.ledger.writer import NewEvent
+
+    stop = SensorStatusChanged(sensor="orders_landed", status="STOPPED", request_id="r1")
+    ws.writer.append([NewEvent(SENSOR_STATUS_CHANGED, stop, "stop-1")])
+    time.sleep(0.01)  # event ids order the fold: the stop comes first
+    assert client.post("/", json=envelope("m-stopped")).status_code == 200
+    [tick] = ticks(ws)
+    assert (tick["status"], tick["skip_reason"]) == ("SKIPPED", "sensor is stopped")
+    assert ws.snapshot().table("run_requests").num_rows == 0
+
+
+MALFORMED = [
+    pytest.param(b"not json", {}, "/", 400, "not_json", id="not-json"),
+    pytest.param(b'{"hello": 1}', {}, "/", 400, "not_a_push", id="not-an-envelope"),
+    pytest.param(
+        json.dumps(envelope(data="%%%not-base64")).encode(), {}, "/", 400, "bad_data", id="b64"
+    ),
+    pytest.param(
+        json.dumps(envelope(message_id=None)).encode(), {}, "/", 400, "no_message_id", id="no-id"
+    ),
+    pytest.param(
+        json.dumps(envelope(subscription="projects/p/subscriptions/nobody")).encode(),
+        {},
+        "/",
+        404,
+        "unknown_subscription",
+        id="unknown-subscription",
+    ),
+    pytest.param(
+        json.dumps(envelope()).encode(), {}, "/sensors/nope", 404, "unknown_sensor", id="unknown"
+    ),
+    pytest.param(
+        json.dumps(envelope()).encode(),
+        {},
+        "/sensors/new_files",
+        404,
+        "not_a_push_sensor",
+        id="poll-sensor",
+    ),
+]
+
+
+@pytest.mark.parametrize(("body", "headers", "path", "status", "code"), MALFORMED)
+def test_malformed_pushes_are_refused_quarantined_and_never_evaluated(
+    client: Any,
+    ws: Workspace,
+    body: bytes,
+    headers: dict[str, str],
+    path: str,
+    status: int,
+    code: str,
+) -> None:
+    response = client.post(path, data=body, headers=headers, content_type="application/json")
+    assert response.status_code == status
+    assert response.json["error"]["code"] == code and response.json["error"]["message"]
+    quarantined = ws.store.get(response.json["quarantine"])
+    assert quarantined is not None
+    document = json.loads(quarantined.data)
+    assert base64.b64decode(document["body_b64"]) == body and document["http_status"] == status
+    assert evaluations(ws) == []
+    ws.compactor.compact_until_idle()
+    [row] = ws.snapshot().rows("push_quarantine").values()
+    assert (row["object_key"], row["http_status"]) == (response.json["quarantine"], status)
+    # The same request again is the same quarantine object (and one row).
+    client.post(path, data=body, headers=headers, content_type="application/json")
+    ws.compactor.compact_until_idle()
+    assert len(ws.snapshot().rows("push_quarantine")) == 1
+
+
+@pytest.fixture
+def certs() -> Iterator[CertServer]:
+    with CertServer() as server:
+        yield server
+
+
+@pytest.fixture
+def authed(ws: Workspace, certs: CertServer, monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("ARCO_PUSH_AUDIENCE", AUDIENCE)
+    monkeypatch.setenv("ARCO_PUSH_SERVICE_ACCOUNT", PUSH_EMAIL)
+    monkeypatch.setenv("ARCO_PUSH_CERTS_URL", certs.url)
+    sys.modules.pop("main", None)
+    return create_app(target="sensor_push", source=MAIN).test_client()
+
+
+def test_push_authentication_when_configured(authed: Any, ws: Workspace, certs: CertServer) -> None:
+    good = {"Authorization": "Bearer " + certs.token(AUDIENCE)}
+    assert authed.post("/", json=envelope("a-1"), headers=good).status_code == 200
+
+    missing = authed.post("/", json=envelope("a-2"))
+    assert missing.status_code == 401
+    assert "missing bearer token" in missing.json["error"]["message"]
+    wrong_audience = {"Authorization": "Bearer " + certs.token("https://elsewhere/")}
+    refused = authed.post("/", json=envelope("a-3"), headers=wrong_audience)
+    assert refused.status_code == 403
+    assert "audience" in refused.json["error"]["message"]
+    wrong_account = {"Authorization": "Bearer " + certs.token(AUDIENCE, email="x@evil.example")}
+    assert authed.post("/", json=envelope("a-4"), headers=wrong_account).status_code == 403
+
+    # Only the authenticated push was evaluated; the others are quarantined, without the token.
+    assert [e["payload"]["message_id"] for e in evaluations(ws)] == ["a-1"]
+    ws.compactor.compact_until_idle()
+    rows = ws.snapshot().rows("push_quarantine").values()
+    assert sorted(r["http_status"] for r in rows) == [401, 403, 403]
+    for row in rows:
+        stored = ws.store.get(row["object_key"])
+        assert stored is not None and b"Bearer" not in stored.data
+    # The operator is told, with what to do about each.
+    from arco.services.doctor import run_doctor
+
+    [push] = [f for f in run_doctor(ws) if f.check == "push"]
+    assert push.status == "warning" and len(push.details) == 3
+    assert all("ARCO_PUSH" in item["action"] for item in push.details)
+
+
+def test_certificates_out_of_reach_is_transient(
+    authed: Any, ws: Workspace, certs: CertServer
+) -> None:
+    token = certs.token(AUDIENCE)
+    certs.status = 503
+    response = authed.post("/", json=envelope("t-1"), headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 503  # Pub/Sub redelivers; nothing written
+    assert ledger_events(ws) == [e for e in ledger_events(ws) if e["type"] != SENSOR_EVALUATED]
+    assert list(ws.store.list(f"{ws.layout.root}quarantine/")) == []
