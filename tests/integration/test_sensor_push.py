@@ -296,3 +296,31 @@ def test_certificates_out_of_reach_is_transient(
     assert response.status_code == 503  # Pub/Sub redelivers; nothing written
     assert ledger_events(ws) == [e for e in ledger_events(ws) if e["type"] != SENSOR_EVALUATED]
     assert list(ws.store.list(f"{ws.layout.root}quarantine/")) == []
+
+
+def test_the_worker_function_evaluates_poll_sensor_orders(ws: Workspace) -> None:
+    from arco.domain.sensor_controller import SensorOrder
+    from tests.fixtures.sensors_graph import INBOX
+
+    worker = create_app(target="worker", source=MAIN).test_client()
+    INBOX.files, INBOX.fail = ["2024-01-02-a"], False
+    try:
+        order = SensorOrder("push", "new_files", "", 0)
+        answer = worker.post("/", json=order.to_json())
+        assert answer.status_code == 200, answer.json
+        assert answer.json["sensor"]["outcome"] == "REQUESTED"
+        # Redelivered by Cloud Tasks before the compactor ran: the same key, one effect.
+        assert worker.post("/", json=order.to_json()).status_code == 200
+        [tick] = ticks(ws, "new_files")
+        assert (tick["status"], tick["cursor_after"]) == ("SUCCESS", "2024-01-02-a")
+        # Once folded, an order from the old version is STALE and evaluates nothing.
+        calls = INBOX.calls
+        assert worker.post("/", json=order.to_json()).json["sensor"]["outcome"] == "STALE"
+        assert INBOX.calls == calls
+    finally:
+        INBOX.files, INBOX.calls = [], 0
+
+    bad = worker.post("/", json={"kind": "sensor", "workspace": "push", "sensor": 3})
+    assert bad.status_code == 400 and "sensor" in bad.json["error"]["message"]
+    unknown = worker.post("/", json=SensorOrder("push", "orders_landed", "", 0).to_json())
+    assert unknown.status_code == 404  # a push sensor is never polled

@@ -20,8 +20,8 @@ def print_json(value: Any) -> None:
 
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     table = Table(title=title, title_justify="left", header_style="bold")
-    for column in columns:
-        table.add_column(column)
+    for index, column in enumerate(columns):
+        table.add_column(column, no_wrap=index == 0)  # names stay whole and greppable
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row))
     console.print(table)
