@@ -7,10 +7,15 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.conftest import _free_port
 
 REPO = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 30.0
@@ -62,3 +67,35 @@ def wait_listening(proc: subprocess.Popen[bytes], port: int, what: str, log: Pat
                     f"(exit code {proc.poll()}); its output:\n{tail(log)}"
                 )
             time.sleep(0.05)
+
+
+@dataclass
+class ServedFunction:
+    url: str  # http://127.0.0.1:PORT (no trailing slash)
+    log: Path
+
+
+@contextlib.contextmanager
+def serve_function(target: str, env: dict[str, str], log: Path) -> Iterator[ServedFunction]:
+    """Serve one entry point of functions/main.py with functions-framework in its own process.
+
+    The child gets this environment without any ARCO_*, CLOUD_TASKS_* or PUBSUB_* variable,
+    plus `env`, and the repository on its PYTHONPATH (for the tests' code locations)."""
+    port = _free_port()
+    child = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("ARCO_", "CLOUD_TASKS_", "PUBSUB_"))
+    }
+    child.update(env, PYTHONPATH=str(REPO))
+    command = [
+        str(Path(sys.executable).parent / "functions-framework"),
+        *("--target", target, "--source", str(REPO / "functions" / "main.py")),
+        *("--port", str(port), "--host", "127.0.0.1"),
+    ]
+    proc = start_process(command, child, log)
+    try:
+        wait_listening(proc, port, f"the {target} function", log)
+        yield ServedFunction(f"http://127.0.0.1:{port}", log)
+    finally:
+        stop_process(proc)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 import time
 import urllib.error
 import urllib.request
@@ -35,11 +34,17 @@ from arco.services.timer import run_timer
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from tests.conftest import _free_port
-from tests.integration.processes import start_process, stop_process, tail, wait_listening
+from tests.integration.processes import (
+    ServedFunction,
+    serve_function,
+    start_process,
+    stop_process,
+    tail,
+    wait_listening,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 EMULATOR = REPO / ".venv-tasks-emu" / "bin" / "gcloud-tasks-emulator"
-FUNCTIONS_FRAMEWORK = Path(sys.executable).parent / "functions-framework"
 LOCATION = "tests.fixtures.runs_graph:defs"
 WORKSPACE = "e2e"
 QUEUE_PARENT = "projects/test-project/locations/us-central1"
@@ -92,45 +97,22 @@ def tasks_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TasksEm
 # --- the worker function ---------------------------------------------------------------------
 
 
-@dataclass
-class Worker:
-    url: str
-    log: Path
-
-
 @pytest.fixture(scope="module")
 def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("e2e-store")
 
 
 @pytest.fixture(scope="module")
-def worker(store_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Worker]:
-    port = _free_port()
-    log = tmp_path_factory.mktemp("worker") / "worker.log"
+def worker(store_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedFunction]:
     env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("ARCO_", "CLOUD_TASKS_"))
+        "ARCO_STORE": f"file://{store_dir}",
+        "ARCO_WORKSPACE": WORKSPACE,
+        "ARCO_WORKER_QUEUE": QUEUE,
+        "ARCO_DEFINITIONS": LOCATION,
+        "ARCO_HEARTBEAT_INTERVAL_S": "1",
     }
-    env.update(
-        ARCO_STORE=f"file://{store_dir}",
-        ARCO_WORKSPACE=WORKSPACE,
-        ARCO_WORKER_QUEUE=QUEUE,
-        ARCO_DEFINITIONS=LOCATION,
-        ARCO_HEARTBEAT_INTERVAL_S="1",
-        PYTHONPATH=str(REPO),  # so the worker imports tests.fixtures.runs_graph
-    )
-    command = [
-        str(FUNCTIONS_FRAMEWORK),
-        *("--target", "worker", "--source", str(REPO / "functions" / "main.py")),
-        *("--port", str(port), "--host", "127.0.0.1"),
-    ]
-    proc = start_process(command, env, log)
-    try:
-        wait_listening(proc, port, "the worker function", log)
-        yield Worker(f"http://127.0.0.1:{port}/", log)
-    finally:
-        stop_process(proc)
+    with serve_function("worker", env, tmp_path_factory.mktemp("worker") / "worker.log") as fn:
+        yield fn
 
 
 # --- the workspace, as this process sees it --------------------------------------------------
@@ -149,7 +131,7 @@ def _now(ws: Workspace) -> datetime:
 
 
 def _drive(
-    ws: Workspace, dispatcher: CloudTasksDispatcher, run_id: str, worker: Worker
+    ws: Workspace, dispatcher: CloudTasksDispatcher, run_id: str, worker: ServedFunction
 ) -> dict[str, Any]:
     """Call the timer every ~0.3 s until the run is terminal."""
     deadline = time.monotonic() + RUN_TIMEOUT_S
@@ -222,7 +204,7 @@ class DedupingTasksClient:
 
 
 def test_a_partitioned_run_goes_through_cloud_tasks_to_the_worker_function(
-    tasks_emulator: TasksEmulator, worker: Worker, ws: Workspace
+    tasks_emulator: TasksEmulator, worker: ServedFunction, ws: Workspace
 ) -> None:
     launched = launch_run(
         ws,
@@ -233,7 +215,7 @@ def test_a_partitioned_run_goes_through_cloud_tasks_to_the_worker_function(
     )
     assert launched.tasks == 9
     queue = CloudTasksTimerQueue(QUEUE, emulator_host=tasks_emulator.host)
-    final = _drive(ws, CloudTasksDispatcher(queue, worker.url), launched.run_id, worker)
+    final = _drive(ws, CloudTasksDispatcher(queue, worker.url + "/"), launched.run_id, worker)
 
     assert final["status"] == "SUCCESS", final
     tasks = {(t["asset"], t["partition"]): t for t in final["task_list"]}
@@ -268,7 +250,7 @@ def test_a_partitioned_run_goes_through_cloud_tasks_to_the_worker_function(
 
 
 def test_a_task_dispatched_twice_under_its_name_runs_once(
-    tasks_emulator: TasksEmulator, worker: Worker, ws: Workspace
+    tasks_emulator: TasksEmulator, worker: ServedFunction, ws: Workspace
 ) -> None:
     launched = launch_run(ws, LaunchRequest("key:raw_events", partition="2024-01-02"))
     waiting = NoWorkers()  # the timer decides the dispatch; we hand the order over ourselves
@@ -280,7 +262,7 @@ def test_a_task_dispatched_twice_under_its_name_runs_once(
     assert (order.run_id, order.asset, order.partition) == (launched.run_id, "raw_events", DAYS[1])
 
     fake = DedupingTasksClient(tasks_emulator.client)
-    dispatcher = CloudTasksDispatcher(CloudTasksTimerQueue(QUEUE, client=fake), worker.url)
+    dispatcher = CloudTasksDispatcher(CloudTasksTimerQueue(QUEUE, client=fake), worker.url + "/")
     report = dispatcher.dispatch([order, order])
     assert (report.created, report.duplicates) == (1, 1)
     assert fake.created == [f"{QUEUE}/tasks/{order.dispatch_name}"]
@@ -305,28 +287,30 @@ def test_a_task_dispatched_twice_under_its_name_runs_once(
 
 
 def test_the_worker_refuses_calls_from_elsewhere_and_malformed_orders(
-    worker: Worker, ws: Workspace
+    worker: ServedFunction, ws: Workspace
 ) -> None:
     order = TaskOrder(WORKSPACE, "run_x", 0, 1, "raw_events", DAYS[0], "x-order").to_json()
     json_header = {"Content-Type": "application/json"}
     before = sorted(o.key for o in ws.store.list(ws.layout.ledger_prefix))
 
-    status, body = _post(worker.url, json.dumps(order).encode(), json_header)
+    status, body = _post(worker.url + "/", json.dumps(order).encode(), json_header)
     assert status == 403
     assert body["error"]["code"] == "forbidden"
     status, _ = _post(
-        worker.url,
+        worker.url + "/",
         json.dumps(order).encode(),
         {**json_header, "X-CloudTasks-QueueName": f"{QUEUE_PARENT}/queues/elsewhere"},
     )
     assert status == 403
 
     from_queue = {**json_header, "X-CloudTasks-QueueName": QUEUE}  # as the emulator sends it
-    status, body = _post(worker.url, json.dumps({**order, "task": "zero"}).encode(), from_queue)
+    status, body = _post(
+        worker.url + "/", json.dumps({**order, "task": "zero"}).encode(), from_queue
+    )
     assert status == 400
     assert body["error"]["code"] == "InvalidInput"
     assert "'task'" in body["error"]["message"]
-    status, body = _post(worker.url, b"{not json", from_queue)
+    status, body = _post(worker.url + "/", b"{not json", from_queue)
     assert status == 400
     assert "JSON object" in body["error"]["message"]
 

@@ -30,7 +30,10 @@ from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from tests.conftest import _free_port
 from tests.integration.processes import (
-    REPO,
+    ServedFunction as Function,
+)
+from tests.integration.processes import (
+    serve_function,
     start_process,
     stop_process,
     tail,
@@ -117,38 +120,20 @@ def pubsub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PubSub]:
         stop_process(proc)
 
 
-@dataclass
-class Function:
-    url: str
-    log: Path
-
-
 @pytest.fixture(scope="module")
 def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("pubsub-store")
 
 
 def _serve_sensor_push(store_dir: Path, log: Path, faults: str = "") -> Iterator[Function]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ARCO_", "PUBSUB_"))}
-    env.update(
-        ARCO_STORE=f"file://{store_dir}",
-        ARCO_WORKSPACE=WORKSPACE,
-        ARCO_DEFINITIONS=LOCATION,
-        ARCO_FAULTS=faults,
-        PYTHONPATH=str(REPO),
-    )
-    command = [
-        str(FUNCTIONS_FRAMEWORK),
-        *("--target", "sensor_push", "--source", str(REPO / "functions" / "main.py")),
-        *("--port", str(port), "--host", "127.0.0.1"),
-    ]
-    proc = start_process(command, env, log)
-    try:
-        wait_listening(proc, port, "the sensor_push function", log)
-        yield Function(f"http://127.0.0.1:{port}", log)
-    finally:
-        stop_process(proc)
+    env = {
+        "ARCO_STORE": f"file://{store_dir}",
+        "ARCO_WORKSPACE": WORKSPACE,
+        "ARCO_DEFINITIONS": LOCATION,
+        "ARCO_FAULTS": faults,
+    }
+    with serve_function("sensor_push", env, log) as fn:
+        yield fn
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from arco import __version__
 from arco.api.openapi import openapi_document
-from arco.api.pagination import decode_cursor, encode_cursor, parse_limit
+from arco.api.pagination import decode_cursor, encode_cursor, page_by_name, parse_limit
 from arco.clock import clock_now
 from arco.domain.errors import ArcoError, ConflictError, InvalidInput, NotFound, Refused
 from arco.domain.instants import parse_instant
@@ -160,15 +160,8 @@ def register_automation_routes(app: Flask, ws: Callable[[str], Workspace]) -> No
         workspace = ws(name)
         rows = list_schedules(workspace, _now_arg(workspace))
         limit = parse_limit(request.args.get("limit"))
-        position = decode_cursor(request.args.get("cursor"), ("after",))
-        if position:
-            rows = [r for r in rows if r["name"] > position["after"]]
-        page = rows[:limit]
-        more = len(rows) > limit
-        return {
-            "schedules": page,
-            "next_cursor": encode_cursor({"after": page[-1]["name"]}) if more else None,
-        }
+        page, next_cursor = page_by_name(rows, request.args.get("cursor"), limit)
+        return {"schedules": page, "next_cursor": next_cursor}
 
     @app.get("/v1/workspaces/<name>/schedules/<schedule>/ticks")
     def get_ticks(name: str, schedule: str) -> Any:
@@ -224,15 +217,8 @@ def register_sensor_routes(app: Flask, ws: Callable[[str], Workspace]) -> None:
         workspace = ws(name)
         rows = list_sensors(workspace, _now_arg(workspace))
         limit = parse_limit(request.args.get("limit"))
-        position = decode_cursor(request.args.get("cursor"), ("after",))
-        if position:
-            rows = [r for r in rows if r["name"] > position["after"]]
-        page = rows[:limit]
-        more = len(rows) > limit
-        return {
-            "sensors": page,
-            "next_cursor": encode_cursor({"after": page[-1]["name"]}) if more else None,
-        }
+        page, next_cursor = page_by_name(rows, request.args.get("cursor"), limit)
+        return {"sensors": page, "next_cursor": next_cursor}
 
     @app.get("/v1/workspaces/<name>/sensors/<sensor>/ticks")
     def get_sensor_ticks(name: str, sensor: str) -> Any:

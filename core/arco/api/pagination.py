@@ -36,3 +36,15 @@ def parse_limit(text: str | None, default: int = 50) -> int:
     if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
         raise InvalidInput(f"limit must be an integer between 1 and {MAX_LIMIT}, got {text!r}")
     return int(text)
+
+
+def page_by_name(
+    rows: list[dict[str, Any]], cursor: str | None, limit: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of `rows` (sorted by their unique "name") after `cursor`, and the next cursor."""
+    position = decode_cursor(cursor, ("after",))
+    if position:
+        rows = [r for r in rows if r["name"] > position["after"]]
+    page = rows[:limit]
+    more = len(rows) > limit
+    return page, encode_cursor({"after": page[-1]["name"]}) if more else None

@@ -7,9 +7,8 @@ import uuid
 from datetime import datetime, timedelta
 
 import click
-from rich.markup import escape
 
-from arco.cli.common import Context, handle_errors, json_option, pass_ctx
+from arco.cli.common import Context, add_start_stop, handle_errors, json_option, pass_ctx
 from arco.cli.output import console, print_json, print_table
 from arco.cli.runs import styled, when
 from arco.clock import clock_now
@@ -241,31 +240,9 @@ def register(cli: click.Group) -> None:
             ],
         )
 
-    for status_name, verb in (("RUNNING", "start"), ("STOPPED", "stop")):
+    from arco.services.schedules import set_schedule_status
 
-        @schedules.command(verb, help=f"{verb.capitalize()} a schedule (kept across redeploys).")
-        @click.argument("name")
-        @click.option("--request-id", default=None, help="Idempotency: one id applies once.")
-        @json_option
-        @pass_ctx
-        @handle_errors
-        def toggle(
-            c: Context,
-            name: str,
-            request_id: str | None,
-            as_json: bool,
-            status_name: str = status_name,
-        ) -> None:
-            from arco.services.schedules import set_schedule_status
-
-            result = set_schedule_status(
-                c.ws, name, status_name, request_id or uuid.uuid4().hex, "cli"
-            )
-            c.ws.compactor.compact_until_idle()
-            if as_json:
-                print_json(result)
-            else:
-                console.print(f"schedule {escape(name)} is now {status_name}")
+    add_start_stop(schedules, "schedule", set_schedule_status)
 
     @cli.command()
     @click.option(

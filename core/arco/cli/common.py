@@ -72,3 +72,38 @@ def handle_errors(fn: F) -> F:
 
 
 pass_ctx = click.make_pass_decorator(Context)
+
+
+StatusSetter = Callable[[Workspace, str, str, str, str], dict[str, Any]]
+
+
+def add_start_stop(group: click.Group, noun: str, set_status: StatusSetter) -> None:
+    """`start NAME` and `stop NAME` for schedules and sensors: an operator event (kept across
+    redeploys), then a compaction so the next listing shows it. `set_status` takes (workspace,
+    name, status, request id, changed by)."""
+    import uuid
+
+    from arco.cli.output import console
+
+    for status_name, verb in (("RUNNING", "start"), ("STOPPED", "stop")):
+
+        @group.command(verb, help=f"{verb.capitalize()} a {noun} (kept across redeploys).")
+        @click.argument("name")
+        @click.option("--request-id", default=None, help="Idempotency: one id applies once.")
+        @json_option
+        @pass_ctx
+        @handle_errors
+        def toggle(
+            c: Context,
+            name: str,
+            request_id: str | None,
+            as_json: bool,
+            status_name: str = status_name,
+        ) -> None:
+            result = set_status(c.ws, name, status_name, request_id or uuid.uuid4().hex, "cli")
+            c.ws.compactor.compact_until_idle()
+            if as_json:
+                print_json(result)
+            else:
+                style = "green" if status_name == "RUNNING" else "yellow"
+                console.print(f"{noun} {escape(name)} is now [{style}]{status_name}[/]")

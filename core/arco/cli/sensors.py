@@ -8,7 +8,7 @@ import click
 from rich.markup import escape
 
 from arco.cli.automation import parse_now
-from arco.cli.common import Context, handle_errors, json_option, pass_ctx
+from arco.cli.common import Context, add_start_stop, handle_errors, json_option, pass_ctx
 from arco.cli.output import console, print_json, print_table
 from arco.cli.runs import styled
 from arco.domain.errors import InvalidInput
@@ -132,31 +132,9 @@ def register(cli: click.Group) -> None:
             ],
         )
 
-    for status_name, verb in (("RUNNING", "start"), ("STOPPED", "stop")):
+    from arco.services.sensors import set_sensor_status
 
-        @sensors.command(verb, help=f"{verb.capitalize()} a sensor (kept across redeploys).")
-        @click.argument("name")
-        @click.option("--request-id", default=None, help="Idempotency: one id applies once.")
-        @json_option
-        @pass_ctx
-        @handle_errors
-        def toggle(
-            c: Context,
-            name: str,
-            request_id: str | None,
-            as_json: bool,
-            status_name: str = status_name,
-        ) -> None:
-            from arco.services.sensors import set_sensor_status
-
-            result = set_sensor_status(
-                c.ws, name, status_name, request_id or uuid.uuid4().hex, "cli"
-            )
-            c.ws.compactor.compact_until_idle()
-            if as_json:
-                print_json(result)
-            else:
-                console.print(f"sensor {escape(name)} is now {_SENSOR_STYLE[status_name]}")
+    add_start_stop(sensors, "sensor", set_sensor_status)
 
     @sensors.command("cursor", short_help="Set or reset a sensor's cursor.")
     @click.argument("name")
