@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from arco.domain.definitions import DefinitionsSnapshot
@@ -118,6 +118,9 @@ def run_timer(
             ws.compactor.compact_until_idle()
         return ws.snapshot()
 
+    # Runs are decided 1 ms after the ticks and sensor evaluations of this call (at `now`), so
+    # a rebuild, folding in id order, sees every request before the run made from it.
+    runs_ms = now_ms + 1
     snapshot = refold()
     defs = current_definitions(snapshot)
     if defs is not None:
@@ -140,6 +143,9 @@ def run_timer(
             _append(ws, sensors.events, result)
         if sensors.orders:
             result.sensor_dispatch = dispatcher.dispatch(sensors.orders)
+        if result.sensor_dispatch.sensors_evaluated:
+            # Evaluated here, now, with the writer's clock: the runs come after them.
+            runs_ms = max(runs_ms, ws.clock.now_ms() + 1)
         if sensors.events or result.sensor_dispatch.sensors_evaluated:
             snapshot = refold()
         requests = _open_requests(snapshot)
@@ -149,8 +155,8 @@ def run_timer(
                 defs,
                 requests,
                 _known_runs(snapshot),
-                now,
-                now_ms,
+                datetime.fromtimestamp(runs_ms / 1000, tz=UTC),
+                runs_ms,
                 default_retry(snapshot),
                 dynamic_partition_keys(snapshot),
             )
@@ -165,7 +171,7 @@ def run_timer(
             ws.name,
             runs,
             tasks_by_run(snapshot, [r["run_id"] for r in runs]),
-            now_ms,
+            runs_ms,
             run_policy(snapshot),
         )
         result.runs_launched = advance.launched
