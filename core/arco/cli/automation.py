@@ -284,8 +284,8 @@ def register(cli: click.Group) -> None:
     ) -> None:
         """Run the timer's controllers once (or repeatedly, to simulate time passing).
 
-        Schedules tick, requested runs launch, ready tasks dispatch; with --definitions the
-        dispatched tasks run here."""
+        Schedules tick, sensors are evaluated, requested runs launch, ready tasks dispatch;
+        with --definitions poll sensors and the dispatched tasks run here."""
         from rich.progress import Progress
 
         from arco.clock import OffsetClock
@@ -327,9 +327,17 @@ def register(cli: click.Group) -> None:
                 if result.runs_requested or result.runs_launched or result.tasks_dispatched
                 else ""
             )
+            polled = result.sensor_dispatch.sensors_evaluated
+            sensors = (
+                f"; {result.sensors_evaluated} sensor(s) due: {result.sensor_ticks} built-in "
+                f"tick(s), {len(polled) or result.sensor_dispatch.created} poll evaluation(s)"
+                if result.sensors_evaluated
+                else ""
+            )
             console.print(
                 f"timer at {result.now}: {result.schedules_evaluated} schedule(s) "
-                f"evaluated, {counts or 'no ticks due'}{runs}; manifest {result.manifest_id}"
+                f"evaluated, {counts or 'no ticks due'}{sensors}{runs}; "
+                f"manifest {result.manifest_id}"
             )
 
 
