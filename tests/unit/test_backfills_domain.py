@@ -1,0 +1,276 @@
+"""Backfill groundwork: the compact partition selection, chunk arithmetic, the lifecycle."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from arco.domain import backfills
+from arco.domain.backfills import (
+    BackfillChunkFinished,
+    BackfillChunkPlanned,
+    BackfillCreated,
+    BackfillStatusChanged,
+    PartitionSelection,
+    chunk_count,
+    chunk_keys,
+    chunk_ranges,
+    resolve_selection,
+    total,
+)
+from arco.domain.envelope import EventEnvelope
+from arco.domain.errors import InvalidInput
+from arco.domain.fold import fold_objects
+from arco.domain.partitions import DailyPartitionsDefinition, HourlyPartitionsDefinition
+from arco.domain.registry import Registry
+from arco.domain.state import FoldState, StagedState
+from arco.domain.system_tables import SYSTEM_TABLES
+from arco.domain.tables import Row
+from tests.factories import EnvelopeWriter, ledger_object
+
+NOW = datetime(2024, 3, 1, tzinfo=UTC)
+DAILY = DailyPartitionsDefinition(start_date="2024-01-01").key_space()
+HOURLY = HourlyPartitionsDefinition(start_date="2012-01-01-00:00").key_space()
+
+
+def sel(**fields: Any) -> PartitionSelection:
+    return PartitionSelection(**fields)
+
+
+# --- the selection -----------------------------------------------------------------------------
+
+
+def test_a_range_all_and_explicit_keys_resolve_to_index_ranges() -> None:
+    ranges = resolve_selection(sel(kind="range", first="2024-01-03", last="2024-01-07"), DAILY, NOW)
+    assert total(ranges) == 5 and chunk_keys(DAILY, ranges)[0] == "2024-01-03"
+    everything = resolve_selection(sel(kind="all"), DAILY, NOW)
+    assert total(everything) == 60  # Jan 1 .. Feb 29 have closed by Mar 1
+    keys = sel(kind="keys", keys=("2024-01-05", "2024-01-02", "2024-01-03", "2024-01-05"))
+    assert chunk_keys(DAILY, resolve_selection(keys, DAILY, NOW)) == [
+        "2024-01-02",
+        "2024-01-03",
+        "2024-01-05",
+    ]
+    assert len(resolve_selection(keys, DAILY, NOW)) == 2  # merged into two ranges
+
+
+@pytest.mark.parametrize(
+    ("selection", "message"),
+    [
+        (sel(kind="range", first="2024-01-07", last="2024-01-03"), "reversed range"),
+        (sel(kind="range", first="2023-12-01", last="2024-01-03"), "not a key"),
+        (sel(kind="range", first="2024-01-01", last="2024-03-05"), "outside"),
+        (sel(kind="keys", keys=("yesterday",)), "not a key"),
+    ],
+)
+def test_bad_selections_name_the_problem(selection: PartitionSelection, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        resolve_selection(selection, DAILY, NOW)
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"kind": "keys"},
+        {"kind": "range", "first": "a"},
+        {"kind": "all", "keys": ("a",)},
+        {"kind": "keys", "keys": tuple(str(i) for i in range(10_001))},
+        {"kind": "all", "status": "stale"},
+    ],
+)
+def test_malformed_selections_are_refused(fields: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        PartitionSelection(**fields)
+
+
+def test_100000_hourly_partitions_are_one_range_planned_chunk_by_chunk() -> None:
+    first = HOURLY.key_at(0)
+    last = HOURLY.key_at(99_999)
+    ranges = resolve_selection(sel(kind="range", first=first, last=last), HOURLY, NOW)
+    assert ranges == ((0, 100_000),)
+    assert chunk_count(ranges, 24) == 4167
+    last_chunk = chunk_ranges(ranges, 24, 4166)
+    assert last_chunk == ((99_984, 100_000),)
+    assert chunk_keys(HOURLY, last_chunk)[-1] == last
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.tuples(st.integers(0, 300), st.integers(1, 20)), min_size=1, max_size=12),
+    st.integers(1, 40),
+)
+def test_chunks_cover_the_selection_exactly_once_in_order(
+    spans: list[tuple[int, int]], size: int
+) -> None:
+    ranges = backfills._merge((lo, lo + n) for lo, n in spans)
+    covered: list[int] = []
+    for chunk in range(chunk_count(ranges, size)):
+        indexes = [i for lo, hi in chunk_ranges(ranges, size, chunk) for i in range(lo, hi)]
+        assert 1 <= len(indexes) <= size
+        covered.extend(indexes)
+    assert covered == [i for lo, hi in ranges for i in range(lo, hi)]
+    assert chunk_ranges(ranges, size, chunk_count(ranges, size)) == ()
+
+
+# --- the lifecycle -----------------------------------------------------------------------------
+
+
+def _install_system_tables(registry: Registry) -> None:
+    for spec in SYSTEM_TABLES:
+        registry.add_table(spec)
+
+
+REG = Registry().extend((_install_system_tables, backfills.install))
+B = "bf_1"
+
+
+class Writer(EnvelopeWriter):
+    def created(self, chunks: int = 3, size: int = 2) -> EventEnvelope:
+        payload = BackfillCreated(
+            backfill_id=B,
+            selection="key:orders",
+            assets=["orders"],
+            anchor="orders",
+            partitions=sel(kind="all"),
+            ranges=[(0, chunks * size)],
+            chunk_size=size,
+            max_concurrent_runs=2,
+            fingerprint="f",
+        )
+        return self.envelope(backfills.BACKFILL_CREATED, payload, backfills.created_key(B))
+
+    def action(self, action: str, request_id: str) -> EventEnvelope:
+        payload = BackfillStatusChanged(
+            backfill_id=B,
+            action=action,  # type: ignore[arg-type]
+            request_id=request_id,
+        )
+        key = backfills.status_key(B, request_id)
+        return self.envelope(backfills.BACKFILL_STATUS_CHANGED, payload, key)
+
+    def planned(
+        self, chunk: int, run_id: str | None = "run_x", version: str = "v0"
+    ) -> EventEnvelope:
+        """`version`: the backfill's status version the timer planned from."""
+        payload = BackfillChunkPlanned(
+            backfill_id=B, chunk=chunk, first_key="a", last_key="b", partitions=2, run_id=run_id
+        )
+        key = backfills.chunk_key(B, chunk, version)
+        return self.envelope(backfills.BACKFILL_CHUNK_PLANNED, payload, key)
+
+    def finished(self, chunk: int, outcome: str = "SUCCESS") -> EventEnvelope:
+        payload = BackfillChunkFinished(backfill_id=B, chunk=chunk, outcome=outcome)  # type: ignore[arg-type]
+        key = backfills.chunk_finished_key(B, chunk)
+        return self.envelope(backfills.BACKFILL_CHUNK_FINISHED, payload, key)
+
+
+class Projection:
+    def __init__(self) -> None:
+        self.state = FoldState()
+
+    def deliver(self, *events: EventEnvelope) -> None:
+        for event in events:
+            staged = StagedState(self.state)
+            fold_objects(staged, [ledger_object([event])], REG, "default")
+            self.state = staged.commit()
+
+    def backfill(self) -> Row:
+        return self.state.rows("backfills")[(B,)]
+
+    def chunks(self) -> dict[int, str]:
+        return {k[1]: r["status"] for k, r in self.state.rows("backfill_chunks").items()}
+
+
+@pytest.fixture
+def w() -> Writer:
+    return Writer()
+
+
+@pytest.fixture
+def p() -> Projection:
+    return Projection()
+
+
+def test_pause_resume_cancel_and_illegal_transitions(w: Writer, p: Projection) -> None:
+    p.deliver(w.created())
+    assert p.backfill()["status"] == "REQUESTED"
+    for action, expected in [
+        ("resume", "REQUESTED"),  # illegal from REQUESTED: nothing changes
+        ("pause", "PAUSED"),
+        ("pause", "PAUSED"),
+        ("complete_success", "PAUSED"),  # the timer never completes a paused backfill
+        ("resume", "REQUESTED"),
+        ("cancel", "CANCELING"),
+        ("resume", "CANCELING"),
+        ("canceled", "CANCELED"),
+        ("resume", "CANCELED"),  # terminal is final
+    ]:
+        p.deliver(w.action(action, f"r-{w.n}"))
+        assert p.backfill()["status"] == expected, action
+    assert backfills.can("PAUSED", "resume") and not backfills.can("CANCELED", "cancel")
+
+
+def test_chunks_are_planned_in_order_and_only_while_requested(w: Writer, p: Projection) -> None:
+    p.deliver(w.created(), w.planned(1))
+    assert p.chunks() == {}  # out of order: chunk 0 first
+    p.deliver(w.planned(0), w.planned(0))
+    assert p.chunks() == {0: "PLANNED"} and p.backfill()["chunks_planned"] == 1
+    p.deliver(w.action("pause", "p1"), w.planned(1))
+    assert p.backfill()["chunks_planned"] == 1  # planned from a stale view: dropped
+    # Replanned after the resume: a new status version, so a new key (the dropped plan's key
+    # is taken).
+    p.deliver(w.action("resume", "r1"), w.planned(1, version="v1"))
+    p.deliver(w.planned(2, run_id=None, version="v1"))
+    assert p.chunks() == {0: "PLANNED", 1: "PLANNED", 2: "SUCCESS"}
+    p.deliver(w.planned(3))
+    assert p.backfill()["chunks_planned"] == 3  # there is no chunk 3
+
+
+def test_completion_follows_the_chunks(w: Writer, p: Projection) -> None:
+    p.deliver(w.created(chunks=2), w.planned(0), w.planned(1))
+    assert backfills.next_action(p.backfill(), runs_in_flight=2) is None
+    p.deliver(w.finished(0), w.finished(0, "FAILURE"))  # a run ends once
+    p.deliver(w.finished(1, "FAILURE"))
+    assert p.chunks() == {0: "SUCCESS", 1: "FAILURE"}
+    assert backfills.next_action(p.backfill(), runs_in_flight=0) == "complete_failed"
+    p.deliver(w.action("complete_failed", "timer"))
+    assert p.backfill()["status"] == "COMPLETED_FAILED"
+
+
+def test_a_backfill_with_only_successes_completes_successfully(w: Writer, p: Projection) -> None:
+    p.deliver(w.created(chunks=1), w.planned(0))
+    assert backfills.next_action(p.backfill(), 0) is None  # its run has not ended
+    p.deliver(w.finished(0))
+    assert backfills.next_action(p.backfill(), 0) == "complete_success"
+    p.deliver(w.action("cancel", "c1"))
+    assert backfills.next_action(p.backfill(), 1) is None  # CANCELING waits for its runs
+    assert backfills.next_action(p.backfill(), 0) == "canceled"
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.data())
+def test_duplicate_delivery_of_every_event_changes_nothing(data: st.DataObject) -> None:
+    w = Writer()
+    script = [w.created(chunks=3)]
+    for step in data.draw(
+        st.lists(
+            st.sampled_from(["pause", "resume", "cancel", "plan", "finish", "fail"]), max_size=12
+        )
+    ):
+        if step == "plan":
+            script.append(w.planned(data.draw(st.integers(0, 3))))
+        elif step in ("finish", "fail"):
+            outcome = "SUCCESS" if step == "finish" else "FAILURE"
+            script.append(w.finished(data.draw(st.integers(0, 2)), outcome))
+        else:
+            script.append(w.action(step, f"{step}-{len(script)}"))
+    once, twice = Projection(), Projection()
+    once.deliver(*script)
+    twice.deliver(*[e for event in script for e in (event, event)])
+    assert once.state.rows("backfills") == twice.state.rows("backfills")
+    assert once.state.rows("backfill_chunks") == twice.state.rows("backfill_chunks")
