@@ -121,6 +121,7 @@ def test_openapi_document_matches_the_routes(client: FlaskClient) -> None:
             .replace("<definition>", "{definition}")
             .replace("<sensor>", "{sensor}")
             .replace("<run_id>", "{run_id}")
+            .replace("<backfill_id>", "{backfill_id}")
         )
         for method in rule.methods - {"HEAD", "OPTIONS"}:  # type: ignore[operator]
             routes.add((path, method.lower()))

@@ -158,7 +158,11 @@ class Writer(EnvelopeWriter):
     ) -> EventEnvelope:
         """`version`: the backfill's status version the timer planned from."""
         payload = BackfillChunkPlanned(
-            backfill_id=B, chunk=chunk, first_key="a", last_key="b", partitions=2, run_id=run_id
+            backfill_id=B,
+            chunk=chunk,
+            partitions=2 if run_id else 0,
+            pieces=[("a", "b")] if run_id else [],
+            run_ids=[run_id] if run_id else [],
         )
         key = backfills.chunk_key(B, chunk, version)
         return self.envelope(backfills.BACKFILL_CHUNK_PLANNED, payload, key)
@@ -216,16 +220,15 @@ def test_pause_resume_cancel_and_illegal_transitions(w: Writer, p: Projection) -
 
 
 def test_chunks_are_planned_in_order_and_only_while_requested(w: Writer, p: Projection) -> None:
-    p.deliver(w.created(), w.planned(1))
-    assert p.chunks() == {}  # out of order: chunk 0 first
+    p.deliver(w.created(), w.planned(1))  # planned together, folded in any order
+    assert p.chunks() == {1: "PLANNED"}
     p.deliver(w.planned(0), w.planned(0))
-    assert p.chunks() == {0: "PLANNED"} and p.backfill()["chunks_planned"] == 1
-    p.deliver(w.action("pause", "p1"), w.planned(1))
-    assert p.backfill()["chunks_planned"] == 1  # planned from a stale view: dropped
+    assert p.chunks() == {0: "PLANNED", 1: "PLANNED"} and p.backfill()["chunks_planned"] == 2
+    p.deliver(w.action("pause", "p1"), w.planned(2))
+    assert p.backfill()["chunks_planned"] == 2  # planned from a stale view: dropped
     # Replanned after the resume: a new status version, so a new key (the dropped plan's key
     # is taken).
-    p.deliver(w.action("resume", "r1"), w.planned(1, version="v1"))
-    p.deliver(w.planned(2, run_id=None, version="v1"))
+    p.deliver(w.action("resume", "r1"), w.planned(2, run_id=None, version="v1"))
     assert p.chunks() == {0: "PLANNED", 1: "PLANNED", 2: "SUCCESS"}
     p.deliver(w.planned(3))
     assert p.backfill()["chunks_planned"] == 3  # there is no chunk 3

@@ -9,15 +9,17 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, get_args
 
 from flask import Flask, Response, jsonify, request
+from pydantic import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from arco import __version__
 from arco.api.openapi import openapi_document
 from arco.api.pagination import decode_cursor, encode_cursor, page_by_name, parse_limit
 from arco.clock import clock_now
+from arco.domain.backfills import BackfillStatus, PartitionSelection
 from arco.domain.errors import ArcoError, ConflictError, InvalidInput, NotFound, Refused
 from arco.domain.instants import parse_instant
 from arco.domain.names import validate_workspace
@@ -92,6 +94,7 @@ def create_app(workspaces: WorkspaceFactory) -> Flask:
     register_automation_routes(app, ws)
     register_sensor_routes(app, ws)
     register_run_routes(app, ws)
+    register_backfill_routes(app, ws)
     return app
 
 
@@ -356,3 +359,138 @@ def register_run_routes(app: Flask, ws: Callable[[str], Workspace]) -> None:
             requested_by="api",
         )
         return result.as_dict(), 201 if result.created else 200
+
+
+def _int_field(body: dict[str, Any], name: str, default: int) -> int:
+    value = body.get(name, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidInput(f"{name!r} must be an integer")
+    return value
+
+
+def _pydantic_message(exc: ValidationError) -> str:
+    """A pydantic ValidationError in one line: 'where: what; ...'."""
+    parts = []
+    for err in exc.errors()[:5]:
+        where = ".".join(str(p) for p in err["loc"])
+        message = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {message}" if where else message)
+    return "; ".join(parts)
+
+
+def _partitions_field(body: dict[str, Any]) -> PartitionSelection | None:
+    """The body's `partitions` as a PartitionSelection (None when absent or null)."""
+    value = body.get("partitions")
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidInput(
+            "'partitions' must be an object like "
+            '{"kind": "range", "first": key, "last": key}, {"kind": "keys", "keys": [...]} '
+            'or {"kind": "all"}'
+        )
+    try:
+        return PartitionSelection.model_validate(value)
+    except ValidationError as exc:
+        raise InvalidInput(f"'partitions': {_pydantic_message(exc)}") from exc
+
+
+def _backfill_status_arg() -> str | None:
+    status = request.args.get("status") or None
+    statuses = get_args(BackfillStatus)
+    if status is not None and status not in statuses:
+        raise InvalidInput(f"unknown backfill status {status!r}; one of {', '.join(statuses)}")
+    return status
+
+
+def register_backfill_routes(app: Flask, ws: Callable[[str], Workspace]) -> None:
+    """Create, list, inspect, pause, resume, cancel and retry backfills."""
+    from arco.services.backfills import (
+        DEFAULT_CHUNK_SIZE,
+        DEFAULT_MAX_CONCURRENT_RUNS,
+        BackfillRequest,
+        backfill_runs,
+        change_backfill,
+        create_backfill,
+        list_backfills,
+        retry_failed,
+        show_backfill,
+    )
+
+    @app.post("/v1/workspaces/<name>/backfills")
+    def post_backfill(name: str) -> Any:
+        body = _json_body({"selection", "partitions", "chunk_size", "max_concurrent_runs", "tags"})
+        request_ = BackfillRequest(
+            selection=_string_field(body, "selection", required=True) or "",
+            partitions=_partitions_field(body),
+            chunk_size=_int_field(body, "chunk_size", DEFAULT_CHUNK_SIZE),
+            max_concurrent_runs=_int_field(
+                body, "max_concurrent_runs", DEFAULT_MAX_CONCURRENT_RUNS
+            ),
+            idempotency_key=request.headers.get("Idempotency-Key"),
+            tags=_tags_field(body),
+        )
+        backfill, created = create_backfill(ws(name), request_, "api")
+        return {**backfill, "created": created}, 201 if created else 200
+
+    @app.get("/v1/workspaces/<name>/backfills")
+    def get_backfills(name: str) -> Any:
+        status = _backfill_status_arg()
+        limit = parse_limit(request.args.get("limit"))
+        position = decode_cursor(request.args.get("cursor"), ("created_ms", "backfill_id"))
+        rows = list_backfills(ws(name), status)
+        if position is not None:
+            created_ms, backfill_id = position["created_ms"], position["backfill_id"]
+            if isinstance(created_ms, bool) or not isinstance(created_ms, int):
+                raise InvalidInput(f"invalid cursor {request.args.get('cursor')!r}")
+            if not isinstance(backfill_id, str):
+                raise InvalidInput(f"invalid cursor {request.args.get('cursor')!r}")
+            # Newest first, ties by id: what sorts after the last item of the previous page.
+            rows = [
+                r
+                for r in rows
+                if (-int(r["created_ms"]), r["backfill_id"]) > (-created_ms, backfill_id)
+            ]
+        page = rows[:limit]
+        more = len(rows) > limit
+        last = page[-1] if page else None
+        next_cursor = (
+            encode_cursor({"created_ms": last["created_ms"], "backfill_id": last["backfill_id"]})
+            if more and last
+            else None
+        )
+        return {"backfills": page, "next_cursor": next_cursor}
+
+    @app.get("/v1/workspaces/<name>/backfills/<backfill_id>")
+    def get_backfill(name: str, backfill_id: str) -> Any:
+        return show_backfill(ws(name), backfill_id)
+
+    @app.get("/v1/workspaces/<name>/backfills/<backfill_id>/runs")
+    def get_backfill_runs(name: str, backfill_id: str) -> Any:
+        return {"runs": backfill_runs(ws(name), backfill_id)}
+
+    for action in ("pause", "resume", "cancel"):
+
+        def change(name: str, backfill_id: str, action: str = action) -> Any:
+            allowed = {"request_id", "cancel_runs"} if action == "cancel" else {"request_id"}
+            body = _json_body(allowed)
+            cancel_runs = body.get("cancel_runs", False)
+            if not isinstance(cancel_runs, bool):
+                raise InvalidInput("'cancel_runs' must be true or false")
+            request_id = _request_id(body)
+            return change_backfill(
+                ws(name), backfill_id, action, request_id, "api", cancel_runs=cancel_runs
+            ), 202
+
+        app.add_url_rule(
+            f"/v1/workspaces/<name>/backfills/<backfill_id>/{action}",
+            endpoint=f"backfill_{action}",
+            view_func=change,
+            methods=["POST"],
+        )
+
+    @app.post("/v1/workspaces/<name>/backfills/<backfill_id>/retry-failed")
+    def post_retry_failed(name: str, backfill_id: str) -> Any:
+        _json_body(set())
+        backfill, created = retry_failed(ws(name), backfill_id, "api")
+        return {**backfill, "created": created}, 201 if created else 200

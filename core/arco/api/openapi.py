@@ -128,6 +128,7 @@ def openapi_document() -> dict[str, Any]:
             **_automation_paths(errors),
             **_sensor_paths(errors),
             **_run_paths(errors),
+            **_backfill_paths(errors),
         },
         "components": {
             "schemas": {
@@ -473,3 +474,181 @@ def _run_paths(errors: dict[str, Any]) -> dict[str, Any]:
             }
         },
     }
+
+
+_BACKFILL_STATUS = {
+    "name": "status",
+    "in": "query",
+    "schema": {
+        "type": "string",
+        "enum": [
+            "REQUESTED",
+            "PAUSED",
+            "CANCELING",
+            "CANCELED",
+            "COMPLETED_SUCCESS",
+            "COMPLETED_FAILED",
+        ],
+    },
+}
+_BACKFILL_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 500},
+    "description": "The same key and body return the existing backfill (200); the same key "
+    "with another body is refused (409).",
+}
+_PARTITION_SELECTION = {
+    "type": ["object", "null"],
+    "description": "Which partitions of the anchor (the first partitioned asset selected); "
+    "null for unpartitioned selections.",
+    "required": ["kind"],
+    "additionalProperties": False,
+    "properties": {
+        "kind": {"type": "string", "enum": ["keys", "range", "all"]},
+        "keys": {"type": "array", "items": {"type": "string"}, "maxItems": 10000},
+        "first": {"type": "string", "description": "First key of a range (inclusive)."},
+        "last": {"type": "string", "description": "Last key of a range (inclusive)."},
+        "status": {
+            "type": ["string", "null"],
+            "enum": ["missing", "failed", None],
+            "description": "Only partitions missing (never materialized) or failed when "
+            "each chunk is planned.",
+        },
+    },
+}
+
+
+def _backfill_paths(errors: dict[str, Any]) -> dict[str, Any]:
+    backfill = _path("backfill_id", "Backfill id.")
+    ok = {"200": _json({"type": "object"}, "OK."), **errors}
+    conflict = {
+        "409": _json(
+            {"$ref": "#/components/schemas/Error"},
+            "Refused: the backfill's current status (in the body) does not allow it.",
+        )
+    }
+    changed = {
+        "202": _json({"type": "object"}, "Recorded (visible after compaction)."),
+        **errors,
+        **conflict,
+    }
+    created = {
+        "201": _json({"type": "object"}, "A new backfill was created."),
+        "200": _json({"type": "object"}, "The existing backfill (same request)."),
+        **errors,
+    }
+    change_body = {
+        "required": False,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {"request_id": {"type": "string"}},
+                }
+            }
+        },
+    }
+    cancel_body = {
+        "required": False,
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "additionalProperties": False,
+                    "properties": {
+                        "request_id": {"type": "string"},
+                        "cancel_runs": {
+                            "type": "boolean",
+                            "description": "Also cancel the backfill's runs in flight.",
+                        },
+                    },
+                }
+            }
+        },
+    }
+    paths: dict[str, Any] = {
+        "/v1/workspaces/{ws}/backfills": {
+            "post": {
+                "operationId": "createBackfill",
+                "summary": "Backfill an asset selection over a partition selection, in chunks "
+                "of runs (validated before anything is written)",
+                "parameters": [_WS, _BACKFILL_IDEMPOTENCY_KEY],
+                "requestBody": _body(
+                    {
+                        "selection": {"type": "string", "description": "Dagster syntax."},
+                        "partitions": _PARTITION_SELECTION,
+                        "chunk_size": {"type": "integer", "minimum": 1, "maximum": 10000},
+                        "max_concurrent_runs": {
+                            "type": "integer",
+                            "minimum": 1,
+                            "maximum": 1000,
+                        },
+                        "tags": {"type": "object", "additionalProperties": {"type": "string"}},
+                    },
+                    ["selection"],
+                ),
+                "responses": {
+                    **created,
+                    "409": _json(
+                        {"$ref": "#/components/schemas/Error"},
+                        "Refused: the Idempotency-Key was used with another body (the body "
+                        "names that backfill).",
+                    ),
+                },
+            },
+            "get": {
+                "operationId": "listBackfills",
+                "summary": "Backfills, newest first",
+                "parameters": [_WS, _BACKFILL_STATUS, _LIMIT, _CURSOR],
+                "responses": ok,
+            },
+        },
+        "/v1/workspaces/{ws}/backfills/{backfill_id}": {
+            "get": {
+                "operationId": "getBackfill",
+                "summary": "One backfill: status, chunks, per-asset counts, partitions not started",
+                "parameters": [_WS, backfill],
+                "responses": ok,
+            }
+        },
+        "/v1/workspaces/{ws}/backfills/{backfill_id}/runs": {
+            "get": {
+                "operationId": "listBackfillRuns",
+                "summary": "The runs a backfill launched, oldest first",
+                "parameters": [_WS, backfill],
+                "responses": ok,
+            }
+        },
+        "/v1/workspaces/{ws}/backfills/{backfill_id}/retry-failed": {
+            "post": {
+                "operationId": "retryFailedBackfill",
+                "summary": "A new backfill over the partitions a finished one did not "
+                "materialize (once per backfill)",
+                "parameters": [_WS, backfill],
+                "responses": {
+                    **created,
+                    "409": _json(
+                        {"$ref": "#/components/schemas/Error"},
+                        "Refused: the backfill has not finished, or nothing failed.",
+                    ),
+                },
+            }
+        },
+    }
+    for action, summary in (
+        ("pause", "Pause a backfill: no new chunks until resumed (runs in flight go on)"),
+        ("resume", "Resume a paused backfill"),
+        ("cancel", "Cancel a backfill: no new chunks; optionally cancel its runs"),
+    ):
+        paths[f"/v1/workspaces/{{ws}}/backfills/{{backfill_id}}/{action}"] = {
+            "post": {
+                "operationId": f"{action}Backfill",
+                "summary": summary,
+                "parameters": [_WS, backfill, _IDEMPOTENCY_KEY],
+                "requestBody": cancel_body if action == "cancel" else change_body,
+                "responses": changed,
+            }
+        }
+    return paths

@@ -69,6 +69,9 @@ def cli(ctx: click.Context, store: str, workspace: str, lookback_ms: int, at: st
       arco run SELECTION [--partition K | --from K --to K] [--wait]
       arco runs / status RUN / logs RUN           what ran, and what it logged
       arco cancel RUN / rerun RUN --from-failure  stop or re-execute a run
+      arco backfill create SELECTION --from K --to K | --all | --keys K1,K2
+      arco backfill list / show ID / runs ID      backfills, their progress and runs
+      arco backfill pause|resume|cancel|retry-failed ID
 
     \b
     Operate the state:
@@ -346,11 +349,12 @@ def dev(c: Context, host: str, port: int, interval: float, reference: str | None
     run_dev(c.store_url, c.workspace_name, host, port, interval, c.lookback_ms, reference)
 
 
-from arco.cli import automation, runs, sensors  # noqa: E402  (registers deploy, run, ...)
+from arco.cli import automation, backfills, runs, sensors  # noqa: E402  (registers deploy, run, ...)
 
 automation.register(cli)
 sensors.register(cli)
 runs.register(cli)
+backfills.register(cli)
 
 
 def main() -> None:

@@ -1,8 +1,7 @@
 """Backfills: a partition selection over an asset selection, planned chunk by chunk into runs.
 
-Groundwork for issue 6 (not registered in the catalog yet): the compact partition selection,
-its resolution to index ranges of the anchor's key space, chunk arithmetic, the lifecycle and
-its fold rules. Pure.
+The compact partition selection, its resolution to index ranges of the anchor's key space,
+chunk arithmetic, the lifecycle and its fold rules. Pure.
 
 - The selection is stored compactly: an explicit key list, a range, or "all", resolved once at
   creation to sorted, disjoint, half-open index ranges of the anchor asset's key space (a
@@ -106,12 +105,14 @@ BACKFILL_CHUNKS = TableSpec(
         Column("first_key", "string"),
         Column("last_key", "string"),
         Column("partitions", "int64"),
-        Column("run_id", "string"),
+        Column("pieces", "json"),
+        Column("run_ids", "json"),
         Column("status", "string"),
+        Column("error", "string"),
         Column("planned_ms", "int64"),
         Column("finished_ms", "int64"),
     ),
-    description="Each planned chunk of a backfill: its keys, its run, the run's outcome.",
+    description="Each planned chunk of a backfill: its keys, its runs, their outcome.",
 )
 
 
@@ -261,18 +262,27 @@ class BackfillStatusChanged(_Payload):
 
 
 class BackfillChunkPlanned(_Payload):
+    """A chunk's anchor keys, as contiguous pieces (one run each). No pieces: the status
+    filter left nothing to run in this chunk."""
+
     backfill_id: str = Field(min_length=1, max_length=100)
     chunk: int = Field(ge=0)
-    first_key: str | None = None
-    last_key: str | None = None
     partitions: int = Field(ge=0)
-    run_id: str | None = None  # None: nothing left to run in this chunk (status filter)
+    pieces: list[tuple[str, str]] = Field(default_factory=list)
+    run_ids: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _one_run_per_piece(self) -> BackfillChunkPlanned:
+        if len(self.pieces) != len(self.run_ids):
+            raise ValueError("a chunk has one run per piece")
+        return self
 
 
 class BackfillChunkFinished(_Payload):
     backfill_id: str = Field(min_length=1, max_length=100)
     chunk: int = Field(ge=0)
     outcome: ChunkOutcome
+    error: str | None = Field(default=None, max_length=8000)
 
 
 def created_key(backfill_id: str) -> str:
@@ -359,34 +369,38 @@ def fold_status_changed(ctx: FoldContext, event: BackfillStatusChanged) -> Outco
 
 
 def fold_chunk_planned(ctx: FoldContext, event: BackfillChunkPlanned) -> Outcome:
-    """Chunks are planned in order, only while the backfill is REQUESTED: a chunk the timer
-    planned from a stale view (the backfill was paused or canceled meanwhile) is dropped."""
+    """A chunk is planned once, and only while the backfill is REQUESTED: a chunk the timer
+    planned from a stale view (the backfill was paused or canceled meanwhile) is dropped.
+    Chunks planned together may fold in any order (their ids share a millisecond)."""
     row = _copy(ctx.get(BACKFILLS.name, event.backfill_id))
     if row is None:
         return Outcome.REJECTED
     if (
         row["status"] != "REQUESTED"
-        or event.chunk != row["chunks_planned"]
         or event.chunk >= row["chunks_total"]
+        or ctx.get(BACKFILL_CHUNKS.name, event.backfill_id, event.chunk) is not None
     ):
         return Outcome.SUPERSEDED
+    runs = bool(event.run_ids)
     ctx.put(
         BACKFILL_CHUNKS.name,
         {
             "backfill_id": event.backfill_id,
             "chunk": event.chunk,
-            "first_key": event.first_key,
-            "last_key": event.last_key,
+            "first_key": event.pieces[0][0] if runs else None,
+            "last_key": event.pieces[-1][1] if runs else None,
             "partitions": event.partitions,
-            "run_id": event.run_id,
+            "pieces": json.dumps([list(p) for p in event.pieces]),
+            "run_ids": json.dumps(event.run_ids),
             # A chunk the status filter emptied has nothing to run: it is done at once.
-            "status": "PLANNED" if event.run_id else "SUCCESS",
+            "status": "PLANNED" if runs else "SUCCESS",
+            "error": None,
             "planned_ms": ctx.time_ms,
-            "finished_ms": None if event.run_id else ctx.time_ms,
+            "finished_ms": None if runs else ctx.time_ms,
         },
     )
-    row["chunks_planned"] = event.chunk + 1
-    if not event.run_id:
+    row["chunks_planned"] += 1
+    if not runs:
         row["chunks_succeeded"] += 1
     ctx.put(BACKFILLS.name, row)
     return Outcome.APPLIED
@@ -399,7 +413,7 @@ def fold_chunk_finished(ctx: FoldContext, event: BackfillChunkFinished) -> Outco
         return Outcome.REJECTED
     if chunk["status"] != "PLANNED":
         return Outcome.SUPERSEDED  # a run ends once
-    chunk.update(status=event.outcome, finished_ms=ctx.time_ms)
+    chunk.update(status=event.outcome, error=event.error, finished_ms=ctx.time_ms)
     ctx.put(BACKFILL_CHUNKS.name, chunk)
     counter = {"SUCCESS": "chunks_succeeded", "FAILURE": "chunks_failed"}.get(
         event.outcome, "chunks_canceled"
@@ -431,7 +445,7 @@ def next_action(row: Row, runs_in_flight: int) -> str | None:
 
 
 def install(registry: Registry) -> None:
-    """Register the backfill tables and events (not yet in the catalog: groundwork)."""
+    """Register the backfill tables and events."""
     for spec in (BACKFILLS, BACKFILL_CHUNKS):
         registry.add_table(spec)
     for name, payload, rule, description in (

@@ -7,7 +7,15 @@ from __future__ import annotations
 
 from functools import cache
 
-from arco.domain import deployments, dynamic_partitions, runs, schedules, sensors, settings
+from arco.domain import (
+    backfills,
+    deployments,
+    dynamic_partitions,
+    runs,
+    schedules,
+    sensors,
+    settings,
+)
 from arco.domain.registry import Registry
 from arco.domain.system_tables import SYSTEM_TABLES
 
@@ -18,6 +26,7 @@ INSTALLERS = (
     dynamic_partitions.install,
     runs.install,
     sensors.install,
+    backfills.install,
 )
 
 

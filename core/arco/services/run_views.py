@@ -26,7 +26,8 @@ from arco.services.workspace import Workspace
 RUN_STATUSES = tuple(RUN_RANK)
 
 
-def _filter(snapshot: Snapshot, table: str, column: str, values: Iterable[Any]) -> list[Row]:
+def rows_where(snapshot: Snapshot, table: str, column: str, values: Iterable[Any]) -> list[Row]:
+    """The rows of `table` whose `column` is one of `values` (an Arrow filter, not a scan)."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
@@ -43,17 +44,17 @@ def _filter(snapshot: Snapshot, table: str, column: str, values: Iterable[Any]) 
 
 
 def find_run(snapshot: Snapshot, run_id: str) -> Row | None:
-    rows = _filter(snapshot, RUNS.name, "run_id", [run_id])
+    rows = rows_where(snapshot, RUNS.name, "run_id", [run_id])
     return rows[0] if rows else None
 
 
 def tasks_of(snapshot: Snapshot, run_id: str) -> list[Row]:
-    return sorted(_filter(snapshot, TASKS.name, "run_id", [run_id]), key=lambda r: r["index"])
+    return sorted(rows_where(snapshot, TASKS.name, "run_id", [run_id]), key=lambda r: r["index"])
 
 
 def tasks_by_run(snapshot: Snapshot, run_ids: Iterable[str]) -> dict[str, list[Row]]:
     out: dict[str, list[Row]] = {}
-    for row in _filter(snapshot, TASKS.name, "run_id", run_ids):
+    for row in rows_where(snapshot, TASKS.name, "run_id", run_ids):
         out.setdefault(row["run_id"], []).append(row)
     return out
 
@@ -61,7 +62,7 @@ def tasks_by_run(snapshot: Snapshot, run_ids: Iterable[str]) -> dict[str, list[R
 def active_runs(snapshot: Snapshot) -> list[Row]:
     """Runs that are not finished (what the timer advances)."""
     open_statuses = [s for s in RUN_STATUSES if s not in TERMINAL_RUN]
-    return _filter(snapshot, RUNS.name, "status", open_statuses)
+    return rows_where(snapshot, RUNS.name, "status", open_statuses)
 
 
 def _loads(value: str | None, default: Any) -> Any:
@@ -130,7 +131,7 @@ def list_runs(
     snapshot = ws.snapshot()
     table = snapshot.table(RUNS.name)
     rows: list[Row] = (
-        _filter(snapshot, RUNS.name, "status", [status]) if status else table.to_pylist()
+        rows_where(snapshot, RUNS.name, "status", [status]) if status else table.to_pylist()
     )
     rows.sort(key=lambda r: (r["created_ms"] or 0, r["run_id"]), reverse=True)
     if after is not None:
@@ -151,7 +152,7 @@ def run_status(ws: Workspace, run_id: str) -> dict[str, Any]:
     row = find_run(snapshot, run_id)
     if row is None:
         raise NotFound(f"no run {run_id!r} in workspace {ws.name!r}")
-    children = _filter(snapshot, RUNS.name, "parent_run_id", [run_id])
+    children = rows_where(snapshot, RUNS.name, "parent_run_id", [run_id])
     view = run_view(row)
     view["task_list"] = [task_view(t) for t in tasks_of(snapshot, run_id)]
     view["lineage"] = {
@@ -186,7 +187,7 @@ def read_logs(ws: Workspace, run_id: str, task: int | None = None) -> list[dict[
 def partition_status(snapshot: Snapshot, asset: str) -> dict[str, Row]:
     """Per partition ("" for an unpartitioned asset) of `asset`: its status row."""
     out: dict[str, Row] = {}
-    for row in _filter(snapshot, PARTITION_STATUS.name, "asset", [asset]):
+    for row in rows_where(snapshot, PARTITION_STATUS.name, "asset", [asset]):
         out[row["partition"]] = {k: v for k, v in row.items() if k != ROW_VERSION}
     return out
 
@@ -213,6 +214,7 @@ __all__ = [
     "partition_state",
     "partition_status",
     "read_logs",
+    "rows_where",
     "run_status",
     "run_view",
     "task_view",

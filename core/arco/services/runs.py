@@ -15,8 +15,7 @@ from datetime import datetime
 from typing import Any
 
 from arco.clock import clock_now
-from arco.domain.canonical import canonical_json
-from arco.domain.errors import CorruptState, InvalidInput, NotFound, Refused
+from arco.domain.errors import InvalidInput, NotFound, Refused
 from arco.domain.run_identity import (
     MANUAL_SCOPE,
     keyed_run_id,
@@ -42,6 +41,7 @@ from arco.domain.ulid import encode_ulid
 from arco.ledger.writer import NewEvent
 from arco.projections.cache import Snapshot
 from arco.services.definitions import dynamic_partition_keys, require_definitions
+from arco.services.reservations import reserve
 from arco.services.run_views import find_run, tasks_of
 from arco.services.settings import setting_value
 from arco.services.workspace import Workspace
@@ -194,21 +194,10 @@ def _request(
 def _reserve(
     ws: Workspace, scope: str, run_key: str, run_id: str, fingerprint: str
 ) -> dict[str, Any] | None:
-    """Create the reservation; None if we made it, else the existing reservation."""
+    """Create the run_key's reservation; None if we made it, else the existing reservation."""
     key = ws.layout.run_key_reservation_key(reservation_name(scope, run_key))
     body = {"scope": scope, "run_key": run_key, "run_id": run_id, "fingerprint": fingerprint}
-    if ws.store.create(key, canonical_json(body)).ok:
-        return None
-    stored = ws.store.get(key)
-    if stored is None:  # deleted under us: an operator's doing; never guess
-        raise CorruptState(f"run_key reservation {key} vanished while being read")
-    try:
-        existing = json.loads(stored.data)
-    except ValueError as exc:
-        raise CorruptState(f"run_key reservation {key} is not JSON: {exc}") from exc
-    if not isinstance(existing, dict) or "fingerprint" not in existing:
-        raise CorruptState(f"run_key reservation {key} is malformed")
-    return existing
+    return reserve(ws.store, key, body)
 
 
 def _refuse(

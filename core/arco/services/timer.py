@@ -8,11 +8,14 @@ Run by the `timer` Cloud Function on every Cloud Tasks call, by `arco tick`, and
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from arco.domain.backfill_controller import BackfillDecisions, BackfillView, advance_backfills
+from arco.domain.backfills import BACKFILL_CHUNKS, BACKFILLS, TERMINAL
 from arco.domain.definitions import DefinitionsSnapshot
 from arco.domain.run_controller import RunPolicy, advance_runs
 from arco.domain.run_requests import automation_requests_to_events
@@ -26,7 +29,7 @@ from arco.ledger.writer import NewEvent
 from arco.projections.cache import Snapshot
 from arco.services.definitions import current_definitions, dynamic_partition_keys
 from arco.services.dispatch import DispatchReport, NoWorkers, TaskDispatcher
-from arco.services.run_views import active_runs, tasks_by_run
+from arco.services.run_views import active_runs, partition_state, rows_where, tasks_by_run
 from arco.services.runs import default_retry
 from arco.services.settings import setting_value
 from arco.services.workspace import Workspace
@@ -41,6 +44,10 @@ class TimerResult:
     ticks: dict[str, int] = field(default_factory=dict)
     sensors_evaluated: int = 0
     sensor_ticks: int = 0
+    backfill_chunks_planned: int = 0
+    backfill_chunks_finished: int = 0
+    backfill_runs_requested: int = 0
+    backfill_transitions: int = 0
     sensor_dispatch: DispatchReport = field(default_factory=DispatchReport)
     runs_requested: int = 0
     requests_failed: int = 0
@@ -57,7 +64,11 @@ class TimerResult:
     def progressed(self) -> bool:
         """Whether this call decided anything about runs (callers loop while it does)."""
         return bool(
-            self.sensor_ticks
+            self.backfill_chunks_planned
+            or self.backfill_chunks_finished
+            or self.backfill_runs_requested
+            or self.backfill_transitions
+            or self.sensor_ticks
             or any(r.outcome != "STALE" for r in self.sensor_dispatch.sensors_evaluated)
             or self.runs_requested
             or self.runs_launched
@@ -74,6 +85,10 @@ class TimerResult:
             "sensors_evaluated": self.sensors_evaluated,
             "sensor_ticks": self.sensor_ticks,
             "sensor_dispatch": self.sensor_dispatch.as_dict(),
+            "backfill_chunks_planned": self.backfill_chunks_planned,
+            "backfill_chunks_finished": self.backfill_chunks_finished,
+            "backfill_runs_requested": self.backfill_runs_requested,
+            "backfill_transitions": self.backfill_transitions,
             "runs_requested": self.runs_requested,
             "requests_failed": self.requests_failed,
             "runs_launched": self.runs_launched,
@@ -165,6 +180,19 @@ def run_timer(
             if requested:
                 _append(ws, requested, result)
                 snapshot = refold()
+        # Twice: chunks planned in the first pass get their runs in the second, from the
+        # folded chunk rows (a plan the fold dropped never gets a run).
+        for _ in range(2):
+            backfill = _backfill_decisions(ws, snapshot, defs, runs_ms)
+            result.backfill_chunks_planned += backfill.chunks_planned
+            result.backfill_chunks_finished += backfill.chunks_finished
+            result.backfill_runs_requested += backfill.runs_requested
+            result.backfill_transitions += backfill.transitions
+            if not backfill.events:
+                break
+            _append(ws, backfill.events, result)
+            snapshot = refold()
+            runs_ms += 2  # launches come after the run requests (at runs_ms + 1)
     runs = active_runs(snapshot)
     if runs:
         advance = advance_runs(
@@ -201,23 +229,64 @@ def _sensor_decisions(
         monitored = sorted({a for n in nodes if n.kind == "asset" for a in n.monitored_assets})
         watches_runs = any(n.kind == "run_status" for n in nodes)
         inputs = SensorInputs(
-            materializations=_rows_where(snapshot, PARTITION_STATUS.name, "asset", monitored),
+            materializations=rows_where(snapshot, PARTITION_STATUS.name, "asset", monitored),
             finished_runs=_finished_runs(snapshot) if watches_runs else [],
             claimed=_claims(snapshot, builtin),
         )
     return evaluate_sensors(ws.name, defs, states, inputs, now_ms, ws.lookback_ms)
 
 
-def _rows_where(snapshot: Snapshot, table_name: str, column: str, values: list[str]) -> list[Row]:
+def _backfill_decisions(
+    ws: Workspace, snapshot: Snapshot, defs: DefinitionsSnapshot, now_ms: int
+) -> BackfillDecisions:
+    """The timer's view of every backfill that is not finished, and its decisions."""
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    table = snapshot.table(table_name)
-    if table.num_rows == 0 or not values:
-        return []
-    mask = pc.is_in(table.column(column), value_set=pa.array(values, pa.string()))
-    rows: list[Row] = table.filter(mask).to_pylist()
-    return rows
+    table = snapshot.table(BACKFILLS.name)
+    if table.num_rows == 0:
+        return BackfillDecisions()
+    finished = pa.array(sorted(TERMINAL), pa.string())
+    live = table.filter(pc.invert(pc.is_in(table.column("status"), value_set=finished)))
+    rows: list[Row] = live.to_pylist()
+    if not rows:
+        return BackfillDecisions()
+    ids = [r["backfill_id"] for r in rows]
+    chunks: dict[str, list[Row]] = {i: [] for i in ids}
+    for chunk in rows_where(snapshot, BACKFILL_CHUNKS.name, "backfill_id", ids):
+        chunks[chunk["backfill_id"]].append(chunk)
+    run_ids = [r for c in chunks.values() for row in c for r in json.loads(row["run_ids"] or "[]")]
+    statuses = {
+        r["run_id"]: r["status"] for r in rows_where(snapshot, RUNS.name, "run_id", run_ids)
+    }
+    dynamic = dynamic_partition_keys(snapshot)
+    views = []
+    for row in rows:
+        anchor_status: dict[str, str] = {}
+        if row["status_filter"] and row["anchor"] and row["status"] == "REQUESTED":
+            anchor_status = _anchor_status(snapshot, row["anchor"], row["status_filter"])
+        views.append(
+            BackfillView(
+                row=row,
+                chunks=sorted(chunks[row["backfill_id"]], key=lambda c: int(c["chunk"])),
+                run_status=statuses,
+                anchor_status=anchor_status,
+            )
+        )
+    when = datetime.fromtimestamp(now_ms / 1000, tz=UTC)
+    return advance_backfills(ws.name, defs, views, when, now_ms, default_retry(snapshot), dynamic)
+
+
+def _anchor_status(snapshot: Snapshot, anchor: str, status_filter: str) -> dict[str, str]:
+    """Per anchor key, what the status filter looks at: MATERIALIZED (ever materialized) for
+    `missing`, FAILED (the last attempt failed) for `failed`."""
+    out = {}
+    for row in rows_where(snapshot, PARTITION_STATUS.name, "asset", [anchor]):
+        if status_filter == "missing" and row.get("materialized_run_id"):
+            out[row["partition"]] = "MATERIALIZED"
+        elif status_filter == "failed" and partition_state(row) == "FAILED":
+            out[row["partition"]] = "FAILED"
+    return out
 
 
 def _finished_runs(snapshot: Snapshot) -> list[Row]:
@@ -235,7 +304,7 @@ def _finished_runs(snapshot: Snapshot) -> list[Row]:
 
 def _claims(snapshot: Snapshot, sensors: list[str]) -> dict[str, frozenset[str]]:
     out: dict[str, set[str]] = {name: set() for name in sensors}
-    for row in _rows_where(snapshot, SENSOR_RUN_KEYS.name, "sensor", sensors):
+    for row in rows_where(snapshot, SENSOR_RUN_KEYS.name, "sensor", sensors):
         out[row["sensor"]].add(row["run_key"])
     return {name: frozenset(keys) for name, keys in out.items()}
 

@@ -5,6 +5,7 @@
     workspaces/<ws>/state/manifests/<20-digit id>.json          immutable manifests
     workspaces/<ws>/state/tables/<table>/<id>.<kind>.<sha12>.parquet   immutable table files
     workspaces/<ws>/reservations/run_keys/<sha256>.json         run_key reservations (create-once)
+    workspaces/<ws>/reservations/backfills/<sha256>.json        backfill Idempotency-Keys
     workspaces/<ws>/logs/<run id>/<task>/<attempt>/<ULID>.jsonl  what asset functions logged
     workspaces/<ws>/quarantine/push/<sha256>.json               push requests sensor_push refused
 
@@ -69,6 +70,10 @@ class WorkspaceLayout:
     def run_key_reservation_key(self, name: str) -> str:
         validate_key_component(name, "reservation name")
         return f"{self.root}reservations/run_keys/{name}"
+
+    def backfill_reservation_key(self, name: str) -> str:
+        validate_key_component(name, "reservation name")
+        return f"{self.root}reservations/backfills/{name}"
 
     def run_logs_prefix(self, run_id: str) -> str:
         validate_key_component(run_id, "run id")
