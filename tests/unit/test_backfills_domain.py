@@ -219,7 +219,7 @@ def test_pause_resume_cancel_and_illegal_transitions(w: Writer, p: Projection) -
     assert backfills.can("PAUSED", "resume") and not backfills.can("CANCELED", "cancel")
 
 
-def test_chunks_are_planned_in_order_and_only_while_requested(w: Writer, p: Projection) -> None:
+def test_chunks_are_planned_once_and_only_while_requested(w: Writer, p: Projection) -> None:
     p.deliver(w.created(), w.planned(1))  # planned together, folded in any order
     assert p.chunks() == {1: "PLANNED"}
     p.deliver(w.planned(0), w.planned(0))
