@@ -28,6 +28,7 @@ from arco.services.dispatch import NoWorkers
 from arco.services.timer import _backfill_decisions, run_timer
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
+from benchmarks.stand_in_worker import report_success
 
 CREATE_BUDGET_S = 1.0
 PLAN_BUDGET_S = 1.0
@@ -90,7 +91,8 @@ def measure(quick: bool) -> dict[str, Any]:
                     "runs_requested": result.backfill_runs_requested,
                 }
             )
-            _report_success(ws, worker)
+            report_success(ws, worker.pending)
+            worker.pending.clear()
             clock.offset_ms += 60_000
     plan_s = max(s["decide_seconds"] for s in steps)
     call_s = max(s["seconds"] for s in steps)
@@ -121,23 +123,3 @@ def measure(quick: bool) -> dict[str, Any]:
             },
         ],
     }
-
-
-def _report_success(ws: Workspace, worker: NoWorkers) -> None:
-    """Every dispatched task reports started and finished SUCCESS (a stand-in worker)."""
-    from arco.domain.run_controller import TaskOrder
-    from arco.domain.runs import TASK_FINISHED, TASK_STARTED, TaskFinished, TaskStarted
-    from arco.domain.runs import task_report_key as key
-    from arco.ledger.writer import NewEvent
-
-    events = []
-    for order in (o for o in worker.pending if isinstance(o, TaskOrder)):
-        base = {"run_id": order.run_id, "task": order.task, "attempt": order.attempt}
-        ids = (order.run_id, order.task, order.attempt)
-        events.append(NewEvent(TASK_STARTED, TaskStarted(**base), key("started", *ids)))
-        events.append(
-            NewEvent(TASK_FINISHED, TaskFinished(**base, outcome="SUCCESS"), key("finished", *ids))
-        )
-    worker.pending.clear()
-    if events:
-        ws.writer.append(events)

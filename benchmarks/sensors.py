@@ -16,7 +16,6 @@ from typing import Any
 
 from arco.clock import FixedClock
 from arco.definitions import AssetSpec, DailyPartitionsDefinition, Definitions
-from arco.domain.runs import TASK_FINISHED, TaskFinished
 from arco.domain.sensor_controller import SensorOrder
 from arco.domain.sensors import (
     SENSOR_EVALUATED,
@@ -31,6 +30,7 @@ from arco.services.dispatch import NoWorkers
 from arco.services.timer import run_timer
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
+from benchmarks.stand_in_worker import report_success
 
 BUDGET_S = 1.0
 
@@ -138,28 +138,4 @@ def _materialize(ws: Workspace, assets: int, days: int) -> None:
         orders = [o for o in waiting.pending if isinstance(o, TaskOrder)]
         if not orders:
             return
-        _report_success(ws, orders)
-
-
-def _report_success(ws: Workspace, orders: list[Any]) -> None:
-    from arco.domain.runs import TASK_STARTED, TaskStarted, task_report_key
-
-    events: list[NewEvent] = []
-    for order in orders:
-        base = {"run_id": order.run_id, "task": order.task, "attempt": order.attempt}
-        events.append(
-            NewEvent(
-                TASK_STARTED,
-                TaskStarted(**base, worker="bench"),
-                task_report_key("started", order.run_id, order.task, order.attempt),
-            )
-        )
-        events.append(
-            NewEvent(
-                TASK_FINISHED,
-                TaskFinished(**base, outcome="SUCCESS"),
-                task_report_key("finished", order.run_id, order.task, order.attempt),
-            )
-        )
-    for i in range(0, len(events), 1000):
-        ws.writer.append(events[i : i + 1000])
+        report_success(ws, orders)
