@@ -176,6 +176,8 @@ PARTITION_STATUS = TableSpec(
         Column("materialized_data_version", "string"),
         Column("materialized_metadata", "json"),
         Column("materialized_version", "string"),
+        Column("materialized_input_versions", "json"),
+        Column("materialized_data_version_provided", "bool"),
         Column("attempt_run_id", "string"),
         Column("attempt_ms", "int64"),
         Column("attempt_status", "string"),
@@ -277,6 +279,10 @@ class TaskFinished(_TaskReport):
     metadata: dict[str, Any] = Field(default_factory=dict)
     code_version: str | None = None
     data_version: str | None = None
+    # Provenance: the data version of every upstream partition read (`asset[partition]`), and
+    # whether `data_version` came from the asset function (else derived, as Dagster does).
+    input_data_versions: dict[str, str] = Field(default_factory=dict)
+    data_version_provided: bool = False
     duration_ms: int | None = None
     logs: str | None = None
 
@@ -671,6 +677,8 @@ def _partition_materialized(
         materialized_data_version=event.data_version,
         materialized_metadata=json.dumps(event.metadata, sort_keys=True, default=str),
         materialized_version=ctx.event_id,
+        materialized_input_versions=json.dumps(event.input_data_versions, sort_keys=True),
+        materialized_data_version_provided=event.data_version_provided,
     )
     _put(ctx, PARTITION_STATUS.name, row, original)
 

@@ -19,14 +19,25 @@ import threading
 import time
 import traceback
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from arco.clock import clock_now
 from arco.definitions import CONTEXT_PARAMETERS
+from arco.domain.data_versions import (
+    NULL_VERSION,
+    derive_data_version,
+    input_name,
+    upstream_inputs,
+)
+from arco.domain.definitions import DefinitionsSnapshot
 from arco.domain.errors import InvalidInput, NotFound
 from arco.domain.partitions import TimeWindowPartitionsDefinition
 from arco.domain.run_controller import TaskOrder
 from arco.domain.runs import (
     FINAL_TASK,
+    NO_PARTITION,
+    PARTITION_STATUS,
     TASK_FINISHED,
     TASK_HEARTBEAT,
     TASK_STARTED,
@@ -42,8 +53,9 @@ from arco.execution import (
     MaterializeResult,
 )
 from arco.ledger.writer import NewEvent
-from arco.services.definitions import current_definitions
-from arco.services.run_views import find_run, tasks_of
+from arco.projections.cache import Snapshot
+from arco.services.definitions import current_definitions, dynamic_partition_keys
+from arco.services.run_views import find_run, rows_where, tasks_of
 from arco.services.workspace import Workspace
 
 if TYPE_CHECKING:
@@ -204,6 +216,15 @@ def execute_task(
         logger.removeHandler(capture)
     duration_ms = round((time.monotonic() - started) * 1000)
     log_key = _write_logs(ws, order, capture.records)
+    inputs = (
+        _input_versions(snapshot, defs_snapshot, order, clock_now(ws.clock))
+        if defs_snapshot
+        else {}
+    )
+    provided = data_version is not None
+    if outcome == "SUCCESS" and data_version is None:
+        code_version = node.code_version if node is not None else None
+        data_version = derive_data_version(code_version, inputs, order.run_id)
     _report(
         ws,
         "finished",
@@ -218,11 +239,32 @@ def execute_task(
             metadata=json.loads(json.dumps(metadata, default=str)),
             code_version=node.code_version if node is not None else None,
             data_version=data_version,
+            input_data_versions=inputs,
+            data_version_provided=provided,
             duration_ms=duration_ms,
             logs=log_key,
         ),
     )
     return TaskResult(order, outcome, error, duration_ms, log_key, metadata)
+
+
+def _input_versions(
+    snapshot: Snapshot, defs: DefinitionsSnapshot, order: TaskOrder, now: datetime
+) -> dict[str, str]:
+    """The current data version of every upstream partition this task reads (NULL for one
+    never materialized): the provenance its materialization records."""
+    if order.asset not in defs.assets:
+        return {}
+    dynamic = dynamic_partition_keys(snapshot)
+    inputs = upstream_inputs(defs, order.asset, order.partition, now, dynamic)
+    if not inputs:
+        return {}
+    rows = rows_where(snapshot, PARTITION_STATUS.name, "asset", sorted({a for a, _ in inputs}))
+    current = {(r["asset"], r["partition"]): r["materialized_data_version"] for r in rows}
+    return {
+        input_name(asset, key): current.get((asset, key or NO_PARTITION)) or NULL_VERSION
+        for asset, key in inputs
+    }
 
 
 def _call(definitions: Definitions, asset: str, context: AssetExecutionContext) -> Any:
