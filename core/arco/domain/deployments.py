@@ -89,15 +89,20 @@ def fold_deployed(ctx: FoldContext, event: DefinitionsDeployed) -> Outcome:
     )
     if outcome is Outcome.APPLIED:
         # Imported here: schedules depend on deployments' tables, not the other way round.
+        from arco.domain import asset_versions
         from arco.domain.schedules import on_deployed
 
         on_deployed(ctx, event.snapshot)
+        asset_versions.on_deployed(ctx, event.snapshot)
     return outcome
 
 
 def install(registry: Registry) -> None:
+    from arco.domain import asset_versions
+
     registry.add_table(DEPLOYMENTS)
     registry.add_table(CURRENT_DEPLOYMENT)
+    asset_versions.install(registry)
     registry.add_event(
         EventType(
             name=DEFINITIONS_DEPLOYED,

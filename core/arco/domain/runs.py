@@ -177,6 +177,7 @@ PARTITION_STATUS = TableSpec(
         Column("materialized_metadata", "json"),
         Column("materialized_version", "string"),
         Column("materialized_input_versions", "json"),
+        Column("materialized_data_version_since_ms", "int64"),
         Column("materialized_data_version_provided", "bool"),
         Column("attempt_run_id", "string"),
         Column("attempt_ms", "int64"),
@@ -670,6 +671,10 @@ def _partition_materialized(
     row = _copy(original) or {"asset": key[0], "partition": key[1]}
     if (row.get("materialized_version") or "") >= ctx.event_id:
         return
+    if row.get("materialized_data_version") != event.data_version:
+        # When this data version appeared: what makes a downstream stale is a new version, not
+        # a re-materialization with the same one.
+        row["materialized_data_version_since_ms"] = ctx.time_ms
     row.update(
         materialized_run_id=run_id,
         materialized_ms=ctx.time_ms,
