@@ -5,6 +5,7 @@ dependencies, a never-materialized upstream, root causes."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from arco.services.definitions import current_definitions, deploy
 from arco.services.dispatch import InProcessExecutor
 from arco.services.local_runner import drive_run
 from arco.services.runs import LaunchRequest, launch_run
+from arco.services.staleness import causes_json, compute_report, load_tables
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from tests.fixtures.versions_graph import REPORTED, build
@@ -60,19 +62,39 @@ class World:
         self.ws.compactor.compact_until_idle()
         return int(self.ws.snapshot().rows("runs")[(launched.run_id,)]["finished_ms"])
 
+    def check_report_agrees(self) -> None:
+        """The vectorised report gives, for every partition, what the reference rules give."""
+        snapshot = self.ws.snapshot()
+        defs = current_definitions(snapshot)
+        assert defs is not None
+        status, inputs = load_tables(snapshot)
+        versions = {k[0]: r for k, r in snapshot.rows("asset_versions").items()}
+        now = datetime.fromtimestamp(self.ws.clock.now_ms() / 1000, tz=UTC)
+        report = compute_report(defs, status, inputs, versions, now)
+        grouped = causes_json(report.causes)
+        assert report.partitions.num_rows > 0
+        for row in report.partitions.to_pylist():
+            partition = row["partition"] or None
+            expected = self.assess(row["asset"], partition)  # type: ignore[arg-type]
+            assert row["status"] == expected.status, row
+            assert row["stale_since_ms"] == expected.stale_since_ms, row
+            got = grouped.get((row["asset"], row["partition"]), [])
+            assert got == [c.as_dict() for c in expected.causes], row
+
     def assess(self, asset: str, partition: str = DAY) -> Assessment:
         snapshot = self.ws.snapshot()
         defs = current_definitions(snapshot)
         assert defs is not None
         statuses = {k: r for k, r in snapshot.rows("partition_status").items()}
         versions = {k[0]: r for k, r in snapshot.rows("asset_versions").items()}
-        now = datetime.fromtimestamp(self.ws.clock.now_ms() / 1000, tz=UTC)
-        return assess(defs, asset, partition, statuses, versions, now)  # type: ignore[arg-type]
+        return assess(defs, asset, partition, statuses, versions)  # type: ignore[arg-type]
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> World:
-    return World(tmp_path / "store")
+def world(tmp_path: Path) -> Iterator[World]:
+    made = World(tmp_path / "store")
+    yield made
+    made.check_report_agrees()
 
 
 def codes(assessment: Assessment) -> list[str]:

@@ -189,6 +189,21 @@ PARTITION_STATUS = TableSpec(
 )
 
 
+PARTITION_INPUTS = TableSpec(
+    name="partition_inputs",
+    key=("asset", "partition", "input_asset", "input_partition"),
+    columns=(
+        Column("asset", "string"),
+        Column("partition", "string"),
+        Column("input_asset", "string"),
+        Column("input_partition", "string"),
+        Column("data_version", "string"),
+    ),
+    description="Provenance of each partition's latest materialization: the data version of "
+    "every upstream partition it read (one row per input, for joins).",
+)
+
+
 # --- events ------------------------------------------------------------------------------------
 
 
@@ -675,6 +690,7 @@ def _partition_materialized(
         # When this data version appeared: what makes a downstream stale is a new version, not
         # a re-materialization with the same one.
         row["materialized_data_version_since_ms"] = ctx.time_ms
+    _replace_inputs(ctx, key, row.get("materialized_input_versions"), event.input_data_versions)
     row.update(
         materialized_run_id=run_id,
         materialized_ms=ctx.time_ms,
@@ -686,6 +702,33 @@ def _partition_materialized(
         materialized_data_version_provided=event.data_version_provided,
     )
     _put(ctx, PARTITION_STATUS.name, row, original)
+
+
+def split_input_name(name: str) -> tuple[str, str]:
+    """`asset[partition]` -> (asset, partition); `asset` -> (asset, NO_PARTITION)."""
+    asset, _, rest = name.partition("[")
+    return asset, rest[:-1] if rest else NO_PARTITION
+
+
+def _replace_inputs(
+    ctx: FoldContext, key: tuple[str, str], previous: str | None, inputs: Mapping[str, str]
+) -> None:
+    """The provenance rows of a partition become those of its newest materialization."""
+    for name in json.loads(previous or "{}"):
+        if name not in inputs:
+            ctx.delete(PARTITION_INPUTS.name, *key, *split_input_name(name))
+    for name, version in sorted(inputs.items()):
+        input_asset, input_partition = split_input_name(name)
+        ctx.put(
+            PARTITION_INPUTS.name,
+            {
+                "asset": key[0],
+                "partition": key[1],
+                "input_asset": input_asset,
+                "input_partition": input_partition,
+                "data_version": version,
+            },
+        )
 
 
 def _open_report(
@@ -888,7 +931,7 @@ def fold_timed_out(ctx: FoldContext, event: TaskTimedOut) -> Outcome:
 
 
 def install(registry: Registry) -> None:
-    for spec in (RUNS, TASKS, RUN_KEYS, RUN_KEY_CONFLICTS, PARTITION_STATUS):
+    for spec in (RUNS, TASKS, RUN_KEYS, RUN_KEY_CONFLICTS, PARTITION_STATUS, PARTITION_INPUTS):
         registry.add_table(spec)
     for name, payload, rule, description in (
         (RUN_REQUESTED, RunRequested, fold_run_requested, "A run was requested, with its plan."),

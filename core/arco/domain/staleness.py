@@ -28,9 +28,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from arco.domain.data_versions import input_name, upstream_inputs
-from arco.domain.definitions import DefinitionsSnapshot
-from arco.domain.partitions import NO_DYNAMIC
+from arco.domain.cron import CronSchedule
+from arco.domain.definitions import DefinitionsSnapshot, FreshnessPolicy
+from arco.domain.runs import split_input_name
 from arco.domain.tables import Row
 
 Status = Literal["FRESH", "STALE", "MISSING"]
@@ -42,6 +42,15 @@ DEPENDENCY_ADDED = "DEPENDENCY_ADDED"
 DEPENDENCY_REMOVED = "DEPENDENCY_REMOVED"
 UPSTREAM_MISSING = "UPSTREAM_MISSING"
 UPSTREAM_DATA_CHANGED = "UPSTREAM_DATA_CHANGED"
+FRESHNESS_VIOLATED = "FRESHNESS_VIOLATED"
+REASONS = (
+    CODE_VERSION_CHANGED,
+    DEPENDENCY_ADDED,
+    DEPENDENCY_REMOVED,
+    FRESHNESS_VIOLATED,
+    UPSTREAM_DATA_CHANGED,
+    UPSTREAM_MISSING,
+)
 
 
 @dataclass(frozen=True)
@@ -55,7 +64,8 @@ class Cause:
         return asset if self.upstream is None else f"{asset}/{self.upstream[0]}"
 
     def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"code": self.code, "since_ms": self.since_ms, **self.evidence}
+        evidence = {k: v for k, v in self.evidence.items() if v is not None}
+        out: dict[str, Any] = {"code": self.code, "since_ms": self.since_ms, **evidence}
         if self.upstream is not None:
             out["upstream_asset"], out["upstream_partition"] = self.upstream
         return out
@@ -83,78 +93,101 @@ def assess(
     partition: str | None,
     statuses: Mapping[Key, Row],
     versions: Mapping[str, Row],
-    now: datetime,
-    dynamic: Dynamic = NO_DYNAMIC,
+    inputs_of: Mapping[Key, Mapping[Key, str]] | None = None,
 ) -> Assessment:
-    """One asset partition. `statuses`: partition_status rows by (asset, partition or "")
-    ; `versions`: asset_versions rows by asset."""
+    """One asset partition. `statuses`: partition_status rows by (asset, partition or "");
+    `versions`: asset_versions rows by asset; `inputs_of`: the recorded inputs of a partition,
+    (input asset, input partition or "") -> data version (default: from the status row)."""
     row = statuses.get((asset, partition or ""))
     if row is None or not row.get("materialized_run_id"):
         return Assessment(asset, partition, "MISSING")
     node = defs.assets[asset]
     history = versions.get(asset) or {}
     materialized_ms = int(row["materialized_ms"])
-    inputs: dict[str, str] = json.loads(row.get("materialized_input_versions") or "{}")
+    if inputs_of is not None:
+        inputs = dict(inputs_of.get((asset, partition or ""), {}))
+    else:
+        recorded_inputs = json.loads(row.get("materialized_input_versions") or "{}")
+        inputs = {split_input_name(name): v for name, v in recorded_inputs.items()}
     causes: list[Cause] = []
     recorded = row.get("materialized_code_version")
     if node.code_version is not None and node.code_version != recorded:
-        since = max(materialized_ms, int(history.get("code_version_since_ms") or materialized_ms))
-        causes.append(
-            Cause(
-                CODE_VERSION_CHANGED,
-                since,
-                None,
-                {"recorded": recorded, "current": node.code_version},
-            )
-        )
-    deps_since = max(materialized_ms, int(history.get("deps_since_ms") or materialized_ms))
+        since = max(materialized_ms, int(history.get("code_version_since_ms") or 0))
+        evidence = {"recorded": recorded, "current": node.code_version}
+        causes.append(Cause(CODE_VERSION_CHANGED, since, None, evidence))
+    deps_since = int(history.get("deps_since_ms") or 0)
     current_deps = set(node.dep_keys)
-    read = _provenance_assets(inputs)
+    read = {input_asset for input_asset, _ in inputs}
     for removed in sorted(read - current_deps):
-        causes.append(Cause(DEPENDENCY_REMOVED, deps_since, (removed, None)))
-    expected = upstream_inputs(defs, asset, partition, now, dynamic)
-    expected_assets = {a for a, _ in expected}
-    # Only when the materialization recorded provenance at all (older ones did not).
-    if row.get("materialized_input_versions") is not None:
-        for added in sorted(expected_assets - read):
+        causes.append(Cause(DEPENDENCY_REMOVED, max(materialized_ms, deps_since), (removed, None)))
+    if deps_since > materialized_ms:  # the dependencies changed after this materialization
+        for added in sorted(current_deps - read):
             causes.append(Cause(DEPENDENCY_ADDED, deps_since, (added, None)))
-    for up_asset, up_partition in expected:
-        name = input_name(up_asset, up_partition)
-        if name not in inputs:
-            continue  # a new dependency: reported above
-        upstream = statuses.get((up_asset, up_partition or ""))
+    for (up_asset, up_partition), recorded_version in sorted(inputs.items()):
+        if up_asset not in current_deps:
+            continue  # reported as removed
+        upstream_key = (up_asset, up_partition or None)
+        upstream = statuses.get((up_asset, up_partition))
         current = (
             upstream.get("materialized_data_version")
             if upstream is not None and upstream.get("materialized_run_id")
             else None
         )
         if current is None:
-            causes.append(Cause(UPSTREAM_MISSING, materialized_ms, (up_asset, up_partition)))
-        elif current != inputs[name]:
+            evidence = {"recorded": recorded_version}
+            causes.append(Cause(UPSTREAM_MISSING, materialized_ms, upstream_key, evidence))
+        elif current != recorded_version:
             assert upstream is not None
-            since = int(
-                upstream.get("materialized_data_version_since_ms") or upstream["materialized_ms"]
-            )
+            appeared = upstream.get("materialized_data_version_since_ms")
+            since = int(appeared if appeared is not None else upstream["materialized_ms"])
+            evidence = {
+                "recorded": recorded_version,
+                "current": current,
+                "materialization": upstream.get("materialized_run_id"),
+            }
             causes.append(
-                Cause(
-                    UPSTREAM_DATA_CHANGED,
-                    max(materialized_ms, since),
-                    (up_asset, up_partition),
-                    {
-                        "recorded": inputs[name],
-                        "current": current,
-                        "materialization": upstream.get("materialized_run_id"),
-                    },
-                )
+                Cause(UPSTREAM_DATA_CHANGED, max(materialized_ms, since), upstream_key, evidence)
             )
-    causes.sort(
-        key=lambda c: (
-            c.upstream is not None,
-            c.sort_key(asset),
-            str(c.upstream[1] if c.upstream else ""),
-        )
-    )
+    causes.sort(key=cause_order(asset))
     return Assessment(asset, partition, "STALE" if causes else "FRESH", tuple(causes))
+
+
+def cause_order(asset: str) -> Any:
+    """Dagster's order: the partition's own causes first, then by `<asset>/<upstream>`; then
+    by upstream partition and code, so the order is total."""
+
+    def key(cause: Cause) -> tuple[bool, str, str, str]:
+        upstream_partition = cause.upstream[1] if cause.upstream else None
+        return (
+            cause.upstream is not None,
+            cause.sort_key(asset),
+            upstream_partition or "",
+            cause.code,
+        )
+
+    return key
+
+
+def freshness_violation(
+    policy: FreshnessPolicy, latest_ms: int | None, now: datetime
+) -> tuple[int, int] | None:
+    """(since, deadline) in ms when the asset's freshness policy fails at `now`, else None.
+
+    Lag only: the latest materialization must be at most `maximum_lag_minutes` old (stale since
+    it became too old). With a cron: by the latest tick T, data must be no older than T - lag
+    (stale since T). Never materialized: not applicable (the partitions are MISSING)."""
+    if latest_ms is None:
+        return None
+    lag_ms = round((policy.maximum_lag_minutes or 0.0) * 60_000)
+    now_ms = round(now.timestamp() * 1000)
+    if policy.cron_schedule is None:
+        deadline = latest_ms + lag_ms
+        return (deadline, deadline) if now_ms > deadline else None
+    tick = CronSchedule.parse(policy.cron_schedule).latest_tick(now, policy.cron_timezone)
+    if tick is None:
+        return None
+    tick_ms = round(tick.timestamp() * 1000)
+    return (tick_ms, tick_ms - lag_ms) if latest_ms < tick_ms - lag_ms else None
 
 
 def root_causes(

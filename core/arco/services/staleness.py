@@ -1,0 +1,392 @@
+"""The staleness report, computed with Arrow over whole tables (the rules: domain/staleness.py,
+whose row-by-row `assess` is the oracle this is tested against).
+
+    expected partitions (every key of every selected asset at `now`)
+      ⟕ partition_status                          -> MISSING, CODE_VERSION_CHANGED
+      ⋈ partition_inputs ⟕ partition_status (up)  -> UPSTREAM_MISSING, UPSTREAM_DATA_CHANGED,
+                                                     DEPENDENCY_REMOVED
+      x current dependencies, anti-join inputs     -> DEPENDENCY_ADDED
+      freshness policies                           -> FRESHNESS_VIOLATED (latest partition)
+
+The result is two tables: one row per partition (status, stale_since, a stable order) and one
+row per cause. Pages, filters and summaries are Arrow operations on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from arco.domain.definitions import DefinitionsSnapshot
+from arco.domain.partitions import NO_DYNAMIC, PartitionsDefinition
+from arco.domain.runs import NO_PARTITION, PARTITION_INPUTS, PARTITION_STATUS
+from arco.domain.staleness import (
+    CODE_VERSION_CHANGED,
+    DEPENDENCY_ADDED,
+    DEPENDENCY_REMOVED,
+    FRESHNESS_VIOLATED,
+    UPSTREAM_DATA_CHANGED,
+    UPSTREAM_MISSING,
+    freshness_violation,
+)
+from arco.domain.tables import Row
+
+Dynamic = Mapping[str, Sequence[str]]
+
+CAUSE_SCHEMA = pa.schema(
+    [
+        ("asset", pa.string()),
+        ("partition", pa.string()),
+        ("code", pa.string()),
+        ("since_ms", pa.int64()),
+        ("upstream_asset", pa.string()),
+        ("upstream_partition", pa.string()),
+        ("recorded", pa.string()),
+        ("current", pa.string()),
+        ("materialization", pa.string()),
+    ]
+)
+STATUS_COLUMNS = [
+    "asset",
+    "partition",
+    "materialized_run_id",
+    "materialized_ms",
+    "materialized_code_version",
+    "materialized_data_version",
+    "materialized_data_version_since_ms",
+]
+
+
+@dataclass(frozen=True)
+class Report:
+    """`partitions`: asset, partition, status, stale_since_ms, asset_order, partition_order
+    (sorted by the last two); `causes`: one row per cause (CAUSE_SCHEMA)."""
+
+    partitions: pa.Table
+    causes: pa.Table
+
+
+def _expected(
+    defs: DefinitionsSnapshot, assets: Sequence[str], now: datetime, dynamic: Dynamic
+) -> pa.Table:
+    """Every partition of `assets` present at `now` ("" for an unpartitioned asset)."""
+    keys_of: dict[int, pa.Array] = {}
+    pdefs: dict[int, PartitionsDefinition | None] = {}
+    names: list[str] = []
+    orders: list[int] = []
+    chunks: list[pa.Array] = []
+    positions: list[pa.Array] = []
+    for order, asset in enumerate(assets):
+        pdef = defs.assets[asset].partitions
+        ident = id(pdef)
+        if ident not in keys_of:
+            pdefs[ident] = pdef
+            keys = pdef.keys(now, dynamic) if pdef is not None else [NO_PARTITION]
+            keys_of[ident] = pa.array(keys, pa.string())
+        keys_array = keys_of[ident]
+        chunks.append(keys_array)
+        positions.append(pa.array(range(len(keys_array)), pa.int64()))
+        names.extend([asset] * len(keys_array))
+        orders.extend([order] * len(keys_array))
+    if not chunks:
+        return pa.table(
+            {
+                "asset": pa.array([], pa.string()),
+                "partition": pa.array([], pa.string()),
+                "asset_order": pa.array([], pa.int64()),
+                "partition_order": pa.array([], pa.int64()),
+            }
+        )
+    return pa.table(
+        {
+            "asset": pa.array(names, pa.string()),
+            "partition": pa.concat_arrays(chunks),
+            "asset_order": pa.array(orders, pa.int64()),
+            "partition_order": pa.concat_arrays(positions),
+        }
+    )
+
+
+def _asset_meta(
+    defs: DefinitionsSnapshot, assets: Sequence[str], versions: Mapping[str, Row]
+) -> pa.Table:
+    return pa.table(
+        {
+            "asset": pa.array(list(assets), pa.string()),
+            "current_code": pa.array([defs.assets[a].code_version for a in assets], pa.string()),
+            "code_since_ms": pa.array(
+                [(versions.get(a) or {}).get("code_version_since_ms") or 0 for a in assets],
+                pa.int64(),
+            ),
+            "deps_since_ms": pa.array(
+                [(versions.get(a) or {}).get("deps_since_ms") or 0 for a in assets], pa.int64()
+            ),
+        }
+    )
+
+
+def _edges(defs: DefinitionsSnapshot, assets: Sequence[str]) -> pa.Table:
+    pairs = [(a, d) for a in assets for d in defs.assets[a].dep_keys]
+    return pa.table(
+        {
+            "asset": pa.array([a for a, _ in pairs], pa.string()),
+            "input_asset": pa.array([d for _, d in pairs], pa.string()),
+        }
+    )
+
+
+def _causes(
+    table: pa.Table,
+    code: str,
+    since: pa.Array | pa.ChunkedArray,
+    upstream_asset: Any = None,
+    upstream_partition: Any = None,
+    recorded: Any = None,
+    current: Any = None,
+    materialization: Any = None,
+) -> pa.Table:
+    n = table.num_rows
+
+    def column(value: Any) -> Any:
+        return pa.nulls(n, pa.string()) if value is None else value
+
+    return pa.table(
+        {
+            "asset": table.column("asset"),
+            "partition": table.column("partition"),
+            "code": pa.array([code] * n, pa.string()),
+            "since_ms": since,
+            "upstream_asset": column(upstream_asset),
+            "upstream_partition": column(upstream_partition),
+            "recorded": column(recorded),
+            "current": column(current),
+            "materialization": column(materialization),
+        },
+        schema=CAUSE_SCHEMA,
+    )
+
+
+def _max(a: Any, b: Any) -> Any:
+    return pc.max_element_wise(a, b)
+
+
+def compute_report(
+    defs: DefinitionsSnapshot,
+    status: pa.Table,
+    inputs: pa.Table,
+    versions: Mapping[str, Row],
+    now: datetime,
+    assets: Sequence[str] | None = None,
+    dynamic: Dynamic = NO_DYNAMIC,
+) -> Report:
+    """The report over `assets` (default: all, in dependency order) at `now`."""
+    chosen = list(assets) if assets is not None else list(defs.topological_order())
+    expected = _expected(defs, chosen, now, dynamic)
+    joined = expected.join(
+        status.select(STATUS_COLUMNS), ["asset", "partition"], join_type="left outer"
+    )
+    joined = joined.join(_asset_meta(defs, chosen, versions), "asset", join_type="left outer")
+    materialized = joined.filter(pc.is_valid(joined.column("materialized_run_id")))
+    parts: list[pa.Table] = []
+
+    # CODE: a code-versioned asset whose deployed version differs from the recorded one.
+    current_code = materialized.column("current_code")
+    recorded_code = materialized.column("materialized_code_version")
+    # Kleene logic: a null comparison (no recorded version) must not hide the change.
+    changed = pc.and_kleene(
+        pc.is_valid(current_code),
+        pc.or_kleene(pc.is_null(recorded_code), pc.not_equal(recorded_code, current_code)),
+    )
+    changed = pc.fill_null(changed, False)
+    code = materialized.filter(changed)
+    parts.append(
+        _causes(
+            code,
+            CODE_VERSION_CHANGED,
+            _max(code.column("materialized_ms"), code.column("code_since_ms")),
+            recorded=code.column("materialized_code_version"),
+            current=code.column("current_code"),
+        )
+    )
+
+    # Inputs of the selected, materialized partitions.
+    keys = materialized.select(["asset", "partition", "materialized_ms", "deps_since_ms"])
+    recorded = inputs.join(keys, ["asset", "partition"], join_type="inner")
+    edges = _edges(defs, chosen)
+    kept = recorded.join(edges, ["asset", "input_asset"], join_type="left semi")
+    gone = recorded.join(edges, ["asset", "input_asset"], join_type="left anti")
+    if gone.num_rows:
+        removed = gone.group_by(["asset", "partition", "input_asset"]).aggregate(
+            [("materialized_ms", "max"), ("deps_since_ms", "max")]
+        )
+        parts.append(
+            _causes(
+                removed,
+                DEPENDENCY_REMOVED,
+                _max(removed.column("materialized_ms_max"), removed.column("deps_since_ms_max")),
+                upstream_asset=removed.column("input_asset"),
+            )
+        )
+    upstream = status.select(STATUS_COLUMNS).rename_columns(
+        [
+            "input_asset",
+            "input_partition",
+            "up_run",
+            "up_ms",
+            "up_code",
+            "up_version",
+            "up_since_ms",
+        ]
+    )
+    compared = kept.join(upstream, ["input_asset", "input_partition"], join_type="left outer")
+    missing_mask = pc.is_null(compared.column("up_run"))
+    missing = compared.filter(missing_mask)
+    parts.append(
+        _causes(
+            missing,
+            UPSTREAM_MISSING,
+            missing.column("materialized_ms"),
+            upstream_asset=missing.column("input_asset"),
+            upstream_partition=missing.column("input_partition"),
+            recorded=missing.column("data_version"),
+        )
+    )
+    present = compared.filter(pc.invert(missing_mask))
+    differs = present.filter(
+        pc.fill_null(
+            pc.not_equal(present.column("up_version"), present.column("data_version")), True
+        )
+    )
+    appeared = pc.coalesce(differs.column("up_since_ms"), differs.column("up_ms"))
+    parts.append(
+        _causes(
+            differs,
+            UPSTREAM_DATA_CHANGED,
+            _max(differs.column("materialized_ms"), appeared),
+            upstream_asset=differs.column("input_asset"),
+            upstream_partition=differs.column("input_partition"),
+            recorded=differs.column("data_version"),
+            current=differs.column("up_version"),
+            materialization=differs.column("up_run"),
+        )
+    )
+
+    # ADDED: dependencies changed after the materialization, and one is not in its inputs.
+    later = keys.filter(pc.greater(keys.column("deps_since_ms"), keys.column("materialized_ms")))
+    if later.num_rows:
+        wanted = later.join(edges, "asset", join_type="inner")
+        read = inputs.select(["asset", "partition", "input_asset"])
+        added = wanted.join(read, ["asset", "partition", "input_asset"], join_type="left anti")
+        parts.append(
+            _causes(
+                added,
+                DEPENDENCY_ADDED,
+                added.column("deps_since_ms"),
+                upstream_asset=added.column("input_asset"),
+            )
+        )
+
+    parts.append(_freshness(defs, chosen, materialized, now))
+    causes = pa.concat_tables([p.cast(CAUSE_SCHEMA) for p in parts])
+    since = causes.group_by(["asset", "partition"]).aggregate([("since_ms", "min")])
+    result = joined.select(
+        ["asset", "partition", "asset_order", "partition_order", "materialized_run_id"]
+    ).join(since, ["asset", "partition"], join_type="left outer")
+    stale = pc.is_valid(result.column("since_ms_min"))
+    status_col = pc.if_else(
+        pc.is_null(result.column("materialized_run_id")),
+        "MISSING",
+        pc.if_else(stale, "STALE", "FRESH"),
+    )
+    partitions = pa.table(
+        {
+            "asset": result.column("asset"),
+            "partition": result.column("partition"),
+            "status": status_col,
+            "stale_since_ms": pc.if_else(
+                pc.is_null(result.column("materialized_run_id")),
+                pa.scalar(None, pa.int64()),
+                result.column("since_ms_min"),
+            ),
+            "asset_order": result.column("asset_order"),
+            "partition_order": result.column("partition_order"),
+        }
+    ).sort_by([("asset_order", "ascending"), ("partition_order", "ascending")])
+    return Report(partitions, causes)
+
+
+def _freshness(
+    defs: DefinitionsSnapshot, assets: Sequence[str], materialized: pa.Table, now: datetime
+) -> pa.Table:
+    """FRESHNESS_VIOLATED on the most recently materialized partition of each asset whose
+    policy fails at `now` (freshness is about the asset, as in Dagster)."""
+    rows: list[dict[str, Any]] = []
+    with_policy = [a for a in assets if defs.assets[a].freshness is not None]
+    if not with_policy:
+        return CAUSE_SCHEMA.empty_table()
+    subset = materialized.filter(
+        pc.is_in(materialized.column("asset"), value_set=pa.array(with_policy, pa.string()))
+    ).select(["asset", "partition", "materialized_ms"])
+    latest: dict[str, tuple[int, str]] = {}
+    for row in subset.to_pylist():
+        current = latest.get(row["asset"])
+        candidate = (int(row["materialized_ms"]), row["partition"])
+        if current is None or candidate > current:
+            latest[row["asset"]] = candidate
+    for asset in with_policy:
+        policy = defs.assets[asset].freshness
+        assert policy is not None
+        found = latest.get(asset)
+        violation = freshness_violation(policy, found[0] if found else None, now)
+        if violation is None or found is None:
+            continue
+        since, deadline = violation
+        rows.append(
+            {
+                "asset": asset,
+                "partition": found[1],
+                "code": FRESHNESS_VIOLATED,
+                "since_ms": since,
+                "upstream_asset": None,
+                "upstream_partition": None,
+                "recorded": str(found[0]),
+                "current": str(deadline),
+                "materialization": None,
+            }
+        )
+    return pa.Table.from_pylist(rows, schema=CAUSE_SCHEMA)
+
+
+def load_tables(snapshot: Any) -> tuple[pa.Table, pa.Table]:
+    """partition_status and partition_inputs from a published snapshot."""
+    return snapshot.table(PARTITION_STATUS.name), snapshot.table(PARTITION_INPUTS.name)
+
+
+def causes_json(causes: pa.Table) -> dict[tuple[str, str], list[dict[str, Any]]]:
+    """Cause rows grouped by (asset, partition), each list in Dagster's order."""
+    from arco.domain.staleness import Cause, cause_order
+
+    grouped: dict[tuple[str, str], list[Cause]] = {}
+    for row in causes.to_pylist():
+        upstream = (
+            (row["upstream_asset"], row["upstream_partition"] or None)
+            if row["upstream_asset"] is not None
+            else None
+        )
+        evidence = {
+            k: row[k] for k in ("recorded", "current", "materialization") if row[k] is not None
+        }
+        cause = Cause(row["code"], int(row["since_ms"]), upstream, evidence)
+        grouped.setdefault((row["asset"], row["partition"]), []).append(cause)
+    return {
+        key: [c.as_dict() for c in sorted(items, key=cause_order(key[0]))]
+        for key, items in grouped.items()
+    }
+
+
+__all__ = ["Report", "causes_json", "compute_report", "load_tables"]
