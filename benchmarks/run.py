@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import backfills, cold_start, compaction, runs, schedules, sensors
+from benchmarks import backfills, cold_start, compaction, runs, schedules, sensors, staleness
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BENCHMARKS: dict[str, Callable[[bool], dict[str, Any]]] = {
@@ -26,6 +26,7 @@ BENCHMARKS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "runs": runs.measure,
     "sensors": sensors.measure,
     "backfills": backfills.measure,
+    "staleness": staleness.measure,
 }
 
 

@@ -95,6 +95,7 @@ def create_app(workspaces: WorkspaceFactory) -> Flask:
     register_sensor_routes(app, ws)
     register_run_routes(app, ws)
     register_backfill_routes(app, ws)
+    register_staleness_routes(app, ws)
     return app
 
 
@@ -494,3 +495,69 @@ def register_backfill_routes(app: Flask, ws: Callable[[str], Workspace]) -> None
         _json_body(set())
         backfill, created = retry_failed(ws(name), backfill_id, "api")
         return {**backfill, "created": created}, 201 if created else 200
+
+
+def _list_arg(name: str) -> tuple[str, ...]:
+    """A query parameter that may repeat or be comma-separated: ?status=STALE,MISSING."""
+    return tuple(
+        part.strip()
+        for value in request.args.getlist(name)
+        for part in value.split(",")
+        if part.strip()
+    )
+
+
+def _partition_range_arg() -> tuple[str, str] | None:
+    first, last = request.args.get("from") or None, request.args.get("to") or None
+    if (first is None) != (last is None):
+        raise InvalidInput("give both 'from' and 'to' for a partition range")
+    return (first, last) if first is not None and last is not None else None
+
+
+def _bool_arg(name: str) -> bool:
+    value = request.args.get(name)
+    if value is None or value == "":
+        return False
+    if value.lower() not in ("true", "false"):
+        raise InvalidInput(f"{name!r} must be true or false, got {value!r}")
+    return value.lower() == "true"
+
+
+def register_staleness_routes(app: Flask, ws: Callable[[str], Workspace]) -> None:
+    """The staleness report: partitions (paginated) and per-asset summaries."""
+    from arco.services.staleness_views import StalenessQuery, staleness, staleness_summary
+
+    def query(
+        limit: int = 100, cursor: str | None = None, root_causes: bool = False
+    ) -> StalenessQuery:
+        """The filters both routes share, from the query string."""
+        return StalenessQuery(
+            selection=request.args.get("selection") or None,
+            statuses=_list_arg("status"),
+            reasons=_list_arg("reason"),
+            partition_range=_partition_range_arg(),
+            as_of=request.args.get("as_of") or None,
+            limit=limit,
+            cursor=cursor,
+            root_causes=root_causes,
+        )
+
+    @app.get("/v1/workspaces/<name>/staleness")
+    def get_staleness(name: str) -> Any:
+        return staleness(
+            ws(name),
+            query(
+                parse_limit(request.args.get("limit"), default=100),
+                request.args.get("cursor") or None,
+                _bool_arg("root_causes"),
+            ),
+        )
+
+    @app.get("/v1/workspaces/<name>/staleness/summary")
+    def get_staleness_summary(name: str) -> Any:
+        extra = [p for p in ("limit", "cursor", "root_causes") if p in request.args]
+        if extra:
+            raise InvalidInput(
+                f"the summary covers every asset: {', '.join(map(repr, extra))} does not apply"
+            )
+        return staleness_summary(ws(name), query())

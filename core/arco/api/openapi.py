@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, get_args
 
 from arco import __version__
+from arco.domain.staleness import REASONS, Status
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 _WS = {
@@ -129,6 +130,7 @@ def openapi_document() -> dict[str, Any]:
             **_sensor_paths(errors),
             **_run_paths(errors),
             **_backfill_paths(errors),
+            **_staleness_paths(errors),
         },
         "components": {
             "schemas": {
@@ -156,6 +158,7 @@ def openapi_document() -> dict[str, Any]:
                         "tables": {"type": "object"},
                     },
                 },
+                **_STALENESS_SCHEMAS,
             }
         },
     }
@@ -652,3 +655,221 @@ def _backfill_paths(errors: dict[str, Any]) -> dict[str, Any]:
             }
         }
     return paths
+
+
+_STALENESS_STATUSES = list(get_args(Status))
+_STALENESS_FILTERS = [
+    {
+        "name": "selection",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": "Asset selection (Dagster syntax); default: every asset.",
+    },
+    {
+        "name": "status",
+        "in": "query",
+        "style": "form",
+        "explode": True,
+        "schema": {"type": "array", "items": {"type": "string", "enum": _STALENESS_STATUSES}},
+        "description": "Only partitions with these statuses (repeat it, or comma-separate).",
+    },
+    {
+        "name": "reason",
+        "in": "query",
+        "style": "form",
+        "explode": True,
+        "schema": {"type": "array", "items": {"type": "string", "enum": list(REASONS)}},
+        "description": "Only partitions with a cause of these codes (repeat it, or "
+        "comma-separate).",
+    },
+    {
+        "name": "from",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": "First partition key of a range (inclusive; needs 'to'). Assets "
+        "without both keys are left out.",
+    },
+    {
+        "name": "to",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": "Last partition key of a range (inclusive; needs 'from').",
+    },
+    {
+        "name": "as_of",
+        "in": "query",
+        "schema": {"type": "string"},
+        "description": "Reproduce an earlier answer: a manifest id (that published state, at "
+        "its publication time) or an ISO 8601 time (the newest manifest published by then, "
+        "at that time). Default: the current state, now.",
+    },
+]
+_ROOT_CAUSES = {
+    "name": "root_causes",
+    "in": "query",
+    "schema": {"type": "boolean", "default": False},
+    "description": "Also give each STALE partition's root causes: follow stale upstreams to "
+    "where each change began.",
+}
+_STALENESS_LIMIT = {
+    "name": "limit",
+    "in": "query",
+    "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 100},
+}
+_AS_OF = {
+    "type": "object",
+    "required": ["manifest_id", "time"],
+    "properties": {
+        "manifest_id": {"type": "integer"},
+        "time": {"type": "string", "format": "date-time"},
+    },
+}
+_COUNTS = {
+    "type": "object",
+    "required": ["partitions", *_STALENESS_STATUSES, "by_reason"],
+    "properties": {
+        "partitions": {"type": "integer"},
+        **{s: {"type": "integer"} for s in _STALENESS_STATUSES},
+        "by_reason": {
+            "type": "object",
+            "description": "Partitions with a cause of each code.",
+            "additionalProperties": {"type": "integer"},
+        },
+    },
+}
+_CAUSE = {
+    "type": "object",
+    "required": ["code", "since", "since_ms"],
+    "properties": {
+        "code": {"type": "string", "enum": list(REASONS)},
+        "since": {"type": "string", "format": "date-time"},
+        "since_ms": {"type": "integer"},
+        "upstream_asset": {"type": "string"},
+        "upstream_partition": {"type": ["string", "null"]},
+        "recorded": {"type": "string", "description": "The version recorded (evidence)."},
+        "current": {"type": "string", "description": "The version now (evidence)."},
+        "materialization": {"type": "string", "description": "The upstream run that changed."},
+    },
+}
+_STALENESS_SCHEMAS = {
+    "StalenessCause": _CAUSE,
+    "StalenessReport": {
+        "type": "object",
+        "required": ["as_of", "summary", "items", "next_cursor"],
+        "properties": {
+            "as_of": _AS_OF,
+            "summary": _COUNTS,
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": [
+                        "asset",
+                        "partition",
+                        "status",
+                        "stale_since",
+                        "stale_since_ms",
+                        "causes",
+                    ],
+                    "properties": {
+                        "asset": {"type": "string"},
+                        "partition": {"type": ["string", "null"]},
+                        "status": {"type": "string", "enum": _STALENESS_STATUSES},
+                        "stale_since": {"type": ["string", "null"], "format": "date-time"},
+                        "stale_since_ms": {"type": ["integer", "null"]},
+                        "causes": {
+                            "type": "array",
+                            "items": {"$ref": "#/components/schemas/StalenessCause"},
+                        },
+                        "root_causes": {
+                            "type": "array",
+                            "description": "With root_causes=true, for STALE partitions: "
+                            "causes, each naming the asset and partition it belongs to.",
+                            "items": {
+                                "allOf": [
+                                    {"$ref": "#/components/schemas/StalenessCause"},
+                                    {
+                                        "type": "object",
+                                        "required": ["asset", "partition"],
+                                        "properties": {
+                                            "asset": {"type": "string"},
+                                            "partition": {"type": ["string", "null"]},
+                                        },
+                                    },
+                                ]
+                            },
+                        },
+                    },
+                },
+            },
+            "next_cursor": {"type": ["string", "null"]},
+        },
+    },
+    "StalenessSummary": {
+        "type": "object",
+        "required": ["as_of", "summary", "assets"],
+        "properties": {
+            "as_of": _AS_OF,
+            "summary": _COUNTS,
+            "assets": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["asset", "partitions", *_STALENESS_STATUSES, "reasons"],
+                    "properties": {
+                        "asset": {"type": "string"},
+                        "partitions": {"type": "integer"},
+                        **{s: {"type": "integer"} for s in _STALENESS_STATUSES},
+                        "stale_since": {"type": ["string", "null"], "format": "date-time"},
+                        "reasons": {"type": "array", "items": {"type": "string"}},
+                    },
+                },
+            },
+        },
+    },
+}
+
+
+def _staleness_paths(errors: dict[str, Any]) -> dict[str, Any]:
+    errors = {
+        **errors,
+        "400": _json(
+            _ERROR,
+            "Bad filters: an unknown status or reason, a bad limit, cursor or as_of, 'from' "
+            "without 'to', a selection that matches no asset.",
+        ),
+        "404": _json(_ERROR, "No such manifest (as_of), or nothing deployed as of that state."),
+    }
+    return {
+        "/v1/workspaces/{ws}/staleness": {
+            "get": {
+                "operationId": "getStaleness",
+                "summary": "Asset partitions FRESH, STALE (with causes) or MISSING, in "
+                "dependency then partition order, paginated (every page reads the state of "
+                "the first)",
+                "parameters": [
+                    _WS,
+                    *_STALENESS_FILTERS,
+                    _STALENESS_LIMIT,
+                    _CURSOR,
+                    _ROOT_CAUSES,
+                ],
+                "responses": {
+                    "200": _json({"$ref": "#/components/schemas/StalenessReport"}, "One page."),
+                    **errors,
+                },
+            }
+        },
+        "/v1/workspaces/{ws}/staleness/summary": {
+            "get": {
+                "operationId": "getStalenessSummary",
+                "summary": "Per asset: partitions FRESH, STALE and MISSING, stale since when, "
+                "and the reasons",
+                "parameters": [_WS, *_STALENESS_FILTERS],
+                "responses": {
+                    "200": _json({"$ref": "#/components/schemas/StalenessSummary"}, "Per asset."),
+                    **errors,
+                },
+            }
+        },
+    }

@@ -1,33 +1,14 @@
-"""Opaque cursors for paginated listings: base64 of a small JSON position, validated on read."""
+"""Paginated listings over HTTP: limits, name-ordered pages; the cursor codec is in
+arco.domain.cursors (services page too)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from typing import Any
 
+from arco.domain.cursors import decode_cursor, encode_cursor
 from arco.domain.errors import InvalidInput
 
 MAX_LIMIT = 1000
-
-
-def encode_cursor(position: dict[str, Any]) -> str:
-    raw = json.dumps(position, sort_keys=True, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None, required: tuple[str, ...]) -> dict[str, Any] | None:
-    if cursor is None or cursor == "":
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        position = json.loads(raw)
-    except (binascii.Error, ValueError) as exc:
-        raise InvalidInput(f"invalid cursor {cursor!r}") from exc
-    if not isinstance(position, dict) or any(k not in position for k in required):
-        raise InvalidInput(f"invalid cursor {cursor!r}")
-    return position
 
 
 def parse_limit(text: str | None, default: int = 50) -> int:
@@ -48,3 +29,6 @@ def page_by_name(
     page = rows[:limit]
     more = len(rows) > limit
     return page, encode_cursor({"after": page[-1]["name"]}) if more else None
+
+
+__all__ = ["MAX_LIMIT", "decode_cursor", "encode_cursor", "page_by_name", "parse_limit"]

@@ -74,6 +74,11 @@ def cli(ctx: click.Context, store: str, workspace: str, lookback_ms: int, at: st
       arco backfill pause|resume|cancel|retry-failed ID
 
     \b
+    Staleness:
+      arco staleness [SELECTION] [--status STALE] [--reason CODE] [--from K --to K]
+      arco staleness --summary / --root-causes / --as-of MANIFEST|TIME / --csv
+
+    \b
     Operate the state:
       arco compact          fold new ledger objects and publish
       arco state            what is published: manifest, watermark, rows per table
@@ -349,12 +354,19 @@ def dev(c: Context, host: str, port: int, interval: float, reference: str | None
     run_dev(c.store_url, c.workspace_name, host, port, interval, c.lookback_ms, reference)
 
 
-from arco.cli import automation, backfills, runs, sensors  # noqa: E402  (registers deploy, run, ...)
+from arco.cli import (  # noqa: E402  (registers deploy, run, ...)
+    automation,
+    backfills,
+    runs,
+    sensors,
+    staleness,
+)
 
 automation.register(cli)
 sensors.register(cli)
 runs.register(cli)
 backfills.register(cli)
+staleness.register(cli)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from arco.domain import (
     backfills,
     deployments,
     dynamic_partitions,
+    reconciliation,
     runs,
     schedules,
     sensors,
@@ -27,6 +28,7 @@ INSTALLERS = (
     runs.install,
     sensors.install,
     backfills.install,
+    reconciliation.install,
 )
 
 

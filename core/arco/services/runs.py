@@ -96,9 +96,17 @@ def _new_run_id(ws: Workspace) -> str:
 
 
 def launch_run(
-    ws: Workspace, request: LaunchRequest, requested_by: str = "unknown"
+    ws: Workspace,
+    request: LaunchRequest,
+    requested_by: str = "unknown",
+    *,
+    scope: str = MANUAL_SCOPE,
+    source: str = "manual",
 ) -> LaunchResult:
-    """Validate, reserve the run_key (if any), and append `run.requested`."""
+    """Validate, reserve the run_key (if any) in `scope`, and append `run.requested`.
+
+    Operators launch in the manual scope; reconciliation launches in its own, so its run keys
+    never collide with an operator's."""
     snapshot = ws.snapshot()
     defs = require_definitions(ws)
     tags = validate_user_tags(dict(request.tags))
@@ -125,9 +133,9 @@ def launch_run(
         snapshot,
         prepared,
         selection=request.selection,
-        scope=MANUAL_SCOPE,
+        scope=scope,
         run_key=run_key,
-        source="manual",
+        source=source,
         tags=all_tags,
         partition=request.partition,
         partition_range=request.partition_range,

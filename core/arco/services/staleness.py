@@ -75,20 +75,18 @@ def _expected(
     defs: DefinitionsSnapshot, assets: Sequence[str], now: datetime, dynamic: Dynamic
 ) -> pa.Table:
     """Every partition of `assets` present at `now` ("" for an unpartitioned asset)."""
-    keys_of: dict[int, pa.Array] = {}
-    pdefs: dict[int, PartitionsDefinition | None] = {}
+    # Definitions are equal when their snapshots are: assets sharing one list its keys once.
+    keys_of: dict[PartitionsDefinition | None, pa.Array] = {}
     names: list[str] = []
     orders: list[int] = []
     chunks: list[pa.Array] = []
     positions: list[pa.Array] = []
     for order, asset in enumerate(assets):
         pdef = defs.assets[asset].partitions
-        ident = id(pdef)
-        if ident not in keys_of:
-            pdefs[ident] = pdef
+        if pdef not in keys_of:
             keys = pdef.keys(now, dynamic) if pdef is not None else [NO_PARTITION]
-            keys_of[ident] = pa.array(keys, pa.string())
-        keys_array = keys_of[ident]
+            keys_of[pdef] = pa.array(keys, pa.string())
+        keys_array = keys_of[pdef]
         chunks.append(keys_array)
         positions.append(pa.array(range(len(keys_array)), pa.int64()))
         names.extend([asset] * len(keys_array))
@@ -186,11 +184,22 @@ def compute_report(
 ) -> Report:
     """The report over `assets` (default: all, in dependency order) at `now`."""
     chosen = list(assets) if assets is not None else list(defs.topological_order())
+    if assets is not None:  # read only the rows the selection (and its inputs) can touch
+        wanted = pa.array(sorted(set(chosen)), pa.string())
+        upstream = sorted({d for a in chosen for d in defs.assets[a].dep_keys} | set(chosen))
+        status = status.filter(
+            pc.is_in(status.column("asset"), value_set=pa.array(upstream, pa.string()))
+        )
+        inputs = inputs.filter(pc.is_in(inputs.column("asset"), value_set=wanted))
     expected = _expected(defs, chosen, now, dynamic)
     joined = expected.join(
         status.select(STATUS_COLUMNS), ["asset", "partition"], join_type="left outer"
     )
-    joined = joined.join(_asset_meta(defs, chosen, versions), "asset", join_type="left outer")
+    # Per-asset facts by position (asset_order), not by a join over a million rows.
+    meta = _asset_meta(defs, chosen, versions)
+    order = joined.column("asset_order")
+    for name in ("current_code", "code_since_ms", "deps_since_ms"):
+        joined = joined.append_column(name, pc.take(meta.column(name), order))
     materialized = joined.filter(pc.is_valid(joined.column("materialized_run_id")))
     parts: list[pa.Table] = []
 
@@ -218,8 +227,18 @@ def compute_report(
     keys = materialized.select(["asset", "partition", "materialized_ms", "deps_since_ms"])
     recorded = inputs.join(keys, ["asset", "partition"], join_type="inner")
     edges = _edges(defs, chosen)
-    kept = recorded.join(edges, ["asset", "input_asset"], join_type="left semi")
-    gone = recorded.join(edges, ["asset", "input_asset"], join_type="left anti")
+    # Is the input still a dependency? A set lookup on "asset\0input" (cheaper than a join).
+    edge_keys = pc.binary_join_element_wise(
+        edges.column("asset"), edges.column("input_asset"), "\x00"
+    )
+    is_edge = pc.is_in(
+        pc.binary_join_element_wise(
+            recorded.column("asset"), recorded.column("input_asset"), "\x00"
+        ),
+        value_set=edge_keys,
+    )
+    kept = recorded.filter(is_edge)
+    gone = recorded.filter(pc.invert(is_edge))
     if gone.num_rows:
         removed = gone.group_by(["asset", "partition", "input_asset"]).aggregate(
             [("materialized_ms", "max"), ("deps_since_ms", "max")]
@@ -296,7 +315,11 @@ def compute_report(
     since = causes.group_by(["asset", "partition"]).aggregate([("since_ms", "min")])
     result = joined.select(
         ["asset", "partition", "asset_order", "partition_order", "materialized_run_id"]
-    ).join(since, ["asset", "partition"], join_type="left outer")
+    )
+    if since.num_rows:
+        result = result.join(since, ["asset", "partition"], join_type="left outer")
+    else:
+        result = result.append_column("since_ms_min", pa.nulls(result.num_rows, pa.int64()))
     stale = pc.is_valid(result.column("since_ms_min"))
     status_col = pc.if_else(
         pc.is_null(result.column("materialized_run_id")),

@@ -48,6 +48,7 @@ class TimerResult:
     backfill_chunks_finished: int = 0
     backfill_runs_requested: int = 0
     backfill_transitions: int = 0
+    reconciliation: dict[str, int] = field(default_factory=dict)
     sensor_dispatch: DispatchReport = field(default_factory=DispatchReport)
     runs_requested: int = 0
     requests_failed: int = 0
@@ -64,7 +65,8 @@ class TimerResult:
     def progressed(self) -> bool:
         """Whether this call decided anything about runs (callers loop while it does)."""
         return bool(
-            self.backfill_chunks_planned
+            self.reconciliation.get("launched")
+            or self.backfill_chunks_planned
             or self.backfill_chunks_finished
             or self.backfill_runs_requested
             or self.backfill_transitions
@@ -89,6 +91,7 @@ class TimerResult:
             "backfill_chunks_finished": self.backfill_chunks_finished,
             "backfill_runs_requested": self.backfill_runs_requested,
             "backfill_transitions": self.backfill_transitions,
+            "reconciliation": self.reconciliation,
             "runs_requested": self.runs_requested,
             "requests_failed": self.requests_failed,
             "runs_launched": self.runs_launched,
@@ -193,6 +196,12 @@ def run_timer(
             _append(ws, backfill.events, result)
             snapshot = refold()
             runs_ms += 2  # launches come after the run requests (at runs_ms + 1)
+        reconciled = _reconcile(ws, now)
+        if reconciled is not None:
+            result.reconciliation = reconciled
+            if reconciled.get("launched"):
+                runs_ms = max(runs_ms, ws.clock.now_ms() + 1)  # after the runs it launched
+                snapshot = refold()
     runs = active_runs(snapshot)
     if runs:
         advance = advance_runs(
@@ -275,6 +284,18 @@ def _backfill_decisions(
         )
     when = datetime.fromtimestamp(now_ms / 1000, tz=UTC)
     return advance_backfills(ws.name, defs, views, when, now_ms, default_retry(snapshot), dynamic)
+
+
+def _reconcile(ws: Workspace, now: datetime) -> dict[str, int] | None:
+    """Reconciliation's turn, only when the workspace enabled it: the counts of its outcomes."""
+    from arco.domain.errors import NotFound
+    from arco.services.reconciliation import timer_reconcile
+
+    try:
+        executed = timer_reconcile(ws, now)
+    except NotFound:
+        return None
+    return None if executed is None else dict(executed["counts"])
 
 
 def _anchor_status(snapshot: Snapshot, anchor: str, status_filter: str) -> dict[str, str]:

@@ -1,0 +1,324 @@
+"""Reconciliation plan (phase B) and gated execution (phase C).
+
+The plan: what would bring a selection back to FRESH — its STALE partitions (and MISSING ones
+when asked), minus those a run in flight already covers, grouped into runs with run keys
+derived from what they fix, within limits. Deterministic: the same state gives the same plan.
+
+Execution launches the plan's runs, and only when allowed: the workspace setting
+`reconciliation.enabled` (off by default), the asset's own opt-in (`@asset(reconcile=True)`),
+not in dry-run (`reconciliation.dry_run`, on by default, or `--dry-run`), and within
+`reconciliation.max_runs_per_hour`. Every execution and dry run is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from arco.domain.errors import InvalidInput, Refused
+from arco.domain.reconciliation import (
+    RECONCILIATION_EVALUATED,
+    RECONCILIATION_LOG,
+    RECONCILIATION_SCOPE,
+    PlannedRun,
+    ReconciliationEvaluated,
+    RunOutcome,
+    Target,
+    Trigger,
+    evaluated_key,
+    plan_hash,
+    plan_runs,
+)
+from arco.domain.run_identity import keyed_run_id
+from arco.domain.runs import NO_PARTITION, RUNS, TASKS, TERMINAL_RUN
+from arco.ledger.writer import NewEvent
+from arco.services.definitions import dynamic_partition_keys
+from arco.services.run_views import find_run, rows_where
+from arco.services.runs import LaunchRequest, launch_run
+from arco.services.settings import setting_value
+from arco.services.staleness import causes_json
+from arco.services.staleness_views import StalenessQuery, report_for
+from arco.services.workspace import Workspace
+
+HOUR_MS = 3_600_000
+# A plan target that is FRESH now but downstream of one the plan runs (Arco's addition).
+UPSTREAM_PLANNED = "UPSTREAM_PLANNED"
+MAX_RUNS = 1000
+MAX_PARTITIONS = 100_000
+
+
+@dataclass(frozen=True)
+class PlanQuery:
+    selection: str | None = None
+    include_missing: bool = False
+    max_runs: int = 50
+    max_partitions: int = 10_000
+    as_of: str | None = None
+
+    def validate(self) -> None:
+        if not 1 <= self.max_runs <= MAX_RUNS:
+            raise InvalidInput(f"max_runs must be between 1 and {MAX_RUNS}")
+        if not 1 <= self.max_partitions <= MAX_PARTITIONS:
+            raise InvalidInput(f"max_partitions must be between 1 and {MAX_PARTITIONS}")
+
+
+@dataclass(frozen=True)
+class Plan:
+    runs: list[PlannedRun]
+    as_of: dict[str, Any]
+    targets_total: int
+    in_flight: int
+    truncated: bool
+
+    @property
+    def hash(self) -> str:
+        return plan_hash(self.runs)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "as_of": self.as_of,
+            "plan_hash": self.hash,
+            "runs": [r.as_dict() for r in self.runs],
+            "summary": {
+                "runs": len(self.runs),
+                "targets": sum(len(r.targets) for r in self.runs),
+                "targets_total": self.targets_total,
+                "left_out_in_flight": self.in_flight,
+                "truncated": self.truncated,
+            },
+        }
+
+
+def _in_flight(snapshot: Any) -> set[tuple[str, str]]:
+    """(asset, partition) of every task of a run that has not ended."""
+    runs = snapshot.table(RUNS.name)
+    if runs.num_rows == 0:
+        return set()
+    active = runs.filter(
+        pc.invert(pc.is_in(runs.column("status"), value_set=pa.array(sorted(TERMINAL_RUN))))
+    ).column("run_id")
+    tasks = rows_where(snapshot, TASKS.name, "run_id", active.to_pylist())
+    return {(t["asset"], t["partition"] or "") for t in tasks}
+
+
+def reconciliation_plan(ws: Workspace, query: PlanQuery) -> Plan:
+    """The runs that would bring the selection back to FRESH, in dependency order."""
+    query.validate()
+    statuses = ("STALE", "MISSING") if query.include_missing else ("STALE",)
+    staleness = StalenessQuery(selection=query.selection, statuses=statuses, as_of=query.as_of)
+    report, defs, manifest, now = report_for(ws, staleness)
+    rows = report.partitions.filter(
+        pc.is_in(report.partitions.column("status"), value_set=pa.array(list(statuses)))
+    )
+    busy = _in_flight(ws.snapshot())
+    wanted = [r for r in rows.to_pylist() if (r["asset"], r["partition"]) not in busy]
+    in_flight = rows.num_rows - len(wanted)
+    wanted += _downstream_of(defs, report, wanted, busy, now, dynamic_partition_keys(ws.snapshot()))
+    truncated = len(wanted) > query.max_partitions
+    wanted = wanted[: query.max_partitions]
+    keys = pa.table(
+        {
+            "asset": pa.array([r["asset"] for r in wanted], pa.string()),
+            "partition": pa.array([r["partition"] for r in wanted], pa.string()),
+        }
+    )
+    causes = causes_json(report.causes.join(keys, ["asset", "partition"], join_type="left semi"))
+    for r in wanted:
+        if r.get("upstream") is not None:  # FRESH now, stale once its upstream runs
+            up_asset, up_partition = r["upstream"]
+            causes[(r["asset"], r["partition"])] = [
+                {
+                    "code": UPSTREAM_PLANNED,
+                    "upstream_asset": up_asset,
+                    "upstream_partition": up_partition or None,
+                }
+            ]
+    targets = [
+        Target(
+            asset=r["asset"],
+            partition=r["partition"] or None,
+            status=r["status"],
+            causes=tuple(causes.get((r["asset"], r["partition"]), [])),
+            opted_in=defs.assets[r["asset"]].reconcile,
+        )
+        for r in wanted
+    ]
+    order = {asset: i for i, asset in enumerate(defs.topological_order())}
+    pdefs: list[Any] = []
+    group_of: dict[str, int] = {}
+    for asset in defs.assets:
+        pdef = defs.assets[asset].partitions
+        if pdef is None:
+            group_of[asset] = -1
+            continue
+        if pdef not in pdefs:
+            pdefs.append(pdef)
+        group_of[asset] = pdefs.index(pdef)
+    partition_order = {
+        (r["asset"], r["partition"] or None): int(r["partition_order"]) for r in wanted
+    }
+    runs = plan_runs(targets, order, group_of, partition_order)
+    if len(runs) > query.max_runs:
+        runs, truncated = runs[: query.max_runs], True
+    return Plan(
+        runs=runs,
+        as_of={"manifest_id": manifest.manifest_id, "time": now.isoformat()},
+        targets_total=rows.num_rows,
+        in_flight=in_flight,
+        truncated=truncated,
+    )
+
+
+def _downstream_of(
+    defs: Any,
+    report: Any,
+    targets: list[dict[str, Any]],
+    busy: set[tuple[str, str]],
+    now: datetime,
+    dynamic: Any,
+) -> list[dict[str, Any]]:
+    """The FRESH partitions downstream (through the mappings, within the report's assets) of
+    the targets: re-running a target gives it a new data version, which makes them stale, so
+    the plan runs them too, after it (Dagster's staleness does not propagate; a plan must)."""
+    rows = {(r["asset"], r["partition"]): r for r in report.partitions.to_pylist()}
+    planned = {(t["asset"], t["partition"]) for t in targets}
+    queue = [(t["asset"], t["partition"]) for t in targets]
+    added: list[dict[str, Any]] = []
+    while queue:
+        asset, partition = queue.pop(0)
+        up_def = defs.assets[asset].partitions
+        for child in defs.downstream(asset):
+            down_def = defs.assets[child].partitions
+            mapping = defs.mapping_for(child, asset)
+            try:
+                keys = (
+                    [NO_PARTITION]
+                    if down_def is None
+                    else mapping.downstream_partitions(
+                        up_def, [partition] if partition else [], down_def, now, dynamic
+                    )
+                )
+            except InvalidInput:
+                continue
+            for key in keys:
+                found = rows.get((child, key))
+                if found is None or found["status"] != "FRESH" or (child, key) in planned:
+                    continue
+                if (child, key) in busy:
+                    continue
+                planned.add((child, key))
+                added.append({**found, "status": "FRESH", "upstream": (asset, partition)})
+                queue.append((child, key))
+    return added
+
+
+def _launched_last_hour(snapshot: Any, now_ms: int) -> int:
+    runs = snapshot.table(RUNS.name)
+    if runs.num_rows == 0:
+        return 0
+    mine = runs.filter(
+        pc.and_(
+            pc.equal(runs.column("source"), "reconciliation"),
+            pc.greater_equal(runs.column("created_ms"), now_ms - HOUR_MS),
+        )
+    )
+    return int(mine.num_rows)
+
+
+def execute_plan(
+    ws: Workspace,
+    query: PlanQuery,
+    *,
+    dry_run: bool = False,
+    trigger: Trigger = "manual",
+    requested_by: str = "unknown",
+) -> dict[str, Any]:
+    """Execute (or dry-run) the plan under the workspace's gates, and record it.
+
+    Folds what is pending first: the rate limit counts the runs reconciliation launched in the
+    last hour, including those of an execution a moment ago."""
+    ws.compactor.compact_until_idle()
+    snapshot = ws.snapshot()
+    enabled = bool(setting_value(snapshot, "reconciliation.enabled"))
+    dry = dry_run or bool(setting_value(snapshot, "reconciliation.dry_run"))
+    if not enabled and not dry_run:
+        raise Refused(
+            "reconciliation is disabled in this workspace (enable it with "
+            "`arco settings set reconciliation.enabled true`; `--dry-run` works without it)",
+            {"setting": "reconciliation.enabled"},
+        )
+    plan = reconciliation_plan(ws, query)
+    limit = int(setting_value(snapshot, "reconciliation.max_runs_per_hour"))
+    now_ms = ws.clock.now_ms()
+    budget = max(0, limit - _launched_last_hour(snapshot, now_ms))
+    outcomes: list[RunOutcome] = []
+    for planned in plan.runs:
+        run = planned.opted_in_part()
+        if run is None:
+            base = {
+                "run_key": planned.run_key,
+                "selection": planned.selection,
+                "partition": planned.partition,
+            }
+            outcomes.append(RunOutcome(**base, outcome="not_opted_in"))
+            continue
+        base = {"run_key": run.run_key, "selection": run.selection, "partition": run.partition}
+        run_id = keyed_run_id(ws.name, RECONCILIATION_SCOPE, run.run_key)
+        if find_run(snapshot, run_id) is not None:  # executed before: the same fix, no new run
+            outcomes.append(RunOutcome(**base, outcome="existing", run_id=run_id))
+        elif dry:
+            outcomes.append(RunOutcome(**base, outcome="would_launch"))
+        elif budget <= 0:
+            outcomes.append(RunOutcome(**base, outcome="held_by_rate_limit"))
+        else:
+            result = launch_run(
+                ws,
+                LaunchRequest(run.selection, partition=run.partition, run_key=run.run_key),
+                requested_by,
+                scope=RECONCILIATION_SCOPE,
+                source="reconciliation",
+            )
+            outcomes.append(
+                RunOutcome(
+                    **base,
+                    outcome="launched" if result.created else "existing",
+                    run_id=result.run_id,
+                )
+            )
+            budget -= 1 if result.created else 0
+    mode = "dry_run" if dry else "execute"
+    payload = ReconciliationEvaluated(
+        trigger=trigger, mode=mode, plan_hash=plan.hash, runs=outcomes
+    )
+    key = evaluated_key(plan.hash, mode, trigger)
+    appended = ws.writer.append([NewEvent(RECONCILIATION_EVALUATED, payload, key)])
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+    return {
+        "mode": mode,
+        "enabled": enabled,
+        "plan": plan.as_dict(),
+        "outcomes": [o.model_dump() for o in outcomes],
+        "counts": counts,
+        "ledger_object": appended.object_name,
+    }
+
+
+def reconciliation_log(ws: Workspace, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest executions and dry runs, newest first."""
+    table = ws.snapshot().table(RECONCILIATION_LOG.name)
+    rows = table.sort_by([("evaluation_id", "descending")]).slice(0, limit).to_pylist()
+    return [{**r, "runs": json.loads(r["runs"] or "[]")} for r in rows]
+
+
+def timer_reconcile(ws: Workspace, now: datetime) -> dict[str, Any] | None:
+    """The timer's turn: execute when the workspace enabled reconciliation, else nothing."""
+    if not setting_value(ws.snapshot(), "reconciliation.enabled"):
+        return None
+    return execute_plan(ws, PlanQuery(), trigger="timer", requested_by="timer")

@@ -1,0 +1,453 @@
+"""The staleness report through the CLI (`arco staleness`) and HTTP
+(`/v1/workspaces/{ws}/staleness[/summary]`): table, JSON, CSV and per-asset summary; filters;
+stable pages; `as_of` reproducing an earlier answer; bad input as 400 / exit 2 naming it."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from flask.testing import FlaskClient
+
+from arco.api.app import create_app
+from arco.cli import output
+from arco.cli.main import cli
+from arco.services.staleness_views import StalenessQuery, staleness, staleness_summary
+from tests.fixtures.versions_graph import build
+from tests.integration.test_staleness_rules import DAY, World
+
+URL = "/v1/workspaces/s/staleness"
+DAYS = 31  # 2024-01-01 .. 2024-01-31, as of 2024-02-01
+ASSETS = 6
+# What the world ends with: (asset, partition) -> (status, one line per cause).
+STALE_AND_FRESH = {
+    ("reported", DAY): ("FRESH", []),
+    ("source", "2024-01-01"): ("STALE", ["CODE_VERSION_CHANGED 1→2"]),
+    ("source", DAY): ("FRESH", []),
+    ("reader", DAY): ("STALE", ["DEPENDENCY_ADDED source"]),
+    ("rolling", DAY): ("STALE", [f"UPSTREAM_DATA_CHANGED source[{DAY}] 6b86b2…→d4735e…"]),
+    ("digest", "2024-01-03"): ("STALE", ["UPSTREAM_MISSING rolling[2024-01-03]"]),
+}
+
+Run = Callable[..., tuple[int, str]]
+
+
+@dataclass
+class Scene:
+    world: World
+    root: Path
+    early_manifest: int  # before the code change: everything materialized was FRESH
+    early_answer: dict[str, Any]  # the report at that manifest, asked then
+
+
+def body_of(response: Any) -> dict[str, Any]:
+    body = response.json
+    assert isinstance(body, dict), response.data
+    return body
+
+
+def client_of(world: World) -> FlaskClient:
+    return create_app(lambda name: world.ws).test_client()
+
+
+def build_scene(root: Path) -> Scene:
+    world = World(root)
+    world.run("source", "2024-01-01")
+    world.run("source")
+    world.run("rolling")
+    world.run("reported")
+    world.run("reader")
+    early = world.ws.manifest().manifest_id
+    early_answer = body_of(client_of(world).get(f"{URL}?status=FRESH,STALE"))
+    assert early_answer["as_of"]["manifest_id"] == early
+    # Code version 2 for source, and reader now also reads source; then source[DAY] with the
+    # new code (a new data version under rolling), and digest over a missing rolling day.
+    world.deploy(build(source_code="2", reader_deps=("reported", "source")))
+    world.run("source")
+    world.run("digest", "2024-01-03")
+    return Scene(world, root, early, early_answer)
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory: pytest.TempPathFactory) -> Scene:
+    """Built once: the tests below only read it."""
+    return build_scene(tmp_path_factory.mktemp("staleness") / "store")
+
+
+@pytest.fixture
+def http(scene: Scene) -> FlaskClient:
+    return client_of(scene.world)
+
+
+def now_of(world: World) -> datetime:
+    return datetime.fromtimestamp(world.ws.clock.now_ms() / 1000, tz=UTC)
+
+
+def runner_for(world: World, root: Path, monkeypatch: pytest.MonkeyPatch) -> Run:
+    """`arco ...` on the world's store, simulating its clock (--at)."""
+    monkeypatch.setattr(output.console, "width", 250)  # tables unwrapped
+    monkeypatch.setattr(output.err_console, "width", 250)  # errors on one line
+    runner = CliRunner()
+
+    def invoke(*args: str) -> tuple[int, str]:
+        at = now_of(world).isoformat()
+        options = ["--store", f"file://{root}", "--workspace", "s", "--at", at]
+        result = runner.invoke(cli, [*options, *args])
+        return result.exit_code, result.output
+
+    return invoke
+
+
+@pytest.fixture
+def run(scene: Scene, monkeypatch: pytest.MonkeyPatch) -> Run:
+    return runner_for(scene.world, scene.root, monkeypatch)
+
+
+def keys_of(page: dict[str, Any]) -> list[tuple[str, str | None]]:
+    return [(i["asset"], i["partition"]) for i in page["items"]]
+
+
+def every_page(http: FlaskClient, query: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(items, pages) of a listing followed to its end."""
+    items: list[dict[str, Any]] = []
+    pages: list[dict[str, Any]] = []
+    cursor = ""
+    for _ in range(100):
+        page = body_of(http.get(f"{URL}?{query}&cursor={cursor}"))
+        pages.append(page)
+        items += page["items"]
+        if page["next_cursor"] is None:
+            return items, pages
+        cursor = page["next_cursor"]
+    raise AssertionError("no last page")
+
+
+# --- the CLI -------------------------------------------------------------------------------
+
+
+def test_the_table_shows_statuses_causes_and_the_summary(run: Run, scene: Scene) -> None:
+    code, out = run("staleness", "--status", "STALE", "--status", "fresh")
+    assert code == 0, out
+    assert f"{ASSETS * DAYS} partition(s): 2 FRESH, 4 STALE, {ASSETS * DAYS - 6} MISSING" in out
+    assert "by reason: CODE_VERSION_CHANGED 1, DEPENDENCY_ADDED 1" in out
+    assert f"as of manifest {scene.world.ws.manifest().manifest_id} at 2024-02-01" in out
+    rows = table_rows(out)
+    assert [(r[0], r[1]) for r in rows] == list(STALE_AND_FRESH)  # dependency order
+    for asset, partition, status, since, causes in rows:
+        expected_status, expected_causes = STALE_AND_FRESH[(asset, partition)]
+        assert status == expected_status and causes == " ".join(expected_causes)
+        item = staleness_of(scene, asset, partition)
+        assert since == (when_ms(item["stale_since_ms"]) if item["stale_since_ms"] else "")
+    assert "--cursor" not in out  # one page holds them all
+
+
+def test_root_causes_follow_stale_upstreams(run: Run, scene: Scene) -> None:
+    code, out = run("staleness", "key:rolling or key:digest", "--status", "STALE", "--root-causes")
+    assert code == 0, out
+    rolling, digest = table_rows(out)
+    # source[DAY] is FRESH again (re-materialized with code 2): the change began there.
+    assert rolling[:2] == ["rolling", DAY]
+    assert rolling[5] == f"rolling[{DAY}]: UPSTREAM_DATA_CHANGED source[{DAY}] 6b86b2…→d4735e…"
+    assert digest[5] == "digest[2024-01-03]: UPSTREAM_MISSING rolling[2024-01-03]"
+
+
+def test_a_table_shows_one_page_and_says_how_to_go_on(run: Run) -> None:
+    code, out = run("staleness", "--limit", "3")
+    assert code == 0, out
+    assert [r[:3] for r in table_rows(out)] == [
+        ["reported", "2024-01-01", "MISSING"],
+        ["reported", DAY, "FRESH"],
+        ["reported", "2024-01-03", "MISSING"],
+    ]
+    cursor = out.split("--cursor ", 1)[1].split()[0]
+    code, more = run("staleness", "--limit", "3", "--cursor", cursor)
+    assert code == 0, more
+    assert [r[:2] for r in table_rows(more)] == [["reported", f"2024-01-0{d}"] for d in (4, 5, 6)]
+
+
+def test_json_is_the_service_result(run: Run, scene: Scene, http: FlaskClient) -> None:
+    manifest = str(scene.world.ws.manifest().manifest_id)
+    code, out = run("staleness", "--json", "--as-of", manifest, "--root-causes", "--limit", "7")
+    assert code == 0, out
+    printed = json.loads(out)
+    query = StalenessQuery(as_of=manifest, root_causes=True, limit=7)
+    assert printed == staleness(scene.world.ws, query)
+    assert printed == body_of(http.get(f"{URL}?as_of={manifest}&root_causes=true&limit=7"))
+    assert len(printed["items"]) == 7 and printed["next_cursor"]
+    # Without --as-of: the current state, now (the same answer but for the clock's reading).
+    code, out = run("staleness", "--json", "--status", "STALE")
+    current = staleness(scene.world.ws, StalenessQuery(statuses=("STALE",)))
+    assert code == 0 and json.loads(out)["items"] == current["items"]
+    assert json.loads(out)["as_of"]["manifest_id"] == current["as_of"]["manifest_id"]
+
+
+def test_csv_has_a_header_and_every_partition_across_pages(run: Run, scene: Scene) -> None:
+    code, out = run("staleness", "--csv", "--limit", "5")
+    assert code == 0, out
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == ["asset", "partition", "status", "stale_since", "reasons"]
+    body = rows[1:]
+    assert len(body) == ASSETS * DAYS  # 38 pages of 5
+    assert len({(r[0], r[1]) for r in body}) == len(body)
+    by_key = {(r[0], r[1]): r for r in body}
+    assert by_key[("source", "2024-01-01")][2:] == [
+        "STALE",
+        staleness_of(scene, "source", "2024-01-01")["stale_since"],
+        "CODE_VERSION_CHANGED",
+    ]
+    assert by_key[("source", DAY)][2:] == ["FRESH", "", ""]
+    assert by_key[("digest", "2024-01-31")][2:] == ["MISSING", "", ""]
+    # In the service's order (dependency, then partition), the same as one big page.
+    whole = staleness(scene.world.ws, StalenessQuery(limit=1000))
+    assert [(r[0], r[1]) for r in body] == keys_of(whole)
+    # Filters apply to every page.
+    code, out = run("staleness", "--csv", "--limit", "2", "--reason", "UPSTREAM_DATA_CHANGED,x")
+    assert code == 2 and "unknown reason 'X'" in out
+    code, out = run("staleness", "--csv", "--limit", "2", "--status", "STALE", "--root-causes")
+    rows = list(csv.reader(io.StringIO(out)))
+    assert code == 0 and rows[0][-1] == "root_causes" and len(rows) == 5
+    assert {r[4] for r in rows[1:]} == {
+        "CODE_VERSION_CHANGED",
+        "DEPENDENCY_ADDED",
+        "UPSTREAM_DATA_CHANGED",
+        "UPSTREAM_MISSING",
+    }
+
+
+def test_summary_per_asset(run: Run, scene: Scene, http: FlaskClient) -> None:
+    code, out = run("staleness", "--summary")
+    assert code == 0, out
+    table = {r[0]: r for r in table_rows(out)}
+    assert list(table) == ["reported", "source", "reader", "rolling", "digest", "untracked"]
+    since = when_ms(staleness_of(scene, "source", "2024-01-01")["stale_since_ms"])
+    assert table["source"][1:] == [
+        str(DAYS),
+        "1",
+        "1",
+        str(DAYS - 2),
+        since,
+        "CODE_VERSION_CHANGED",
+    ]
+    assert table["untracked"][1:] == [str(DAYS), "0", "0", str(DAYS), "", ""]
+    code, out = run("staleness", "--summary", "--json", "key:source or key:rolling")
+    printed = json.loads(out)
+    assert code == 0 and [a["asset"] for a in printed["assets"]] == ["source", "rolling"]
+    query = StalenessQuery(selection="key:source or key:rolling")
+    # The CLI's simulated clock flows: compare everything but the evaluation time.
+    direct = staleness_summary(scene.world.ws, query)
+    assert printed["assets"] == direct["assets"] and printed["summary"] == direct["summary"]
+    assert printed["as_of"]["manifest_id"] == direct["as_of"]["manifest_id"]
+    served = body_of(
+        http.get(f"{URL}/summary", query_string={"selection": "key:source or key:rolling"})
+    )
+    assert served["assets"] == printed["assets"]
+    rolling = printed["assets"][1]
+    assert rolling["STALE"] == 1 and rolling["reasons"] == ["UPSTREAM_DATA_CHANGED"]
+    code, out = run("staleness", "--summary", "--csv")
+    rows = list(csv.reader(io.StringIO(out)))
+    assert code == 0 and rows[0][:5] == ["asset", "partitions", "fresh", "stale", "missing"]
+    assert len(rows) == 1 + ASSETS
+    source = staleness_of(scene, "source", "2024-01-01")
+    assert rows[2] == [
+        "source",
+        str(DAYS),
+        "1",
+        "1",
+        str(DAYS - 2),
+        source["stale_since"],
+        "CODE_VERSION_CHANGED",
+    ]
+
+
+def test_filters(run: Run, http: FlaskClient) -> None:
+    stale = body_of(http.get(f"{URL}?status=STALE"))
+    assert set(keys_of(stale)) == {
+        k for k, (status, _) in STALE_AND_FRESH.items() if status == "STALE"
+    }
+    both = body_of(http.get(f"{URL}?status=STALE&status=FRESH"))
+    assert set(keys_of(both)) == set(STALE_AND_FRESH)
+    assert keys_of(body_of(http.get(f"{URL}?status=STALE,FRESH"))) == keys_of(both)
+    by_reason = body_of(http.get(f"{URL}?reason=UPSTREAM_MISSING,DEPENDENCY_ADDED"))
+    assert keys_of(by_reason) == [("reader", DAY), ("digest", "2024-01-03")]
+    chosen = body_of(http.get(f"{URL}?selection=key:source&status=STALE"))
+    assert keys_of(chosen) == [("source", "2024-01-01")]
+    window = body_of(http.get(f"{URL}?from=2024-01-02&to=2024-01-03&selection=key:digest"))
+    assert keys_of(window) == [("digest", DAY), ("digest", "2024-01-03")]
+    assert window["summary"]["partitions"] == 2  # the summary covers the selection and range
+    # The same through the CLI.
+    code, out = run("staleness", "--json", "--status", "stale", "--reason", "CODE_VERSION_CHANGED")
+    assert code == 0 and keys_of(json.loads(out)) == [("source", "2024-01-01")]
+    code, out = run("staleness", "key:digest", "--from", "2024-01-02", "--to", "2024-01-03")
+    assert code == 0 and "2024-01-03" in out and "2024-01-04" not in out, out
+
+
+# --- HTTP ----------------------------------------------------------------------------------
+
+
+def test_pages_over_http_are_stable_and_end_with_a_null_cursor(http: FlaskClient) -> None:
+    items, pages = every_page(http, "limit=40")
+    assert len(pages) == 5 and [len(p["items"]) for p in pages] == [40, 40, 40, 40, 26]
+    assert pages[-1]["next_cursor"] is None and all(p["next_cursor"] for p in pages[:-1])
+    whole = body_of(http.get(f"{URL}?limit=1000"))
+    assert [(i["asset"], i["partition"]) for i in items] == keys_of(whole)
+    assert items == whole["items"]
+    assert {p["as_of"]["manifest_id"] for p in pages} == {whole["as_of"]["manifest_id"]}
+    # The same cursor gives the same page.
+    again = body_of(http.get(f"{URL}?limit=40&cursor={pages[0]['next_cursor']}"))
+    assert again == pages[1]
+    # Pages of a filtered listing.
+    stale, stale_pages = every_page(http, "limit=1&status=STALE")
+    assert len(stale_pages) == 4 and [(i["asset"], i["partition"]) for i in stale] == [
+        k for k, (status, _) in STALE_AND_FRESH.items() if status == "STALE"
+    ]
+
+
+def test_as_of_an_old_manifest_gives_the_old_answer(scene: Scene, http: FlaskClient) -> None:
+    old = scene.early_manifest
+    now = body_of(http.get(f"{URL}?status=FRESH,STALE"))
+    assert now != scene.early_answer and now["as_of"]["manifest_id"] > old
+    again = body_of(http.get(f"{URL}?status=FRESH,STALE&as_of={old}"))
+    assert again["items"] == scene.early_answer["items"]
+    assert again["summary"] == scene.early_answer["summary"]
+    assert again["as_of"]["manifest_id"] == old
+    assert all(i["status"] == "FRESH" for i in again["items"]) and len(again["items"]) == 5
+    # As of a time: the newest manifest published by then.
+    moment = again["as_of"]["time"]
+    by_time = body_of(http.get(URL, query_string={"status": "FRESH,STALE", "as_of": moment}))
+    assert by_time == again
+    summary = body_of(http.get(f"{URL}/summary?as_of={old}"))
+    assert summary["as_of"] == again["as_of"] and summary["summary"] == again["summary"]
+
+
+def test_pages_read_the_state_of_the_first_after_a_later_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = World(tmp_path / "store")
+    world.run("source", "2024-01-01")
+    world.run("source")
+    http = client_of(world)
+    first = body_of(http.get(f"{URL}?selection=key:source&limit=1"))
+    assert keys_of(first) == [("source", "2024-01-01")] and first["items"][0]["status"] == "FRESH"
+    world.deploy(build(source_code="2"))
+    second = body_of(http.get(f"{URL}?selection=key:source&limit=1&cursor={first['next_cursor']}"))
+    assert second["as_of"] == first["as_of"]
+    assert keys_of(second) == [("source", DAY)] and second["items"][0]["status"] == "FRESH"
+    fresh_start = body_of(http.get(f"{URL}?selection=key:source&limit=2"))
+    assert [i["status"] for i in fresh_start["items"]] == ["STALE", "STALE"]
+    # The CLI's --as-of with the old manifest id gives the old table.
+    run = runner_for(world, tmp_path / "store", monkeypatch)
+    old = str(first["as_of"]["manifest_id"])
+    code, out = run("staleness", "key:source", "--as-of", old, "--status", "STALE,FRESH")
+    assert code == 0 and f"as of manifest {old}" in out, out
+    assert [r[:3] for r in table_rows(out)] == [
+        ["source", "2024-01-01", "FRESH"],
+        ["source", DAY, "FRESH"],
+    ]
+
+
+@pytest.mark.parametrize(
+    "query, needle",
+    [
+        ("status=OLD", "unknown status 'OLD'"),
+        ("status=STALE,stale", "unknown status 'stale'"),
+        ("reason=CODE_CHANGED", "unknown reason 'CODE_CHANGED'"),
+        ("limit=0", "limit must be an integer between 1 and 1000"),
+        ("limit=x", "limit must be an integer"),
+        ("cursor=nonsense", "invalid cursor"),
+        ("from=2024-01-01", "give both 'from' and 'to'"),
+        ("to=2024-01-01", "give both 'from' and 'to'"),
+        ("from=2024-01-05&to=2024-01-01", "reversed range"),
+        ("from=x&to=y", "no selected asset has partitions 'x' .. 'y'"),
+        ("as_of=yesterday", "as_of 'yesterday' is not an ISO 8601 timestamp"),
+        ("as_of=2024-02-01T00:00:00", "needs a UTC offset"),
+        ("selection=key:nothing", "unknown asset 'nothing'"),
+        ("root_causes=yes", "'root_causes' must be true or false"),
+    ],
+)
+def test_bad_input_is_a_400_naming_it(http: FlaskClient, query: str, needle: str) -> None:
+    response = http.get(f"{URL}?{query}")
+    assert response.status_code == 400, response.json
+    assert needle in body_of(response)["error"]["message"]
+    if "cursor" not in query and "limit" not in query and "root_causes" not in query:
+        summary = http.get(f"{URL}/summary?{query}")
+        assert summary.status_code == 400 and needle in body_of(summary)["error"]["message"]
+
+
+def test_paging_parameters_do_not_apply_to_the_summary(http: FlaskClient) -> None:
+    response = http.get(f"{URL}/summary?limit=5&cursor=x")
+    assert response.status_code == 400
+    assert "'limit', 'cursor' does not apply" in body_of(response)["error"]["message"]
+
+
+def test_an_unknown_manifest_is_a_404(http: FlaskClient, run: Run) -> None:
+    for path in (URL, f"{URL}/summary"):
+        response = http.get(f"{path}?as_of=99999")
+        assert response.status_code == 404, response.json
+        assert "no manifest 99999" in body_of(response)["error"]["message"]
+    code, out = run("staleness", "--as-of", "99999")
+    assert code == 2 and "no manifest 99999" in out  # the CLI: 2 for every error
+
+
+@pytest.mark.parametrize(
+    "args, needle",
+    [
+        (("--json", "--csv"), "give only one of --json or --csv"),
+        (("--from", "2024-01-01"), "give both --from and --to"),
+        (("--to", "2024-01-01"), "give both --from and --to"),
+        (("--status", "old"), "unknown status 'OLD'"),
+        (("--reason", "CODE"), "unknown reason 'CODE'"),
+        (("--as-of", "yesterday"), "not an ISO 8601 timestamp"),
+        (("--cursor", "nonsense"), "invalid cursor"),
+        (("key:nothing",), "unknown asset 'nothing'"),
+        (("--summary", "--limit", "5", "--root-causes"), "drop --limit, --root-causes"),
+        (("--limit", "0"), "0 is not in the range"),
+    ],
+)
+def test_bad_input_in_the_cli_exits_2(run: Run, args: tuple[str, ...], needle: str) -> None:
+    code, out = run("staleness", *args)
+    assert code == 2 and needle in " ".join(out.split()), out
+    if "--limit" not in args and "--csv" not in args:
+        code, out = run("staleness", "--json", *args)
+        assert code == 2 and needle in json.loads(out)["error"]["message"]
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def staleness_of(scene: Scene, asset: str, partition: str) -> dict[str, Any]:
+    items = staleness(scene.world.ws, StalenessQuery(limit=1000))["items"]
+    return next(i for i in items if (i["asset"], i["partition"]) == (asset, partition))
+
+
+def table_rows(out: str) -> list[list[str]]:
+    """The cells of a rich table's rows (a cell of several lines joined with spaces)."""
+    rows: list[list[str]] = []
+    for line in out.splitlines():
+        if not line.startswith("│"):
+            continue
+        cells = [c.strip() for c in line.split("│")[1:-1]]
+        if cells[0] or not rows:
+            rows.append(cells)
+        else:  # a continuation line of the row above
+            rows[-1] = [f"{a} {b}".strip() for a, b in zip(rows[-1], cells, strict=True)]
+    return rows
+
+
+def when_ms(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_state(scene: Scene) -> Iterator[None]:
+    """The module's tests only read the shared scene."""
+    before = scene.world.ws.manifest().manifest_id
+    yield
+    assert scene.world.ws.manifest().manifest_id == before
