@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The main job on the embedded store (./.arco, no cloud account): deploy an example code
-# location, let a simulated week of timer runs tick its schedules, look at the history, and
-# check the state. Leaves the store behind for `arco dev`.
+# location, let a simulated week of timer runs tick its schedules, deliver a sensor message,
+# change a code version, read the staleness report and the reconciliation plan, execute it,
+# and check the state. Leaves the store behind for `arco dev`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARCO="${ARCO:-.venv/bin/arco}"
@@ -46,10 +47,36 @@ $ARCO --at "$(at 170)" schedules stop dashboard_refresh   # in the simulated tim
 $ARCO tick --now "$(at 174)"
 $ARCO schedules ticks dashboard_refresh --limit 2
 
+step "a message for the push sensor, delivered here as Pub/Sub would push it to sensor_push"
+$ARCO --at "$(at 175)" sensors push orders_landed --attribute day=2024-01-09
+$ARCO tick --now "$(at 176)" | tail -n 1
+$ARCO --at "$(at 176)" sensors ticks orders_landed --limit 1
+
+step "revenue's code changes (examples/shop_v2.py: code version 2) and is deployed"
+export ARCO_DEFINITIONS=examples.shop_v2:defs
+$ARCO --at "$(at 177)" deploy --definitions examples.shop_v2:defs
+$ARCO --at "$(at 177)" staleness 'key:revenue or key:dashboard' --status STALE --limit 6
+$ARCO --at "$(at 177)" staleness --summary 'key:orders or key:revenue or key:dashboard'
+
+step "what should run to fix it: the reconciliation plan (run keys derived from the causes)"
+$ARCO --at "$(at 177)" reconcile plan --max-runs 4
+$ARCO --at "$(at 177)" reconcile execute --dry-run | tail -n 3
+
+step "execute it: reconciliation is off by default; enable it and let the timer run the plan"
+$ARCO --at "$(at 177)" settings set reconciliation.enabled true
+$ARCO --at "$(at 177)" settings set reconciliation.dry_run false
+$ARCO --at "$(at 177)" settings set reconciliation.max_runs_per_hour 50
+$ARCO tick --now "$(at 178)" --until "$(at 179)" --step 10m | tail -n 2
+$ARCO --at "$(at 179)" reconcile log --limit 3
+$ARCO --at "$(at 179)" staleness --summary 'key:orders or key:revenue or key:dashboard'
+STALE="$($ARCO --at "$(at 179)" staleness --status STALE --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["summary"]["STALE"])')"
+if [ "$STALE" != "0" ]; then echo "expected every materialized partition FRESH, $STALE stale" >&2; exit 1; fi
+echo "every materialized partition is FRESH again"
+
 step "the published state, verified against a rebuild from the ledger"
 $ARCO state
 $ARCO rebuild --verify
 $ARCO doctor
 
-printf '\nThe store is in %s (workspace %s). Serve it with: %s dev --workspace %s --definitions examples.shop:defs\n' \
+printf '\nThe store is in %s (workspace %s). Serve it with: %s dev --workspace %s --definitions examples.shop_v2:defs\n' \
   "$ARCO_STORE" "$ARCO_WORKSPACE" "$ARCO" "$ARCO_WORKSPACE"

@@ -124,6 +124,12 @@ def test_execution_respects_opt_in_and_the_rate_limit_and_launches_once(world: W
     assert again["plan"]["summary"]["left_out_in_flight"] == 1
     world.ws.compactor.compact_until_idle()
     assert len(reconciliation_runs(world)) == 1
+    # The limit lifted: the same plan, a different outcome, recorded as its own entry.
+    setting(world, "reconciliation.max_runs_per_hour", 10)
+    third = execute_plan(world.ws, PlanQuery())
+    assert third["counts"] == {"launched": 2}
+    world.ws.compactor.compact_until_idle()
+    assert [e["launched"] for e in reconciliation_log(world.ws)] == [2, 0, 1]
 
 
 def test_opted_in_assets_are_brought_back_to_fresh_by_the_timer(tmp_path: Path) -> None:

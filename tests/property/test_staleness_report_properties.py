@@ -9,9 +9,9 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arco.definitions import AssetSpec, DailyPartitionsDefinition, Definitions
+from arco.definitions import AssetSpec, DailyPartitionsDefinition, Definitions, asset
 from arco.domain.runs import PARTITION_INPUTS, PARTITION_STATUS
-from arco.domain.staleness import assess
+from arco.domain.staleness import Key, assess
 from arco.projections.parquet import arrow_schema
 from arco.services.staleness import causes_json, compute_report
 
@@ -22,33 +22,41 @@ VERSIONS = ["x", "y", "z"]
 State = tuple[Any, list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]
 
 
-def defs_for(code: str | None) -> Any:
-    return Definitions(
-        assets=[
-            AssetSpec("a", partitions_def=daily, code_version=code),
-            AssetSpec("b", partitions_def=daily, deps=["a"], code_version="1"),
-            AssetSpec("c", partitions_def=daily, deps=["a", "b"]),
-            AssetSpec("flat", deps=["a"]),
-        ]
-    ).snapshot("prop")
+def defs_for(code: str | None, external_a: bool) -> Any:
+    """`a` external (declared without code) or not; the others have code."""
+
+    @asset(partitions_def=daily, code_version=code, name="a")
+    def a_with_code() -> None: ...
+
+    @asset(partitions_def=daily, deps=["a"], code_version="1")
+    def b() -> None: ...
+
+    @asset(partitions_def=daily, deps=["a", "b"])
+    def c() -> None: ...
+
+    @asset(deps=["a"])
+    def flat() -> None: ...
+
+    a = AssetSpec("a", partitions_def=daily, code_version=code) if external_a else a_with_code
+    return Definitions(assets=[a, b, c, flat]).snapshot("prop")
 
 
 @st.composite
 def states(draw: st.DrawFn) -> State:
-    defs = defs_for(draw(st.sampled_from(["1", "2", None])))
+    defs = defs_for(draw(st.sampled_from(["1", "2", None])), draw(st.booleans()))
     status: list[dict[str, Any]] = []
     inputs: list[dict[str, Any]] = []
-    for asset in ("a", "b", "c", "flat"):
-        keys = [""] if asset == "flat" else KEYS
+    for name in ("a", "b", "c", "flat"):
+        keys = [""] if name == "flat" else KEYS
         for key in keys:
             if not draw(st.booleans()):
                 continue
             ms = draw(st.integers(1_000, 9_000))
             status.append(
                 {
-                    "asset": asset,
+                    "asset": name,
                     "partition": key,
-                    "materialized_run_id": f"run_{asset}{key}",
+                    "materialized_run_id": f"run_{name}{key}",
                     "materialized_ms": ms,
                     "materialized_code_version": draw(st.sampled_from(["1", "2", None])),
                     "materialized_data_version": draw(st.sampled_from(VERSIONS)),
@@ -64,11 +72,11 @@ def states(draw: st.DrawFn) -> State:
                 up_key = "" if upstream == "gone" else (key or draw(st.sampled_from(KEYS)))
                 inputs.append(
                     {
-                        "asset": asset,
+                        "asset": name,
                         "partition": key,
                         "input_asset": upstream,
                         "input_partition": up_key,
-                        "data_version": draw(st.sampled_from([*VERSIONS, "NULL"])),
+                        "data_version": draw(st.sampled_from([*VERSIONS, "NULL", "INITIAL"])),
                     }
                 )
     versions = {
@@ -97,7 +105,7 @@ def test_the_report_equals_the_reference_rules(
     grouped = causes_json(report.causes)
 
     statuses = {(r["asset"], r["partition"]): r for r in status_rows}
-    inputs_of: dict[tuple[str, str], dict[tuple[str, str], str]] = {}
+    inputs_of: dict[Key, dict[Key, str]] = {}
     for r in input_rows:
         inputs_of.setdefault((r["asset"], r["partition"]), {})[
             (r["input_asset"], r["input_partition"])

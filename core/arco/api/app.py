@@ -96,6 +96,7 @@ def create_app(workspaces: WorkspaceFactory) -> Flask:
     register_run_routes(app, ws)
     register_backfill_routes(app, ws)
     register_staleness_routes(app, ws)
+    register_reconciliation_routes(app, ws)
     return app
 
 
@@ -561,3 +562,62 @@ def register_staleness_routes(app: Flask, ws: Callable[[str], Workspace]) -> Non
                 f"the summary covers every asset: {', '.join(map(repr, extra))} does not apply"
             )
         return staleness_summary(ws(name), query())
+
+
+def _int_arg(name: str, default: int) -> int:
+    """An integer query parameter (range checks are the service's)."""
+    value = request.args.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidInput(f"{name!r} must be an integer, got {value!r}") from None
+
+
+def _bool_field(body: dict[str, Any], name: str) -> bool:
+    value = body.get(name, False)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"{name!r} must be true or false")
+    return value
+
+
+def register_reconciliation_routes(app: Flask, ws: Callable[[str], Workspace]) -> None:
+    """The reconciliation plan, its gated execution, and the log of executions."""
+    from arco.services.reconciliation import (
+        PlanQuery,
+        execute_plan,
+        reconciliation_log,
+        reconciliation_plan,
+    )
+
+    defaults = PlanQuery()
+
+    @app.get("/v1/workspaces/<name>/reconciliation/plan")
+    def get_reconciliation_plan(name: str) -> Any:
+        query = PlanQuery(
+            selection=request.args.get("selection") or None,
+            include_missing=_bool_arg("include_missing"),
+            max_runs=_int_arg("max_runs", defaults.max_runs),
+            max_partitions=_int_arg("max_partitions", defaults.max_partitions),
+            as_of=request.args.get("as_of") or None,
+        )
+        return reconciliation_plan(ws(name), query).as_dict()
+
+    @app.post("/v1/workspaces/<name>/reconciliation/execute")
+    def post_reconciliation_execute(name: str) -> Any:
+        body = _json_body({"selection", "dry_run", "include_missing", "max_runs", "max_partitions"})
+        query = PlanQuery(
+            selection=_string_field(body, "selection") or None,
+            include_missing=_bool_field(body, "include_missing"),
+            max_runs=_int_field(body, "max_runs", defaults.max_runs),
+            max_partitions=_int_field(body, "max_partitions", defaults.max_partitions),
+        )
+        dry_run = _bool_field(body, "dry_run")
+        query.validate()  # before the service folds anything
+        return execute_plan(ws(name), query, dry_run=dry_run, requested_by="api")
+
+    @app.get("/v1/workspaces/<name>/reconciliation/log")
+    def get_reconciliation_log(name: str) -> Any:
+        limit = parse_limit(request.args.get("limit"), default=20)
+        return {"log": reconciliation_log(ws(name), limit)}

@@ -131,6 +131,7 @@ def openapi_document() -> dict[str, Any]:
             **_run_paths(errors),
             **_backfill_paths(errors),
             **_staleness_paths(errors),
+            **_reconciliation_paths(errors),
         },
         "components": {
             "schemas": {
@@ -159,6 +160,7 @@ def openapi_document() -> dict[str, Any]:
                     },
                 },
                 **_STALENESS_SCHEMAS,
+                **_RECONCILIATION_SCHEMAS,
             }
         },
     }
@@ -658,7 +660,7 @@ def _backfill_paths(errors: dict[str, Any]) -> dict[str, Any]:
 
 
 _STALENESS_STATUSES = list(get_args(Status))
-_STALENESS_FILTERS = [
+_STALENESS_FILTERS: list[dict[str, Any]] = [
     {
         "name": "selection",
         "in": "query",
@@ -868,6 +870,269 @@ def _staleness_paths(errors: dict[str, Any]) -> dict[str, Any]:
                 "parameters": [_WS, *_STALENESS_FILTERS],
                 "responses": {
                     "200": _json({"$ref": "#/components/schemas/StalenessSummary"}, "Per asset."),
+                    **errors,
+                },
+            }
+        },
+    }
+
+
+_AS_OF_PARAMETER = next(p for p in _STALENESS_FILTERS if p["name"] == "as_of")
+_OUTCOMES = ["launched", "existing", "would_launch", "held_by_rate_limit", "not_opted_in"]
+_SELECTION = {"type": "string", "description": "Asset selection (Dagster syntax); default: all."}
+_MAX_RUNS = {"type": "integer", "minimum": 1, "maximum": 1000, "default": 50}
+_MAX_PARTITIONS = {"type": "integer", "minimum": 1, "maximum": 100000, "default": 10000}
+_INCLUDE_MISSING = {
+    "type": "boolean",
+    "default": False,
+    "description": "Also plan MISSING (never materialized) partitions, not only STALE ones.",
+}
+_RUN_OUTCOME = {
+    "type": "object",
+    "required": ["run_key", "selection", "partition", "outcome", "run_id"],
+    "properties": {
+        "run_key": {"type": "string"},
+        "selection": {"type": "string"},
+        "partition": {"type": ["string", "null"]},
+        "outcome": {"type": "string", "enum": _OUTCOMES},
+        "run_id": {"type": ["string", "null"]},
+    },
+}
+_RECONCILIATION_SCHEMAS = {
+    "ReconciliationPlan": {
+        "type": "object",
+        "required": ["as_of", "plan_hash", "runs", "summary"],
+        "properties": {
+            "as_of": _AS_OF,
+            "plan_hash": {
+                "type": "string",
+                "description": "A hash of the runs' keys: the same state, the same hash.",
+            },
+            "runs": {
+                "type": "array",
+                "description": "In dependency then partition order.",
+                "items": {
+                    "type": "object",
+                    "required": [
+                        "run_key",
+                        "selection",
+                        "assets",
+                        "partition",
+                        "opted_in",
+                        "targets",
+                    ],
+                    "properties": {
+                        "run_key": {
+                            "type": "string",
+                            "description": "Derived from what the run fixes.",
+                        },
+                        "selection": {"type": "string"},
+                        "assets": {"type": "array", "items": {"type": "string"}},
+                        "partition": {"type": ["string", "null"]},
+                        "opted_in": {
+                            "type": "boolean",
+                            "description": "Every target's asset opted in (execution "
+                            "launches only the part that did).",
+                        },
+                        "targets": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "required": ["asset", "partition", "status", "opted_in", "causes"],
+                                "properties": {
+                                    "asset": {"type": "string"},
+                                    "partition": {"type": ["string", "null"]},
+                                    "status": {
+                                        "type": "string",
+                                        "enum": _STALENESS_STATUSES,
+                                        "description": "FRESH: downstream of a target "
+                                        "(cause UPSTREAM_PLANNED).",
+                                    },
+                                    "opted_in": {"type": "boolean"},
+                                    "causes": {"type": "array", "items": {"type": "object"}},
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+            "summary": {
+                "type": "object",
+                "required": [
+                    "runs",
+                    "targets",
+                    "targets_total",
+                    "left_out_in_flight",
+                    "truncated",
+                ],
+                "properties": {
+                    "runs": {"type": "integer"},
+                    "targets": {"type": "integer"},
+                    "targets_total": {
+                        "type": "integer",
+                        "description": "STALE (and MISSING, when asked) partitions selected.",
+                    },
+                    "left_out_in_flight": {
+                        "type": "integer",
+                        "description": "Of those, the ones a run in flight covers.",
+                    },
+                    "truncated": {
+                        "type": "boolean",
+                        "description": "The limits cut the plan short.",
+                    },
+                },
+            },
+        },
+    },
+    "ReconciliationExecution": {
+        "type": "object",
+        "required": ["mode", "enabled", "plan", "outcomes", "counts", "ledger_object"],
+        "properties": {
+            "mode": {
+                "type": "string",
+                "enum": ["dry_run", "execute"],
+                "description": "dry_run when asked, or when the workspace setting "
+                "reconciliation.dry_run is on.",
+            },
+            "enabled": {"type": "boolean", "description": "reconciliation.enabled."},
+            "plan": {"$ref": "#/components/schemas/ReconciliationPlan"},
+            "outcomes": {"type": "array", "items": _RUN_OUTCOME},
+            "counts": {
+                "type": "object",
+                "description": "Runs per outcome.",
+                "additionalProperties": {"type": "integer"},
+            },
+            "ledger_object": {"type": "string", "description": "Where it was recorded."},
+        },
+    },
+    "ReconciliationLog": {
+        "type": "object",
+        "required": ["log"],
+        "properties": {
+            "log": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": [
+                        "evaluation_id",
+                        "trigger",
+                        "mode",
+                        "plan_hash",
+                        "runs",
+                        "launched",
+                        "would_launch",
+                        "held_by_rate_limit",
+                        "not_opted_in",
+                        "evaluated_ms",
+                    ],
+                    "properties": {
+                        "evaluation_id": {"type": "string"},
+                        "trigger": {"type": "string", "enum": ["manual", "timer"]},
+                        "mode": {"type": "string", "enum": ["dry_run", "execute"]},
+                        "plan_hash": {"type": "string"},
+                        "runs": {"type": "array", "items": _RUN_OUTCOME},
+                        "launched": {"type": "integer"},
+                        "would_launch": {"type": "integer"},
+                        "held_by_rate_limit": {"type": "integer"},
+                        "not_opted_in": {"type": "integer"},
+                        "evaluated_ms": {"type": "integer"},
+                    },
+                },
+            }
+        },
+    },
+}
+
+
+def _reconciliation_paths(errors: dict[str, Any]) -> dict[str, Any]:
+    bad = {
+        "400": _json(
+            _ERROR,
+            "Bad input: max_runs or max_partitions out of range or not an integer, "
+            "include_missing not true or false, a bad as_of, a selection that matches no "
+            "asset, a body that is not a JSON object or has unknown fields.",
+        ),
+    }
+    return {
+        "/v1/workspaces/{ws}/reconciliation/plan": {
+            "get": {
+                "operationId": "getReconciliationPlan",
+                "summary": "The runs that would bring a selection back to FRESH: its STALE "
+                "partitions (and MISSING ones when asked) and their downstream, one run per "
+                "partition in dependency order, leaving out what a run in flight covers "
+                "(deterministic: the same state gives the same plan)",
+                "parameters": [
+                    _WS,
+                    {"name": "selection", "in": "query", "schema": _SELECTION},
+                    {"name": "include_missing", "in": "query", "schema": _INCLUDE_MISSING},
+                    {"name": "max_runs", "in": "query", "schema": _MAX_RUNS},
+                    {"name": "max_partitions", "in": "query", "schema": _MAX_PARTITIONS},
+                    _AS_OF_PARAMETER,
+                ],
+                "responses": {
+                    "200": _json({"$ref": "#/components/schemas/ReconciliationPlan"}, "The plan."),
+                    **errors,
+                    **bad,
+                    "404": _json(_ERROR, "No such manifest (as_of), or nothing deployed."),
+                },
+            }
+        },
+        "/v1/workspaces/{ws}/reconciliation/execute": {
+            "post": {
+                "operationId": "executeReconciliation",
+                "summary": "Plan, then launch the runs for the assets that opted in, within "
+                "reconciliation.max_runs_per_hour; a dry run (asked, or the setting "
+                "reconciliation.dry_run) launches nothing. Recorded either way (in the log "
+                "after the next compaction); the same plan again launches nothing new",
+                "parameters": [_WS],
+                "requestBody": {
+                    **_body(
+                        {
+                            "selection": _SELECTION,
+                            "dry_run": {
+                                "type": "boolean",
+                                "default": False,
+                                "description": "Record the would-be runs, launch nothing "
+                                "(allowed while reconciliation is disabled).",
+                            },
+                            "include_missing": _INCLUDE_MISSING,
+                            "max_runs": _MAX_RUNS,
+                            "max_partitions": _MAX_PARTITIONS,
+                        }
+                    ),
+                    "required": False,
+                },
+                "responses": {
+                    "200": _json(
+                        {"$ref": "#/components/schemas/ReconciliationExecution"},
+                        "What was launched, or would be.",
+                    ),
+                    **errors,
+                    **bad,
+                    "409": _json(
+                        _ERROR,
+                        "Refused: reconciliation is disabled in this workspace (the error "
+                        'names the setting: "setting": "reconciliation.enabled"); a dry run '
+                        "works without it.",
+                    ),
+                },
+            }
+        },
+        "/v1/workspaces/{ws}/reconciliation/log": {
+            "get": {
+                "operationId": "getReconciliationLog",
+                "summary": "Reconciliation executions and dry runs (manual or by the timer), "
+                "newest first",
+                "parameters": [
+                    _WS,
+                    {
+                        "name": "limit",
+                        "in": "query",
+                        "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 20},
+                    },
+                ],
+                "responses": {
+                    "200": _json({"$ref": "#/components/schemas/ReconciliationLog"}, "The log."),
                     **errors,
                 },
             }

@@ -74,9 +74,12 @@ def cli(ctx: click.Context, store: str, workspace: str, lookback_ms: int, at: st
       arco backfill pause|resume|cancel|retry-failed ID
 
     \b
-    Staleness:
+    Staleness and reconciliation:
       arco staleness [SELECTION] [--status STALE] [--reason CODE] [--from K --to K]
       arco staleness --summary / --root-causes / --as-of MANIFEST|TIME / --csv
+      arco reconcile plan [SELECTION] [--include-missing]   the runs that would fix it
+      arco reconcile execute [SELECTION] [--dry-run]        launch them (gated by settings)
+      arco reconcile log                                    executions and dry runs
 
     \b
     Operate the state:
@@ -357,6 +360,7 @@ def dev(c: Context, host: str, port: int, interval: float, reference: str | None
 from arco.cli import (  # noqa: E402  (registers deploy, run, ...)
     automation,
     backfills,
+    reconcile,
     runs,
     sensors,
     staleness,
@@ -367,6 +371,7 @@ sensors.register(cli)
 runs.register(cli)
 backfills.register(cli)
 staleness.register(cli)
+reconcile.register(cli)
 
 
 def main() -> None:

@@ -10,7 +10,7 @@ from rich.markup import escape
 from arco.cli.automation import parse_now
 from arco.cli.common import Context, add_start_stop, handle_errors, json_option, pass_ctx
 from arco.cli.output import console, print_json, print_table
-from arco.cli.runs import styled
+from arco.cli.runs import definitions_option, parse_tags, styled
 from arco.domain.errors import InvalidInput
 
 _SENSOR_STYLE = {"RUNNING": "[green]RUNNING[/]", "STOPPED": "[yellow]STOPPED[/]"}
@@ -168,3 +168,65 @@ def register(cli: click.Group) -> None:
             console.print(f"cursor of sensor {escape(name)} reset")
         else:
             console.print(f"cursor of sensor {escape(name)} set to {_short(value, 60)}")
+
+    @sensors.command("push")
+    @click.argument("name")
+    @click.option("--data", default="", help="The message data (text).")
+    @click.option(
+        "--attribute", "attributes", multiple=True, metavar="KEY=VALUE", help="A message attribute."
+    )
+    @click.option("--message-id", default=None, help="Default: a new id (the same id: one effect).")
+    @definitions_option
+    @json_option
+    @pass_ctx
+    @handle_errors
+    def push(
+        c: Context,
+        name: str,
+        data: str,
+        attributes: tuple[str, ...],
+        message_id: str | None,
+        reference: str | None,
+        as_json: bool,
+    ) -> None:
+        """Deliver one message to a push sensor here, as Pub/Sub would to `sensor_push`.
+
+        For development and replays: the sensor's function runs in this process (the code
+        location from --definitions / ARCO_DEFINITIONS) and its evaluation is appended exactly
+        as the function's would be; a message id delivered twice has one effect."""
+        import base64
+        import json
+
+        from arco.domain.catalog import default_registry
+        from arco.ledger.writer import LedgerWriter
+        from arco.services.code_location import load_definitions
+        from arco.services.sensor_push import PushHandler
+
+        if not reference:
+            raise InvalidInput("give the code location: --definitions pkg.module:attr")
+        attrs = parse_tags(attributes)
+        writer = LedgerWriter(
+            c.ws.store, c.ws.name, default_registry(), c.ws.clock, "cli", c.ws.lookback_ms
+        )
+        handler = PushHandler(c.ws.store, writer, load_definitions(reference))
+        node = handler.snapshot.sensors.get(name)
+        if node is None or node.kind != "push":  # refused here: nothing is quarantined
+            raise InvalidInput(f"{name!r} is not a push sensor of {reference}")
+        body = {
+            "message": {
+                "data": base64.b64encode(data.encode()).decode(),
+                "attributes": attrs,
+                "messageId": message_id or uuid.uuid4().hex,
+            }
+        }
+        answer = handler.handle(json.dumps(body).encode(), {}, f"/sensors/{name}")
+        if answer.status != 200:
+            raise InvalidInput(answer.body["error"]["message"])
+        c.ws.compactor.compact_until_idle()
+        if as_json:
+            print_json(answer.body)
+        else:
+            console.print(
+                f"sensor {escape(name)} evaluated message {answer.body['message_id']}: "
+                f"{styled(answer.body['outcome'])}, {answer.body['run_requests']} run request(s)"
+            )

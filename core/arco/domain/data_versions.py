@@ -20,6 +20,8 @@ from arco.domain.partitions import NO_DYNAMIC
 
 # An upstream partition never materialized when its downstream was (Dagster's NULL).
 NULL_VERSION = "NULL"
+# An external asset (declared without code) nothing has reported yet (Dagster's INITIAL).
+INITIAL_VERSION = "INITIAL"
 # Dagster skips per-partition provenance on edges with this many upstream partitions or more.
 SKIP_THRESHOLD = 100
 

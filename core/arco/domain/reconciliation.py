@@ -8,7 +8,7 @@ evaluation. Pure.
   (targets and the evidence of their causes), so the same staleness always gives the same run
   keys and executing a plan twice launches nothing new.
 - `reconciliation.evaluated` records each execution (or dry run): its runs, which were launched,
-  which the rate limit held back. Keyed by the plan's hash, mode and trigger.
+  which the rate limit held back. Keyed by the plan's hash, mode, trigger and outcomes.
 """
 
 from __future__ import annotations
@@ -182,8 +182,8 @@ class ReconciliationEvaluated(BaseModel):
     runs: list[RunOutcome] = Field(default_factory=list)
 
 
-def evaluated_key(plan: str, mode: str, trigger: str) -> str:
-    return f"reconcile:{plan}:{mode}:{trigger}"
+def evaluated_key(plan: str, mode: str, trigger: str, outcomes: str) -> str:
+    return f"reconcile:{plan}:{mode}:{trigger}:{outcomes}"
 
 
 def fold_evaluated(ctx: FoldContext, event: ReconciliationEvaluated) -> Outcome:

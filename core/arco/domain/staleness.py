@@ -29,6 +29,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from arco.domain.cron import CronSchedule
+from arco.domain.data_versions import INITIAL_VERSION
 from arco.domain.definitions import DefinitionsSnapshot, FreshnessPolicy
 from arco.domain.runs import split_input_name
 from arco.domain.tables import Row
@@ -99,9 +100,10 @@ def assess(
     `versions`: asset_versions rows by asset; `inputs_of`: the recorded inputs of a partition,
     (input asset, input partition or "") -> data version (default: from the status row)."""
     row = statuses.get((asset, partition or ""))
-    if row is None or not row.get("materialized_run_id"):
-        return Assessment(asset, partition, "MISSING")
     node = defs.assets[asset]
+    if row is None or not row.get("materialized_run_id"):
+        # An external asset (declared without code, like Dagster's AssetSpec) is FRESH.
+        return Assessment(asset, partition, "FRESH" if node.compute is None else "MISSING")
     history = versions.get(asset) or {}
     materialized_ms = int(row["materialized_ms"])
     if inputs_of is not None:
@@ -128,22 +130,23 @@ def assess(
             continue  # reported as removed
         upstream_key = (up_asset, up_partition or None)
         upstream = statuses.get((up_asset, up_partition))
-        current = (
-            upstream.get("materialized_data_version")
-            if upstream is not None and upstream.get("materialized_run_id")
-            else None
-        )
+        materialized = upstream is not None and bool(upstream.get("materialized_run_id"))
+        current = upstream.get("materialized_data_version") if upstream and materialized else None
+        if current is None and defs.assets[up_asset].compute is None:
+            current = INITIAL_VERSION  # an external upstream never reported: its initial version
         if current is None:
             evidence = {"recorded": recorded_version}
             causes.append(Cause(UPSTREAM_MISSING, materialized_ms, upstream_key, evidence))
         elif current != recorded_version:
-            assert upstream is not None
-            appeared = upstream.get("materialized_data_version_since_ms")
-            since = int(appeared if appeared is not None else upstream["materialized_ms"])
+            since = materialized_ms
+            if materialized:
+                assert upstream is not None
+                appeared = upstream.get("materialized_data_version_since_ms")
+                since = int(appeared if appeared is not None else upstream["materialized_ms"])
             evidence = {
                 "recorded": recorded_version,
                 "current": current,
-                "materialization": upstream.get("materialized_run_id"),
+                "materialization": upstream.get("materialized_run_id") if upstream else None,
             }
             causes.append(
                 Cause(UPSTREAM_DATA_CHANGED, max(materialized_ms, since), upstream_key, evidence)

@@ -20,6 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from arco.domain.canonical import fingerprint
 from arco.domain.errors import InvalidInput, Refused
 from arco.domain.reconciliation import (
     RECONCILIATION_EVALUATED,
@@ -36,18 +37,21 @@ from arco.domain.reconciliation import (
 )
 from arco.domain.run_identity import keyed_run_id
 from arco.domain.runs import NO_PARTITION, RUNS, TASKS, TERMINAL_RUN
+from arco.domain.staleness import UPSTREAM_MISSING
 from arco.ledger.writer import NewEvent
 from arco.services.definitions import dynamic_partition_keys
 from arco.services.run_views import find_run, rows_where
 from arco.services.runs import LaunchRequest, launch_run
 from arco.services.settings import setting_value
 from arco.services.staleness import causes_json
-from arco.services.staleness_views import StalenessQuery, report_for
+from arco.services.staleness_views import StalenessQuery, report_for, state_at
 from arco.services.workspace import Workspace
 
 HOUR_MS = 3_600_000
 # A plan target that is FRESH now but downstream of one the plan runs (Arco's addition).
 UPSTREAM_PLANNED = "UPSTREAM_PLANNED"
+# A MISSING upstream partition a STALE target needs (its cause is UPSTREAM_MISSING).
+REQUIRED_UPSTREAM = "REQUIRED_UPSTREAM"
 MAX_RUNS = 1000
 MAX_PARTITIONS = 100_000
 
@@ -115,10 +119,12 @@ def reconciliation_plan(ws: Workspace, query: PlanQuery) -> Plan:
     rows = report.partitions.filter(
         pc.is_in(report.partitions.column("status"), value_set=pa.array(list(statuses)))
     )
-    busy = _in_flight(ws.snapshot())
+    state = state_at(ws, manifest)  # in-flight runs and dynamic keys as of the same state
+    busy = _in_flight(state)
     wanted = [r for r in rows.to_pylist() if (r["asset"], r["partition"]) not in busy]
     in_flight = rows.num_rows - len(wanted)
-    wanted += _downstream_of(defs, report, wanted, busy, now, dynamic_partition_keys(ws.snapshot()))
+    wanted = _missing_upstreams(report, wanted, busy) + wanted
+    wanted += _downstream_of(defs, report, wanted, busy, now, dynamic_partition_keys(state))
     truncated = len(wanted) > query.max_partitions
     wanted = wanted[: query.max_partitions]
     keys = pa.table(
@@ -129,6 +135,15 @@ def reconciliation_plan(ws: Workspace, query: PlanQuery) -> Plan:
     )
     causes = causes_json(report.causes.join(keys, ["asset", "partition"], join_type="left semi"))
     for r in wanted:
+        if r.get("required_by") is not None:  # MISSING, and a stale target needs it
+            down_asset, down_partition = r["required_by"]
+            causes[(r["asset"], r["partition"])] = [
+                {
+                    "code": REQUIRED_UPSTREAM,
+                    "downstream_asset": down_asset,
+                    "downstream_partition": down_partition or None,
+                }
+            ]
         if r.get("upstream") is not None:  # FRESH now, stale once its upstream runs
             up_asset, up_partition = r["upstream"]
             causes[(r["asset"], r["partition"])] = [
@@ -172,6 +187,38 @@ def reconciliation_plan(ws: Workspace, query: PlanQuery) -> Plan:
         in_flight=in_flight,
         truncated=truncated,
     )
+
+
+def _missing_upstreams(
+    report: Any, targets: list[dict[str, Any]], busy: set[tuple[str, str]]
+) -> list[dict[str, Any]]:
+    """The MISSING upstream partitions (within the report's assets) that STALE targets need:
+    a partition stale because an upstream was never materialized is fixed by materializing
+    that upstream, not by running it again."""
+    keys = {(t["asset"], t["partition"]) for t in targets}
+    wanted = pa.table(
+        {
+            "asset": pa.array([t["asset"] for t in targets], pa.string()),
+            "partition": pa.array([t["partition"] for t in targets], pa.string()),
+        }
+    )
+    causes = report.causes.join(wanted, ["asset", "partition"], join_type="left semi")
+    missing = causes.filter(pc.equal(causes.column("code"), UPSTREAM_MISSING)).to_pylist()
+    status = {
+        (r["asset"], r["partition"]): r
+        for r in report.partitions.filter(
+            pc.equal(report.partitions.column("status"), "MISSING")
+        ).to_pylist()
+    }
+    added: list[dict[str, Any]] = []
+    for cause in sorted(missing, key=lambda c: (c["upstream_asset"], c["upstream_partition"])):
+        key = (cause["upstream_asset"], cause["upstream_partition"] or "")
+        row = status.get(key)
+        if row is None or key in keys or key in busy:
+            continue
+        keys.add(key)
+        added.append({**row, "required_by": (cause["asset"], cause["partition"])})
+    return added
 
 
 def _downstream_of(
@@ -242,14 +289,15 @@ def execute_plan(
 
     Folds what is pending first: the rate limit counts the runs reconciliation launched in the
     last hour, including those of an execution a moment ago."""
+    query.validate()
     ws.compactor.compact_until_idle()
     snapshot = ws.snapshot()
     enabled = bool(setting_value(snapshot, "reconciliation.enabled"))
     dry = dry_run or bool(setting_value(snapshot, "reconciliation.dry_run"))
     if not enabled and not dry_run:
         raise Refused(
-            "reconciliation is disabled in this workspace (enable it with "
-            "`arco settings set reconciliation.enabled true`; `--dry-run` works without it)",
+            "reconciliation is disabled in this workspace: set the workspace setting "
+            "reconciliation.enabled to true (a dry run works without it)",
             {"setting": "reconciliation.enabled"},
         )
     plan = reconciliation_plan(ws, query)
@@ -295,7 +343,9 @@ def execute_plan(
     payload = ReconciliationEvaluated(
         trigger=trigger, mode=mode, plan_hash=plan.hash, runs=outcomes
     )
-    key = evaluated_key(plan.hash, mode, trigger)
+    # One record per plan, mode, trigger and outcome: the same evaluation repeated (an idle
+    # timer) is recorded once, a different outcome (the rate limit lifted) is recorded again.
+    key = evaluated_key(plan.hash, mode, trigger, fingerprint([o.model_dump() for o in outcomes]))
     appended = ws.writer.append([NewEvent(RECONCILIATION_EVALUATED, payload, key)])
     counts: dict[str, int] = {}
     for outcome in outcomes:

@@ -22,6 +22,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from arco.domain.data_versions import INITIAL_VERSION
 from arco.domain.definitions import DefinitionsSnapshot
 from arco.domain.partitions import NO_DYNAMIC, PartitionsDefinition
 from arco.domain.runs import NO_PARTITION, PARTITION_INPUTS, PARTITION_STATUS
@@ -124,6 +125,8 @@ def _asset_meta(
             "deps_since_ms": pa.array(
                 [(versions.get(a) or {}).get("deps_since_ms") or 0 for a in assets], pa.int64()
             ),
+            # Declared without code (like Dagster's external AssetSpec): FRESH when unreported.
+            "external": pa.array([defs.assets[a].compute is None for a in assets], pa.bool_()),
         }
     )
 
@@ -198,7 +201,7 @@ def compute_report(
     # Per-asset facts by position (asset_order), not by a join over a million rows.
     meta = _asset_meta(defs, chosen, versions)
     order = joined.column("asset_order")
-    for name in ("current_code", "code_since_ms", "deps_since_ms"):
+    for name in ("current_code", "code_since_ms", "deps_since_ms", "external"):
         joined = joined.append_column(name, pc.take(meta.column(name), order))
     materialized = joined.filter(pc.is_valid(joined.column("materialized_run_id")))
     parts: list[pa.Table] = []
@@ -263,7 +266,26 @@ def compute_report(
         ]
     )
     compared = kept.join(upstream, ["input_asset", "input_partition"], join_type="left outer")
-    missing_mask = pc.is_null(compared.column("up_run"))
+    external = pa.array(
+        sorted(a for a, node in defs.assets.items() if node.compute is None), pa.string()
+    )
+    unreported = pc.is_null(compared.column("up_run"))
+    from_external = pc.is_in(compared.column("input_asset"), value_set=external)
+    # An external upstream nothing reported yet is at its INITIAL version, not missing.
+    initial = compared.filter(pc.and_(unreported, from_external))
+    initial = initial.filter(pc.not_equal(initial.column("data_version"), INITIAL_VERSION))
+    parts.append(
+        _causes(
+            initial,
+            UPSTREAM_DATA_CHANGED,
+            initial.column("materialized_ms"),
+            upstream_asset=initial.column("input_asset"),
+            upstream_partition=initial.column("input_partition"),
+            recorded=initial.column("data_version"),
+            current=pa.array([INITIAL_VERSION] * initial.num_rows, pa.string()),
+        )
+    )
+    missing_mask = pc.and_(unreported, pc.invert(from_external))
     missing = compared.filter(missing_mask)
     parts.append(
         _causes(
@@ -275,7 +297,7 @@ def compute_report(
             recorded=missing.column("data_version"),
         )
     )
-    present = compared.filter(pc.invert(missing_mask))
+    present = compared.filter(pc.invert(unreported))
     differs = present.filter(
         pc.fill_null(
             pc.not_equal(present.column("up_version"), present.column("data_version")), True
@@ -314,7 +336,7 @@ def compute_report(
     causes = pa.concat_tables([p.cast(CAUSE_SCHEMA) for p in parts])
     since = causes.group_by(["asset", "partition"]).aggregate([("since_ms", "min")])
     result = joined.select(
-        ["asset", "partition", "asset_order", "partition_order", "materialized_run_id"]
+        ["asset", "partition", "asset_order", "partition_order", "materialized_run_id", "external"]
     )
     if since.num_rows:
         result = result.join(since, ["asset", "partition"], join_type="left outer")
@@ -323,7 +345,7 @@ def compute_report(
     stale = pc.is_valid(result.column("since_ms_min"))
     status_col = pc.if_else(
         pc.is_null(result.column("materialized_run_id")),
-        "MISSING",
+        pc.if_else(result.column("external"), "FRESH", "MISSING"),
         pc.if_else(stale, "STALE", "FRESH"),
     )
     partitions = pa.table(

@@ -90,7 +90,7 @@ def _read(ws: Workspace, manifest_id: int) -> Manifest:
         raise NotFound(f"no manifest {manifest_id} in workspace {ws.name!r}") from exc
 
 
-def _snapshot(ws: Workspace, manifest: Manifest) -> Snapshot:
+def state_at(ws: Workspace, manifest: Manifest) -> Snapshot:
     if manifest.manifest_id == ws.manifest().manifest_id:
         return ws.snapshots.snapshot(manifest)
     return Snapshot(ws.store, ws.registry, manifest)  # an old state: leave the cache alone
@@ -100,7 +100,7 @@ def report_for(
     ws: Workspace, query: StalenessQuery, cursor: dict[str, Any] | None = None
 ) -> tuple[Report, DefinitionsSnapshot, Manifest, datetime]:
     manifest, now = _manifest_at(ws, query.as_of, cursor)
-    snapshot = _snapshot(ws, manifest)
+    snapshot = state_at(ws, manifest)
     defs = current_definitions(snapshot)
     if defs is None:
         raise NotFound(f"nothing is deployed in workspace {ws.name!r} as of that state")

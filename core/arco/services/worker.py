@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 from arco.clock import clock_now
 from arco.definitions import CONTEXT_PARAMETERS
 from arco.domain.data_versions import (
+    INITIAL_VERSION,
     NULL_VERSION,
     derive_data_version,
     input_name,
@@ -262,7 +263,8 @@ def _input_versions(
     rows = rows_where(snapshot, PARTITION_STATUS.name, "asset", sorted({a for a, _ in inputs}))
     current = {(r["asset"], r["partition"]): r["materialized_data_version"] for r in rows}
     return {
-        input_name(asset, key): current.get((asset, key or NO_PARTITION)) or NULL_VERSION
+        input_name(asset, key): current.get((asset, key or NO_PARTITION))
+        or (INITIAL_VERSION if defs.assets[asset].compute is None else NULL_VERSION)
         for asset, key in inputs
     }
 
