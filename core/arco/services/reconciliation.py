@@ -13,6 +13,7 @@ not in dry-run (`reconciliation.dry_run`, on by default, or `--dry-run`), and wi
 from __future__ import annotations
 
 import json
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -116,17 +117,40 @@ def reconciliation_plan(ws: Workspace, query: PlanQuery) -> Plan:
     statuses = ("STALE", "MISSING") if query.include_missing else ("STALE",)
     staleness = StalenessQuery(selection=query.selection, statuses=statuses, as_of=query.as_of)
     report, defs, manifest, now = report_for(ws, staleness)
+    state = state_at(ws, manifest)  # in-flight runs and dynamic keys as of the same state
+    plan = plan_from_report(
+        defs, report, _in_flight(state), now, dynamic_partition_keys(state), query
+    )
+    return Plan(
+        runs=plan.runs,
+        as_of={"manifest_id": manifest.manifest_id, "time": now.isoformat()},
+        targets_total=plan.targets_total,
+        in_flight=plan.in_flight,
+        truncated=plan.truncated,
+    )
+
+
+def plan_from_report(
+    defs: Any,
+    report: Any,
+    busy: set[tuple[str, str]],
+    now: datetime,
+    dynamic: Any,
+    query: PlanQuery,
+) -> Plan:
+    """The plan for a computed report (`busy`: partitions a run in flight covers)."""
+    statuses = ("STALE", "MISSING") if query.include_missing else ("STALE",)
     rows = report.partitions.filter(
         pc.is_in(report.partitions.column("status"), value_set=pa.array(list(statuses)))
     )
-    state = state_at(ws, manifest)  # in-flight runs and dynamic keys as of the same state
-    busy = _in_flight(state)
     wanted = [r for r in rows.to_pylist() if (r["asset"], r["partition"]) not in busy]
     in_flight = rows.num_rows - len(wanted)
     wanted = _missing_upstreams(report, wanted, busy) + wanted
-    wanted += _downstream_of(defs, report, wanted, busy, now, dynamic_partition_keys(state))
-    truncated = len(wanted) > query.max_partitions
-    wanted = wanted[: query.max_partitions]
+    limit = query.max_partitions
+    if len(wanted) <= limit:  # past the limit the plan is truncated anyway
+        wanted += _downstream_of(defs, report, wanted, busy, now, dynamic, limit - len(wanted))
+    truncated = len(wanted) > limit
+    wanted = wanted[:limit]
     keys = pa.table(
         {
             "asset": pa.array([r["asset"] for r in wanted], pa.string()),
@@ -181,11 +205,7 @@ def reconciliation_plan(ws: Workspace, query: PlanQuery) -> Plan:
     if len(runs) > query.max_runs:
         runs, truncated = runs[: query.max_runs], True
     return Plan(
-        runs=runs,
-        as_of={"manifest_id": manifest.manifest_id, "time": now.isoformat()},
-        targets_total=rows.num_rows,
-        in_flight=in_flight,
-        truncated=truncated,
+        runs=runs, as_of={}, targets_total=rows.num_rows, in_flight=in_flight, truncated=truncated
     )
 
 
@@ -228,16 +248,50 @@ def _downstream_of(
     busy: set[tuple[str, str]],
     now: datetime,
     dynamic: Any,
+    limit: int,
 ) -> list[dict[str, Any]]:
     """The FRESH partitions downstream (through the mappings, within the report's assets) of
     the targets: re-running a target gives it a new data version, which makes them stale, so
-    the plan runs them too, after it (Dagster's staleness does not propagate; a plan must)."""
-    rows = {(r["asset"], r["partition"]): r for r in report.partitions.to_pylist()}
+    the plan runs them too, after it (Dagster's staleness does not propagate; a plan must).
+    Stops one past `limit` (the plan is truncated then)."""
+    below: set[str] = set()
+    frontier = [t["asset"] for t in targets]
+    while frontier:
+        for child in defs.downstream(frontier.pop()):
+            if child not in below:
+                below.add(child)
+                frontier.append(child)
+    fresh = report.partitions.filter(
+        pc.and_(
+            pc.equal(report.partitions.column("status"), "FRESH"),
+            pc.is_in(
+                report.partitions.column("asset"), value_set=pa.array(sorted(below), pa.string())
+            ),
+        )
+    )
+    columns = fresh.to_pydict()
+    rows = {
+        (a, p): {
+            "asset": a,
+            "partition": p,
+            "status": "FRESH",
+            "stale_since_ms": None,
+            "asset_order": ao,
+            "partition_order": po,
+        }
+        for a, p, ao, po in zip(
+            columns["asset"],
+            columns["partition"],
+            columns["asset_order"],
+            columns["partition_order"],
+            strict=True,
+        )
+    }
     planned = {(t["asset"], t["partition"]) for t in targets}
-    queue = [(t["asset"], t["partition"]) for t in targets]
+    queue = deque((t["asset"], t["partition"]) for t in targets)
     added: list[dict[str, Any]] = []
     while queue:
-        asset, partition = queue.pop(0)
+        asset, partition = queue.popleft()
         up_def = defs.assets[asset].partitions
         for child in defs.downstream(asset):
             down_def = defs.assets[child].partitions
@@ -259,8 +313,10 @@ def _downstream_of(
                 if (child, key) in busy:
                     continue
                 planned.add((child, key))
-                added.append({**found, "status": "FRESH", "upstream": (asset, partition)})
+                added.append({**found, "upstream": (asset, partition)})
                 queue.append((child, key))
+                if len(added) > limit:
+                    return added
     return added
 
 

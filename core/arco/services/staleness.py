@@ -75,23 +75,22 @@ class Report:
 def _expected(
     defs: DefinitionsSnapshot, assets: Sequence[str], now: datetime, dynamic: Dynamic
 ) -> pa.Table:
-    """Every partition of `assets` present at `now` ("" for an unpartitioned asset)."""
+    """Every partition of `assets` present at `now` ("" for an unpartitioned asset), in
+    dependency order then partition order. Built from shared arrays, not per-row Python."""
     # Definitions are equal when their snapshots are: assets sharing one list its keys once.
-    keys_of: dict[PartitionsDefinition | None, pa.Array] = {}
-    names: list[str] = []
-    orders: list[int] = []
+    keys_of: dict[PartitionsDefinition | None, tuple[pa.Array, pa.Array]] = {}
+    orders: list[pa.Array] = []
     chunks: list[pa.Array] = []
     positions: list[pa.Array] = []
     for order, asset in enumerate(assets):
         pdef = defs.assets[asset].partitions
         if pdef not in keys_of:
             keys = pdef.keys(now, dynamic) if pdef is not None else [NO_PARTITION]
-            keys_of[pdef] = pa.array(keys, pa.string())
-        keys_array = keys_of[pdef]
+            keys_of[pdef] = (pa.array(keys, pa.string()), pa.array(range(len(keys)), pa.int64()))
+        keys_array, position = keys_of[pdef]
         chunks.append(keys_array)
-        positions.append(pa.array(range(len(keys_array)), pa.int64()))
-        names.extend([asset] * len(keys_array))
-        orders.extend([order] * len(keys_array))
+        positions.append(position)
+        orders.append(pa.array([order] * len(keys_array), pa.int64()))
     if not chunks:
         return pa.table(
             {
@@ -101,11 +100,12 @@ def _expected(
                 "partition_order": pa.array([], pa.int64()),
             }
         )
+    asset_order = pa.concat_arrays(orders)
     return pa.table(
         {
-            "asset": pa.array(names, pa.string()),
+            "asset": pc.take(pa.array(list(assets), pa.string()), asset_order),
             "partition": pa.concat_arrays(chunks),
-            "asset_order": pa.array(orders, pa.int64()),
+            "asset_order": asset_order,
             "partition_order": pa.concat_arrays(positions),
         }
     )
@@ -172,6 +172,26 @@ def _causes(
     )
 
 
+class _Keys:
+    """(asset, partition) -> asset number * partitions + partition number, as int64 (null for a
+    partition no selected asset has: such rows never match)."""
+
+    def __init__(self, defs: DefinitionsSnapshot, expected: pa.Table) -> None:
+        self.assets = pa.array(list(defs.assets), pa.string())
+        self.partitions = pc.unique(expected.column("partition"))
+        self.width = max(1, len(self.partitions))
+
+    def __call__(self, asset: Any, partition: Any) -> Any:
+        a = pc.index_in(asset, value_set=self.assets).cast(pa.int64())
+        p = pc.index_in(partition, value_set=self.partitions).cast(pa.int64())
+        return pc.add(pc.multiply(a, self.width), p)
+
+    def edge(self, asset: Any, upstream: Any) -> Any:
+        a = pc.index_in(asset, value_set=self.assets).cast(pa.int64())
+        u = pc.index_in(upstream, value_set=self.assets).cast(pa.int64())
+        return pc.add(pc.multiply(a, len(self.assets)), u)
+
+
 def _max(a: Any, b: Any) -> Any:
     return pc.max_element_wise(a, b)
 
@@ -195,9 +215,16 @@ def compute_report(
         )
         inputs = inputs.filter(pc.is_in(inputs.column("asset"), value_set=wanted))
     expected = _expected(defs, chosen, now, dynamic)
-    joined = expected.join(
-        status.select(STATUS_COLUMNS), ["asset", "partition"], join_type="left outer"
-    )
+    # Lookups by an integer key (asset number x partition number; index_in + take) keep the
+    # expected order and cost far less than hash joins of strings over a million rows.
+    status = status.select(STATUS_COLUMNS)
+    _key = _Keys(defs, expected)
+    status_key = _key(status.column("asset"), status.column("partition"))
+    expected_key = _key(expected.column("asset"), expected.column("partition"))
+    found = pc.index_in(expected_key, value_set=status_key)
+    joined = expected.append_column("key", expected_key)
+    for name in STATUS_COLUMNS[2:]:
+        joined = joined.append_column(name, pc.take(status.column(name), found))
     # Per-asset facts by position (asset_order), not by a join over a million rows.
     meta = _asset_meta(defs, chosen, versions)
     order = joined.column("asset_order")
@@ -228,17 +255,19 @@ def compute_report(
 
     # Inputs of the selected, materialized partitions.
     keys = materialized.select(["asset", "partition", "materialized_ms", "deps_since_ms"])
-    recorded = inputs.join(keys, ["asset", "partition"], join_type="inner")
-    edges = _edges(defs, chosen)
-    # Is the input still a dependency? A set lookup on "asset\0input" (cheaper than a join).
-    edge_keys = pc.binary_join_element_wise(
-        edges.column("asset"), edges.column("input_asset"), "\x00"
+    at = pc.index_in(
+        _key(inputs.column("asset"), inputs.column("partition")),
+        value_set=materialized.column("key"),
     )
+    recorded = inputs.filter(pc.is_valid(at))
+    at = at.filter(pc.is_valid(at))
+    for name in ("materialized_ms", "deps_since_ms"):
+        recorded = recorded.append_column(name, pc.take(materialized.column(name), at))
+    edges = _edges(defs, chosen)
+    # Is the input still a dependency? A set lookup on (asset, input) numbers, not a join.
     is_edge = pc.is_in(
-        pc.binary_join_element_wise(
-            recorded.column("asset"), recorded.column("input_asset"), "\x00"
-        ),
-        value_set=edge_keys,
+        _key.edge(recorded.column("asset"), recorded.column("input_asset")),
+        value_set=_key.edge(edges.column("asset"), edges.column("input_asset")),
     )
     kept = recorded.filter(is_edge)
     gone = recorded.filter(pc.invert(is_edge))
@@ -254,18 +283,17 @@ def compute_report(
                 upstream_asset=removed.column("input_asset"),
             )
         )
-    upstream = status.select(STATUS_COLUMNS).rename_columns(
-        [
-            "input_asset",
-            "input_partition",
-            "up_run",
-            "up_ms",
-            "up_code",
-            "up_version",
-            "up_since_ms",
-        ]
+    up = pc.index_in(
+        _key(kept.column("input_asset"), kept.column("input_partition")), value_set=status_key
     )
-    compared = kept.join(upstream, ["input_asset", "input_partition"], join_type="left outer")
+    compared = kept
+    for name, source in (
+        ("up_run", "materialized_run_id"),
+        ("up_ms", "materialized_ms"),
+        ("up_version", "materialized_data_version"),
+        ("up_since_ms", "materialized_data_version_since_ms"),
+    ):
+        compared = compared.append_column(name, pc.take(status.column(source), up))
     external = pa.array(
         sorted(a for a, node in defs.assets.items() if node.compute is None), pa.string()
     )
@@ -338,10 +366,11 @@ def compute_report(
     result = joined.select(
         ["asset", "partition", "asset_order", "partition_order", "materialized_run_id", "external"]
     )
-    if since.num_rows:
-        result = result.join(since, ["asset", "partition"], join_type="left outer")
-    else:
-        result = result.append_column("since_ms_min", pa.nulls(result.num_rows, pa.int64()))
+    since_at = pc.index_in(
+        joined.column("key"),
+        value_set=_key(since.column("asset"), since.column("partition")).drop_null(),
+    )
+    result = result.append_column("since_ms_min", pc.take(since.column("since_ms_min"), since_at))
     stale = pc.is_valid(result.column("since_ms_min"))
     status_col = pc.if_else(
         pc.is_null(result.column("materialized_run_id")),
@@ -361,7 +390,7 @@ def compute_report(
             "asset_order": result.column("asset_order"),
             "partition_order": result.column("partition_order"),
         }
-    ).sort_by([("asset_order", "ascending"), ("partition_order", "ascending")])
+    )  # already in (asset order, partition order): lookups kept the expected order
     return Report(partitions, causes)
 
 
