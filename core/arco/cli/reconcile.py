@@ -166,6 +166,27 @@ def _mode_styled(mode: str) -> str:
     return "[cyan]dry_run[/]" if mode == "dry_run" else f"[bold]{mode}[/]"
 
 
+def _plan_options(fn: Any) -> Any:
+    """The options `plan` and `execute` share: what to plan and its limits."""
+    fn = click.option(
+        "--max-partitions",
+        type=click.IntRange(min=1),
+        default=10_000,
+        show_default=True,
+        help="At most this many target partitions.",
+    )(fn)
+    fn = click.option(
+        "--max-runs",
+        type=click.IntRange(min=1),
+        default=50,
+        show_default=True,
+        help="At most this many runs (the rest next time).",
+    )(fn)
+    return click.option(
+        "--include-missing", is_flag=True, help="Also plan MISSING (never materialized) ones."
+    )(fn)
+
+
 def register(cli: click.Group) -> None:
     @cli.group("reconcile")
     def reconcile() -> None:
@@ -179,23 +200,7 @@ def register(cli: click.Group) -> None:
 
     @reconcile.command("plan", short_help="The runs that would bring a selection to FRESH.")
     @click.argument("selection", required=False)
-    @click.option(
-        "--include-missing", is_flag=True, help="Also plan MISSING (never materialized) ones."
-    )
-    @click.option(
-        "--max-runs",
-        type=click.IntRange(min=1),
-        default=50,
-        show_default=True,
-        help="At most this many runs (the rest next time).",
-    )
-    @click.option(
-        "--max-partitions",
-        type=click.IntRange(min=1),
-        default=10_000,
-        show_default=True,
-        help="At most this many target partitions.",
-    )
+    @_plan_options
     @click.option(
         "--as-of",
         "as_of",
@@ -248,23 +253,7 @@ def register(cli: click.Group) -> None:
         is_flag=True,
         help="Record the runs it would launch, launch nothing (works while disabled).",
     )
-    @click.option(
-        "--include-missing", is_flag=True, help="Also plan MISSING (never materialized) ones."
-    )
-    @click.option(
-        "--max-runs",
-        type=click.IntRange(min=1),
-        default=50,
-        show_default=True,
-        help="At most this many runs (the rest next time).",
-    )
-    @click.option(
-        "--max-partitions",
-        type=click.IntRange(min=1),
-        default=10_000,
-        show_default=True,
-        help="At most this many target partitions.",
-    )
+    @_plan_options
     @json_option
     @pass_ctx
     @handle_errors
