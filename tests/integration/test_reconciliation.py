@@ -175,3 +175,28 @@ def test_the_report_and_the_plan_are_reproducible(world: World, tmp_path: Path) 
     assert staleness(world.ws, query)["items"] == report["items"]
     # And the old answer stays reproducible by its manifest.
     assert staleness(world.ws, StalenessQuery(limit=1000, as_of=as_of))["items"] == report["items"]
+
+
+def test_the_pages_of_one_listing_compute_the_report_once(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from arco.services import staleness_views
+
+    calls = []
+    real = staleness_views.compute_report
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(staleness_views, "compute_report", counting)
+    monkeypatch.setattr(staleness_views, "_REPORTS", type(staleness_views._REPORTS)())
+    first = staleness(world.ws, StalenessQuery(limit=5))
+    second = staleness(world.ws, StalenessQuery(limit=5, cursor=first["next_cursor"]))
+    third = staleness(world.ws, StalenessQuery(limit=5, cursor=second["next_cursor"]))
+    assert len(calls) == 1
+    seen = [(i["asset"], i["partition"]) for p in (first, second, third) for i in p["items"]]
+    assert len(seen) == len(set(seen)) == 15
+    world.run("source", "2024-01-04")  # a new state: a new computation
+    staleness(world.ws, StalenessQuery(limit=5))
+    assert len(calls) == 2

@@ -8,6 +8,8 @@ time it was computed at, so every page of one listing reads the same state.
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -96,10 +98,38 @@ def state_at(ws: Workspace, manifest: Manifest) -> Snapshot:
     return Snapshot(ws.store, ws.registry, manifest)  # an old state: leave the cache alone
 
 
+# Reports by (manifest content, time, selection, range): the pages of one listing
+# (their cursor pins manifest and time) reuse the first page's computation. Manifests are
+# immutable, so an entry never goes stale; a few are kept.
+_REPORTS: OrderedDict[tuple[Any, ...], tuple[Report, DefinitionsSnapshot]] = OrderedDict()
+_REPORTS_KEPT = 4
+
+
 def report_for(
     ws: Workspace, query: StalenessQuery, cursor: dict[str, Any] | None = None
 ) -> tuple[Report, DefinitionsSnapshot, Manifest, datetime]:
     manifest, now = _manifest_at(ws, query.as_of, cursor)
+    key = (
+        # The manifest's bytes name every table file by digest: equal bytes, equal state.
+        hashlib.sha256(manifest.to_bytes()).hexdigest(),
+        round(now.timestamp() * 1000),
+        query.selection,
+        query.partition_range,
+    )
+    cached = _REPORTS.get(key)
+    if cached is not None:
+        _REPORTS.move_to_end(key)
+        return cached[0], cached[1], manifest, now
+    report, defs = _compute(ws, query, manifest, now)
+    _REPORTS[key] = (report, defs)
+    while len(_REPORTS) > _REPORTS_KEPT:
+        _REPORTS.popitem(last=False)
+    return report, defs, manifest, now
+
+
+def _compute(
+    ws: Workspace, query: StalenessQuery, manifest: Manifest, now: datetime
+) -> tuple[Report, DefinitionsSnapshot]:
     snapshot = state_at(ws, manifest)
     defs = current_definitions(snapshot)
     if defs is None:
@@ -116,7 +146,7 @@ def report_for(
     report = compute_report(defs, status, inputs, versions, now, assets, dynamic)
     if query.partition_range is not None:
         report = _in_range(report, defs, query.partition_range, now, dynamic)
-    return report, defs, manifest, now
+    return report, defs
 
 
 def _in_range(
