@@ -218,45 +218,75 @@ def compute_report(
     # Lookups by an integer key (asset number x partition number; index_in + take) keep the
     # expected order and cost far less than hash joins of strings over a million rows.
     status = status.select(STATUS_COLUMNS)
-    _key = _Keys(defs, expected)
-    status_key = _key(status.column("asset"), status.column("partition"))
-    expected_key = _key(expected.column("asset"), expected.column("partition"))
-    found = pc.index_in(expected_key, value_set=status_key)
-    joined = expected.append_column("key", expected_key)
-    for name in STATUS_COLUMNS[2:]:
-        joined = joined.append_column(name, pc.take(status.column(name), found))
+    keys = _Keys(defs, expected)
+    status_key = keys(status.column("asset"), status.column("partition"))
+    expected_key = keys(expected.column("asset"), expected.column("partition"))
+    joined = _lookup(
+        expected.append_column("key", expected_key),
+        expected_key,
+        status_key,
+        status,
+        {name: name for name in STATUS_COLUMNS[2:]},
+    )
     # Per-asset facts by position (asset_order), not by a join over a million rows.
     meta = _asset_meta(defs, chosen, versions)
     order = joined.column("asset_order")
     for name in ("current_code", "code_since_ms", "deps_since_ms", "external"):
         joined = joined.append_column(name, pc.take(meta.column(name), order))
     materialized = joined.filter(pc.is_valid(joined.column("materialized_run_id")))
-    parts: list[pa.Table] = []
+    parts = [
+        _code_causes(materialized),
+        *_input_causes(defs, chosen, inputs, materialized, status, status_key, keys),
+        _freshness(defs, chosen, materialized, now),
+    ]
+    causes = pa.concat_tables([p.cast(CAUSE_SCHEMA) for p in parts])
+    return Report(_partitions(joined, causes, keys), causes)
 
-    # CODE: a code-versioned asset whose deployed version differs from the recorded one.
-    current_code = materialized.column("current_code")
-    recorded_code = materialized.column("materialized_code_version")
+
+def _lookup(
+    table: pa.Table, keys: Any, source_keys: Any, source: pa.Table, columns: Mapping[str, str]
+) -> pa.Table:
+    """`table` with `source`'s columns (renamed) for the rows whose keys match (else null)."""
+    found = pc.index_in(keys, value_set=source_keys)
+    for name, column in columns.items():
+        table = table.append_column(name, pc.take(source.column(column), found))
+    return table
+
+
+def _code_causes(materialized: pa.Table) -> pa.Table:
+    """CODE_VERSION_CHANGED: a code-versioned asset whose deployed version differs from the
+    one its materialization recorded."""
+    current = materialized.column("current_code")
+    recorded = materialized.column("materialized_code_version")
     # Kleene logic: a null comparison (no recorded version) must not hide the change.
     changed = pc.and_kleene(
-        pc.is_valid(current_code),
-        pc.or_kleene(pc.is_null(recorded_code), pc.not_equal(recorded_code, current_code)),
+        pc.is_valid(current), pc.or_kleene(pc.is_null(recorded), pc.not_equal(recorded, current))
     )
-    changed = pc.fill_null(changed, False)
-    code = materialized.filter(changed)
-    parts.append(
-        _causes(
-            code,
-            CODE_VERSION_CHANGED,
-            _max(code.column("materialized_ms"), code.column("code_since_ms")),
-            recorded=code.column("materialized_code_version"),
-            current=code.column("current_code"),
-        )
+    code = materialized.filter(pc.fill_null(changed, False))
+    return _causes(
+        code,
+        CODE_VERSION_CHANGED,
+        _max(code.column("materialized_ms"), code.column("code_since_ms")),
+        recorded=code.column("materialized_code_version"),
+        current=code.column("current_code"),
     )
 
-    # Inputs of the selected, materialized partitions.
-    keys = materialized.select(["asset", "partition", "materialized_ms", "deps_since_ms"])
+
+def _input_causes(
+    defs: DefinitionsSnapshot,
+    chosen: Sequence[str],
+    inputs: pa.Table,
+    materialized: pa.Table,
+    status: pa.Table,
+    status_key: Any,
+    keys: _Keys,
+) -> list[pa.Table]:
+    """The causes provenance shows: dependencies removed or added, upstream partitions
+    missing or at another data version than the one read."""
+    parts: list[pa.Table] = []
+    # The inputs of the selected, materialized partitions, with their materialization facts.
     at = pc.index_in(
-        _key(inputs.column("asset"), inputs.column("partition")),
+        keys(inputs.column("asset"), inputs.column("partition")),
         value_set=materialized.column("key"),
     )
     recorded = inputs.filter(pc.is_valid(at))
@@ -266,10 +296,9 @@ def compute_report(
     edges = _edges(defs, chosen)
     # Is the input still a dependency? A set lookup on (asset, input) numbers, not a join.
     is_edge = pc.is_in(
-        _key.edge(recorded.column("asset"), recorded.column("input_asset")),
-        value_set=_key.edge(edges.column("asset"), edges.column("input_asset")),
+        keys.edge(recorded.column("asset"), recorded.column("input_asset")),
+        value_set=keys.edge(edges.column("asset"), edges.column("input_asset")),
     )
-    kept = recorded.filter(is_edge)
     gone = recorded.filter(pc.invert(is_edge))
     if gone.num_rows:
         removed = gone.group_by(["asset", "partition", "input_asset"]).aggregate(
@@ -283,17 +312,19 @@ def compute_report(
                 upstream_asset=removed.column("input_asset"),
             )
         )
-    up = pc.index_in(
-        _key(kept.column("input_asset"), kept.column("input_partition")), value_set=status_key
+    kept = recorded.filter(is_edge)
+    compared = _lookup(
+        kept,
+        keys(kept.column("input_asset"), kept.column("input_partition")),
+        status_key,
+        status,
+        {
+            "up_run": "materialized_run_id",
+            "up_ms": "materialized_ms",
+            "up_version": "materialized_data_version",
+            "up_since_ms": "materialized_data_version_since_ms",
+        },
     )
-    compared = kept
-    for name, source in (
-        ("up_run", "materialized_run_id"),
-        ("up_ms", "materialized_ms"),
-        ("up_version", "materialized_data_version"),
-        ("up_since_ms", "materialized_data_version_since_ms"),
-    ):
-        compared = compared.append_column(name, pc.take(status.column(source), up))
     external = pa.array(
         sorted(a for a, node in defs.assets.items() if node.compute is None), pa.string()
     )
@@ -313,8 +344,7 @@ def compute_report(
             current=pa.array([INITIAL_VERSION] * initial.num_rows, pa.string()),
         )
     )
-    missing_mask = pc.and_(unreported, pc.invert(from_external))
-    missing = compared.filter(missing_mask)
+    missing = compared.filter(pc.and_(unreported, pc.invert(from_external)))
     parts.append(
         _causes(
             missing,
@@ -344,9 +374,9 @@ def compute_report(
             materialization=differs.column("up_run"),
         )
     )
-
     # ADDED: dependencies changed after the materialization, and one is not in its inputs.
-    later = keys.filter(pc.greater(keys.column("deps_since_ms"), keys.column("materialized_ms")))
+    facts = materialized.select(["asset", "partition", "materialized_ms", "deps_since_ms"])
+    later = facts.filter(pc.greater(facts.column("deps_since_ms"), facts.column("materialized_ms")))
     if later.num_rows:
         wanted = later.join(edges, "asset", join_type="inner")
         read = inputs.select(["asset", "partition", "input_asset"])
@@ -359,39 +389,35 @@ def compute_report(
                 upstream_asset=added.column("input_asset"),
             )
         )
+    return parts
 
-    parts.append(_freshness(defs, chosen, materialized, now))
-    causes = pa.concat_tables([p.cast(CAUSE_SCHEMA) for p in parts])
+
+def _partitions(joined: pa.Table, causes: pa.Table, keys: _Keys) -> pa.Table:
+    """One row per expected partition: its status and `stale_since` (its earliest cause)."""
     since = causes.group_by(["asset", "partition"]).aggregate([("since_ms", "min")])
-    result = joined.select(
-        ["asset", "partition", "asset_order", "partition_order", "materialized_run_id", "external"]
+    since = since.append_column("key", keys(since.column("asset"), since.column("partition")))
+    since = since.filter(pc.is_valid(since.column("key")))
+    with_since = _lookup(
+        joined, joined.column("key"), since.column("key"), since, {"since": "since_ms_min"}
     )
-    since_at = pc.index_in(
-        joined.column("key"),
-        value_set=_key(since.column("asset"), since.column("partition")).drop_null(),
+    unmaterialized = pc.is_null(with_since.column("materialized_run_id"))
+    status = pc.if_else(
+        unmaterialized,
+        pc.if_else(with_since.column("external"), "FRESH", "MISSING"),
+        pc.if_else(pc.is_valid(with_since.column("since")), "STALE", "FRESH"),
     )
-    result = result.append_column("since_ms_min", pc.take(since.column("since_ms_min"), since_at))
-    stale = pc.is_valid(result.column("since_ms_min"))
-    status_col = pc.if_else(
-        pc.is_null(result.column("materialized_run_id")),
-        pc.if_else(result.column("external"), "FRESH", "MISSING"),
-        pc.if_else(stale, "STALE", "FRESH"),
-    )
-    partitions = pa.table(
+    return pa.table(
         {
-            "asset": result.column("asset"),
-            "partition": result.column("partition"),
-            "status": status_col,
+            "asset": with_since.column("asset"),
+            "partition": with_since.column("partition"),
+            "status": status,
             "stale_since_ms": pc.if_else(
-                pc.is_null(result.column("materialized_run_id")),
-                pa.scalar(None, pa.int64()),
-                result.column("since_ms_min"),
+                unmaterialized, pa.scalar(None, pa.int64()), with_since.column("since")
             ),
-            "asset_order": result.column("asset_order"),
-            "partition_order": result.column("partition_order"),
+            "asset_order": with_since.column("asset_order"),
+            "partition_order": with_since.column("partition_order"),
         }
-    )  # already in (asset order, partition order): lookups kept the expected order
-    return Report(partitions, causes)
+    )  # already in (asset order, partition order): lookups keep the expected order
 
 
 def _freshness(
