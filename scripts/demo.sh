@@ -78,5 +78,5 @@ $ARCO state
 $ARCO rebuild --verify
 $ARCO doctor
 
-printf '\nThe store is in %s (workspace %s). Serve it with: %s dev --workspace %s --definitions examples.shop_v2:defs\n' \
+printf '\nThe store is in %s (workspace %s). Serve it with: %s --workspace %s dev --definitions examples.shop_v2:defs\n' \
   "$ARCO_STORE" "$ARCO_WORKSPACE" "$ARCO" "$ARCO_WORKSPACE"
