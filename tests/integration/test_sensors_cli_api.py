@@ -339,3 +339,35 @@ def test_bad_input_writes_nothing(run: Run, http: FlaskClient, ws: Workspace) ->
         assert message in response.json["error"]["message"], (url, body, response.json)
 
     assert ledger_size(ws) == before
+
+
+def test_push_a_message_here_as_pubsub_would(
+    run: Run, ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ARCO_DEFINITIONS", raising=False)
+    data = '{"day": "2024-01-03"}'
+    code, out = run(
+        "sensors", "push", "orders_landed", "--data", data, "--message-id", "m-cli", "--json",
+        "--definitions", LOCATION,
+    )  # fmt: skip
+    assert code == 0, out
+    answer = json.loads(out)
+    assert (answer["outcome"], answer["run_requests"], answer["message_id"]) == (
+        "REQUESTED",
+        1,
+        "m-cli",
+    )
+    code, out = run("sensors", "push", "orders_landed", "--data", data,
+                    "--message-id", "m-cli", "--definitions", LOCATION)  # fmt: skip
+    assert code == 0 and "REQUESTED" in out  # delivered again: the same key, one effect
+    ws.compactor.compact_until_idle()
+    ticks = [t for t in ws.snapshot().rows("sensor_ticks").values() if t["message_id"] == "m-cli"]
+    assert len(ticks) == 1 and ticks[0]["status"] == "SUCCESS"
+
+    size = ledger_size(ws)
+    code, out = run("sensors", "push", "new_files", "--definitions", LOCATION)
+    assert code == 2 and "not a push sensor" in out
+    code, out = run("sensors", "push", "orders_landed")  # no code location
+    assert code == 2 and "--definitions" in out
+    assert ledger_size(ws) == size  # refused here: nothing written, nothing quarantined
+    assert list(ws.store.list(f"{ws.layout.root}quarantine/")) == []
