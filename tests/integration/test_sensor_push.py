@@ -324,3 +324,24 @@ def test_the_worker_function_evaluates_poll_sensor_orders(ws: Workspace) -> None
     assert bad.status_code == 400 and "sensor" in bad.json["error"]["message"]
     unknown = worker.post("/", json=SensorOrder("push", "orders_landed", "", 0).to_json())
     assert unknown.status_code == 404  # a push sensor is never polled
+
+
+def test_a_push_costs_one_write_and_no_read(ws: Workspace) -> None:
+    """The push path reads nothing (no projection, no state): one create per message, and a
+    refused request one quarantine object plus its record."""
+    from arco.domain.catalog import default_registry
+    from arco.ledger.writer import LedgerWriter
+    from arco.services.code_location import load_definitions
+    from arco.services.sensor_push import PushHandler
+    from arco.storage.recording import RecordingObjectStore
+
+    store = RecordingObjectStore(ws.store)
+    writer = LedgerWriter(store, ws.name, default_registry(), ws.clock, "test", ws.lookback_ms)
+    handler = PushHandler(store, writer, load_definitions(LOCATION))
+    answer = handler.handle(json.dumps(envelope("cost-1")).encode(), {}, "/")
+    assert answer.status == 200
+    assert [c.op for c in store.calls] == ["create"]
+    store.reset()
+    refused = handler.handle(b"not json", {}, "/")
+    assert refused.status == 400
+    assert [c.op for c in store.calls] == ["create", "create"]  # the object, its record

@@ -239,3 +239,27 @@ def test_a_stopped_sensor_is_not_evaluated_and_a_started_one_is(ws: Workspace) -
     advance(ws, 1)
     tick(ws)
     assert INBOX.calls == 1 and len(runs_of(ws, "new_files")) == 1
+
+
+def test_an_idle_timer_writes_nothing(ws: Workspace) -> None:
+    """Built-in sensors with nothing new, a stopped poll sensor, no runs: no ledger object."""
+    from arco.domain.sensors import SENSOR_STATUS_CHANGED, SensorStatusChanged
+    from arco.ledger.writer import NewEvent
+    from arco.storage.recording import RecordingObjectStore
+
+    stop = SensorStatusChanged(sensor="new_files", status="STOPPED", request_id="idle")
+    ws.writer.append([NewEvent(SENSOR_STATUS_CHANGED, stop, "stop-idle")])
+    tick(ws)
+    store = RecordingObjectStore(ws.store)
+    assert isinstance(ws.clock, FixedClock)
+    idle = open_ws_on(store, ws.clock)
+    for _ in range(3):
+        advance(idle, 60)
+        run_timer(
+            idle, now_of(idle), dispatcher=InProcessExecutor(idle, load_definitions(LOCATION))
+        )
+    assert store.count("create", idle.layout.ledger_prefix) == 0
+
+
+def open_ws_on(store: Any, clock: Clock) -> Workspace:
+    return Workspace(store, "sensors", clock=clock, lookback_ms=3_600_000)
