@@ -8,8 +8,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from arco.domain.envelope import LEDGER_FORMAT, EventEnvelope, LedgerBatch, format_time_ms
-from arco.domain.fold import LedgerObject
+from arco.domain.fold import FoldReport, LedgerObject, fold_objects
+from arco.domain.registry import Registry
 from arco.domain.settings import SETTING_CHANGED, setting_idempotency_key
+from arco.domain.state import FoldState, StagedState
 from arco.domain.ulid import encode_ulid
 
 BASE_MS = 1_790_000_000_000
@@ -109,3 +111,29 @@ class EnvelopeWriter:
             source="test",
             payload=payload.model_dump(mode="json"),
         )
+
+
+def _outcome(report: FoldReport) -> str:
+    for name in ("applied", "superseded", "duplicate", "rejected", "unsupported"):
+        if getattr(report, f"events_{name}"):
+            return name
+    raise AssertionError(f"no event counted: {report}")
+
+
+class FoldProjection:
+    """A FoldState fed one event per ledger object and per fold call, as the compactor would
+    see events written one append at a time. Capability tests subclass it with accessors."""
+
+    def __init__(self, registry: Registry) -> None:
+        self.registry = registry
+        self.state = FoldState()
+
+    def deliver(self, *events: EventEnvelope) -> list[str]:
+        """Fold each event alone; each one's outcome (applied, superseded, ...)."""
+        outcomes = []
+        for event in events:
+            staged = StagedState(self.state)
+            report = fold_objects(staged, [ledger_object([event])], self.registry, "default")
+            self.state = staged.commit()
+            outcomes.append(_outcome(report))
+        return outcomes

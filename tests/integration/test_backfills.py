@@ -40,6 +40,7 @@ from arco.services.timer import TimerResult, run_timer
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from tests.fixtures.backfill_mixed import BROKEN_HOUR
+from tests.integration.helpers import now_of
 
 LOCATION = "tests.fixtures.backfill_mixed:defs"
 T0 = datetime(2024, 3, 1, 6, tzinfo=UTC)
@@ -56,10 +57,6 @@ def ws(tmp_path: Path) -> Workspace:
     deploy(workspace, load_definitions(LOCATION).snapshot(LOCATION), "test")
     workspace.compactor.compact_until_idle()
     return workspace
-
-
-def now_of(ws: Workspace) -> datetime:
-    return datetime.fromtimestamp(ws.clock.now_ms() / 1000, tz=UTC)
 
 
 class FakeWorker(NoWorkers):
@@ -264,3 +261,26 @@ def test_unknown_ids_illegal_transitions_and_idempotency_keys(ws: Workspace) -> 
     counts = Counter(r["status"] for r in ws.snapshot().rows("backfills").values())
     assert counts == {"CANCELED": 1}
     assert json.loads(ws.snapshot().rows("backfills")[(bf,)]["ranges"]) == [[0, 60]]
+
+
+def test_a_missing_filter_runs_only_what_never_materialized(ws: Workspace) -> None:
+    worker = FakeWorker()
+    first = BackfillRequest(
+        "key:events", PartitionSelection(kind="range", first="2024-01-01", last="2024-01-04")
+    )
+    done = create_backfill(ws, first)[0]["backfill_id"]
+    for _ in range(6):
+        step(ws, worker)
+    assert backfill(ws, done)["status"] == "COMPLETED_SUCCESS"
+
+    missing = PartitionSelection(
+        kind="range", first="2024-01-01", last="2024-01-08", status="missing"
+    )
+    bf = create_backfill(ws, BackfillRequest("key:events", missing, chunk_size=2))[0]
+    for _ in range(8):
+        step(ws, worker)
+    view = backfill(ws, bf["backfill_id"])
+    assert view["status"] == "COMPLETED_SUCCESS"
+    assert view["chunks"]["total"] == 4 and view["anchor_partitions_planned"] == 4
+    ranges = [r["partition_range"] for r in backfill_runs(ws, bf["backfill_id"])]
+    assert sorted(ranges) == [["2024-01-05", "2024-01-06"], ["2024-01-07", "2024-01-08"]]

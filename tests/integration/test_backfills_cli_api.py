@@ -24,6 +24,7 @@ from arco.services.dispatch import InProcessExecutor
 from arco.services.timer import run_timer
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
+from tests.integration.helpers import body_of, ledger_size, now_of
 
 LOCATION = "tests.fixtures.backfill_graph:defs"
 T0 = datetime(2024, 2, 1, tzinfo=UTC)
@@ -79,26 +80,12 @@ def http(ws: Workspace) -> FlaskClient:
     return create_app(lambda name: ws).test_client()
 
 
-def now_of(ws: Workspace) -> datetime:
-    return datetime.fromtimestamp(ws.clock.now_ms() / 1000, tz=UTC)
-
-
 def timer(ws: Workspace, seconds: int = 10) -> None:
     """Advance the clock, run the timer with an in-process executor, publish."""
     assert isinstance(ws.clock, FixedClock)
     ws.clock.advance(seconds * 1000)
     run_timer(ws, now_of(ws), dispatcher=InProcessExecutor(ws, load_definitions(LOCATION)))
     ws.compactor.compact_until_idle()
-
-
-def ledger_size(ws: Workspace) -> int:
-    return len(list(ws.store.list(ws.layout.ledger_prefix)))
-
-
-def body_of(response: Any) -> dict[str, Any]:
-    body = response.json
-    assert isinstance(body, dict)
-    return body
 
 
 def create(http: FlaskClient, ws: Workspace, **fields: Any) -> dict[str, Any]:

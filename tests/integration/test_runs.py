@@ -23,6 +23,7 @@ from arco.services.timer import run_timer
 from arco.services.worker import execute_task
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
+from tests.integration.helpers import now_of
 
 LOCATION = "tests.fixtures.runs_graph:defs"
 T0 = datetime(2024, 2, 1, tzinfo=UTC)
@@ -48,10 +49,6 @@ def ws(tmp_path: Path) -> Workspace:
 @pytest.fixture
 def executor(ws: Workspace) -> InProcessExecutor:
     return InProcessExecutor(ws, load_definitions(LOCATION))
-
-
-def now_of(ws: Workspace) -> datetime:
-    return datetime.fromtimestamp(ws.clock.now_ms() / 1000, tz=UTC)
 
 
 def advance(ws: Workspace, seconds: float) -> None:

@@ -20,6 +20,7 @@ from arco.services.definitions import deploy
 from arco.services.timer import run_timer
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
+from tests.integration.helpers import now_of
 from tests.oidc import PUSH_EMAIL, CertServer
 
 MAIN = str(Path(__file__).resolve().parents[2] / "functions" / "main.py")
@@ -103,7 +104,7 @@ def test_a_push_is_evaluated_once_and_its_request_becomes_a_run(client: Any, ws:
     assert (tick["status"], tick["message_id"]) == ("SUCCESS", "m-1")
     assert json.loads(tick["run_keys"]) == ["m-1"]
 
-    result = run_timer(ws, _now(ws))
+    result = run_timer(ws, now_of(ws))
     assert result.runs_requested == 1
     runs = ws.snapshot().rows("runs")
     [run] = runs.values()
@@ -116,12 +117,6 @@ def test_a_push_is_evaluated_once_and_its_request_becomes_a_run(client: Any, ws:
     assert json.loads(run["tags"])["arco/sensor_name"] == "orders_landed"
     [tick] = ticks(ws)
     assert json.loads(tick["run_ids"]) == [run["run_id"]]
-
-
-def _now(ws: Workspace) -> Any:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(ws.clock.now_ms() / 1000, tz=UTC)
 
 
 def test_skip_reasons_and_failures_are_recorded_ticks(client: Any, ws: Workspace) -> None:
@@ -345,3 +340,24 @@ def test_a_push_costs_one_write_and_no_read(ws: Workspace) -> None:
     refused = handler.handle(b"not json", {}, "/")
     assert refused.status == 400
     assert [c.op for c in store.calls] == ["create", "create"]  # the object, its record
+
+
+def test_the_push_path_never_imports_pyarrow(tmp_path: Path) -> None:
+    """A cold sensor_push instance: import the entry points, build the handler, answer a push;
+    pyarrow (the projections' library) stays out of the process."""
+    import subprocess
+
+    script = f"""
+import json, os, sys
+os.environ.update(ARCO_STORE="file://{tmp_path}", ARCO_WORKSPACE="cold",
+                  ARCO_DEFINITIONS="{LOCATION}")
+import functions.main as main
+body = json.dumps({json.dumps(envelope("cold-1"))}).encode()
+answer = main._push_handler().handle(body, {{}}, "/")
+print(answer.status, "pyarrow" in sys.modules)
+"""
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, cwd=root, check=True
+    )
+    assert done.stdout.split() == ["200", "False"], done.stderr

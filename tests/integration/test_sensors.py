@@ -25,6 +25,7 @@ from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from tests.fixtures import sensors_graph
 from tests.fixtures.sensors_graph import BROKEN_DAY, INBOX
+from tests.integration.helpers import now_of
 
 LOCATION = "tests.fixtures.sensors_graph:defs"
 T0 = datetime(2024, 2, 1, tzinfo=UTC)
@@ -47,10 +48,6 @@ def ws(tmp_path: Path) -> Workspace:
     deploy(workspace, load_definitions(LOCATION).snapshot(LOCATION), "test")
     workspace.compactor.compact_until_idle()
     return workspace
-
-
-def now_of(ws: Workspace) -> datetime:
-    return datetime.fromtimestamp(ws.clock.now_ms() / 1000, tz=UTC)
 
 
 def tick(ws: Workspace) -> TimerResult:

@@ -25,6 +25,7 @@ from arco.services.sensors import list_sensors, sensor_ticks, set_sensor_cursor
 from arco.services.timer import run_timer
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
+from tests.integration.helpers import ledger_size, now_of
 
 LOCATION = "tests.fixtures.sensors_graph:defs"
 T0 = datetime(2024, 2, 1, tzinfo=UTC)
@@ -86,19 +87,11 @@ def http(ws: Workspace) -> FlaskClient:
     return create_app(lambda name: ws).test_client()
 
 
-def now_of(ws: Workspace) -> datetime:
-    return datetime.fromtimestamp(ws.clock.now_ms() / 1000, tz=UTC)
-
-
 def timer(ws: Workspace, seconds: int = 0) -> None:
     """Advance the clock, then run the timer with an in-process executor."""
     assert isinstance(ws.clock, FixedClock)
     ws.clock.advance(seconds * 1000)
     run_timer(ws, now_of(ws), dispatcher=InProcessExecutor(ws, load_definitions(LOCATION)))
-
-
-def ledger_size(ws: Workspace) -> int:
-    return len(list(ws.store.list(ws.layout.ledger_prefix)))
 
 
 def make_ticks(ws: Workspace, inbox: graph.Inbox) -> None:

@@ -22,6 +22,7 @@ from arco.cli import output
 from arco.cli.main import cli
 from arco.services.staleness_views import StalenessQuery, staleness, staleness_summary
 from tests.fixtures.versions_graph import build
+from tests.integration.helpers import body_of
 from tests.integration.test_staleness_rules import DAY, World
 
 URL = "/v1/workspaces/s/staleness"
@@ -46,12 +47,6 @@ class Scene:
     root: Path
     early_manifest: int  # before the code change: everything materialized was FRESH
     early_answer: dict[str, Any]  # the report at that manifest, asked then
-
-
-def body_of(response: Any) -> dict[str, Any]:
-    body = response.json
-    assert isinstance(body, dict), response.data
-    return body
 
 
 def client_of(world: World) -> FlaskClient:

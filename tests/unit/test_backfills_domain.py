@@ -25,13 +25,11 @@ from arco.domain.backfills import (
 )
 from arco.domain.envelope import EventEnvelope
 from arco.domain.errors import InvalidInput
-from arco.domain.fold import fold_objects
 from arco.domain.partitions import DailyPartitionsDefinition, HourlyPartitionsDefinition
 from arco.domain.registry import Registry
-from arco.domain.state import FoldState, StagedState
 from arco.domain.system_tables import SYSTEM_TABLES
 from arco.domain.tables import Row
-from tests.factories import EnvelopeWriter, ledger_object
+from tests.factories import EnvelopeWriter, FoldProjection
 
 NOW = datetime(2024, 3, 1, tzinfo=UTC)
 DAILY = DailyPartitionsDefinition(start_date="2024-01-01").key_space()
@@ -173,15 +171,9 @@ class Writer(EnvelopeWriter):
         return self.envelope(backfills.BACKFILL_CHUNK_FINISHED, payload, key)
 
 
-class Projection:
+class Projection(FoldProjection):
     def __init__(self) -> None:
-        self.state = FoldState()
-
-    def deliver(self, *events: EventEnvelope) -> None:
-        for event in events:
-            staged = StagedState(self.state)
-            fold_objects(staged, [ledger_object([event])], REG, "default")
-            self.state = staged.commit()
+        super().__init__(REG)
 
     def backfill(self) -> Row:
         return self.state.rows("backfills")[(B,)]
@@ -277,3 +269,49 @@ def test_duplicate_delivery_of_every_event_changes_nothing(data: st.DataObject) 
     twice.deliver(*[e for event in script for e in (event, event)])
     assert once.state.rows("backfills") == twice.state.rows("backfills")
     assert once.state.rows("backfill_chunks") == twice.state.rows("backfill_chunks")
+
+
+# --- the controller's planning -----------------------------------------------------------------
+
+
+def test_a_failed_filter_plans_one_run_per_contiguous_piece_and_skips_empty_chunks() -> None:
+    from arco.definitions import Definitions, asset
+    from arco.domain.backfill_controller import BackfillView, advance_backfills
+    from arco.domain.runs import RetrySpec
+
+    daily = DailyPartitionsDefinition(start_date="2024-01-01")
+
+    @asset(partitions_def=daily)
+    def events() -> None: ...
+
+    defs = Definitions(assets=[events]).snapshot("t")
+    row = {
+        "backfill_id": B,
+        "status": "REQUESTED",
+        "selection": "key:events",
+        "assets": '["events"]',
+        "anchor": "events",
+        "ranges": "[[0, 10]]",
+        "status_filter": "failed",
+        "chunk_size": 5,
+        "chunks_total": 2,
+        "chunks_planned": 0,
+        "max_concurrent_runs": 10,
+        "status_version": "v0",
+        "tags": "{}",
+    }
+    failed = {"2024-01-02": "FAILED", "2024-01-03": "FAILED", "2024-01-05": "FAILED"}
+    decisions = advance_backfills(
+        "ws",
+        defs,
+        [BackfillView(row=row, anchor_status=failed)],
+        NOW,
+        0,
+        RetrySpec(max_attempts=1, delay_ms=0),
+    )
+    plans = [e.payload for e in decisions.events]
+    assert [(p.chunk, p.pieces, p.partitions) for p in plans] == [  # type: ignore[attr-defined]
+        (0, [("2024-01-02", "2024-01-03"), ("2024-01-05", "2024-01-05")], 3),
+        (1, [], 0),  # nothing failed in 2024-01-06 .. 10: done at once, no run
+    ]
+    assert len({rid for p in plans for rid in p.run_ids}) == 2  # type: ignore[attr-defined]

@@ -14,13 +14,11 @@ import pytest
 from arco.domain import runs
 from arco.domain.catalog import default_registry
 from arco.domain.envelope import EventEnvelope
-from arco.domain.fold import FoldReport, fold_objects
 from arco.domain.run_controller import advance_runs
 from arco.domain.run_plan import PlannedTask, RunPlan, TaskKey
 from arco.domain.runs import RetrySpec
-from arco.domain.state import FoldState, StagedState
 from arco.domain.tables import ROW_VERSION, Row
-from tests.factories import BASE_MS, EnvelopeWriter, ledger_object
+from tests.factories import BASE_MS, EnvelopeWriter, FoldProjection
 
 REG = default_registry()
 STEP_MS = EnvelopeWriter.STEP_MS
@@ -137,27 +135,9 @@ class Writer(EnvelopeWriter):
         ]
 
 
-def _outcome(report: FoldReport) -> str:
-    for name in ("applied", "superseded", "duplicate", "rejected", "unsupported"):
-        if getattr(report, f"events_{name}"):
-            return name
-    raise AssertionError(f"no event counted: {report}")
-
-
-class Projection:
-    """A FoldState fed one event per ledger object and per fold call."""
-
+class Projection(FoldProjection):
     def __init__(self) -> None:
-        self.state = FoldState()
-
-    def deliver(self, *events: EventEnvelope) -> list[str]:
-        outcomes = []
-        for event in events:
-            staged = StagedState(self.state)
-            report = fold_objects(staged, [ledger_object([event])], REG, "default")
-            self.state = staged.commit()
-            outcomes.append(_outcome(report))
-        return outcomes
+        super().__init__(REG)
 
     def run(self, run_id: str = "r1") -> Row:
         return self.state.rows("runs")[(run_id,)]

@@ -17,13 +17,20 @@ from pydantic import ValidationError
 
 from arco.domain import schedules, sensors
 from arco.domain.envelope import EventEnvelope
-from arco.domain.fold import FoldReport, LedgerObject, fold_objects
+from arco.domain.fold import LedgerObject, fold_objects
 from arco.domain.registry import Registry
 from arco.domain.sensors import SensorEvaluated, SensorRunRequest
 from arco.domain.state import FoldState, StagedState
 from arco.domain.system_tables import SYSTEM_TABLES
 from arco.domain.tables import ROW_VERSION, Row
-from tests.factories import BASE_MS, EnvelopeWriter, batch_bytes, ledger_object, ulid_at
+from tests.factories import (
+    BASE_MS,
+    EnvelopeWriter,
+    FoldProjection,
+    batch_bytes,
+    ledger_object,
+    ulid_at,
+)
 
 
 def _install_system_tables(registry: Registry) -> None:
@@ -112,27 +119,9 @@ class Writer(EnvelopeWriter):
         return self.envelope(sensors.SENSOR_CURSOR_SET, payload, key)
 
 
-def _outcome(report: FoldReport) -> str:
-    for name in ("applied", "superseded", "duplicate", "rejected", "unsupported"):
-        if getattr(report, f"events_{name}"):
-            return name
-    raise AssertionError(f"no event counted: {report}")
-
-
-class Projection:
-    """A FoldState fed one event per ledger object and per fold call."""
-
+class Projection(FoldProjection):
     def __init__(self) -> None:
-        self.state = FoldState()
-
-    def deliver(self, *events: EventEnvelope) -> list[str]:
-        outcomes = []
-        for event in events:
-            staged = StagedState(self.state)
-            report = fold_objects(staged, [ledger_object([event])], REG, "default")
-            self.state = staged.commit()
-            outcomes.append(_outcome(report))
-        return outcomes
+        super().__init__(REG)
 
     def sensor(self, sensor: str = S) -> Row:
         return self.state.rows("sensor_state")[(sensor,)]

@@ -197,18 +197,13 @@ def register(cli: click.Group) -> None:
         import base64
         import json
 
-        from arco.domain.catalog import default_registry
-        from arco.ledger.writer import LedgerWriter
         from arco.services.code_location import load_definitions
         from arco.services.sensor_push import PushHandler
 
         if not reference:
             raise InvalidInput("give the code location: --definitions pkg.module:attr")
         attrs = parse_tags(attributes)
-        writer = LedgerWriter(
-            c.ws.store, c.ws.name, default_registry(), c.ws.clock, "cli", c.ws.lookback_ms
-        )
-        handler = PushHandler(c.ws.store, writer, load_definitions(reference))
+        handler = PushHandler(c.ws.store, c.ws.writer, load_definitions(reference))
         node = handler.snapshot.sensors.get(name)
         if node is None or node.kind != "push":  # refused here: nothing is quarantined
             raise InvalidInput(f"{name!r} is not a push sensor of {reference}")

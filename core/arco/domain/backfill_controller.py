@@ -27,6 +27,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from pydantic import BaseModel
+
 from arco.domain.backfills import (
     BACKFILL_CHUNK_FINISHED,
     BACKFILL_CHUNK_PLANNED,
@@ -102,8 +104,8 @@ def advance_backfills(
     return decisions
 
 
-def _event(type_: str, payload: object, key: str, ms: int) -> NewEvent:
-    return NewEvent(type_, payload, key, event_id=deterministic_ulid(ms, key))  # type: ignore[arg-type]
+def _event(type_: str, payload: BaseModel, key: str, ms: int) -> NewEvent:
+    return NewEvent(type_, payload, key, event_id=deterministic_ulid(ms, key))
 
 
 def _advance(

@@ -23,7 +23,7 @@ always gives the same report.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
@@ -35,7 +35,6 @@ from arco.domain.runs import split_input_name
 from arco.domain.tables import Row
 
 Status = Literal["FRESH", "STALE", "MISSING"]
-Dynamic = Mapping[str, Sequence[str]]
 Key = tuple[str, str | None]
 
 CODE_VERSION_CHANGED = "CODE_VERSION_CHANGED"

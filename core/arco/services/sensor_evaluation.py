@@ -24,7 +24,7 @@ from arco.definitions import AssetKey, AssetsDefinition, AssetSpec
 from arco.domain.definitions import SensorNode
 from arco.domain.errors import InvalidInput
 from arco.domain.run_identity import validate_run_key, validate_user_tags
-from arco.domain.sensors import EvaluationOutcome, SensorRunRequest
+from arco.domain.sensors import EvaluationOutcome, SensorEvaluated, SensorRunRequest
 from arco.sensor_definitions import (
     PushSensorContext,
     RunRequest,
@@ -47,6 +47,19 @@ class Evaluation:
     skip_reason: str | None = None
     error: str | None = None
     cursor_after: str | None = None
+
+    def event(self, node: SensorNode, **kind_fields: Any) -> SensorEvaluated:
+        """The `sensor.evaluated` payload, with what the kind adds (message, cursor read)."""
+        return SensorEvaluated(
+            sensor=node.name,
+            kind=node.kind,
+            outcome=self.outcome,
+            skip_reason=self.skip_reason,
+            error=self.error,
+            run_requests=self.run_requests,
+            default_running=node.default_status == "RUNNING",
+            **kind_fields,
+        )
 
 
 class _Misuse(Exception):

@@ -18,7 +18,6 @@ from arco.domain.sensor_controller import SensorOrder
 from arco.domain.sensors import (
     SENSOR_EVALUATED,
     SENSOR_STATE,
-    SensorEvaluated,
     poll_evaluation_key,
 )
 from arco.ledger.writer import NewEvent
@@ -72,17 +71,11 @@ def evaluate_poll_sensor(
         last_evaluation_ms=state.get("last_evaluation_ms"),
     )
     evaluation = evaluate(definition, node, context)
-    payload = SensorEvaluated(
-        sensor=order.sensor,
-        kind="poll",
-        outcome=evaluation.outcome,
-        skip_reason=evaluation.skip_reason,
-        error=evaluation.error,
+    payload = evaluation.event(
+        node,
         cursor_read_version=order.cursor_version,
         cursor_before=cursor,
         cursor_after=evaluation.cursor_after,
-        run_requests=evaluation.run_requests,
-        default_running=node.default_status == "RUNNING",
     )
     key = poll_evaluation_key(order.sensor, order.cursor_version, order.dispatch_name)
     appended = ws.writer.append([NewEvent(SENSOR_EVALUATED, payload, key)])

@@ -30,7 +30,6 @@ from arco.domain.sensors import (
     SENSOR_PUSH_QUARANTINED,
     PushedMessage,
     PushQuarantined,
-    SensorEvaluated,
     push_evaluation_key,
     push_quarantine_key,
 )
@@ -110,12 +109,8 @@ class PushHandler:
         evaluation = evaluate(
             definition, node, PushSensorContext(sensor_name=node.name, message=push.message)
         )
-        payload = SensorEvaluated(
-            sensor=node.name,
-            kind="push",
-            outcome=evaluation.outcome,
-            skip_reason=evaluation.skip_reason,
-            error=evaluation.error,
+        payload = evaluation.event(
+            node,
             message_id=push.message.message_id,
             message=PushedMessage(
                 data_b64=push.data_b64,
@@ -124,8 +119,6 @@ class PushHandler:
                 ordering_key=push.message.ordering_key,
                 subscription=push.subscription,
             ),
-            run_requests=evaluation.run_requests,
-            default_running=node.default_status == "RUNNING",
         )
         key = push_evaluation_key(node.name, push.message.message_id)
         try:

@@ -432,12 +432,19 @@ def _freshness(
     subset = materialized.filter(
         pc.is_in(materialized.column("asset"), value_set=pa.array(with_policy, pa.string()))
     ).select(["asset", "partition", "materialized_ms"])
-    latest: dict[str, tuple[int, str]] = {}
-    for row in subset.to_pylist():
-        current = latest.get(row["asset"])
-        candidate = (int(row["materialized_ms"]), row["partition"])
-        if current is None or candidate > current:
-            latest[row["asset"]] = candidate
+    # The newest materialization per asset (ties: the last partition key), sorted in Arrow.
+    newest = (
+        subset.sort_by([("materialized_ms", "descending"), ("partition", "descending")])
+        .group_by("asset", use_threads=False)  # ordered: "first" is the newest
+        .aggregate([("materialized_ms", "first"), ("partition", "first")])
+        .to_pydict()
+    )
+    latest = {
+        asset: (int(ms), partition)
+        for asset, ms, partition in zip(
+            newest["asset"], newest["materialized_ms_first"], newest["partition_first"], strict=True
+        )
+    }
     for asset in with_policy:
         policy = defs.assets[asset].freshness
         assert policy is not None
