@@ -14,6 +14,10 @@ export ARCO_DEFINITIONS="${ARCO_DEFINITIONS:-examples.shop:defs}"
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 at() { .venv/bin/python -c "import datetime as d; print((d.datetime.now(d.UTC) + d.timedelta(hours=$1)).strftime('%Y-%m-%dT%H:%M:%SZ'))"; }
 
+step "create the workspace (nothing else does: a misspelt name is an error, not a new workspace)"
+$ARCO workspace create "$ARCO_WORKSPACE"
+if $ARCO --workspace demo-typo state; then echo "expected an unknown workspace" >&2; exit 1; fi
+
 step "workspace settings (each is one ledger object); a bad value is refused"
 $ARCO settings set runs.max_in_flight 8
 if $ARCO settings set reconciliation.enabled maybe; then echo "expected a refusal" >&2; exit 1; fi

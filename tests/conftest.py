@@ -203,3 +203,13 @@ def any_store_factory(request: pytest.FixtureRequest, tmp_path: Path) -> StoreFa
 def any_store(any_store_factory: StoreFactory) -> ObjectStore:
     """A fresh, empty store of each backend (memory, local, gcs, s3)."""
     return any_store_factory(_unique("t"))
+
+
+@pytest.fixture(autouse=True)
+def _fresh_instance() -> Iterator[None]:
+    """Each test builds its own composition root from its own environment."""
+    from arco.bootstrap import instance
+
+    instance.cache_clear()
+    yield
+    instance.cache_clear()

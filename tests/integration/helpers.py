@@ -39,3 +39,40 @@ def body_of(response: Any) -> dict[str, Any]:
     body = response.json
     assert isinstance(body, dict), response.data
     return body
+
+
+def api_client(
+    target: Any,
+    name: str | None = None,
+    *,
+    gate: Any = None,
+    admins: frozenset[str] = frozenset(),
+) -> Any:
+    """A Flask test client of the API over one created workspace.
+
+    `target` is a Workspace (served for the created name, `name` or its own) or an ObjectStore
+    (a fresh Workspace on it per name, as separate function instances would have; `name`
+    created when given). The default gate is `LoopbackGate`: the test client's peer is
+    127.0.0.1, so every request is the local admin.
+    """
+    from arco.api.app import create_app
+    from arco.services.access import LoopbackGate, WorkspaceDirectory
+
+    if isinstance(target, Workspace):
+        ws = target
+        store = ws.store
+        name = name or ws.name
+
+        def build(requested: str) -> Workspace:
+            return ws
+    else:
+        store = target
+
+        def build(requested: str) -> Workspace:
+            return Workspace(store, requested, lookback_ms=3_600_000, source="api")
+
+    directory = WorkspaceDirectory(store, build=build)
+    if name is not None:
+        directory.create(name, "test", 0)
+    app = create_app(directory, gate if gate is not None else LoopbackGate(), admins)
+    return app.test_client()

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask.testing import FlaskClient
 
-from arco.api.app import create_app
-from arco.api.openapi import openapi_document
+from arco.api.app import openapi_document
 from arco.services.workspace import Workspace
 from arco.storage.memory import MemoryObjectStore
 from arco.storage.port import ObjectStore
+from tests.integration.helpers import api_client
 
 
 @pytest.fixture
@@ -24,13 +26,13 @@ def workspaces(store: ObjectStore) -> dict[str, Workspace]:
 
 @pytest.fixture
 def client(store: ObjectStore, workspaces: dict[str, Workspace]) -> FlaskClient:
-    def factory(name: str) -> Workspace:
-        return workspaces.setdefault(name, Workspace(store, name, source="api-test"))
-
-    return create_app(factory).test_client()
+    ws = workspaces.setdefault("w1", Workspace(store, "w1", source="api-test"))
+    client: FlaskClient = api_client(ws)
+    return client
 
 
 def ledger_size(store: ObjectStore) -> int:
+    """Objects under the workspaces' prefix (the directory's markers are outside it)."""
     return len(list(store.list("workspaces/")))
 
 
@@ -50,7 +52,7 @@ def test_change_a_setting_and_read_it_after_compaction(
     workspaces["w1"].compactor.compact()
     settings = {s["name"]: s for s in client.get("/v1/workspaces/w1/settings").json["settings"]}  # type: ignore[index]
     assert settings["runs.max_in_flight"]["value"] == 3
-    assert settings["runs.max_in_flight"]["changed_by"] == "api"
+    assert settings["runs.max_in_flight"]["changed_by"] == "local-dev"  # the caller
     state = client.get("/v1/workspaces/w1/state").json
     assert state["manifest_id"] == 1 and state["tables"]["workspace_settings"]["rows"] == 1  # type: ignore[index]
 
@@ -60,12 +62,12 @@ def test_change_a_setting_and_read_it_after_compaction(
     [
         ("/v1/workspaces/w1/settings/runs.max_in_flight", {"value": "lots"}, 400, "needs a int"),
         ("/v1/workspaces/w1/settings/no.such", {"value": 1}, 400, "unknown setting"),
-        ("/v1/workspaces/w1/settings/runs.max_in_flight", {"valu": 1}, 400, "body must be"),
+        ("/v1/workspaces/w1/settings/runs.max_in_flight", {"valu": 1}, 400, "body.value: Field required"),
         (
             "/v1/workspaces/w1/settings/runs.max_in_flight",
             {"value": 1, "x": 2},
             400,
-            "unknown fields",
+            "body.x: unknown field",
         ),
         (
             "/v1/workspaces/W%20X/settings/runs.max_in_flight",
@@ -77,7 +79,7 @@ def test_change_a_setting_and_read_it_after_compaction(
             "/v1/workspaces/w1/settings/runs.max_in_flight",
             {"value": 1, "request_id": "a/b"},
             400,
-            "invalid request id",
+            "body.request_id: String should match pattern",
         ),
     ],
 )
@@ -105,25 +107,44 @@ def test_unknown_route_is_json_404(client: FlaskClient) -> None:
     assert response.status_code == 404 and "error" in response.json  # type: ignore[operator]
 
 
-def test_openapi_document_matches_the_routes(client: FlaskClient) -> None:
+def test_openapi_document_is_valid_and_matches_the_routes(client: FlaskClient) -> None:
+    from openapi_spec_validator import validate
+
     served = client.get("/openapi.json").json
     assert served == openapi_document()
-    app = client.application
-    routes = set()
-    for rule in app.url_map.iter_rules():
-        if rule.endpoint == "static":
-            continue
-        path = (
-            rule.rule.replace("<name>", "{ws}")
-            .replace("<setting>", "{name}")
-            .replace("<path:asset>", "{asset}")
-            .replace("<schedule>", "{schedule}")
-            .replace("<definition>", "{definition}")
-            .replace("<sensor>", "{sensor}")
-            .replace("<run_id>", "{run_id}")
-            .replace("<backfill_id>", "{backfill_id}")
-        )
+    validate(served)  # a valid OpenAPI 3.1 document (raises otherwise)
+    routes: list[tuple[str, str]] = []
+    for rule in client.application.url_map.iter_rules():
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:  # type: ignore[operator]
-            routes.add((path, method.lower()))
-    documented = {(p, m) for p, ops in served["paths"].items() for m in ops}  # type: ignore[index]
-    assert routes == documented
+            routes.append((path, method.lower()))
+    documented = [(p, m) for p, ops in served["paths"].items() for m in ops]  # type: ignore[index]
+    # Every Flask rule has exactly one operation and every operation exactly one rule.
+    assert sorted(routes) == sorted(documented) and len(set(routes)) == len(routes)
+
+
+def test_openapi_document_has_real_schemas_roles_and_security(client: FlaskClient) -> None:
+    doc = client.get("/openapi.json").json
+    assert isinstance(doc, dict)
+    schemas = doc["components"]["schemas"]
+    assert doc["components"]["securitySchemes"]["oidcBearer"]["scheme"] == "bearer"
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            public = path in ("/healthz", "/openapi.json")
+            assert (op["security"] == []) == public, (path, method)
+            assert op["x-arco-role"] in op["description"] or public
+            for status, answer in op["responses"].items():
+                ref = answer["content"]["application/json"]["schema"].get("$ref", "")
+                if path != "/openapi.json":
+                    name = ref.removeprefix("#/components/schemas/")
+                    assert name in schemas and schemas[name].get("properties"), (path, status)
+                if int(status) >= 400:
+                    assert ref == "#/components/schemas/ErrorBody"
+    launch = doc["paths"]["/v1/workspaces/{name}/runs"]["post"]
+    assert launch["x-arco-role"] == "operator" and {"401", "403", "404", "409"} <= set(
+        launch["responses"]
+    )
+    assert doc["paths"]["/v1/workspaces/{name}/settings/{setting}"]["put"]["x-arco-role"] == "admin"
+    assert schemas["LaunchRunBody"]["properties"]["partition_range"]["anyOf"][0] == {
+        "$ref": "#/components/schemas/PartitionRange"
+    }

@@ -14,7 +14,6 @@ import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
-from arco.api.app import create_app
 from arco.cli import output
 from arco.cli.main import cli
 from arco.clock import FixedClock
@@ -24,7 +23,7 @@ from arco.services.dispatch import InProcessExecutor
 from arco.services.timer import run_timer
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
-from tests.integration.helpers import body_of, ledger_size, now_of
+from tests.integration.helpers import api_client, body_of, ledger_size, now_of
 
 LOCATION = "tests.fixtures.backfill_graph:defs"
 T0 = datetime(2024, 2, 1, tzinfo=UTC)
@@ -77,7 +76,7 @@ def run(tmp_path: Path, ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Run:
 
 @pytest.fixture
 def http(ws: Workspace) -> FlaskClient:
-    return create_app(lambda name: ws).test_client()
+    return api_client(ws)
 
 
 def timer(ws: Workspace, seconds: int = 10) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from arco.api.openapi import openapi_document
+from arco.api.app import openapi_document
 from arco.domain.reconciliation import RECONCILIATION_SCOPE
 from arco.domain.run_identity import keyed_run_id
 from arco.services.reconciliation import PlanQuery, reconciliation_log, reconciliation_plan

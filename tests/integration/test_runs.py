@@ -3,6 +3,7 @@ cancel, schedules becoming runs, and redelivered worker orders."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from arco.clock import FixedClock
 from arco.domain.errors import InvalidInput, NotFound, Refused
-from arco.domain.run_controller import TaskOrder
+from arco.domain.run_controller import TaskOrder, dispatch_name
 from arco.services.code_location import load_definitions
 from arco.services.definitions import deploy
 from arco.services.dispatch import InProcessExecutor, NoWorkers
@@ -394,3 +395,25 @@ def test_doctor_says_when_no_timer_is_advancing_runs(ws: Workspace) -> None:
     run_timer(ws, now_of(ws), dispatcher=waiting)  # the timer times it out and retries
     (finding,) = [f for f in run_doctor(ws) if f.check == "runs"]
     assert finding.status == "ok"
+
+
+def test_an_attempt_the_timer_did_not_dispatch_runs_nothing(ws: Workspace) -> None:
+    """A forged attempt number (or a dispatch name the timer never recorded) is refused, even
+    after folding what is pending; the ledger is unchanged and user code never runs."""
+    launch_run(ws, LaunchRequest("key:raw_events", partition="2024-01-01"))
+    waiting = NoWorkers()
+    run_timer(ws, now_of(ws), dispatcher=waiting)
+    (order,) = waiting.pending
+    definitions = load_definitions(LOCATION)
+    ws.compactor.compact_until_idle()
+    objects = len(ledger_names(ws))
+    forged = dataclasses.replace(
+        order, attempt=3, dispatch_name=dispatch_name("runs", order.run_id, order.task, 3)
+    )
+    with pytest.raises(InvalidInput, match=r"attempt 3 .* was not dispatched"):
+        execute_task(ws, definitions, forged)
+    renamed = dataclasses.replace(order, dispatch_name="made-up")
+    with pytest.raises(InvalidInput, match="was not dispatched"):
+        execute_task(ws, definitions, renamed)
+    assert len(ledger_names(ws)) == objects
+    assert execute_task(ws, definitions, order).outcome == "SUCCESS"

@@ -10,13 +10,13 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from arco.api.app import create_app
 from arco.cli.main import cli
 from arco.services.code_location import load_definitions
 from arco.services.definitions import deploy
 from arco.services.workspace import Workspace
 from arco.storage.port import ObjectStore
 from tests.conftest import StoreFactory
+from tests.integration.helpers import api_client
 
 LOCATION = "tests.fixtures.runs_graph:defs"
 BODY = {"selection": "key:raw_events", "partition": "2024-01-02", "run_key": "nightly-1"}
@@ -31,7 +31,7 @@ def deployed(store: ObjectStore) -> Workspace:
 
 def app_for(store: ObjectStore) -> Any:
     # A fresh Workspace per request, as separate function instances would have.
-    return create_app(lambda name: Workspace(store, name, lookback_ms=3_600_000, source="api"))
+    return api_client(store, "api").application
 
 
 def ledger_count(ws: Workspace) -> int:

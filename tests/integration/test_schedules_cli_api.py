@@ -9,11 +9,11 @@ import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
-from arco.api.app import create_app
 from arco.cli.main import cli
 from arco.clock import FixedClock
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
+from tests.integration.helpers import api_client
 
 LOCATION = "tests.fixtures.scheduling:defs"
 
@@ -105,7 +105,7 @@ def client(tmp_path: Path) -> tuple[FlaskClient, Workspace]:
         ).exit_code
         == 0
     )
-    return create_app(lambda name: ws).test_client(), ws
+    return api_client(ws), ws
 
 
 def test_schedules_over_http(client: tuple[FlaskClient, Workspace]) -> None:

@@ -13,7 +13,6 @@ from click.testing import CliRunner
 from flask.testing import FlaskClient
 
 import tests.fixtures.sensors_graph as graph
-from arco.api.app import create_app
 from arco.cli import output
 from arco.cli.main import cli
 from arco.clock import FixedClock
@@ -25,7 +24,7 @@ from arco.services.sensors import list_sensors, sensor_ticks, set_sensor_cursor
 from arco.services.timer import run_timer
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
-from tests.integration.helpers import ledger_size, now_of
+from tests.integration.helpers import api_client, ledger_size, now_of
 
 LOCATION = "tests.fixtures.sensors_graph:defs"
 T0 = datetime(2024, 2, 1, tzinfo=UTC)
@@ -84,7 +83,7 @@ def run(tmp_path: Path, ws: Workspace, monkeypatch: pytest.MonkeyPatch) -> Run:
 
 @pytest.fixture
 def http(ws: Workspace) -> FlaskClient:
-    return create_app(lambda name: ws).test_client()
+    return api_client(ws, "x")
 
 
 def timer(ws: Workspace, seconds: int = 0) -> None:

@@ -17,12 +17,11 @@ import pytest
 from click.testing import CliRunner
 from flask.testing import FlaskClient
 
-from arco.api.app import create_app
 from arco.cli import output
 from arco.cli.main import cli
 from arco.services.staleness_views import StalenessQuery, staleness, staleness_summary
 from tests.fixtures.versions_graph import build
-from tests.integration.helpers import body_of
+from tests.integration.helpers import api_client, body_of
 from tests.integration.test_staleness_rules import DAY, World
 
 URL = "/v1/workspaces/s/staleness"
@@ -50,7 +49,7 @@ class Scene:
 
 
 def client_of(world: World) -> FlaskClient:
-    return create_app(lambda name: world.ws).test_client()
+    return api_client(world.ws, "s")
 
 
 def build_scene(root: Path) -> Scene:

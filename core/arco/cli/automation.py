@@ -50,7 +50,7 @@ def register(cli: click.Group) -> None:
 
         snapshot = load_definitions(reference).snapshot(reference)
         c.ws.compactor.compact_until_idle()
-        result = deploy_snapshot(c.ws, snapshot, "cli")
+        result = deploy_snapshot(c.ws, snapshot, c.actor)
         if result["changed"]:
             c.ws.compactor.compact_until_idle()
         if as_json:
@@ -163,7 +163,7 @@ def register(cli: click.Group) -> None:
             from arco.services.assets import change_dynamic_partitions
 
             result = change_dynamic_partitions(
-                c.ws, definition, list(keys), action, request_id or uuid.uuid4().hex, "cli"
+                c.ws, definition, list(keys), action, request_id or uuid.uuid4().hex, c.actor
             )
             if as_json:
                 print_json(result)

@@ -184,7 +184,7 @@ def register(cli: click.Group) -> None:
             tags=parse_tags(tags),
         )
         c.ws.compactor.compact_until_idle()
-        result, created = create_backfill(c.ws, request, "cli")
+        result, created = create_backfill(c.ws, request, c.actor)
         c.ws.compactor.compact_until_idle()
         _print_created(
             result,
@@ -337,7 +337,7 @@ def register(cli: click.Group) -> None:
                 backfill_id,
                 action,
                 request_id or uuid.uuid4().hex,
-                "cli",
+                c.actor,
                 cancel_runs=cancel_runs,
             )
             c.ws.compactor.compact_until_idle()
@@ -370,7 +370,7 @@ def register(cli: click.Group) -> None:
         from arco.services.backfills import retry_failed
 
         c.ws.compactor.compact_until_idle()
-        result, created = retry_failed(c.ws, backfill_id, "cli")
+        result, created = retry_failed(c.ws, backfill_id, c.actor)
         c.ws.compactor.compact_until_idle()
         _print_created(
             result,

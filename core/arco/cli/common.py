@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import functools
+import getpass
 import sys
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 from rich.markup import escape
@@ -15,7 +16,9 @@ from arco.clock import Clock, OffsetClock, SystemClock
 from arco.domain.errors import ArcoError
 from arco.domain.names import validate_workspace
 from arco.services.workspace import Workspace
-from arco.storage.url import open_store
+
+if TYPE_CHECKING:
+    from arco.bootstrap import Instance
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,10 +32,16 @@ class Context:
         self.lookback_ms = lookback_ms
         self.at = at
         self._ws: Workspace | None = None
+        self._instance: Instance | None = None
 
     @property
-    def ws(self) -> Workspace:
-        if self._ws is None:
+    def instance(self) -> Instance:
+        """The composition root for this command: the CLI acts with the store's own
+        credentials, so it serves every created workspace (no declared set)."""
+        if self._instance is None:
+            from arco.bootstrap import Instance
+            from arco.services.config import Settings
+
             clock: Clock = SystemClock()
             if self.at is not None:
                 from arco.domain.instants import parse_instant
@@ -40,14 +49,28 @@ class Context:
                 simulated = OffsetClock()
                 simulated.set_now(round(parse_instant(self.at, "--at").timestamp() * 1000))
                 clock = simulated
-            self._ws = Workspace(
-                open_store(self.store_url),
-                validate_workspace(self.workspace_name),
-                clock=clock,
+            settings = Settings(
+                store_url=self.store_url,
+                workspace=validate_workspace(self.workspace_name),
                 lookback_ms=self.lookback_ms,
-                source="cli",
             )
+            self._instance = Instance(
+                settings, source="cli", clock=clock, serve_declared_only=False
+            )
+        return self._instance
+
+    @property
+    def ws(self) -> Workspace:
+        """The selected workspace; it must exist (`arco workspace create`), so a misspelt name
+        is an error rather than a new workspace."""
+        if self._ws is None:
+            self._ws = self.instance.directory.open(validate_workspace(self.workspace_name))
         return self._ws
+
+    @property
+    def actor(self) -> str:
+        """Who the history records for a write made here: the operating-system user."""
+        return f"cli:{getpass.getuser()}"
 
 
 def json_option(fn: F) -> F:
@@ -100,7 +123,7 @@ def add_start_stop(group: click.Group, noun: str, set_status: StatusSetter) -> N
             as_json: bool,
             status_name: str = status_name,
         ) -> None:
-            result = set_status(c.ws, name, status_name, request_id or uuid.uuid4().hex, "cli")
+            result = set_status(c.ws, name, status_name, request_id or uuid.uuid4().hex, c.actor)
             c.ws.compactor.compact_until_idle()
             if as_json:
                 print_json(result)

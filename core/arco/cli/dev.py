@@ -1,35 +1,39 @@
-"""`arco dev`: the HTTP API on localhost plus a local timer loop, on one store."""
+"""`arco dev`: the HTTP API on loopback plus a local timer loop, on one store. No auth."""
 
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 
-from arco.api.app import create_app
+from arco.bootstrap import Instance
 from arco.cli.output import console, err_console
 from arco.clock import clock_now
+from arco.domain.errors import InvalidInput
+from arco.services.access import LoopbackGate, is_loopback
 from arco.services.workspace import Workspace
-from arco.storage.url import open_store
 
 
 def run_dev(
-    store_url: str,
-    workspace: str,
+    cli_instance: Instance,
+    ws: Workspace,
     host: str,
     port: int,
     interval: float,
-    lookback_ms: int,
     definitions: str | None = None,
 ) -> None:
-    store = open_store(store_url)
-    cache: dict[str, Workspace] = {}
-    lock = threading.Lock()
-
-    def workspaces(name: str) -> Workspace:
-        with lock:
-            if name not in cache:
-                cache[name] = Workspace(store, name, lookback_ms=lookback_ms, source="dev")
-            return cache[name]
-
+    """Serve `ws`'s store on http://host:port and run the timer for `ws` every `interval` s."""
+    if not is_loopback(host if host != "localhost" else "127.0.0.1"):
+        raise InvalidInput(
+            f"arco dev verifies no caller, so it binds to loopback only, not {host!r}; deploy "
+            "the api function (docs/security.md) to serve other machines"
+        )
+    instance = replace(
+        cli_instance,
+        source="dev",
+        store_override=cli_instance.store,  # the same store object (memory:// included)
+        gate_override=LoopbackGate(),
+        serve_declared_only=False,
+    )
     stop = threading.Event()
 
     from arco.services.dispatch import InProcessExecutor, NoWorkers, TaskDispatcher
@@ -39,17 +43,16 @@ def run_dev(
     if definitions:
         from arco.services.code_location import load_definitions
 
-        dispatcher = InProcessExecutor(workspaces(workspace), load_definitions(definitions))
+        dispatcher = InProcessExecutor(ws, load_definitions(definitions))
 
     def timer_loop() -> None:
         while not stop.is_set():
             try:
-                ws = workspaces(workspace)
                 now = clock_now(ws.clock)
                 result = run_timer(ws, now, dispatcher=dispatcher)
                 if result.ledger_objects or result.dispatch.executed:
                     console.print(
-                        f"[dim]timer[/] {workspace}: manifest {result.manifest_id}, "
+                        f"[dim]timer[/] {ws.name}: manifest {result.manifest_id}, "
                         f"{result.runs_launched} run(s) launched, "
                         f"{result.tasks_dispatched} task(s) dispatched, "
                         f"{len(result.dispatch.executed)} executed"
@@ -62,12 +65,16 @@ def run_dev(
 
     thread = threading.Thread(target=timer_loop, name="arco-timer", daemon=True)
     thread.start()
+    err_console.print(
+        "[bold yellow]AUTH IS OFF:[/] arco dev verifies no caller; every request from this "
+        f"machine acts as an admin. Serving loopback only ({host})."
+    )
     console.print(
-        f"arco dev: API on http://{host}:{port} (try /v1/workspaces/{workspace}/state),"
-        f" timer every {interval}s on {store.url}"
+        f"arco dev: API on http://{host}:{port} (try /v1/workspaces/{ws.name}/state),"
+        f" timer every {interval}s on {instance.store.url}"
         + (f", executing {definitions}" if definitions else " (no --definitions: runs wait)")
     )
     try:
-        create_app(workspaces).run(host=host, port=port, threaded=True)
+        instance.api_app.run(host=host, port=port, threaded=True)
     finally:
         stop.set()

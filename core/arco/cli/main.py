@@ -57,6 +57,11 @@ def cli(ctx: click.Context, store: str, workspace: str, lookback_ms: int, at: st
     """Arco: a serverless, event-sourced orchestration control plane on object storage.
 
     \b
+    Workspaces and access:
+      arco workspace create NAME / list           nothing else creates a workspace
+      arco access grant EMAIL viewer|operator|admin / revoke EMAIL / list
+
+    \b
     Definitions and automation:
       arco deploy --definitions pkg.module:attr   record a code location's snapshot
       arco assets / arco partitions ASSET         what is deployed
@@ -88,7 +93,7 @@ def cli(ctx: click.Context, store: str, workspace: str, lookback_ms: int, at: st
       arco rebuild --verify rebuild from the ledger and compare with what is published
       arco doctor           health of pointer, manifests, files, quarantine, ledger
       arco restore-pointer  point a lost pointer back at the newest good manifest
-      arco dev              local HTTP API plus the timer loop
+      arco dev              local HTTP API plus the timer loop (no auth, loopback only)
     """
     ctx.obj = Context(store, workspace, lookback_ms, at)
 
@@ -319,7 +324,7 @@ def settings_set(c: Context, name: str, value: str, request_id: str | None, as_j
     """Change a setting: appends one event (visible after the next compaction)."""
     from arco.services.settings import change_setting
 
-    result = change_setting(c.ws, name, value, request_id or uuid.uuid4().hex, "cli")
+    result = change_setting(c.ws, name, value, request_id or uuid.uuid4().hex, c.actor)
     if as_json:
         print_json(result)
     else:
@@ -351,13 +356,15 @@ def settings_set(c: Context, name: str, value: str, request_id: str | None, as_j
 def dev(c: Context, host: str, port: int, interval: float, reference: str | None) -> None:
     """Serve the HTTP API on localhost and run the timer (schedules, runs) locally.
 
+    Nobody is authenticated: every caller is a local admin, so it binds to loopback only.
     With --definitions, launched runs execute in this process."""
     from arco.cli.dev import run_dev
 
-    run_dev(c.store_url, c.workspace_name, host, port, interval, c.lookback_ms, reference)
+    run_dev(c.instance, c.ws, host, port, interval, reference)
 
 
 from arco.cli import (  # noqa: E402  (registers deploy, run, ...)
+    access,
     automation,
     backfills,
     reconcile,
@@ -366,6 +373,7 @@ from arco.cli import (  # noqa: E402  (registers deploy, run, ...)
     staleness,
 )
 
+access.register(cli)
 automation.register(cli)
 sensors.register(cli)
 runs.register(cli)

@@ -288,7 +288,7 @@ def register(cli: click.Group) -> None:
             max_partitions=max_partitions,
         )
         query.validate()  # bad limits are bad input, even while reconciliation is disabled
-        result = execute_plan(c.ws, query, dry_run=dry_run, requested_by="cli")
+        result = execute_plan(c.ws, query, dry_run=dry_run, requested_by=c.actor)
         c.ws.compactor.compact_until_idle()  # the log and the runs show at once
         if as_json:
             print_json(result)

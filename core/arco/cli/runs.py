@@ -156,7 +156,7 @@ def register(cli: click.Group) -> None:
             tags=parse_tags(tags),
         )
         c.ws.compactor.compact_until_idle()
-        _launched(c, launch_run(c.ws, request, "cli"), wait, reference, as_json)
+        _launched(c, launch_run(c.ws, request, c.actor), wait, reference, as_json)
 
     @cli.command("runs")
     @click.option("--status", type=click.Choice(RUN_STATUSES, case_sensitive=False), default=None)
@@ -261,7 +261,7 @@ def register(cli: click.Group) -> None:
         from arco.services.runs import cancel_run
 
         c.ws.compactor.compact_until_idle()
-        result = cancel_run(c.ws, run_id, "cli")
+        result = cancel_run(c.ws, run_id, c.actor)
         c.ws.compactor.compact_until_idle()
         if as_json:
             print_json(result)
@@ -305,7 +305,7 @@ def register(cli: click.Group) -> None:
             selection=selection,
             run_key=run_key,
             tags=parse_tags(tags),
-            requested_by="cli",
+            requested_by=c.actor,
         )
         _launched(c, result, wait, reference, as_json)
 

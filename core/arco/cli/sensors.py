@@ -160,7 +160,7 @@ def register(cli: click.Group) -> None:
 
         if (value is None) == (not reset):
             raise InvalidInput("give exactly one of --set VALUE or --reset")
-        result = set_sensor_cursor(c.ws, name, value, request_id or uuid.uuid4().hex, "cli")
+        result = set_sensor_cursor(c.ws, name, value, request_id or uuid.uuid4().hex, c.actor)
         c.ws.compactor.compact_until_idle()
         if as_json:
             print_json(result)

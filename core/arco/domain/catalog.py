@@ -8,6 +8,7 @@ from __future__ import annotations
 from functools import cache
 
 from arco.domain import (
+    access,
     backfills,
     deployments,
     dynamic_partitions,
@@ -21,6 +22,7 @@ from arco.domain.registry import Registry
 from arco.domain.system_tables import SYSTEM_TABLES
 
 INSTALLERS = (
+    access.install,
     settings.install,
     deployments.install,
     schedules.install,

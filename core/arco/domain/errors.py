@@ -50,3 +50,17 @@ class StorageUnavailable(ArcoError):
 
 class CorruptState(ArcoError):
     """A published object (pointer, manifest, table file) cannot be read back."""
+
+
+class Unauthenticated(ArcoError):
+    """The caller could not be identified (no, malformed, expired or foreign token): 401."""
+
+
+class Forbidden(ArcoError):
+    """The caller is known but may not do this (wrong service account, role too low): 403."""
+
+
+class AuthUnavailable(ArcoError):
+    """The token's signing certificates could not be fetched: says nothing about the caller."""
+
+    retryable = True

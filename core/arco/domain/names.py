@@ -17,7 +17,7 @@ _COMPONENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=-]{0,199}$")
 
 def validate_workspace(name: str) -> str:
     """Return `name` if it is a valid workspace name (lowercase, digits, `-`, `_`; 1-63 chars)."""
-    if not isinstance(name, str) or not _WORKSPACE.match(name):
+    if not isinstance(name, str) or not _WORKSPACE.fullmatch(name):
         raise InvalidInput(
             f"invalid workspace name {name!r}: use 1-63 lowercase letters, digits, '-' or '_', "
             "starting and ending with a letter or digit"
@@ -27,7 +27,7 @@ def validate_workspace(name: str) -> str:
 
 def validate_key_component(value: str, what: str = "key component") -> str:
     """Return `value` if it is safe as one path segment of an object key."""
-    if not isinstance(value, str) or not _COMPONENT.match(value) or ".." in value:
+    if not isinstance(value, str) or not _COMPONENT.fullmatch(value) or ".." in value:
         raise InvalidInput(
             f"invalid {what} {value!r}: use 1-200 characters from A-Z a-z 0-9 . _ = -, "
             "starting with a letter or digit, without '..'"

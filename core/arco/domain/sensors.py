@@ -16,6 +16,7 @@ here, by the fold, deterministically, and recorded on the tick.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from typing import Any, Literal
@@ -93,6 +94,19 @@ PUSH_QUARANTINE = TableSpec(
         Column("received_ms", "int64"),
     ),
     description="Push requests refused by sensor_push, kept whole in the named object.",
+)
+
+PUSH_MESSAGES = TableSpec(
+    name="push_messages",
+    key=("sensor", "subscription", "message_id"),
+    columns=(
+        Column("sensor", "string"),
+        Column("subscription", "string"),
+        Column("message_id", "string"),
+        Column("fingerprint", "string"),
+        Column("tick_id", "string"),
+    ),
+    description="Each pushed message applied once: its content's fingerprint and its tick.",
 )
 
 SENSOR_RUN_KEYS = TableSpec(
@@ -189,8 +203,30 @@ class SensorCursorSet(_Payload):
     request_id: str = Field(min_length=1, max_length=200)
 
 
-def push_evaluation_key(sensor: str, message_id: str) -> str:
-    return f"sensor_eval:{sensor}:msg:{message_id}"
+def message_fingerprint(message: PushedMessage | None) -> str:
+    """What identifies a message's content: its data, attributes and ordering key (a Pub/Sub
+    redelivery repeats all three; a forged message reusing the id does not)."""
+    if message is None:
+        return ""
+    content = json.dumps(
+        [message.data_b64, sorted(message.attributes.items()), message.ordering_key],
+        separators=(",", ":"),
+    )
+    return hashlib.sha256(content.encode()).hexdigest()[:32]
+
+
+def push_evaluation_key(
+    sensor: str, subscription: str | None, message_id: str, fingerprint: str
+) -> str:
+    """One message on one subscription with one content. The same id with other content gets
+    another key, so the fold sees it and records the conflict instead of dropping it."""
+    return f"sensor_eval:{sensor}:msg:{subscription or '-'}:{message_id}:{fingerprint}"
+
+
+def push_conflict_key(sensor: str, subscription: str | None, message_id: str, fp: str) -> str:
+    """Where a conflicting delivery is listed in `push_quarantine` (it stays whole in its
+    `sensor.evaluated` event)."""
+    return f"conflict:{sensor}:{subscription or '-'}:{message_id}:{fp}"
 
 
 def poll_evaluation_key(sensor: str, cursor_version: str, evaluation_id: str) -> str:
@@ -282,6 +318,8 @@ def fold_evaluated(ctx: FoldContext, event: SensorEvaluated) -> Outcome:
     sensor, tick_id = event.sensor, ctx.event_id
     if ctx.get(SENSOR_TICKS.name, sensor, tick_id) is not None:
         return Outcome.SUPERSEDED
+    if event.kind == "push" and not _first_delivery(ctx, event):
+        return Outcome.APPLIED  # recorded as a conflict, or a redelivery: no second tick
     state = _state(ctx, sensor)
     polled = event.kind != "push"
     cursor_after = event.cursor_before
@@ -343,6 +381,49 @@ def fold_evaluated(ctx: FoldContext, event: SensorEvaluated) -> Outcome:
         state["last_evaluation_ms"] = ctx.time_ms
     ctx.put(SENSOR_STATE.name, state)
     return Outcome.APPLIED
+
+
+def _first_delivery(ctx: FoldContext, event: SensorEvaluated) -> bool:
+    """Claim (sensor, subscription, message id) for this content. A later delivery with the
+    same content is a redelivery (False); with other content it is a conflict, listed in
+    `push_quarantine` with both fingerprints (False): never applied, never silently dropped."""
+    assert event.message_id is not None  # push evaluations always carry it
+    subscription = (event.message.subscription if event.message else None) or ""
+    fingerprint = message_fingerprint(event.message)
+    claimed = ctx.get(PUSH_MESSAGES.name, event.sensor, subscription, event.message_id)
+    if claimed is None:
+        ctx.put(
+            PUSH_MESSAGES.name,
+            {
+                "sensor": event.sensor,
+                "subscription": subscription,
+                "message_id": event.message_id,
+                "fingerprint": fingerprint,
+                "tick_id": ctx.event_id,
+            },
+        )
+        return True
+    if claimed["fingerprint"] == fingerprint:
+        return False
+    ctx.put(
+        PUSH_QUARANTINE.name,
+        {
+            "object_key": push_conflict_key(
+                event.sensor, subscription, event.message_id, fingerprint
+            ),
+            "reason": (
+                f"message id {event.message_id!r} was already applied with other content "
+                f"(tick {claimed['tick_id']}); this delivery (event {ctx.event_id}, kept whole "
+                "in the ledger) was not applied"
+            ),
+            "http_status": 409,
+            "sensor": event.sensor,
+            "subscription": subscription or None,
+            "message_id": event.message_id,
+            "received_ms": ctx.time_ms,
+        },
+    )
+    return False
 
 
 def _claim_and_request(ctx: FoldContext, event: SensorEvaluated, tick_id: str) -> list[str]:
@@ -413,7 +494,7 @@ def link_run(ctx: FoldContext, request_id: str, run_id: str) -> None:
 
 def install(registry: Registry) -> None:
     """Register the sensor tables and events. `run_requests` comes from `schedules.install`."""
-    for spec in (SENSOR_STATE, SENSOR_TICKS, SENSOR_RUN_KEYS, PUSH_QUARANTINE):
+    for spec in (SENSOR_STATE, SENSOR_TICKS, SENSOR_RUN_KEYS, PUSH_QUARANTINE, PUSH_MESSAGES):
         registry.add_table(spec)
     for name, payload, rule, description in (
         (

@@ -6,6 +6,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from arco.domain.access import validate_principal
+from arco.domain.errors import InvalidInput
 from arco.domain.names import validate_workspace
 from arco.ledger.writer import DEFAULT_LOOKBACK_MS
 from arco.storage.url import DEFAULT_STORE_URL
@@ -29,6 +31,17 @@ class Settings:
     # The code location workers run (pkg.module:attr), and their heartbeat interval.
     definitions: str | None = None
     heartbeat_interval_s: float = 60.0
+    # Who may call (docs/security.md). `auth`: "oidc" (Google-signed ID tokens, the default) or
+    # "off-loopback" (no tokens, loopback peers only: emulator stacks). `audience`: what the
+    # tokens must be minted for (the function's URL). `invokers`: the service accounts allowed
+    # to call an engine function (timer, worker, sensor_push, compactor). `admins`: the first
+    # admins of every served workspace. `workspaces`: the workspaces this deployment serves.
+    auth: str = "oidc"
+    audience: str | None = None
+    invokers: frozenset[str] = frozenset()
+    admins: frozenset[str] = frozenset()
+    workspaces: frozenset[str] = frozenset({"default"})
+    certs_url: str | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -46,4 +59,35 @@ class Settings:
             worker_url=env.get("ARCO_WORKER_URL") or None,
             definitions=env.get("ARCO_DEFINITIONS") or None,
             heartbeat_interval_s=float(env.get("ARCO_HEARTBEAT_INTERVAL_S") or 60),
+            auth=_auth_mode(env.get("ARCO_AUTH") or "oidc"),
+            audience=env.get("ARCO_AUDIENCE") or None,
+            invokers=_principals(env.get("ARCO_INVOKERS"), "ARCO_INVOKERS"),
+            admins=_principals(env.get("ARCO_ADMINS"), "ARCO_ADMINS"),
+            workspaces=frozenset(
+                validate_workspace(n)
+                for n in _items(
+                    env.get("ARCO_WORKSPACES") or env.get("ARCO_WORKSPACE") or "default"
+                )
+            ),
+            certs_url=env.get("ARCO_CERTS_URL") or None,
         )
+
+
+AUTH_MODES = ("oidc", "off-loopback")
+
+
+def _auth_mode(text: str) -> str:
+    if text not in AUTH_MODES:
+        raise InvalidInput(f"ARCO_AUTH must be one of {', '.join(AUTH_MODES)}, not {text!r}")
+    return text
+
+
+def _items(text: str | None) -> list[str]:
+    return [item.strip() for item in (text or "").split(",") if item.strip()]
+
+
+def _principals(text: str | None, variable: str) -> frozenset[str]:
+    try:
+        return frozenset(validate_principal(item) for item in _items(text))
+    except InvalidInput as exc:
+        raise InvalidInput(f"{variable}: {exc}") from None

@@ -338,10 +338,9 @@ def _check_quarantine(rows: list[dict[str, Any]]) -> Finding:
 PUSH_ACTIONS = {
     400: "Not a Pub/Sub push the function understands. Check what publishes to the topic, or "
     "what the subscription pushes (a no-wrapper subscription sends the raw body).",
-    401: "No OIDC token: enable push authentication on the subscription (its service account "
-    "and ARCO_PUSH_AUDIENCE must match).",
-    403: "The token was refused: check the subscription's service account against "
-    "ARCO_PUSH_SERVICE_ACCOUNT and its audience against ARCO_PUSH_AUDIENCE.",
+    409: "The same message id arrived again with other content and was not applied (a "
+    "forgery, or a publisher reusing ids). Its body is kept whole in its sensor.evaluated event; "
+    "find out who sent it before re-publishing it under a new id.",
     404: "No sensor for this request: deploy the sensor bound to the subscription, or fix the "
     "push endpoint path /sensors/<name>. Re-publish the kept body once it exists.",
 }

@@ -1,12 +1,13 @@
 """The `sensor_push` function's job: one Pub/Sub push in, one durable evaluation out.
 
-    authenticate -> parse (push envelope or CloudEvent) -> route to a push sensor
-    -> evaluate the user's function -> append `sensor.evaluated` -> 200
+    (caller verified by the entry point's gate) -> parse (push envelope or CloudEvent)
+    -> route to a push sensor -> evaluate the user's function -> append `sensor.evaluated` -> 200
 
-Answers: 200 once the evaluation is in the ledger (a redelivered message id appends the same
-idempotency key, which the fold takes once); 4xx for a request that can never succeed, after
-keeping it whole under `quarantine/push/` with a `sensor.push_quarantined` event; 503 only when
-something transient failed (the store, the token certificates), so Pub/Sub redelivers.
+Answers: 200 once the evaluation is in the ledger (a redelivered message appends the same
+idempotency key, which the fold takes once; the same id with other content is a conflict the
+fold records); 4xx for an authenticated request that can never succeed, after keeping it whole
+under `quarantine/push/` with a `sensor.push_quarantined` event; 503 only when something
+transient failed (the store), so Pub/Sub redelivers.
 
 Import-light on purpose (a cold start pays for every import): the ledger writer, the store and
 the user's code location, never pyarrow. It never reads projections: whether the sensor is
@@ -30,6 +31,7 @@ from arco.domain.sensors import (
     SENSOR_PUSH_QUARANTINED,
     PushedMessage,
     PushQuarantined,
+    message_fingerprint,
     push_evaluation_key,
     push_quarantine_key,
 )
@@ -40,13 +42,10 @@ from arco.storage.layout import WorkspaceLayout
 from arco.storage.port import ObjectStore
 
 if TYPE_CHECKING:
-    from arco.cloud.push_auth import PushAuth
     from arco.definitions import Definitions
 
 SENSOR_PATH_PREFIX = "/sensors/"
 SENSOR_ATTRIBUTE = "arco-sensor"
-# What is kept of a request whose sender could not be authenticated (anyone can send those).
-MAX_UNAUTHENTICATED_BODY = 64 * 1024
 # Headers never written to the quarantine (credentials).
 _SECRET_HEADERS = ("authorization", "cookie", "x-serverless-authorization")
 
@@ -88,7 +87,6 @@ class PushHandler:
     store: ObjectStore
     writer: LedgerWriter
     definitions: Definitions
-    auth: PushAuth | None = None
 
     def __post_init__(self) -> None:
         self.layout = WorkspaceLayout(self.writer.workspace)
@@ -98,13 +96,10 @@ class PushHandler:
         """Answer one push request. Never raises for bad input: that is a 4xx."""
         lower = {k.lower(): v for k, v in headers.items()}
         try:
-            self._authenticate(lower)
             push = _parse(body, lower)
             node = self._route(push, path)
         except _Rejected as rejected:
             return self._quarantine(rejected, body, lower, path)
-        except _Unavailable as exc:
-            return _transient(str(exc))
         definition = self.definitions.get_sensor(node.name)
         evaluation = evaluate(
             definition, node, PushSensorContext(sensor_name=node.name, message=push.message)
@@ -120,7 +115,12 @@ class PushHandler:
                 subscription=push.subscription,
             ),
         )
-        key = push_evaluation_key(node.name, push.message.message_id)
+        key = push_evaluation_key(
+            node.name,
+            push.subscription,
+            push.message.message_id,
+            message_fingerprint(payload.message),
+        )
         try:
             appended = self.writer.append([NewEvent(SENSOR_EVALUATED, payload, key)])
         except ArcoError as exc:
@@ -137,20 +137,6 @@ class PushHandler:
         )
 
     # -- steps --
-
-    def _authenticate(self, headers: Mapping[str, str]) -> None:
-        if self.auth is None:
-            return
-        from arco.cloud.push_auth import PushAuthError, PushAuthUnavailable
-
-        authorization = headers.get("authorization")
-        try:
-            self.auth.verify(authorization)
-        except PushAuthUnavailable as exc:
-            raise _Unavailable(f"cannot verify the push token now: {exc}") from exc
-        except PushAuthError as exc:
-            status = 401 if not authorization else 403
-            raise _Rejected(status, "unauthenticated", f"push token refused: {exc.reason}") from exc
 
     def _route(self, push: _Push, path: str) -> SensorNode:
         """The push sensor a request is for: named by the endpoint path `/sensors/<name>` or
@@ -196,8 +182,8 @@ class PushHandler:
     def _quarantine(
         self, rejected: _Rejected, body: bytes, headers: Mapping[str, str], path: str
     ) -> PushAnswer:
-        """Keep the refused request whole (bounded when unauthenticated), record it, answer."""
-        kept = body[:MAX_UNAUTHENTICATED_BODY] if rejected.code == "unauthenticated" else body
+        """Keep the refused (authenticated) request whole, record it, answer."""
+        kept = body  # only authenticated requests get here (the gate refused the others)
         digest = hashlib.sha256(body).hexdigest()
         object_key = self.layout.push_quarantine_key(digest)
         document = {
@@ -237,10 +223,6 @@ class PushHandler:
                 "quarantine": object_key,
             },
         )
-
-
-class _Unavailable(Exception):
-    """Something transient failed before the request could be judged."""
 
 
 def _transient(message: str) -> PushAnswer:

@@ -53,6 +53,7 @@ from arco.execution import (
     DataVersion,
     MaterializeResult,
 )
+from arco.domain.tables import Row
 from arco.ledger.writer import NewEvent
 from arco.projections.cache import Snapshot
 from arco.services.definitions import current_definitions, dynamic_partition_keys
@@ -117,6 +118,12 @@ def _report(ws: Workspace, kind: str, type_: str, order: TaskOrder, payload: Any
     ws.writer.append([NewEvent(type_, payload, key)])
 
 
+def _dispatched(task: Row, order: TaskOrder) -> bool:
+    """Whether the timer dispatched exactly this attempt under this name: an order naming any
+    other attempt (forged, or from a confused caller) runs nothing."""
+    return task["attempt"] == order.attempt and task["dispatch_name"] == order.dispatch_name
+
+
 def execute_task(
     ws: Workspace,
     definitions: Definitions,
@@ -146,6 +153,17 @@ def execute_task(
         )
     if task["status"] in FINAL_TASK or task["attempt"] > order.attempt:
         return TaskResult(order, "STALE")  # the run moved on; nothing to do, nothing to write
+    if not _dispatched(task, order):
+        # The projection may lag the timer's dispatch: fold what is pending, look again.
+        ws.compactor.compact_until_idle()
+        task = tasks_of(ws.snapshot(), order.run_id)[order.task]
+        if task["status"] in FINAL_TASK or task["attempt"] > order.attempt:
+            return TaskResult(order, "STALE")
+        if not _dispatched(task, order):
+            raise InvalidInput(
+                f"attempt {order.attempt} of task {order.task} of run {order.run_id} was not "
+                f"dispatched (the task is at attempt {task['attempt']}, {task['status']})"
+            )
     if run["cancel_requested_ms"] is not None:
         _report(
             ws,

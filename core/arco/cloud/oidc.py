@@ -1,13 +1,15 @@
-"""Verifying the OIDC token that Pub/Sub push attaches to each push request.
+"""Verifying the Google-signed OIDC ID tokens every caller of a function presents.
 
-A push subscription configured with a service account sends `Authorization: Bearer <jwt>`,
-a Google-signed ID token whose audience is the one set on the subscription. `PushAuth.verify`
-checks the signature against Google's certificates, the audience, the issuer and (when
-configured) that the token was minted for the expected service account.
+Pub/Sub push, Cloud Tasks, Cloud Scheduler and people (`gcloud auth print-identity-token`) all
+send `Authorization: Bearer <jwt>`: an ID token whose audience is the function's URL (or the
+audience configured on the subscription / queue). `OidcVerifier.verify` checks the signature
+against Google's certificates, the audience, the issuer, the expiry and that the e-mail is
+verified, and returns who the caller is. What that caller may then do is decided elsewhere
+(`arco.services.access`).
 
-Two failure kinds, so the caller can answer differently: `PushAuthError` means the request is
-not authentic (401/403); `PushAuthUnavailable` means the certificates could not be fetched, which
-says nothing about the request (503, and Pub/Sub redelivers).
+Two failure kinds, so the caller can answer differently: `Unauthenticated` means the request is
+not authentic (401); `AuthUnavailable` means the certificates could not be fetched, which says
+nothing about the request (503, and the platform redelivers).
 
 google-auth (and with it `requests`) is imported on first verification only: this module is
 imported on the function's cold-start path.
@@ -22,6 +24,9 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from arco.domain.access import Identity, validate_principal
+from arco.domain.errors import AuthUnavailable, InvalidInput, Unauthenticated
 
 GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 
@@ -49,22 +54,6 @@ _REASONS: tuple[tuple[str, str], ...] = (
     ("requires the cryptography package", "token uses an unsupported signature algorithm"),
     ("does not contain required claim", "token is missing its iat/exp claims"),
 )
-
-
-class PushAuthError(Exception):
-    """The push request is not authentic; `reason` is short and safe to return to the caller."""
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
-
-
-class PushAuthUnavailable(Exception):
-    """The signing certificates could not be fetched: transient, answer 503 so Pub/Sub retries."""
-
-    def __init__(self, reason: str = "could not fetch the signing certificates") -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class _CertsTransport:
@@ -136,13 +125,13 @@ def _max_age(headers: Mapping[str, str] | None) -> int:
 
 def _bearer(authorization: str | None) -> str:
     if not authorization or not authorization.strip():
-        raise PushAuthError("missing bearer token")
+        raise Unauthenticated("missing bearer token")
     scheme, _, token = authorization.strip().partition(" ")
     if scheme.lower() != "bearer":
-        raise PushAuthError("authorization is not a bearer token")
+        raise Unauthenticated("authorization is not a bearer token")
     token = token.strip()
     if not token:
-        raise PushAuthError("missing bearer token")
+        raise Unauthenticated("missing bearer token")
     return token
 
 
@@ -154,12 +143,14 @@ def _reason(exc: Exception) -> str:
     return "invalid token"
 
 
+_CERTS_DOWN = "could not fetch the token signing certificates; retry later"
+
+
 @dataclass(frozen=True)
-class PushAuth:
-    """What a push request's token must satisfy. Build it once per process: it caches the certs."""
+class OidcVerifier:
+    """What a caller's token must satisfy. Build it once per instance: it caches the certs."""
 
     audience: str
-    service_account: str | None = None
     certs_url: str = GOOGLE_CERTS_URL
     issuers: tuple[str, ...] = ("accounts.google.com", "https://accounts.google.com")
     _transport: _CertsTransport = field(
@@ -171,34 +162,24 @@ class PushAuth:
         if not self.audience:
             raise ValueError("audience must be non-empty")
 
-    @classmethod
-    def from_env(cls, env: Mapping[str, str]) -> PushAuth | None:
-        """From ARCO_PUSH_AUDIENCE (unset or empty: auth off, None), ARCO_PUSH_SERVICE_ACCOUNT
-        and ARCO_PUSH_CERTS_URL."""
-        audience = env.get("ARCO_PUSH_AUDIENCE", "").strip()
-        if not audience:
-            return None
-        return cls(
-            audience=audience,
-            service_account=env.get("ARCO_PUSH_SERVICE_ACCOUNT", "").strip() or None,
-            certs_url=env.get("ARCO_PUSH_CERTS_URL", "").strip() or GOOGLE_CERTS_URL,
-        )
+    def verify(self, authorization: str | None) -> Identity:
+        """The verified caller of a request with this `Authorization` header value.
 
-    def verify(self, authorization: str | None) -> dict[str, Any]:
-        """The token's claims if the `Authorization` header value is a valid push token.
-
-        Raises PushAuthError (not authentic) or PushAuthUnavailable (certs unreachable).
+        Raises Unauthenticated (not authentic) or AuthUnavailable (certs unreachable).
         """
         token = _bearer(authorization)
         claims = self._verified_claims(token)
         if claims.get("iss") not in self.issuers:
-            raise PushAuthError("token issuer is not Google")
-        if self.service_account is not None:
-            if claims.get("email") != self.service_account:
-                raise PushAuthError("token email is not the configured service account")
-            if claims.get("email_verified") is not True:
-                raise PushAuthError("token email not verified")
-        return claims
+            raise Unauthenticated("token issuer is not Google")
+        email = claims.get("email")
+        if not isinstance(email, str) or not email:
+            raise Unauthenticated("token carries no e-mail (mint it with the e-mail scope)")
+        if claims.get("email_verified") is not True:
+            raise Unauthenticated("token e-mail is not verified")
+        try:
+            return Identity(validate_principal(email))
+        except InvalidInput as exc:
+            raise Unauthenticated(f"token e-mail is not an address: {email[:100]!r}") from exc
 
     def _verified_claims(self, token: str) -> dict[str, Any]:
         from google.auth import exceptions as auth_exceptions
@@ -215,7 +196,7 @@ class PushAuth:
         try:
             decode_header(token)
         except (ValueError, TypeError, auth_exceptions.GoogleAuthError) as exc:
-            raise PushAuthError("malformed token") from exc
+            raise Unauthenticated("malformed token") from exc
 
         # A key id missing from cached certs may be a rotation: refetch once before refusing.
         for attempt in range(2):
@@ -230,20 +211,20 @@ class PushAuth:
                 )
             except auth_exceptions.TransportError as exc:
                 # Connection errors, timeouts and non-200 answers from the certs endpoint.
-                raise PushAuthUnavailable() from exc
+                raise AuthUnavailable(_CERTS_DOWN) from exc
             except json.JSONDecodeError as exc:
                 # The certs endpoint answered 200 with something that is not JSON (a proxy's
                 # error page): the token's segments were already parsed above, so it is the certs.
-                raise PushAuthUnavailable() from exc
+                raise AuthUnavailable(_CERTS_DOWN) from exc
             except (ValueError, TypeError, auth_exceptions.GoogleAuthError) as exc:
                 reason = _reason(exc)
                 if reason == "token signed by an unknown key" and from_cache and attempt == 0:
                     self._transport.forget(self.certs_url)
                     continue
-                raise PushAuthError(reason) from exc
+                raise Unauthenticated(reason) from exc
             except Exception as exc:
                 # Fail closed on anything else google-auth may raise (e.g. a JWK set needing
                 # pyjwt); the caller must never see a raw exception.
-                raise PushAuthError("token could not be verified") from exc
+                raise Unauthenticated("token could not be verified") from exc
             return dict(claims)
         raise AssertionError("unreachable")  # pragma: no cover

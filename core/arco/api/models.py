@@ -1,0 +1,823 @@
+"""The API's request and response models: the contract the handlers receive and answer.
+
+Request bodies are validated strictly from JSON (a `"5"` is not an integer); query parameters
+arrive as text, so their types parse text explicitly (`true`/`false`, digits, ISO 8601 with an
+offset) and refuse everything else. Response models forbid fields they do not name, so a handler
+cannot answer outside the contract; the nested shapes that a service defines elsewhere and that
+may grow (a task's metadata, a cause's details) are typed as JSON objects.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    WithJsonSchema,
+    model_validator,
+)
+
+from arco.api.contract import RequestModel, ResponseModel
+from arco.domain.access import Role
+from arco.domain.backfills import BackfillStatus, PartitionSelection
+from arco.domain.errors import InvalidInput
+from arco.domain.instants import parse_instant
+
+MAX_LIMIT = 1000
+WORKSPACE_PATTERN = r"^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$"
+KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._=-]{0,199}$"
+
+
+# -- query-string types: text in, typed out, anything else refused --
+
+
+def _query_bool(value: object) -> object:
+    if isinstance(value, str):
+        if value in ("true", "false"):
+            return value == "true"
+        raise ValueError("must be true or false")
+    return value
+
+
+def _query_int(value: object) -> object:
+    if isinstance(value, str):
+        if re.fullmatch(r"-?[0-9]{1,18}", value):
+            return int(value)
+        raise ValueError("must be an integer")
+    return value
+
+
+def _query_instant(value: object) -> object:
+    if isinstance(value, str):
+        try:
+            return parse_instant(value, "time")
+        except InvalidInput as exc:
+            raise ValueError(str(exc)) from None
+    return value
+
+
+def _comma_list(value: object) -> object:
+    """`?status=STALE,MISSING` and `?status=STALE&status=MISSING` mean the same."""
+    if isinstance(value, str):
+        value = [value]
+    if isinstance(value, list):
+        return [p.strip() for v in value if isinstance(v, str) for p in v.split(",") if p.strip()]
+    return value
+
+
+QueryBool = Annotated[bool, BeforeValidator(_query_bool), Field(strict=True)]
+QueryInt = Annotated[int, BeforeValidator(_query_int), Field(strict=True)]
+Instant = Annotated[
+    datetime,
+    BeforeValidator(_query_instant),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+CommaList = Annotated[list[str], BeforeValidator(_comma_list)]
+Limit = Annotated[QueryInt, Field(ge=1, le=MAX_LIMIT, description="Page size.")]
+Cursor = Annotated[
+    str | None, Field(None, min_length=1, description="The previous page's next_cursor.")
+]
+RequestId = Annotated[
+    str | None,
+    Field(
+        None,
+        pattern=KEY_PATTERN,
+        description="Makes a retried write idempotent (a new id when absent).",
+    ),
+]
+Tags = Annotated[dict[str, str], Field(default_factory=dict)]
+
+
+class QueryModel(RequestModel):
+    """Query parameters: text converted by the field types above, never silently coerced."""
+
+
+class BodyModel(RequestModel):
+    """A JSON body: validated strictly from the JSON text."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+
+# -- path parameters --
+
+WorkspaceName = Annotated[str, Field(pattern=WORKSPACE_PATTERN, description="The workspace.")]
+
+
+class WorkspacePath(RequestModel):
+    name: WorkspaceName
+
+
+class AssetPath(WorkspacePath):
+    asset: Annotated[str, Field(min_length=1, description="An asset key (a/b/c).")]
+
+
+class DefinitionPath(WorkspacePath):
+    definition: Annotated[str, Field(min_length=1)]
+
+
+class SchedulePath(WorkspacePath):
+    schedule: Annotated[str, Field(min_length=1)]
+
+
+class SensorPath(WorkspacePath):
+    sensor: Annotated[str, Field(min_length=1)]
+
+
+class RunPath(WorkspacePath):
+    run_id: Annotated[str, Field(min_length=1)]
+
+
+class BackfillPath(WorkspacePath):
+    backfill_id: Annotated[str, Field(min_length=1)]
+
+
+class SettingPath(WorkspacePath):
+    setting: Annotated[str, Field(min_length=1)]
+
+
+class PrincipalPath(WorkspacePath):
+    principal: Annotated[str, Field(min_length=3, max_length=320, description="An e-mail.")]
+
+
+# -- query parameters --
+
+
+class PageQuery(QueryModel):
+    limit: Limit = 50
+    cursor: Cursor = None
+
+
+class NowPageQuery(PageQuery):
+    now: Annotated[
+        Instant | None, Field(description="Evaluate as of this time (default: the clock).")
+    ] = None
+
+
+class PartitionsQuery(QueryModel):
+    limit: Limit = 1000
+    cursor: Cursor = None
+    now: Instant | None = None
+
+
+class ScheduleTicksQuery(PageQuery):
+    status: Literal["TRIGGERED", "SKIPPED", "FAILED"] | None = None
+
+
+class SensorTicksQuery(PageQuery):
+    status: Literal["SUCCESS", "SKIPPED", "FAILURE"] | None = None
+
+
+class RunsQuery(PageQuery):
+    status: Annotated[str | None, Field(min_length=1, description="A run status.")] = None
+
+
+class LogsQuery(QueryModel):
+    task: Annotated[QueryInt | None, Field(ge=0, description="Only this task's logs.")] = None
+
+
+class BackfillsQuery(PageQuery):
+    status: BackfillStatus | None = None
+
+
+class StalenessFilters(QueryModel):
+    selection: Annotated[str | None, Field(min_length=1)] = None
+    status: Annotated[CommaList, Field(description="STALE, MISSING, FRESH (comma-separated).")] = (
+        []
+    )
+    reason: Annotated[CommaList, Field(description="Reasons (comma-separated).")] = []
+    from_: Annotated[str | None, Field(alias="from", min_length=1)] = None
+    to: Annotated[str | None, Field(min_length=1)] = None
+    as_of: Annotated[
+        str | None, Field(min_length=1, description="A manifest id or an ISO 8601 time.")
+    ] = None
+
+    @model_validator(mode="after")
+    def _range(self) -> StalenessFilters:
+        if (self.from_ is None) != (self.to is None):
+            raise ValueError("give both 'from' and 'to' for a partition range")
+        return self
+
+
+class StalenessQuery(StalenessFilters):
+    limit: Annotated[QueryInt, Field(ge=1, le=MAX_LIMIT)] = 100
+    cursor: Cursor = None
+    root_causes: QueryBool = False
+
+
+class PlanQueryParams(QueryModel):
+    selection: Annotated[str | None, Field(min_length=1)] = None
+    include_missing: QueryBool = False
+    max_runs: Annotated[QueryInt, Field(ge=1, le=1000)] = 50
+    max_partitions: Annotated[QueryInt, Field(ge=1, le=100_000)] = 10_000
+    as_of: Annotated[str | None, Field(min_length=1)] = None
+
+
+class LogLimitQuery(QueryModel):
+    limit: Annotated[QueryInt, Field(ge=1, le=MAX_LIMIT)] = 20
+
+
+# -- bodies --
+
+
+class PartitionRange(BodyModel):
+    """An inclusive range of partition keys of the anchor asset: the one shape of a range
+    (a backfill's `{"kind": "range", "first", "last"}` is this plus its kind)."""
+
+    first: Annotated[str, Field(min_length=1)]
+    last: Annotated[str, Field(min_length=1)]
+
+
+class SettingBody(BodyModel):
+    value: JsonValue
+    request_id: RequestId = None
+
+
+class RequestIdBody(BodyModel):
+    request_id: RequestId = None
+
+
+class EmptyBody(BodyModel):
+    """No fields (an empty object or no body)."""
+
+
+class DynamicPartitionsBody(BodyModel):
+    """Exactly one of `add` or `remove`: the keys."""
+
+    add: Annotated[list[str] | None, Field(min_length=1)] = None
+    remove: Annotated[list[str] | None, Field(min_length=1)] = None
+    request_id: RequestId = None
+
+    @model_validator(mode="after")
+    def _one(self) -> DynamicPartitionsBody:
+        if (self.add is None) == (self.remove is None):
+            raise ValueError('give exactly one of "add" or "remove": a list of keys')
+        return self
+
+
+class SensorCursorBody(BodyModel):
+    """Exactly one of `cursor` (set it) or `reset: true` (clear it)."""
+
+    cursor: Annotated[str | None, Field(min_length=1)] = None
+    reset: Literal[True] | None = None
+    request_id: RequestId = None
+
+    @model_validator(mode="after")
+    def _one(self) -> SensorCursorBody:
+        if (self.cursor is None) == (self.reset is None):
+            raise ValueError('give exactly one of "cursor" (a string) or "reset": true')
+        return self
+
+
+class LaunchRunBody(BodyModel):
+    selection: Annotated[str, Field(min_length=1, description="An asset selection.")]
+    partition: Annotated[str | None, Field(min_length=1)] = None
+    partition_range: PartitionRange | None = None
+    run_key: Annotated[str | None, Field(min_length=1)] = None
+    tags: Tags
+
+
+class RerunBody(BodyModel):
+    from_failure: bool = False
+    selection: Annotated[str | None, Field(min_length=1)] = None
+    run_key: Annotated[str | None, Field(min_length=1)] = None
+    tags: Tags
+
+
+class BackfillBody(BodyModel):
+    selection: Annotated[str, Field(min_length=1)]
+    partitions: PartitionSelection | None = None
+    chunk_size: Annotated[int, Field(ge=1, le=10_000)] = 25
+    max_concurrent_runs: Annotated[int, Field(ge=1, le=1000)] = 4
+    tags: Tags
+
+
+class BackfillCancelBody(BodyModel):
+    request_id: RequestId = None
+    cancel_runs: bool = False
+
+
+class ReconcileExecuteBody(BodyModel):
+    selection: Annotated[str | None, Field(min_length=1)] = None
+    dry_run: bool = False
+    include_missing: bool = False
+    max_runs: Annotated[int, Field(ge=1, le=1000)] = 50
+    max_partitions: Annotated[int, Field(ge=1, le=100_000)] = 10_000
+
+
+class AccessBody(BodyModel):
+    role: Role
+    request_id: RequestId = None
+
+
+class CreateWorkspaceBody(BodyModel):
+    name: WorkspaceName
+
+
+# -- responses --
+
+JsonObject = dict[str, Any]
+
+
+class Health(ResponseModel):
+    status: Literal["ok"]
+    version: str
+
+
+class WorkspaceList(ResponseModel):
+    workspaces: list[str]
+
+
+class WorkspaceCreated(ResponseModel):
+    workspace: str
+    created: bool
+
+
+class TableSize(ResponseModel):
+    rows: int
+    files: int
+    bytes: int
+
+
+class State(ResponseModel):
+    workspace: str
+    store: str
+    manifest_id: int
+    published_at: str | None
+    watermark: str | None
+    watermark_time: str | None
+    objects_folded: int
+    events_folded: int
+    tables: dict[str, TableSize]
+
+
+class Setting(ResponseModel):
+    name: str
+    value: JsonValue
+    default: JsonValue
+    is_default: bool
+    changed_by: str | None
+    changed_at_ms: int | None
+    description: str
+
+
+class SettingList(ResponseModel):
+    settings: list[Setting]
+
+
+class SettingChanged(ResponseModel):
+    name: str
+    value: JsonValue
+    request_id: str
+    ledger_object: str | None
+    event_id: str
+
+
+class AccessEntry(ResponseModel):
+    principal: str
+    role: Role | None
+    source: Literal["deployment", "grant"]
+    changed_by: str | None
+    changed_at_ms: int | None
+
+
+class AccessList(ResponseModel):
+    access: list[AccessEntry]
+
+
+class AccessChangedReply(ResponseModel):
+    principal: str
+    role: Role | None
+    request_id: str
+    event_id: str
+
+
+class Asset(ResponseModel):
+    key: str
+    group: str | None
+    deps: list[str]
+    code_version: str | None
+    owners: list[str]
+    kinds: list[str]
+    tags: dict[str, str]
+    description: str | None
+    partitions: str | None
+    partitions_definition: JsonObject | None
+
+
+class AssetList(ResponseModel):
+    assets: list[Asset]
+
+
+class Materialization(ResponseModel):
+    run_id: str | None
+    time_ms: int | None
+    code_version: str | None
+    data_version: str | None
+
+
+class Attempt(ResponseModel):
+    run_id: str | None
+    time_ms: int | None
+    status: str | None
+    error: str | None
+
+
+class PartitionRow(ResponseModel):
+    partition: str | None
+    status: str
+    last_materialization: Materialization | None
+    last_attempt: Attempt | None
+
+
+class PartitionPage(ResponseModel):
+    asset: str
+    count: int
+    keys: list[str]
+    partitions: list[PartitionRow]
+    next_cursor: str | None
+
+
+class DynamicPartitionsChanged(ResponseModel):
+    definition: str
+    action: Literal["add", "remove"]
+    keys: list[str]
+    ledger_object: str | None
+
+
+class Schedule(ResponseModel):
+    name: str
+    cron: list[str]
+    timezone: str
+    target: list[str]
+    status: str
+    status_source: str
+    partitioned: bool
+    catch_up: str
+    running_since: str | None
+    last_tick: str | None
+    next_tick: str | None
+
+
+class SchedulePage(ResponseModel):
+    schedules: list[Schedule]
+    next_cursor: str | None
+
+
+class ScheduleTick(ResponseModel):
+    schedule: str
+    tick_ms: int
+    tick_time: str
+    status: str
+    run_ids: list[str]
+    run_keys: list[str]
+    partition_keys: list[str | None]
+    skip_reason: str | None
+    error: str | None
+
+
+class ScheduleTickPage(ResponseModel):
+    ticks: list[ScheduleTick]
+    next_cursor: str | None
+
+
+class ScheduleStatusChanged(ResponseModel):
+    schedule: str
+    status: str
+    ledger_object: str | None
+
+
+class Sensor(ResponseModel):
+    name: str
+    kind: str
+    status: str
+    status_source: str
+    target: list[str]
+    cursor: str | None
+    minimum_interval_seconds: int | None
+    monitored_assets: list[str]
+    run_statuses: list[str]
+    subscription: str | None
+    last_evaluation: str | None
+    last_tick_status: str | None
+    next_evaluation: str | None
+
+
+class SensorPage(ResponseModel):
+    sensors: list[Sensor]
+    next_cursor: str | None
+
+
+class SensorTick(ResponseModel):
+    tick_id: str
+    sensor: str
+    kind: str
+    evaluated_at: str
+    status: str
+    cursor_before: str | None
+    cursor_after: str | None
+    run_ids: list[str]
+    run_keys: list[str]
+    skip_reason: str | None
+    error: str | None
+    message_id: str | None
+
+
+class SensorTickPage(ResponseModel):
+    ticks: list[SensorTick]
+    next_cursor: str | None
+
+
+class SensorStatusChanged(ResponseModel):
+    sensor: str
+    status: str
+    ledger_object: str | None
+
+
+class SensorCursorChanged(ResponseModel):
+    sensor: str
+    cursor: str | None
+    ledger_object: str | None
+
+
+def _range_of(value: object) -> object:
+    """The runs table stores a range as `[first, last]`; the API answers `{first, last}`."""
+    if isinstance(value, list | tuple) and len(value) == 2:
+        return {"first": value[0], "last": value[1]}
+    return value
+
+
+class RangeReply(ResponseModel):
+    first: str
+    last: str
+
+
+class TaskCounts(ResponseModel):
+    total: int
+    succeeded: int
+    failed: int
+    skipped: int
+    canceled: int
+
+
+class Run(ResponseModel):
+    run_id: str
+    status: str
+    selection: str
+    assets: list[str]
+    partition: str | None
+    partition_range: Annotated[RangeReply | None, BeforeValidator(_range_of)]
+    run_key: str | None
+    source: str
+    tags: dict[str, str]
+    fingerprint: str
+    definitions_hash: str
+    parent_run_id: str | None
+    root_run_id: str
+    created_ms: int
+    launched_ms: int | None
+    started_ms: int | None
+    finished_ms: int | None
+    cancel_requested_ms: int | None
+    tasks: TaskCounts
+
+
+class RunPage(ResponseModel):
+    runs: list[Run]
+    next_cursor: str | None
+
+
+class Task(ResponseModel):
+    index: int
+    asset: str
+    partition: str | None
+    status: str
+    attempt: int
+    max_attempts: int
+    depends_on: list[int]
+    retry_at_ms: int | None
+    started_ms: int | None
+    finished_ms: int | None
+    error: JsonValue
+    skipped_because: JsonValue
+    metadata: JsonValue
+    code_version: str | None
+    data_version: str | None
+    attempts: list[JsonObject]
+
+
+class Lineage(ResponseModel):
+    parent_run_id: str | None
+    root_run_id: str
+    children: list[str]
+
+
+class RunDetail(Run):
+    task_list: list[Task]
+    lineage: Lineage
+
+
+class LogList(ResponseModel):
+    logs: list[JsonObject]
+
+
+class RunLaunched(ResponseModel):
+    run_id: str
+    created: bool
+    fingerprint: str
+    tasks: int
+    assets: list[str]
+    ledger_object: str | None
+
+
+class RunCanceled(ResponseModel):
+    run_id: str
+    status: str
+    previous_status: str
+    ledger_object: str | None
+
+
+class ChunkCounts(ResponseModel):
+    total: int
+    planned: int
+    done: int
+    succeeded: int
+    failed: int
+    canceled: int
+
+
+class PartitionSelectionReply(ResponseModel):
+    kind: Literal["keys", "range", "all"]
+    keys: list[str]
+    first: str | None
+    last: str | None
+    status: Literal["missing", "failed"] | None
+
+
+class Backfill(ResponseModel):
+    backfill_id: str
+    status: str
+    selection: str
+    assets: list[str]
+    anchor: str | None
+    partitions: PartitionSelectionReply | None
+    total_partitions: int
+    chunk_size: int
+    max_concurrent_runs: int
+    chunks: ChunkCounts
+    tags: dict[str, str]
+    parent_backfill_id: str | None
+    root_backfill_id: str
+    created_ms: int
+    status_changed_ms: int
+
+
+class BackfillPage(ResponseModel):
+    backfills: list[Backfill]
+    next_cursor: str | None
+
+
+class AssetProgress(ResponseModel):
+    materialized: int
+    failed: int
+    in_progress: int
+    canceled: int
+
+
+class BackfillDetail(Backfill):
+    anchor_partitions_planned: int
+    anchor_partitions_not_started: int
+    per_asset: dict[str, AssetProgress]
+
+
+class BackfillCreated(ResponseModel):
+    backfill_id: str
+    status: str
+    assets: list[str]
+    anchor: str | None
+    partitions: int
+    chunk_size: int
+    chunks: int
+    max_concurrent_runs: int
+    created: bool
+    ledger_object: str | None = None
+
+
+class BackfillRuns(ResponseModel):
+    runs: list[Run]
+
+
+class BackfillChanged(ResponseModel):
+    backfill_id: str
+    action: str
+    previous_status: str
+    ledger_object: str | None
+
+
+class AsOf(ResponseModel):
+    manifest_id: int
+    time: str
+
+
+class StalenessCounts(ResponseModel):
+    partitions: int
+    FRESH: int
+    STALE: int
+    MISSING: int
+    by_reason: dict[str, int]
+
+
+class StalenessItem(ResponseModel):
+    asset: str
+    partition: str | None
+    status: str
+    stale_since: str | None
+    stale_since_ms: int | None
+    causes: list[JsonObject]
+    root_causes: list[JsonObject] | None = None
+
+
+class StalenessReport(ResponseModel):
+    as_of: AsOf
+    items: list[StalenessItem]
+    summary: StalenessCounts
+    next_cursor: str | None
+
+
+class AssetStaleness(ResponseModel):
+    asset: str
+    partitions: int
+    FRESH: int
+    STALE: int
+    MISSING: int
+    reasons: list[str]
+    stale_since: str | None
+
+
+class StalenessSummary(ResponseModel):
+    as_of: AsOf
+    assets: list[AssetStaleness]
+    summary: StalenessCounts
+
+
+class PlannedRun(ResponseModel):
+    selection: str
+    partition: str | None
+    run_key: str
+    assets: list[str]
+    targets: list[JsonObject]
+    opted_in: bool
+
+
+class PlanSummary(ResponseModel):
+    runs: int
+    targets: int
+    targets_total: int
+    left_out_in_flight: int
+    truncated: bool
+
+
+class ReconciliationPlan(ResponseModel):
+    as_of: AsOf
+    plan_hash: str
+    runs: list[PlannedRun]
+    summary: PlanSummary
+
+
+class ReconcileOutcome(ResponseModel):
+    selection: str
+    partition: str | None
+    run_key: str
+    outcome: str
+    run_id: str | None
+
+
+class ReconciliationExecution(ResponseModel):
+    mode: str
+    enabled: bool
+    plan: ReconciliationPlan
+    outcomes: list[ReconcileOutcome]
+    counts: dict[str, int]
+    ledger_object: str | None
+
+
+class ReconciliationLogEntry(ResponseModel):
+    evaluation_id: str
+    evaluated_ms: int
+    trigger: str
+    mode: str
+    plan_hash: str
+    would_launch: int
+    launched: int
+    held_by_rate_limit: int
+    not_opted_in: int
+    runs: list[JsonObject]
+    row_version: str
+
+
+class ReconciliationLog(ResponseModel):
+    log: list[ReconciliationLogEntry]

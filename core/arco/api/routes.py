@@ -1,0 +1,755 @@
+"""The route table: every operation of the API, declared once (see `arco.api.contract`).
+
+Handlers are thin: models in, a service call with the caller's principal as the author of any
+write, a response model out. A workspace route's handler gets `(ws, identity, req)`; the others
+get `(deployment, identity, req)`.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from arco import __version__
+from arco.api import models as m
+from arco.api.contract import Access, NoParams, Req, Route
+from arco.api.pagination import decode_cursor, encode_cursor, page_by_name
+from arco.clock import clock_now
+from arco.domain.access import Identity, Role
+from arco.domain.errors import Forbidden, InvalidInput
+from arco.services import access as access_service
+from arco.services.access import WorkspaceDirectory
+from arco.services.assets import change_dynamic_partitions, list_assets, partition_report
+from arco.services.backfills import (
+    BackfillRequest,
+    backfill_runs,
+    change_backfill,
+    create_backfill,
+    list_backfills,
+    retry_failed,
+    show_backfill,
+)
+from arco.services.reconciliation import (
+    PlanQuery,
+    execute_plan,
+    reconciliation_log,
+    reconciliation_plan,
+)
+from arco.services.run_views import list_runs, read_logs, run_status
+from arco.services.runs import LaunchRequest, cancel_run, launch_run, rerun
+from arco.services.schedules import list_schedules, schedule_ticks, set_schedule_status
+from arco.services.sensors import (
+    list_sensors,
+    sensor_ticks_page,
+    set_sensor_cursor,
+    set_sensor_status,
+)
+from arco.services.settings import change_setting, list_settings
+from arco.services.staleness_views import StalenessQuery, staleness, staleness_summary
+from arco.services.state_summary import state_summary
+from arco.services.workspace import Workspace
+
+V, O, A = Role.VIEWER, Role.OPERATOR, Role.ADMIN
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """What the routes that are not about one workspace work on."""
+
+    directory: WorkspaceDirectory
+    admins: frozenset[str]
+    routes: list[Route]
+
+    def is_admin(self, identity: Identity) -> bool:
+        return identity.local or identity.principal in self.admins
+
+
+def _request_id(given: str | None, req: Req[Any, Any, Any] | None = None) -> str:
+    """The body's request_id, else the Idempotency-Key header, else a new id."""
+    return given or (req.idempotency_key() if req else None) or uuid.uuid4().hex
+
+
+# -- deployment --
+
+
+def health(dep: Deployment, who: Identity | None, req: Req[None, NoParams, None]) -> m.Health:
+    """Liveness: the version serving."""
+    return m.Health(status="ok", version=__version__)
+
+
+def get_openapi(dep: Deployment, who: Identity | None, req: Req[None, NoParams, None]) -> Any:
+    """This API's OpenAPI 3.1 document."""
+    from arco.api.contract import openapi_document
+
+    return openapi_document(dep.routes, __version__)
+
+
+def list_workspaces(
+    dep: Deployment, who: Identity, req: Req[None, NoParams, None]
+) -> m.WorkspaceList:
+    """The workspaces this deployment serves."""
+    return m.WorkspaceList(workspaces=dep.directory.names())
+
+
+def create_workspace(
+    dep: Deployment, who: Identity, req: Req[None, NoParams, m.CreateWorkspaceBody]
+) -> tuple[m.WorkspaceCreated, int]:
+    """Create a workspace (201), or find it existing (200). Deployment admins only."""
+    if not dep.is_admin(who):
+        raise Forbidden(f"{who.principal} is not a deployment admin: only they create workspaces")
+    created = dep.directory.create(req.body.name, who.principal, int(time.time() * 1000))
+    return m.WorkspaceCreated(workspace=req.body.name, created=created), 201 if created else 200
+
+
+# -- state, settings, access --
+
+
+def get_state(ws: Workspace, who: Identity, req: Req[m.WorkspacePath, NoParams, None]) -> m.State:
+    """Manifest id, watermark and rows per table."""
+    return m.State.model_validate(state_summary(ws))
+
+
+def get_settings(
+    ws: Workspace, who: Identity, req: Req[m.WorkspacePath, NoParams, None]
+) -> m.SettingList:
+    """Every workspace setting, its value and who changed it."""
+    return m.SettingList.model_validate({"settings": list_settings(ws)})
+
+
+def put_setting(
+    ws: Workspace, who: Identity, req: Req[m.SettingPath, NoParams, m.SettingBody]
+) -> tuple[m.SettingChanged, int]:
+    """Change a workspace setting."""
+    result = change_setting(
+        ws, req.path.setting, req.body.value, _request_id(req.body.request_id), who.principal
+    )
+    return m.SettingChanged.model_validate(result), 202
+
+
+def get_access(
+    ws: Workspace, who: Identity, req: Req[m.WorkspacePath, NoParams, None]
+) -> m.AccessList:
+    """Who holds a role in the workspace (deployment admins, then grants and revokes)."""
+    rows = access_service.list_access(ws, req.admins)
+    return m.AccessList.model_validate({"access": rows})
+
+
+def put_access(
+    ws: Workspace, who: Identity, req: Req[m.PrincipalPath, NoParams, m.AccessBody]
+) -> tuple[m.AccessChangedReply, int]:
+    """Grant a principal a role in the workspace (replacing its previous role)."""
+    result = access_service.change_access(
+        ws, req.path.principal, req.body.role, _request_id(req.body.request_id), who.principal
+    )
+    return m.AccessChangedReply.model_validate(result), 202
+
+
+def delete_access(
+    ws: Workspace, who: Identity, req: Req[m.PrincipalPath, NoParams, m.RequestIdBody]
+) -> tuple[m.AccessChangedReply, int]:
+    """Revoke every role a principal holds in the workspace."""
+    result = access_service.change_access(
+        ws, req.path.principal, None, _request_id(req.body.request_id), who.principal
+    )
+    return m.AccessChangedReply.model_validate(result), 202
+
+
+# -- assets and partitions --
+
+
+def get_assets(
+    ws: Workspace, who: Identity, req: Req[m.WorkspacePath, NoParams, None]
+) -> m.AssetList:
+    """The deployed assets, in dependency order."""
+    return m.AssetList.model_validate({"assets": list_assets(ws)})
+
+
+def get_partitions(
+    ws: Workspace, who: Identity, req: Req[m.AssetPath, m.PartitionsQuery, None]
+) -> m.PartitionPage:
+    """An asset's partitions: materialized, failed, in progress or missing."""
+    report = partition_report(ws, req.path.asset, req.query.now or clock_now(ws.clock))
+    keys = [r["partition"] for r in report if r["partition"] is not None]
+    position = decode_cursor(req.query.cursor, ("offset",))
+    offset = position["offset"] if position else 0
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise InvalidInput(f"invalid cursor {req.query.cursor!r}")
+    limit = req.query.limit
+    page = report[offset : offset + limit]
+    more = offset + limit < len(report)
+    return m.PartitionPage.model_validate(
+        {
+            "asset": req.path.asset,
+            "count": len(keys),
+            "keys": [r["partition"] for r in page if r["partition"] is not None],
+            "partitions": page,
+            "next_cursor": encode_cursor({"offset": offset + limit}) if more else None,
+        }
+    )
+
+
+def post_dynamic_partitions(
+    ws: Workspace, who: Identity, req: Req[m.DefinitionPath, NoParams, m.DynamicPartitionsBody]
+) -> tuple[m.DynamicPartitionsChanged, int]:
+    """Add or remove keys of a dynamic partitions definition."""
+    action = "add" if req.body.add is not None else "remove"
+    keys = req.body.add if req.body.add is not None else req.body.remove
+    assert keys is not None  # the model guarantees exactly one
+    result = change_dynamic_partitions(
+        ws, req.path.definition, keys, action, _request_id(req.body.request_id), who.principal
+    )
+    return m.DynamicPartitionsChanged.model_validate(result), 202
+
+
+# -- schedules --
+
+
+def get_schedules(
+    ws: Workspace, who: Identity, req: Req[m.WorkspacePath, m.NowPageQuery, None]
+) -> m.SchedulePage:
+    """Schedules: status, last and next tick."""
+    rows = list_schedules(ws, req.query.now or clock_now(ws.clock))
+    page, next_cursor = page_by_name(rows, req.query.cursor, req.query.limit)
+    return m.SchedulePage.model_validate({"schedules": page, "next_cursor": next_cursor})
+
+
+def get_schedule_ticks(
+    ws: Workspace, who: Identity, req: Req[m.SchedulePath, m.ScheduleTicksQuery, None]
+) -> m.ScheduleTickPage:
+    """A schedule's tick history, newest first."""
+    limit = req.query.limit
+    position = decode_cursor(req.query.cursor, ("before_ms",))
+    before = position["before_ms"] if position else None
+    if before is not None and (isinstance(before, bool) or not isinstance(before, int)):
+        raise InvalidInput(f"invalid cursor {req.query.cursor!r}")
+    rows = schedule_ticks(ws, req.path.schedule, req.query.status, limit + 1, before)
+    page = rows[:limit]
+    more = len(rows) > limit
+    return m.ScheduleTickPage.model_validate(
+        {
+            "ticks": page,
+            "next_cursor": encode_cursor({"before_ms": page[-1]["tick_ms"]}) if more else None,
+        }
+    )
+
+
+def _schedule_status(
+    ws: Workspace, who: Identity, req: Req[m.SchedulePath, NoParams, m.RequestIdBody], status: str
+) -> tuple[m.ScheduleStatusChanged, int]:
+    result = set_schedule_status(
+        ws, req.path.schedule, status, _request_id(req.body.request_id, req), who.principal
+    )
+    return m.ScheduleStatusChanged.model_validate(result), 202
+
+
+def start_schedule(
+    ws: Workspace, who: Identity, req: Req[m.SchedulePath, NoParams, m.RequestIdBody]
+) -> tuple[m.ScheduleStatusChanged, int]:
+    """Start a schedule (overrides its default status)."""
+    return _schedule_status(ws, who, req, "RUNNING")
+
+
+def stop_schedule(
+    ws: Workspace, who: Identity, req: Req[m.SchedulePath, NoParams, m.RequestIdBody]
+) -> tuple[m.ScheduleStatusChanged, int]:
+    """Stop a schedule."""
+    return _schedule_status(ws, who, req, "STOPPED")
+
+
+# -- sensors --
+
+
+def get_sensors(
+    ws: Workspace, who: Identity, req: Req[m.WorkspacePath, m.NowPageQuery, None]
+) -> m.SensorPage:
+    """Sensors: status, cursor, last and next evaluation."""
+    rows = list_sensors(ws, req.query.now or clock_now(ws.clock))
+    page, next_cursor = page_by_name(rows, req.query.cursor, req.query.limit)
+    return m.SensorPage.model_validate({"sensors": page, "next_cursor": next_cursor})
+
+
+def get_sensor_ticks(
+    ws: Workspace, who: Identity, req: Req[m.SensorPath, m.SensorTicksQuery, None]
+) -> m.SensorTickPage:
+    """A sensor's evaluations, newest first."""
+    position = decode_cursor(req.query.cursor, ("before",))
+    before = position["before"] if position else None
+    if before is not None and not isinstance(before, str):
+        raise InvalidInput(f"invalid cursor {req.query.cursor!r}")
+    page, last = sensor_ticks_page(ws, req.path.sensor, req.query.status, req.query.limit, before)
+    return m.SensorTickPage.model_validate(
+        {"ticks": page, "next_cursor": encode_cursor({"before": last}) if last else None}
+    )
+
+
+def _sensor_status(
+    ws: Workspace, who: Identity, req: Req[m.SensorPath, NoParams, m.RequestIdBody], status: str
+) -> tuple[m.SensorStatusChanged, int]:
+    result = set_sensor_status(
+        ws, req.path.sensor, status, _request_id(req.body.request_id, req), who.principal
+    )
+    return m.SensorStatusChanged.model_validate(result), 202
+
+
+def start_sensor(
+    ws: Workspace, who: Identity, req: Req[m.SensorPath, NoParams, m.RequestIdBody]
+) -> tuple[m.SensorStatusChanged, int]:
+    """Start a sensor."""
+    return _sensor_status(ws, who, req, "RUNNING")
+
+
+def stop_sensor(
+    ws: Workspace, who: Identity, req: Req[m.SensorPath, NoParams, m.RequestIdBody]
+) -> tuple[m.SensorStatusChanged, int]:
+    """Stop a sensor."""
+    return _sensor_status(ws, who, req, "STOPPED")
+
+
+def post_sensor_cursor(
+    ws: Workspace, who: Identity, req: Req[m.SensorPath, NoParams, m.SensorCursorBody]
+) -> tuple[m.SensorCursorChanged, int]:
+    """Set (`cursor`) or reset (`reset: true`) a sensor's cursor."""
+    result = set_sensor_cursor(
+        ws, req.path.sensor, req.body.cursor, _request_id(req.body.request_id, req), who.principal
+    )
+    return m.SensorCursorChanged.model_validate(result), 202
+
+
+# -- runs --
+
+
+def post_run(
+    ws: Workspace, who: Identity, req: Req[m.WorkspacePath, NoParams, m.LaunchRunBody]
+) -> tuple[m.RunLaunched, int]:
+    """Launch a run (201), or find the run of the same `run_key` (200)."""
+    body = req.body
+    prange = body.partition_range
+    result = launch_run(
+        ws,
+        LaunchRequest(
+            selection=body.selection,
+            partition=body.partition,
+            partition_range=(prange.first, prange.last) if prange else None,
+            run_key=body.run_key,
+            tags=body.tags,
+        ),
+        who.principal,
+    )
+    return m.RunLaunched.model_validate(result.as_dict()), 201 if result.created else 200
+
+
+def get_runs(ws: Workspace, who: Identity, req: Req[m.WorkspacePath, m.RunsQuery, None]) -> m.RunPage:
+    """Runs, newest first."""
+    position = decode_cursor(req.query.cursor, ("after",))
+    after = position["after"] if position else None
+    if after is not None and not isinstance(after, str):
+        raise InvalidInput(f"invalid cursor {req.query.cursor!r}")
+    page = list_runs(ws, req.query.status, req.query.limit, after)
+    following = page.pop("next")
+    page["next_cursor"] = encode_cursor({"after": following}) if following else None
+    return m.RunPage.model_validate(page)
+
+
+def get_run(ws: Workspace, who: Identity, req: Req[m.RunPath, NoParams, None]) -> m.RunDetail:
+    """A run: its tasks, their attempts, and its lineage."""
+    return m.RunDetail.model_validate(run_status(ws, req.path.run_id))
+
+
+def get_logs(ws: Workspace, who: Identity, req: Req[m.RunPath, m.LogsQuery, None]) -> m.LogList:
+    """What a run's asset functions logged, oldest first."""
+    return m.LogList(logs=read_logs(ws, req.path.run_id, req.query.task))
+
+
+def post_cancel(
+    ws: Workspace, who: Identity, req: Req[m.RunPath, NoParams, m.EmptyBody]
+) -> tuple[m.RunCanceled, int]:
+    """Cancel a run: no new task starts; running tasks finish."""
+    return m.RunCanceled.model_validate(cancel_run(ws, req.path.run_id, who.principal)), 202
+
+
+def post_rerun(
+    ws: Workspace, who: Identity, req: Req[m.RunPath, NoParams, m.RerunBody]
+) -> tuple[m.RunLaunched, int]:
+    """Re-execute a run (all of it, or from its failure)."""
+    body = req.body
+    result = rerun(
+        ws,
+        req.path.run_id,
+        from_failure_=body.from_failure,
+        selection=body.selection,
+        run_key=body.run_key,
+        tags=body.tags,
+        requested_by=who.principal,
+    )
+    return m.RunLaunched.model_validate(result.as_dict()), 201 if result.created else 200
+
+
+# -- backfills --
+
+
+def post_backfill(
+    ws: Workspace, who: Identity, req: Req[m.WorkspacePath, NoParams, m.BackfillBody]
+) -> tuple[m.BackfillCreated, int]:
+    """Create a backfill (201), or find the one of the same Idempotency-Key (200)."""
+    body = req.body
+    backfill, created = create_backfill(
+        ws,
+        BackfillRequest(
+            selection=body.selection,
+            partitions=body.partitions,
+            chunk_size=body.chunk_size,
+            max_concurrent_runs=body.max_concurrent_runs,
+            idempotency_key=req.idempotency_key(),
+            tags=body.tags,
+        ),
+        who.principal,
+    )
+    reply = m.BackfillCreated.model_validate({**backfill, "created": created})
+    return reply, 201 if created else 200
+
+
+def get_backfills(
+    ws: Workspace, who: Identity, req: Req[m.WorkspacePath, m.BackfillsQuery, None]
+) -> m.BackfillPage:
+    """Backfills, newest first."""
+    rows = list_backfills(ws, req.query.status)
+    position = decode_cursor(req.query.cursor, ("created_ms", "backfill_id"))
+    if position is not None:
+        created_ms, backfill_id = position["created_ms"], position["backfill_id"]
+        if isinstance(created_ms, bool) or not isinstance(created_ms, int):
+            raise InvalidInput(f"invalid cursor {req.query.cursor!r}")
+        if not isinstance(backfill_id, str):
+            raise InvalidInput(f"invalid cursor {req.query.cursor!r}")
+        # Newest first, ties by id: what sorts after the last item of the previous page.
+        rows = [
+            r for r in rows if (-int(r["created_ms"]), r["backfill_id"]) > (-created_ms, backfill_id)
+        ]
+    limit = req.query.limit
+    page = rows[:limit]
+    last = page[-1] if page and len(rows) > limit else None
+    next_cursor = (
+        encode_cursor({"created_ms": last["created_ms"], "backfill_id": last["backfill_id"]})
+        if last
+        else None
+    )
+    return m.BackfillPage.model_validate({"backfills": page, "next_cursor": next_cursor})
+
+
+def get_backfill(
+    ws: Workspace, who: Identity, req: Req[m.BackfillPath, NoParams, None]
+) -> m.BackfillDetail:
+    """A backfill with per-asset progress."""
+    return m.BackfillDetail.model_validate(show_backfill(ws, req.path.backfill_id))
+
+
+def get_backfill_runs(
+    ws: Workspace, who: Identity, req: Req[m.BackfillPath, NoParams, None]
+) -> m.BackfillRuns:
+    """The runs a backfill launched."""
+    return m.BackfillRuns.model_validate({"runs": backfill_runs(ws, req.path.backfill_id)})
+
+
+def _change(
+    ws: Workspace,
+    who: Identity,
+    req: Req[m.BackfillPath, NoParams, Any],
+    action: str,
+    cancel_runs: bool = False,
+) -> tuple[m.BackfillChanged, int]:
+    result = change_backfill(
+        ws,
+        req.path.backfill_id,
+        action,
+        _request_id(req.body.request_id, req),
+        who.principal,
+        cancel_runs=cancel_runs,
+    )
+    return m.BackfillChanged.model_validate(result), 202
+
+
+def pause_backfill(
+    ws: Workspace, who: Identity, req: Req[m.BackfillPath, NoParams, m.RequestIdBody]
+) -> tuple[m.BackfillChanged, int]:
+    """Pause a backfill: no new chunk is launched."""
+    return _change(ws, who, req, "pause")
+
+
+def resume_backfill(
+    ws: Workspace, who: Identity, req: Req[m.BackfillPath, NoParams, m.RequestIdBody]
+) -> tuple[m.BackfillChanged, int]:
+    """Resume a paused backfill."""
+    return _change(ws, who, req, "resume")
+
+
+def cancel_backfill(
+    ws: Workspace, who: Identity, req: Req[m.BackfillPath, NoParams, m.BackfillCancelBody]
+) -> tuple[m.BackfillChanged, int]:
+    """Cancel a backfill (and, with `cancel_runs`, its runs in flight)."""
+    return _change(ws, who, req, "cancel", cancel_runs=req.body.cancel_runs)
+
+
+def post_retry_failed(
+    ws: Workspace, who: Identity, req: Req[m.BackfillPath, NoParams, m.EmptyBody]
+) -> tuple[m.BackfillCreated, int]:
+    """A new backfill over the partitions that failed (201), or the existing one (200)."""
+    backfill, created = retry_failed(ws, req.path.backfill_id, who.principal)
+    reply = m.BackfillCreated.model_validate({**backfill, "created": created})
+    return reply, 201 if created else 200
+
+
+# -- staleness --
+
+
+def _staleness_query(
+    filters: m.StalenessFilters, limit: int = 100, cursor: str | None = None, roots: bool = False
+) -> StalenessQuery:
+    return StalenessQuery(
+        selection=filters.selection,
+        statuses=tuple(filters.status),
+        reasons=tuple(filters.reason),
+        partition_range=(
+            (filters.from_, filters.to) if filters.from_ is not None and filters.to else None
+        ),
+        as_of=filters.as_of,
+        limit=limit,
+        cursor=cursor,
+        root_causes=roots,
+    )
+
+
+def get_staleness(
+    ws: Workspace, who: Identity, req: Req[m.WorkspacePath, m.StalenessQuery, None]
+) -> m.StalenessReport:
+    """What is stale, missing or fresh, per partition, and why (paginated)."""
+    q = req.query
+    return m.StalenessReport.model_validate(
+        staleness(ws, _staleness_query(q, q.limit, q.cursor, q.root_causes))
+    )
+
+
+def get_staleness_summary(
+    ws: Workspace, who: Identity, req: Req[m.WorkspacePath, m.StalenessFilters, None]
+) -> m.StalenessSummary:
+    """Per asset: partitions FRESH, STALE and MISSING, since when, and why."""
+    return m.StalenessSummary.model_validate(staleness_summary(ws, _staleness_query(req.query)))
+
+
+# -- reconciliation --
+
+
+def get_reconciliation_plan(
+    ws: Workspace, who: Identity, req: Req[m.WorkspacePath, m.PlanQueryParams, None]
+) -> m.ReconciliationPlan:
+    """The runs that would bring the selection back to FRESH, in dependency order."""
+    q = req.query
+    query = PlanQuery(
+        selection=q.selection,
+        include_missing=q.include_missing,
+        max_runs=q.max_runs,
+        max_partitions=q.max_partitions,
+        as_of=q.as_of,
+    )
+    return m.ReconciliationPlan.model_validate(reconciliation_plan(ws, query).as_dict())
+
+
+def post_reconciliation_execute(
+    ws: Workspace, who: Identity, req: Req[m.WorkspacePath, NoParams, m.ReconcileExecuteBody]
+) -> m.ReconciliationExecution:
+    """Execute the plan (gated by the `reconciliation.enabled` setting), or a dry run."""
+    b = req.body
+    query = PlanQuery(
+        selection=b.selection,
+        include_missing=b.include_missing,
+        max_runs=b.max_runs,
+        max_partitions=b.max_partitions,
+    )
+    query.validate()  # before the service folds anything
+    result = execute_plan(ws, query, dry_run=b.dry_run, requested_by=who.principal)
+    return m.ReconciliationExecution.model_validate(result)
+
+
+def get_reconciliation_log(
+    ws: Workspace, who: Identity, req: Req[m.WorkspacePath, m.LogLimitQuery, None]
+) -> m.ReconciliationLog:
+    """The latest reconciliation executions and dry runs, newest first."""
+    return m.ReconciliationLog.model_validate({"log": reconciliation_log(ws, req.query.limit)})
+
+
+# -- the table --
+
+WS = "/v1/workspaces/{name}"
+
+
+def route_table() -> list[Route]:
+    """Every operation of the API."""
+    r = Route
+    return [
+        r("GET", "/healthz", Access.PUBLIC, health, m.Health, tags=("meta",)),
+        r(
+            "GET", "/openapi.json", Access.PUBLIC, get_openapi, m.Health, raw_response=True,
+            tags=("meta",),
+        ),
+        r("GET", "/v1/workspaces", Access.SIGNED_IN, list_workspaces, m.WorkspaceList,
+          tags=("workspaces",)),
+        r(
+            "POST", "/v1/workspaces", Access.DEPLOYMENT_ADMIN, create_workspace,
+            m.WorkspaceCreated, status=201, other_statuses=(200,), body=m.CreateWorkspaceBody,
+            tags=("workspaces",),
+        ),
+        r("GET", f"{WS}/state", V, get_state, m.State, path_model=m.WorkspacePath,
+          tags=("workspaces",)),
+        r("GET", f"{WS}/settings", V, get_settings, m.SettingList, path_model=m.WorkspacePath,
+          tags=("settings",)),
+        r(
+            "PUT", f"{WS}/settings/{{setting}}", A, put_setting, m.SettingChanged, status=202,
+            path_model=m.SettingPath, body=m.SettingBody, tags=("settings",),
+        ),
+        r("GET", f"{WS}/access", A, get_access, m.AccessList, path_model=m.WorkspacePath,
+          tags=("access",)),
+        r(
+            "PUT", f"{WS}/access/{{principal}}", A, put_access, m.AccessChangedReply,
+            status=202, path_model=m.PrincipalPath, body=m.AccessBody, tags=("access",),
+        ),
+        r(
+            "DELETE", f"{WS}/access/{{principal}}", A, delete_access, m.AccessChangedReply,
+            status=202, path_model=m.PrincipalPath, body=m.RequestIdBody, tags=("access",),
+        ),
+        r("GET", f"{WS}/assets", V, get_assets, m.AssetList, path_model=m.WorkspacePath,
+          tags=("assets",)),
+        r(
+            "GET", f"{WS}/assets/{{asset}}/partitions", V, get_partitions, m.PartitionPage,
+            path_model=m.AssetPath, query=m.PartitionsQuery, tags=("assets",),
+        ),
+        r(
+            "POST", f"{WS}/dynamic-partitions/{{definition}}", O, post_dynamic_partitions,
+            m.DynamicPartitionsChanged, status=202, path_model=m.DefinitionPath,
+            body=m.DynamicPartitionsBody, tags=("assets",),
+        ),
+        r(
+            "GET", f"{WS}/schedules", V, get_schedules, m.SchedulePage,
+            path_model=m.WorkspacePath, query=m.NowPageQuery, tags=("schedules",),
+        ),
+        r(
+            "GET", f"{WS}/schedules/{{schedule}}/ticks", V, get_schedule_ticks,
+            m.ScheduleTickPage, path_model=m.SchedulePath, query=m.ScheduleTicksQuery,
+            tags=("schedules",),
+        ),
+        r(
+            "POST", f"{WS}/schedules/{{schedule}}/start", O, start_schedule,
+            m.ScheduleStatusChanged, status=202, path_model=m.SchedulePath,
+            body=m.RequestIdBody, idempotency_header=True, tags=("schedules",),
+        ),
+        r(
+            "POST", f"{WS}/schedules/{{schedule}}/stop", O, stop_schedule,
+            m.ScheduleStatusChanged, status=202, path_model=m.SchedulePath,
+            body=m.RequestIdBody, idempotency_header=True, tags=("schedules",),
+        ),
+        r(
+            "GET", f"{WS}/sensors", V, get_sensors, m.SensorPage, path_model=m.WorkspacePath,
+            query=m.NowPageQuery, tags=("sensors",),
+        ),
+        r(
+            "GET", f"{WS}/sensors/{{sensor}}/ticks", V, get_sensor_ticks, m.SensorTickPage,
+            path_model=m.SensorPath, query=m.SensorTicksQuery, tags=("sensors",),
+        ),
+        r(
+            "POST", f"{WS}/sensors/{{sensor}}/start", O, start_sensor, m.SensorStatusChanged,
+            status=202, path_model=m.SensorPath, body=m.RequestIdBody, idempotency_header=True,
+            tags=("sensors",),
+        ),
+        r(
+            "POST", f"{WS}/sensors/{{sensor}}/stop", O, stop_sensor, m.SensorStatusChanged,
+            status=202, path_model=m.SensorPath, body=m.RequestIdBody, idempotency_header=True,
+            tags=("sensors",),
+        ),
+        r(
+            "POST", f"{WS}/sensors/{{sensor}}/cursor", O, post_sensor_cursor,
+            m.SensorCursorChanged, status=202, path_model=m.SensorPath,
+            body=m.SensorCursorBody, idempotency_header=True, tags=("sensors",),
+        ),
+        r(
+            "POST", f"{WS}/runs", O, post_run, m.RunLaunched, status=201, other_statuses=(200,),
+            path_model=m.WorkspacePath, body=m.LaunchRunBody, errors=(409,), tags=("runs",),
+        ),
+        r(
+            "GET", f"{WS}/runs", V, get_runs, m.RunPage, path_model=m.WorkspacePath,
+            query=m.RunsQuery, tags=("runs",),
+        ),
+        r("GET", f"{WS}/runs/{{run_id}}", V, get_run, m.RunDetail, path_model=m.RunPath,
+          tags=("runs",)),
+        r(
+            "GET", f"{WS}/runs/{{run_id}}/logs", V, get_logs, m.LogList, path_model=m.RunPath,
+            query=m.LogsQuery, tags=("runs",),
+        ),
+        r(
+            "POST", f"{WS}/runs/{{run_id}}/cancel", O, post_cancel, m.RunCanceled, status=202,
+            path_model=m.RunPath, body=m.EmptyBody, errors=(409,), tags=("runs",),
+        ),
+        r(
+            "POST", f"{WS}/runs/{{run_id}}/rerun", O, post_rerun, m.RunLaunched, status=201,
+            other_statuses=(200,), path_model=m.RunPath, body=m.RerunBody, errors=(409,),
+            tags=("runs",),
+        ),
+        r(
+            "POST", f"{WS}/backfills", O, post_backfill, m.BackfillCreated, status=201,
+            other_statuses=(200,), path_model=m.WorkspacePath, body=m.BackfillBody,
+            idempotency_header=True, errors=(409,), tags=("backfills",),
+        ),
+        r(
+            "GET", f"{WS}/backfills", V, get_backfills, m.BackfillPage,
+            path_model=m.WorkspacePath, query=m.BackfillsQuery, tags=("backfills",),
+        ),
+        r(
+            "GET", f"{WS}/backfills/{{backfill_id}}", V, get_backfill, m.BackfillDetail,
+            path_model=m.BackfillPath, tags=("backfills",),
+        ),
+        r(
+            "GET", f"{WS}/backfills/{{backfill_id}}/runs", V, get_backfill_runs,
+            m.BackfillRuns, path_model=m.BackfillPath, tags=("backfills",),
+        ),
+        r(
+            "POST", f"{WS}/backfills/{{backfill_id}}/pause", O, pause_backfill,
+            m.BackfillChanged, status=202, path_model=m.BackfillPath, body=m.RequestIdBody,
+            idempotency_header=True, errors=(409,), tags=("backfills",),
+        ),
+        r(
+            "POST", f"{WS}/backfills/{{backfill_id}}/resume", O, resume_backfill,
+            m.BackfillChanged, status=202, path_model=m.BackfillPath, body=m.RequestIdBody,
+            idempotency_header=True, errors=(409,), tags=("backfills",),
+        ),
+        r(
+            "POST", f"{WS}/backfills/{{backfill_id}}/cancel", O, cancel_backfill,
+            m.BackfillChanged, status=202, path_model=m.BackfillPath,
+            body=m.BackfillCancelBody, idempotency_header=True, errors=(409,),
+            tags=("backfills",),
+        ),
+        r(
+            "POST", f"{WS}/backfills/{{backfill_id}}/retry-failed", O, post_retry_failed,
+            m.BackfillCreated, status=201, other_statuses=(200,), path_model=m.BackfillPath,
+            body=m.EmptyBody, errors=(409,), tags=("backfills",),
+        ),
+        r(
+            "GET", f"{WS}/staleness", V, get_staleness, m.StalenessReport,
+            path_model=m.WorkspacePath, query=m.StalenessQuery, tags=("staleness",),
+        ),
+        r(
+            "GET", f"{WS}/staleness/summary", V, get_staleness_summary, m.StalenessSummary,
+            path_model=m.WorkspacePath, query=m.StalenessFilters, tags=("staleness",),
+        ),
+        r(
+            "GET", f"{WS}/reconciliation/plan", V, get_reconciliation_plan,
+            m.ReconciliationPlan, path_model=m.WorkspacePath, query=m.PlanQueryParams,
+            tags=("reconciliation",),
+        ),
+        r(
+            "POST", f"{WS}/reconciliation/execute", O, post_reconciliation_execute,
+            m.ReconciliationExecution, path_model=m.WorkspacePath,
+            body=m.ReconcileExecuteBody, errors=(409,), tags=("reconciliation",),
+        ),
+        r(
+            "GET", f"{WS}/reconciliation/log", V, get_reconciliation_log, m.ReconciliationLog,
+            path_model=m.WorkspacePath, query=m.LogLimitQuery, tags=("reconciliation",),
+        ),
+    ]

@@ -1,0 +1,207 @@
+"""The composition root: settings, store, workspaces, auth, queues and handlers, built once.
+
+`functions/main.py`, the CLI and `arco dev` all build what they need here and only translate
+requests. Everything is lazy (`cached_property`) so an entry point pays only for what it uses:
+the `sensor_push` and `timer` cold paths never import pyarrow through this module.
+
+Tests inject through `Instance(...)`: a store, a clock, a gate, definitions.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal
+
+from arco.clock import Clock, SystemClock
+from arco.services.access import (
+    Gate,
+    LoopbackGate,
+    TokenGate,
+    UnconfiguredGate,
+    WorkspaceDirectory,
+)
+from arco.services.config import Settings
+from arco.storage.port import ObjectStore
+
+if TYPE_CHECKING:
+    from flask import Flask
+
+    from arco.cloud.tasks import CloudTasksTimerQueue
+    from arco.definitions import Definitions
+    from arco.function_endpoints import Endpoints
+    from arco.services.dispatch import TaskDispatcher
+    from arco.services.sensor_push import PushHandler
+    from arco.services.workspace import Workspace
+
+Entry = Literal["api", "timer", "worker", "sensor_push", "compactor"]
+ENGINES: tuple[Entry, ...] = ("timer", "worker", "sensor_push", "compactor")
+
+log = logging.getLogger("arco.bootstrap")
+
+
+@dataclass
+class Instance:
+    """One process's collaborators. `source` names the writer in every event it appends."""
+
+    settings: Settings
+    source: str = "functions"
+    clock: Clock = field(default_factory=SystemClock)
+    store_override: ObjectStore | None = None
+    gate_override: Gate | None = None
+    definitions_override: Definitions | None = None
+    # None: serve any created workspace (the CLI, which acts with the store's own credentials).
+    serve_declared_only: bool = True
+
+    @classmethod
+    def from_env(cls, source: str = "functions") -> Instance:
+        return cls(Settings.from_env(), source=source)
+
+    @cached_property
+    def store(self) -> ObjectStore:
+        if self.store_override is not None:
+            return self.store_override
+        from arco.storage.url import open_store
+
+        return open_store(self.settings.store_url)
+
+    @cached_property
+    def directory(self) -> WorkspaceDirectory:
+        declared = self.settings.workspaces if self.serve_declared_only else None
+        return WorkspaceDirectory(self.store, self.build_workspace, declared)
+
+    def build_workspace(self, name: str) -> Workspace:
+        from arco.services.workspace import Workspace
+
+        return Workspace(
+            self.store,
+            name,
+            clock=self.clock,
+            lookback_ms=self.settings.lookback_ms,
+            source=self.source,
+        )
+
+    def workspace(self) -> Workspace:
+        """The workspace this instance's timer and compactor serve (ARCO_WORKSPACE)."""
+        return self.directory.open(self.settings.workspace)
+
+    # -- auth --
+
+    def gate(self, entry: Entry) -> Gate:
+        """Who may call `entry`; closed (UnconfiguredGate) when auth is not configured."""
+        if self.gate_override is not None:
+            return self.gate_override
+        return self._gates.setdefault(entry, self._build_gate(entry))
+
+    @cached_property
+    def _gates(self) -> dict[Entry, Gate]:
+        return {}
+
+    def _build_gate(self, entry: Entry) -> Gate:
+        s = self.settings
+        if s.auth == "off-loopback":
+            log.warning("ARCO_AUTH=off-loopback: %s verifies no caller (loopback only)", entry)
+            return LoopbackGate()
+        if not s.audience:
+            return UnconfiguredGate(
+                "this function has no auth configuration: set ARCO_AUDIENCE to its URL (the "
+                "audience of the ID tokens its callers send)"
+                + (
+                    ""
+                    if entry == "api"
+                    else " and ARCO_INVOKERS to the service accounts that call it"
+                )
+                + "; see docs/security.md"
+            )
+        if entry != "api" and not s.invokers:
+            return UnconfiguredGate(
+                f"the {entry} function has no invokers: set ARCO_INVOKERS to the service "
+                "accounts of its queue, subscription or scheduler; see docs/security.md"
+            )
+        return TokenGate(
+            self._verifier,
+            invokers=None if entry == "api" else s.invokers,
+            admins=s.admins,
+        )
+
+    @cached_property
+    def _verifier(self) -> object:
+        from arco.cloud.oidc import GOOGLE_CERTS_URL, OidcVerifier
+
+        assert self.settings.audience is not None
+        return OidcVerifier(self.settings.audience, self.settings.certs_url or GOOGLE_CERTS_URL)
+
+    # -- code location, queues --
+
+    @cached_property
+    def definitions(self) -> Definitions:
+        if self.definitions_override is not None:
+            return self.definitions_override
+        from arco.domain.errors import InvalidInput
+        from arco.services.code_location import load_definitions
+
+        if not self.settings.definitions:
+            raise InvalidInput("this function needs ARCO_DEFINITIONS (pkg.module:attr)")
+        return load_definitions(self.settings.definitions)
+
+    @cached_property
+    def timer_queue(self) -> CloudTasksTimerQueue:
+        from arco.cloud.tasks import CloudTasksTimerQueue
+
+        s = self.settings
+        return CloudTasksTimerQueue(s.timer_queue, s.timer_service_account, s.tasks_emulator_host)
+
+    @cached_property
+    def worker_queue(self) -> CloudTasksTimerQueue:
+        from arco.cloud.tasks import CloudTasksTimerQueue
+
+        s = self.settings
+        return CloudTasksTimerQueue(s.worker_queue, s.timer_service_account, s.tasks_emulator_host)
+
+    def dispatcher(self) -> TaskDispatcher:
+        """Task orders go to the worker function through Cloud Tasks, when configured."""
+        from arco.services.dispatch import CloudTasksDispatcher, NoWorkers
+
+        if self.settings.worker_queue and self.settings.worker_url:
+            return CloudTasksDispatcher(self.worker_queue, self.settings.worker_url)
+        return NoWorkers()
+
+    # -- handlers --
+
+    @cached_property
+    def api_app(self) -> Flask:
+        from arco.api.app import create_app
+
+        return create_app(self.directory, self.gate("api"), self.settings.admins)
+
+    @cached_property
+    def push_handler(self) -> PushHandler:
+        """Nothing here imports pyarrow: the push path never reads projections."""
+        from arco.domain.catalog import default_registry
+        from arco.ledger.writer import LedgerWriter
+        from arco.services.sensor_push import PushHandler
+
+        name = self.directory.check(self.settings.workspace)
+        writer = LedgerWriter(
+            self.store,
+            name,
+            default_registry(),
+            self.clock,
+            "sensor_push",
+            self.settings.lookback_ms,
+        )
+        return PushHandler(self.store, writer, self.definitions)
+
+    @cached_property
+    def endpoints(self) -> Endpoints:
+        from arco.function_endpoints import Endpoints
+
+        return Endpoints(self)
+
+
+@functools.cache
+def instance() -> Instance:
+    """This process's instance, built from the environment on first use."""
+    return Instance.from_env()
