@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from flask.testing import FlaskClient
+
 from arco.clock import clock_now
 from arco.domain.settings import SETTING_CHANGED, SettingChanged, setting_idempotency_key
 from arco.ledger.writer import AppendResult, NewEvent
+from arco.services.access import Gate
 from arco.services.workspace import Workspace
+from arco.storage.port import ObjectStore
 
 
 def set_setting(
@@ -42,12 +46,12 @@ def body_of(response: Any) -> dict[str, Any]:
 
 
 def api_client(
-    target: Any,
+    target: Workspace | ObjectStore,
     name: str | None = None,
     *,
-    gate: Any = None,
+    gate: Gate | None = None,
     admins: frozenset[str] = frozenset(),
-) -> Any:
+) -> FlaskClient:
     """A Flask test client of the API over one created workspace.
 
     `target` is a Workspace (served for the created name, `name` or its own) or an ObjectStore

@@ -76,21 +76,26 @@ class ServedFunction:
 
 
 @contextlib.contextmanager
-def serve_function(target: str, env: dict[str, str], log: Path) -> Iterator[ServedFunction]:
-    """Serve one entry point of functions/main.py with functions-framework in its own process.
+def serve_function(
+    target: str, env: dict[str, str], log: Path, source: Path = REPO / "functions" / "main.py"
+) -> Iterator[ServedFunction]:
+    """Serve one entry point of functions/main.py (or a test wrapper of it) with
+    functions-framework in its own process.
 
     The child gets this environment without any ARCO_*, CLOUD_TASKS_* or PUBSUB_* variable,
-    plus `env`, and the repository on its PYTHONPATH (for the tests' code locations)."""
+    plus ARCO_AUTH=off-loopback (the emulators that call it cannot sign ID tokens; the callers
+    are on loopback), plus `env`, and the repository on its PYTHONPATH (for the tests' code
+    locations)."""
     port = _free_port()
     child = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith(("ARCO_", "CLOUD_TASKS_", "PUBSUB_"))
     }
-    child.update(env, PYTHONPATH=str(REPO))
+    child.update({"ARCO_AUTH": "off-loopback", **env}, PYTHONPATH=str(REPO))
     command = [
         str(Path(sys.executable).parent / "functions-framework"),
-        *("--target", target, "--source", str(REPO / "functions" / "main.py")),
+        *("--target", target, "--source", str(source)),
         *("--port", str(port), "--host", "127.0.0.1"),
     ]
     proc = start_process(command, child, log)

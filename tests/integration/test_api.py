@@ -62,7 +62,12 @@ def test_change_a_setting_and_read_it_after_compaction(
     [
         ("/v1/workspaces/w1/settings/runs.max_in_flight", {"value": "lots"}, 400, "needs a int"),
         ("/v1/workspaces/w1/settings/no.such", {"value": 1}, 400, "unknown setting"),
-        ("/v1/workspaces/w1/settings/runs.max_in_flight", {"valu": 1}, 400, "body.value: Field required"),
+        (
+            "/v1/workspaces/w1/settings/runs.max_in_flight",
+            {"valu": 1},
+            400,
+            "body.value: Field required",
+        ),
         (
             "/v1/workspaces/w1/settings/runs.max_in_flight",
             {"value": 1, "x": 2},

@@ -24,6 +24,7 @@ from arco.services.timer import run_timer
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from tests.integration.helpers import api_client, body_of, ledger_size, now_of
+from tests.workspaces import create_workspaces
 
 LOCATION = "tests.fixtures.backfill_graph:defs"
 T0 = datetime(2024, 2, 1, tzinfo=UTC)
@@ -42,6 +43,7 @@ def ws(tmp_path: Path) -> Workspace:
         clock=FixedClock(int(T0.timestamp() * 1000)),
         lookback_ms=3_600_000,
     )
+    create_workspaces(workspace.store, WS)  # as `arco workspace create` does
     deploy(workspace, load_definitions(LOCATION).snapshot(LOCATION), "test")
     workspace.compactor.compact_until_idle()
     return workspace
@@ -186,7 +188,10 @@ def test_an_unpartitioned_selection_takes_no_partitions(http: FlaskClient, ws: W
 @pytest.mark.parametrize(
     "body, needle",
     [
-        ({"selection": "", "partitions": TEN_DAYS}, "the selection is empty"),
+        (
+            {"selection": "", "partitions": TEN_DAYS},
+            "body.selection: String should have at least 1 character",
+        ),
         ({"selection": "key:nope", "partitions": TEN_DAYS}, "unknown asset 'nope'"),
         (
             {"selection": "*", "partitions": {**TEN_DAYS, "first": "2023-12-01"}},
@@ -200,20 +205,41 @@ def test_an_unpartitioned_selection_takes_no_partitions(http: FlaskClient, ws: W
             {"selection": "*", "partitions": {**TEN_DAYS, "first": "2024-01-20"}},
             "reversed range",
         ),
-        ({"selection": "*", "partitions": TEN_DAYS, "chunk_size": 0}, "chunk size"),
-        ({"selection": "*", "partitions": TEN_DAYS, "chunk_size": "3"}, "'chunk_size' must be"),
-        ({"selection": "*", "partitions": TEN_DAYS, "max_concurrent_runs": 0}, "concurrent"),
+        (
+            {"selection": "*", "partitions": TEN_DAYS, "chunk_size": 0},
+            "body.chunk_size: Input should be greater",
+        ),
+        (
+            {"selection": "*", "partitions": TEN_DAYS, "chunk_size": "3"},
+            "body.chunk_size: Input should be a valid integer",
+        ),
+        (
+            {"selection": "*", "partitions": TEN_DAYS, "max_concurrent_runs": 0},
+            "body.max_concurrent_runs: Input should be greater",
+        ),
         ({"selection": "*"}, "'raw' is partitioned"),
-        ({"partitions": TEN_DAYS}, "body needs 'selection'"),
-        ({"selection": 3, "partitions": TEN_DAYS}, "'selection' must be a string"),
-        ({"selection": "*", "partitions": "all"}, "'partitions' must be an object"),
+        ({"partitions": TEN_DAYS}, "body.selection: Field required"),
+        (
+            {"selection": 3, "partitions": TEN_DAYS},
+            "body.selection: Input should be a valid string",
+        ),
+        ({"selection": "*", "partitions": "all"}, "body.partitions: Input should be an object"),
         ({"selection": "*", "partitions": {"kind": "range", "first": "2024-01-01"}}, "both first"),
-        ({"selection": "*", "partitions": {"kind": "some"}}, "partitions': kind"),
+        (
+            {"selection": "*", "partitions": {"kind": "some"}},
+            "body.partitions.kind: Input should be",
+        ),
         ({"selection": "*", "partitions": {"kind": "keys", "keys": []}}, "at least one key"),
-        ({"selection": "*", "partitions": {"kind": "all", "x": 1}}, "partitions': x"),
+        (
+            {"selection": "*", "partitions": {"kind": "all", "x": 1}},
+            "body.partitions.x: unknown field",
+        ),
         ({"selection": "*", "partitions": {"kind": "all", "status": "old"}}, "status"),
-        ({"selection": "*", "partitions": TEN_DAYS, "extra": 1}, "unknown fields"),
-        ({"selection": "*", "partitions": TEN_DAYS, "tags": ["a"]}, "'tags' must be"),
+        ({"selection": "*", "partitions": TEN_DAYS, "extra": 1}, "body.extra: unknown field"),
+        (
+            {"selection": "*", "partitions": TEN_DAYS, "tags": ["a"]},
+            "body.tags: Input should be an object",
+        ),
     ],
 )
 def test_bad_bodies_are_400_and_write_nothing(
@@ -234,7 +260,10 @@ def test_bad_bodies_are_400_and_write_nothing(
 def test_a_body_that_is_not_json_is_400(http: FlaskClient, ws: Workspace) -> None:
     size = ledger_size(ws)
     response = http.post(URL, data=b"{nope", content_type="application/json")
-    assert response.status_code == 400 and "JSON object" in body_of(response)["error"]["message"]
+    assert (
+        response.status_code == 400
+        and "body: Invalid JSON" in body_of(response)["error"]["message"]
+    )
     assert ledger_size(ws) == size
 
 
@@ -356,16 +385,20 @@ def test_pause_resume_show_runs_and_retry_failed(
     assert [c.strip() for c in rows["clean"].split("│")[2:6]] == ["9", "1", "0", "0"]
 
     runs = body_of(http.get(f"{URL}/{bf}/runs"))["runs"]
-    runs_by_range = sorted(runs, key=lambda r: r["partition_range"])
+    runs_by_range = sorted(runs, key=lambda r: r["partition_range"]["first"])
     assert [r["partition_range"] for r in runs_by_range] == [
-        ["2024-01-01", "2024-01-03"],
-        ["2024-01-04", "2024-01-06"],
-        ["2024-01-07", "2024-01-09"],
-        ["2024-01-10", "2024-01-10"],
+        {"first": "2024-01-01", "last": "2024-01-03"},
+        {"first": "2024-01-04", "last": "2024-01-06"},
+        {"first": "2024-01-07", "last": "2024-01-09"},
+        {"first": "2024-01-10", "last": "2024-01-10"},
     ]
     assert [r["status"] for r in runs_by_range] == ["SUCCESS", "FAILURE", "SUCCESS", "SUCCESS"]
     code, out = run("backfill", "runs", bf, "--json")
-    assert code == 0 and json.loads(out) == runs
+    # The CLI prints the service's rows: a range as [first, last] (the API's {first, last}).
+    for row in (cli_runs := json.loads(out)):
+        first, last = row["partition_range"]
+        row["partition_range"] = {"first": first, "last": last}
+    assert code == 0 and cli_runs == runs
     code, out = run("backfill", "runs", bf)
     assert code == 0 and "2024-01-04 .. 2024-01-06" in out and "7/1/1" in out
     assert all(r["run_id"] in out for r in runs)
@@ -415,7 +448,7 @@ def test_cancel_over_http_with_cancel_runs(http: FlaskClient, ws: Workspace) -> 
     assert response.status_code == 400 and "cancel_runs" in body_of(response)["error"]["message"]
     response = http.post(f"{URL}/{bf}/cancel", json={"request_id": "a/b"})
     assert response.status_code == 400
-    assert "invalid request id" in body_of(response)["error"]["message"]
+    assert "body.request_id" in body_of(response)["error"]["message"]
     response = http.post(f"{URL}/{bf}/cancel", json={"cancel_runs": True, "request_id": "c-1"})
     assert response.status_code == 202
     assert body_of(response) | {"ledger_object": None} == {
@@ -484,8 +517,8 @@ def test_list_newest_first_with_pagination(run: Run, http: FlaskClient, ws: Work
     assert code == 0 and bf in out and ids[1] not in out
 
     for query, needle in (
-        ({"status": "paused"}, "unknown backfill status"),
-        ({"limit": "0"}, "limit must be"),
+        ({"status": "paused"}, "query.status: Input should be 'REQUESTED'"),
+        ({"limit": "0"}, "query.limit: Input should be greater than or equal to 1"),
         ({"cursor": "nope"}, "invalid cursor"),
         ({"cursor": "eyJhZnRlciI6MX0"}, "invalid cursor"),  # {"after":1}
     ):

@@ -24,6 +24,7 @@ def run(tmp_path: Path):  # type: ignore[no-untyped-def]
         result = runner.invoke(cli, ["--store", store, "--workspace", "w1", *args])
         return result.exit_code, result.output
 
+    assert invoke("workspace", "create", "w1")[0] == 0
     invoke.root = tmp_path / "store"  # type: ignore[attr-defined]
     return invoke
 
@@ -122,5 +123,41 @@ def test_errors_as_json(run) -> None:  # type: ignore[no-untyped-def]
 
 def test_environment_selects_store_and_workspace(tmp_path: Path) -> None:
     runner = CliRunner(env={"ARCO_STORE": f"file://{tmp_path}", "ARCO_WORKSPACE": "envws"})
+    assert runner.invoke(cli, ["workspace", "create", "envws"]).exit_code == 0
     assert runner.invoke(cli, ["settings", "set", "runs.max_in_flight", "2"]).exit_code == 0
     assert len(list(LocalObjectStore(tmp_path).list("workspaces/envws/ledger/"))) == 1
+
+
+def test_workspaces_are_created_explicitly_and_a_typo_is_an_error(run) -> None:  # type: ignore[no-untyped-def]
+    before = sorted(p.name for p in run.root.rglob("*"))
+    args = ["settings", "set", "runs.max_in_flight", "3"]
+    typo = CliRunner().invoke(
+        cli, ["--store", f"file://{run.root}", "--workspace", "w1-typo", *args]
+    )
+    assert typo.exit_code == 2 and "does not exist" in typo.output
+    assert sorted(p.name for p in run.root.rglob("*")) == before
+    code, out = run("workspace", "create", "w1", "--json")
+    assert code == 0 and json.loads(out) == {"workspace": "w1", "created": False}
+    code, out = run("workspace", "list", "--json")
+    assert json.loads(out) == ["w1"]
+
+
+def test_access_grant_list_revoke(run) -> None:  # type: ignore[no-untyped-def]
+    code, out = run("access", "grant", "Alice@Example.com", "operator", "--json")
+    assert code == 0, out
+    assert json.loads(out)["principal"] == "alice@example.com"
+    code, out = run("access", "list", "--json")
+    [row] = json.loads(out)
+    assert (row["principal"], row["role"], row["source"]) == (
+        "alice@example.com",
+        "operator",
+        "grant",
+    )
+    assert row["changed_by"].startswith("cli:")
+    assert run("access", "revoke", "alice@example.com")[0] == 0
+    [row] = json.loads(run("access", "list", "--json")[1])
+    assert row["role"] is None
+    code, out = run("access", "grant", "alice", "operator")
+    assert code == 2 and "invalid principal" in out
+    code, out = run("access", "grant", "alice@example.com", "owner")
+    assert code == 2

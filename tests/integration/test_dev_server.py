@@ -13,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from arco.storage.local import LocalObjectStore
+from tests.workspaces import create_workspaces
+
 pytestmark = pytest.mark.slow
 
 
@@ -33,6 +36,7 @@ def _request(url: str, method: str = "GET", body: object = None) -> tuple[int, d
 
 
 def test_dev_serves_the_api_and_compacts_in_the_background(tmp_path: Path) -> None:
+    create_workspaces(LocalObjectStore(tmp_path), "dev")
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
@@ -76,7 +80,36 @@ def test_dev_serves_the_api_and_compacts_in_the_background(tmp_path: Path) -> No
             assert time.monotonic() < deadline, "the timer loop never compacted"
             time.sleep(0.1)
         settings = _request(f"{base}/v1/workspaces/dev/settings")[1]["settings"]
-        assert {s["name"]: s["value"] for s in settings}["runs.max_in_flight"] == 9
+        by_name = {s["name"]: s for s in settings}
+        assert by_name["runs.max_in_flight"]["value"] == 9
+        assert by_name["runs.max_in_flight"]["changed_by"] == "local-dev"
     finally:
         proc.terminate()
         proc.wait(10)
+    output = proc.stdout.read() if proc.stdout else ""
+    assert "AUTH IS OFF" in output
+
+
+def test_dev_refuses_to_serve_beyond_loopback(tmp_path: Path) -> None:
+    """With no caller verified, `arco dev` binds to loopback only."""
+    create_workspaces(LocalObjectStore(tmp_path), "dev")
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "arco.cli.main",
+            "--store",
+            f"file://{tmp_path}",
+            "--workspace",
+            "dev",
+            "dev",
+            "--host",
+            "0.0.0.0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 2
+    assert "loopback only" in done.stdout + done.stderr

@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 from functions_framework import create_app
 
+from arco.bootstrap import instance
 from arco.storage.local import LocalObjectStore
+from tests.workspaces import create_workspaces
 
 MAIN = str(Path(__file__).resolve().parents[2] / "functions" / "main.py")
 
@@ -16,6 +18,9 @@ MAIN = str(Path(__file__).resolve().parents[2] / "functions" / "main.py")
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ARCO_STORE", f"file://{tmp_path}")
     monkeypatch.setenv("ARCO_WORKSPACE", "fn")
+    # These tests are about what the functions do; who may call them: test_entry_auth.py.
+    monkeypatch.setenv("ARCO_AUTH", "off-loopback")
+    create_workspaces(LocalObjectStore(tmp_path), "fn")
     import sys
 
     sys.modules.pop("main", None)  # each test gets fresh per-instance caches
@@ -49,10 +54,8 @@ def test_timer_function_checks_its_queue_and_schedules_one_successor(
     monkeypatch.setenv("ARCO_TIMER_URL", "https://timer.example/")
     monkeypatch.setenv("ARCO_TIMER_INTERVAL_S", "60")
     app = create_app(target="timer", source=MAIN)
-    import sys
-
     queue = RecordingTimerQueue()
-    sys.modules["main"]._timer_queue = lambda: queue  # the faithful fake answers AlreadyExists
+    instance().timer_queue = queue  # type: ignore[misc]  # the faithful fake answers AlreadyExists
     client = app.test_client()
 
     refused = client.post("/", json={})
@@ -100,10 +103,9 @@ def test_worker_runs_an_order_and_nudges_the_timer_once(
     (order,) = waiting.pending
 
     app = create_app(target="worker", source=MAIN)
-    import sys
 
     queue = RecordingTimerQueue()
-    sys.modules["main"]._timer_queue = lambda: queue
+    instance().timer_queue = queue  # type: ignore[misc]
     client = app.test_client()
     headers = {"X-CloudTasks-QueueName": "arco-timer"}
     first = client.post("/", json=order.to_json(), headers=headers)

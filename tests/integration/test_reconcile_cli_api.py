@@ -19,15 +19,16 @@ from arco.domain.reconciliation import RECONCILIATION_SCOPE
 from arco.domain.run_identity import keyed_run_id
 from arco.services.reconciliation import PlanQuery, reconciliation_log, reconciliation_plan
 from tests.fixtures.versions_graph import build
+from tests.integration.helpers import body_of
 from tests.integration.test_reconciliation import DAYS, reconciliation_runs, setting
 from tests.integration.test_staleness_cli_api import (
     Run,
-    body_of,
     client_of,
     runner_for,
     table_rows,
 )
 from tests.integration.test_staleness_rules import World
+from tests.workspaces import create_workspaces
 
 URL = "/v1/workspaces/s/reconciliation"
 CODE = "STALE: CODE_VERSION_CHANGED 1→2"
@@ -70,6 +71,7 @@ def world(tmp_path: Path) -> World:
     """source, rolling, digest and untracked materialized, then source's code version 2:
     source is STALE on every day, and a plan re-runs what is downstream of it too."""
     made = World(tmp_path / "store")
+    create_workspaces(made.ws.store, "s")  # as `arco workspace create` does
     for day in DAYS:
         made.run("source", day)
     for day in DAYS[1:]:
@@ -289,11 +291,11 @@ def test_an_empty_log(run: Run, http: FlaskClient) -> None:
 @pytest.mark.parametrize(
     "query, needle",
     [
-        ("max_runs=0", "max_runs must be between 1 and 1000"),
-        ("max_runs=1001", "max_runs must be between 1 and 1000"),
-        ("max_runs=x", "'max_runs' must be an integer, got 'x'"),
-        ("max_partitions=0", "max_partitions must be between 1 and 100000"),
-        ("include_missing=maybe", "'include_missing' must be true or false, got 'maybe'"),
+        ("max_runs=0", "query.max_runs: Input should be greater than or equal to 1"),
+        ("max_runs=1001", "query.max_runs: Input should be less than or equal to 1000"),
+        ("max_runs=x", "query.max_runs: must be an integer"),
+        ("max_partitions=0", "query.max_partitions: Input should be greater than or equal to 1"),
+        ("include_missing=maybe", "query.include_missing: must be true or false"),
         ("selection=key:nothing", "unknown asset 'nothing'"),
         ("as_of=yesterday", "as_of 'yesterday' is not an ISO 8601 timestamp"),
     ],
@@ -307,16 +309,19 @@ def test_bad_plan_parameters_are_a_400(http: FlaskClient, query: str, needle: st
 @pytest.mark.parametrize(
     "body, needle",
     [
-        ({"max_runs": 0}, "max_runs must be between 1 and 1000"),
-        ({"max_partitions": 100_001}, "max_partitions must be between 1 and 100000"),
-        ({"max_runs": "5"}, "'max_runs' must be an integer"),
-        ({"include_missing": "maybe"}, "'include_missing' must be true or false"),
-        ({"dry_run": "yes"}, "'dry_run' must be true or false"),
-        ({"selection": 3}, "'selection' must be a string"),
+        ({"max_runs": 0}, "body.max_runs: Input should be greater than or equal to 1"),
+        (
+            {"max_partitions": 100_001},
+            "body.max_partitions: Input should be less than or equal to 100000",
+        ),
+        ({"max_runs": "5"}, "body.max_runs: Input should be a valid integer"),
+        ({"include_missing": "maybe"}, "body.include_missing: Input should be a valid boolean"),
+        ({"dry_run": "yes"}, "body.dry_run: Input should be a valid boolean"),
+        ({"selection": 3}, "body.selection: Input should be a valid string"),
         ({"selection": "key:nothing", "dry_run": True}, "unknown asset 'nothing'"),
-        ({"limit": 5}, "unknown fields in body: ['limit']"),
-        ([1], "body must be a JSON object"),
-        (b"{nope", "body must be a JSON object"),
+        ({"limit": 5}, "body.limit: unknown field"),
+        ([1], "body: Input should be an object"),
+        (b"{nope", "body: Invalid JSON"),
     ],
 )
 def test_bad_execute_bodies_are_a_400_and_write_nothing(
@@ -336,7 +341,7 @@ def test_bad_execute_bodies_are_a_400_and_write_nothing(
 def test_bad_log_limit_is_a_400(http: FlaskClient) -> None:
     response = http.get(f"{URL}/log?limit=0")
     assert response.status_code == 400
-    assert "limit must be an integer between 1 and 1000" in body_of(response)["error"]["message"]
+    assert "query.limit: Input should be" in body_of(response)["error"]["message"]
 
 
 @pytest.mark.parametrize(
@@ -367,7 +372,7 @@ def test_bad_input_in_the_cli_exits_2(
 
 def test_the_routes_are_documented() -> None:
     paths = openapi_document()["paths"]
-    prefix = "/v1/workspaces/{ws}/reconciliation"
+    prefix = "/v1/workspaces/{name}/reconciliation"
     assert {p: set(ops) for p, ops in paths.items() if p.startswith(prefix)} == {
         f"{prefix}/plan": {"get"},
         f"{prefix}/execute": {"post"},

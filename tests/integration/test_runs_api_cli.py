@@ -14,9 +14,11 @@ from arco.cli.main import cli
 from arco.services.code_location import load_definitions
 from arco.services.definitions import deploy
 from arco.services.workspace import Workspace
+from arco.storage.local import LocalObjectStore
 from arco.storage.port import ObjectStore
 from tests.conftest import StoreFactory
 from tests.integration.helpers import api_client
+from tests.workspaces import create_workspaces
 
 LOCATION = "tests.fixtures.runs_graph:defs"
 BODY = {"selection": "key:raw_events", "partition": "2024-01-02", "run_key": "nightly-1"}
@@ -113,12 +115,15 @@ def test_eight_concurrent_identical_triggers_make_one_run(store: ObjectStore) ->
             {"selection": "key:raw_events", "partition": "2024-01-01", "tags": {"arco/a": "b"}},
             "reserved prefix",
         ),
-        ({"selection": "key:raw_events", "partition": 5}, "'partition' must be a string"),
-        ({"partition": "2024-01-01"}, "needs 'selection'"),
-        ({"selection": "key:raw_events", "colour": "red"}, "unknown fields"),
         (
-            {"selection": "key:raw_events", "partition_range": {"start": "2024-01-01"}},
-            "partition_range",
+            {"selection": "key:raw_events", "partition": 5},
+            "body.partition: Input should be a valid string",
+        ),
+        ({"partition": "2024-01-01"}, "body.selection: Field required"),
+        ({"selection": "key:raw_events", "colour": "red"}, "body.colour: unknown field"),
+        (
+            {"selection": "key:raw_events", "partition_range": {"first": "2024-01-01"}},
+            "body.partition_range.last: Field required",
         ),
     ],
 )
@@ -142,7 +147,7 @@ def test_inspect_cancel_and_rerun_over_http(store: ObjectStore) -> None:
         "/v1/workspaces/api/runs",
         json={
             "selection": "key:raw_events",
-            "partition_range": {"start": "2024-01-01", "end": "2024-01-02"},
+            "partition_range": {"first": "2024-01-01", "last": "2024-01-02"},
         },
     )
     assert launched.status_code == 201
@@ -172,6 +177,7 @@ def test_inspect_cancel_and_rerun_over_http(store: ObjectStore) -> None:
 @pytest.fixture
 def arco(tmp_path: Path):  # type: ignore[no-untyped-def]
     runner = CliRunner()
+    create_workspaces(LocalObjectStore(tmp_path), "cli")  # as `arco workspace create` does
 
     def invoke(*args: str) -> tuple[int, str]:
         result = runner.invoke(cli, ["--store", f"file://{tmp_path}", "--workspace", "cli", *args])

@@ -42,6 +42,7 @@ from tests.integration.processes import (
     tail,
     wait_listening,
 )
+from tests.workspaces import create_workspaces
 
 REPO = Path(__file__).resolve().parents[2]
 EMULATOR = REPO / ".venv-tasks-emu" / "bin" / "gcloud-tasks-emulator"
@@ -99,7 +100,9 @@ def tasks_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TasksEm
 
 @pytest.fixture(scope="module")
 def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("e2e-store")
+    path = tmp_path_factory.mktemp("e2e-store")
+    create_workspaces(LocalObjectStore(path), WORKSPACE)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -308,10 +311,10 @@ def test_the_worker_refuses_calls_from_elsewhere_and_malformed_orders(
         worker.url + "/", json.dumps({**order, "task": "zero"}).encode(), from_queue
     )
     assert status == 400
-    assert body["error"]["code"] == "InvalidInput"
+    assert body["error"]["code"] == "invalid_input"
     assert "'task'" in body["error"]["message"]
     status, body = _post(worker.url + "/", b"{not json", from_queue)
     assert status == 400
-    assert "JSON object" in body["error"]["message"]
+    assert "not JSON" in body["error"]["message"]
 
     assert sorted(o.key for o in ws.store.list(ws.layout.ledger_prefix)) == before

@@ -14,6 +14,7 @@ from arco.clock import FixedClock
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from tests.integration.helpers import api_client
+from tests.workspaces import create_workspaces
 
 LOCATION = "tests.fixtures.scheduling:defs"
 
@@ -21,6 +22,7 @@ LOCATION = "tests.fixtures.scheduling:defs"
 @pytest.fixture
 def run(tmp_path: Path):  # type: ignore[no-untyped-def]
     runner = CliRunner()
+    create_workspaces(LocalObjectStore(tmp_path), "cli")  # as `arco workspace create` does
 
     def invoke(*args: str) -> tuple[int, str]:
         result = runner.invoke(cli, ["--store", f"file://{tmp_path}", "--workspace", "cli", *args])
@@ -89,6 +91,7 @@ def client(tmp_path: Path) -> tuple[FlaskClient, Workspace]:
     store = LocalObjectStore(tmp_path)
     clock = FixedClock(4_070_908_800_000)  # 2099-01-01T00:00Z
     ws = Workspace(store, "api", clock=clock)
+    create_workspaces(store, "api")  # as `arco workspace create` does
     runner = CliRunner()
     assert (
         runner.invoke(

@@ -22,6 +22,7 @@ from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from tests.integration.helpers import now_of
 from tests.oidc import PUSH_EMAIL, CertServer
+from tests.workspaces import create_workspaces
 
 MAIN = str(Path(__file__).resolve().parents[2] / "functions" / "main.py")
 LOCATION = "tests.fixtures.sensors_graph:defs"
@@ -34,8 +35,9 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("ARCO_STORE", f"file://{tmp_path}")
     monkeypatch.setenv("ARCO_WORKSPACE", "push")
     monkeypatch.setenv("ARCO_DEFINITIONS", LOCATION)
-    for name in ("ARCO_PUSH_AUDIENCE", "ARCO_PUSH_SERVICE_ACCOUNT", "ARCO_FAULTS"):
-        monkeypatch.delenv(name, raising=False)
+    # What the function does with a push; who may push is test_entry_auth.py's and below.
+    monkeypatch.setenv("ARCO_AUTH", "off-loopback")
+    create_workspaces(LocalObjectStore(tmp_path), "push")
     sys.modules.pop("main", None)  # fresh per-instance caches
     return tmp_path
 
@@ -245,41 +247,61 @@ def certs() -> Iterator[CertServer]:
 
 @pytest.fixture
 def authed(ws: Workspace, certs: CertServer, monkeypatch: pytest.MonkeyPatch) -> Any:
-    monkeypatch.setenv("ARCO_PUSH_AUDIENCE", AUDIENCE)
-    monkeypatch.setenv("ARCO_PUSH_SERVICE_ACCOUNT", PUSH_EMAIL)
-    monkeypatch.setenv("ARCO_PUSH_CERTS_URL", certs.url)
+    monkeypatch.setenv("ARCO_AUTH", "oidc")
+    monkeypatch.setenv("ARCO_AUDIENCE", AUDIENCE)
+    monkeypatch.setenv("ARCO_INVOKERS", PUSH_EMAIL)
+    monkeypatch.setenv("ARCO_CERTS_URL", certs.url)
     sys.modules.pop("main", None)
     return create_app(target="sensor_push", source=MAIN).test_client()
 
 
-def test_push_authentication_when_configured(authed: Any, ws: Workspace, certs: CertServer) -> None:
-    good = {"Authorization": "Bearer " + certs.token(AUDIENCE)}
-    assert authed.post("/", json=envelope("a-1"), headers=good).status_code == 200
+def store_listing(ws: Workspace) -> list[tuple[str, int]]:
+    return [(o.key, o.size) for o in ws.store.list("")]
 
+
+def test_push_authentication(authed: Any, ws: Workspace, certs: CertServer) -> None:
+    """Only the subscription's service account gets in; a refused push writes nothing (anyone
+    can send those, so keeping them would let anyone fill the bucket)."""
+    before = store_listing(ws)
     missing = authed.post("/", json=envelope("a-2"))
     assert missing.status_code == 401
     assert "missing bearer token" in missing.json["error"]["message"]
     wrong_audience = {"Authorization": "Bearer " + certs.token("https://elsewhere/")}
     refused = authed.post("/", json=envelope("a-3"), headers=wrong_audience)
-    assert refused.status_code == 403
+    assert refused.status_code == 401
     assert "audience" in refused.json["error"]["message"]
     wrong_account = {"Authorization": "Bearer " + certs.token(AUDIENCE, email="x@evil.example")}
     assert authed.post("/", json=envelope("a-4"), headers=wrong_account).status_code == 403
+    assert store_listing(ws) == before
 
-    # Only the authenticated push was evaluated; the others are quarantined, without the token.
+    good = {"Authorization": "Bearer " + certs.token(AUDIENCE)}
+    assert authed.post("/", json=envelope("a-1"), headers=good).status_code == 200
     assert [e["payload"]["message_id"] for e in evaluations(ws)] == ["a-1"]
-    ws.compactor.compact_until_idle()
-    rows = ws.snapshot().rows("push_quarantine").values()
-    assert sorted(r["http_status"] for r in rows) == [401, 403, 403]
-    for row in rows:
-        stored = ws.store.get(row["object_key"])
-        assert stored is not None and b"Bearer" not in stored.data
-    # The operator is told, with what to do about each.
+    # A forged push carrying the real message's id cannot pre-empt it: it is refused unsigned.
+    forged = envelope("a-1", data=b'{"day": "1999-01-01"}')
+    assert authed.post("/", json=forged).status_code == 401
+    [tick] = ticks(ws)
+    assert tick["message_id"] == "a-1" and tick["status"] == "SUCCESS"
+
+
+def test_the_same_message_id_with_other_data_is_a_conflict_not_a_drop(
+    client: Any, ws: Workspace
+) -> None:
+    """With auth off (a local stack), a second message under a delivered id is still never
+    dropped silently: both are durable, the first is applied, the second is a conflict doctor
+    shows."""
+    assert client.post("/", json=envelope("c-1")).status_code == 200
+    other = envelope("c-1", data=b'{"day": "2024-01-05"}')
+    assert client.post("/", json=other).status_code == 200
+    assert len(evaluations(ws)) == 2
+    [tick] = ticks(ws)
+    assert tick["message_id"] == "c-1"
+    [conflict] = ws.snapshot().rows("push_quarantine").values()
+    assert conflict["http_status"] == 409 and conflict["message_id"] == "c-1"
     from arco.services.doctor import run_doctor
 
     [push] = [f for f in run_doctor(ws) if f.check == "push"]
-    assert push.status == "warning" and len(push.details) == 3
-    assert all("ARCO_PUSH" in item["action"] for item in push.details)
+    assert push.status == "warning" and "other content" in push.details[0]["action"]
 
 
 def test_certificates_out_of_reach_is_transient(
@@ -343,18 +365,19 @@ def test_a_push_costs_one_write_and_no_read(ws: Workspace) -> None:
 
 
 def test_the_push_path_never_imports_pyarrow(tmp_path: Path) -> None:
-    """A cold sensor_push instance: import the entry points, build the handler, answer a push;
-    pyarrow (the projections' library) stays out of the process."""
+    """A cold sensor_push instance: import the entry points, build the instance, verify the
+    caller, answer a push; pyarrow (the projections' library) stays out of the process."""
     import subprocess
 
+    create_workspaces(LocalObjectStore(tmp_path), "cold")
     script = f"""
 import json, os, sys
 os.environ.update(ARCO_STORE="file://{tmp_path}", ARCO_WORKSPACE="cold",
-                  ARCO_DEFINITIONS="{LOCATION}")
-import functions.main as main
-body = json.dumps({json.dumps(envelope("cold-1"))}).encode()
-answer = main._push_handler().handle(body, {{}}, "/")
-print(answer.status, "pyarrow" in sys.modules)
+                  ARCO_DEFINITIONS="{LOCATION}", ARCO_AUTH="off-loopback")
+from functions_framework import create_app
+client = create_app(target="sensor_push", source="functions/main.py").test_client()
+answer = client.post("/", json={json.dumps(envelope("cold-1"))})
+print(answer.status_code, "pyarrow" in sys.modules)
 """
     root = Path(__file__).resolve().parents[2]
     done = subprocess.run(

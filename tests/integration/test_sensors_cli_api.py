@@ -25,6 +25,7 @@ from arco.services.timer import run_timer
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from tests.integration.helpers import api_client, ledger_size, now_of
+from tests.workspaces import create_workspaces
 
 LOCATION = "tests.fixtures.sensors_graph:defs"
 T0 = datetime(2024, 2, 1, tzinfo=UTC)
@@ -49,6 +50,7 @@ def ws(tmp_path: Path) -> Workspace:
         clock=FixedClock(int(T0.timestamp() * 1000)),
         lookback_ms=3_600_000,
     )
+    create_workspaces(workspace.store, WS)  # as `arco workspace create` does
     deploy(workspace, load_definitions(LOCATION).snapshot(LOCATION), "test")
     workspace.compactor.compact_until_idle()
     return workspace
@@ -316,9 +318,9 @@ def test_bad_input_writes_nothing(run: Run, http: FlaskClient, ws: Workspace) ->
         ("post", f"{base}/new_files/cursor", {}, 400, "exactly one"),
         ("post", f"{base}/new_files/cursor", {"reset": False}, 400, "reset"),
         ("post", f"{base}/new_files/cursor", {"cursor": 5}, 400, "string"),
-        ("post", f"{base}/new_files/cursor", {"cursor": "a", "x": 1}, 400, "unknown fields"),
+        ("post", f"{base}/new_files/cursor", {"cursor": "a", "x": 1}, 400, "body.x: unknown field"),
         ("post", f"{base}/orders_landed/cursor", {"cursor": "a"}, 400, "push sensor"),
-        ("post", f"{base}/new_files/start", {"request_id": "bad id!"}, 400, "request id"),
+        ("post", f"{base}/new_files/start", {"request_id": "bad id!"}, 400, "body.request_id"),
         ("get", f"{base}/new_files/ticks?status=MAYBE", None, 400, "status"),
         ("get", f"{base}/nope/ticks", None, 404, "nope"),
     ):

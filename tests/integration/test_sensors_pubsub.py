@@ -39,6 +39,7 @@ from tests.integration.processes import (
     tail,
     wait_listening,
 )
+from tests.workspaces import create_workspaces
 
 SDK_ROOTS = (Path("/usr/lib/google-cloud-sdk"), Path("/usr/share/google-cloud-sdk"))
 EMULATOR_BIN = Path("platform/pubsub-emulator/bin/cloud-pubsub-emulator")
@@ -122,17 +123,23 @@ def pubsub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PubSub]:
 
 @pytest.fixture(scope="module")
 def store_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("pubsub-store")
+    path = tmp_path_factory.mktemp("pubsub-store")
+    create_workspaces(LocalObjectStore(path), WORKSPACE)
+    return path
 
 
-def _serve_sensor_push(store_dir: Path, log: Path, faults: str = "") -> Iterator[Function]:
+# functions/main.py with a fault injected around it (production code carries none).
+FAULTY_MAIN = Path(__file__).resolve().parents[1] / "fixtures" / "faulty_functions.py"
+
+
+def _serve_sensor_push(store_dir: Path, log: Path, faults: int = 0) -> Iterator[Function]:
     env = {
         "ARCO_STORE": f"file://{store_dir}",
         "ARCO_WORKSPACE": WORKSPACE,
         "ARCO_DEFINITIONS": LOCATION,
-        "ARCO_FAULTS": faults,
+        "FAIL_AFTER_APPEND": str(faults),
     }
-    with serve_function("sensor_push", env, log) as fn:
+    with serve_function("sensor_push", env, log, source=FAULTY_MAIN) as fn:
         yield fn
 
 
@@ -145,7 +152,7 @@ def push_fn(store_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 def flaky_fn(store_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Function]:
     """Answers 500 once, after the evaluation is durable: the worst moment to fail."""
     log = tmp_path_factory.mktemp("fn") / "flaky.log"
-    yield from _serve_sensor_push(store_dir, log, faults="sensor_push_after_append:1")
+    yield from _serve_sensor_push(store_dir, log, faults=1)
 
 
 @pytest.fixture(scope="module")

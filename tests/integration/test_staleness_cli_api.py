@@ -23,6 +23,7 @@ from arco.services.staleness_views import StalenessQuery, staleness, staleness_s
 from tests.fixtures.versions_graph import build
 from tests.integration.helpers import api_client, body_of
 from tests.integration.test_staleness_rules import DAY, World
+from tests.workspaces import create_workspaces
 
 URL = "/v1/workspaces/s/staleness"
 DAYS = 31  # 2024-01-01 .. 2024-01-31, as of 2024-02-01
@@ -54,6 +55,7 @@ def client_of(world: World) -> FlaskClient:
 
 def build_scene(root: Path) -> Scene:
     world = World(root)
+    create_workspaces(world.ws.store, "s")  # as `arco workspace create` does
     world.run("source", "2024-01-01")
     world.run("source")
     world.run("rolling")
@@ -353,8 +355,8 @@ def test_pages_read_the_state_of_the_first_after_a_later_change(
         ("status=OLD", "unknown status 'OLD'"),
         ("status=STALE,stale", "unknown status 'stale'"),
         ("reason=CODE_CHANGED", "unknown reason 'CODE_CHANGED'"),
-        ("limit=0", "limit must be an integer between 1 and 1000"),
-        ("limit=x", "limit must be an integer"),
+        ("limit=0", "query.limit: Input should be greater than or equal to 1"),
+        ("limit=x", "query.limit: must be an integer"),
         ("cursor=nonsense", "invalid cursor"),
         ("from=2024-01-01", "give both 'from' and 'to'"),
         ("to=2024-01-01", "give both 'from' and 'to'"),
@@ -363,7 +365,7 @@ def test_pages_read_the_state_of_the_first_after_a_later_change(
         ("as_of=yesterday", "as_of 'yesterday' is not an ISO 8601 timestamp"),
         ("as_of=2024-02-01T00:00:00", "needs a UTC offset"),
         ("selection=key:nothing", "unknown asset 'nothing'"),
-        ("root_causes=yes", "'root_causes' must be true or false"),
+        ("root_causes=yes", "query.root_causes: must be true or false"),
     ],
 )
 def test_bad_input_is_a_400_naming_it(http: FlaskClient, query: str, needle: str) -> None:
@@ -378,7 +380,10 @@ def test_bad_input_is_a_400_naming_it(http: FlaskClient, query: str, needle: str
 def test_paging_parameters_do_not_apply_to_the_summary(http: FlaskClient) -> None:
     response = http.get(f"{URL}/summary?limit=5&cursor=x")
     assert response.status_code == 400
-    assert "'limit', 'cursor' does not apply" in body_of(response)["error"]["message"]
+    assert (
+        "query.limit: unknown field; query.cursor: unknown field"
+        in body_of(response)["error"]["message"]
+    )
 
 
 def test_an_unknown_manifest_is_a_404(http: FlaskClient, run: Run) -> None:

@@ -106,7 +106,9 @@ def test_a_token_from_an_unknown_key_id(certs: CertServer, auth: OidcVerifier) -
     assert _refused(auth, f"Bearer {token}") == "token signed by an unknown key"
 
 
-def test_a_token_from_another_key_under_the_same_key_id(certs: CertServer, auth: OidcVerifier) -> None:
+def test_a_token_from_another_key_under_the_same_key_id(
+    certs: CertServer, auth: OidcVerifier
+) -> None:
     token = SigningKey.generate(certs.key.kid).sign(certs.claims(AUDIENCE))
     assert _refused(auth, f"Bearer {token}") == "token signature is invalid"
 

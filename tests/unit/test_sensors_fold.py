@@ -72,7 +72,10 @@ class Writer(EnvelopeWriter):
             default_running=default_running,
             **extra,
         )
-        key = sensors.push_evaluation_key(sensor, message_id)
+        message = payload.message
+        subscription = message.subscription if message else None
+        fingerprint = sensors.message_fingerprint(message)
+        key = sensors.push_evaluation_key(sensor, subscription, message_id, fingerprint)
         return self.envelope(sensors.SENSOR_EVALUATED, payload, key, ms=ms)
 
     def poll(
@@ -166,7 +169,8 @@ def test_install_registers_tables_and_events() -> None:
 
 
 def test_idempotency_keys() -> None:
-    assert sensors.push_evaluation_key("s", "m1") == "sensor_eval:s:msg:m1"
+    assert sensors.push_evaluation_key("s", "sub", "m1", "f1") == "sensor_eval:s:msg:sub:m1:f1"
+    assert sensors.push_evaluation_key("s", None, "m1", "f1") == "sensor_eval:s:msg:-:m1:f1"
     assert sensors.poll_evaluation_key("s", "01V", "e1") == "sensor_eval:s:01V:e1"
     assert sensors.status_idempotency_key("s", "r1") == "sensor_status:s:r1"
     assert sensors.cursor_idempotency_key("s", "r1") == "sensor_cursor:s:r1"
@@ -295,6 +299,38 @@ def test_duplicate_delivery_of_a_push_message_folds_once(w: Writer, p: Projectio
     assert p.deliver(event, redelivered, event) == ["applied", "duplicate", "duplicate"]
     assert len(p.ticks()) == 1
     assert len(p.requests()) == 2
+
+
+def _message(data: str, subscription: str = "projects/p/subscriptions/s") -> Any:
+    return sensors.PushedMessage(data_b64=data, subscription=subscription)
+
+
+def test_the_same_message_id_with_other_content_is_a_recorded_conflict(
+    w: Writer, p: Projection
+) -> None:
+    """A forged (or id-reusing) message cannot pre-empt nor replace the real one: whichever is
+    folded first is applied, the other is listed in push_quarantine with both tick ids."""
+    real = w.push("m1", req("k1"), message=_message("cmVhbA=="))
+    forged = w.push("m1", req("k2"), message=_message("Zm9yZ2Vk"))
+    assert real.idempotency_key != forged.idempotency_key
+    assert p.deliver(real, forged) == ["applied", "applied"]
+    assert [t["tick_id"] for t in p.ticks()] == [real.event_id]
+    assert [r["run_key"] for r in p.requests()] == ["k1"]
+    [conflict] = p.state.rows("push_quarantine").values()
+    assert conflict["http_status"] == 409 and conflict["message_id"] == "m1"
+    assert real.event_id in conflict["reason"] or "tick" in conflict["reason"]
+    assert forged.event_id in conflict["reason"]
+    # A redelivery of the real message (same content, a new event) is not a conflict.
+    again = w.push("m1", req("k1"), message=_message("cmVhbA=="))
+    assert p.deliver(again) == ["duplicate"]
+    assert len(p.state.rows("push_quarantine")) == 1
+
+
+def test_one_message_id_on_two_subscriptions_is_two_messages(w: Writer, p: Projection) -> None:
+    first = w.push("m1", req(), message=_message("YQ==", "projects/p/subscriptions/a"))
+    second = w.push("m1", req(), message=_message("YQ==", "projects/p/subscriptions/b"))
+    p.deliver(first, second)
+    assert len(p.ticks()) == 2 and not p.state.rows("push_quarantine")
 
 
 def test_same_object_refolded_is_skipped(w: Writer, p: Projection) -> None:

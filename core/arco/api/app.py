@@ -46,7 +46,9 @@ MAX_BODY_BYTES = 1 << 20
 
 
 def _json(body: BaseModel | dict[str, Any], status: int, exclude_unset: bool = False) -> Response:
-    text = body.model_dump_json(exclude_unset=exclude_unset) if isinstance(body, BaseModel) else None
+    text = (
+        body.model_dump_json(exclude_unset=exclude_unset) if isinstance(body, BaseModel) else None
+    )
     if text is None:
         from flask import json
 
@@ -126,7 +128,7 @@ def _view(
             route.query, query_input(route.query, request.args.to_dict(flat=False)), "query"
         )
         body = _body(route.body) if route.body is not None else None
-        req = Req(path, query, body, request.headers, deployment.admins)
+        req = Req(path, query, body, dict(request.headers), deployment.admins)
         result = route.handler(target, identity, req)
         status = route.status
         if isinstance(result, tuple):
@@ -137,7 +139,9 @@ def _view(
             return _json(result, status)
         if not isinstance(result, route.response):
             raise TypeError(f"{route.operation_id} answered {type(result).__name__}")
-        return _json(result, status)
+        # Fields a service leaves out (optional ones, such as root causes when not asked for)
+        # stay out: the schema marks them not required.
+        return _json(result, status, exclude_unset=True)
 
     view.__name__ = route.operation_id
     return view
@@ -183,13 +187,12 @@ def create_app(
     return app
 
 
-
-
-
 def openapi_document() -> dict[str, Any]:
     """The API's OpenAPI 3.1 document (what `/openapi.json` serves)."""
     from arco import __version__
     from arco.api.contract import openapi_document as generate
 
     return generate(route_table(), __version__)
+
+
 __all__ = ["MAX_BODY_BYTES", "create_app", "error_response", "openapi_document"]

@@ -310,7 +310,7 @@ def openapi_document(routes: list[Route], version: str) -> dict[str, Any]:
         role_text = (
             f"Requires the `{role}` role in the workspace."
             if route.workspace
-            else ROLE_TEXT[route.access]  # type: ignore[index]
+            else f"Access `{role}`: {ROLE_TEXT[route.access]}"  # type: ignore[index]
         )
         doc = (route.handler.__doc__ or "").strip()
         operation: dict[str, Any] = {

@@ -80,7 +80,7 @@ Instant = Annotated[
 CommaList = Annotated[list[str], BeforeValidator(_comma_list)]
 Limit = Annotated[QueryInt, Field(ge=1, le=MAX_LIMIT, description="Page size.")]
 Cursor = Annotated[
-    str | None, Field(None, min_length=1, description="The previous page's next_cursor.")
+    str | None, Field(None, description="The previous page's next_cursor (empty: the first).")
 ]
 RequestId = Annotated[
     str | None,
@@ -186,9 +186,7 @@ class BackfillsQuery(PageQuery):
 
 class StalenessFilters(QueryModel):
     selection: Annotated[str | None, Field(min_length=1)] = None
-    status: Annotated[CommaList, Field(description="STALE, MISSING, FRESH (comma-separated).")] = (
-        []
-    )
+    status: Annotated[CommaList, Field(description="STALE, MISSING, FRESH (comma-separated).")] = []
     reason: Annotated[CommaList, Field(description="Reasons (comma-separated).")] = []
     from_: Annotated[str | None, Field(alias="from", min_length=1)] = None
     to: Annotated[str | None, Field(min_length=1)] = None
@@ -262,7 +260,7 @@ class DynamicPartitionsBody(BodyModel):
 class SensorCursorBody(BodyModel):
     """Exactly one of `cursor` (set it) or `reset: true` (clear it)."""
 
-    cursor: Annotated[str | None, Field(min_length=1)] = None
+    cursor: Annotated[str | None, Field(min_length=1, max_length=10_000)] = None
     reset: Literal[True] | None = None
     request_id: RequestId = None
 
