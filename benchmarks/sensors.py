@@ -21,6 +21,7 @@ from arco.domain.sensors import (
     SENSOR_EVALUATED,
     SensorEvaluated,
     SensorRunRequest,
+    message_fingerprint,
     push_evaluation_key,
 )
 from arco.ledger.writer import NewEvent
@@ -87,7 +88,7 @@ def measure(quick: bool) -> dict[str, Any]:
                     message_id=f"m{i}",
                     run_requests=[SensorRunRequest(run_key=f"m{i}", asset_selection=["a0"])],
                 ),
-                push_evaluation_key("poll0", f"m{i}"),
+                push_evaluation_key("poll0", None, f"m{i}", message_fingerprint(None)),
             )
             for i in range(pushes)
         ]

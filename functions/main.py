@@ -36,7 +36,8 @@ def _engine(entry: Entry, request: Request) -> Response:
         endpoints = instance().endpoints
     except Exception as exc:  # a bad environment: say so on every call instead of crashing
         return _respond(error(500, "misconfigured", f"{type(exc).__name__}: {exc}"))
-    call = HttpCall.of(request.get_data(), request.headers, request.path, request.remote_addr)
+    headers = dict(request.headers.items())
+    call = HttpCall.of(request.get_data(), headers, request.path, request.remote_addr)
     return _respond(endpoints.call(entry, call))
 
 

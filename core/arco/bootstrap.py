@@ -20,6 +20,7 @@ from arco.services.access import (
     Gate,
     LoopbackGate,
     TokenGate,
+    TokenVerifier,
     UnconfiguredGate,
     WorkspaceDirectory,
 )
@@ -127,10 +128,10 @@ class Instance:
         )
 
     @cached_property
-    def _verifier(self) -> object:
+    def _verifier(self) -> TokenVerifier:
         from arco.cloud.oidc import GOOGLE_CERTS_URL, OidcVerifier
 
-        assert self.settings.audience is not None
+        assert self.settings.audience is not None  # checked by _build_gate
         return OidcVerifier(self.settings.audience, self.settings.certs_url or GOOGLE_CERTS_URL)
 
     # -- code location, queues --
@@ -151,14 +152,22 @@ class Instance:
         from arco.cloud.tasks import CloudTasksTimerQueue
 
         s = self.settings
-        return CloudTasksTimerQueue(s.timer_queue, s.timer_service_account, s.tasks_emulator_host)
+        return CloudTasksTimerQueue(
+            _required(s.timer_queue, "ARCO_TIMER_QUEUE"),
+            s.timer_service_account,
+            s.tasks_emulator_host,
+        )
 
     @cached_property
     def worker_queue(self) -> CloudTasksTimerQueue:
         from arco.cloud.tasks import CloudTasksTimerQueue
 
         s = self.settings
-        return CloudTasksTimerQueue(s.worker_queue, s.timer_service_account, s.tasks_emulator_host)
+        return CloudTasksTimerQueue(
+            _required(s.worker_queue, "ARCO_WORKER_QUEUE"),
+            s.timer_service_account,
+            s.tasks_emulator_host,
+        )
 
     def dispatcher(self) -> TaskDispatcher:
         """Task orders go to the worker function through Cloud Tasks, when configured."""
@@ -199,6 +208,14 @@ class Instance:
         from arco.function_endpoints import Endpoints
 
         return Endpoints(self)
+
+
+def _required(value: str | None, variable: str) -> str:
+    if not value:
+        from arco.domain.errors import InvalidInput
+
+        raise InvalidInput(f"this function needs {variable}")
+    return value
 
 
 @functools.cache

@@ -31,6 +31,8 @@ from arco.domain.instants import parse_instant
 MAX_LIMIT = 1000
 WORKSPACE_PATTERN = r"^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$"
 KEY_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._=-]{0,199}$"
+# As arco.domain.access validates a principal (an e-mail as Google puts it in an ID token).
+PRINCIPAL_PATTERN = r"^[A-Za-z0-9._%+-]{1,64}@[A-Za-z0-9.-]{1,190}\.[A-Za-z]{2,63}$"
 
 
 # -- query-string types: text in, typed out, anything else refused --
@@ -141,7 +143,13 @@ class SettingPath(WorkspacePath):
 
 
 class PrincipalPath(WorkspacePath):
-    principal: Annotated[str, Field(min_length=3, max_length=320, description="An e-mail.")]
+    principal: Annotated[
+        str,
+        Field(
+            pattern=PRINCIPAL_PATTERN,
+            description="The e-mail of a user or service account.",
+        ),
+    ]
 
 
 # -- query parameters --

@@ -47,13 +47,13 @@ from arco.domain.runs import (
     TaskStarted,
     task_report_key,
 )
+from arco.domain.tables import Row
 from arco.domain.ulid import encode_ulid
 from arco.execution import (
     AssetExecutionContext,
     DataVersion,
     MaterializeResult,
 )
-from arco.domain.tables import Row
 from arco.ledger.writer import NewEvent
 from arco.projections.cache import Snapshot
 from arco.services.definitions import current_definitions, dynamic_partition_keys
@@ -121,7 +121,7 @@ def _report(ws: Workspace, kind: str, type_: str, order: TaskOrder, payload: Any
 def _dispatched(task: Row, order: TaskOrder) -> bool:
     """Whether the timer dispatched exactly this attempt under this name: an order naming any
     other attempt (forged, or from a confused caller) runs nothing."""
-    return task["attempt"] == order.attempt and task["dispatch_name"] == order.dispatch_name
+    return bool(task["attempt"] == order.attempt and task["dispatch_name"] == order.dispatch_name)
 
 
 def execute_task(
