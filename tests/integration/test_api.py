@@ -60,7 +60,12 @@ def test_change_a_setting_and_read_it_after_compaction(
 @pytest.mark.parametrize(
     "path, body, status, needle",
     [
-        ("/v1/workspaces/w1/settings/runs.max_in_flight", {"value": "lots"}, 400, "needs a int"),
+        (
+            "/v1/workspaces/w1/settings/runs.max_in_flight",
+            {"value": "lots"},
+            400,
+            "body.value: must be an integer",
+        ),
         ("/v1/workspaces/w1/settings/no.such", {"value": 1}, 400, "unknown setting"),
         (
             "/v1/workspaces/w1/settings/runs.max_in_flight",
@@ -153,3 +158,39 @@ def test_openapi_document_has_real_schemas_roles_and_security(client: FlaskClien
     assert schemas["LaunchRunBody"]["properties"]["partition_range"]["anyOf"][0] == {
         "$ref": "#/components/schemas/PartitionRange"
     }
+
+
+def test_protocol_errors_are_json_too(client: FlaskClient, store: ObjectStore) -> None:
+    wrong_method = client.delete("/v1/workspaces/w1/settings")
+    assert wrong_method.status_code == 405 and wrong_method.headers["Allow"] == "GET, HEAD"
+    assert wrong_method.json["error"]["code"] == "method_not_allowed"  # type: ignore[index]
+    runs = client.delete("/v1/workspaces/w1/runs")
+    assert runs.status_code == 405 and runs.headers["Allow"] == "GET, HEAD, POST"
+    too_big = client.put(
+        "/v1/workspaces/w1/settings/runs.max_in_flight",
+        data=b'{"value": 1, "request_id": "' + b"a" * 2_000_000 + b'"}',
+        content_type="application/json",
+    )
+    assert (
+        too_big.status_code == 413 and too_big.json["error"]["code"] == "request_entity_too_large"
+    )  # type: ignore[index]
+    not_json = client.put(
+        "/v1/workspaces/w1/settings/runs.max_in_flight", data=b"value=1", content_type="text/plain"
+    )
+    assert not_json.status_code == 415 and "application/json" in not_json.json["error"]["message"]  # type: ignore[index]
+    unknown_query = client.get("/v1/workspaces/w1/settings?colour=red")
+    assert unknown_query.status_code == 400
+    assert unknown_query.json["error"]["fields"] == [  # type: ignore[index]
+        {"path": "query.colour", "message": "unknown field"}
+    ]
+    assert ledger_size(store) == 0
+
+
+def test_a_workspace_that_was_not_created_is_404_and_nothing_is_written(
+    client: FlaskClient, store: ObjectStore
+) -> None:
+    before = sorted(o.key for o in store.list(""))
+    response = client.put("/v1/workspaces/typo-ws/settings/runs.max_in_flight", json={"value": 3})
+    assert response.status_code == 404 and "typo-ws" in response.json["error"]["message"]  # type: ignore[index]
+    assert client.get("/v1/workspaces/typo-ws/state").status_code == 404
+    assert sorted(o.key for o in store.list("")) == before

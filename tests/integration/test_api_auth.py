@@ -195,7 +195,11 @@ def test_bad_grants_are_400_and_write_nothing(
     for url, body, needle in (
         (f"/v1/workspaces/w1/access/{VIEWER}", {"role": "owner"}, "body.role"),
         (f"/v1/workspaces/w1/access/{VIEWER}", {}, "body.role: Field required"),
-        ("/v1/workspaces/w1/access/not-an-email", {"role": "viewer"}, "invalid principal"),
+        (
+            "/v1/workspaces/w1/access/not-an-email",
+            {"role": "viewer"},
+            "path.principal: invalid principal",
+        ),
     ):
         response = client.put(url, json=body, headers=bearer(certs, ADMIN))
         assert response.status_code == 400, response.json

@@ -13,7 +13,7 @@ from typing import Any
 
 from flask import Flask, Response, request
 from pydantic import BaseModel, ValidationError
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, UnsupportedMediaType
 
 from arco.api.contract import (
     Access,
@@ -94,7 +94,12 @@ def _arco_error(exc: ArcoError) -> Response:
 
 def _body(model: type[BaseModel]) -> BaseModel:
     """The JSON body, validated strictly (no body at all is `{}`)."""
-    raw = request.get_data(cache=True) or b"{}"
+    raw = request.get_data(cache=True)
+    if raw and request.mimetype != "application/json":
+        raise UnsupportedMediaType(
+            f"send the body as application/json, not {request.mimetype or 'untyped'}"
+        )
+    raw = raw or b"{}"
     try:
         return model.model_validate_json(raw)
     except ValidationError as exc:
@@ -128,7 +133,9 @@ def _view(
             route.query, query_input(route.query, request.args.to_dict(flat=False)), "query"
         )
         body = _body(route.body) if route.body is not None else None
-        req = Req(path, query, body, dict(request.headers), deployment.admins)
+        req = Req(
+            path, query, body, {k.lower(): v for k, v in request.headers.items()}, deployment.admins
+        )
         result = route.handler(target, identity, req)
         status = route.status
         if isinstance(result, tuple):

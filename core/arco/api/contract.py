@@ -17,7 +17,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Generic, TypeVar, get_args, get_origin
+from typing import Any, Generic, TypeVar, get_args, get_origin, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
@@ -79,8 +79,8 @@ ErrorDetail.model_rebuild()
 
 @dataclass(frozen=True)
 class Req(Generic[P, Q, B]):
-    """A validated request: the path, query and body models, and the raw headers a handler may
-    consult (the Idempotency-Key)."""
+    """A validated request: the path, query and body models, and the headers a handler may
+    consult (the Idempotency-Key), by lower-cased name (HTTP header names ignore case)."""
 
     path: P
     query: Q
@@ -89,7 +89,7 @@ class Req(Generic[P, Q, B]):
     admins: frozenset[str] = frozenset()  # the deployment's admins (for the access listing)
 
     def idempotency_key(self) -> str | None:
-        return self.headers.get("Idempotency-Key") or None
+        return self.headers.get("idempotency-key") or None
 
 
 @dataclass(frozen=True)
@@ -144,6 +144,46 @@ class Route:
 
 
 PATH_PARAMS_WITH_SLASHES = frozenset({"asset"})
+
+
+def route(
+    method: str,
+    path: str,
+    access: Role | Access,
+    handler: Callable[..., Any],
+    *,
+    status: int = 200,
+    also: tuple[int, ...] = (),
+    errors: tuple[int, ...] = (),
+    idempotency_header: bool = False,
+    tag: str | None = None,
+) -> Route:
+    """A `Route` whose models are read from the handler's signature, where they are declared
+    (and type-checked) once: `req: Req[PathModel, QueryModel, BodyModel]` (None for no path or
+    no body) and the return annotation `ResponseModel` or `tuple[ResponseModel, int]`
+    (`Any`: a document served as is)."""
+    hints = get_type_hints(handler)
+    path_model, query, body = get_args(hints["req"])
+    answer = hints["return"]
+    if get_origin(answer) is tuple:
+        answer = get_args(answer)[0]
+    raw = answer is Any
+    return Route(
+        method=method,
+        path=path,
+        access=access,
+        handler=handler,
+        response=ErrorBody if raw else answer,  # (unused for a raw answer)
+        status=status,
+        other_statuses=also,
+        path_model=None if path_model is type(None) else path_model,
+        query=query,
+        body=None if body is type(None) else body,
+        errors=errors,
+        idempotency_header=idempotency_header,
+        raw_response=raw,
+        tags=(tag,) if tag else (),
+    )
 
 
 # -- validation --
@@ -222,6 +262,7 @@ ERROR_TEXT = {
     404: "The workspace (or the named thing) does not exist.",
     409: "The request conflicts with what exists; the error says what with.",
     413: "The request body is too large.",
+    415: "The body is not `application/json`.",
     500: "Auth is not configured (`auth_not_configured`) or an internal error.",
     503: "Transient trouble (storage, certificate fetch): retry later.",
 }
@@ -260,7 +301,8 @@ def _parameters(route: Route, registry: SchemaRegistry) -> list[dict[str, Any]]:
         for name, sub in schema.pop("$defs", {}).items():
             registry._add(name, sub)
         required = set(schema.get("required", ()))
-        for name, prop in schema.get("properties", {}).items():
+        for name, declared in schema.get("properties", {}).items():
+            prop = _wire_schema(declared)
             description = prop.pop("description", None)
             param: dict[str, Any] = {
                 "name": name,
@@ -287,6 +329,19 @@ def _parameters(route: Route, registry: SchemaRegistry) -> list[dict[str, Any]]:
     return params
 
 
+def _wire_schema(prop: dict[str, Any]) -> dict[str, Any]:
+    """A parameter's schema as it travels: text that is absent or present, never null (absent
+    is how a parameter says None), without pydantic's titles."""
+    prop = {k: v for k, v in prop.items() if k != "title"}
+    options = [o for o in prop.get("anyOf", ()) if o != {"type": "null"}]
+    if "anyOf" in prop and len(options) == 1:
+        del prop["anyOf"]
+        prop = {**options[0], **prop}
+    if prop.get("default", 0) is None:
+        del prop["default"]
+    return prop
+
+
 def _error_statuses(route: Route) -> list[int]:
     codes = set(route.errors)
     if route.access is not Access.PUBLIC:
@@ -294,7 +349,7 @@ def _error_statuses(route: Route) -> list[int]:
     if route.workspace:
         codes |= {400, 404}
     if route.body is not None:
-        codes |= {400, 413}
+        codes |= {400, 413, 415}
     if route.query is not NoParams or route.path_model is not None:
         codes.add(400)
     return sorted(codes)
@@ -329,7 +384,7 @@ def openapi_document(routes: list[Route], version: str) -> dict[str, Any]:
             operation["security"] = [{BEARER: []}]
         if route.body is not None:
             operation["requestBody"] = {
-                "required": bool(route.body.model_json_schema().get("required")),
+                "required": _body_required(route.body),
                 "content": {"application/json": {"schema": registry.ref(route.body, "validation")}},
             }
         answer = {"type": "object"} if route.raw_response else registry.ref(route.response)
@@ -371,6 +426,15 @@ def openapi_document(routes: list[Route], version: str) -> dict[str, Any]:
             },
         },
     }
+
+
+def _body_required(model: type[BaseModel]) -> bool:
+    """A body is required when no body at all (taken as `{}`) would be valid."""
+    try:
+        model.model_validate_json(b"{}")
+    except ValidationError:
+        return True
+    return False
 
 
 def _status_text(route: Route, status: int) -> str:

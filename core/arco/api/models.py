@@ -10,23 +10,38 @@ may grow (a task's metadata, a cause's details) are typed as JSON objects.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     ConfigDict,
     Field,
     JsonValue,
+    Strict,
     WithJsonSchema,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from arco.api.contract import RequestModel, ResponseModel
-from arco.domain.access import Role
-from arco.domain.backfills import BackfillStatus, PartitionSelection
+from arco.domain.access import Role, validate_principal
+from arco.domain.backfills import (
+    MAX_CHUNK_SIZE,
+    MAX_CONCURRENT_RUNS,
+    MAX_EXPLICIT_KEYS,
+    BackfillStatus,
+    PartitionSelection,
+)
 from arco.domain.errors import InvalidInput
 from arco.domain.instants import parse_instant
+from arco.domain.run_identity import MAX_TAG_KEY, MAX_TAG_VALUE, MAX_TAGS
+from arco.domain.settings import SETTINGS
+from arco.domain.staleness import REASONS
+from arco.services.backfills import DEFAULT_CHUNK_SIZE, DEFAULT_MAX_CONCURRENT_RUNS
+from arco.services.run_views import RUN_STATUSES
 
 MAX_LIMIT = 1000
 WORKSPACE_PATTERN = r"^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$"
@@ -57,10 +72,33 @@ def _query_int(value: object) -> object:
 def _query_instant(value: object) -> object:
     if isinstance(value, str):
         try:
-            return parse_instant(value, "time")
+            moment = parse_instant(value, "time")
         except InvalidInput as exc:
             raise ValueError(str(exc)) from None
+        if moment.year < 1970:
+            raise ValueError("a time before 1970 is out of range")
+        return moment
     return value
+
+
+def _integral(value: object) -> object:
+    """JSON has one number type: 3.0 is the integer 3 (as JSON Schema's "integer" says)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _setting_value(value: object) -> object:
+    value = _integral(value)
+    if not isinstance(value, int):  # bool is an int too
+        raise ValueError("must be an integer or true/false (as the setting is)")
+    return value
+
+
+def _known_setting(name: str) -> str:
+    if name not in SETTINGS:
+        raise ValueError(f"unknown setting {name!r}; known settings: {', '.join(sorted(SETTINGS))}")
+    return name
 
 
 def _comma_list(value: object) -> object:
@@ -72,15 +110,25 @@ def _comma_list(value: object) -> object:
     return value
 
 
-QueryBool = Annotated[bool, BeforeValidator(_query_bool), Field(strict=True)]
-QueryInt = Annotated[int, BeforeValidator(_query_int), Field(strict=True)]
+QueryBool = Annotated[bool, Strict(), BeforeValidator(_query_bool)]
 Instant = Annotated[
     datetime,
     BeforeValidator(_query_instant),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
+    # ISO 8601 with an offset, from 1970 on (the stores' time is epoch milliseconds).
+    WithJsonSchema(
+        {"type": "string", "format": "date-time", "pattern": r"^(19[7-9][0-9]|[2-9][0-9]{3})-"}
+    ),
 ]
-CommaList = Annotated[list[str], BeforeValidator(_comma_list)]
-Limit = Annotated[QueryInt, Field(ge=1, le=MAX_LIMIT, description="Page size.")]
+
+
+# Integer query parameters: the bounds come before the text parsing, only then does pydantic
+# put them in the JSON schema (as minimum/maximum).
+Limit = Annotated[
+    int, Strict(), Field(ge=1, le=MAX_LIMIT, description="Page size."), BeforeValidator(_query_int)
+]
+TaskNumber = Annotated[int, Strict(), Field(ge=0, le=100_000), BeforeValidator(_query_int)]
+MaxRuns = Annotated[int, Strict(), Field(ge=1, le=1000), BeforeValidator(_query_int)]
+MaxPartitions = Annotated[int, Strict(), Field(ge=1, le=100_000), BeforeValidator(_query_int)]
 Cursor = Annotated[
     str | None, Field(None, description="The previous page's next_cursor (empty: the first).")
 ]
@@ -92,7 +140,42 @@ RequestId = Annotated[
         description="Makes a retried write idempotent (a new id when absent).",
     ),
 ]
-Tags = Annotated[dict[str, str], Field(default_factory=dict)]
+# As arco.domain.run_identity validates user tags (the reserved prefixes are the service's).
+Tags = Annotated[
+    dict[
+        Annotated[str, Field(min_length=1, max_length=MAX_TAG_KEY)],
+        Annotated[str, Field(max_length=MAX_TAG_VALUE)],
+    ],
+    Field(default_factory=dict, max_length=MAX_TAGS),
+]
+
+
+# A manifest id, or an ISO 8601 time with an offset (from 1970 on).
+AS_OF_PATTERN = (
+    r"^([0-9]{1,18}|(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}"
+    r"T[0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))$"
+)
+
+
+def _as_of(value: str) -> str:
+    """Refuses exactly what the schema's pattern refuses, with the services' words for why
+    (whether the date exists is the service's check: a schema cannot say it)."""
+    if re.fullmatch(AS_OF_PATTERN, value):
+        return value
+    if not value.isdigit():
+        try:
+            parse_instant(value, "as_of")
+        except InvalidInput as exc:
+            raise ValueError(str(exc)) from None
+    raise ValueError(f"as_of {value!r} is a manifest id or a time from 1970 on")
+
+
+AsOfParam = Annotated[
+    str | None,
+    AfterValidator(lambda v: None if v is None else _as_of(v)),
+    WithJsonSchema({"type": "string", "pattern": AS_OF_PATTERN}),
+    Field(description="Answer as of a manifest id or a time (ISO 8601 with an offset)."),
+]
 
 
 class QueryModel(RequestModel):
@@ -123,11 +206,11 @@ class DefinitionPath(WorkspacePath):
 
 
 class SchedulePath(WorkspacePath):
-    schedule: Annotated[str, Field(min_length=1)]
+    schedule: Annotated[str, Field(pattern=KEY_PATTERN)]
 
 
 class SensorPath(WorkspacePath):
-    sensor: Annotated[str, Field(min_length=1)]
+    sensor: Annotated[str, Field(pattern=KEY_PATTERN)]
 
 
 class RunPath(WorkspacePath):
@@ -135,20 +218,30 @@ class RunPath(WorkspacePath):
 
 
 class BackfillPath(WorkspacePath):
-    backfill_id: Annotated[str, Field(min_length=1)]
+    backfill_id: Annotated[str, Field(pattern=KEY_PATTERN)]
 
 
 class SettingPath(WorkspacePath):
-    setting: Annotated[str, Field(min_length=1)]
+    setting: Annotated[
+        str,
+        AfterValidator(_known_setting),
+        WithJsonSchema({"type": "string", "enum": sorted(SETTINGS)}),
+    ]
+
+
+def _principal(value: str) -> str:
+    try:
+        return validate_principal(value)
+    except InvalidInput as exc:
+        raise ValueError(str(exc)) from None
 
 
 class PrincipalPath(WorkspacePath):
     principal: Annotated[
         str,
-        Field(
-            pattern=PRINCIPAL_PATTERN,
-            description="The e-mail of a user or service account.",
-        ),
+        AfterValidator(_principal),
+        WithJsonSchema({"type": "string", "pattern": PRINCIPAL_PATTERN}),
+        Field(description="The e-mail of a user or service account."),
     ]
 
 
@@ -181,36 +274,72 @@ class SensorTicksQuery(PageQuery):
 
 
 class RunsQuery(PageQuery):
-    status: Annotated[str | None, Field(min_length=1, description="A run status.")] = None
+    status: Annotated[RunStatus | None, Field(description="Only runs in this status.")] = None
 
 
 class LogsQuery(QueryModel):
-    task: Annotated[QueryInt | None, Field(ge=0, description="Only this task's logs.")] = None
+    task: Annotated[TaskNumber | None, Field(description="Only this task's logs.")] = None
 
 
 class BackfillsQuery(PageQuery):
     status: BackfillStatus | None = None
 
 
+def _run_status(value: str) -> str:
+    if value not in RUN_STATUSES:
+        raise ValueError(f"unknown run status {value!r}; one of {', '.join(RUN_STATUSES)}")
+    return value
+
+
+RunStatus = Annotated[
+    str, AfterValidator(_run_status), WithJsonSchema({"type": "string", "enum": list(RUN_STATUSES)})
+]
+
+
+def _reason(value: str) -> str:
+    if value not in REASONS:
+        raise ValueError(f"unknown reason {value!r}; use {', '.join(REASONS)}")
+    return value
+
+
+def _staleness_status(value: str) -> str:
+    if value not in STALENESS_STATUSES:
+        raise ValueError(f"unknown status {value!r}; use {', '.join(STALENESS_STATUSES)}")
+    return value
+
+
+STALENESS_STATUSES = ("FRESH", "STALE", "MISSING")
+StalenessStatus = Annotated[
+    str,
+    AfterValidator(_staleness_status),
+    WithJsonSchema({"type": "string", "enum": list(STALENESS_STATUSES)}),
+]
+StalenessReason = Annotated[
+    str, AfterValidator(_reason), WithJsonSchema({"type": "string", "enum": list(REASONS)})
+]
+
+
 class StalenessFilters(QueryModel):
     selection: Annotated[str | None, Field(min_length=1)] = None
-    status: Annotated[CommaList, Field(description="STALE, MISSING, FRESH (comma-separated).")] = []
-    reason: Annotated[CommaList, Field(description="Reasons (comma-separated).")] = []
-    from_: Annotated[str | None, Field(alias="from", min_length=1)] = None
-    to: Annotated[str | None, Field(min_length=1)] = None
-    as_of: Annotated[
-        str | None, Field(min_length=1, description="A manifest id or an ISO 8601 time.")
+    status: Annotated[
+        list[StalenessStatus],
+        BeforeValidator(_comma_list),
+        Field(description="Only these statuses (repeat it, or comma-separated)."),
+    ] = []
+    reason: Annotated[
+        list[StalenessReason],
+        BeforeValidator(_comma_list),
+        Field(description="Only these reasons (repeat it, or comma-separated)."),
+    ] = []
+    from_: Annotated[
+        str | None, Field(alias="from", min_length=1, description="First key (with `to`).")
     ] = None
-
-    @model_validator(mode="after")
-    def _range(self) -> StalenessFilters:
-        if (self.from_ is None) != (self.to is None):
-            raise ValueError("give both 'from' and 'to' for a partition range")
-        return self
+    to: Annotated[str | None, Field(min_length=1, description="Last key (with `from`).")] = None
+    as_of: AsOfParam = None
 
 
 class StalenessQuery(StalenessFilters):
-    limit: Annotated[QueryInt, Field(ge=1, le=MAX_LIMIT)] = 100
+    limit: Limit = 100
     cursor: Cursor = None
     root_causes: QueryBool = False
 
@@ -218,13 +347,13 @@ class StalenessQuery(StalenessFilters):
 class PlanQueryParams(QueryModel):
     selection: Annotated[str | None, Field(min_length=1)] = None
     include_missing: QueryBool = False
-    max_runs: Annotated[QueryInt, Field(ge=1, le=1000)] = 50
-    max_partitions: Annotated[QueryInt, Field(ge=1, le=100_000)] = 10_000
-    as_of: Annotated[str | None, Field(min_length=1)] = None
+    max_runs: MaxRuns = 50
+    max_partitions: MaxPartitions = 10_000
+    as_of: AsOfParam = None
 
 
 class LogLimitQuery(QueryModel):
-    limit: Annotated[QueryInt, Field(ge=1, le=MAX_LIMIT)] = 20
+    limit: Limit = 20
 
 
 # -- bodies --
@@ -238,8 +367,55 @@ class PartitionRange(BodyModel):
     last: Annotated[str, Field(min_length=1)]
 
 
+StatusFilter = Annotated[
+    Literal["missing", "failed"] | None,
+    Field(description="Only partitions MISSING or FAILED when each chunk is planned."),
+]
+
+
+class RangeSelection(PartitionRange):
+    """Every key from `first` to `last`, inclusive."""
+
+    kind: Literal["range"]
+    status: StatusFilter = None
+
+
+class KeysSelection(BodyModel):
+    """Exactly these keys."""
+
+    kind: Literal["keys"]
+    keys: Annotated[
+        list[Annotated[str, Field(min_length=1)]],
+        Field(min_length=1, max_length=MAX_EXPLICIT_KEYS),
+    ]
+    status: StatusFilter = None
+
+
+class AllSelection(BodyModel):
+    """Every key the anchor asset has."""
+
+    kind: Literal["all"]
+    status: StatusFilter = None
+
+
+PartitionsBody = Annotated[
+    RangeSelection | KeysSelection | AllSelection, Field(discriminator="kind")
+]
+
+
+def partition_selection(body: RangeSelection | KeysSelection | AllSelection) -> PartitionSelection:
+    """The domain's selection (as the backfill service and its events take it)."""
+    return PartitionSelection.model_validate(body.model_dump(exclude_none=True))
+
+
 class SettingBody(BodyModel):
-    value: JsonValue
+    # Every setting is an integer or a switch (arco.domain.settings); which one is the
+    # setting's, checked by the service.
+    value: Annotated[
+        int | bool,
+        BeforeValidator(_setting_value),
+        WithJsonSchema({"type": ["integer", "boolean"]}),
+    ]
     request_id: RequestId = None
 
 
@@ -251,32 +427,65 @@ class EmptyBody(BodyModel):
     """No fields (an empty object or no body)."""
 
 
+PartitionKeys = Annotated[list[Annotated[str, Field(min_length=1)]], Field(min_length=1)]
+
+
+def exactly_one(*names: str) -> tuple[Callable[[dict[str, Any]], None], Callable[[Any], Any]]:
+    """A body that takes exactly one of `names`, each absent or a value (never null): its JSON
+    schema (`oneOf` the required name) and its check, which says which to give."""
+
+    def schema(out: dict[str, Any]) -> None:
+        out["oneOf"] = [{"required": [n]} for n in names]
+        for n in names:
+            out["properties"][n].pop("default", None)
+
+    def check(data: Any) -> Any:
+        if isinstance(data, dict):
+            given = [n for n in names if n in data]
+            if len(given) != 1 or data[given[0]] is None:
+                shown = " or ".join(f'"{n}"' for n in names)
+                raise ValueError(f"give exactly one of {shown}")
+        return data
+
+    return schema, check
+
+
+_ADD_OR_REMOVE = exactly_one("add", "remove")
+_CURSOR_OR_RESET = exactly_one("cursor", "reset")
+
+
 class DynamicPartitionsBody(BodyModel):
     """Exactly one of `add` or `remove`: the keys."""
 
-    add: Annotated[list[str] | None, Field(min_length=1)] = None
-    remove: Annotated[list[str] | None, Field(min_length=1)] = None
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        json_schema_extra=_ADD_OR_REMOVE[0],  # type: ignore[typeddict-item]
+    )
+
+    add: PartitionKeys | SkipJsonSchema[None] = None
+    remove: PartitionKeys | SkipJsonSchema[None] = None
     request_id: RequestId = None
 
-    @model_validator(mode="after")
-    def _one(self) -> DynamicPartitionsBody:
-        if (self.add is None) == (self.remove is None):
-            raise ValueError('give exactly one of "add" or "remove": a list of keys')
-        return self
+    _one = model_validator(mode="before")(_ADD_OR_REMOVE[1])
 
 
 class SensorCursorBody(BodyModel):
     """Exactly one of `cursor` (set it) or `reset: true` (clear it)."""
 
-    cursor: Annotated[str | None, Field(min_length=1, max_length=10_000)] = None
-    reset: Literal[True] | None = None
+    model_config = ConfigDict(
+        extra="forbid",
+        frozen=True,
+        strict=True,
+        json_schema_extra=_CURSOR_OR_RESET[0],  # type: ignore[typeddict-item]
+    )
+
+    cursor: Annotated[str, Field(min_length=1, max_length=10_000)] | SkipJsonSchema[None] = None
+    reset: Literal[True] | SkipJsonSchema[None] = None
     request_id: RequestId = None
 
-    @model_validator(mode="after")
-    def _one(self) -> SensorCursorBody:
-        if (self.cursor is None) == (self.reset is None):
-            raise ValueError('give exactly one of "cursor" (a string) or "reset": true')
-        return self
+    _one = model_validator(mode="before")(_CURSOR_OR_RESET[1])
 
 
 class LaunchRunBody(BodyModel):
@@ -294,11 +503,18 @@ class RerunBody(BodyModel):
     tags: Tags
 
 
+# Integers in a JSON body: the bounds come before the parsing, then they reach the schema.
+ChunkSize = Annotated[int, Strict(), Field(ge=1, le=MAX_CHUNK_SIZE), BeforeValidator(_integral)]
+Concurrency = Annotated[
+    int, Strict(), Field(ge=1, le=MAX_CONCURRENT_RUNS), BeforeValidator(_integral)
+]
+
+
 class BackfillBody(BodyModel):
     selection: Annotated[str, Field(min_length=1)]
-    partitions: PartitionSelection | None = None
-    chunk_size: Annotated[int, Field(ge=1, le=10_000)] = 25
-    max_concurrent_runs: Annotated[int, Field(ge=1, le=1000)] = 4
+    partitions: PartitionsBody | None = None
+    chunk_size: ChunkSize = DEFAULT_CHUNK_SIZE
+    max_concurrent_runs: Concurrency = DEFAULT_MAX_CONCURRENT_RUNS
     tags: Tags
 
 
@@ -311,8 +527,10 @@ class ReconcileExecuteBody(BodyModel):
     selection: Annotated[str | None, Field(min_length=1)] = None
     dry_run: bool = False
     include_missing: bool = False
-    max_runs: Annotated[int, Field(ge=1, le=1000)] = 50
-    max_partitions: Annotated[int, Field(ge=1, le=100_000)] = 10_000
+    max_runs: Annotated[int, Strict(), Field(ge=1, le=1000), BeforeValidator(_integral)] = 50
+    max_partitions: Annotated[
+        int, Strict(), Field(ge=1, le=100_000), BeforeValidator(_integral)
+    ] = 10_000
 
 
 class AccessBody(BodyModel):

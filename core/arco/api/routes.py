@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from arco import __version__
 from arco.api import models as m
-from arco.api.contract import Access, NoParams, Req, Route
+from arco.api.contract import Access, NoParams, Req, Route, route
 from arco.api.pagination import decode_cursor, encode_cursor, page_by_name
 from arco.clock import clock_now
 from arco.domain.access import Identity, Role
@@ -61,6 +61,8 @@ class Deployment:
     directory: WorkspaceDirectory
     admins: frozenset[str]
     routes: list[Route]
+    # The generated document, built on the first request for it (not on the cold start).
+    _document: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     def is_admin(self, identity: Identity) -> bool:
         return identity.local or identity.principal in self.admins
@@ -83,7 +85,9 @@ def get_openapi(dep: Deployment, who: Identity | None, req: Req[None, NoParams, 
     """This API's OpenAPI 3.1 document."""
     from arco.api.contract import openapi_document
 
-    return openapi_document(dep.routes, __version__)
+    if not dep._document:
+        dep._document.update(openapi_document(dep.routes, __version__))
+    return dep._document
 
 
 def list_workspaces(
@@ -224,9 +228,12 @@ def get_schedule_ticks(
     before = position["before_ms"] if position else None
     if before is not None and (isinstance(before, bool) or not isinstance(before, int)):
         raise InvalidInput(f"invalid cursor {req.query.cursor!r}")
-    rows = schedule_ticks(ws, req.path.schedule, req.query.status, limit + 1, before)
-    page = rows[:limit]
-    more = len(rows) > limit
+    page = schedule_ticks(ws, req.path.schedule, req.query.status, limit, before)
+    # Whether a next page exists: one more tick before this page's last (the service caps a
+    # page at the API's own maximum, so `limit + 1` cannot be asked for at the maximum).
+    more = len(page) == limit and bool(
+        schedule_ticks(ws, req.path.schedule, req.query.status, 1, page[-1]["tick_ms"])
+    )
     return m.ScheduleTickPage.model_validate(
         {
             "ticks": page,
@@ -400,7 +407,7 @@ def post_backfill(
         ws,
         BackfillRequest(
             selection=body.selection,
-            partitions=body.partitions,
+            partitions=m.partition_selection(body.partitions) if body.partitions else None,
             chunk_size=body.chunk_size,
             max_concurrent_runs=body.max_concurrent_runs,
             idempotency_key=req.idempotency_key(),
@@ -509,6 +516,9 @@ def post_retry_failed(
 def _staleness_query(
     filters: m.StalenessFilters, limit: int = 100, cursor: str | None = None, roots: bool = False
 ) -> StalenessQuery:
+    # Two query parameters that go together: OpenAPI cannot say so, the service check does.
+    if (filters.from_ is None) != (filters.to is None):
+        raise InvalidInput("give both 'from' and 'to' for a partition range")
     return StalenessQuery(
         selection=filters.selection,
         statuses=tuple(filters.status),
@@ -587,438 +597,108 @@ WS = "/v1/workspaces/{name}"
 
 
 def route_table() -> list[Route]:
-    """Every operation of the API."""
-    r = Route
+    """Every operation of the API: method, path, who may call it, the handler (whose signature
+    declares the request and response models), and the statuses it answers."""
+    r = route
+    # fmt: off
     return [
-        r("GET", "/healthz", Access.PUBLIC, health, m.Health, tags=("meta",)),
+        r("GET", "/healthz", Access.PUBLIC, health, tag="meta"),
+        r("GET", "/openapi.json", Access.PUBLIC, get_openapi, tag="meta"),
+        r("GET", "/v1/workspaces", Access.SIGNED_IN, list_workspaces, tag="workspaces"),
         r(
-            "GET",
-            "/openapi.json",
-            Access.PUBLIC,
-            get_openapi,
-            m.Health,
-            raw_response=True,
-            tags=("meta",),
+            "POST", "/v1/workspaces", Access.DEPLOYMENT_ADMIN, create_workspace,
+            status=201, also=(200,), tag="workspaces",
+        ),
+        r("GET", f"{WS}/state", VIEWER, get_state, tag="workspaces"),
+        r("GET", f"{WS}/settings", VIEWER, get_settings, tag="settings"),
+        r("PUT", f"{WS}/settings/{{setting}}", ADMIN, put_setting, status=202, tag="settings"),
+        r("GET", f"{WS}/access", ADMIN, get_access, tag="access"),
+        r("PUT", f"{WS}/access/{{principal}}", ADMIN, put_access, status=202, tag="access"),
+        r("DELETE", f"{WS}/access/{{principal}}", ADMIN, delete_access, status=202, tag="access"),
+        r("GET", f"{WS}/assets", VIEWER, get_assets, tag="assets"),
+        r("GET", f"{WS}/assets/{{asset}}/partitions", VIEWER, get_partitions, tag="assets"),
+        r(
+            "POST", f"{WS}/dynamic-partitions/{{definition}}", OPERATOR,
+            post_dynamic_partitions, status=202, tag="assets",
+        ),
+        r("GET", f"{WS}/schedules", VIEWER, get_schedules, tag="schedules"),
+        r("GET", f"{WS}/schedules/{{schedule}}/ticks", VIEWER, get_schedule_ticks, tag="schedules"),
+        r(
+            "POST", f"{WS}/schedules/{{schedule}}/start", OPERATOR, start_schedule,
+            status=202, idempotency_header=True, tag="schedules",
         ),
         r(
-            "GET",
-            "/v1/workspaces",
-            Access.SIGNED_IN,
-            list_workspaces,
-            m.WorkspaceList,
-            tags=("workspaces",),
+            "POST", f"{WS}/schedules/{{schedule}}/stop", OPERATOR, stop_schedule,
+            status=202, idempotency_header=True, tag="schedules",
+        ),
+        r("GET", f"{WS}/sensors", VIEWER, get_sensors, tag="sensors"),
+        r("GET", f"{WS}/sensors/{{sensor}}/ticks", VIEWER, get_sensor_ticks, tag="sensors"),
+        r(
+            "POST", f"{WS}/sensors/{{sensor}}/start", OPERATOR, start_sensor,
+            status=202, idempotency_header=True, tag="sensors",
         ),
         r(
-            "POST",
-            "/v1/workspaces",
-            Access.DEPLOYMENT_ADMIN,
-            create_workspace,
-            m.WorkspaceCreated,
-            status=201,
-            other_statuses=(200,),
-            body=m.CreateWorkspaceBody,
-            tags=("workspaces",),
+            "POST", f"{WS}/sensors/{{sensor}}/stop", OPERATOR, stop_sensor,
+            status=202, idempotency_header=True, tag="sensors",
         ),
         r(
-            "GET",
-            f"{WS}/state",
-            VIEWER,
-            get_state,
-            m.State,
-            path_model=m.WorkspacePath,
-            tags=("workspaces",),
+            "POST", f"{WS}/sensors/{{sensor}}/cursor", OPERATOR, post_sensor_cursor,
+            status=202, idempotency_header=True, tag="sensors",
         ),
         r(
-            "GET",
-            f"{WS}/settings",
-            VIEWER,
-            get_settings,
-            m.SettingList,
-            path_model=m.WorkspacePath,
-            tags=("settings",),
+            "POST", f"{WS}/runs", OPERATOR, post_run,
+            status=201, also=(200,), errors=(409,), tag="runs",
+        ),
+        r("GET", f"{WS}/runs", VIEWER, get_runs, tag="runs"),
+        r("GET", f"{WS}/runs/{{run_id}}", VIEWER, get_run, tag="runs"),
+        r("GET", f"{WS}/runs/{{run_id}}/logs", VIEWER, get_logs, tag="runs"),
+        r(
+            "POST", f"{WS}/runs/{{run_id}}/cancel", OPERATOR, post_cancel,
+            status=202, errors=(409,), tag="runs",
         ),
         r(
-            "PUT",
-            f"{WS}/settings/{{setting}}",
-            ADMIN,
-            put_setting,
-            m.SettingChanged,
-            status=202,
-            path_model=m.SettingPath,
-            body=m.SettingBody,
-            tags=("settings",),
+            "POST", f"{WS}/runs/{{run_id}}/rerun", OPERATOR, post_rerun,
+            status=201, also=(200,), errors=(409,), tag="runs",
         ),
         r(
-            "GET",
-            f"{WS}/access",
-            ADMIN,
-            get_access,
-            m.AccessList,
-            path_model=m.WorkspacePath,
-            tags=("access",),
+            "POST", f"{WS}/backfills", OPERATOR, post_backfill,
+            status=201, also=(200,), errors=(409,), idempotency_header=True, tag="backfills",
+        ),
+        r("GET", f"{WS}/backfills", VIEWER, get_backfills, tag="backfills"),
+        r("GET", f"{WS}/backfills/{{backfill_id}}", VIEWER, get_backfill, tag="backfills"),
+        r(
+            "GET", f"{WS}/backfills/{{backfill_id}}/runs", VIEWER, get_backfill_runs,
+            tag="backfills",
         ),
         r(
-            "PUT",
-            f"{WS}/access/{{principal}}",
-            ADMIN,
-            put_access,
-            m.AccessChangedReply,
-            status=202,
-            path_model=m.PrincipalPath,
-            body=m.AccessBody,
-            tags=("access",),
+            "POST", f"{WS}/backfills/{{backfill_id}}/pause", OPERATOR, pause_backfill,
+            status=202, errors=(409,), idempotency_header=True, tag="backfills",
         ),
         r(
-            "DELETE",
-            f"{WS}/access/{{principal}}",
-            ADMIN,
-            delete_access,
-            m.AccessChangedReply,
-            status=202,
-            path_model=m.PrincipalPath,
-            body=m.RequestIdBody,
-            tags=("access",),
+            "POST", f"{WS}/backfills/{{backfill_id}}/resume", OPERATOR, resume_backfill,
+            status=202, errors=(409,), idempotency_header=True, tag="backfills",
         ),
         r(
-            "GET",
-            f"{WS}/assets",
-            VIEWER,
-            get_assets,
-            m.AssetList,
-            path_model=m.WorkspacePath,
-            tags=("assets",),
+            "POST", f"{WS}/backfills/{{backfill_id}}/cancel", OPERATOR, cancel_backfill,
+            status=202, errors=(409,), idempotency_header=True, tag="backfills",
         ),
         r(
-            "GET",
-            f"{WS}/assets/{{asset}}/partitions",
-            VIEWER,
-            get_partitions,
-            m.PartitionPage,
-            path_model=m.AssetPath,
-            query=m.PartitionsQuery,
-            tags=("assets",),
+            "POST", f"{WS}/backfills/{{backfill_id}}/retry-failed", OPERATOR, post_retry_failed,
+            status=201, also=(200,), errors=(409,), tag="backfills",
+        ),
+        r("GET", f"{WS}/staleness", VIEWER, get_staleness, tag="staleness"),
+        r("GET", f"{WS}/staleness/summary", VIEWER, get_staleness_summary, tag="staleness"),
+        r(
+            "GET", f"{WS}/reconciliation/plan", VIEWER, get_reconciliation_plan,
+            tag="reconciliation",
         ),
         r(
-            "POST",
-            f"{WS}/dynamic-partitions/{{definition}}",
-            OPERATOR,
-            post_dynamic_partitions,
-            m.DynamicPartitionsChanged,
-            status=202,
-            path_model=m.DefinitionPath,
-            body=m.DynamicPartitionsBody,
-            tags=("assets",),
+            "POST", f"{WS}/reconciliation/execute", OPERATOR, post_reconciliation_execute,
+            errors=(409,), tag="reconciliation",
         ),
         r(
-            "GET",
-            f"{WS}/schedules",
-            VIEWER,
-            get_schedules,
-            m.SchedulePage,
-            path_model=m.WorkspacePath,
-            query=m.NowPageQuery,
-            tags=("schedules",),
-        ),
-        r(
-            "GET",
-            f"{WS}/schedules/{{schedule}}/ticks",
-            VIEWER,
-            get_schedule_ticks,
-            m.ScheduleTickPage,
-            path_model=m.SchedulePath,
-            query=m.ScheduleTicksQuery,
-            tags=("schedules",),
-        ),
-        r(
-            "POST",
-            f"{WS}/schedules/{{schedule}}/start",
-            OPERATOR,
-            start_schedule,
-            m.ScheduleStatusChanged,
-            status=202,
-            path_model=m.SchedulePath,
-            body=m.RequestIdBody,
-            idempotency_header=True,
-            tags=("schedules",),
-        ),
-        r(
-            "POST",
-            f"{WS}/schedules/{{schedule}}/stop",
-            OPERATOR,
-            stop_schedule,
-            m.ScheduleStatusChanged,
-            status=202,
-            path_model=m.SchedulePath,
-            body=m.RequestIdBody,
-            idempotency_header=True,
-            tags=("schedules",),
-        ),
-        r(
-            "GET",
-            f"{WS}/sensors",
-            VIEWER,
-            get_sensors,
-            m.SensorPage,
-            path_model=m.WorkspacePath,
-            query=m.NowPageQuery,
-            tags=("sensors",),
-        ),
-        r(
-            "GET",
-            f"{WS}/sensors/{{sensor}}/ticks",
-            VIEWER,
-            get_sensor_ticks,
-            m.SensorTickPage,
-            path_model=m.SensorPath,
-            query=m.SensorTicksQuery,
-            tags=("sensors",),
-        ),
-        r(
-            "POST",
-            f"{WS}/sensors/{{sensor}}/start",
-            OPERATOR,
-            start_sensor,
-            m.SensorStatusChanged,
-            status=202,
-            path_model=m.SensorPath,
-            body=m.RequestIdBody,
-            idempotency_header=True,
-            tags=("sensors",),
-        ),
-        r(
-            "POST",
-            f"{WS}/sensors/{{sensor}}/stop",
-            OPERATOR,
-            stop_sensor,
-            m.SensorStatusChanged,
-            status=202,
-            path_model=m.SensorPath,
-            body=m.RequestIdBody,
-            idempotency_header=True,
-            tags=("sensors",),
-        ),
-        r(
-            "POST",
-            f"{WS}/sensors/{{sensor}}/cursor",
-            OPERATOR,
-            post_sensor_cursor,
-            m.SensorCursorChanged,
-            status=202,
-            path_model=m.SensorPath,
-            body=m.SensorCursorBody,
-            idempotency_header=True,
-            tags=("sensors",),
-        ),
-        r(
-            "POST",
-            f"{WS}/runs",
-            OPERATOR,
-            post_run,
-            m.RunLaunched,
-            status=201,
-            other_statuses=(200,),
-            path_model=m.WorkspacePath,
-            body=m.LaunchRunBody,
-            errors=(409,),
-            tags=("runs",),
-        ),
-        r(
-            "GET",
-            f"{WS}/runs",
-            VIEWER,
-            get_runs,
-            m.RunPage,
-            path_model=m.WorkspacePath,
-            query=m.RunsQuery,
-            tags=("runs",),
-        ),
-        r(
-            "GET",
-            f"{WS}/runs/{{run_id}}",
-            VIEWER,
-            get_run,
-            m.RunDetail,
-            path_model=m.RunPath,
-            tags=("runs",),
-        ),
-        r(
-            "GET",
-            f"{WS}/runs/{{run_id}}/logs",
-            VIEWER,
-            get_logs,
-            m.LogList,
-            path_model=m.RunPath,
-            query=m.LogsQuery,
-            tags=("runs",),
-        ),
-        r(
-            "POST",
-            f"{WS}/runs/{{run_id}}/cancel",
-            OPERATOR,
-            post_cancel,
-            m.RunCanceled,
-            status=202,
-            path_model=m.RunPath,
-            body=m.EmptyBody,
-            errors=(409,),
-            tags=("runs",),
-        ),
-        r(
-            "POST",
-            f"{WS}/runs/{{run_id}}/rerun",
-            OPERATOR,
-            post_rerun,
-            m.RunLaunched,
-            status=201,
-            other_statuses=(200,),
-            path_model=m.RunPath,
-            body=m.RerunBody,
-            errors=(409,),
-            tags=("runs",),
-        ),
-        r(
-            "POST",
-            f"{WS}/backfills",
-            OPERATOR,
-            post_backfill,
-            m.BackfillCreated,
-            status=201,
-            other_statuses=(200,),
-            path_model=m.WorkspacePath,
-            body=m.BackfillBody,
-            idempotency_header=True,
-            errors=(409,),
-            tags=("backfills",),
-        ),
-        r(
-            "GET",
-            f"{WS}/backfills",
-            VIEWER,
-            get_backfills,
-            m.BackfillPage,
-            path_model=m.WorkspacePath,
-            query=m.BackfillsQuery,
-            tags=("backfills",),
-        ),
-        r(
-            "GET",
-            f"{WS}/backfills/{{backfill_id}}",
-            VIEWER,
-            get_backfill,
-            m.BackfillDetail,
-            path_model=m.BackfillPath,
-            tags=("backfills",),
-        ),
-        r(
-            "GET",
-            f"{WS}/backfills/{{backfill_id}}/runs",
-            VIEWER,
-            get_backfill_runs,
-            m.BackfillRuns,
-            path_model=m.BackfillPath,
-            tags=("backfills",),
-        ),
-        r(
-            "POST",
-            f"{WS}/backfills/{{backfill_id}}/pause",
-            OPERATOR,
-            pause_backfill,
-            m.BackfillChanged,
-            status=202,
-            path_model=m.BackfillPath,
-            body=m.RequestIdBody,
-            idempotency_header=True,
-            errors=(409,),
-            tags=("backfills",),
-        ),
-        r(
-            "POST",
-            f"{WS}/backfills/{{backfill_id}}/resume",
-            OPERATOR,
-            resume_backfill,
-            m.BackfillChanged,
-            status=202,
-            path_model=m.BackfillPath,
-            body=m.RequestIdBody,
-            idempotency_header=True,
-            errors=(409,),
-            tags=("backfills",),
-        ),
-        r(
-            "POST",
-            f"{WS}/backfills/{{backfill_id}}/cancel",
-            OPERATOR,
-            cancel_backfill,
-            m.BackfillChanged,
-            status=202,
-            path_model=m.BackfillPath,
-            body=m.BackfillCancelBody,
-            idempotency_header=True,
-            errors=(409,),
-            tags=("backfills",),
-        ),
-        r(
-            "POST",
-            f"{WS}/backfills/{{backfill_id}}/retry-failed",
-            OPERATOR,
-            post_retry_failed,
-            m.BackfillCreated,
-            status=201,
-            other_statuses=(200,),
-            path_model=m.BackfillPath,
-            body=m.EmptyBody,
-            errors=(409,),
-            tags=("backfills",),
-        ),
-        r(
-            "GET",
-            f"{WS}/staleness",
-            VIEWER,
-            get_staleness,
-            m.StalenessReport,
-            path_model=m.WorkspacePath,
-            query=m.StalenessQuery,
-            tags=("staleness",),
-        ),
-        r(
-            "GET",
-            f"{WS}/staleness/summary",
-            VIEWER,
-            get_staleness_summary,
-            m.StalenessSummary,
-            path_model=m.WorkspacePath,
-            query=m.StalenessFilters,
-            tags=("staleness",),
-        ),
-        r(
-            "GET",
-            f"{WS}/reconciliation/plan",
-            VIEWER,
-            get_reconciliation_plan,
-            m.ReconciliationPlan,
-            path_model=m.WorkspacePath,
-            query=m.PlanQueryParams,
-            tags=("reconciliation",),
-        ),
-        r(
-            "POST",
-            f"{WS}/reconciliation/execute",
-            OPERATOR,
-            post_reconciliation_execute,
-            m.ReconciliationExecution,
-            path_model=m.WorkspacePath,
-            body=m.ReconcileExecuteBody,
-            errors=(409,),
-            tags=("reconciliation",),
-        ),
-        r(
-            "GET",
-            f"{WS}/reconciliation/log",
-            VIEWER,
-            get_reconciliation_log,
-            m.ReconciliationLog,
-            path_model=m.WorkspacePath,
-            query=m.LogLimitQuery,
-            tags=("reconciliation",),
+            "GET", f"{WS}/reconciliation/log", VIEWER, get_reconciliation_log,
+            tag="reconciliation",
         ),
     ]
+    # fmt: on
