@@ -80,3 +80,13 @@ def api_client(
         directory.create(name, "test", 0)
     app = create_app(directory, gate if gate is not None else LoopbackGate(), admins)
     return app.test_client()
+
+
+def refused_status(response: Any) -> int:
+    """The status the API contract gives a refused input: 400 when the request does not match
+    the operation's models (the error then names each field), 422 when it matches but cannot be
+    applied. Asserts the two agree, and returns the status."""
+    error = body_of(response)["error"]
+    expected = 400 if "fields" in error else 422
+    assert response.status_code == expected, (response.status_code, error)
+    return expected

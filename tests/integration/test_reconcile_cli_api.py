@@ -19,7 +19,7 @@ from arco.domain.reconciliation import RECONCILIATION_SCOPE
 from arco.domain.run_identity import keyed_run_id
 from arco.services.reconciliation import PlanQuery, reconciliation_log, reconciliation_plan
 from tests.fixtures.versions_graph import build
-from tests.integration.helpers import body_of
+from tests.integration.helpers import body_of, refused_status
 from tests.integration.test_reconciliation import DAYS, reconciliation_runs, setting
 from tests.integration.test_staleness_cli_api import (
     Run,
@@ -302,7 +302,7 @@ def test_an_empty_log(run: Run, http: FlaskClient) -> None:
 )
 def test_bad_plan_parameters_are_a_400(http: FlaskClient, query: str, needle: str) -> None:
     response = http.get(f"{URL}/plan?{query}")
-    assert response.status_code == 400, response.json
+    refused_status(response)
     assert needle in body_of(response)["error"]["message"]
 
 
@@ -332,9 +332,9 @@ def test_bad_execute_bodies_are_a_400_and_write_nothing(
         response = http.post(f"{URL}/execute", data=body, content_type="application/json")
     else:
         response = http.post(f"{URL}/execute", json=body)
-    assert response.status_code == 400, response.json
+    refused_status(response)
     error = body_of(response)["error"]
-    assert error["code"] == "invalid_input" and needle in error["message"]
+    assert needle in error["message"]
     assert ledger_objects(world) == before
 
 

@@ -17,7 +17,7 @@ from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from arco.storage.port import ObjectStore
 from tests.conftest import StoreFactory
-from tests.integration.helpers import api_client
+from tests.integration.helpers import api_client, refused_status
 from tests.workspaces import create_workspaces
 
 LOCATION = "tests.fixtures.runs_graph:defs"
@@ -127,13 +127,13 @@ def test_eight_concurrent_identical_triggers_make_one_run(store: ObjectStore) ->
         ),
     ],
 )
-def test_bad_launches_are_400_and_write_nothing(
+def test_bad_launches_are_refused_and_write_nothing(
     store: ObjectStore, body: dict[str, Any], message: str
 ) -> None:
     ws = deployed(store)
     before = ledger_count(ws)
     response = app_for(store).test_client().post("/v1/workspaces/api/runs", json=body)
-    assert response.status_code == 400
+    refused_status(response)
     assert message in response.json["error"]["message"]
     assert ledger_count(ws) == before
     assert list(store.list(ws.layout.root + "reservations/")) == []

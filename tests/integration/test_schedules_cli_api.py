@@ -129,7 +129,7 @@ def test_schedules_over_http(client: tuple[FlaskClient, Workspace]) -> None:
         "next_cursor": None,
     }
     bad = http.get("/v1/workspaces/api/schedules/hourly_latest/ticks?cursor=%%%")
-    assert bad.status_code == 400 and "cursor" in bad.json["error"]["message"]
+    assert bad.status_code == 422 and "cursor" in bad.json["error"]["message"]
     bad = http.get("/v1/workspaces/api/schedules/hourly_latest/ticks?status=MAYBE")
     assert bad.status_code == 400 and "status" in bad.json["error"]["message"]
     assert http.get("/v1/workspaces/api/schedules?limit=0").status_code == 400
@@ -166,7 +166,7 @@ def test_dynamic_partitions_over_http(client: tuple[FlaskClient, Workspace]) -> 
     keys = http.get("/v1/workspaces/api/assets/customer_exports/partitions").json["keys"]
     assert keys == ["acme", "initech"]
     bad = http.post(url, json={"add": ["bad\nkey"]})
-    assert bad.status_code == 400 and "invalid partition key" in bad.json["error"]["message"]
+    assert bad.status_code == 422 and "invalid partition key" in bad.json["error"]["message"]
     assert http.post(url, json={"add": ["x"], "remove": ["y"]}).status_code == 400
     response = http.post("/v1/workspaces/api/dynamic-partitions/nope", json={"add": ["a"]})
     assert response.status_code == 404

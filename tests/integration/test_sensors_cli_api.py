@@ -196,7 +196,7 @@ def test_ticks_with_status_filter_and_pagination(
     bad = http.get(f"{url}?status=MAYBE")
     assert bad.status_code == 400 and "status" in bad.json["error"]["message"]  # type: ignore[index]
     bad = http.get(f"{url}?cursor=%%%")
-    assert bad.status_code == 400 and "cursor" in bad.json["error"]["message"]  # type: ignore[index]
+    assert bad.status_code == 422 and "cursor" in bad.json["error"]["message"]  # type: ignore[index]
     assert http.get(f"{url}?limit=1001").status_code == 400
     assert http.get("/v1/workspaces/x/sensors/nope/ticks").status_code == 404
     # A deployed sensor without ticks has an empty history.
@@ -319,7 +319,7 @@ def test_bad_input_writes_nothing(run: Run, http: FlaskClient, ws: Workspace) ->
         ("post", f"{base}/new_files/cursor", {"reset": False}, 400, "reset"),
         ("post", f"{base}/new_files/cursor", {"cursor": 5}, 400, "string"),
         ("post", f"{base}/new_files/cursor", {"cursor": "a", "x": 1}, 400, "body.x: unknown field"),
-        ("post", f"{base}/orders_landed/cursor", {"cursor": "a"}, 400, "push sensor"),
+        ("post", f"{base}/orders_landed/cursor", {"cursor": "a"}, 422, "push sensor"),
         ("post", f"{base}/new_files/start", {"request_id": "bad id!"}, 400, "body.request_id"),
         ("get", f"{base}/new_files/ticks?status=MAYBE", None, 400, "status"),
         ("get", f"{base}/nope/ticks", None, 404, "nope"),

@@ -19,6 +19,7 @@ from arco.api.contract import (
     Access,
     ErrorBody,
     ErrorDetail,
+    FieldError,
     Req,
     RequestInvalid,
     Route,
@@ -63,11 +64,17 @@ def error_response(
     return _json(ErrorBody(error=detail), status, exclude_unset=True)
 
 
+class Unprocessable(ArcoError):
+    """A request that matches its models but cannot be applied as sent (422)."""
+
+
 def _arco_error(exc: ArcoError) -> Response:
     """The one mapping from Arco's error families to HTTP."""
     if isinstance(exc, RequestInvalid):
         fields = [f.model_dump() for f in exc.fields]
         return error_response(400, "invalid_input", str(exc), {"fields": fields})
+    if isinstance(exc, Unprocessable):
+        return error_response(422, "unprocessable", str(exc))
     if isinstance(exc, InvalidInput):
         return error_response(400, "invalid_input", str(exc))
     if isinstance(exc, Unauthenticated):
@@ -119,7 +126,13 @@ def _view(
         target: Any = deployment
         if route.workspace:
             assert identity is not None and not isinstance(route.access, Access)
-            target = directory.open(path_args["name"])
+            try:
+                target = directory.open(path_args["name"])
+            except RequestInvalid:
+                raise
+            except InvalidInput as exc:  # a malformed name: the contract's pattern refuses it
+                field = FieldError(path="path.name", message=str(exc))
+                raise RequestInvalid(f"path.name: {exc}", [field]) from None
             gate.authorize(identity, target, route.access)
         elif route.access is Access.DEPLOYMENT_ADMIN:
             assert identity is not None
@@ -136,7 +149,14 @@ def _view(
         req = Req(
             path, query, body, {k.lower(): v for k, v in request.headers.items()}, deployment.admins
         )
-        result = route.handler(target, identity, req)
+        try:
+            result = route.handler(target, identity, req)
+        except RequestInvalid:
+            raise
+        except InvalidInput as exc:
+            # The request matched its models; what it asks cannot be applied to this workspace
+            # (an asset not deployed, a value this setting cannot take): 422, not 400.
+            raise Unprocessable(str(exc)) from exc
         status = route.status
         if isinstance(result, tuple):
             result, status = result

@@ -255,13 +255,16 @@ ROLE_TEXT = {
     Access.DEPLOYMENT_ADMIN: "A deployment admin (named in the deployment's configuration).",
 }
 ERROR_TEXT = {
-    400: "The request does not match this operation's models, or the input is refused; "
-    "`fields` names each invalid input. Nothing was written.",
+    400: "The request does not match this operation's models; `fields` names each invalid "
+    "input. Nothing was written.",
     401: "No valid identity token (send `Authorization: Bearer <Google ID token>`).",
     403: "The caller's role in the workspace is too low for this operation.",
     404: "The workspace (or the named thing) does not exist.",
     409: "The request conflicts with what exists; the error says what with.",
     413: "The request body is too large.",
+    422: "The request matches this operation's models but cannot be applied as sent (a "
+    "selection naming an asset that is not deployed, a value this setting cannot take, a "
+    "partition outside its definition); the message says what. Nothing was written.",
     415: "The body is not `application/json`.",
     500: "Auth is not configured (`auth_not_configured`) or an internal error.",
     503: "Transient trouble (storage, certificate fetch): retry later.",
@@ -347,11 +350,11 @@ def _error_statuses(route: Route) -> list[int]:
     if route.access is not Access.PUBLIC:
         codes |= {401, 403, 500, 503}
     if route.workspace:
-        codes |= {400, 404}
+        codes |= {400, 404, 422}
     if route.body is not None:
-        codes |= {400, 413, 415}
+        codes |= {400, 413, 415, 422}
     if route.query is not NoParams or route.path_model is not None:
-        codes.add(400)
+        codes |= {400, 422}
     return sorted(codes)
 
 

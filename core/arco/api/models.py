@@ -102,11 +102,12 @@ def _known_setting(name: str) -> str:
 
 
 def _comma_list(value: object) -> object:
-    """`?status=STALE,MISSING` and `?status=STALE&status=MISSING` mean the same."""
+    """`?status=STALE,MISSING` and `?status=STALE&status=MISSING` mean the same. An empty item
+    (`?status=`) stays, so the item's enum refuses it: nothing given is not "no filter"."""
     if isinstance(value, str):
         value = [value]
     if isinstance(value, list):
-        return [p.strip() for v in value if isinstance(v, str) for p in v.split(",") if p.strip()]
+        return [p.strip() for v in value if isinstance(v, str) for p in v.split(",")]
     return value
 
 
