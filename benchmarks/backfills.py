@@ -22,10 +22,10 @@ from typing import Any
 from arco.clock import OffsetClock
 from arco.definitions import AssetSpec, Definitions, HourlyPartitionsDefinition
 from arco.domain.backfills import PartitionSelection
-from arco.services.backfills import BackfillRequest, create_backfill
-from arco.services.definitions import deploy
-from arco.services.dispatch import NoWorkers
-from arco.services.timer import _backfill_decisions, run_timer
+from arco.services.commands.backfills import BackfillRequest, create_backfill
+from arco.services.commands.deploy import deploy
+from arco.services.engines.dispatch import NoWorkers
+from arco.services.engines.timer import _backfill_decisions, run_timer
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from benchmarks.stand_in_worker import report_success

@@ -17,7 +17,7 @@ PROBE = (
 MODULES = {
     "ledger_writer": "arco.ledger.writer",
     "functions_main": "functions.main",
-    "sensor_push": "arco.services.sensor_push",
+    "sensor_push": "arco.services.engines.sensor_push",
 }
 # A `sensor_push` instance's whole cold path: import the entry point, build the handler (store,
 # writer, code location, verifier) and answer one push, in a fresh interpreter.

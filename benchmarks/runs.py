@@ -14,11 +14,11 @@ from typing import Any
 
 from arco.clock import FixedClock
 from arco.definitions import AssetSpec, DailyPartitionsDefinition, Definitions
-from arco.services.definitions import deploy
-from arco.services.dispatch import NoWorkers
-from arco.services.runs import LaunchRequest, launch_run
-from arco.services.settings import change_setting
-from arco.services.timer import run_timer
+from arco.services.commands.deploy import deploy
+from arco.services.commands.runs import LaunchRequest, launch_run
+from arco.services.commands.settings import change_setting
+from arco.services.engines.dispatch import NoWorkers
+from arco.services.engines.timer import run_timer
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from benchmarks.stand_in_worker import report_success

@@ -12,8 +12,9 @@ from arco.clock import FixedClock
 from arco.definitions import AssetSpec, DefaultScheduleStatus, Definitions, ScheduleDefinition
 from arco.domain.schedule_controller import evaluate_schedules
 from arco.domain.schedules import SCHEDULE_STATE
-from arco.services.definitions import current_definitions, deploy
-from arco.services.timer import run_timer
+from arco.services.commands.deploy import deploy
+from arco.services.engines.timer import run_timer
+from arco.services.queries.definitions import current_definitions
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 

@@ -26,9 +26,9 @@ from arco.domain.sensors import (
 )
 from arco.ledger.writer import NewEvent
 from arco.sensor_definitions import DefaultSensorStatus, SensorDefinition
-from arco.services.definitions import deploy
-from arco.services.dispatch import NoWorkers
-from arco.services.timer import run_timer
+from arco.services.commands.deploy import deploy
+from arco.services.engines.dispatch import NoWorkers
+from arco.services.engines.timer import run_timer
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from benchmarks.stand_in_worker import report_success
@@ -124,8 +124,8 @@ def measure(quick: bool) -> dict[str, Any]:
 def _materialize(ws: Workspace, assets: int, days: int) -> None:
     """Launch one run per asset over `days` partitions and report every task SUCCESS."""
     from arco.domain.run_controller import TaskOrder
-    from arco.services.runs import LaunchRequest, launch_run
-    from arco.services.settings import change_setting
+    from arco.services.commands.runs import LaunchRequest, launch_run
+    from arco.services.commands.settings import change_setting
 
     change_setting(ws, "runs.max_in_flight", assets, "bench", "bench")
     last = (date(2024, 1, 1) + timedelta(days=days - 1)).isoformat()

@@ -20,8 +20,8 @@ from arco.definitions import AssetSpec, DailyPartitionsDefinition, Definitions
 from arco.domain.partitions import NO_DYNAMIC
 from arco.domain.runs import PARTITION_INPUTS, PARTITION_STATUS
 from arco.projections.parquet import arrow_schema
-from arco.services.reconciliation import PlanQuery, plan_from_report
-from arco.services.staleness import compute_report
+from arco.services.queries.reconciliation import PlanQuery, plan_from_report
+from arco.services.queries.staleness_report import compute_report
 
 NOW = datetime(2024, 6, 1, tzinfo=UTC)
 CHAIN = 10

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from arco.services.access import workspace_marker
+from arco.services.workspaces import workspace_marker
 from arco.storage.port import ObjectStore
 
 

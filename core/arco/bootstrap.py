@@ -16,15 +16,9 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
 from arco.clock import Clock, SystemClock
-from arco.services.access import (
-    Gate,
-    LoopbackGate,
-    TokenGate,
-    TokenVerifier,
-    UnconfiguredGate,
-    WorkspaceDirectory,
-)
+from arco.services.auth import Gate, LoopbackGate, TokenGate, TokenVerifier, UnconfiguredGate
 from arco.services.config import Settings
+from arco.services.workspaces import WorkspaceDirectory
 from arco.storage.port import ObjectStore
 
 if TYPE_CHECKING:
@@ -33,8 +27,8 @@ if TYPE_CHECKING:
     from arco.cloud.tasks import CloudTasksTimerQueue
     from arco.definitions import Definitions
     from arco.function_endpoints import Endpoints
-    from arco.services.dispatch import TaskDispatcher
-    from arco.services.sensor_push import PushHandler
+    from arco.services.engines.dispatch import TaskDispatcher
+    from arco.services.engines.sensor_push import PushHandler
     from arco.services.workspace import Workspace
 
 Entry = Literal["api", "timer", "worker", "sensor_push", "compactor"]
@@ -171,7 +165,7 @@ class Instance:
 
     def dispatcher(self) -> TaskDispatcher:
         """Task orders go to the worker function through Cloud Tasks, when configured."""
-        from arco.services.dispatch import CloudTasksDispatcher, NoWorkers
+        from arco.services.engines.dispatch import CloudTasksDispatcher, NoWorkers
 
         if self.settings.worker_queue and self.settings.worker_url:
             return CloudTasksDispatcher(self.worker_queue, self.settings.worker_url)
@@ -190,7 +184,7 @@ class Instance:
         """Nothing here imports pyarrow: the push path never reads projections."""
         from arco.domain.catalog import default_registry
         from arco.ledger.writer import LedgerWriter
-        from arco.services.sensor_push import PushHandler
+        from arco.services.engines.sensor_push import PushHandler
 
         name = self.directory.check(self.settings.workspace)
         writer = LedgerWriter(

@@ -29,7 +29,7 @@ from arco.domain.errors import (
     Refused,
     Unauthenticated,
 )
-from arco.services.access import NotConfigured
+from arco.services.auth import NotConfigured
 
 if TYPE_CHECKING:
     from arco.bootstrap import Entry, Instance
@@ -124,7 +124,7 @@ class Endpoints:
         so one bad call never stops the chain."""
         from arco.clock import clock_now
         from arco.cloud.tasks import timer_task_id
-        from arco.services.timer import next_slot, run_timer
+        from arco.services.engines.timer import next_slot, run_timer
 
         settings = self.instance.settings
         self._check_queue("timer", call, settings.timer_queue)
@@ -147,8 +147,8 @@ class Endpoints:
         """One order from the worker queue, for a workspace this deployment serves."""
         from arco.domain.run_controller import TaskOrder
         from arco.domain.sensor_controller import SensorOrder
-        from arco.services.sensor_poll import evaluate_poll_sensor
-        from arco.services.worker import execute_task
+        from arco.services.engines.sensor_poll import evaluate_poll_sensor
+        from arco.services.engines.worker import execute_task
 
         settings = self.instance.settings
         self._check_queue("worker", call, settings.worker_queue)
@@ -182,7 +182,7 @@ class Endpoints:
 
     def _check_queue(self, entry: str, call: HttpCall, expected: str | None) -> None:
         """The queue-name header, a secondary check after the token: Cloud Tasks sets it."""
-        from arco.services.timer import from_expected_queue
+        from arco.services.engines.timer import from_expected_queue
 
         if not from_expected_queue(call.headers.get("x-cloudtasks-queuename"), expected):
             raise Forbidden("calls must come from the configured queue")

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from arco.clock import clock_now
 from arco.domain.settings import SETTING_CHANGED, SettingChanged, setting_idempotency_key
 from arco.ledger.writer import AppendResult, NewEvent
-from arco.services.access import Gate
+from arco.services.auth import Gate
 from arco.services.workspace import Workspace
 from arco.storage.port import ObjectStore
 
@@ -60,7 +60,8 @@ def api_client(
     127.0.0.1, so every request is the local admin.
     """
     from arco.api.app import create_app
-    from arco.services.access import LoopbackGate, WorkspaceDirectory
+    from arco.services.auth import LoopbackGate
+    from arco.services.workspaces import WorkspaceDirectory
 
     if isinstance(target, Workspace):
         ws = target

@@ -12,12 +12,9 @@ from arco.api.app import create_app
 from arco.cloud.oidc import OidcVerifier
 from arco.domain.access import Identity, Role
 from arco.domain.errors import AuthUnavailable
-from arco.services.access import (
-    TokenGate,
-    UnconfiguredGate,
-    WorkspaceDirectory,
-)
+from arco.services.auth import TokenGate, UnconfiguredGate
 from arco.services.workspace import Workspace
+from arco.services.workspaces import WorkspaceDirectory
 from arco.storage.memory import MemoryObjectStore
 from tests.oidc import CertServer
 

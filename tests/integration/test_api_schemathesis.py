@@ -21,11 +21,12 @@ from schemathesis.specs.openapi.checks import negative_data_rejection, positive_
 
 from arco.api.app import create_app
 from arco.cloud.oidc import OidcVerifier
-from arco.services.access import TokenGate, WorkspaceDirectory
+from arco.services.auth import TokenGate
 from arco.services.code_location import load_definitions
-from arco.services.definitions import deploy
-from arco.services.runs import LaunchRequest, launch_run
+from arco.services.commands.deploy import deploy
+from arco.services.commands.runs import LaunchRequest, launch_run
 from arco.services.workspace import Workspace
+from arco.services.workspaces import WorkspaceDirectory
 from arco.storage.memory import MemoryObjectStore
 from tests.oidc import CertServer
 

@@ -24,19 +24,18 @@ from arco.domain.run_controller import TaskOrder
 from arco.domain.runs import TASK_FINISHED, TASK_STARTED, TaskFinished, TaskStarted
 from arco.domain.runs import task_report_key as report_key
 from arco.ledger.writer import NewEvent
-from arco.services.backfills import (
+from arco.services.code_location import load_definitions
+from arco.services.commands.backfills import (
     BackfillRequest,
-    backfill_runs,
     change_backfill,
     create_backfill,
     retry_failed,
-    show_backfill,
 )
-from arco.services.code_location import load_definitions
-from arco.services.definitions import deploy
-from arco.services.dispatch import NoWorkers
-from arco.services.rebuild import verify
-from arco.services.timer import TimerResult, run_timer
+from arco.services.commands.deploy import deploy
+from arco.services.engines.dispatch import NoWorkers
+from arco.services.engines.timer import TimerResult, run_timer
+from arco.services.operations.rebuild import verify
+from arco.services.queries.backfills import backfill_runs, show_backfill
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from tests.fixtures.backfill_mixed import BROKEN_HOUR

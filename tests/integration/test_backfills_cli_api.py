@@ -18,9 +18,9 @@ from arco.cli import output
 from arco.cli.main import cli
 from arco.clock import FixedClock
 from arco.services.code_location import load_definitions
-from arco.services.definitions import deploy
-from arco.services.dispatch import InProcessExecutor
-from arco.services.timer import run_timer
+from arco.services.commands.deploy import deploy
+from arco.services.engines.dispatch import InProcessExecutor
+from arco.services.engines.timer import run_timer
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from tests.integration.helpers import api_client, body_of, ledger_size, now_of, refused_status

@@ -7,8 +7,8 @@ import pytest
 from arco.clock import FixedClock
 from arco.domain.ulid import encode_ulid
 from arco.projections import table_files
-from arco.services.doctor import run_doctor
-from arco.services.rebuild import verify
+from arco.services.operations.doctor import run_doctor
+from arco.services.operations.rebuild import verify
 from arco.services.workspace import Workspace
 from arco.storage.recording import RecordingObjectStore
 from tests.factories import BASE_MS, batch_bytes, setting_event

@@ -14,7 +14,7 @@ import pytest
 from arco.domain.settings import SETTING_CHANGED, SettingChanged, setting_idempotency_key
 from arco.ledger.writer import NewEvent
 from arco.projections.manifest import read_manifest
-from arco.services.rebuild import verify
+from arco.services.operations.rebuild import verify
 from arco.services.workspace import Workspace
 from arco.storage.url import open_store
 

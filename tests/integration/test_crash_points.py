@@ -5,15 +5,15 @@ from __future__ import annotations
 import pytest
 
 from arco.clock import FixedClock
-from arco.services.compactor import (
+from arco.projections.compactor import (
     AFTER_MANIFEST_WRITE,
     AFTER_POINTER_CAS,
     AFTER_TABLE_WRITE,
     BEFORE_POINTER_CAS,
     CRASH_POINTS,
 )
-from arco.services.doctor import run_doctor
-from arco.services.rebuild import verify
+from arco.services.operations.doctor import run_doctor
+from arco.services.operations.rebuild import verify
 from arco.services.workspace import Workspace
 from tests.integration.helpers import published_settings, set_setting
 

@@ -22,10 +22,10 @@ from functions_framework import create_app
 
 from arco.domain.run_controller import TaskOrder
 from arco.services.code_location import load_definitions
-from arco.services.definitions import deploy
-from arco.services.dispatch import NoWorkers
-from arco.services.runs import LaunchRequest, launch_run
-from arco.services.timer import run_timer
+from arco.services.commands.deploy import deploy
+from arco.services.commands.runs import LaunchRequest, launch_run
+from arco.services.engines.dispatch import NoWorkers
+from arco.services.engines.timer import run_timer
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from tests.integration.helpers import now_of
@@ -87,7 +87,7 @@ def ws(tmp_path: Path, certs: CertServer, monkeypatch: pytest.MonkeyPatch) -> Wo
     workspace = Workspace(store, WS, lookback_ms=3_600_000, source="test")
     deploy(workspace, load_definitions(LOCATION).snapshot(LOCATION), "test")
     from arco.domain.access import Role
-    from arco.services.access import change_access
+    from arco.services.commands.access import change_access
 
     change_access(workspace, OPERATOR, Role.OPERATOR, "r1", ADMIN)
     change_access(workspace, VIEWER, Role.VIEWER, "r2", ADMIN)

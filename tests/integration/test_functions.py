@@ -83,11 +83,11 @@ def test_worker_runs_an_order_and_nudges_the_timer_once(
 
     from arco.cloud.tasks import RecordingTimerQueue
     from arco.services.code_location import load_definitions
-    from arco.services.definitions import deploy
-    from arco.services.dispatch import NoWorkers
-    from arco.services.run_views import run_status
-    from arco.services.runs import LaunchRequest, launch_run
-    from arco.services.timer import run_timer
+    from arco.services.commands.deploy import deploy
+    from arco.services.commands.runs import LaunchRequest, launch_run
+    from arco.services.engines.dispatch import NoWorkers
+    from arco.services.engines.timer import run_timer
+    from arco.services.queries.runs import run_status
     from arco.services.workspace import Workspace
 
     location = "tests.fixtures.runs_graph:defs"

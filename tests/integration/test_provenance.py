@@ -12,10 +12,10 @@ import pytest
 from arco.clock import FixedClock
 from arco.domain.data_versions import NULL_VERSION, derive_data_version
 from arco.services.code_location import load_definitions
-from arco.services.definitions import deploy
-from arco.services.dispatch import InProcessExecutor
-from arco.services.local_runner import drive_run
-from arco.services.runs import LaunchRequest, launch_run
+from arco.services.commands.deploy import deploy
+from arco.services.commands.runs import LaunchRequest, launch_run
+from arco.services.engines.dispatch import InProcessExecutor
+from arco.services.engines.local_runner import drive_run
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from tests.fixtures.versions_graph import REPORTED

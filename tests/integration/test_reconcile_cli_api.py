@@ -17,7 +17,7 @@ from flask.testing import FlaskClient
 from arco.api.app import openapi_document
 from arco.domain.reconciliation import RECONCILIATION_SCOPE
 from arco.domain.run_identity import keyed_run_id
-from arco.services.reconciliation import PlanQuery, reconciliation_log, reconciliation_plan
+from arco.services.queries.reconciliation import PlanQuery, reconciliation_log, reconciliation_plan
 from tests.fixtures.versions_graph import build
 from tests.integration.helpers import body_of, refused_status
 from tests.integration.test_reconciliation import DAYS, reconciliation_runs, setting

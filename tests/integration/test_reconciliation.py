@@ -11,17 +11,13 @@ from typing import Any
 import pytest
 
 from arco.domain.errors import Refused
-from arco.services.dispatch import InProcessExecutor
-from arco.services.rebuild import publish, verify
-from arco.services.reconciliation import (
-    PlanQuery,
-    execute_plan,
-    reconciliation_log,
-    reconciliation_plan,
-)
-from arco.services.settings import change_setting
-from arco.services.staleness_views import StalenessQuery, staleness
-from arco.services.timer import run_timer
+from arco.services.commands.reconcile import execute_plan
+from arco.services.commands.settings import change_setting
+from arco.services.engines.dispatch import InProcessExecutor
+from arco.services.engines.timer import run_timer
+from arco.services.operations.rebuild import publish, verify
+from arco.services.queries.reconciliation import PlanQuery, reconciliation_log, reconciliation_plan
+from arco.services.queries.staleness import StalenessQuery, staleness
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from tests.fixtures.versions_graph import build
@@ -180,7 +176,7 @@ def test_the_report_and_the_plan_are_reproducible(world: World, tmp_path: Path) 
 def test_the_pages_of_one_listing_compute_the_report_once(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from arco.services import staleness_views
+    from arco.services.queries import staleness as staleness_views
 
     calls = []
     real = staleness_views.compute_report

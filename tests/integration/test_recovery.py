@@ -6,9 +6,9 @@ import pytest
 
 from arco.clock import FixedClock
 from arco.domain.errors import CorruptState
-from arco.services.doctor import run_doctor
-from arco.services.rebuild import publish, verify
-from arco.services.recovery import restore_pointer
+from arco.services.operations.doctor import run_doctor
+from arco.services.operations.rebuild import publish, verify
+from arco.services.operations.recovery import restore_pointer
 from arco.services.workspace import Workspace
 from tests.integration.helpers import published_settings, set_setting
 
@@ -68,7 +68,7 @@ def test_a_first_publication_in_flight_is_waited_for_not_called_lost(
     ws: Workspace, clock: FixedClock
 ) -> None:
     from arco.domain.errors import ConflictError
-    from arco.services.compactor import BEFORE_POINTER_CAS
+    from arco.projections.compactor import BEFORE_POINTER_CAS
 
     class Crash(Exception):
         pass

@@ -15,13 +15,13 @@ from arco.clock import FixedClock
 from arco.domain.errors import InvalidInput, NotFound, Refused
 from arco.domain.run_controller import TaskOrder, dispatch_name
 from arco.services.code_location import load_definitions
-from arco.services.definitions import deploy
-from arco.services.dispatch import InProcessExecutor, NoWorkers
-from arco.services.local_runner import drive_run
-from arco.services.run_views import list_runs, partition_status, read_logs, run_status
-from arco.services.runs import LaunchRequest, cancel_run, launch_run, rerun
-from arco.services.timer import run_timer
-from arco.services.worker import execute_task
+from arco.services.commands.deploy import deploy
+from arco.services.commands.runs import LaunchRequest, cancel_run, launch_run, rerun
+from arco.services.engines.dispatch import InProcessExecutor, NoWorkers
+from arco.services.engines.local_runner import drive_run
+from arco.services.engines.timer import run_timer
+from arco.services.engines.worker import execute_task
+from arco.services.queries.runs import list_runs, partition_status, read_logs, run_status
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from tests.integration.helpers import now_of
@@ -111,7 +111,7 @@ def test_a_week_of_a_three_layer_graph_with_a_flaky_and_a_broken_asset(
     assert "2024-01-05" not in partition_status(snapshot, "bad_report")
 
     # A failure followed by a successful retry reads MATERIALIZED; a failure alone FAILED.
-    from arco.services.assets import partition_report
+    from arco.services.queries.assets import partition_report
 
     clean = {r["partition"]: r for r in partition_report(ws, "clean_events", now_of(ws))}
     assert clean["2024-01-03"]["status"] == "MATERIALIZED"
@@ -242,7 +242,7 @@ def test_cancel_a_queued_run_at_once_and_a_started_one_when_its_worker_stops(
 
 
 def test_in_flight_limit_and_heartbeat_timeouts(ws: Workspace) -> None:
-    from arco.services.settings import change_setting
+    from arco.services.commands.settings import change_setting
 
     change_setting(ws, "runs.max_in_flight", 1, "r1", "test")
     first = launch_run(ws, LaunchRequest("key:raw_events", partition="2024-01-01"))
@@ -345,8 +345,8 @@ def test_duplicate_keys_in_one_tick_make_one_run_and_keyless_requests_always_run
     ws: Workspace,
 ) -> None:
     from arco.domain.run_requests import automation_requests_to_events
-    from arco.services.definitions import require_definitions
-    from arco.services.runs import default_retry
+    from arco.services.commands.runs import default_retry
+    from arco.services.queries.definitions import require_definitions
 
     request = {
         "source": "schedule",
@@ -378,7 +378,7 @@ def test_duplicate_keys_in_one_tick_make_one_run_and_keyless_requests_always_run
 
 
 def test_doctor_says_when_no_timer_is_advancing_runs(ws: Workspace) -> None:
-    from arco.services.doctor import run_doctor
+    from arco.services.operations.doctor import run_doctor
 
     launch_run(ws, LaunchRequest("key:raw_events", partition="2024-01-01"))
     waiting = NoWorkers()

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 from arco.cli.main import cli
 from arco.services.code_location import load_definitions
-from arco.services.definitions import deploy
+from arco.services.commands.deploy import deploy
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from arco.storage.port import ObjectStore

@@ -26,11 +26,11 @@ from arco.cloud.tasks import CloudTasksTimerQueue
 from arco.domain.run_controller import TaskOrder
 from arco.domain.runs import TASK_FINISHED, TASK_STARTED, TERMINAL_RUN
 from arco.services.code_location import load_definitions
-from arco.services.definitions import deploy
-from arco.services.dispatch import CloudTasksDispatcher, NoWorkers
-from arco.services.run_views import partition_status, read_logs, run_status
-from arco.services.runs import LaunchRequest, launch_run
-from arco.services.timer import run_timer
+from arco.services.commands.deploy import deploy
+from arco.services.commands.runs import LaunchRequest, launch_run
+from arco.services.engines.dispatch import CloudTasksDispatcher, NoWorkers
+from arco.services.engines.timer import run_timer
+from arco.services.queries.runs import partition_status, read_logs, run_status
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from tests.conftest import _free_port

@@ -10,9 +10,11 @@ import pytest
 from arco.clock import FixedClock
 from arco.domain.errors import NotFound
 from arco.services.code_location import load_definitions
-from arco.services.definitions import deploy, require_definitions
-from arco.services.schedules import list_schedules, schedule_ticks, set_schedule_status
-from arco.services.timer import run_timer
+from arco.services.commands.deploy import deploy
+from arco.services.commands.schedules import set_schedule_status
+from arco.services.engines.timer import run_timer
+from arco.services.queries.definitions import require_definitions
+from arco.services.queries.schedules import list_schedules, schedule_ticks
 from arco.services.workspace import Workspace
 
 LOCATION = "tests.fixtures.scheduling:defs"
@@ -168,7 +170,7 @@ def test_listing_shows_state_and_next_tick(ws: Workspace) -> None:
 
 
 def test_doctor_notices_a_stopped_timer(ws: Workspace) -> None:
-    from arco.services.doctor import run_doctor
+    from arco.services.operations.doctor import run_doctor
 
     tick(ws, "2024-01-01T01:00:00Z")
     assert {f.check: f for f in run_doctor(ws)}["schedules"].status == "ok"

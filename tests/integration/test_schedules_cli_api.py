@@ -138,7 +138,7 @@ def test_schedules_over_http(client: tuple[FlaskClient, Workspace]) -> None:
 def test_tick_pagination_is_stable(client: tuple[FlaskClient, Workspace]) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from arco.services.timer import run_timer
+    from arco.services.engines.timer import run_timer
 
     http, ws = client
     start = datetime(2099, 1, 1, 1, 0, tzinfo=UTC)

@@ -16,8 +16,8 @@ from functions_framework import create_app
 
 from arco.domain.sensors import SENSOR_EVALUATED
 from arco.services.code_location import load_definitions
-from arco.services.definitions import deploy
-from arco.services.timer import run_timer
+from arco.services.commands.deploy import deploy
+from arco.services.engines.timer import run_timer
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from tests.integration.helpers import now_of
@@ -298,7 +298,7 @@ def test_the_same_message_id_with_other_data_is_a_conflict_not_a_drop(
     assert tick["message_id"] == "c-1"
     [conflict] = ws.snapshot().rows("push_quarantine").values()
     assert conflict["http_status"] == 409 and conflict["message_id"] == "c-1"
-    from arco.services.doctor import run_doctor
+    from arco.services.operations.doctor import run_doctor
 
     [push] = [f for f in run_doctor(ws) if f.check == "push"]
     assert push.status == "warning" and "other content" in push.details[0]["action"]
@@ -349,7 +349,7 @@ def test_a_push_costs_one_write_and_no_read(ws: Workspace) -> None:
     from arco.domain.catalog import default_registry
     from arco.ledger.writer import LedgerWriter
     from arco.services.code_location import load_definitions
-    from arco.services.sensor_push import PushHandler
+    from arco.services.engines.sensor_push import PushHandler
     from arco.storage.recording import RecordingObjectStore
 
     store = RecordingObjectStore(ws.store)

@@ -16,11 +16,11 @@ from arco.clock import Clock, FixedClock, OffsetClock
 from arco.domain.sensor_controller import SensorOrder
 from arco.domain.sensors import STALE_CURSOR
 from arco.services.code_location import load_definitions
-from arco.services.definitions import deploy
-from arco.services.dispatch import InProcessExecutor
-from arco.services.runs import LaunchRequest, launch_run
-from arco.services.sensor_poll import evaluate_poll_sensor
-from arco.services.timer import TimerResult, run_timer
+from arco.services.commands.deploy import deploy
+from arco.services.commands.runs import LaunchRequest, launch_run
+from arco.services.engines.dispatch import InProcessExecutor
+from arco.services.engines.sensor_poll import evaluate_poll_sensor
+from arco.services.engines.timer import TimerResult, run_timer
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from tests.fixtures import sensors_graph
@@ -123,7 +123,7 @@ def test_the_poll_cursor_advances_survives_a_cold_reload_and_is_kept_on_failure(
     assert (idle["status"], idle["skip_reason"]) == ("SKIPPED", "no new files")
     assert state(cold, "new_files")["cursor"] == "2024-01-04-a"  # saved on skip as well
     # Everything the sensors folded is what a rebuild from the ledger folds.
-    from arco.services.rebuild import verify
+    from arco.services.operations.rebuild import verify
 
     report = verify(cold)
     assert report.identical, report.diffs

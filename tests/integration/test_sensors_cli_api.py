@@ -18,10 +18,11 @@ from arco.cli.main import cli
 from arco.clock import FixedClock
 from arco.domain.errors import InvalidInput, NotFound
 from arco.services.code_location import load_definitions
-from arco.services.definitions import deploy
-from arco.services.dispatch import InProcessExecutor
-from arco.services.sensors import list_sensors, sensor_ticks, set_sensor_cursor
-from arco.services.timer import run_timer
+from arco.services.commands.deploy import deploy
+from arco.services.commands.sensors import set_sensor_cursor
+from arco.services.engines.dispatch import InProcessExecutor
+from arco.services.engines.timer import run_timer
+from arco.services.queries.sensors import list_sensors, sensor_ticks
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from tests.integration.helpers import api_client, ledger_size, now_of

@@ -24,8 +24,8 @@ import pytest
 
 from arco.domain.sensors import SENSOR_EVALUATED
 from arco.services.code_location import load_definitions
-from arco.services.definitions import deploy
-from arco.services.timer import run_timer
+from arco.services.commands.deploy import deploy
+from arco.services.engines.timer import run_timer
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from tests.conftest import _free_port

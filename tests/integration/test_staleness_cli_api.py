@@ -19,7 +19,7 @@ from flask.testing import FlaskClient
 
 from arco.cli import output
 from arco.cli.main import cli
-from arco.services.staleness_views import StalenessQuery, staleness, staleness_summary
+from arco.services.queries.staleness import StalenessQuery, staleness, staleness_summary
 from tests.fixtures.versions_graph import build
 from tests.integration.helpers import api_client, body_of, refused_status
 from tests.integration.test_staleness_rules import DAY, World

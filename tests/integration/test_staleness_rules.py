@@ -23,11 +23,12 @@ from arco.domain.staleness import (
     assess,
     root_causes,
 )
-from arco.services.definitions import current_definitions, deploy
-from arco.services.dispatch import InProcessExecutor
-from arco.services.local_runner import drive_run
-from arco.services.runs import LaunchRequest, launch_run
-from arco.services.staleness import causes_json, compute_report, load_tables
+from arco.services.commands.deploy import deploy
+from arco.services.commands.runs import LaunchRequest, launch_run
+from arco.services.engines.dispatch import InProcessExecutor
+from arco.services.engines.local_runner import drive_run
+from arco.services.queries.definitions import current_definitions
+from arco.services.queries.staleness_report import causes_json, compute_report, load_tables
 from arco.services.workspace import Workspace
 from arco.storage.local import LocalObjectStore
 from tests.fixtures.versions_graph import REPORTED, build

@@ -13,7 +13,7 @@ from arco.definitions import AssetSpec, DailyPartitionsDefinition, Definitions, 
 from arco.domain.runs import PARTITION_INPUTS, PARTITION_STATUS
 from arco.domain.staleness import Key, assess
 from arco.projections.parquet import arrow_schema
-from arco.services.staleness import causes_json, compute_report
+from arco.services.queries.staleness_report import causes_json, compute_report
 
 daily = DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-05")
 NOW = datetime(2024, 2, 1, tzinfo=UTC)

@@ -7,18 +7,11 @@ import pytest
 from arco.clock import FixedClock
 from arco.domain.access import Identity, Role, parse_role, validate_principal
 from arco.domain.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
-from arco.services.access import (
-    LoopbackGate,
-    NotConfigured,
-    TokenGate,
-    UnconfiguredGate,
-    WorkspaceDirectory,
-    change_access,
-    list_access,
-    require_role,
-    role_of,
-)
+from arco.services.auth import LoopbackGate, NotConfigured, TokenGate, UnconfiguredGate
+from arco.services.commands.access import change_access
+from arco.services.queries.access import list_access, require_role, role_of
 from arco.services.workspace import Workspace
+from arco.services.workspaces import WorkspaceDirectory
 from arco.storage.memory import MemoryObjectStore
 from tests.factories import BASE_MS
 

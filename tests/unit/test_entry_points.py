@@ -31,7 +31,7 @@ def test_the_functions_reach_arco_only_through_the_composition_root() -> None:
 def test_importing_the_entry_points_loads_no_pyarrow() -> None:
     script = (
         "import sys\n"
-        "import functions.main, arco.bootstrap, arco.function_endpoints, arco.services.access\n"
+        "import functions.main, arco.bootstrap, arco.function_endpoints, arco.services.auth\n"
         "print('pyarrow' in sys.modules, 'google.auth' in sys.modules)\n"
     )
     done = subprocess.run(

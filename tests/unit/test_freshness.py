@@ -10,7 +10,7 @@ from arco.definitions import DailyPartitionsDefinition, Definitions, FreshnessPo
 from arco.domain.runs import PARTITION_INPUTS, PARTITION_STATUS
 from arco.domain.staleness import FRESHNESS_VIOLATED, freshness_violation
 from arco.projections.parquet import arrow_schema
-from arco.services.staleness import causes_json, compute_report
+from arco.services.queries.staleness_report import causes_json, compute_report
 
 NOON = datetime(2024, 3, 1, 12, tzinfo=UTC)
 NOON_MS = round(NOON.timestamp() * 1000)

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from arco.services.run_views import partition_state
+from arco.services.queries.runs import partition_state
 
 
 def row(**fields: Any) -> dict[str, Any]:

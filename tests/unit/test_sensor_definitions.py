@@ -24,7 +24,7 @@ from arco.definitions import (
 )
 from arco.domain.definitions import DefinitionsSnapshot, SensorNode
 from arco.domain.errors import InvalidInput
-from arco.services.sensor_evaluation import evaluate
+from arco.services.engines.sensor_evaluation import evaluate
 
 daily = DailyPartitionsDefinition(start_date="2024-01-01")
 

@@ -38,7 +38,8 @@ from arco.domain.errors import (
     Refused,
     Unauthenticated,
 )
-from arco.services.access import Gate, NotConfigured, WorkspaceDirectory
+from arco.services.auth import Gate, NotConfigured
+from arco.services.workspaces import WorkspaceDirectory
 
 log = logging.getLogger(__name__)
 

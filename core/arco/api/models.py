@@ -40,8 +40,8 @@ from arco.domain.instants import parse_instant
 from arco.domain.run_identity import MAX_TAG_KEY, MAX_TAG_VALUE, MAX_TAGS
 from arco.domain.settings import SETTINGS
 from arco.domain.staleness import REASONS
-from arco.services.backfills import DEFAULT_CHUNK_SIZE, DEFAULT_MAX_CONCURRENT_RUNS
-from arco.services.run_views import RUN_STATUSES
+from arco.services.commands.backfills import DEFAULT_CHUNK_SIZE, DEFAULT_MAX_CONCURRENT_RUNS
+from arco.services.queries.runs import RUN_STATUSES
 
 MAX_LIMIT = 1000
 WORKSPACE_PATTERN = r"^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$"

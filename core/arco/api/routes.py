@@ -19,37 +19,31 @@ from arco.api.pagination import decode_cursor, encode_cursor, page_by_name
 from arco.clock import clock_now
 from arco.domain.access import Identity, Role
 from arco.domain.errors import Forbidden, InvalidInput
-from arco.services import access as access_service
-from arco.services.access import WorkspaceDirectory
-from arco.services.assets import change_dynamic_partitions, list_assets, partition_report
-from arco.services.backfills import (
+from arco.services.commands.access import change_access
+from arco.services.commands.backfills import (
     BackfillRequest,
-    backfill_runs,
     change_backfill,
     create_backfill,
-    list_backfills,
     retry_failed,
-    show_backfill,
 )
-from arco.services.reconciliation import (
-    PlanQuery,
-    execute_plan,
-    reconciliation_log,
-    reconciliation_plan,
-)
-from arco.services.run_views import list_runs, read_logs, run_status
-from arco.services.runs import LaunchRequest, cancel_run, launch_run, rerun
-from arco.services.schedules import list_schedules, schedule_ticks, set_schedule_status
-from arco.services.sensors import (
-    list_sensors,
-    sensor_ticks_page,
-    set_sensor_cursor,
-    set_sensor_status,
-)
-from arco.services.settings import change_setting, list_settings
-from arco.services.staleness_views import StalenessQuery, staleness, staleness_summary
-from arco.services.state_summary import state_summary
+from arco.services.commands.partitions import change_dynamic_partitions
+from arco.services.commands.reconcile import execute_plan
+from arco.services.commands.runs import LaunchRequest, cancel_run, launch_run, rerun
+from arco.services.commands.schedules import set_schedule_status
+from arco.services.commands.sensors import set_sensor_cursor, set_sensor_status
+from arco.services.commands.settings import change_setting
+from arco.services.queries.access import list_access
+from arco.services.queries.assets import list_assets, partition_report
+from arco.services.queries.backfills import backfill_runs, list_backfills, show_backfill
+from arco.services.queries.reconciliation import PlanQuery, reconciliation_log, reconciliation_plan
+from arco.services.queries.runs import list_runs, read_logs, run_status
+from arco.services.queries.schedules import list_schedules, schedule_ticks
+from arco.services.queries.sensors import list_sensors, sensor_ticks_page
+from arco.services.queries.settings import list_settings
+from arco.services.queries.staleness import StalenessQuery, staleness, staleness_summary
+from arco.services.queries.state import state_summary
 from arco.services.workspace import Workspace
+from arco.services.workspaces import WorkspaceDirectory
 
 VIEWER, OPERATOR, ADMIN = Role.VIEWER, Role.OPERATOR, Role.ADMIN
 
@@ -136,7 +130,7 @@ def get_access(
     ws: Workspace, who: Identity, req: Req[m.WorkspacePath, NoParams, None]
 ) -> m.AccessList:
     """Who holds a role in the workspace (deployment admins, then grants and revokes)."""
-    rows = access_service.list_access(ws, req.admins)
+    rows = list_access(ws, req.admins)
     return m.AccessList.model_validate({"access": rows})
 
 
@@ -144,7 +138,7 @@ def put_access(
     ws: Workspace, who: Identity, req: Req[m.PrincipalPath, NoParams, m.AccessBody]
 ) -> tuple[m.AccessChangedReply, int]:
     """Grant a principal a role in the workspace (replacing its previous role)."""
-    result = access_service.change_access(
+    result = change_access(
         ws, req.path.principal, req.body.role, _request_id(req.body.request_id), who.principal
     )
     return m.AccessChangedReply.model_validate(result), 202
@@ -154,7 +148,7 @@ def delete_access(
     ws: Workspace, who: Identity, req: Req[m.PrincipalPath, NoParams, m.RequestIdBody]
 ) -> tuple[m.AccessChangedReply, int]:
     """Revoke every role a principal holds in the workspace."""
-    result = access_service.change_access(
+    result = change_access(
         ws, req.path.principal, None, _request_id(req.body.request_id), who.principal
     )
     return m.AccessChangedReply.model_validate(result), 202

@@ -75,7 +75,7 @@ def register(cli: click.Group) -> None:
     @handle_errors
     def access_list(c: Context, as_json: bool) -> None:
         """Principals with their roles: the deployment's admins (ARCO_ADMINS) and the grants."""
-        from arco.services.access import list_access
+        from arco.services.queries.access import list_access
 
         rows = list_access(c.ws, c.instance.settings.admins)
         if as_json:
@@ -94,7 +94,7 @@ def register(cli: click.Group) -> None:
 def _change(
     c: Context, principal: str, role: Role | None, request_id: str | None, as_json: bool
 ) -> None:
-    from arco.services.access import change_access
+    from arco.services.commands.access import change_access
 
     result = change_access(c.ws, principal, role, request_id or uuid.uuid4().hex, c.actor)
     c.ws.compactor.compact_until_idle()  # the API reads roles from the published state

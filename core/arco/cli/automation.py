@@ -46,7 +46,7 @@ def register(cli: click.Group) -> None:
     def deploy(c: Context, reference: str, as_json: bool) -> None:
         """Record the code location's definitions snapshot (nothing if unchanged)."""
         from arco.services.code_location import load_definitions
-        from arco.services.definitions import deploy as deploy_snapshot
+        from arco.services.commands.deploy import deploy as deploy_snapshot
 
         snapshot = load_definitions(reference).snapshot(reference)
         c.ws.compactor.compact_until_idle()
@@ -69,7 +69,7 @@ def register(cli: click.Group) -> None:
     @handle_errors
     def assets(c: Context, as_json: bool) -> None:
         """List the deployed assets."""
-        from arco.services.assets import list_assets
+        from arco.services.queries.assets import list_assets
 
         rows = list_assets(c.ws)
         if as_json:
@@ -107,7 +107,7 @@ def register(cli: click.Group) -> None:
     def partitions(c: Context, asset: str, now_text: str | None, limit: int, as_json: bool) -> None:
         """An asset's partitions (newest last) and their status: MATERIALIZED, FAILED,
         IN_PROGRESS or MISSING, with the last materialization and the last attempt."""
-        from arco.services.assets import partition_report
+        from arco.services.queries.assets import partition_report
 
         report = partition_report(c.ws, asset, parse_now(now_text, c))
         keys = [r["partition"] for r in report if r["partition"] is not None]
@@ -160,7 +160,7 @@ def register(cli: click.Group) -> None:
             as_json: bool,
             action: str = action,
         ) -> None:
-            from arco.services.assets import change_dynamic_partitions
+            from arco.services.commands.partitions import change_dynamic_partitions
 
             result = change_dynamic_partitions(
                 c.ws, definition, list(keys), action, request_id or uuid.uuid4().hex, c.actor
@@ -186,7 +186,7 @@ def register(cli: click.Group) -> None:
         handle_errors(_list_schedules)(c, as_json=as_json, now_text=now_text)
 
     def _list_schedules(c: Context, as_json: bool, now_text: str | None) -> None:
-        from arco.services.schedules import list_schedules
+        from arco.services.queries.schedules import list_schedules
 
         rows = list_schedules(c.ws, parse_now(now_text, c))
         if as_json:
@@ -221,7 +221,7 @@ def register(cli: click.Group) -> None:
     @handle_errors
     def ticks(c: Context, name: str, status: str | None, limit: int, as_json: bool) -> None:
         """A schedule's tick history, newest first."""
-        from arco.services.schedules import schedule_ticks
+        from arco.services.queries.schedules import schedule_ticks
 
         rows = schedule_ticks(c.ws, name, status.upper() if status else None, limit)
         if as_json:
@@ -240,7 +240,7 @@ def register(cli: click.Group) -> None:
             ],
         )
 
-    from arco.services.schedules import set_schedule_status
+    from arco.services.commands.schedules import set_schedule_status
 
     add_start_stop(schedules, "schedule", set_schedule_status)
 
@@ -289,8 +289,8 @@ def register(cli: click.Group) -> None:
         from rich.progress import Progress
 
         from arco.clock import OffsetClock
-        from arco.services.dispatch import InProcessExecutor, NoWorkers, TaskDispatcher
-        from arco.services.timer import run_timer
+        from arco.services.engines.dispatch import InProcessExecutor, NoWorkers, TaskDispatcher
+        from arco.services.engines.timer import run_timer
 
         moments = [parse_now(now_text, c)]
         if until_text is not None:

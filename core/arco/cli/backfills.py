@@ -171,7 +171,7 @@ def register(cli: click.Group) -> None:
           arco backfill create 'group:marts' --all --status missing --chunk-size 10
           arco backfill create 'key:report' --keys 2024-01-03,2024-01-05
         """
-        from arco.services.backfills import BackfillRequest, create_backfill
+        from arco.services.commands.backfills import BackfillRequest, create_backfill
 
         request = BackfillRequest(
             selection=selection,
@@ -206,7 +206,7 @@ def register(cli: click.Group) -> None:
     @handle_errors
     def list_(c: Context, status: str | None, as_json: bool) -> None:
         """Backfills, newest first: status, selection, partitions and chunk progress."""
-        from arco.services.backfills import list_backfills
+        from arco.services.queries.backfills import list_backfills
 
         rows = list_backfills(c.ws, status.upper() if status else None)
         if as_json:
@@ -239,7 +239,7 @@ def register(cli: click.Group) -> None:
         from rich.progress_bar import ProgressBar
         from rich.table import Table
 
-        from arco.services.backfills import show_backfill
+        from arco.services.queries.backfills import show_backfill
 
         view = show_backfill(c.ws, backfill_id)
         if as_json:
@@ -294,7 +294,7 @@ def register(cli: click.Group) -> None:
     @handle_errors
     def runs(c: Context, backfill_id: str, as_json: bool) -> None:
         """The runs a backfill launched, oldest first (see `arco status RUN` for one)."""
-        from arco.services.backfills import backfill_runs
+        from arco.services.queries.backfills import backfill_runs
 
         rows = backfill_runs(c.ws, backfill_id)
         if as_json:
@@ -329,7 +329,7 @@ def register(cli: click.Group) -> None:
             as_json: bool,
             cancel_runs: bool = False,
         ) -> None:
-            from arco.services.backfills import change_backfill
+            from arco.services.commands.backfills import change_backfill
 
             c.ws.compactor.compact_until_idle()
             result = change_backfill(
@@ -367,7 +367,7 @@ def register(cli: click.Group) -> None:
     def retry(c: Context, backfill_id: str, as_json: bool) -> None:
         """A new backfill, linked to this finished one, over exactly the anchor partitions
         that failed, were skipped or canceled, or never started. Once per backfill."""
-        from arco.services.backfills import retry_failed
+        from arco.services.commands.backfills import retry_failed
 
         c.ws.compactor.compact_until_idle()
         result, created = retry_failed(c.ws, backfill_id, c.actor)

@@ -9,7 +9,7 @@ from arco.bootstrap import Instance
 from arco.cli.output import console, err_console
 from arco.clock import clock_now
 from arco.domain.errors import InvalidInput
-from arco.services.access import LoopbackGate, is_loopback
+from arco.services.auth import LoopbackGate, is_loopback
 from arco.services.workspace import Workspace
 
 
@@ -36,8 +36,8 @@ def run_dev(
     )
     stop = threading.Event()
 
-    from arco.services.dispatch import InProcessExecutor, NoWorkers, TaskDispatcher
-    from arco.services.timer import run_timer
+    from arco.services.engines.dispatch import InProcessExecutor, NoWorkers, TaskDispatcher
+    from arco.services.engines.timer import run_timer
 
     dispatcher: TaskDispatcher = NoWorkers()
     if definitions:

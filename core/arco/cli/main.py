@@ -145,7 +145,7 @@ def compact(c: Context, sweep: bool, once: bool, as_json: bool) -> None:
 @handle_errors
 def state(c: Context, as_json: bool) -> None:
     """Show the published state: manifest id, watermark, rows per table."""
-    from arco.services.state_summary import state_summary
+    from arco.services.queries.state import state_summary
 
     summary = state_summary(c.ws)
     if as_json:
@@ -177,7 +177,7 @@ def rebuild(c: Context, verify: bool, as_json: bool) -> None:
     """Rebuild every projection from the full ledger (and publish it, unless --verify)."""
     from rich.progress import Progress
 
-    from arco.services import rebuild as rebuild_service
+    from arco.services.operations import rebuild as rebuild_service
 
     with Progress(console=err_console, transient=True, disable=as_json) as bar:
         task = bar.add_task("folding ledger", total=None)
@@ -243,7 +243,7 @@ def rebuild(c: Context, verify: bool, as_json: bool) -> None:
 @handle_errors
 def doctor(c: Context, as_json: bool) -> None:
     """Check pointer and manifest health, orphans, quarantine and the ledger; say what to do."""
-    from arco.services.doctor import run_doctor
+    from arco.services.operations.doctor import run_doctor
 
     findings = run_doctor(c.ws)
     if as_json:
@@ -274,7 +274,7 @@ def doctor(c: Context, as_json: bool) -> None:
 @handle_errors
 def restore_pointer(c: Context, manifest_id: int | None, as_json: bool) -> None:
     """Point a lost or damaged pointer back at a good manifest."""
-    from arco.services.recovery import restore_pointer as restore
+    from arco.services.operations.recovery import restore_pointer as restore
 
     manifest = restore(c.ws, manifest_id)
     if as_json:
@@ -297,7 +297,7 @@ def settings() -> None:
 @handle_errors
 def settings_list(c: Context, as_json: bool) -> None:
     """Every setting with its current value (published state)."""
-    from arco.services.settings import list_settings
+    from arco.services.queries.settings import list_settings
 
     rows = list_settings(c.ws)
     if as_json:
@@ -322,7 +322,7 @@ def settings_list(c: Context, as_json: bool) -> None:
 @handle_errors
 def settings_set(c: Context, name: str, value: str, request_id: str | None, as_json: bool) -> None:
     """Change a setting: appends one event (visible after the next compaction)."""
-    from arco.services.settings import change_setting
+    from arco.services.commands.settings import change_setting
 
     result = change_setting(c.ws, name, value, request_id or uuid.uuid4().hex, c.actor)
     if as_json:

@@ -231,7 +231,7 @@ def register(cli: click.Group) -> None:
           arco reconcile plan 'key:source+' --include-missing --max-runs 10
           arco reconcile plan --as-of 42 --json
         """
-        from arco.services.reconciliation import PlanQuery, reconciliation_plan
+        from arco.services.queries.reconciliation import PlanQuery, reconciliation_plan
 
         query = PlanQuery(
             selection=selection or None,
@@ -279,7 +279,8 @@ def register(cli: click.Group) -> None:
           arco settings set reconciliation.dry_run false
           arco reconcile execute 'key:source+'
         """
-        from arco.services.reconciliation import PlanQuery, execute_plan
+        from arco.services.commands.reconcile import execute_plan
+        from arco.services.queries.reconciliation import PlanQuery
 
         query = PlanQuery(
             selection=selection or None,
@@ -310,7 +311,7 @@ def register(cli: click.Group) -> None:
         """Reconciliation executions and dry runs (manual or by the timer), newest first:
         how many runs each launched, would have launched, the rate limit held back, or left
         to assets that did not opt in."""
-        from arco.services.reconciliation import reconciliation_log
+        from arco.services.queries.reconciliation import reconciliation_log
 
         rows = reconciliation_log(c.ws, limit)
         if as_json:

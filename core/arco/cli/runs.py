@@ -11,7 +11,7 @@ from rich.markup import escape
 from arco.cli.common import Context, handle_errors, json_option, pass_ctx
 from arco.cli.output import console, print_json, print_table
 from arco.domain.errors import InvalidInput
-from arco.services.run_views import RUN_STATUSES
+from arco.services.queries.runs import RUN_STATUSES
 
 _STATUS_STYLE = {
     "SUCCESS": "green",
@@ -62,8 +62,8 @@ def _wait(c: Context, run_id: str, reference: str | None, as_json: bool) -> str:
     """Drive (with --definitions) or watch a run until it finishes, with a progress bar."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from arco.services.dispatch import InProcessExecutor, NoWorkers, TaskDispatcher
-    from arco.services.local_runner import drive_run
+    from arco.services.engines.dispatch import InProcessExecutor, NoWorkers, TaskDispatcher
+    from arco.services.engines.local_runner import drive_run
 
     dispatcher: TaskDispatcher = NoWorkers()
     if reference:
@@ -142,7 +142,7 @@ def register(cli: click.Group) -> None:
           arco run 'group:marts and +key:revenue' --from 2024-01-01 --to 2024-01-07
           arco run 'tag:team=data' --run-key nightly-2024-01-01 --wait
         """
-        from arco.services.runs import LaunchRequest, launch_run
+        from arco.services.commands.runs import LaunchRequest, launch_run
 
         if (from_key is None) != (to_key is None):
             raise InvalidInput("give both --from and --to for a partition range")
@@ -166,7 +166,7 @@ def register(cli: click.Group) -> None:
     @handle_errors
     def runs(c: Context, status: str | None, limit: int, as_json: bool) -> None:
         """List runs, newest first."""
-        from arco.services.run_views import list_runs
+        from arco.services.queries.runs import list_runs
 
         page = list_runs(c.ws, status.upper() if status else None, limit)
         if as_json:
@@ -196,7 +196,7 @@ def register(cli: click.Group) -> None:
     @handle_errors
     def status(c: Context, run_id: str, as_json: bool) -> None:
         """One run: its tasks, attempts, timings, errors and lineage."""
-        from arco.services.run_views import run_status
+        from arco.services.queries.runs import run_status
 
         view = run_status(c.ws, run_id)
         if as_json:
@@ -236,7 +236,7 @@ def register(cli: click.Group) -> None:
     @handle_errors
     def logs(c: Context, run_id: str, task: int | None, as_json: bool) -> None:
         """What the run's asset functions logged (every attempt), oldest first."""
-        from arco.services.run_views import read_logs
+        from arco.services.queries.runs import read_logs
 
         records = read_logs(c.ws, run_id, task)
         if as_json:
@@ -258,7 +258,7 @@ def register(cli: click.Group) -> None:
     @handle_errors
     def cancel(c: Context, run_id: str, as_json: bool) -> None:
         """Cancel a run: a queued run at once, a started one once its workers stop."""
-        from arco.services.runs import cancel_run
+        from arco.services.commands.runs import cancel_run
 
         c.ws.compactor.compact_until_idle()
         result = cancel_run(c.ws, run_id, c.actor)
@@ -295,7 +295,7 @@ def register(cli: click.Group) -> None:
         as_json: bool,
     ) -> None:
         """Re-execute a finished run as a new run linked to it (parent and root)."""
-        from arco.services.runs import rerun as rerun_service
+        from arco.services.commands.runs import rerun as rerun_service
 
         c.ws.compactor.compact_until_idle()
         result = rerun_service(

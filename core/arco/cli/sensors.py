@@ -53,7 +53,7 @@ def register(cli: click.Group) -> None:
         handle_errors(_list_sensors)(c, as_json=as_json, now_text=now_text)
 
     def _list_sensors(c: Context, as_json: bool, now_text: str | None) -> None:
-        from arco.services.sensors import list_sensors
+        from arco.services.queries.sensors import list_sensors
 
         rows = list_sensors(c.ws, parse_now(now_text, c))
         if as_json:
@@ -107,7 +107,7 @@ def register(cli: click.Group) -> None:
     ) -> None:
         """A sensor's evaluations, newest first: status, skip reason or error, cursor
         movement, and the runs it requested."""
-        from arco.services.sensors import sensor_ticks
+        from arco.services.queries.sensors import sensor_ticks
 
         rows = sensor_ticks(c.ws, name, status.upper() if status else None, limit, before)
         if as_json:
@@ -132,7 +132,7 @@ def register(cli: click.Group) -> None:
             ],
         )
 
-    from arco.services.sensors import set_sensor_status
+    from arco.services.commands.sensors import set_sensor_status
 
     add_start_stop(sensors, "sensor", set_sensor_status)
 
@@ -156,7 +156,7 @@ def register(cli: click.Group) -> None:
 
         An evaluation in flight that read the old cursor is discarded; run keys already
         requested stay claimed, so resetting does not request their runs again."""
-        from arco.services.sensors import set_sensor_cursor
+        from arco.services.commands.sensors import set_sensor_cursor
 
         if (value is None) == (not reset):
             raise InvalidInput("give exactly one of --set VALUE or --reset")
@@ -198,7 +198,7 @@ def register(cli: click.Group) -> None:
         import json
 
         from arco.services.code_location import load_definitions
-        from arco.services.sensor_push import PushHandler
+        from arco.services.engines.sensor_push import PushHandler
 
         if not reference:
             raise InvalidInput("give the code location: --definitions pkg.module:attr")

@@ -22,7 +22,7 @@ from arco.domain.staleness import (
 )
 
 if TYPE_CHECKING:
-    from arco.services.staleness_views import StalenessQuery
+    from arco.services.queries.staleness import StalenessQuery
 
 _STYLE = {"FRESH": "green", "STALE": "yellow", "MISSING": "dim"}
 DEFAULT_LIMIT = 100
@@ -227,8 +227,8 @@ def register(cli: click.Group) -> None:
           arco staleness --reason CODE_VERSION_CHANGED --csv > stale.csv
           arco staleness --summary --as-of 42
         """
-        from arco.services.staleness_views import StalenessQuery, staleness_summary
-        from arco.services.staleness_views import staleness as report
+        from arco.services.queries.staleness import StalenessQuery, staleness_summary
+        from arco.services.queries.staleness import staleness as report
 
         if as_json and as_csv:
             raise InvalidInput("give only one of --json or --csv")
@@ -278,7 +278,7 @@ def register(cli: click.Group) -> None:
 def _write_csv(c: Context, query: StalenessQuery) -> None:
     """Every page from the query's cursor on, one row per partition; all pages read the
     state of the first (the cursor carries its manifest and time)."""
-    from arco.services.staleness_views import staleness as report
+    from arco.services.queries.staleness import staleness as report
 
     writer = csv.writer(sys.stdout, lineterminator="\n")
     columns = [*CSV_COLUMNS, "root_causes"] if query.root_causes else CSV_COLUMNS

@@ -5,7 +5,7 @@ send `Authorization: Bearer <jwt>`: an ID token whose audience is the function's
 audience configured on the subscription / queue). `OidcVerifier.verify` checks the signature
 against Google's certificates, the audience, the issuer, the expiry and that the e-mail is
 verified, and returns who the caller is. What that caller may then do is decided elsewhere
-(`arco.services.access`).
+(`arco.services.auth`).
 
 Two failure kinds, so the caller can answer differently: `Unauthenticated` means the request is
 not authentic (401); `AuthUnavailable` means the certificates could not be fetched, which says

@@ -10,8 +10,8 @@ from arco.domain.catalog import default_registry
 from arco.domain.registry import Registry
 from arco.ledger.writer import DEFAULT_LOOKBACK_MS, LedgerWriter
 from arco.projections.cache import Snapshot, SnapshotCache
+from arco.projections.compactor import Compactor
 from arco.projections.manifest import Manifest, read_current_manifest
-from arco.services.compactor import Compactor
 from arco.storage.layout import WorkspaceLayout
 from arco.storage.port import ObjectStore
 

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from arco.clock import clock_now
 from arco.domain.errors import NotFound
 from arco.domain.runs import TERMINAL_RUN
-from arco.services.dispatch import TaskDispatcher
-from arco.services.run_views import find_run, tasks_of
-from arco.services.timer import TimerResult, run_timer
+from arco.services.engines.dispatch import TaskDispatcher
+from arco.services.engines.timer import TimerResult, run_timer
+from arco.services.queries.runs import find_run, tasks_of
 from arco.services.workspace import Workspace
 
 Progress = Callable[[dict[str, int], str], None]

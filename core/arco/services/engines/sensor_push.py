@@ -37,7 +37,7 @@ from arco.domain.sensors import (
 )
 from arco.ledger.writer import LedgerWriter, NewEvent
 from arco.sensor_definitions import PubSubMessage, PushSensorContext
-from arco.services.sensor_evaluation import evaluate
+from arco.services.engines.sensor_evaluation import evaluate
 from arco.storage.layout import WorkspaceLayout
 from arco.storage.port import ObjectStore
 

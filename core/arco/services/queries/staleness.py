@@ -26,8 +26,8 @@ from arco.domain.selection import select_assets
 from arco.domain.staleness import REASONS, UPSTREAM_DATA_CHANGED
 from arco.projections.cache import Snapshot
 from arco.projections.manifest import Manifest, read_manifest
-from arco.services.definitions import current_definitions, dynamic_partition_keys
-from arco.services.staleness import Report, causes_json, compute_report, load_tables
+from arco.services.queries.definitions import current_definitions, dynamic_partition_keys
+from arco.services.queries.staleness_report import Report, causes_json, compute_report, load_tables
 from arco.services.workspace import Workspace
 
 STATUSES = ("FRESH", "STALE", "MISSING")

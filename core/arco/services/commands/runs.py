@@ -40,10 +40,10 @@ from arco.domain.runs import (
 from arco.domain.ulid import encode_ulid
 from arco.ledger.writer import NewEvent
 from arco.projections.cache import Snapshot
-from arco.services.definitions import dynamic_partition_keys, require_definitions
-from arco.services.reservations import reserve
-from arco.services.run_views import find_run, tasks_of
-from arco.services.settings import setting_value
+from arco.services.commands.reservations import reserve
+from arco.services.queries.definitions import dynamic_partition_keys, require_definitions
+from arco.services.queries.runs import find_run, tasks_of
+from arco.services.queries.settings import setting_value
 from arco.services.workspace import Workspace
 
 

@@ -56,8 +56,8 @@ from arco.execution import (
 )
 from arco.ledger.writer import NewEvent
 from arco.projections.cache import Snapshot
-from arco.services.definitions import current_definitions, dynamic_partition_keys
-from arco.services.run_views import find_run, rows_where, tasks_of
+from arco.services.queries.definitions import current_definitions, dynamic_partition_keys
+from arco.services.queries.runs import find_run, rows_where, tasks_of
 from arco.services.workspace import Workspace
 
 if TYPE_CHECKING:

@@ -14,41 +14,35 @@ from arco.domain.errors import InvalidInput, NotFound
 from arco.domain.names import validate_key_component
 from arco.domain.schedule_controller import from_ms
 from arco.domain.sensors import (
-    SENSOR_CURSOR_SET,
     SENSOR_STATE,
-    SENSOR_STATUS_CHANGED,
     SENSOR_TICKS,
-    SensorCursorSet,
-    SensorStatusChanged,
-    cursor_idempotency_key,
     is_due,
     is_running,
-    status_idempotency_key,
 )
-from arco.ledger.writer import NewEvent
 from arco.projections.cache import Snapshot
-from arco.services.definitions import current_definitions
+from arco.services.queries.definitions import current_definitions
 from arco.services.workspace import Workspace
 
 TICK_STATUSES = ("SUCCESS", "SKIPPED", "FAILURE")
+
+
 SENSOR_STATUSES = ("RUNNING", "STOPPED")
-MAX_CURSOR_CHARS = 10_000
 
 
-def _iso(epoch_ms: int | None) -> str | None:
+def iso_time(epoch_ms: int | None) -> str | None:
     return from_ms(epoch_ms).isoformat() if epoch_ms is not None else None
 
 
-def _definitions(ws: Workspace, snapshot: Snapshot) -> DefinitionsSnapshot:
+def deployed_definitions(ws: Workspace, snapshot: Snapshot) -> DefinitionsSnapshot:
     defs = current_definitions(snapshot)
     if defs is None:
         raise NotFound(f"nothing is deployed in workspace {ws.name!r}; run `arco deploy`")
     return defs
 
 
-def _deployed(ws: Workspace, name: str) -> SensorNode:
+def deployed_sensor(ws: Workspace, name: str) -> SensorNode:
     validate_key_component(name, "sensor name")
-    node = _definitions(ws, ws.snapshot()).sensors.get(name)
+    node = deployed_definitions(ws, ws.snapshot()).sensors.get(name)
     if node is None:
         raise NotFound(f"sensor {name!r} is not deployed in workspace {ws.name!r}")
     return node
@@ -61,7 +55,7 @@ def list_sensors(ws: Workspace, now: datetime) -> list[dict[str, Any]]:
     minimum interval has passed); None for a stopped sensor and for push sensors, which are
     evaluated once per message."""
     snapshot = ws.snapshot()
-    defs = _definitions(ws, snapshot)
+    defs = deployed_definitions(ws, snapshot)
     states = snapshot.rows(SENSOR_STATE.name)
     now_ms = round(now.timestamp() * 1000)
     out = []
@@ -74,7 +68,7 @@ def list_sensors(ws: Workspace, now: datetime) -> list[dict[str, Any]]:
             if last_ms is None or is_due(row, node.minimum_interval_seconds, now_ms):
                 next_evaluation = now.isoformat()
             else:
-                next_evaluation = _iso(int(last_ms) + node.minimum_interval_seconds * 1000)
+                next_evaluation = iso_time(int(last_ms) + node.minimum_interval_seconds * 1000)
         out.append(
             {
                 "name": name,
@@ -89,7 +83,7 @@ def list_sensors(ws: Workspace, now: datetime) -> list[dict[str, Any]]:
                 "monitored_assets": list(node.monitored_assets),
                 "run_statuses": list(node.run_statuses),
                 "cursor": row.get("cursor") if row else None,
-                "last_evaluation": _iso(last_ms),
+                "last_evaluation": iso_time(last_ms),
                 "last_tick_status": row.get("last_tick_status") if row else None,
                 "next_evaluation": next_evaluation,
             }
@@ -150,7 +144,7 @@ def _tick(r: dict[str, Any]) -> dict[str, Any]:
         "sensor": r["sensor"],
         "tick_id": r["tick_id"],
         "kind": r["kind"],
-        "evaluated_at": _iso(r["evaluated_ms"]),
+        "evaluated_at": iso_time(r["evaluated_ms"]),
         "status": r["status"],
         "skip_reason": r["skip_reason"],
         "error": r["error"],
@@ -160,50 +154,3 @@ def _tick(r: dict[str, Any]) -> dict[str, Any]:
         "run_ids": json.loads(r["run_ids"] or "[]"),
         "message_id": r["message_id"],
     }
-
-
-def set_sensor_status(
-    ws: Workspace, name: str, status: str, request_id: str, changed_by: str
-) -> dict[str, Any]:
-    """Start or stop a deployed sensor (NotFound for an unknown one). Survives redeploys."""
-    if status not in SENSOR_STATUSES:
-        raise InvalidInput(f"unknown sensor status {status!r}; use RUNNING or STOPPED")
-    _deployed(ws, name)
-    validate_key_component(request_id, "request id")
-    payload = SensorStatusChanged(
-        sensor=name,
-        status=status,  # type: ignore[arg-type]
-        changed_by=changed_by,
-        request_id=request_id,
-    )
-    result = ws.writer.append(
-        [NewEvent(SENSOR_STATUS_CHANGED, payload, status_idempotency_key(name, request_id))]
-    )
-    return {"sensor": name, "status": status, "ledger_object": result.object_name}
-
-
-def set_sensor_cursor(
-    ws: Workspace, name: str, cursor: str | None, request_id: str, changed_by: str
-) -> dict[str, Any]:
-    """Set (`cursor`) or reset (None) a deployed sensor's cursor. Evaluations that read the
-    previous cursor lose their compare-and-set; run keys already claimed stay claimed."""
-    node = _deployed(ws, name)
-    if node.kind == "push":
-        raise InvalidInput(f"sensor {name!r} is a push sensor: it has no cursor")
-    if cursor is not None:
-        if not isinstance(cursor, str):
-            raise InvalidInput("the cursor must be a string")
-        if cursor == "":
-            raise InvalidInput("the cursor cannot be empty; reset it instead")
-        if len(cursor) > MAX_CURSOR_CHARS:
-            raise InvalidInput(
-                f"the cursor is {len(cursor)} characters; at most {MAX_CURSOR_CHARS} are allowed"
-            )
-    validate_key_component(request_id, "request id")
-    payload = SensorCursorSet(
-        sensor=name, cursor=cursor, changed_by=changed_by, request_id=request_id
-    )
-    result = ws.writer.append(
-        [NewEvent(SENSOR_CURSOR_SET, payload, cursor_idempotency_key(name, request_id))]
-    )
-    return {"sensor": name, "cursor": cursor, "ledger_object": result.object_name}

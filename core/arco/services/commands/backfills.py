@@ -13,7 +13,6 @@ from typing import Any
 
 from arco.clock import clock_now
 from arco.domain.backfills import (
-    BACKFILL_CHUNKS,
     BACKFILL_CREATED,
     BACKFILL_STATUS_CHANGED,
     BACKFILLS,
@@ -33,24 +32,27 @@ from arco.domain.backfills import (
 )
 from arco.domain.canonical import fingerprint as short_hash
 from arco.domain.definitions import DefinitionsSnapshot
-from arco.domain.errors import InvalidInput, NotFound, Refused
+from arco.domain.errors import InvalidInput, Refused
 from arco.domain.names import validate_key_component
 from arco.domain.partitions import TimeWindowPartitionsDefinition
-from arco.domain.run_identity import backfill_scope, validate_user_tags
+from arco.domain.run_identity import validate_user_tags
 from arco.domain.run_requests import prepare_run
 from arco.domain.selection import select_assets
-from arco.domain.tables import ROW_VERSION, Row
+from arco.domain.tables import Row
 from arco.domain.ulid import encode_ulid
 from arco.ledger.writer import NewEvent
-from arco.projections.cache import Snapshot
-from arco.services.definitions import dynamic_partition_keys, require_definitions
-from arco.services.reservations import reserve
-from arco.services.run_views import rows_where, run_view
-from arco.services.runs import default_retry
+from arco.services.commands.reservations import reserve
+from arco.services.commands.runs import default_retry
+from arco.services.queries.backfills import anchor_of, backfill_row, tasks_of_backfill
+from arco.services.queries.definitions import dynamic_partition_keys, require_definitions
 from arco.services.workspace import Workspace
 
 DEFAULT_CHUNK_SIZE = 25  # Dagster's DAGSTER_ASSET_BACKFILL_RUN_CHUNK_SIZE
+
+
 DEFAULT_MAX_CONCURRENT_RUNS = 4
+
+
 ACTIONS = ("pause", "resume", "cancel")
 
 
@@ -64,12 +66,6 @@ class BackfillRequest:
     max_concurrent_runs: int = DEFAULT_MAX_CONCURRENT_RUNS
     idempotency_key: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
-
-
-def anchor_of(defs: DefinitionsSnapshot, assets: tuple[str, ...]) -> str | None:
-    """The first partitioned asset in topological order: the one partition keys are named in
-    (as for runs)."""
-    return next((key for key in assets if defs.assets[key].partitions is not None), None)
 
 
 def create_backfill(
@@ -189,14 +185,6 @@ def _summary(
     }
 
 
-def _row(snapshot: Snapshot, backfill_id: str) -> Row:
-    validate_key_component(backfill_id, "backfill id")
-    row = snapshot.rows(BACKFILLS.name).get((backfill_id,))
-    if row is None:
-        raise NotFound(f"no backfill {backfill_id!r}")
-    return {k: v for k, v in row.items() if k != ROW_VERSION}
-
-
 def change_backfill(
     ws: Workspace,
     backfill_id: str,
@@ -209,7 +197,7 @@ def change_backfill(
     if action not in ACTIONS:
         raise InvalidInput(f"unknown action {action!r}; use one of {', '.join(ACTIONS)}")
     validate_key_component(request_id, "request id")
-    row = _row(ws.snapshot(), backfill_id)
+    row = backfill_row(ws.snapshot(), backfill_id)
     if not can(row["status"], action):
         raise Refused(
             f"cannot {action} backfill {backfill_id}: it is {row['status']}",
@@ -233,11 +221,6 @@ def change_backfill(
     }
 
 
-def _tasks_of_backfill(snapshot: Snapshot, backfill_id: str) -> list[Row]:
-    runs = rows_where(snapshot, "runs", "scope", [backfill_scope(backfill_id)])
-    return rows_where(snapshot, "tasks", "run_id", [r["run_id"] for r in runs])
-
-
 def retry_failed(
     ws: Workspace, backfill_id: str, requested_by: str = "unknown"
 ) -> tuple[dict[str, Any], bool]:
@@ -245,7 +228,7 @@ def retry_failed(
     or were never launched; linked to this one (parent) and its root. Only from a terminal
     status; refused when there is nothing to retry."""
     snapshot = ws.snapshot()
-    row = _row(snapshot, backfill_id)
+    row = backfill_row(snapshot, backfill_id)
     if row["status"] not in TERMINAL:
         raise Refused(
             f"backfill {backfill_id} is {row['status']}: retry once it has finished",
@@ -262,7 +245,7 @@ def retry_failed(
     wanted = {key for lo, hi in ranges for key in space.keys_between(lo, hi)}
     succeeded: set[str] = set()
     failed: set[str] = set()
-    for task in _tasks_of_backfill(snapshot, backfill_id):
+    for task in tasks_of_backfill(snapshot, backfill_id):
         keys = _anchor_keys(defs, pdef, anchor, task["asset"], task["partition"])
         (succeeded if task["status"] == "SUCCESS" else failed).update(keys)
     # Failed anywhere in its runs, or never succeeded at all (never launched, canceled).
@@ -301,78 +284,3 @@ def _anchor_keys(
         lo, hi = anchor_def.index_range_overlapping(window.start, window.end)
         return [anchor_def.key_at(i) for i in range(lo, hi)]
     return [partition] if own == anchor_def else []
-
-
-# --- views -------------------------------------------------------------------------------------
-
-
-def backfill_view(row: Row) -> dict[str, Any]:
-    done = row["chunks_succeeded"] + row["chunks_failed"] + row["chunks_canceled"]
-    return {
-        "backfill_id": row["backfill_id"],
-        "status": row["status"],
-        "selection": row["selection"],
-        "assets": json.loads(row["assets"]),
-        "anchor": row["anchor"],
-        "partitions": json.loads(row["partitions"]) if row["partitions"] else None,
-        "total_partitions": row["total_partitions"],
-        "chunk_size": row["chunk_size"],
-        "max_concurrent_runs": row["max_concurrent_runs"],
-        "chunks": {
-            "total": row["chunks_total"],
-            "planned": row["chunks_planned"],
-            "succeeded": row["chunks_succeeded"],
-            "failed": row["chunks_failed"],
-            "canceled": row["chunks_canceled"],
-            "done": done,
-        },
-        "parent_backfill_id": row["parent_backfill_id"],
-        "root_backfill_id": row["root_backfill_id"],
-        "tags": json.loads(row["tags"] or "{}"),
-        "created_ms": row["created_ms"],
-        "status_changed_ms": row["status_changed_ms"],
-    }
-
-
-def list_backfills(ws: Workspace, status: str | None = None) -> list[dict[str, Any]]:
-    """Every backfill, newest first."""
-    rows = ws.snapshot().rows(BACKFILLS.name).values()
-    views = [backfill_view(r) for r in rows if status is None or r["status"] == status]
-    return sorted(views, key=lambda v: (-int(v["created_ms"]), v["backfill_id"]))
-
-
-def show_backfill(ws: Workspace, backfill_id: str) -> dict[str, Any]:
-    """The backfill with per-asset counts: materialized, failed (failed or skipped because an
-    upstream failed), canceled, in progress, and anchor partitions not started yet."""
-    snapshot = ws.snapshot()
-    row = _row(snapshot, backfill_id)
-    view = backfill_view(row)
-    counts: dict[str, dict[str, int]] = {
-        asset: {"materialized": 0, "failed": 0, "canceled": 0, "in_progress": 0}
-        for asset in view["assets"]
-    }
-    for task in _tasks_of_backfill(snapshot, backfill_id):
-        bucket = counts.setdefault(
-            task["asset"], {"materialized": 0, "failed": 0, "canceled": 0, "in_progress": 0}
-        )
-        status = task["status"]
-        name = {
-            "SUCCESS": "materialized",
-            "FAILURE": "failed",
-            "SKIPPED": "failed",
-            "CANCELED": "canceled",
-        }.get(status, "in_progress")
-        bucket[name] += 1
-    chunks = snapshot.rows(BACKFILL_CHUNKS.name)
-    planned = sum(r["partitions"] or 0 for k, r in chunks.items() if k[0] == backfill_id)
-    view["per_asset"] = counts
-    view["anchor_partitions_planned"] = planned
-    view["anchor_partitions_not_started"] = max(0, int(row["total_partitions"]) - planned)
-    return view
-
-
-def backfill_runs(ws: Workspace, backfill_id: str) -> list[dict[str, Any]]:
-    snapshot = ws.snapshot()
-    _row(snapshot, backfill_id)
-    runs = rows_where(snapshot, "runs", "scope", [backfill_scope(backfill_id)])
-    return sorted((run_view(r) for r in runs), key=lambda r: (r["created_ms"], r["run_id"]))

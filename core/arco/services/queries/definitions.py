@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from arco.domain.canonical import canonical_json
 from arco.domain.definitions import DefinitionsSnapshot
 from arco.domain.deployments import (
     CURRENT,
     CURRENT_DEPLOYMENT,
-    DEFINITIONS_DEPLOYED,
     DEPLOYMENTS,
-    DefinitionsDeployed,
-    deploy_idempotency_key,
 )
 from arco.domain.dynamic_partitions import DYNAMIC_PARTITIONS, dynamic_keys
 from arco.domain.errors import NotFound
-from arco.ledger.writer import NewEvent
 from arco.projections.cache import Snapshot
 from arco.services.workspace import Workspace
 
@@ -60,29 +54,3 @@ def require_definitions(ws: Workspace) -> DefinitionsSnapshot:
 
 def dynamic_partition_keys(snapshot: Snapshot) -> dict[str, list[str]]:
     return dict(dynamic_keys(snapshot.table(DYNAMIC_PARTITIONS.name).to_pylist()))
-
-
-def deploy(ws: Workspace, defs: DefinitionsSnapshot, deployed_by: str) -> dict[str, Any]:
-    """Record `defs` as the current deployment, unless it already is (then write nothing)."""
-    content_hash = defs.content_hash
-    published = current_hash(ws.snapshot())
-    if published == content_hash:
-        return {"content_hash": content_hash, "changed": False, "ledger_object": None}
-    payload = DefinitionsDeployed(
-        content_hash=content_hash,
-        parent_hash=published,
-        code_location=defs.code_location,
-        snapshot=json.loads(canonical_json(defs.to_json())),
-        deployed_by=deployed_by,
-    )
-    result = ws.writer.append(
-        [NewEvent(DEFINITIONS_DEPLOYED, payload, deploy_idempotency_key(content_hash, published))]
-    )
-    return {
-        "content_hash": content_hash,
-        "changed": True,
-        "parent_hash": published,
-        "ledger_object": result.object_name,
-        "assets": len(defs.assets),
-        "schedules": len(defs.schedules),
-    }

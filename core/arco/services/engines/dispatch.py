@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from arco.domain.run_controller import TaskOrder
 from arco.domain.sensor_controller import SensorOrder
-from arco.services.sensor_poll import SensorPollResult, evaluate_poll_sensor
-from arco.services.worker import TaskResult, execute_task
+from arco.services.engines.sensor_poll import SensorPollResult, evaluate_poll_sensor
+from arco.services.engines.worker import TaskResult, execute_task
 from arco.services.workspace import Workspace
 
 if TYPE_CHECKING:

@@ -8,24 +8,20 @@ from typing import Any
 
 import pyarrow.compute as pc
 
-from arco.domain.errors import InvalidInput, NotFound
+from arco.domain.errors import InvalidInput
 from arco.domain.names import validate_key_component
 from arco.domain.schedule_controller import effective_status, from_ms, running_since_ms
 from arco.domain.schedules import (
     SCHEDULE_STATE,
-    SCHEDULE_STATUS_CHANGED,
     SCHEDULE_TICKS,
-    ScheduleStatusChanged,
-    status_idempotency_key,
 )
-from arco.ledger.writer import NewEvent
-from arco.services.definitions import require_definitions
+from arco.services.queries.definitions import require_definitions
 from arco.services.workspace import Workspace
 
 TICK_STATUSES = ("TRIGGERED", "SKIPPED", "FAILED")
 
 
-def _iso(epoch_ms: int | None) -> str | None:
+def iso_time(epoch_ms: int | None) -> str | None:
     return from_ms(epoch_ms).isoformat() if epoch_ms is not None else None
 
 
@@ -48,8 +44,8 @@ def list_schedules(ws: Workspace, now: datetime) -> list[dict[str, Any]]:
                 "target": list(node.target),
                 "partitioned": node.partitioned,
                 "catch_up": node.catch_up.mode,
-                "running_since": _iso(running_since_ms(node, row)),
-                "last_tick": _iso(row.get("last_tick_ms") if row else None),
+                "running_since": iso_time(running_since_ms(node, row)),
+                "last_tick": iso_time(row.get("last_tick_ms") if row else None),
                 "next_tick": next_tick.isoformat() if status == "RUNNING" else None,
             }
         )
@@ -90,23 +86,3 @@ def schedule_ticks(
         }
         for r in selected.to_pylist()
     ]
-
-
-def set_schedule_status(
-    ws: Workspace, name: str, status: str, request_id: str, changed_by: str
-) -> dict[str, Any]:
-    """Start or stop a deployed schedule (404 for an unknown one). Survives redeploys."""
-    defs = require_definitions(ws)
-    if name not in defs.schedules:
-        raise NotFound(f"schedule {name!r} is not deployed in workspace {ws.name!r}")
-    validate_key_component(request_id, "request id")
-    payload = ScheduleStatusChanged(
-        schedule=name,
-        status=status,  # type: ignore[arg-type]
-        changed_by=changed_by,
-        request_id=request_id,
-    )
-    result = ws.writer.append(
-        [NewEvent(SCHEDULE_STATUS_CHANGED, payload, status_idempotency_key(name, request_id))]
-    )
-    return {"schedule": name, "status": status, "ledger_object": result.object_name}

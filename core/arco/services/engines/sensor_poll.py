@@ -22,8 +22,8 @@ from arco.domain.sensors import (
 )
 from arco.ledger.writer import NewEvent
 from arco.sensor_definitions import SensorEvaluationContext
-from arco.services.definitions import current_definitions
-from arco.services.sensor_evaluation import evaluate
+from arco.services.engines.sensor_evaluation import evaluate
+from arco.services.queries.definitions import current_definitions
 from arco.services.workspace import Workspace
 
 if TYPE_CHECKING:

@@ -145,7 +145,7 @@ def _check_schedules(ws: Workspace) -> Finding | None:
 
     from arco.domain.schedule_controller import effective_status, to_ms
     from arco.domain.schedules import SCHEDULE_STATE, SCHEDULE_TICKS
-    from arco.services.definitions import current_definitions
+    from arco.services.queries.definitions import current_definitions
 
     snapshot = ws.snapshot()
     defs = current_definitions(snapshot)
@@ -198,7 +198,7 @@ def _check_runs(ws: Workspace) -> Finding | None:
     dispatch timeout that nobody timed out, means no timer call has looked at them. None when
     there are no runs."""
     from arco.domain.run_controller import RunPolicy
-    from arco.services.run_views import active_runs, tasks_by_run
+    from arco.services.queries.runs import active_runs, tasks_by_run
 
     snapshot = ws.snapshot()
     if snapshot.table("runs").num_rows == 0:

@@ -27,11 +27,11 @@ from arco.domain.sensors import SENSOR_RUN_KEYS, SENSOR_STATE
 from arco.domain.tables import Row
 from arco.ledger.writer import NewEvent
 from arco.projections.cache import Snapshot
-from arco.services.definitions import current_definitions, dynamic_partition_keys
-from arco.services.dispatch import DispatchReport, NoWorkers, TaskDispatcher
-from arco.services.run_views import active_runs, partition_state, rows_where, tasks_by_run
-from arco.services.runs import default_retry
-from arco.services.settings import setting_value
+from arco.services.commands.runs import default_retry
+from arco.services.engines.dispatch import DispatchReport, NoWorkers, TaskDispatcher
+from arco.services.queries.definitions import current_definitions, dynamic_partition_keys
+from arco.services.queries.runs import active_runs, partition_state, rows_where, tasks_by_run
+from arco.services.queries.settings import setting_value
 from arco.services.workspace import Workspace
 
 APPEND_CHUNK = 1000
@@ -289,7 +289,7 @@ def _backfill_decisions(
 def _reconcile(ws: Workspace, now: datetime) -> dict[str, int] | None:
     """Reconciliation's turn, only when the workspace enabled it: the counts of its outcomes."""
     from arco.domain.errors import NotFound
-    from arco.services.reconciliation import timer_reconcile
+    from arco.services.commands.reconcile import timer_reconcile
 
     try:
         executed = timer_reconcile(ws, now)

@@ -5,17 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from arco.domain.dynamic_partitions import (
-    DYNAMIC_PARTITIONS_ADDED,
-    DYNAMIC_PARTITIONS_REMOVED,
-    DynamicPartitionsChanged,
-    change_idempotency_key,
-)
-from arco.domain.errors import InvalidInput, NotFound
-from arco.domain.names import validate_key_component
+from arco.domain.errors import NotFound
 from arco.domain.partitions import DynamicPartitionsDefinition, MultiPartitionsDefinition
-from arco.ledger.writer import NewEvent
-from arco.services.definitions import dynamic_partition_keys, require_definitions
+from arco.services.queries.definitions import dynamic_partition_keys, require_definitions
 from arco.services.workspace import Workspace
 
 
@@ -51,7 +43,7 @@ def partition_keys(ws: Workspace, asset: str, now: datetime) -> list[str]:
     return list(node.partitions.keys(now, dynamic_partition_keys(ws.snapshot())))
 
 
-def _dynamic_names(ws: Workspace) -> set[str]:
+def dynamic_names(ws: Workspace) -> set[str]:
     names = set()
     for node in require_definitions(ws).assets.values():
         pdef = node.partitions
@@ -64,38 +56,11 @@ def _dynamic_names(ws: Workspace) -> set[str]:
     return names
 
 
-def change_dynamic_partitions(
-    ws: Workspace, definition: str, keys: list[str], action: str, request_id: str, changed_by: str
-) -> dict[str, Any]:
-    """Add or remove keys of a deployed dynamic partitions definition (nothing on bad input)."""
-    if action not in ("add", "remove"):
-        raise InvalidInput(f"unknown action {action!r}")
-    if definition not in _dynamic_names(ws):
-        raise NotFound(f"no deployed asset uses dynamic partitions {definition!r}")
-    validate_key_component(request_id, "request id")
-    try:
-        payload = DynamicPartitionsChanged(
-            definition=definition, keys=keys, changed_by=changed_by, request_id=request_id
-        )
-    except ValueError as exc:
-        raise InvalidInput(str(exc)) from exc
-    event_type = DYNAMIC_PARTITIONS_ADDED if action == "add" else DYNAMIC_PARTITIONS_REMOVED
-    result = ws.writer.append(
-        [NewEvent(event_type, payload, change_idempotency_key(definition, action, request_id))]
-    )
-    return {
-        "definition": definition,
-        "action": action,
-        "keys": keys,
-        "ledger_object": result.object_name,
-    }
-
-
 def partition_report(ws: Workspace, asset: str, now: datetime) -> list[dict[str, Any]]:
     """Per partition of `asset` (one row for an unpartitioned asset): MATERIALIZED, FAILED,
     IN_PROGRESS or MISSING, with the last materialization and the last attempt kept apart, so
     a failed retry never hides good data."""
-    from arco.services.run_views import NO_PARTITION, partition_state, partition_status
+    from arco.services.queries.runs import NO_PARTITION, partition_state, partition_status
 
     keys: list[str | None] = list(partition_keys(ws, asset, now))
     if not keys and require_definitions(ws).assets[asset].partitions is None:

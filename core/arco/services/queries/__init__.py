@@ -1,0 +1,1 @@
+"""Queries: reads of the published state, answering views."""
