@@ -7,8 +7,9 @@ import uuid
 import click
 from rich.markup import escape
 
+from arco.api import models as m
 from arco.cli.common import Context, handle_errors, json_option, pass_ctx
-from arco.cli.output import console, print_json, print_table
+from arco.cli.output import console, print_json, print_model, print_table
 from arco.domain.access import Role, parse_role
 
 
@@ -26,7 +27,7 @@ def register(cli: click.Group) -> None:
         """Create workspace NAME in the store (nothing happens if it exists)."""
         created = c.instance.directory.create(name, c.actor, c.instance.clock.now_ms())
         if as_json:
-            print_json({"workspace": name, "created": created})
+            print_model(m.WorkspaceCreated, {"workspace": name, "created": created})
         else:
             console.print(f"workspace {escape(name)} " + ("created" if created else "exists"))
 
@@ -79,7 +80,7 @@ def register(cli: click.Group) -> None:
 
         rows = list_access(c.ws, c.instance.settings.admins)
         if as_json:
-            print_json(rows)
+            print_model(list[m.AccessEntry], rows)
             return
         print_table(
             "access",
@@ -99,7 +100,7 @@ def _change(
     result = change_access(c.ws, principal, role, request_id or uuid.uuid4().hex, c.actor)
     c.ws.compactor.compact_until_idle()  # the API reads roles from the published state
     if as_json:
-        print_json(result)
+        print_model(m.AccessChangedReply, result)
     elif role is None:
         console.print(f"{escape(result['principal'])} has no role any more")
     else:

@@ -8,8 +8,9 @@ from datetime import datetime, timedelta
 
 import click
 
+from arco.api import models as m
 from arco.cli.common import Context, add_start_stop, handle_errors, json_option, pass_ctx
-from arco.cli.output import console, print_json, print_table
+from arco.cli.output import console, print_json, print_model, print_table
 from arco.cli.runs import styled, when
 from arco.clock import clock_now
 from arco.domain.errors import InvalidInput
@@ -73,7 +74,7 @@ def register(cli: click.Group) -> None:
 
         rows = list_assets(c.ws)
         if as_json:
-            print_json(rows)
+            print_model(list[m.Asset], rows)
             return
         print_table(
             "assets",
@@ -112,7 +113,8 @@ def register(cli: click.Group) -> None:
         report = partition_report(c.ws, asset, parse_now(now_text, c))
         keys = [r["partition"] for r in report if r["partition"] is not None]
         if as_json:
-            print_json({"asset": asset, "count": len(keys), "keys": keys, "partitions": report})
+            page = {"asset": asset, "count": len(keys), "keys": keys, "partitions": report}
+            print_model(m.PartitionPage, {**page, "next_cursor": None})
             return
         shown = report[-limit:]
         counts: dict[str, int] = {}
@@ -166,7 +168,7 @@ def register(cli: click.Group) -> None:
                 c.ws, definition, list(keys), action, request_id or uuid.uuid4().hex, c.actor
             )
             if as_json:
-                print_json(result)
+                print_model(m.DynamicPartitionsChanged, result)
             else:
                 console.print(
                     f"{action} {len(keys)} key(s) of {definition}: recorded in "
@@ -190,7 +192,7 @@ def register(cli: click.Group) -> None:
 
         rows = list_schedules(c.ws, parse_now(now_text, c))
         if as_json:
-            print_json(rows)
+            print_model(list[m.Schedule], rows)
             return
         print_table(
             "schedules",
@@ -225,7 +227,7 @@ def register(cli: click.Group) -> None:
 
         rows = schedule_ticks(c.ws, name, status.upper() if status else None, limit)
         if as_json:
-            print_json(rows)
+            print_model(list[m.ScheduleTick], rows)
             return
         print_table(
             f"ticks of {name}",
@@ -242,7 +244,7 @@ def register(cli: click.Group) -> None:
 
     from arco.services.commands.schedules import set_schedule_status
 
-    add_start_stop(schedules, "schedule", set_schedule_status)
+    add_start_stop(schedules, "schedule", set_schedule_status, m.ScheduleStatusChanged)
 
     @cli.command()
     @click.option(

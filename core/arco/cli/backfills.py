@@ -9,8 +9,9 @@ import click
 from pydantic import ValidationError
 from rich.markup import escape
 
+from arco.api import models as m
 from arco.cli.common import Context, handle_errors, json_option, pass_ctx
-from arco.cli.output import console, print_json, print_table
+from arco.cli.output import console, print_model, print_table
 from arco.cli.runs import parse_tags, styled, when
 from arco.domain.backfills import BackfillStatus, PartitionSelection
 from arco.domain.errors import InvalidInput
@@ -99,7 +100,7 @@ def _print_created(
     backfill: dict[str, Any], created: bool, as_json: bool, verb: str, existing: str
 ) -> None:
     if as_json:
-        print_json({**backfill, "created": created})
+        print_model(m.BackfillCreated, {**backfill, "created": created})
         return
     console.print(f"{verb if created else existing} [bold]{backfill['backfill_id']}[/]")
     console.print(f"status      {backfill_styled(backfill['status'])}")
@@ -210,7 +211,7 @@ def register(cli: click.Group) -> None:
 
         rows = list_backfills(c.ws, status.upper() if status else None)
         if as_json:
-            print_json(rows)
+            print_model(list[m.Backfill], rows)
             return
         print_table(
             "backfills (times in UTC)",
@@ -243,7 +244,7 @@ def register(cli: click.Group) -> None:
 
         view = show_backfill(c.ws, backfill_id)
         if as_json:
-            print_json(view)
+            print_model(m.BackfillDetail, view)
             return
         chunks = view["chunks"]
         console.print(
@@ -298,7 +299,7 @@ def register(cli: click.Group) -> None:
 
         rows = backfill_runs(c.ws, backfill_id)
         if as_json:
-            print_json(rows)
+            print_model(list[m.Run], rows)
             return
         print_table(
             f"runs of backfill {backfill_id} (times in UTC)",
@@ -342,7 +343,7 @@ def register(cli: click.Group) -> None:
             )
             c.ws.compactor.compact_until_idle()
             if as_json:
-                print_json(result)
+                print_model(m.BackfillChanged, result)
             else:
                 console.print(
                     f"backfill {backfill_id}: {backfill_styled(result['previous_status'])} -> "

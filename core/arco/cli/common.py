@@ -9,9 +9,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
+from pydantic import BaseModel
 from rich.markup import escape
 
-from arco.cli.output import err_console, print_json
+from arco.cli.output import err_console, print_json, print_model
 from arco.clock import Clock, OffsetClock, SystemClock
 from arco.domain.errors import ArcoError
 from arco.domain.names import validate_workspace
@@ -100,10 +101,13 @@ pass_ctx = click.make_pass_decorator(Context)
 StatusSetter = Callable[[Workspace, str, str, str, str], dict[str, Any]]
 
 
-def add_start_stop(group: click.Group, noun: str, set_status: StatusSetter) -> None:
+def add_start_stop(
+    group: click.Group, noun: str, set_status: StatusSetter, reply: type[BaseModel]
+) -> None:
     """`start NAME` and `stop NAME` for schedules and sensors: an operator event (kept across
     redeploys), then a compaction so the next listing shows it. `set_status` takes (workspace,
-    name, status, request id, changed by)."""
+    name, status, request id, changed by); `reply` is the API's answer model, printed by
+    --json."""
     import uuid
 
     from arco.cli.output import console
@@ -126,7 +130,7 @@ def add_start_stop(group: click.Group, noun: str, set_status: StatusSetter) -> N
             result = set_status(c.ws, name, status_name, request_id or uuid.uuid4().hex, c.actor)
             c.ws.compactor.compact_until_idle()
             if as_json:
-                print_json(result)
+                print_model(reply, result)
             else:
                 style = "green" if status_name == "RUNNING" else "yellow"
                 console.print(f"{noun} {escape(name)} is now [{style}]{status_name}[/]")

@@ -14,8 +14,9 @@ import uuid
 import click
 from rich.markup import escape
 
+from arco.api import models as m
 from arco.cli.common import Context, handle_errors, json_option, pass_ctx
-from arco.cli.output import STATUS_STYLE, console, err_console, print_json, print_table
+from arco.cli.output import STATUS_STYLE, console, err_console, print_json, print_model, print_table
 from arco.storage.url import DEFAULT_STORE_URL
 
 
@@ -149,7 +150,7 @@ def state(c: Context, as_json: bool) -> None:
 
     summary = state_summary(c.ws)
     if as_json:
-        print_json(summary)
+        print_model(m.State, summary)
         return
     console.print(f"workspace [bold]{summary['workspace']}[/] on {summary['store']}")
     console.print(f"manifest {summary['manifest_id']} published {summary['published_at']}")
@@ -301,7 +302,7 @@ def settings_list(c: Context, as_json: bool) -> None:
 
     rows = list_settings(c.ws)
     if as_json:
-        print_json(rows)
+        print_model(list[m.Setting], rows)
     else:
         print_table(
             "settings",
@@ -326,7 +327,7 @@ def settings_set(c: Context, name: str, value: str, request_id: str | None, as_j
 
     result = change_setting(c.ws, name, value, request_id or uuid.uuid4().hex, c.actor)
     if as_json:
-        print_json(result)
+        print_model(m.SettingChanged, result)
     else:
         console.print(
             f"recorded {name} = {json.dumps(result['value'])} in ledger object "

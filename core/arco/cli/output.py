@@ -18,6 +18,16 @@ def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, indent=2, sort_keys=True, default=str) + "\n")
 
 
+def print_model(model: Any, value: Any) -> None:
+    """Print `value` as the API's response model `model` (a model class, or `list[Model]`): the
+    `--json` of a command is the same shape, checked the same way, as the HTTP API's answer."""
+    from pydantic import TypeAdapter
+
+    adapter: TypeAdapter[Any] = TypeAdapter(model)
+    checked = adapter.validate_python(value)
+    print_json(adapter.dump_python(checked, mode="json", exclude_unset=True))
+
+
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
     table = Table(title=title, title_justify="left", header_style="bold")
     for index, column in enumerate(columns):

@@ -9,8 +9,9 @@ from typing import Any
 import click
 from rich.markup import escape
 
+from arco.api import models as m
 from arco.cli.common import Context, handle_errors, json_option, pass_ctx
-from arco.cli.output import console, print_json, print_table
+from arco.cli.output import console, print_model, print_table
 from arco.cli.runs import when
 from arco.cli.staleness import cause_text, staleness_styled
 
@@ -242,7 +243,7 @@ def register(cli: click.Group) -> None:
         )
         result = reconciliation_plan(c.ws, query).as_dict()
         if as_json:
-            print_json(result)
+            print_model(m.ReconciliationPlan, result)
         else:
             _print_plan(result)
 
@@ -292,7 +293,7 @@ def register(cli: click.Group) -> None:
         result = execute_plan(c.ws, query, dry_run=dry_run, requested_by=c.actor)
         c.ws.compactor.compact_until_idle()  # the log and the runs show at once
         if as_json:
-            print_json(result)
+            print_model(m.ReconciliationExecution, result)
         else:
             _print_execution(result, dry_run)
 
@@ -315,7 +316,7 @@ def register(cli: click.Group) -> None:
 
         rows = reconciliation_log(c.ws, limit)
         if as_json:
-            print_json(rows)
+            print_model(list[m.ReconciliationLogEntry], rows)
             return
         print_table(
             "reconciliation log (times in UTC)",

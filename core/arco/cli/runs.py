@@ -8,8 +8,10 @@ from typing import Any
 import click
 from rich.markup import escape
 
+from arco.api import models as m
+from arco.api.pagination import encode_cursor
 from arco.cli.common import Context, handle_errors, json_option, pass_ctx
-from arco.cli.output import console, print_json, print_table
+from arco.cli.output import console, print_json, print_model, print_table
 from arco.domain.errors import InvalidInput
 from arco.services.queries.runs import RUN_STATUSES
 
@@ -170,7 +172,10 @@ def register(cli: click.Group) -> None:
 
         page = list_runs(c.ws, status.upper() if status else None, limit)
         if as_json:
-            print_json(page)
+            following = page.pop("next")
+            # The API's page: its cursor continues the listing over HTTP (GET .../runs?cursor=).
+            page["next_cursor"] = encode_cursor({"after": following}) if following else None
+            print_model(m.RunPage, page)
             return
         print_table(
             "runs",
@@ -200,7 +205,7 @@ def register(cli: click.Group) -> None:
 
         view = run_status(c.ws, run_id)
         if as_json:
-            print_json(view)
+            print_model(m.RunDetail, view)
             return
         lineage = view["lineage"]
         console.print(
@@ -264,7 +269,7 @@ def register(cli: click.Group) -> None:
         result = cancel_run(c.ws, run_id, c.actor)
         c.ws.compactor.compact_until_idle()
         if as_json:
-            print_json(result)
+            print_model(m.RunCanceled, result)
         else:
             console.print(f"run {run_id}: {styled(result['status'])}")
 

@@ -7,9 +7,10 @@ import uuid
 import click
 from rich.markup import escape
 
+from arco.api import models as m
 from arco.cli.automation import parse_now
 from arco.cli.common import Context, add_start_stop, handle_errors, json_option, pass_ctx
-from arco.cli.output import console, print_json, print_table
+from arco.cli.output import console, print_json, print_model, print_table
 from arco.cli.runs import definitions_option, parse_tags, styled
 from arco.domain.errors import InvalidInput
 
@@ -57,7 +58,7 @@ def register(cli: click.Group) -> None:
 
         rows = list_sensors(c.ws, parse_now(now_text, c))
         if as_json:
-            print_json(rows)
+            print_model(list[m.Sensor], rows)
             return
         print_table(
             "sensors (times in UTC)",
@@ -111,7 +112,7 @@ def register(cli: click.Group) -> None:
 
         rows = sensor_ticks(c.ws, name, status.upper() if status else None, limit, before)
         if as_json:
-            print_json(rows)
+            print_model(list[m.SensorTick], rows)
             return
         print_table(
             f"ticks of {escape(name)} (times in UTC)",
@@ -134,7 +135,7 @@ def register(cli: click.Group) -> None:
 
     from arco.services.commands.sensors import set_sensor_status
 
-    add_start_stop(sensors, "sensor", set_sensor_status)
+    add_start_stop(sensors, "sensor", set_sensor_status, m.SensorStatusChanged)
 
     @sensors.command("cursor", short_help="Set or reset a sensor's cursor.")
     @click.argument("name")
@@ -163,7 +164,7 @@ def register(cli: click.Group) -> None:
         result = set_sensor_cursor(c.ws, name, value, request_id or uuid.uuid4().hex, c.actor)
         c.ws.compactor.compact_until_idle()
         if as_json:
-            print_json(result)
+            print_model(m.SensorCursorChanged, result)
         elif value is None:
             console.print(f"cursor of sensor {escape(name)} reset")
         else:

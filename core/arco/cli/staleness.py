@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING, Any
 import click
 from rich.markup import escape
 
+from arco.api import models as m
 from arco.cli.common import Context, handle_errors, pass_ctx
-from arco.cli.output import console, print_json, print_table
+from arco.cli.output import console, print_model, print_table
 from arco.cli.runs import when
 from arco.domain.errors import InvalidInput
 from arco.domain.staleness import (
@@ -259,7 +260,7 @@ def register(cli: click.Group) -> None:
         if per_asset:
             result = staleness_summary(c.ws, query)
             if as_json:
-                print_json(result)
+                print_model(m.StalenessSummary, result)
             elif as_csv:
                 _write_summary_csv(result)
             else:
@@ -270,7 +271,7 @@ def register(cli: click.Group) -> None:
             return
         result = report(c.ws, query)
         if as_json:
-            print_json(result)
+            print_model(m.StalenessReport, result)
         else:
             _print_report(result, root_causes)
 
