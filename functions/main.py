@@ -33,7 +33,7 @@ def _respond(answer: Answer) -> Response:
 
 def _engine(entry: Entry, request: Request) -> Response:
     try:
-        endpoints = instance().endpoints
+        endpoints = instance(entry).endpoints
     except Exception as exc:  # a bad environment: say so on every call instead of crashing
         return _respond(error(500, "misconfigured", f"{type(exc).__name__}: {exc}"))
     headers = dict(request.headers.items())
@@ -45,7 +45,7 @@ def _engine(entry: Entry, request: Request) -> Response:
 def api(request: Request) -> Response:
     """The HTTP API, dispatched to its Flask app."""
     try:
-        app = instance().api_app
+        app = instance("api").api_app
     except Exception as exc:
         return _respond(error(500, "misconfigured", f"{type(exc).__name__}: {exc}"))
     # functions-framework reads the body again after we return: give the app its own copy.

@@ -49,10 +49,14 @@ class Instance:
     definitions_override: Definitions | None = None
     # None: serve any created workspace (the CLI, which acts with the store's own credentials).
     serve_declared_only: bool = True
+    # Cloud Functions (2nd gen) and Cloud Run set K_SERVICE in every instance.
+    on_cloud_run: bool = False
 
     @classmethod
     def from_env(cls, source: str = "functions") -> Instance:
-        return cls(Settings.from_env(), source=source)
+        import os
+
+        return cls(Settings.from_env(), source=source, on_cloud_run="K_SERVICE" in os.environ)
 
     @cached_property
     def store(self) -> ObjectStore:
@@ -88,7 +92,9 @@ class Instance:
         """Who may call `entry`; closed (UnconfiguredGate) when auth is not configured."""
         if self.gate_override is not None:
             return self.gate_override
-        return self._gates.setdefault(entry, self._build_gate(entry))
+        if entry not in self._gates:
+            self._gates[entry] = self._build_gate(entry)
+        return self._gates[entry]
 
     @cached_property
     def _gates(self) -> dict[Entry, Gate]:
@@ -97,6 +103,12 @@ class Instance:
     def _build_gate(self, entry: Entry) -> Gate:
         s = self.settings
         if s.auth == "off-loopback":
+            if self.on_cloud_run:
+                # Behind the platform's front end a local proxy may make every peer loopback.
+                return UnconfiguredGate(
+                    "ARCO_AUTH=off-loopback is for local stacks only and is refused on Cloud "
+                    "Functions / Cloud Run: set ARCO_AUDIENCE and ARCO_INVOKERS instead"
+                )
             log.warning("ARCO_AUTH=off-loopback: %s verifies no caller (loopback only)", entry)
             return LoopbackGate()
         if not s.audience:
@@ -134,11 +146,11 @@ class Instance:
     def definitions(self) -> Definitions:
         if self.definitions_override is not None:
             return self.definitions_override
-        from arco.domain.errors import InvalidInput
+        from arco.domain.errors import Misconfigured
         from arco.services.code_location import load_definitions
 
         if not self.settings.definitions:
-            raise InvalidInput("this function needs ARCO_DEFINITIONS (pkg.module:attr)")
+            raise Misconfigured("this function needs ARCO_DEFINITIONS (pkg.module:attr)")
         return load_definitions(self.settings.definitions)
 
     @cached_property
@@ -192,7 +204,7 @@ class Instance:
             name,
             default_registry(),
             self.clock,
-            "sensor_push",
+            self.source,
             self.settings.lookback_ms,
         )
         return PushHandler(self.store, writer, self.definitions)
@@ -206,13 +218,14 @@ class Instance:
 
 def _required(value: str | None, variable: str) -> str:
     if not value:
-        from arco.domain.errors import InvalidInput
+        from arco.domain.errors import Misconfigured
 
-        raise InvalidInput(f"this function needs {variable}")
+        raise Misconfigured(f"this function needs {variable}")
     return value
 
 
 @functools.cache
-def instance() -> Instance:
-    """This process's instance, built from the environment on first use."""
-    return Instance.from_env()
+def instance(entry: Entry) -> Instance:
+    """The instance serving `entry` in this process, built from the environment on first use;
+    its writes name the entry point as their source."""
+    return Instance.from_env(source=entry)

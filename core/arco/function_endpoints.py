@@ -25,11 +25,12 @@ from arco.domain.errors import (
     AuthUnavailable,
     Forbidden,
     InvalidInput,
+    Misconfigured,
     NotFound,
     Refused,
     Unauthenticated,
 )
-from arco.services.auth import NotConfigured
+from arco.services.auth import Caller, NotConfigured
 
 if TYPE_CHECKING:
     from arco.bootstrap import Entry, Instance
@@ -84,9 +85,7 @@ class Endpoints:
     def call(self, entry: Entry, call: HttpCall) -> Answer:
         """Identify the caller, then run `entry`. Never raises."""
         try:
-            identity = self.instance.gate(entry).identify(
-                call.headers.get("authorization"), call.peer
-            )
+            identity = self.instance.gate(entry).identify(Caller(call.headers, call.peer))
         except Unauthenticated as exc:
             return _refused(
                 entry, 401, "unauthenticated", str(exc), **{"WWW-Authenticate": "Bearer"}
@@ -113,9 +112,15 @@ class Endpoints:
             return error(404, "not_found", str(exc))
         except Refused as exc:
             return error(409, "conflict", str(exc))
+        except Misconfigured as exc:
+            log.error("%s is misconfigured: %s", entry, exc)
+            return error(500, "misconfigured", str(exc))
         except ArcoError as exc:
             status = 503 if exc.retryable else 500
             return error(status, type(exc).__name__, str(exc))
+        except Exception as exc:  # a JSON answer, never the platform's HTML page
+            log.exception("%s failed", entry)
+            return error(500, "internal", f"{type(exc).__name__}: {exc}")
 
     # -- engines --
 
@@ -123,25 +128,43 @@ class Endpoints:
         """Run the controllers as of now; the successor is scheduled even if this call fails,
         so one bad call never stops the chain."""
         from arco.clock import clock_now
-        from arco.cloud.tasks import timer_task_id
-        from arco.services.engines.timer import next_slot, run_timer
+        from arco.services.engines.timer import run_timer
 
         settings = self.instance.settings
-        self._check_queue("timer", call, settings.timer_queue)
+        # Cloud Scheduler (the backstop) sends no queue header; a header naming another queue
+        # is refused. The token already said the caller is an invoker.
+        if call.headers.get("x-cloudtasks-queuename") is not None:
+            self._check_queue(call, settings.timer_queue)
         ws = self.instance.workspace()
         now = clock_now(ws.clock)
         body: dict[str, Any] = {"timer": None, "next": None}
         try:
             body["timer"] = run_timer(ws, now, dispatcher=self.instance.dispatcher()).as_dict()
         finally:
-            if settings.timer_queue and settings.timer_url:
-                slot = next_slot(int(now.timestamp()), settings.timer_interval_s)
-                task_id = timer_task_id(ws.name, slot)
-                created = self.instance.timer_queue.schedule(
-                    task_id, settings.timer_url, slot, {"workspace": ws.name, "slot": slot}
-                )
-                body["next"] = {"task": task_id, "fire_at": slot, "created": created}
+            body["next"] = self._schedule_successor(ws.name, int(now.timestamp()))
+        if body["next"] is not None and "error" in body["next"]:
+            return Answer(503, body)  # the platform retries this call, which schedules it again
         return Answer(200, body)
+
+    def _schedule_successor(self, workspace: str, now_s: int) -> dict[str, Any] | None:
+        """Schedule the next timer call (named by its slot: duplicates are one task). A failure
+        here is reported, never raised: it must not hide what happened in the call."""
+        from arco.cloud.tasks import timer_task_id
+        from arco.services.engines.timer import next_slot
+
+        settings = self.instance.settings
+        if not (settings.timer_queue and settings.timer_url):
+            return None
+        slot = next_slot(now_s, settings.timer_interval_s)
+        task_id = timer_task_id(workspace, slot)
+        try:
+            created = self.instance.timer_queue.schedule(
+                task_id, settings.timer_url, slot, {"workspace": workspace, "slot": slot}
+            )
+        except Exception as exc:
+            log.exception("could not schedule the next timer call %s", task_id)
+            return {"task": task_id, "fire_at": slot, "error": f"{type(exc).__name__}: {exc}"}
+        return {"task": task_id, "fire_at": slot, "created": created}
 
     def worker(self, call: HttpCall, identity: Identity) -> Answer:
         """One order from the worker queue, for a workspace this deployment serves."""
@@ -151,7 +174,7 @@ class Endpoints:
         from arco.services.engines.worker import execute_task
 
         settings = self.instance.settings
-        self._check_queue("worker", call, settings.worker_queue)
+        self._check_queue(call, settings.worker_queue)
         document = parse_json(call.body, MAX_ORDER_BYTES)
         if isinstance(document, dict) and document.get("kind") == "sensor":
             sensor_order = SensorOrder.from_json(document)
@@ -180,7 +203,7 @@ class Endpoints:
 
     # -- helpers --
 
-    def _check_queue(self, entry: str, call: HttpCall, expected: str | None) -> None:
+    def _check_queue(self, call: HttpCall, expected: str | None) -> None:
         """The queue-name header, a secondary check after the token: Cloud Tasks sets it."""
         from arco.services.engines.timer import from_expected_queue
 
@@ -192,9 +215,13 @@ class Endpoints:
         if not (settings.timer_queue and settings.timer_url):
             return None
         task_id = f"nudge-{dispatch_name}"
-        created = self.instance.timer_queue.schedule(
-            task_id, settings.timer_url, None, {"workspace": workspace, "nudge": True}
-        )
+        try:
+            created = self.instance.timer_queue.schedule(
+                task_id, settings.timer_url, None, {"workspace": workspace, "nudge": True}
+            )
+        except Exception as exc:  # the attempt is reported; the next timer slot picks it up
+            log.warning("could not nudge the timer (%s): %s", task_id, exc)
+            return {"task": task_id, "error": f"{type(exc).__name__}: {exc}"}
         return {"task": task_id, "created": created}
 
 

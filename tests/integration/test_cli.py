@@ -161,3 +161,17 @@ def test_access_grant_list_revoke(run) -> None:  # type: ignore[no-untyped-def]
     assert code == 2 and "invalid principal" in out
     code, out = run("access", "grant", "alice@example.com", "owner")
     assert code == 2
+
+
+def test_access_list_shows_the_deployment_admins(run, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("ARCO_ADMINS", "boss@example.com")
+    code, out = run("access", "list", "--json")
+    assert code == 0 and json.loads(out) == [
+        {
+            "principal": "boss@example.com",
+            "role": "admin",
+            "source": "deployment",
+            "changed_by": None,
+            "changed_at_ms": None,
+        }
+    ]

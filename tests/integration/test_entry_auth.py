@@ -120,6 +120,7 @@ ENGINE_CALLS = {
     "timer": Call("timer", "POST", "/", lambda: {}, 200),
     "compactor": Call("compactor", "POST", "/", lambda: {}, 200),
     "sensor_push": Call("sensor_push", "POST", "/", _envelope, 200),
+    "worker": Call("worker", "POST", "/", dict, 200),  # the body: a dispatched order (_order)
 }
 
 
@@ -139,7 +140,7 @@ def _cases(certs: CertServer, allowed: str) -> dict[str, tuple[str | None, int]]
 def test_engine_functions_refuse_all_but_their_invokers(
     entry: str, ws: Workspace, certs: CertServer, tmp_path: Path
 ) -> None:
-    call = ENGINE_CALLS.get(entry) or Call("worker", "POST", "/", lambda: None, 200)
+    call = ENGINE_CALLS[entry]
     body = _order(ws) if entry == "worker" else call.body()
     client = create_app(target=entry, source=MAIN).test_client()
     # An admin of the workspace is a person, not the queue: an engine takes only its invokers.
@@ -160,7 +161,7 @@ def test_engine_functions_refuse_all_but_their_invokers(
 
 
 API_READ = "/v1/workspaces/prod/state"
-API_OPERATE = "/v1/workspaces/prod/schedules/nope/start"
+API_OPERATE = "/v1/workspaces/prod/sensors/new_files/start"
 API_ADMIN = "/v1/workspaces/prod/settings/runs.max_in_flight"
 
 
@@ -186,6 +187,13 @@ def test_the_api_refuses_unknown_callers_and_too_low_roles(
     # change records who made it.
     viewer = certs.token(AUDIENCE, email=VIEWER)
     assert _send(client, Call("api", "GET", API_READ, dict, 200), None, viewer).status_code == 200
+    # An operator route: a viewer is refused (nothing written), an operator acts.
+    operate = Call("api", "POST", API_OPERATE, dict, 202)
+    before = listing(tmp_path)
+    assert _send(client, operate, {}, viewer).status_code == 403
+    assert listing(tmp_path) == before
+    operator = certs.token(AUDIENCE, email=OPERATOR)
+    assert _send(client, operate, {}, operator).status_code == 202
     admin = certs.token(AUDIENCE, email=ADMIN)
     assert _send(client, write, write.body(), admin).status_code == 202
     ws.compactor.compact_until_idle()
@@ -217,7 +225,7 @@ def test_a_worker_order_for_a_workspace_not_served_runs_nothing(
         response = _send(client, ENGINE_CALLS["timer"], {**order, "workspace": name}, token)
         assert response.status_code == 404, response.json
     forged = {**order, "attempt": 3}
-    response = _send(client, ENGINE_CALLS["timer"], forged, token)
+    response = _send(client, ENGINE_CALLS["worker"], forged, token)
     assert response.status_code == 400 and "not dispatched" in response.json["error"]["message"]
     assert listing(tmp_path) == before
 
@@ -241,6 +249,20 @@ def test_a_function_without_auth_configuration_refuses_everything(
     assert listing(tmp_path) == before
 
 
+def test_auth_off_is_refused_on_cloud_run(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Behind the platform's front end a local proxy can make every peer loopback: auth off is
+    for local stacks, and a deployed function with it refuses everything."""
+    monkeypatch.setenv("ARCO_AUTH", "off-loopback")
+    monkeypatch.setenv("K_SERVICE", "compactor")
+    sys.modules.pop("main", None)
+    before = listing(tmp_path)
+    response = create_app(target="compactor", source=MAIN).test_client().post("/")
+    assert response.status_code == 500 and "local stacks only" in response.json["error"]["message"]
+    assert listing(tmp_path) == before
+
+
 def test_auth_off_serves_loopback_peers_only(
     ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -250,5 +272,12 @@ def test_auth_off_serves_loopback_peers_only(
     before = listing(tmp_path)
     remote = client.post("/", environ_base={"REMOTE_ADDR": "10.1.2.3"})
     assert remote.status_code == 403 and "loopback" in remote.json["error"]["message"]
+    # A web page cannot drive it: a rebound DNS name, a page's origin, a proxy in front.
+    for headers in (
+        {"Host": "evil.example"},
+        {"Origin": "https://evil.example"},
+        {"X-Forwarded-For": "10.1.2.3"},
+    ):
+        assert client.post("/", headers=headers).status_code == 403, headers
     assert listing(tmp_path) == before
     assert client.post("/").status_code == 200  # the test client's peer is 127.0.0.1

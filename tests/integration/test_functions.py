@@ -55,13 +55,12 @@ def test_timer_function_checks_its_queue_and_schedules_one_successor(
     monkeypatch.setenv("ARCO_TIMER_INTERVAL_S", "60")
     app = create_app(target="timer", source=MAIN)
     queue = RecordingTimerQueue()
-    instance().timer_queue = queue  # type: ignore[misc]  # the faithful fake answers AlreadyExists
+    instance("timer").timer_queue = queue  # type: ignore[misc]  # the faithful fake answers AlreadyExists
     client = app.test_client()
 
-    refused = client.post("/", json={})
-    assert refused.status_code == 403 and "queue" in refused.json["error"]["message"]  # type: ignore[index]
     wrong = client.post("/", json={}, headers={"X-CloudTasks-QueueName": "other-queue"})
-    assert wrong.status_code == 403
+    assert wrong.status_code == 403 and "queue" in wrong.json["error"]["message"]  # type: ignore[index]
+    assert not queue.created
 
     first = client.post("/", json={}, headers={"X-CloudTasks-QueueName": "arco-timer"})
     assert first.status_code == 200
@@ -105,7 +104,7 @@ def test_worker_runs_an_order_and_nudges_the_timer_once(
     app = create_app(target="worker", source=MAIN)
 
     queue = RecordingTimerQueue()
-    instance().timer_queue = queue  # type: ignore[misc]
+    instance("worker").timer_queue = queue  # type: ignore[misc]
     client = app.test_client()
     headers = {"X-CloudTasks-QueueName": "arco-timer"}
     first = client.post("/", json=order.to_json(), headers=headers)
@@ -119,3 +118,61 @@ def test_worker_runs_an_order_and_nudges_the_timer_once(
     assert list(queue.created) == [f"nudge-{order.dispatch_name}"]
     ws.compactor.compact_until_idle()
     assert run_status(ws, launched.run_id)["status"] == "SUCCESS"
+
+
+def test_the_scheduler_backstop_calls_the_timer_without_a_queue_header(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cloud Scheduler sends no X-CloudTasks-QueueName: the token (here: auth off on loopback)
+    decides, and the call restarts the chain."""
+    from arco.cloud.tasks import RecordingTimerQueue
+
+    monkeypatch.setenv("ARCO_TIMER_QUEUE", "projects/p/locations/l/queues/arco-timer")
+    monkeypatch.setenv("ARCO_TIMER_URL", "https://timer.example/")
+    app = create_app(target="timer", source=MAIN)
+    queue = RecordingTimerQueue()
+    instance("timer").timer_queue = queue  # type: ignore[misc]
+    response = app.test_client().post("/", json={})
+    assert response.status_code == 200, response.json
+    assert len(queue.created) == 1
+
+
+class _BrokenQueue:
+    def schedule(self, *args: object) -> bool:
+        raise RuntimeError("queue unreachable")
+
+
+def test_a_successor_that_cannot_be_scheduled_is_a_503_not_a_crash(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The call's own work is kept and reported; the platform retries it (and so schedules the
+    successor again)."""
+    monkeypatch.setenv("ARCO_TIMER_QUEUE", "projects/p/locations/l/queues/arco-timer")
+    monkeypatch.setenv("ARCO_TIMER_URL", "https://timer.example/")
+    app = create_app(target="timer", source=MAIN)
+    instance("timer").timer_queue = _BrokenQueue()  # type: ignore[assignment]
+    response = app.test_client().post("/", json={})
+    assert response.status_code == 503
+    assert response.json["timer"] is not None  # type: ignore[index]
+    assert "queue unreachable" in response.json["next"]["error"]  # type: ignore[index]
+
+
+def test_an_unexpected_error_is_a_json_500(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = create_app(target="compactor", source=MAIN)
+
+    def boom(*args: object, **kwargs: object) -> object:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(instance("compactor"), "workspace", boom)
+    response = app.test_client().post("/")
+    assert response.status_code == 500
+    assert response.json == {"error": {"code": "internal", "message": "RuntimeError: boom"}}
+
+
+def test_a_worker_without_its_code_location_is_misconfigured(env: Path) -> None:
+    """Nothing a caller sends can fix a missing ARCO_DEFINITIONS: 500, not a 4xx."""
+    client = create_app(target="sensor_push", source=MAIN).test_client()
+    response = client.post("/", json={"message": {"data": "", "messageId": "m"}})
+    assert response.status_code == 500
+    assert response.json["error"]["code"] == "misconfigured"  # type: ignore[index]
+    assert "ARCO_DEFINITIONS" in response.json["error"]["message"]  # type: ignore[index]

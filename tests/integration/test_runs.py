@@ -17,6 +17,7 @@ from arco.domain.run_controller import TaskOrder, dispatch_name
 from arco.services.code_location import load_definitions
 from arco.services.commands.deploy import deploy
 from arco.services.commands.runs import LaunchRequest, cancel_run, launch_run, rerun
+from arco.services.commands.settings import change_setting
 from arco.services.engines.dispatch import InProcessExecutor, NoWorkers
 from arco.services.engines.local_runner import drive_run
 from arco.services.engines.timer import run_timer
@@ -406,12 +407,16 @@ def test_an_attempt_the_timer_did_not_dispatch_runs_nothing(ws: Workspace) -> No
     (order,) = waiting.pending
     definitions = load_definitions(LOCATION)
     ws.compactor.compact_until_idle()
+    # Something pending in the ledger: a forged order must not even make the worker publish it.
+    change_setting(ws, "runs.max_in_flight", 7, "pending", "test")
+    manifest = ws.manifest().manifest_id
     objects = len(ledger_names(ws))
     forged = dataclasses.replace(
         order, attempt=3, dispatch_name=dispatch_name("runs", order.run_id, order.task, 3)
     )
     with pytest.raises(InvalidInput, match=r"attempt 3 .* was not dispatched"):
         execute_task(ws, definitions, forged)
+    assert ws.manifest().manifest_id == manifest
     renamed = dataclasses.replace(order, dispatch_name="made-up")
     with pytest.raises(InvalidInput, match="was not dispatched"):
         execute_task(ws, definitions, renamed)

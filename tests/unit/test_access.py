@@ -7,7 +7,7 @@ import pytest
 from arco.clock import FixedClock
 from arco.domain.access import Identity, Role, parse_role, validate_principal
 from arco.domain.errors import Forbidden, InvalidInput, NotFound, Unauthenticated
-from arco.services.auth import LoopbackGate, NotConfigured, TokenGate, UnconfiguredGate
+from arco.services.auth import Caller, LoopbackGate, NotConfigured, TokenGate, UnconfiguredGate
 from arco.services.commands.access import change_access
 from arco.services.queries.access import list_access, require_role, role_of
 from arco.services.workspace import Workspace
@@ -77,6 +77,9 @@ def test_require_role_names_what_is_missing(ws: Workspace) -> None:
     assert require_role(ws, Identity("local-dev", local=True), Role.ADMIN) is Role.ADMIN
 
 
+GOOD = Caller({"authorization": "Bearer good"}, "10.0.0.1")
+
+
 class _Verifier:
     def verify(self, authorization: str | None) -> Identity:
         if authorization != "Bearer good":
@@ -87,24 +90,41 @@ class _Verifier:
 def test_token_gate_for_an_engine_takes_only_its_invokers(ws: Workspace) -> None:
     engine = TokenGate(_Verifier(), invokers=frozenset({"tasks@p.iam.gserviceaccount.com"}))
     with pytest.raises(Unauthenticated):
-        engine.identify(None, "10.0.0.1")
+        engine.identify(Caller({}, "10.0.0.1"))
     with pytest.raises(Forbidden, match="may not call"):
-        engine.identify("Bearer good", "10.0.0.1")
+        engine.identify(GOOD)
     api = TokenGate(_Verifier())
-    assert api.identify("Bearer good", "10.0.0.1") == Identity(ALICE)
+    assert api.identify(GOOD) == Identity(ALICE)
     with pytest.raises(Forbidden):
         api.authorize(Identity(ALICE), ws, Role.VIEWER)
 
 
 def test_loopback_and_unconfigured_gates(ws: Workspace) -> None:
     gate = LoopbackGate()
-    assert gate.identify(None, "127.0.0.1").local and gate.identify(None, "::1").local
+    assert gate.identify(Caller({}, "127.0.0.1")).local and gate.identify(Caller({}, "::1")).local
+    local = {"host": "localhost:8080", "origin": "http://127.0.0.1:8080"}
+    assert gate.identify(Caller.of(local, "127.0.0.1")).local
     for peer in ("10.0.0.1", "192.168.1.2", None, "garbage"):
         with pytest.raises(Forbidden, match="loopback"):
-            gate.identify(None, peer)
+            gate.identify(Caller({}, peer))
     closed = UnconfiguredGate("set ARCO_AUDIENCE")
     with pytest.raises(NotConfigured, match="ARCO_AUDIENCE"):
-        closed.identify("Bearer good", "127.0.0.1")
+        closed.identify(GOOD)
+
+
+@pytest.mark.parametrize(
+    ("headers", "why"),
+    [
+        ({"Host": "evil.example:8080"}, "localhost"),  # DNS rebinding
+        ({"Host": "localhost", "Origin": "https://evil.example"}, "web pages"),  # a form POST
+        ({"Host": "localhost", "Sec-Fetch-Site": "cross-site"}, "cross-site"),
+        ({"X-Forwarded-For": "10.0.0.1"}, "proxy"),  # every proxied peer looks local
+        ({"Forwarded": "for=10.0.0.1"}, "proxy"),
+    ],
+)
+def test_auth_off_refuses_browsers_elsewhere_and_proxies(headers: dict[str, str], why: str) -> None:
+    with pytest.raises(Forbidden, match=why):
+        LoopbackGate().identify(Caller.of(headers, "127.0.0.1"))
 
 
 def test_a_workspace_exists_once_created_and_within_the_declared_set() -> None:

@@ -155,9 +155,36 @@ def test_certs_are_cached_per_max_age_and_refetched_for_a_new_key() -> None:
         certs.rotate("kid2")
         assert auth.verify("Bearer " + certs.token(AUDIENCE)).principal == PUSH_EMAIL
         assert certs.fetches == 2
-        # The retired key is refused after one refetch, not retried in a loop.
+        # The retired key is refused from the fresh cache: a refetch was just forced.
         assert _refused(auth, f"Bearer {old}") == "token signed by an unknown key"
-        assert certs.fetches == 3
+        assert certs.fetches == 2
+
+
+def test_made_up_key_ids_cannot_force_a_fetch_per_request(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Anyone can sign a token with a key id Google never had: such tokens force at most one
+    certificate fetch a minute, so they cost no round trip each and do not evict the cache."""
+    from arco.cloud import oidc
+
+    clock = [1000.0]
+    monkeypatch.setattr(oidc.time, "monotonic", lambda: clock[0])
+    with CertServer(max_age=3600) as certs:
+        auth = OidcVerifier(AUDIENCE, certs_url=certs.url)
+        auth.verify("Bearer " + certs.token(AUDIENCE))
+        assert certs.fetches == 1
+        stranger = SigningKey.generate("made-up")
+        for n in range(20):
+            key = SigningKey(f"made-up-{n}", stranger.private_pem, stranger.cert_pem)
+            forged = key.sign(certs.claims(AUDIENCE))
+            assert _refused(auth, f"Bearer {forged}") == "token signed by an unknown key"
+        assert certs.fetches == 2  # one forced refetch, then the cache answers
+        auth.verify("Bearer " + certs.token(AUDIENCE))  # good tokens still verify from cache
+        assert certs.fetches == 2
+        clock[0] += 61
+        forged = stranger.sign(certs.claims(AUDIENCE))
+        _refused(auth, f"Bearer {forged}")
+        assert certs.fetches == 3  # a minute later a rotation can be seen again
 
 
 def test_an_empty_audience_is_a_configuration_error() -> None:

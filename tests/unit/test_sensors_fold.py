@@ -171,6 +171,8 @@ def test_install_registers_tables_and_events() -> None:
 def test_idempotency_keys() -> None:
     assert sensors.push_evaluation_key("s", "sub", "m1", "f1") == "sensor_eval:s:msg:sub:m1:f1"
     assert sensors.push_evaluation_key("s", None, "m1", "f1") == "sensor_eval:s:msg:-:m1:f1"
+    long = "projects/p/subscriptions/sub"
+    assert sensors.push_evaluation_key("s", long, "m1", "f1") == "sensor_eval:s:msg:sub:m1:f1"
     assert sensors.poll_evaluation_key("s", "01V", "e1") == "sensor_eval:s:01V:e1"
     assert sensors.status_idempotency_key("s", "r1") == "sensor_status:s:r1"
     assert sensors.cursor_idempotency_key("s", "r1") == "sensor_cursor:s:r1"
@@ -324,6 +326,15 @@ def test_the_same_message_id_with_other_content_is_a_recorded_conflict(
     again = w.push("m1", req("k1"), message=_message("cmVhbA=="))
     assert p.deliver(again) == ["duplicate"]
     assert len(p.state.rows("push_quarantine")) == 1
+
+
+def test_two_spellings_of_one_subscription_are_one_claim(w: Writer, p: Projection) -> None:
+    """Routing goes by the subscription's short name: so does the claim, or a second project
+    path naming the same subscription would apply the same message id twice."""
+    real = w.push("m1", req("k1"), message=_message("YQ==", "projects/p/subscriptions/s"))
+    other = w.push("m1", req("k2"), message=_message("Yg==", "projects/q/subscriptions/s"))
+    p.deliver(real, other)
+    assert len(p.ticks()) == 1 and len(p.state.rows("push_quarantine")) == 1
 
 
 def test_one_message_id_on_two_subscriptions_is_two_messages(w: Writer, p: Projection) -> None:

@@ -38,7 +38,7 @@ from arco.domain.errors import (
     Refused,
     Unauthenticated,
 )
-from arco.services.auth import Gate, NotConfigured
+from arco.services.auth import Caller, Gate, NotConfigured
 from arco.services.workspaces import WorkspaceDirectory
 
 log = logging.getLogger(__name__)
@@ -123,7 +123,7 @@ def _view(
         # written on the caller's behalf (a refused request writes nothing).
         identity = None
         if route.access is not Access.PUBLIC:
-            identity = gate.identify(request.headers.get("Authorization"), request.remote_addr)
+            identity = gate.identify(Caller.of(dict(request.headers.items()), request.remote_addr))
         target: Any = deployment
         if route.workspace:
             assert identity is not None and not isinstance(route.access, Access)

@@ -18,7 +18,7 @@ from arco.api.contract import Access, NoParams, Req, Route, route
 from arco.api.pagination import decode_cursor, encode_cursor, page_by_name
 from arco.clock import clock_now
 from arco.domain.access import Identity, Role
-from arco.domain.errors import Forbidden, InvalidInput
+from arco.domain.errors import ArcoError, InvalidInput
 from arco.services.commands.access import change_access
 from arco.services.commands.backfills import (
     BackfillRequest,
@@ -32,7 +32,7 @@ from arco.services.commands.runs import LaunchRequest, cancel_run, launch_run, r
 from arco.services.commands.schedules import set_schedule_status
 from arco.services.commands.sensors import set_sensor_cursor, set_sensor_status
 from arco.services.commands.settings import change_setting
-from arco.services.queries.access import list_access
+from arco.services.queries.access import list_access, role_of
 from arco.services.queries.assets import list_assets, partition_report
 from arco.services.queries.backfills import backfill_runs, list_backfills, show_backfill
 from arco.services.queries.reconciliation import PlanQuery, reconciliation_log, reconciliation_plan
@@ -87,16 +87,19 @@ def get_openapi(dep: Deployment, who: Identity | None, req: Req[None, NoParams, 
 def list_workspaces(
     dep: Deployment, who: Identity, req: Req[None, NoParams, None]
 ) -> m.WorkspaceList:
-    """The workspaces this deployment serves."""
-    return m.WorkspaceList(workspaces=dep.directory.names())
+    """The workspaces this deployment serves in which the caller holds a role (a deployment
+    admin sees them all): a Google account with no role learns no workspace names."""
+    names = dep.directory.names()
+    if not dep.is_admin(who):
+        names = [n for n in names if role_of(dep.directory.open(n).snapshot(), who.principal)]
+    return m.WorkspaceList(workspaces=names)
 
 
 def create_workspace(
     dep: Deployment, who: Identity, req: Req[None, NoParams, m.CreateWorkspaceBody]
 ) -> tuple[m.WorkspaceCreated, int]:
-    """Create a workspace (201), or find it existing (200). Deployment admins only."""
-    if not dep.is_admin(who):
-        raise Forbidden(f"{who.principal} is not a deployment admin: only they create workspaces")
+    """Create a workspace (201), or find it existing (200). Deployment admins only (checked by
+    the route's access before this runs)."""
     created = dep.directory.create(req.body.name, who.principal, int(time.time() * 1000))
     return m.WorkspaceCreated(workspace=req.body.name, created=created), 201 if created else 200
 
@@ -141,6 +144,7 @@ def put_access(
     result = change_access(
         ws, req.path.principal, req.body.role, _request_id(req.body.request_id), who.principal
     )
+    _publish_access(ws)
     return m.AccessChangedReply.model_validate(result), 202
 
 
@@ -151,7 +155,19 @@ def delete_access(
     result = change_access(
         ws, req.path.principal, None, _request_id(req.body.request_id), who.principal
     )
+    _publish_access(ws)
     return m.AccessChangedReply.model_validate(result), 202
+
+
+def _publish_access(ws: Workspace) -> None:
+    """Roles are read from the published state: publish a grant or a revoke now rather than at
+    the next timer call (a revoke must not wait for a stalled timer). A compaction that cannot
+    run now is not an error: the change is durable and the next one publishes it."""
+    try:
+        ws.compactor.compact_until_idle(max_steps=4)
+    except ArcoError as exc:
+        if not exc.retryable:
+            raise
 
 
 # -- assets and partitions --

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import getpass
 import sys
@@ -50,7 +51,10 @@ class Context:
                 simulated = OffsetClock()
                 simulated.set_now(round(parse_instant(self.at, "--at").timestamp() * 1000))
                 clock = simulated
-            settings = Settings(
+            # The deployment's settings (ARCO_ADMINS for `access list`), with this command's
+            # store, workspace and lookback.
+            settings = dataclasses.replace(
+                Settings.from_env(),
                 store_url=self.store_url,
                 workspace=validate_workspace(self.workspace_name),
                 lookback_ms=self.lookback_ms,

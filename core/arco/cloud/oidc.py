@@ -39,6 +39,9 @@ _FETCH_TIMEOUT_S = 5.0
 # Google's certs endpoint sends max-age of several hours; keys rotate with overlap, and an unknown
 # key id forces a refetch anyway, so honouring it is safe. The cap bounds a bogus header.
 _MAX_CACHE_S = 24 * 3600
+# A token whose key id is not in the cached certificates forces a refetch (a rotation) at most
+# this often; anyone can send such tokens.
+_MIN_REFETCH_S = 60.0
 _MAX_AGE = re.compile(r"max-age\s*=\s*(\d+)", re.IGNORECASE)
 
 # google-auth reports token problems as ValueError subclasses that differ only by message; these
@@ -66,6 +69,7 @@ class _CertsTransport:
         self._lock = threading.Lock()
         self._request: Any = None  # google.auth.transport.requests.Request, built on first use
         self._cache: dict[str, tuple[float, Any]] = {}  # url -> (expires, monotonic), response
+        self._forced: dict[str, float] = {}  # url -> when a refetch was last forced (monotonic)
 
     def __call__(
         self,
@@ -104,9 +108,17 @@ class _CertsTransport:
             hit = self._cache.get(url)
         return hit is not None and hit[0] > time.monotonic()
 
-    def forget(self, url: str) -> None:
+    def forget(self, url: str) -> bool:
+        """Drop the cached certificates of `url` so the next call fetches them, at most once per
+        `_MIN_REFETCH_S`: a key rotation is seen at once, while tokens signed by made-up key ids
+        cannot make every request cost a fetch. False when it refused to forget."""
+        now = time.monotonic()
         with self._lock:
+            if now - self._forced.get(url, -_MIN_REFETCH_S) < _MIN_REFETCH_S:
+                return False
+            self._forced[url] = now
             self._cache.pop(url, None)
+            return True
 
     def _transport(self) -> Any:
         with self._lock:
@@ -218,8 +230,12 @@ class OidcVerifier:
                 raise AuthUnavailable(_CERTS_DOWN) from exc
             except (ValueError, TypeError, auth_exceptions.GoogleAuthError) as exc:
                 reason = _reason(exc)
-                if reason == "token signed by an unknown key" and from_cache and attempt == 0:
-                    self._transport.forget(self.certs_url)
+                if (
+                    reason == "token signed by an unknown key"
+                    and from_cache
+                    and attempt == 0
+                    and self._transport.forget(self.certs_url)
+                ):
                     continue
                 raise Unauthenticated(reason) from exc
             except Exception as exc:

@@ -64,3 +64,7 @@ class AuthUnavailable(ArcoError):
     """The token's signing certificates could not be fetched: says nothing about the caller."""
 
     retryable = True
+
+
+class Misconfigured(ArcoError):
+    """The deployment lacks a setting this call needs (500: no request can fix it)."""

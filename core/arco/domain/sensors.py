@@ -215,12 +215,19 @@ def message_fingerprint(message: PushedMessage | None) -> str:
     return hashlib.sha256(content.encode()).hexdigest()[:32]
 
 
+def subscription_name(subscription: str | None) -> str:
+    """A subscription as routing sees it: its short name (`projects/P/subscriptions/S` -> `S`),
+    so two spellings of one subscription are one claim."""
+    return (subscription or "").rsplit("/", 1)[-1]
+
+
 def push_evaluation_key(
     sensor: str, subscription: str | None, message_id: str, fingerprint: str
 ) -> str:
     """One message on one subscription with one content. The same id with other content gets
     another key, so the fold sees it and records the conflict instead of dropping it."""
-    return f"sensor_eval:{sensor}:msg:{subscription or '-'}:{message_id}:{fingerprint}"
+    short = subscription_name(subscription) or "-"
+    return f"sensor_eval:{sensor}:msg:{short}:{message_id}:{fingerprint}"
 
 
 def push_conflict_key(sensor: str, subscription: str | None, message_id: str, fp: str) -> str:
@@ -388,7 +395,7 @@ def _first_delivery(ctx: FoldContext, event: SensorEvaluated) -> bool:
     same content is a redelivery (False); with other content it is a conflict, listed in
     `push_quarantine` with both fingerprints (False): never applied, never silently dropped."""
     assert event.message_id is not None  # push evaluations always carry it
-    subscription = (event.message.subscription if event.message else None) or ""
+    subscription = subscription_name(event.message.subscription if event.message else None)
     fingerprint = message_fingerprint(event.message)
     claimed = ctx.get(PUSH_MESSAGES.name, event.sensor, subscription, event.message_id)
     if claimed is None:

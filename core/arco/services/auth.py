@@ -1,33 +1,31 @@
-"""Who may call, and what they may do: callers, roles per workspace, served workspaces.
+"""Who may call an entry point: callers identified by a `Gate`, before anything is touched.
 
-Every entry point asks a `Gate` who the caller is before it reads or writes anything:
-
-    Gate.identify(authorization, peer)  -> Identity      (Unauthenticated 401, AuthUnavailable 503)
-    Gate.authorize(identity, ws, role)                   (Forbidden 403)
+    Gate.identify(caller)              -> Identity   (Unauthenticated 401, Forbidden 403,
+                                                      AuthUnavailable 503, NotConfigured 500)
+    Gate.authorize(identity, ws, role)                (Forbidden 403)
 
 `TokenGate` verifies Google-signed ID tokens; for the engine functions (timer, worker,
 sensor_push, compactor) it also requires the token's e-mail to be one of the configured invokers
 (the queue's, the subscription's, the scheduler's service accounts); for the API any verified
-identity gets in, then its role in the workspace decides. `LoopbackGate` is `arco dev` and
-emulator stacks: no token, peers on loopback only, everyone admin. `UnconfiguredGate` refuses
-everything and says what to configure: a function deployed without auth settings is closed.
-
-Roles come from `access_grants` (folded from `access.changed` events) and the deployment's first
-admins. A deployment serves a declared set of workspaces (`WorkspaceDirectory`); a workspace
-exists once created, and nothing else creates one.
+identity gets in, then its role in the workspace decides (`queries.access`). `LoopbackGate` is
+`arco dev` and local emulator stacks: no token, loopback peers only, and no browser page from
+elsewhere (foreign Host or Origin), everyone admin. `UnconfiguredGate` refuses everything and
+says what to configure: a function deployed without auth settings is closed.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urlsplit
 
 from arco.domain.access import (
     Identity,
     Role,
 )
-from arco.domain.errors import ArcoError, Forbidden
+from arco.domain.errors import Forbidden, Misconfigured
 from arco.services.queries.access import require_role
 
 if TYPE_CHECKING:  # types only: the push and timer paths import this module without pyarrow
@@ -42,6 +40,22 @@ class TokenVerifier(Protocol):
     def verify(self, authorization: str | None) -> Identity: ...
 
 
+@dataclass(frozen=True)
+class Caller:
+    """What a gate sees of a request: its headers (lower-cased names) and its peer address."""
+
+    headers: Mapping[str, str] = field(default_factory=dict)
+    peer: str | None = None
+
+    @classmethod
+    def of(cls, headers: Mapping[str, str], peer: str | None) -> Caller:
+        return cls({k.lower(): v for k, v in headers.items()}, peer)
+
+    @property
+    def authorization(self) -> str | None:
+        return self.headers.get("authorization")
+
+
 class Gate(Protocol):
     """Identifies and authorizes the callers of one entry point."""
 
@@ -50,7 +64,7 @@ class Gate(Protocol):
         """True when nothing is verified (local development): said loudly at start."""
         ...
 
-    def identify(self, authorization: str | None, peer: str | None) -> Identity: ...
+    def identify(self, caller: Caller) -> Identity: ...
 
     def authorize(self, identity: Identity, ws: Workspace, role: Role) -> None: ...
 
@@ -77,8 +91,8 @@ class TokenGate:
     def open(self) -> bool:
         return False
 
-    def identify(self, authorization: str | None, peer: str | None) -> Identity:
-        identity = self.verifier.verify(authorization)
+    def identify(self, caller: Caller) -> Identity:
+        identity = self.verifier.verify(caller.authorization)
         if self.invokers is not None and identity.principal not in self.invokers:
             raise Forbidden(f"{identity.principal} may not call this function")
         return identity
@@ -89,17 +103,39 @@ class TokenGate:
         require_role(ws, identity, role, self.admins)
 
 
+_LOCAL_HOSTS = ("localhost", "127.0.0.1", "::1")
+# Headers a proxy adds: behind one, every peer is the proxy's loopback address.
+_PROXY_HEADERS = ("forwarded", "x-forwarded-for", "x-real-ip", "via")
+
+
+def _host_name(value: str) -> str:
+    return urlsplit(f"//{value}").hostname or ""
+
+
 @dataclass(frozen=True)
 class LoopbackGate:
-    """No verification, for `arco dev` and local emulator stacks: only loopback peers."""
+    """No verification, for `arco dev` and local emulator stacks. Only loopback peers, and not
+    through a proxy (whose peer is loopback for everyone), and not a browser page from another
+    origin or a rebound DNS name (which could otherwise drive the API from a web page)."""
 
     @property
     def open(self) -> bool:
         return True
 
-    def identify(self, authorization: str | None, peer: str | None) -> Identity:
-        if not is_loopback(peer):
-            raise Forbidden(f"auth is off: only loopback callers are served, not {peer!r}")
+    def identify(self, caller: Caller) -> Identity:
+        if not is_loopback(caller.peer):
+            raise Forbidden(f"auth is off: only loopback callers are served, not {caller.peer!r}")
+        proxied = [h for h in _PROXY_HEADERS if h in caller.headers]
+        if proxied:
+            raise Forbidden(f"auth is off: requests through a proxy are refused ({proxied[0]})")
+        host = caller.headers.get("host")
+        if host is not None and _host_name(host) not in _LOCAL_HOSTS:
+            raise Forbidden(f"auth is off: only requests for localhost are served, not {host!r}")
+        origin = caller.headers.get("origin")
+        if origin is not None and urlsplit(origin).hostname not in _LOCAL_HOSTS:
+            raise Forbidden(f"auth is off: requests from web pages at {origin!r} are refused")
+        if caller.headers.get("sec-fetch-site") == "cross-site":
+            raise Forbidden("auth is off: cross-site requests are refused")
         return Identity(LOCAL_PRINCIPAL, local=True)
 
     def authorize(self, identity: Identity, ws: Workspace, role: Role) -> None:
@@ -116,12 +152,12 @@ class UnconfiguredGate:
     def open(self) -> bool:
         return False
 
-    def identify(self, authorization: str | None, peer: str | None) -> Identity:
+    def identify(self, caller: Caller) -> Identity:
         raise NotConfigured(self.missing)
 
     def authorize(self, identity: Identity, ws: Workspace, role: Role) -> None:
         raise NotConfigured(self.missing)
 
 
-class NotConfigured(ArcoError):
+class NotConfigured(Misconfigured):
     """The function has no auth configuration: every request is refused until it has."""

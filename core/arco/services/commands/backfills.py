@@ -1,5 +1,6 @@
-"""Backfills for operators: create (with an Idempotency-Key), pause, resume, cancel,
-retry-failed, list, show, runs. The timer plans and follows them (`domain/backfill_controller`).
+"""Backfill commands: create (with an Idempotency-Key), pause, resume, cancel, retry-failed.
+Nothing is written on bad input. The timer plans and follows backfills
+(`domain/backfill_controller`); reading them back is `queries/backfills.py`.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Deploying definitions and reading the current snapshot back from projections."""
+"""Deploying definitions: record a code location's snapshot (the same snapshot again records
+nothing).
+"""
 
 from __future__ import annotations
 

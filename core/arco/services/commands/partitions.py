@@ -1,4 +1,4 @@
-"""Assets and their partitions, as deployed."""
+"""Adding and removing the keys of a dynamic partitions definition (one event per request)."""
 
 from __future__ import annotations
 

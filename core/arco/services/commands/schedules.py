@@ -1,4 +1,4 @@
-"""Schedules for operators: list with state and next tick, tick history, start and stop."""
+"""Starting and stopping a schedule (an operator event, kept across redeploys)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Sensors for operators: list with state and next evaluation, tick history, start and stop,
-set or reset the cursor."""
+"""Sensor commands: start and stop (kept across redeploys), set or reset the cursor."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reading and changing workspace settings."""
+"""Changing a workspace setting: validated against its type, then one event."""
 
 from __future__ import annotations
 

@@ -183,7 +183,6 @@ class PushHandler:
         self, rejected: _Rejected, body: bytes, headers: Mapping[str, str], path: str
     ) -> PushAnswer:
         """Keep the refused (authenticated) request whole, record it, answer."""
-        kept = body  # only authenticated requests get here (the gate refused the others)
         digest = hashlib.sha256(body).hexdigest()
         object_key = self.layout.push_quarantine_key(digest)
         document = {
@@ -191,9 +190,8 @@ class PushHandler:
             "http_status": rejected.status,
             "path": path,
             "headers": {k: v for k, v in sorted(headers.items()) if k not in _SECRET_HEADERS},
-            "body_b64": base64.b64encode(kept).decode("ascii"),
+            "body_b64": base64.b64encode(body).decode("ascii"),
             "body_bytes": len(body),
-            "body_truncated": len(kept) < len(body),
         }
         try:
             # The same body refused twice is one object (the first document stays).

@@ -34,7 +34,7 @@ from arco.domain.data_versions import (
 from arco.domain.definitions import DefinitionsSnapshot
 from arco.domain.errors import InvalidInput, NotFound
 from arco.domain.partitions import TimeWindowPartitionsDefinition
-from arco.domain.run_controller import TaskOrder
+from arco.domain.run_controller import TaskOrder, dispatch_name
 from arco.domain.runs import (
     FINAL_TASK,
     NO_PARTITION,
@@ -118,9 +118,17 @@ def _report(ws: Workspace, kind: str, type_: str, order: TaskOrder, payload: Any
     ws.writer.append([NewEvent(type_, payload, key)])
 
 
+def _not_dispatched(order: TaskOrder, task: Row) -> str:
+    return (
+        f"attempt {order.attempt} of task {order.task} of run {order.run_id} was not "
+        f"dispatched (the task is at attempt {task['attempt']}, {task['status']})"
+    )
+
+
 def _dispatched(task: Row, order: TaskOrder) -> bool:
-    """Whether the timer dispatched exactly this attempt under this name: an order naming any
-    other attempt (forged, or from a confused caller) runs nothing."""
+    """Whether the task's current attempt is this order's, with the Cloud Tasks name the timer
+    recorded for it (a consistency check: the name is derived from public ids). An order naming
+    any other attempt (forged, or from a confused caller) runs nothing."""
     return bool(task["attempt"] == order.attempt and task["dispatch_name"] == order.dispatch_name)
 
 
@@ -154,16 +162,18 @@ def execute_task(
     if task["status"] in FINAL_TASK or task["attempt"] > order.attempt:
         return TaskResult(order, "STALE")  # the run moved on; nothing to do, nothing to write
     if not _dispatched(task, order):
+        if order.attempt > task["attempt"] + 1 or order.dispatch_name != dispatch_name(
+            ws.name, order.run_id, order.task, order.attempt
+        ):
+            # Not even the next attempt, or not the name the timer gives it: refused as it is.
+            raise InvalidInput(_not_dispatched(order, task))
         # The projection may lag the timer's dispatch: fold what is pending, look again.
         ws.compactor.compact_until_idle()
         task = tasks_of(ws.snapshot(), order.run_id)[order.task]
         if task["status"] in FINAL_TASK or task["attempt"] > order.attempt:
             return TaskResult(order, "STALE")
         if not _dispatched(task, order):
-            raise InvalidInput(
-                f"attempt {order.attempt} of task {order.task} of run {order.run_id} was not "
-                f"dispatched (the task is at attempt {task['attempt']}, {task['status']})"
-            )
+            raise InvalidInput(_not_dispatched(order, task))
     if run["cancel_requested_ms"] is not None:
         _report(
             ws,

@@ -1,20 +1,5 @@
-"""Who may call, and what they may do: callers, roles per workspace, served workspaces.
-
-Every entry point asks a `Gate` who the caller is before it reads or writes anything:
-
-    Gate.identify(authorization, peer)  -> Identity      (Unauthenticated 401, AuthUnavailable 503)
-    Gate.authorize(identity, ws, role)                   (Forbidden 403)
-
-`TokenGate` verifies Google-signed ID tokens; for the engine functions (timer, worker,
-sensor_push, compactor) it also requires the token's e-mail to be one of the configured invokers
-(the queue's, the subscription's, the scheduler's service accounts); for the API any verified
-identity gets in, then its role in the workspace decides. `LoopbackGate` is `arco dev` and
-emulator stacks: no token, peers on loopback only, everyone admin. `UnconfiguredGate` refuses
-everything and says what to configure: a function deployed without auth settings is closed.
-
-Roles come from `access_grants` (folded from `access.changed` events) and the deployment's first
-admins. A deployment serves a declared set of workspaces (`WorkspaceDirectory`); a workspace
-exists once created, and nothing else creates one.
+"""Roles in a workspace: who holds which (the deployment's first admins, then the latest grant
+per principal, folded from `access.changed` events), and the check a route's role makes.
 """
 
 from __future__ import annotations

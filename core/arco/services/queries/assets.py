@@ -1,4 +1,4 @@
-"""Assets and their partitions, as deployed."""
+"""Assets and their partitions, as deployed: the asset list and each partition's status."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Backfills for operators: create (with an Idempotency-Key), pause, resume, cancel,
-retry-failed, list, show, runs. The timer plans and follows them (`domain/backfill_controller`).
+"""Reading backfills back: one backfill's progress per asset, listings, its runs; and the anchor
+asset a selection's partitions are named in. The timer plans and follows backfills
+(`domain/backfill_controller`); their commands are in `commands/backfills.py`.
 """
 
 from __future__ import annotations

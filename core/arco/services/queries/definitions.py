@@ -1,4 +1,6 @@
-"""Deploying definitions and reading the current snapshot back from projections."""
+"""The deployed definitions, read back from the published state (parsed once per content hash),
+and the dynamic partitions' keys.
+"""
 
 from __future__ import annotations
 

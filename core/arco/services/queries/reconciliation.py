@@ -1,13 +1,8 @@
-"""Reconciliation plan (phase B) and gated execution (phase C).
+"""The reconciliation plan (phase B), and the log of executions.
 
 The plan: what would bring a selection back to FRESH — its STALE partitions (and MISSING ones
 when asked), minus those a run in flight already covers, grouped into runs with run keys
 derived from what they fix, within limits. Deterministic: the same state gives the same plan.
-
-Execution launches the plan's runs, and only when allowed: the workspace setting
-`reconciliation.enabled` (off by default), the asset's own opt-in (`@asset(reconcile=True)`),
-not in dry-run (`reconciliation.dry_run`, on by default, or `--dry-run`), and within
-`reconciliation.max_runs_per_hour`. Every execution and dry run is recorded.
 """
 
 from __future__ import annotations

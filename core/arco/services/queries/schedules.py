@@ -1,4 +1,4 @@
-"""Schedules for operators: list with state and next tick, tick history, start and stop."""
+"""Schedules for operators: the list with state and next tick, and the tick history."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Sensors for operators: list with state and next evaluation, tick history, start and stop,
-set or reset the cursor."""
+"""Sensors for operators: the list with state, cursor and next evaluation, and the tick history."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Reading and changing workspace settings."""
+"""Reading workspace settings: each known setting's published value, or its default."""
 
 from __future__ import annotations
 
