@@ -35,25 +35,27 @@ def _request(url: str, method: str = "GET", body: object = None) -> tuple[int, d
         return response.status, json.loads(response.read())
 
 
+def _arco_dev(store: Path) -> list[str]:
+    """`arco --store <store> --workspace dev dev`, run by this interpreter."""
+    store_url = f"file://{store}"
+    return [
+        sys.executable,
+        "-m",
+        "arco.cli.main",
+        "--store",
+        store_url,
+        "--workspace",
+        "dev",
+        "dev",
+    ]
+
+
 def test_dev_serves_the_api_and_compacts_in_the_background(tmp_path: Path) -> None:
     create_workspaces(LocalObjectStore(tmp_path), "dev")
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "arco.cli.main",
-            "--store",
-            f"file://{tmp_path}",
-            "--workspace",
-            "dev",
-            "dev",
-            "--port",
-            str(port),
-            "--interval",
-            "0.2",
-        ],
+        [*_arco_dev(tmp_path), "--port", str(port), "--interval", "0.2"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -94,18 +96,7 @@ def test_dev_refuses_to_serve_beyond_loopback(tmp_path: Path) -> None:
     """With no caller verified, `arco dev` binds to loopback only."""
     create_workspaces(LocalObjectStore(tmp_path), "dev")
     done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "arco.cli.main",
-            "--store",
-            f"file://{tmp_path}",
-            "--workspace",
-            "dev",
-            "dev",
-            "--host",
-            "0.0.0.0",
-        ],
+        [*_arco_dev(tmp_path), "--host", "0.0.0.0"],
         capture_output=True,
         text=True,
         timeout=60,

@@ -22,6 +22,7 @@ TICK_STATUSES = ("TRIGGERED", "SKIPPED", "FAILED")
 
 
 def iso_time(epoch_ms: int | None) -> str | None:
+    """An epoch-milliseconds time as ISO 8601 (UTC), as the listings show it."""
     return from_ms(epoch_ms).isoformat() if epoch_ms is not None else None
 
 

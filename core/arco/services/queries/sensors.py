@@ -11,7 +11,6 @@ import pyarrow.compute as pc
 from arco.domain.definitions import DefinitionsSnapshot, SensorNode
 from arco.domain.errors import InvalidInput, NotFound
 from arco.domain.names import validate_key_component
-from arco.domain.schedule_controller import from_ms
 from arco.domain.sensors import (
     SENSOR_STATE,
     SENSOR_TICKS,
@@ -20,16 +19,13 @@ from arco.domain.sensors import (
 )
 from arco.projections.cache import Snapshot
 from arco.services.queries.definitions import current_definitions
+from arco.services.queries.schedules import iso_time
 from arco.services.workspace import Workspace
 
 TICK_STATUSES = ("SUCCESS", "SKIPPED", "FAILURE")
 
 
 SENSOR_STATUSES = ("RUNNING", "STOPPED")
-
-
-def iso_time(epoch_ms: int | None) -> str | None:
-    return from_ms(epoch_ms).isoformat() if epoch_ms is not None else None
 
 
 def deployed_definitions(ws: Workspace, snapshot: Snapshot) -> DefinitionsSnapshot:
