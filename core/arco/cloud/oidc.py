@@ -60,14 +60,13 @@ _REASONS: tuple[tuple[str, str], ...] = (
 
 
 class _CertsTransport:
-    """google-auth's requests transport with a timeout and a cache of certificate responses.
+    """An HTTP transport for google-auth with a timeout and a cache of certificate responses.
 
     Without the cache every push message would cost a round trip to Google's certs endpoint.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._request: Any = None  # google.auth.transport.requests.Request, built on first use
         self._cache: dict[str, tuple[float, Any]] = {}  # url -> (expires, monotonic), response
         self._forced: dict[str, float] = {}  # url -> when a refetch was last forced (monotonic)
 
@@ -88,13 +87,8 @@ class _CertsTransport:
                 hit = self._cache.get(url)
             if hit is not None and hit[0] > now:
                 return hit[1]
-        response = self._transport()(
-            url,
-            method=method,
-            body=body,
-            headers=headers,
-            timeout=_FETCH_TIMEOUT_S if timeout is None else timeout,
-            **kwargs,
+        response = _fetch(
+            url, method, body, headers, _FETCH_TIMEOUT_S if timeout is None else timeout
         )
         if cacheable and response.status == 200:
             max_age = _max_age(response.headers)
@@ -120,14 +114,37 @@ class _CertsTransport:
             self._cache.pop(url, None)
             return True
 
-    def _transport(self) -> Any:
-        with self._lock:
-            if self._request is None:
-                # Lazy: google.auth.transport.requests imports requests (and urllib3).
-                from google.auth.transport.requests import Request
 
-                self._request = Request()
-            return self._request
+@dataclass(frozen=True)
+class _Response:
+    """What google-auth reads of an HTTP answer (`google.auth.transport.Response`)."""
+
+    status: int
+    headers: Mapping[str, str]
+    data: bytes
+
+
+def _fetch(
+    url: str, method: str, body: bytes | None, headers: Mapping[str, str] | None, timeout: float
+) -> _Response:
+    """One HTTP call with the standard library: google-auth's `requests` transport would add
+    `requests` and `urllib3` (~70 ms) to every cold start of every function."""
+    import urllib.error
+    import urllib.request
+
+    from google.auth import exceptions as auth_exceptions
+
+    request = urllib.request.Request(url, data=body, headers=dict(headers or {}), method=method)
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            got = {k.lower(): v for k, v in answer.headers.items()}
+            return _Response(answer.status, got, answer.read())
+    except urllib.error.HTTPError as exc:  # an answer, not a transport failure
+        got = {k.lower(): v for k, v in exc.headers.items()} if exc.headers else {}
+        return _Response(exc.code, got, exc.read() or b"")
+    except (OSError, ValueError) as exc:  # refused, unreachable, timed out, bad URL
+        transport_error: Any = auth_exceptions.TransportError  # untyped in google-auth
+        raise transport_error(str(exc)) from exc
 
 
 def _max_age(headers: Mapping[str, str] | None) -> int:
