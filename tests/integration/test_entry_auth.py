@@ -281,3 +281,14 @@ def test_auth_off_serves_loopback_peers_only(
         assert client.post("/", headers=headers).status_code == 403, headers
     assert listing(tmp_path) == before
     assert client.post("/").status_code == 200  # the test client's peer is 127.0.0.1
+
+
+def test_a_timer_workspace_outside_the_served_set_is_a_misconfiguration(
+    ws: Workspace, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ARCO_WORKSPACE", "elsewhere")
+    sys.modules.pop("main", None)
+    response = create_app(target="timer", source=MAIN).test_client().post("/")
+    assert response.status_code == 500
+    assert response.json["error"]["code"] == "misconfigured"
+    assert "ARCO_WORKSPACES" in response.json["error"]["message"]

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from arco.domain.access import validate_principal
-from arco.domain.errors import InvalidInput
+from arco.domain.errors import InvalidInput, Misconfigured
 from arco.domain.names import validate_workspace
 from arco.ledger.writer import DEFAULT_LOOKBACK_MS
 from arco.storage.url import DEFAULT_STORE_URL
@@ -46,7 +46,7 @@ class Settings:
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         env = os.environ if env is None else env
-        return cls(
+        settings = cls(
             store_url=env.get("ARCO_STORE") or DEFAULT_STORE_URL,
             workspace=validate_workspace(env.get("ARCO_WORKSPACE") or "default"),
             lookback_ms=int(env.get("ARCO_LOOKBACK_MS") or DEFAULT_LOOKBACK_MS),
@@ -71,6 +71,13 @@ class Settings:
             ),
             certs_url=env.get("ARCO_CERTS_URL") or None,
         )
+        if settings.workspace not in settings.workspaces:
+            served = ", ".join(sorted(settings.workspaces))
+            raise Misconfigured(
+                f"ARCO_WORKSPACE {settings.workspace!r} (the workspace this function's timer and "
+                f"compactor serve) is not in ARCO_WORKSPACES ({served})"
+            )
+        return settings
 
 
 AUTH_MODES = ("oidc", "off-loopback")
