@@ -189,7 +189,11 @@ class Endpoints:
         outcome = execute_task(ws, self.instance.definitions, order, settings.heartbeat_interval_s)
         # Ask for a timer call now, so what waits for this task is dispatched without waiting
         # for the next slot. Named per attempt: a redelivered order nudges once.
-        nudge = self._nudge(ws.name, order.dispatch_name) if outcome.outcome != "STALE" else None
+        nudge = (
+            self._nudge(ws.name, order.dispatch_name)
+            if outcome.outcome not in ("STALE", "CLAIMED")
+            else None
+        )
         return Answer(200, {"result": outcome.as_dict(), "nudge": nudge})
 
     def compactor(self, call: HttpCall, identity: Identity) -> Answer:

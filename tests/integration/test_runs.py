@@ -275,6 +275,25 @@ def test_a_redelivered_order_runs_once(ws: Workspace, executor: InProcessExecuto
     assert run_status(ws, launched.run_id)["status"] == "SUCCESS"
 
 
+def test_an_order_delivered_three_times_before_any_compaction_runs_user_code_once(
+    ws: Workspace,
+) -> None:
+    """Cloud Tasks is at-least-once and the projection lags: the attempt claim, not the
+    published state, is what keeps a redelivered order from running the asset again."""
+    from tests.fixtures.runs_graph import RAW_EXECUTIONS
+
+    launched = launch_run(ws, LaunchRequest("key:raw_events", partition="2024-01-02"))
+    waiting = NoWorkers()
+    run_timer(ws, now_of(ws), dispatcher=waiting)
+    (order,) = waiting.pending
+    definitions = load_definitions(LOCATION)
+    outcomes = [execute_task(ws, definitions, order).outcome for _ in range(3)]
+    assert outcomes == ["SUCCESS", "CLAIMED", "CLAIMED"]
+    assert RAW_EXECUTIONS[(launched.run_id, "2024-01-02", 1)] == 1
+    ws.compactor.compact_until_idle()
+    assert run_status(ws, launched.run_id)["status"] == "SUCCESS"
+
+
 def test_orders_that_do_not_match_the_run_are_refused(ws: Workspace) -> None:
     launched = launch_run(ws, LaunchRequest("key:raw_events", partition="2024-01-01"))
     ws.compactor.compact_until_idle()

@@ -7,6 +7,7 @@
     workspaces/<ws>/reservations/run_keys/<sha256>.json         run_key reservations (create-once)
     workspaces/<ws>/reservations/backfills/<sha256>.json        backfill Idempotency-Keys
     workspaces/<ws>/logs/<run id>/<task>/<attempt>/<ULID>.jsonl  what asset functions logged
+    workspaces/<ws>/claims/<run id>/<task>/<attempt>.json       an attempt taken by a worker
     workspaces/<ws>/quarantine/push/<sha256>.json               push requests sensor_push refused
 
 Workspaces share a bucket without seeing each other: every key starts with its own prefix.
@@ -82,6 +83,10 @@ class WorkspaceLayout:
     def task_log_key(self, run_id: str, task: int, attempt: int, execution_id: str) -> str:
         validate_key_component(execution_id, "execution id")
         return f"{self.run_logs_prefix(run_id)}{task}/{attempt}/{execution_id}.jsonl"
+
+    def attempt_claim_key(self, run_id: str, task: int, attempt: int) -> str:
+        """Created (create-once) by the worker that runs this attempt, before user code runs."""
+        return f"{self.root}claims/{validate_key_component(run_id, 'run id')}/{task}/{attempt}.json"
 
     def push_quarantine_key(self, digest: str) -> str:
         """Where `sensor_push` keeps a refused request whole (named by its body's SHA-256)."""

@@ -69,7 +69,7 @@ MAX_ERROR_CHARS = 8000
 @dataclass
 class TaskResult:
     order: TaskOrder
-    outcome: str  # SUCCESS | FAILURE | CANCELED | STALE
+    outcome: str  # SUCCESS | FAILURE | CANCELED | STALE | CLAIMED (another delivery runs it)
     error: str | None = None
     duration_ms: int = 0
     log_key: str | None = None
@@ -116,6 +116,15 @@ def worker_id() -> str:
 def _report(ws: Workspace, kind: str, type_: str, order: TaskOrder, payload: Any) -> None:
     key = task_report_key(kind, order.run_id, order.task, order.attempt)
     ws.writer.append([NewEvent(type_, payload, key)])
+
+
+def _claim(ws: Workspace, order: TaskOrder) -> bool:
+    """Take this attempt (a create-once object). False if another delivery took it. A worker
+    that dies after this never runs the attempt again: the timer times the attempt out and
+    dispatches the next one, so user code runs twice only if a worker dies while it runs."""
+    key = ws.layout.attempt_claim_key(order.run_id, order.task, order.attempt)
+    body = json.dumps({"worker": worker_id(), "claimed_ms": ws.clock.now_ms()}).encode()
+    return ws.store.create(key, body).ok
 
 
 def _not_dispatched(order: TaskOrder, task: Row) -> str:
@@ -190,6 +199,10 @@ def execute_task(
         )
         return TaskResult(order, "CANCELED")
 
+    if not _claim(ws, order):
+        # Cloud Tasks delivered this attempt again while it runs (or after it ran, before the
+        # projection shows it): user code runs once per dispatched attempt.
+        return TaskResult(order, "CLAIMED")
     defs_snapshot = current_definitions(snapshot)
     node = defs_snapshot.assets.get(order.asset) if defs_snapshot else None
     _report(
