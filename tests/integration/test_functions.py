@@ -176,3 +176,12 @@ def test_a_worker_without_its_code_location_is_misconfigured(env: Path) -> None:
     assert response.status_code == 500
     assert response.json["error"]["code"] == "misconfigured"  # type: ignore[index]
     assert "ARCO_DEFINITIONS" in response.json["error"]["message"]  # type: ignore[index]
+
+
+def test_a_deeply_nested_body_is_a_400_json_answer(env: Path) -> None:
+    """50k nested brackets (within the size limit): a JSON 400 (the platform must not redeliver it forever), not a
+    RecursionError turned into an HTML 500."""
+    client = create_app(target="worker", source=MAIN).test_client()
+    response = client.post("/", data=b"[" * 50_000, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested too deeply" in response.json["error"]["message"]  # type: ignore[index]

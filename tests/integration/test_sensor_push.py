@@ -191,6 +191,15 @@ MALFORMED = [
         json.dumps(envelope(message_id=None)).encode(), {}, "/", 400, "no_message_id", id="no-id"
     ),
     pytest.param(
+        json.dumps(envelope(message_id="m\x01\n")).encode(),
+        {},
+        "/",
+        400,
+        "bad_message_id",
+        id="control-characters",
+    ),
+    pytest.param(b"[" * 100_000, {}, "/", 400, "not_json", id="nested-100k"),
+    pytest.param(
         json.dumps(envelope(subscription="projects/p/subscriptions/nobody")).encode(),
         {},
         "/",

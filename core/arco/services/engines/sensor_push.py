@@ -20,6 +20,7 @@ import base64
 import binascii
 import hashlib
 import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -44,6 +45,8 @@ from arco.storage.port import ObjectStore
 if TYPE_CHECKING:
     from arco.definitions import Definitions
 
+# Ids and names become parts of idempotency keys, which refuse control characters.
+_PRINTABLE = re.compile(r"[^\x00-\x1f\x7f]{1,1000}")
 SENSOR_PATH_PREFIX = "/sensors/"
 SENSOR_ATTRIBUTE = "arco-sensor"
 # Headers never written to the quarantine (credentials).
@@ -233,6 +236,8 @@ def _parse(body: bytes, headers: Mapping[str, str]) -> _Push:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise _Rejected(400, "not_json", f"the request body is not JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise _Rejected(400, "not_json", "the request body is nested too deeply") from exc
     event_id = headers.get("ce-id")
     if headers.get("content-type", "").startswith("application/cloudevents+json"):
         if not isinstance(document, dict):
@@ -248,14 +253,23 @@ def _parse(body: bytes, headers: Mapping[str, str]) -> _Push:
         )
     message: dict[str, Any] = document["message"]
     subscription = document.get("subscription")
-    if subscription is not None and not isinstance(subscription, str):
-        raise _Rejected(400, "bad_field", "'subscription' must be a string")
+    if subscription is not None and (
+        not isinstance(subscription, str) or not _PRINTABLE.fullmatch(subscription)
+    ):
+        raise _Rejected(400, "bad_field", "'subscription' must be a string of printable characters")
     message_id = message.get("messageId") or message.get("message_id") or event_id
     if not isinstance(message_id, str) or not message_id or len(message_id) > 500:
         raise _Rejected(
             400,
             "no_message_id",
             "the message has no messageId (Pub/Sub always sends one)",
+            subscription=subscription,
+        )
+    if not _PRINTABLE.fullmatch(message_id):
+        raise _Rejected(
+            400,
+            "bad_message_id",
+            "the messageId has control characters (Pub/Sub ids are printable)",
             subscription=subscription,
         )
     ids = {"subscription": subscription, "message_id": message_id}
