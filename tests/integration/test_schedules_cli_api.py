@@ -133,6 +133,14 @@ def test_schedules_over_http(client: tuple[FlaskClient, Workspace]) -> None:
     bad = http.get("/v1/workspaces/api/schedules/hourly_latest/ticks?status=MAYBE")
     assert bad.status_code == 400 and "status" in bad.json["error"]["message"]
     assert http.get("/v1/workspaces/api/schedules?limit=0").status_code == 400
+    # Times outside the years Arco computes with are a 400 naming the range, never a 500.
+    for url in (
+        "/v1/workspaces/api/schedules?now=9999-12-31T23:59:59Z",
+        "/v1/workspaces/api/assets/customer_exports/partitions?now=9999-12-31T23:59:59Z",
+        "/v1/workspaces/api/schedules?now=1969-12-31T23:59:59Z",
+    ):
+        bad = http.get(url)
+        assert bad.status_code == 400 and "1970 to 2199" in bad.json["error"]["message"], url
 
 
 def test_tick_pagination_is_stable(client: tuple[FlaskClient, Workspace]) -> None:

@@ -364,6 +364,8 @@ def test_pages_read_the_state_of_the_first_after_a_later_change(
         ("from=x&to=y", "no selected asset has partitions 'x' .. 'y'"),
         ("as_of=yesterday", "as_of 'yesterday' is not an ISO 8601 timestamp"),
         ("as_of=2024-02-01T00:00:00", "needs a UTC offset"),
+        ("as_of=9999-12-31T23:59:59Z", "1970 to 2199"),  # never a report over 8,000 years
+        ("as_of=2190-01-01T00:00:00Z", "in the future"),
         ("selection=key:nothing", "unknown asset 'nothing'"),
         ("root_causes=yes", "query.root_causes: must be true or false"),
     ],

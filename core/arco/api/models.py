@@ -36,7 +36,7 @@ from arco.domain.backfills import (
     PartitionSelection,
 )
 from arco.domain.errors import InvalidInput
-from arco.domain.instants import parse_instant
+from arco.domain.instants import RANGE_TEXT, YEAR_PATTERN, parse_instant
 from arco.domain.run_identity import MAX_TAG_KEY, MAX_TAG_VALUE, MAX_TAGS
 from arco.domain.settings import SETTINGS
 from arco.domain.staleness import REASONS
@@ -75,8 +75,6 @@ def _query_instant(value: object) -> object:
             moment = parse_instant(value, "time")
         except InvalidInput as exc:
             raise ValueError(str(exc)) from None
-        if moment.year < 1970:
-            raise ValueError("a time before 1970 is out of range")
         return moment
     return value
 
@@ -115,10 +113,8 @@ QueryBool = Annotated[bool, Strict(), BeforeValidator(_query_bool)]
 Instant = Annotated[
     datetime,
     BeforeValidator(_query_instant),
-    # ISO 8601 with an offset, from 1970 on (the stores' time is epoch milliseconds).
-    WithJsonSchema(
-        {"type": "string", "format": "date-time", "pattern": r"^(19[7-9][0-9]|[2-9][0-9]{3})-"}
-    ),
+    # ISO 8601 with an offset, within the range Arco computes with (`domain.instants`).
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": rf"^{YEAR_PATTERN}-"}),
 ]
 
 
@@ -153,7 +149,7 @@ Tags = Annotated[
 
 # A manifest id, or an ISO 8601 time with an offset (from 1970 on).
 AS_OF_PATTERN = (
-    r"^([0-9]{1,18}|(19[7-9][0-9]|[2-9][0-9]{3})-[0-9]{2}-[0-9]{2}"
+    rf"^([0-9]{{1,18}}|{YEAR_PATTERN}-[0-9]{{2}}-[0-9]{{2}}"
     r"T[0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]{1,9})?)?(Z|[+-][0-9]{2}:[0-9]{2}))$"
 )
 
@@ -168,7 +164,7 @@ def _as_of(value: str) -> str:
             parse_instant(value, "as_of")
         except InvalidInput as exc:
             raise ValueError(str(exc)) from None
-    raise ValueError(f"as_of {value!r} is a manifest id or a time from 1970 on")
+    raise ValueError(f"as_of {value!r} is a manifest id or one of the {RANGE_TEXT}")
 
 
 AsOfParam = Annotated[

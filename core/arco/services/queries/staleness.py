@@ -75,6 +75,9 @@ def _manifest_at(
         manifest = _read(ws, int(as_of))
         return manifest, parse_instant(manifest.created_at, "manifest time")
     moment = parse_instant(as_of, "as_of").astimezone(UTC)
+    latest = ws.clock.now_ms() + ws.lookback_ms  # the clock-skew bound writers are held to
+    if moment.timestamp() * 1000 > latest:
+        raise InvalidInput(f"as_of {as_of} is in the future: the state as of then is not known")
     manifest = ws.manifest()
     for _ in range(MAX_MANIFEST_WALK):
         if parse_instant(manifest.created_at, "manifest time") <= moment:
