@@ -179,8 +179,8 @@ def test_a_worker_without_its_code_location_is_misconfigured(env: Path) -> None:
 
 
 def test_a_deeply_nested_body_is_a_400_json_answer(env: Path) -> None:
-    """50k nested brackets (within the size limit): a JSON 400 (the platform must not redeliver it forever), not a
-    RecursionError turned into an HTML 500."""
+    """50k nested brackets (within the size limit): a JSON 400, which the platform does not
+    redeliver forever, not a RecursionError turned into an HTML 500."""
     client = create_app(target="worker", source=MAIN).test_client()
     response = client.post("/", data=b"[" * 50_000, content_type="application/json")
     assert response.status_code == 400

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from arco.clock import FixedClock
+from arco.clock import FixedClock, clock_now
 from arco.domain.errors import InvalidInput, NotFound, Refused
 from arco.domain.run_controller import TaskOrder, dispatch_name
 from arco.services.code_location import load_definitions
@@ -441,3 +441,49 @@ def test_an_attempt_the_timer_did_not_dispatch_runs_nothing(ws: Workspace) -> No
         execute_task(ws, definitions, renamed)
     assert len(ledger_names(ws)) == objects
     assert execute_task(ws, definitions, order).outcome == "SUCCESS"
+
+
+def test_a_backfill_of_an_unpartitioned_asset_is_one_run_and_schedules_keep_ticking(
+    tmp_path: Path,
+) -> None:
+    """Once a backfill over an unpartitioned asset made every timer call fail (its one chunk's
+    piece could not be recorded), stopping every schedule of the workspace. It is one run, and
+    the timer goes on ticking schedules meanwhile."""
+    from arco.services.commands.backfills import BackfillRequest, create_backfill
+    from arco.services.queries.backfills import backfill_runs, show_backfill
+
+    location = "tests.fixtures.scheduling:defs"
+    start = datetime(2024, 1, 1, 0, 30, tzinfo=UTC)
+    clock = FixedClock(int(start.timestamp() * 1000))
+    ws = Workspace(LocalObjectStore(tmp_path / "s"), "sched", clock=clock, lookback_ms=3_600_000)
+    deploy(ws, load_definitions(location).snapshot(location), "test")
+    ws.compactor.compact_until_idle()
+    # `summary` is unpartitioned (and external here, so its run fails with its reason: what
+    # matters is that the backfill is planned as one run, ends, and halts nothing).
+    backfill, created = create_backfill(ws, BackfillRequest("key:summary"), "test")
+    assert created and backfill["partitions"] == 0 and backfill["chunks"] == 1
+    executor = InProcessExecutor(ws, load_definitions(location))
+    for hour in range(1, 5):  # the timer, hourly
+        clock._now = int((start + timedelta(hours=hour)).timestamp() * 1000)
+        run_timer(ws, clock_now(clock), dispatcher=executor)
+    ws.compactor.compact_until_idle()
+    [run] = backfill_runs(ws, backfill["backfill_id"])
+    assert run["partition"] is None and run["status"] in ("SUCCESS", "FAILURE")
+    assert show_backfill(ws, backfill["backfill_id"])["status"].startswith("COMPLETED_")
+    ticks = ws.snapshot().table("schedule_ticks").to_pylist()
+    assert len([t for t in ticks if t["schedule"] == "hourly_latest"]) == 4
+
+
+def test_a_backfill_of_an_unpartitioned_asset_runs_its_function_once(
+    ws: Workspace, executor: InProcessExecutor
+) -> None:
+    from arco.services.commands.backfills import BackfillRequest, create_backfill
+    from arco.services.queries.backfills import backfill_runs, show_backfill
+
+    backfill, _ = create_backfill(ws, BackfillRequest("key:unpartitioned_summary"), "test")
+    for _ in range(3):
+        run_timer(ws, now_of(ws), dispatcher=executor)
+    ws.compactor.compact_until_idle()
+    [run] = backfill_runs(ws, backfill["backfill_id"])
+    assert run["status"] == "SUCCESS" and run["partition"] is None
+    assert show_backfill(ws, backfill["backfill_id"])["status"] == "COMPLETED_SUCCESS"

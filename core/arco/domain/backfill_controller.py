@@ -305,7 +305,7 @@ def _plan(
             backfill_id=backfill_id,
             chunk=next_chunk,
             partitions=count,
-            pieces=pieces,  # type: ignore[arg-type]
+            pieces=pieces,  # type: ignore[arg-type]  # (str, str) or (None, None)
             run_ids=run_ids,
         )
         key = chunk_key(backfill_id, next_chunk, row["status_version"])

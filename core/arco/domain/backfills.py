@@ -268,7 +268,8 @@ class BackfillChunkPlanned(_Payload):
     backfill_id: str = Field(min_length=1, max_length=100)
     chunk: int = Field(ge=0)
     partitions: int = Field(ge=0)
-    pieces: list[tuple[str, str]] = Field(default_factory=list)
+    # (first, last) anchor keys; (None, None) is the one run of an unpartitioned backfill.
+    pieces: list[tuple[str, str] | tuple[None, None]] = Field(default_factory=list)
     run_ids: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")
