@@ -79,3 +79,46 @@ def test_compaction_converges_after_a_crash(
         assert point == AFTER_POINTER_CAS
         assert result.manifest_id == 3
         assert orphans.status == "ok"
+
+
+@pytest.mark.parametrize("point", [AFTER_TABLE_WRITE, AFTER_MANIFEST_WRITE, BEFORE_POINTER_CAS])
+def test_a_crash_in_the_first_publication_heals_on_the_next_compaction(
+    ws: Workspace, clock: FixedClock, point: str
+) -> None:
+    """The first publication of a workspace has no pointer to compare-and-swap: a compactor
+    killed between its manifest and the pointer's creation once wedged compaction (retries for
+    the lookback window, then `CorruptState` until an operator ran restore-pointer)."""
+    set_setting(ws, 1, "first")
+    ws.compactor.crash = crash_at(point)
+    with pytest.raises(Crash):
+        ws.compactor.compact()
+    assert ws.manifest().manifest_id == 0  # nothing published, no pointer
+    survivor = Workspace(ws.store, "default", clock=clock, lookback_ms=ws.lookback_ms)
+    clock.advance(1000)  # well within the lookback window: no waiting for it to pass
+    set_setting(ws, 2, "second")
+    result = survivor.compactor.compact()
+    assert result.published and result.attempts <= 2
+    assert published_settings(survivor) == {"runs.max_in_flight": "2"}
+    assert survivor.manifest().events_total == 2
+    assert verify(survivor).identical
+    findings = {f.check: f for f in run_doctor(survivor)}
+    assert findings["pointer"].status == "ok"
+
+
+def test_a_lost_pointer_over_a_published_history_is_still_refused(
+    ws: Workspace, clock: FixedClock
+) -> None:
+    """Only first publications may be started over: a history (a manifest with a parent) whose
+    pointer is gone must be restored, not silently replaced by a fresh state."""
+    from arco.domain.errors import CorruptState
+
+    set_setting(ws, 1, "a")
+    ws.compactor.compact()
+    clock.advance(1000)
+    set_setting(ws, 2, "b")
+    ws.compactor.compact()
+    ws.store.delete(ws.layout.pointer_key)
+    set_setting(ws, 3, "c")
+    survivor = Workspace(ws.store, "default", clock=clock, lookback_ms=ws.lookback_ms)
+    with pytest.raises(CorruptState, match="restore-pointer"):
+        survivor.compactor.compact()

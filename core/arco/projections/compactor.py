@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from arco.clock import Clock
-from arco.domain.envelope import format_time_ms, parse_time_ms
+from arco.domain.envelope import format_time_ms
 from arco.domain.errors import ConflictError, CorruptState
 from arco.domain.fold import FoldReport, fold_objects
 from arco.domain.registry import Registry
@@ -86,10 +86,6 @@ class CompactionResult:
         }
 
 
-# More manifests than this without a pointer cannot be one first-publication race.
-_MAX_FIRST_PUBLICATIONS = 16
-
-
 class Compactor:
     """Folds one workspace's ledger into published projections. Safe to run concurrently."""
 
@@ -148,8 +144,8 @@ class Compactor:
 
     def _attempt(self, attempt: int, sweep: bool) -> CompactionResult | None:
         manifest, pointer_version = read_current_manifest(self.store, self.layout, self.lookback_ms)
-        if pointer_version is None and self._refuse_without_pointer():
-            return None  # a first publication is in flight: back off and look again
+        if pointer_version is None:
+            self._check_no_history_lost()
         now = self.clock.now_ms()
         if sweep:
             state = self.cache.state_for(manifest)
@@ -228,34 +224,24 @@ class Compactor:
         result.watermark = new_manifest.watermark
         return result
 
-    def _refuse_without_pointer(self) -> bool:
-        """No pointer but manifests exist. If they are all first publications (parent 0) and
-        recent, racing compactors are between writing the first manifest and creating the
-        pointer: True (retry). Otherwise the pointer was lost; compacting now would start from
-        an empty state and publish it over the real one, so stop and say why."""
-        keys = [o.key for o in self.store.list(self.layout.manifests_prefix)]
-        if not keys:
-            return False
-        if len(keys) <= _MAX_FIRST_PUBLICATIONS:
-            newest = -1
-            for key in keys:
-                stored = self.store.get(key)
-                try:
-                    data = json.loads(stored.data) if stored is not None else {}
-                    first = data.get("parent_id") in (None, 0)
-                    created = parse_time_ms(data["created_at"])
-                except (ValueError, KeyError, TypeError, AttributeError):
-                    break
-                if not first:
-                    break
-                newest = max(newest, created)
-            else:
-                if self.clock.now_ms() - newest < self.lookback_ms:
-                    return True
-        raise CorruptState(
-            f"workspace {self.layout.workspace} has manifests but no pointer; "
-            "run `arco restore-pointer` (see docs/operations.md)"
-        )
+    def _check_no_history_lost(self) -> None:
+        """No pointer. If every manifest there is a first publication (parent 0: built from the
+        empty state by a compactor that crashed, or is about to create the pointer), publishing
+        another first publication loses nothing: whatever those folded is still in the ledger,
+        and creating the pointer is exclusive, so one first publication wins and the others'
+        objects are folded by the next step. A manifest with a parent means a published history
+        whose pointer was lost: starting over from the empty state would hide it, so stop."""
+        for listed in self.store.list(self.layout.manifests_prefix):
+            stored = self.store.get(listed.key)
+            try:
+                first = stored is None or json.loads(stored.data).get("parent_id") in (None, 0)
+            except (ValueError, AttributeError):
+                first = False
+            if not first:
+                raise CorruptState(
+                    f"workspace {self.layout.workspace} has published manifests but no pointer; "
+                    "run `arco restore-pointer` (see docs/operations.md)"
+                )
 
     def _next_manifest(
         self,
