@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from arco.clock import FixedClock
@@ -122,3 +124,29 @@ def test_a_lost_pointer_over_a_published_history_is_still_refused(
     survivor = Workspace(ws.store, "default", clock=clock, lookback_ms=ws.lookback_ms)
     with pytest.raises(CorruptState, match="restore-pointer"):
         survivor.compactor.compact()
+
+
+def test_doctor_during_a_compaction_never_calls_its_objects_orphans(
+    ws: Workspace, clock: FixedClock
+) -> None:
+    """Run between a compaction's manifest write and its pointer CAS, doctor sees the new
+    manifest and table files: they are about to be published, so it must not say delete."""
+    seen: list[Any] = []
+
+    def doctor_now(point: str) -> None:
+        if point == BEFORE_POINTER_CAS:
+            seen.append({f.check: f for f in run_doctor(ws)}["orphans"])
+
+    set_setting(ws, 1, "before")
+    ws.compactor.compact()
+    clock.advance(1000)
+    set_setting(ws, 2, "during")
+    ws.compactor.crash = doctor_now
+    assert ws.compactor.compact().published
+    [finding] = seen
+    assert finding.status == "ok" and "Never delete" in (finding.action or "")
+    kinds = {d["kind"] for d in finding.details}
+    assert kinds == {"ahead of the pointer (publishing?)"}
+    assert any(d["object"].endswith("00000000000000000002.json") for d in finding.details)
+    # Once published, nothing is left over.
+    assert {f.check: f for f in run_doctor(ws)}["orphans"].details == []

@@ -281,14 +281,24 @@ def _published_chain(ws: Workspace, current: Manifest, limit: int = 10_000) -> d
 
 
 def _check_orphans(ws: Workspace, current: Manifest) -> Finding:
-    """Objects no published manifest references: left by a crash or a lost race."""
+    """Objects no published manifest references: left by a crash or a lost race. Objects with
+    an id above the published manifest may be a compaction publishing right now (between its
+    manifest and its pointer CAS): they are listed apart and never called orphans."""
     chain = _published_chain(ws, current)
     oldest = min(chain)
     orphans: list[dict[str, Any]] = []
+    ahead: list[dict[str, Any]] = []
+
+    def place(key: str, manifest_id: int, kind: str) -> None:
+        if manifest_id > current.manifest_id:
+            ahead.append({"object": key, "kind": "ahead of the pointer (publishing?)"})
+        else:
+            orphans.append({"object": key, "kind": kind})
+
     for obj in ws.store.list(ws.layout.manifests_prefix):
         match = _MANIFEST_FILE.search(obj.key)
         if match and int(match.group(1)) not in chain and int(match.group(1)) >= oldest:
-            orphans.append({"object": obj.key, "kind": "manifest never published"})
+            place(obj.key, int(match.group(1)), "manifest never published")
     live = {f.key for e in current.tables.values() for f in e.files}
     for obj in ws.store.list(ws.layout.tables_prefix):
         match = _TABLE_FILE.search(obj.key)
@@ -296,7 +306,7 @@ def _check_orphans(ws: Workspace, current: Manifest) -> Finding:
             continue
         written_for = chain.get(int(match.group(1)))
         if written_for is None:
-            orphans.append({"object": obj.key, "kind": "table file never published"})
+            place(obj.key, int(match.group(1)), "table file never published")
         elif obj.key not in {f.key for e in written_for.tables.values() for f in e.files}:
             orphans.append({"object": obj.key, "kind": "table file of a lost race"})
     if orphans:
@@ -304,9 +314,24 @@ def _check_orphans(ws: Workspace, current: Manifest) -> Finding:
             "orphans",
             "warning",
             f"{len(orphans)} orphaned object(s) from crashed or lost compactions (harmless)",
-            "They are never read. Delete them once no compaction is running, "
-            "or leave them: they only cost storage.",
-            orphans,
+            "They are never read and can never be published (their ids are below the published "
+            "manifest). Delete them if storage matters, or leave them."
+            + (
+                f" Leave the {len(ahead)} object(s) above the published manifest: a compaction "
+                "may be publishing them."
+                if ahead
+                else ""
+            ),
+            orphans + ahead,
+        )
+    if ahead:
+        return Finding(
+            "orphans",
+            "ok",
+            f"no orphaned files; {len(ahead)} object(s) above the published manifest "
+            "(a compaction publishing, or one that crashed moments ago: the next passes them)",
+            "Never delete these: they may be published any moment.",
+            ahead,
         )
     return Finding("orphans", "ok", "no orphaned files")
 
