@@ -93,6 +93,7 @@ def cli(ctx: click.Context, store: str, workspace: str, lookback_ms: int, at: st
       arco state            what is published: manifest, watermark, rows per table
       arco rebuild --verify rebuild from the ledger and compare with what is published
       arco doctor           health of pointer, manifests, files, quarantine, ledger
+      arco quarantine list / replay   what the fold did not apply; apply it again
       arco restore-pointer  point a lost pointer back at the newest good manifest
       arco dev              local HTTP API plus the timer loop (no auth, loopback only)
     """
@@ -368,6 +369,7 @@ from arco.cli import (  # noqa: E402  (registers deploy, run, ...)
     access,
     automation,
     backfills,
+    quarantine,
     reconcile,
     runs,
     sensors,
@@ -375,6 +377,7 @@ from arco.cli import (  # noqa: E402  (registers deploy, run, ...)
 )
 
 access.register(cli)
+quarantine.register(cli)
 automation.register(cli)
 sensors.register(cli)
 runs.register(cli)

@@ -76,13 +76,19 @@ class FoldReport:
 class FoldContext:
     """What a fold rule sees: the event being applied and read/write access to the tables."""
 
-    __slots__ = ("_registry", "_staged", "envelope", "event_id")
+    __slots__ = ("_registry", "_staged", "envelope", "event_id", "rejection")
 
     def __init__(self, staged: StagedState, registry: Registry, envelope: EventEnvelope) -> None:
         self._staged = staged
         self._registry = registry
         self.envelope = envelope
         self.event_id = envelope.event_id
+        self.rejection: str | None = None
+
+    def reject(self, reason: str) -> Outcome:
+        """Refuse this event, saying why: it is quarantined with `reason`, not applied."""
+        self.rejection = reason
+        return Outcome.REJECTED
 
     @property
     def time_ms(self) -> int:
@@ -263,8 +269,9 @@ def _apply(staged: StagedState, registry: Registry, item: _Pending, report: Fold
         return
     rule = registry.events[envelope.type].rule
     staged.savepoint()
+    ctx = FoldContext(staged, registry, envelope)
     try:
-        outcome = rule(FoldContext(staged, registry, envelope), item.payload)
+        outcome = rule(ctx, item.payload)
         staged.release()
     except Exception as exc:  # a bug in one rule must not stop the whole ledger
         staged.rollback()  # nothing of a failed rule stays, so a fixed build can refold it
@@ -281,7 +288,21 @@ def _apply(staged: StagedState, registry: Registry, item: _Pending, report: Fold
         )
         return
     if outcome is Outcome.REJECTED:
+        # Not applied, and never silently: the event stays in the ledger and is listed in the
+        # quarantine with its reason, to be replayed (`arco quarantine replay`) once the state
+        # or the build can take it.
         report.events_rejected += 1
+        staged.put(
+            QUARANTINE,
+            {
+                "object_name": item.object_name,
+                "event_id": envelope.event_id,
+                "kind": "rejected",
+                "reason": ctx.rejection
+                or f"{envelope.type} names something this state does not have",
+                ROW_VERSION: envelope.event_id,
+            },
+        )
         return
     if outcome is Outcome.APPLIED:
         report.events_applied += 1

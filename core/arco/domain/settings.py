@@ -125,7 +125,10 @@ def setting_idempotency_key(name: str, request_id: str) -> str:
 
 def fold_setting_changed(ctx: FoldContext, event: SettingChanged) -> Outcome:
     if event.name not in SETTINGS:
-        return Outcome.REJECTED
+        return ctx.reject(
+            f"unknown setting {event.name!r}: this build does not know it (written by a newer "
+            "build during an upgrade?)"
+        )
     return ctx.put_if_newer(
         WORKSPACE_SETTINGS.name,
         {

@@ -31,9 +31,12 @@ QUARANTINE_ACTIONS = {
     "and re-append the events to the right workspace.",
     "invalid_payload": "An event's payload does not match its type. Fix the writer and re-append.",
     "unsupported_event": "Written by a newer Arco (unknown type or version). Upgrade the "
-    "compactor, then run `arco rebuild` to fold these events.",
+    "compactor, then run `arco quarantine replay` to fold these events.",
     "fold_error": "A fold rule raised on this event (a bug). Report it; after the fix, run "
-    "`arco rebuild`.",
+    "`arco quarantine replay`.",
+    "rejected": "The fold refused this event for the reason given (a name this build does not "
+    "know, or something the state does not have). After an upgrade, or once the reason is gone, "
+    "run `arco quarantine replay`.",
 }
 
 
