@@ -260,3 +260,22 @@ def test_an_idle_timer_writes_nothing(ws: Workspace) -> None:
 
 def open_ws_on(store: Any, clock: Clock) -> Workspace:
     return Workspace(store, "sensors", clock=clock, lookback_ms=3_600_000)
+
+
+def test_a_request_that_can_never_run_fails_its_tick_with_the_reason(tmp_path: Path) -> None:
+    """A sensor asking for a partition its target does not have: the tick is a FAILURE naming
+    the request and why (it once showed SUCCESS with no run, the failure only in a table)."""
+    clock = OffsetClock()
+    clock.set_now(int(T0.timestamp() * 1000))
+    ws = open_ws(tmp_path / "store", clock)
+    deploy(ws, load_definitions(LOCATION).snapshot(LOCATION), "test")
+    INBOX.files, INBOX.fail = ["1999-01-01-a"], False  # before the daily partitions start
+    tick(ws)
+    [failed] = ticks(ws, "new_files")
+    assert failed["status"] == "FAILURE"
+    assert "run request 0 failed" in failed["error"] and "1999-01-01" in failed["error"]
+    assert json.loads(failed["run_ids"]) == []
+    assert state(ws, "new_files")["last_tick_status"] == "FAILURE"
+    from arco.services.operations.rebuild import verify
+
+    assert verify(ws).identical

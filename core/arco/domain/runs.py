@@ -603,7 +603,27 @@ def fold_request_failed(ctx: FoldContext, event: RunRequestFailed) -> Outcome:
         return Outcome.SUPERSEDED
     request.update(status="FAILED", error=event.error)
     ctx.put(RUN_REQUESTS.name, request)
+    _fail_tick(ctx, request, event.error)
     return Outcome.APPLIED
+
+
+def _fail_tick(ctx: FoldContext, request: Row, error: str) -> None:
+    """A request that can never become a run fails the tick that made it, with the reason
+    (as Dagster fails a tick whose run request is invalid): never a SUCCESS with no run."""
+    if request.get("source") == "sensor":
+        sensors.fail_request(ctx, request["request_id"], error)
+    elif request.get("source") == "schedule":
+        tick = _copy(ctx.get(SCHEDULE_TICKS.name, request["source_name"], request["tick_ms"]))
+        if tick is not None:
+            tick.update(status="FAILED", error=_joined(tick.get("error"), error))
+            ctx.put(SCHEDULE_TICKS.name, tick)
+
+
+def _joined(existing: str | None, error: str) -> str:
+    """One tick can carry the failures of several of its requests."""
+    if not existing:
+        return error
+    return existing if error in existing else f"{existing}\n{error}"
 
 
 def fold_key_conflicted(ctx: FoldContext, event: RunKeyConflicted) -> Outcome:

@@ -499,6 +499,28 @@ def link_run(ctx: FoldContext, request_id: str, run_id: str) -> None:
     ctx.put(SENSOR_TICKS.name, tick)
 
 
+def fail_request(ctx: FoldContext, request_id: str, error: str) -> None:
+    """A request of this tick can never become a run: the tick is a FAILURE saying why (called
+    by the runs fold)."""
+    found = tick_of_request(request_id)
+    if found is None:
+        return
+    row = ctx.get(SENSOR_TICKS.name, *found)
+    if row is None:
+        return
+    tick = {k: v for k, v in row.items() if k != ROW_VERSION}
+    reason = f"run request {request_id.rsplit(':', 1)[-1]} failed: {error}"
+    previous = tick.get("error")
+    tick["status"] = "FAILURE"
+    tick["error"] = reason if not previous else f"{previous}\n{reason}"
+    ctx.put(SENSOR_TICKS.name, tick)
+    state = ctx.get(SENSOR_STATE.name, found[0])
+    if state is not None and state.get("last_tick_id") == found[1]:
+        updated = {k: v for k, v in state.items() if k != ROW_VERSION}
+        updated["last_tick_status"] = "FAILURE"
+        ctx.put(SENSOR_STATE.name, updated)
+
+
 def install(registry: Registry) -> None:
     """Register the sensor tables and events. `run_requests` comes from `schedules.install`."""
     for spec in (SENSOR_STATE, SENSOR_TICKS, SENSOR_RUN_KEYS, PUSH_QUARANTINE, PUSH_MESSAGES):
