@@ -283,3 +283,31 @@ def test_a_missing_filter_runs_only_what_never_materialized(ws: Workspace) -> No
     assert view["chunks"]["total"] == 4 and view["anchor_partitions_planned"] == 4
     ranges = [r["partition_range"] for r in backfill_runs(ws, bf["backfill_id"])]
     assert sorted(ranges) == [["2024-01-05", "2024-01-06"], ["2024-01-07", "2024-01-08"]]
+
+
+def test_a_backfill_the_timer_cannot_process_fails_alone(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One backfill whose decision raises is FAILED with the traceback (Dagster's FAILED); the
+    other backfills go on, and every timer call succeeds."""
+    from arco.domain import backfill_controller
+
+    days = PartitionSelection(kind="range", first="2024-01-01", last="2024-01-02")
+    bad, _ = create_backfill(ws, BackfillRequest("key:events", days, chunk_size=1), "test")
+    good, _ = create_backfill(ws, BackfillRequest("key:events", days, chunk_size=1), "test")
+    real_plan = backfill_controller._plan
+
+    def plan(workspace: str, defs: Any, view: Any, *args: Any) -> None:
+        if view.row["backfill_id"] == bad["backfill_id"]:
+            raise RuntimeError("this backfill cannot be planned")
+        real_plan(workspace, defs, view, *args)
+
+    monkeypatch.setattr(backfill_controller, "_plan", plan)
+    worker = FakeWorker()
+    for _ in range(8):
+        step(ws, worker)
+    failed = backfill(ws, bad["backfill_id"])
+    assert failed["status"] == "FAILED"
+    assert "this backfill cannot be planned" in failed["error"]
+    assert backfill(ws, good["backfill_id"])["status"] == "COMPLETED_SUCCESS"
+    assert verify(ws).identical

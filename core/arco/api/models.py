@@ -895,6 +895,7 @@ class Backfill(ResponseModel):
     root_backfill_id: str
     created_ms: int
     status_changed_ms: int
+    error: str | None = None  # why it FAILED (the timer could not process it)
 
 
 class BackfillPage(ResponseModel):

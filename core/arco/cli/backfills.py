@@ -24,6 +24,7 @@ _STYLE = {
     "CANCELED": "yellow",
     "COMPLETED_SUCCESS": "green",
     "COMPLETED_FAILED": "red",
+    "FAILED": "red",
 }
 _TARGET = {"pause": "PAUSED", "resume": "REQUESTED", "cancel": "CANCELING"}
 
@@ -251,6 +252,9 @@ def register(cli: click.Group) -> None:
             f"backfill [bold]{view['backfill_id']}[/] {backfill_styled(view['status'])}"
             f"  created {when(view['created_ms'])} UTC"
         )
+        if view.get("error"):
+            last = view["error"].strip().splitlines()[-1]
+            console.print(f"[red]error[/]        {escape(last)} (--json for the traceback)")
         console.print(f"selection    {escape(view['selection'])}")
         anchor = f" of {escape(view['anchor'])}" if view["anchor"] else ""
         console.print(

@@ -23,6 +23,7 @@ not recorded (requests come from the chunk rows, one timer step later).
 from __future__ import annotations
 
 import json
+import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -73,6 +74,13 @@ class BackfillDecisions:
     runs_requested: int = 0
     transitions: int = 0
 
+    def merge(self, other: BackfillDecisions) -> None:
+        self.events.extend(other.events)
+        self.chunks_planned += other.chunks_planned
+        self.chunks_finished += other.chunks_finished
+        self.runs_requested += other.runs_requested
+        self.transitions += other.transitions
+
 
 @dataclass(frozen=True)
 class BackfillView:
@@ -100,8 +108,30 @@ def advance_backfills(
 ) -> BackfillDecisions:
     decisions = BackfillDecisions()
     for view in views:
-        _advance(workspace, defs, view, now, now_ms, default_retry, dynamic, decisions)
+        # One backfill's trouble is that backfill's failure: the others go on.
+        own = BackfillDecisions()
+        try:
+            _advance(workspace, defs, view, now, now_ms, default_retry, dynamic, own)
+        except Exception:
+            own = BackfillDecisions(events=[_failed(view.row, traceback.format_exc(), now_ms)])
+            own.transitions = 1
+        decisions.merge(own)
     return decisions
+
+
+def _failed(row: Row, error: str, now_ms: int) -> NewEvent:
+    """The backfill is FAILED with the error (once per status version, like every timer
+    transition: two timers deciding it write one event)."""
+    request_id = f"timer-fail-{row['status_version']}"
+    payload = BackfillStatusChanged(
+        backfill_id=row["backfill_id"],
+        action="fail",
+        request_id=request_id,
+        changed_by="timer",
+        error=error[-20_000:],
+    )
+    key = status_key(row["backfill_id"], request_id)
+    return _event(BACKFILL_STATUS_CHANGED, payload, key, now_ms)
 
 
 def _event(type_: str, payload: BaseModel, key: str, ms: int) -> NewEvent:

@@ -41,13 +41,23 @@ BACKFILL_CHUNK_PLANNED = "backfill.chunk_planned"
 BACKFILL_CHUNK_FINISHED = "backfill.chunk_finished"
 
 BackfillStatus = Literal[
-    "REQUESTED", "PAUSED", "CANCELING", "CANCELED", "COMPLETED_SUCCESS", "COMPLETED_FAILED"
+    "REQUESTED",
+    "PAUSED",
+    "CANCELING",
+    "CANCELED",
+    "COMPLETED_SUCCESS",
+    "COMPLETED_FAILED",
+    "FAILED",
 ]
-Action = Literal["pause", "resume", "cancel", "canceled", "complete_success", "complete_failed"]
+Action = Literal[
+    "pause", "resume", "cancel", "canceled", "complete_success", "complete_failed", "fail"
+]
 ChunkOutcome = Literal["SUCCESS", "FAILURE", "CANCELED"]
 StatusFilter = Literal["missing", "failed"]
 
-TERMINAL: frozenset[str] = frozenset({"CANCELED", "COMPLETED_SUCCESS", "COMPLETED_FAILED"})
+TERMINAL: frozenset[str] = frozenset(
+    {"CANCELED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED"}
+)
 # action -> (states it may start from, state it leads to)
 TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "pause": (frozenset({"REQUESTED"}), "PAUSED"),
@@ -56,6 +66,9 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     "canceled": (frozenset({"CANCELING"}), "CANCELED"),
     "complete_success": (frozenset({"REQUESTED"}), "COMPLETED_SUCCESS"),
     "complete_failed": (frozenset({"REQUESTED"}), "COMPLETED_FAILED"),
+    # Dagster's FAILED: the backfill could not be processed (the timer's decision raised); the
+    # error says why. Its runs in flight go on; retry-failed starts over what did not succeed.
+    "fail": (frozenset({"REQUESTED", "PAUSED", "CANCELING"}), "FAILED"),
 }
 MAX_EXPLICIT_KEYS = 10_000
 MAX_CHUNK_SIZE = 10_000
@@ -92,6 +105,7 @@ BACKFILLS = TableSpec(
         Column("created_ms", "int64"),
         Column("status_changed_ms", "int64"),
         Column("status_version", "string"),
+        Column("error", "string"),
     ),
     description="Per backfill: what it targets (compactly), its status and chunk counters.",
 )
@@ -259,6 +273,7 @@ class BackfillStatusChanged(_Payload):
     request_id: str = Field(min_length=1, max_length=200)
     changed_by: str = Field(default="unknown", max_length=200)
     cancel_runs: bool = False
+    error: str | None = Field(default=None, max_length=20_000)
 
 
 class BackfillChunkPlanned(_Payload):
@@ -365,6 +380,8 @@ def fold_status_changed(ctx: FoldContext, event: BackfillStatusChanged) -> Outco
     row.update(status=target, status_changed_ms=ctx.time_ms, status_version=ctx.event_id)
     if event.action == "cancel":
         row["cancel_runs"] = event.cancel_runs
+    if event.action == "fail":
+        row["error"] = event.error
     ctx.put(BACKFILLS.name, row)
     return Outcome.APPLIED
 

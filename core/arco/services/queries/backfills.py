@@ -66,6 +66,7 @@ def backfill_view(row: Row) -> dict[str, Any]:
         "tags": json.loads(row["tags"] or "{}"),
         "created_ms": row["created_ms"],
         "status_changed_ms": row["status_changed_ms"],
+        "error": row.get("error"),
     }
 
 
