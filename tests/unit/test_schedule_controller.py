@@ -158,3 +158,35 @@ def test_a_multi_partitioned_schedule_targets_every_key_of_the_closed_day() -> N
         "2024-01-02|eu",
         "2024-01-02|us",
     ]
+
+
+def test_a_schedule_whose_ticks_cannot_be_computed_fails_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    target = AssetSpec("t")
+    defs = Definitions(
+        assets=[target],
+        schedules=[
+            ScheduleDefinition(
+                name=name,
+                cron_schedule="0 * * * *",
+                target=[target],
+                default_status=DefaultScheduleStatus.RUNNING,
+            )
+            for name in ("broken", "hourly")
+        ],
+    ).snapshot("tests:defs")
+    real = schedule_controller.due_ticks
+
+    def due(node: object, row: object, now: datetime) -> object:
+        if getattr(node, "name", None) == "broken":
+            raise RuntimeError("cron exploded")
+        return real(node, row, now)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(schedule_controller, "due_ticks", due)
+    states = {**state(), "broken": {**state()["hourly"], "schedule": "broken"}}
+    events = evaluate_schedules(defs, states, datetime(2024, 1, 1, 2, 0, tzinfo=UTC)).events
+    by_schedule = {e.payload.schedule: e.payload for e in events}  # type: ignore[union-attr]
+    assert by_schedule["broken"].status == "FAILED"  # type: ignore[union-attr]
+    assert "cron exploded" in by_schedule["broken"].error  # type: ignore[union-attr,operator]
+    assert by_schedule["hourly"].status == "TRIGGERED"  # type: ignore[union-attr]

@@ -153,3 +153,25 @@ def test_run_status_sensors_watch_their_statuses_and_never_their_own_runs() -> N
     [failed] = [e.payload for e in events if e.payload.sensor == "failed"]
     assert [r.run_key for r in failed.run_requests] == ["run_a|FAILURE"]
     assert failed.run_requests[0].tags == {"arco/triggering_run": "run_a"}
+
+
+def test_a_sensor_the_timer_cannot_evaluate_is_a_failure_of_that_sensor_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from arco.domain import sensor_controller
+
+    real = sensor_controller._new_materializations
+
+    def broken(defs: Any, node: Any, *args: Any) -> Any:
+        if node.name == "daily":
+            raise RuntimeError("mapping exploded")
+        return real(defs, node, *args)
+
+    monkeypatch.setattr(sensor_controller, "_new_materializations", broken)
+    inputs = SensorInputs(materializations=[materialization("2024-01-02", NOW, "v1")])
+    decisions = evaluate_sensors("ws", snapshot(), states(), inputs, NOW, LOOKBACK)
+    by_sensor = {e.payload.sensor: e.payload for e in decisions.events}
+    assert by_sensor["daily"].outcome == "FAILED"
+    assert "mapping exploded" in (by_sensor["daily"].error or "")
+    assert by_sensor["whole"].outcome == "REQUESTED"  # the others go on
+    assert [o.sensor for o in decisions.orders] == ["poll"]

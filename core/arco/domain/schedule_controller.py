@@ -188,6 +188,22 @@ def tick_event(
     return NewEvent(SCHEDULE_TICKED, payload, key, event_id=deterministic_ulid(tick_ms, key))
 
 
+def _failed_tick(
+    defs: DefinitionsSnapshot, node: ScheduleNode, now: datetime, exc: Exception
+) -> NewEvent:
+    now_ms = to_ms(now)
+    payload = ScheduleTicked(
+        schedule=node.name,
+        tick_ms=now_ms,
+        tick_time=now.isoformat(),
+        definitions_hash=defs.content_hash,
+        status="FAILED",
+        error=f"the timer could not compute this schedule's ticks: {type(exc).__name__}: {exc}",
+    )
+    key = tick_idempotency_key(node.name, now_ms)
+    return NewEvent(SCHEDULE_TICKED, payload, key, event_id=deterministic_ulid(now_ms, key))
+
+
 @dataclass(frozen=True, slots=True)
 class ScheduleDecisions:
     events: tuple[NewEvent, ...]
@@ -208,7 +224,13 @@ def evaluate_schedules(
     for name in names:
         node = defs.schedules[name]
         row = states.get(name)
-        ticks = due_ticks(node, row, now)
+        try:
+            ticks = due_ticks(node, row, now)
+        except Exception as exc:
+            # One schedule's trouble is a FAILED tick of that schedule (at this call's time,
+            # saying why); the other schedules are evaluated as usual.
+            events.append(_failed_tick(defs, node, now, exc))
+            continue
         if node.catch_up.mode == "all" and len(ticks) > node.catch_up.max_ticks_per_call:
             ticks = ticks[: node.catch_up.max_ticks_per_call]
             key = capped_idempotency_key(name, to_ms(now))

@@ -113,38 +113,70 @@ def evaluate_sensors(
         if not is_due(state, node.minimum_interval_seconds, now_ms):
             continue
         decisions.evaluated += 1
-        version = str((state or {}).get("cursor_version") or "")
-        if node.kind == "poll":
-            slot = node.minimum_interval_seconds * 1000
-            decisions.orders.append(SensorOrder(workspace, name, version, now_ms // slot * slot))
-            continue
-        cursor = (state or {}).get("cursor")
-        since = _cursor_ms(cursor) - lookback_ms
-        claimed = inputs.claimed.get(name, frozenset())
-        if node.kind == "asset":
-            found = _new_materializations(defs, node, inputs.materializations, since, claimed)
-        else:
-            found = _new_run_outcomes(node, inputs.finished_runs, since, claimed)
-        if not found:
-            continue  # nothing new: no tick, nothing written
-        newest = max(ms for ms, _ in found)
-        payload = SensorEvaluated(
-            sensor=name,
-            kind=node.kind,
-            outcome="REQUESTED",
-            cursor_read_version=version,
-            cursor_before=cursor,
-            cursor_after=str(max(newest, _cursor_ms(cursor))),
-            run_requests=[request for _, request in found],
-            default_running=node.default_status == "RUNNING",
-        )
-        keys = "\x00".join(str(r.run_key) for _, r in found)
-        evaluation_id = hashlib.sha256(keys.encode()).hexdigest()[:16]
-        key = poll_evaluation_key(name, version, evaluation_id)
-        decisions.events.append(
-            NewEvent(SENSOR_EVALUATED, payload, key, event_id=deterministic_ulid(now_ms, key))
-        )
+        try:
+            _evaluate(workspace, defs, name, node, state, inputs, now_ms, lookback_ms, decisions)
+        except Exception as exc:
+            # One sensor's trouble is a FAILURE tick of that sensor; the others go on.
+            version = str((state or {}).get("cursor_version") or "")
+            payload = SensorEvaluated(
+                sensor=name,
+                kind=node.kind,
+                outcome="FAILED",
+                error=f"the timer could not evaluate this sensor: {type(exc).__name__}: {exc}",
+                cursor_read_version=version,
+                cursor_before=(state or {}).get("cursor"),
+                default_running=node.default_status == "RUNNING",
+            )
+            key = poll_evaluation_key(name, version, f"failed-{now_ms}")
+            decisions.events.append(
+                NewEvent(SENSOR_EVALUATED, payload, key, event_id=deterministic_ulid(now_ms, key))
+            )
     return decisions
+
+
+def _evaluate(
+    workspace: str,
+    defs: DefinitionsSnapshot,
+    name: str,
+    node: SensorNode,
+    state: Row | None,
+    inputs: SensorInputs,
+    now_ms: int,
+    lookback_ms: int,
+    decisions: SensorDecisions,
+) -> None:
+    """One due sensor: an order to the worker (poll), or a built-in evaluation's event."""
+    version = str((state or {}).get("cursor_version") or "")
+    if node.kind == "poll":
+        slot = node.minimum_interval_seconds * 1000
+        decisions.orders.append(SensorOrder(workspace, name, version, now_ms // slot * slot))
+        return
+    cursor = (state or {}).get("cursor")
+    since = _cursor_ms(cursor) - lookback_ms
+    claimed = inputs.claimed.get(name, frozenset())
+    if node.kind == "asset":
+        found = _new_materializations(defs, node, inputs.materializations, since, claimed)
+    else:
+        found = _new_run_outcomes(node, inputs.finished_runs, since, claimed)
+    if not found:
+        return  # nothing new: no tick, nothing written
+    newest = max(ms for ms, _ in found)
+    payload = SensorEvaluated(
+        sensor=name,
+        kind=node.kind,
+        outcome="REQUESTED",
+        cursor_read_version=version,
+        cursor_before=cursor,
+        cursor_after=str(max(newest, _cursor_ms(cursor))),
+        run_requests=[request for _, request in found],
+        default_running=node.default_status == "RUNNING",
+    )
+    keys = "\x00".join(str(r.run_key) for _, r in found)
+    evaluation_id = hashlib.sha256(keys.encode()).hexdigest()[:16]
+    key = poll_evaluation_key(name, version, evaluation_id)
+    decisions.events.append(
+        NewEvent(SENSOR_EVALUATED, payload, key, event_id=deterministic_ulid(now_ms, key))
+    )
 
 
 def _cursor_ms(cursor: object) -> int:
