@@ -3,6 +3,10 @@
 # location, let a simulated week of timer runs tick its schedules, deliver a sensor message,
 # change a code version, read the staleness report and the reconciliation plan, execute it,
 # and check the state. Leaves the store behind for `arco dev`.
+#
+# The story runs on a simulated timeline that ends a few minutes before now: every event it
+# writes is in the past, so the store can be used in real time afterwards (`arco dev`, `arco
+# run --wait`). Run again, it starts over (the demo workspace of the default store is reset).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARCO="${ARCO:-.venv/bin/arco}"
@@ -12,33 +16,43 @@ export ARCO_WORKSPACE="${ARCO_WORKSPACE:-demo}"
 export ARCO_DEFINITIONS="${ARCO_DEFINITIONS:-examples.shop:defs}"
 
 step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
-at() { .venv/bin/python -c "import datetime as d; print((d.datetime.now(d.UTC) + d.timedelta(hours=$1)).strftime('%Y-%m-%dT%H:%M:%SZ'))"; }
+# The timeline: hour 0 is 179 h 10 min ago, so its last hour (179) ends 10 minutes before now.
+T0="$(.venv/bin/python -c 'import time; print(int(time.time()) - 179 * 3600 - 600)')"
+at() { .venv/bin/python -c "import datetime as d; print(d.datetime.fromtimestamp($T0 + round($1 * 3600), d.UTC).strftime('%Y-%m-%dT%H:%M:%SZ'))"; }
+# The first steps happen in the timeline's first minutes, 20 s apart (a command's own clock
+# flows on from its --at while it runs).
+SECONDS_IN=0
+arco() { SECONDS_IN=$((SECONDS_IN + 20)); ARCO_AT="$(at "$SECONDS_IN/3600")" $ARCO "$@"; }
+
+if [ "$ARCO_STORE" = "file://./.arco" ]; then  # the demo's own scratch workspace: start over
+  rm -rf ".arco/workspaces/$ARCO_WORKSPACE" ".arco/directory/workspaces/$ARCO_WORKSPACE.json"
+fi
 
 step "create the workspace (nothing else does: a misspelt name is an error, not a new workspace)"
-$ARCO workspace create "$ARCO_WORKSPACE"
-if $ARCO --workspace demo-typo state; then echo "expected an unknown workspace" >&2; exit 1; fi
+arco workspace create "$ARCO_WORKSPACE"
+if arco --workspace demo-typo state; then echo "expected an unknown workspace" >&2; exit 1; fi
 
 step "workspace settings (each is one ledger object); a bad value is refused"
-$ARCO settings set runs.max_in_flight 8
-if $ARCO settings set reconciliation.enabled maybe; then echo "expected a refusal" >&2; exit 1; fi
+arco settings set runs.max_in_flight 8
+if arco settings set reconciliation.enabled maybe; then echo "expected a refusal" >&2; exit 1; fi
 
 step "deploy the example code location (examples/shop.py)"
-$ARCO deploy --definitions examples.shop:defs
-$ARCO deploy --definitions examples.shop:defs   # the same snapshot again: nothing recorded
-$ARCO assets
-$ARCO partitions revenue --limit 5
+arco deploy --definitions examples.shop:defs
+arco deploy --definitions examples.shop:defs   # the same snapshot again: nothing recorded
+arco assets
+arco partitions revenue --limit 5
 
 step "run a week of orders and revenue now, executed here; the same run_key again is the same run"
-$ARCO run 'key:orders or key:revenue' --from 2024-01-01 --to 2024-01-07 --run-key demo-week --wait
-$ARCO run 'key:orders or key:revenue' --from 2024-01-01 --to 2024-01-07 --run-key demo-week
-if $ARCO run 'key:orders' --partition 2024-01-01 --run-key demo-week; then
+arco run 'key:orders or key:revenue' --from 2024-01-01 --to 2024-01-07 --run-key demo-week --wait
+arco run 'key:orders or key:revenue' --from 2024-01-01 --to 2024-01-07 --run-key demo-week
+if arco run 'key:orders' --partition 2024-01-01 --run-key demo-week; then
   echo "expected a run_key conflict" >&2; exit 1
 fi
-if $ARCO run 'key:no_such_asset' --partition 2024-01-01; then echo "expected a refusal" >&2; exit 1; fi
-RUN_ID="$($ARCO runs --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["runs"][0]["run_id"])')"
-$ARCO status "$RUN_ID"
-$ARCO logs "$RUN_ID" --task 0
-$ARCO partitions orders --limit 3
+if arco run 'key:no_such_asset' --partition 2024-01-01; then echo "expected a refusal" >&2; exit 1; fi
+RUN_ID="$(arco runs --json | .venv/bin/python -c 'import json,sys; print(json.load(sys.stdin)["runs"][0]["run_id"])')"
+arco status "$RUN_ID"
+arco logs "$RUN_ID" --task 0
+arco partitions orders --limit 3
 
 step "a simulated week: the timer every 6 hours (schedules request runs; their tasks run here)"
 $ARCO tick --now "$(at 6)" --until "$(at 168)" --step 6h | tail -n 4
