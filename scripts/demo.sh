@@ -6,7 +6,7 @@
 #
 # The story runs on a simulated timeline that ends a few minutes before now: every event it
 # writes is in the past, so the store can be used in real time afterwards (`arco dev`, `arco
-# run --wait`). Run again, it starts over (the demo workspace of the default store is reset).
+# run --wait`). Run again, it starts over (the demo workspace of a local store is reset).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ARCO="${ARCO:-.venv/bin/arco}"
@@ -24,9 +24,12 @@ at() { .venv/bin/python -c "import datetime as d; print(d.datetime.fromtimestamp
 SECONDS_IN=0
 arco() { SECONDS_IN=$((SECONDS_IN + 20)); ARCO_AT="$(at "$SECONDS_IN/3600")" $ARCO "$@"; }
 
-if [ "$ARCO_STORE" = "file://./.arco" ]; then  # the demo's own scratch workspace: start over
-  rm -rf ".arco/workspaces/$ARCO_WORKSPACE" ".arco/directory/workspaces/$ARCO_WORKSPACE.json"
-fi
+case "$ARCO_STORE" in  # a local store: the demo's own workspace starts over
+  file://*)
+    root="${ARCO_STORE#file://}"
+    rm -rf "$root/workspaces/$ARCO_WORKSPACE" "$root/directory/workspaces/$ARCO_WORKSPACE.json"
+    ;;
+esac
 
 step "create the workspace (nothing else does: a misspelt name is an error, not a new workspace)"
 arco workspace create "$ARCO_WORKSPACE"
