@@ -94,6 +94,7 @@ def cli(ctx: click.Context, store: str, workspace: str, lookback_ms: int, at: st
       arco rebuild --verify rebuild from the ledger and compare with what is published
       arco doctor           health of pointer, manifests, files, quarantine, ledger
       arco quarantine list / replay   what the fold did not apply; apply it again
+      arco gc [--dry-run]   delete superseded manifests and table files (grace period)
       arco restore-pointer  point a lost pointer back at the newest good manifest
       arco dev              local HTTP API plus the timer loop (no auth, loopback only)
     """
@@ -261,6 +262,43 @@ def doctor(c: Context, as_json: bool) -> None:
                 console.print(f"{'':>12}[cyan]action:[/] {escape(f.action)}")
     if any(f.status == "error" for f in findings):
         sys.exit(1)
+
+
+@cli.command()
+@click.option(
+    "--grace-minutes",
+    type=click.IntRange(min=0),
+    default=None,
+    help="Keep every manifest published this recently, and the files it names "
+    "[default: the gc.grace_minutes setting].",
+)
+@click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
+@json_option
+@pass_ctx
+@handle_errors
+def gc(c: Context, grace_minutes: int | None, dry_run: bool, as_json: bool) -> None:
+    """Delete superseded manifests and table files no reader can still be inside (never the
+    ledger, never what a kept manifest names, never a compaction publishing)."""
+    from arco.services.operations.gc import collect_garbage
+    from arco.services.queries.settings import setting_value
+
+    if grace_minutes is None:
+        grace_minutes = int(setting_value(c.ws.snapshot(), "gc.grace_minutes"))
+    report = collect_garbage(c.ws, grace_minutes * 60_000, dry_run=dry_run)
+    while report.more and not dry_run:  # in batches, each as safe as the whole
+        more = collect_garbage(c.ws, grace_minutes * 60_000)
+        more.manifests_deleted[:0] = report.manifests_deleted
+        more.files_deleted[:0] = report.files_deleted
+        report = more
+    if as_json:
+        print_json(report.as_dict())
+        return
+    verb = "would delete" if dry_run else "deleted"
+    console.print(
+        f"{verb} {len(report.manifests_deleted)} manifest(s) and {len(report.files_deleted)} "
+        f"table file(s); kept {report.kept_manifests} manifest(s) from "
+        f"{report.oldest_kept_manifest_id} to {report.current_manifest_id}"
+    )
 
 
 @cli.command("restore-pointer")

@@ -50,6 +50,18 @@ SETTINGS: dict[str, SettingSpec] = {
             "Rate limit for runs launched by reconciliation.",
         ),
         SettingSpec(
+            "gc.enabled",
+            bool,
+            False,
+            "Let the timer delete superseded manifests and table files (see `arco gc`).",
+        ),
+        SettingSpec(
+            "gc.grace_minutes",
+            int,
+            60,
+            "How long a superseded manifest and its files stay readable (readers inside it).",
+        ),
+        SettingSpec(
             "runs.max_in_flight",
             int,
             20,

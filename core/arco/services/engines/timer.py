@@ -17,6 +17,7 @@ from typing import Any
 from arco.domain.backfill_controller import BackfillDecisions, BackfillView, advance_backfills
 from arco.domain.backfills import BACKFILL_CHUNKS, BACKFILLS, TERMINAL
 from arco.domain.definitions import DefinitionsSnapshot
+from arco.domain.errors import ArcoError
 from arco.domain.run_controller import RunPolicy, advance_runs
 from arco.domain.run_requests import automation_requests_to_events
 from arco.domain.runs import PARTITION_STATUS, RUN_REQUESTED, RUNS
@@ -58,6 +59,7 @@ class TimerResult:
     tasks_timed_out: int = 0
     dispatch: DispatchReport = field(default_factory=DispatchReport)
     ledger_objects: list[str] = field(default_factory=list)
+    gc: dict[str, Any] | None = None
     evaluate_seconds: float = 0.0
     manifest_id: int = 0
 
@@ -221,8 +223,24 @@ def run_timer(
             result.dispatch = dispatcher.dispatch(advance.dispatches)
     if compact:
         ws.compactor.compact_until_idle()
+        result.gc = _collect_garbage(ws)
     result.manifest_id = ws.manifest().manifest_id
     return result
+
+
+def _collect_garbage(ws: Workspace) -> dict[str, Any] | None:
+    """When `gc.enabled`: a bounded collection after the call's compaction. Its failure is
+    reported, never the timer's: what it did not delete, the next call does."""
+    from arco.services.operations.gc import collect_garbage
+
+    snapshot = ws.snapshot()
+    if not setting_value(snapshot, "gc.enabled"):
+        return None
+    grace_ms = int(setting_value(snapshot, "gc.grace_minutes")) * 60_000
+    try:
+        return collect_garbage(ws, grace_ms, max_deletes=1000).as_dict()
+    except ArcoError as exc:
+        return {"error": str(exc)}
 
 
 def _sensor_decisions(
