@@ -37,6 +37,10 @@ def orders() -> None: ...
 def revenue() -> None: ...
 
 
+@asset
+def alert() -> None: ...
+
+
 def poll(fn: Any, target: Any = (orders,)) -> tuple[Any, SensorNode]:
     definition = sensor(target=list(target), name="s")(fn)
     node = Definitions(assets=[orders, revenue], sensors=[definition]).snapshot("t").sensors["s"]
@@ -55,8 +59,10 @@ def test_a_snapshot_without_sensors_keeps_its_hash_and_one_with_sensors_round_tr
         "projects/my-project/subscriptions/landed", target=[orders], name="landed"
     )(lambda context: None)
     watch = asset_sensor(name="watch", monitored_assets=[orders], target=[revenue])
-    failing = run_status_sensor(name="on_fail", run_status="FAILURE", target=["revenue"])
-    full = Definitions(assets=[orders, revenue], sensors=[landed, watch, failing]).snapshot("loc")
+    failing = run_status_sensor(name="on_fail", run_status="FAILURE", target=["alert"])
+    full = Definitions(assets=[orders, revenue, alert], sensors=[landed, watch, failing]).snapshot(
+        "loc"
+    )
     assert full.content_hash != plain.content_hash
     again = DefinitionsSnapshot.from_json(full.to_json())
     assert again == full and again.content_hash == full.content_hash
@@ -177,3 +183,28 @@ def test_a_push_sensor_sees_the_message_and_has_no_cursor() -> None:
     result = evaluate(landed, node, PushSensorContext("p", message))
     assert result.outcome == "FAILED" and "push sensor has no cursor" in (result.error or "")
     assert seen[0].json() == {"a": 1} and seen[0].attributes == {"k": "v"}
+
+
+@pytest.mark.parametrize(
+    ("make", "needle"),
+    [
+        (
+            lambda: run_status_sensor(name="rs", run_status="FAILURE", target=[revenue]),
+            "a run-status sensor requests whole runs",
+        ),
+        (
+            lambda: asset_sensor(name="as", monitored_assets=[alert], target=[revenue]),
+            "partitioned differently",
+        ),
+        (
+            lambda: asset_sensor(name="mix", monitored_assets=[orders], target=[revenue, alert]),
+            "partitioned differently",
+        ),
+    ],
+)
+def test_sensors_whose_requests_could_never_run_are_refused_at_deploy(
+    make: Any, needle: str
+) -> None:
+    """Found by its requests failing tick after tick once; now the deploy says why."""
+    with pytest.raises(InvalidInput, match=needle):
+        Definitions(assets=[orders, revenue, alert], sensors=[make()]).snapshot("loc")

@@ -933,6 +933,31 @@ def _check_schedule(snapshot: DefinitionsSnapshot, schedule: ScheduleNode) -> No
         )
 
 
+def _check_requests_can_run(snapshot: DefinitionsSnapshot, sensor: SensorNode, owner: str) -> None:
+    """A built-in sensor's requests must be able to become runs: an asset sensor requests the
+    monitored partition for targets partitioned alike and a whole run for unpartitioned ones; a
+    run-status sensor requests whole runs. Anything else could only ever fail, so it is refused
+    at deploy time rather than discovered tick after tick."""
+    partitioned = [t for t in sensor.target if snapshot.assets[t].partitions is not None]
+    if sensor.kind == "run_status" and partitioned:
+        raise InvalidInput(
+            f"{owner} targets partitioned asset(s) {', '.join(partitioned)}: a run-status sensor "
+            "requests whole runs, so target unpartitioned assets"
+        )
+    if sensor.kind != "asset" or not partitioned:
+        return
+    for monitored in sensor.monitored_assets:
+        expected = snapshot.assets[monitored].partitions
+        unlike = [t for t in sensor.target if snapshot.assets[t].partitions != expected]
+        if unlike:
+            raise InvalidInput(
+                f"{owner} monitors {monitored!r} but targets {', '.join(unlike)}, partitioned "
+                f"differently: its requests carry {monitored!r}'s partition key (or none), so "
+                "they could never run; target assets partitioned like it, or only unpartitioned "
+                "ones"
+            )
+
+
 def _check_sensors(snapshot: DefinitionsSnapshot) -> None:
     subscriptions: dict[str, str] = {}
     for name, sensor in snapshot.sensors.items():
@@ -942,6 +967,7 @@ def _check_sensors(snapshot: DefinitionsSnapshot) -> None:
         for key in (*sensor.target, *sensor.monitored_assets):
             if key not in snapshot.assets:
                 raise InvalidInput(f"{owner} refers to unknown asset {key!r}")
+        _check_requests_can_run(snapshot, sensor, owner)
         if sensor.kind == "push":
             # A push is routed by its subscription's short name: it must name one sensor.
             short = sensor.subscription_name
