@@ -60,6 +60,8 @@ class TimerResult:
     dispatch: DispatchReport = field(default_factory=DispatchReport)
     ledger_objects: list[str] = field(default_factory=list)
     gc: dict[str, Any] | None = None
+    # Publications during the call: each compaction between steps re-reads what a step wrote.
+    compactions: int = 0
     evaluate_seconds: float = 0.0
     manifest_id: int = 0
 
@@ -135,7 +137,8 @@ def run_timer(
 
     def refold() -> Snapshot:
         if compact:
-            ws.compactor.compact_until_idle()
+            steps = ws.compactor.compact_until_idle()
+            result.compactions += sum(1 for step in steps if step.published)
         return ws.snapshot()
 
     # Runs are decided 1 ms after the ticks and sensor evaluations of this call (at `now`), so
@@ -222,7 +225,8 @@ def run_timer(
         if advance.dispatches:
             result.dispatch = dispatcher.dispatch(advance.dispatches)
     if compact:
-        ws.compactor.compact_until_idle()
+        steps = ws.compactor.compact_until_idle()
+        result.compactions += sum(1 for step in steps if step.published)
         result.gc = _collect_garbage(ws)
     result.manifest_id = ws.manifest().manifest_id
     return result
