@@ -485,15 +485,18 @@ def fold_push_quarantined(ctx: FoldContext, event: PushQuarantined) -> Outcome:
     return Outcome.APPLIED
 
 
+def _requesting_tick(ctx: FoldContext, request_id: str) -> dict[str, Any] | None:
+    """A copy of the sensor tick that made request `request_id`, if it is a sensor's."""
+    found = tick_of_request(request_id)
+    row = ctx.get(SENSOR_TICKS.name, *found) if found else None
+    return None if row is None else {k: v for k, v in row.items() if k != ROW_VERSION}
+
+
 def link_run(ctx: FoldContext, request_id: str, run_id: str) -> None:
     """List a run on the sensor tick that requested it (called by the runs fold)."""
-    found = tick_of_request(request_id)
-    if found is None:
+    tick = _requesting_tick(ctx, request_id)
+    if tick is None:
         return
-    row = ctx.get(SENSOR_TICKS.name, *found)
-    if row is None:
-        return
-    tick = {k: v for k, v in row.items() if k != ROW_VERSION}
     run_ids = sorted({*json.loads(tick.get("run_ids") or "[]"), run_id})
     tick["run_ids"] = json.dumps(run_ids)
     ctx.put(SENSOR_TICKS.name, tick)
@@ -502,20 +505,16 @@ def link_run(ctx: FoldContext, request_id: str, run_id: str) -> None:
 def fail_request(ctx: FoldContext, request_id: str, error: str) -> None:
     """A request of this tick can never become a run: the tick is a FAILURE saying why (called
     by the runs fold)."""
-    found = tick_of_request(request_id)
-    if found is None:
+    tick = _requesting_tick(ctx, request_id)
+    if tick is None:
         return
-    row = ctx.get(SENSOR_TICKS.name, *found)
-    if row is None:
-        return
-    tick = {k: v for k, v in row.items() if k != ROW_VERSION}
     reason = f"run request {request_id.rsplit(':', 1)[-1]} failed: {error}"
     previous = tick.get("error")
     tick["status"] = "FAILURE"
     tick["error"] = reason if not previous else f"{previous}\n{reason}"
     ctx.put(SENSOR_TICKS.name, tick)
-    state = ctx.get(SENSOR_STATE.name, found[0])
-    if state is not None and state.get("last_tick_id") == found[1]:
+    state = ctx.get(SENSOR_STATE.name, tick["sensor"])
+    if state is not None and state.get("last_tick_id") == tick["tick_id"]:
         updated = {k: v for k, v in state.items() if k != ROW_VERSION}
         updated["last_tick_status"] = "FAILURE"
         ctx.put(SENSOR_STATE.name, updated)
