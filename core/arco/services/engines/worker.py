@@ -14,13 +14,15 @@ import inspect
 import json
 import logging
 import os
+import secrets
 import socket
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from arco.clock import clock_now
 from arco.definitions import CONTEXT_PARAMETERS
@@ -32,7 +34,7 @@ from arco.domain.data_versions import (
     upstream_inputs,
 )
 from arco.domain.definitions import DefinitionsSnapshot
-from arco.domain.errors import InvalidInput, NotFound
+from arco.domain.errors import InvalidInput, NotFound, StorageUnavailable
 from arco.domain.partitions import TimeWindowPartitionsDefinition
 from arco.domain.run_controller import TaskOrder, dispatch_name
 from arco.domain.runs import (
@@ -113,9 +115,27 @@ def worker_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
+# Once an attempt is claimed, a redelivered order only finds the claim and runs nothing: the
+# claim and the reports are retried here a few times before the attempt is given up (and the
+# timer times it out and dispatches the next one).
+STORE_TRIES = 4
+T = TypeVar("T")
+
+
+def _retrying(call: Callable[[], T]) -> T:
+    """`call()`, again on StorageUnavailable (each call must be safe to repeat)."""
+    for attempt in range(STORE_TRIES - 1):
+        try:
+            return call()
+        except StorageUnavailable:
+            time.sleep(0.05 * 2**attempt)
+    return call()
+
+
 def _report(ws: Workspace, kind: str, type_: str, order: TaskOrder, payload: Any) -> None:
+    """Append one report. Safe to repeat: its idempotency key makes a second copy a no-op."""
     key = task_report_key(kind, order.run_id, order.task, order.attempt)
-    ws.writer.append([NewEvent(type_, payload, key)])
+    _retrying(lambda: ws.writer.append([NewEvent(type_, payload, key)]))
 
 
 def _claim(ws: Workspace, order: TaskOrder) -> bool:
@@ -123,8 +143,21 @@ def _claim(ws: Workspace, order: TaskOrder) -> bool:
     that dies after this never runs the attempt again: the timer times the attempt out and
     dispatches the next one, so user code runs twice only if a worker dies while it runs."""
     key = ws.layout.attempt_claim_key(order.run_id, order.task, order.attempt)
-    body = json.dumps({"worker": worker_id(), "claimed_ms": ws.clock.now_ms()}).encode()
-    return ws.store.create(key, body).ok
+    token = f"{worker_id()}:{encode_ulid(ws.clock.now_ms(), secrets.randbits(80))}"
+    body = json.dumps({"worker": worker_id(), "token": token}).encode()
+
+    def take() -> bool:
+        try:
+            if ws.store.create(key, body).ok:
+                return True
+        except StorageUnavailable:
+            pass  # the answer was lost, perhaps not the write: look
+        stored = ws.store.get(key)
+        if stored is None:
+            raise StorageUnavailable(f"could not take the claim {key}")
+        return stored.data == body  # ours (an earlier try of this delivery landed), or another's
+
+    return _retrying(take)
 
 
 def _not_dispatched(order: TaskOrder, task: Row) -> str:
@@ -199,12 +232,14 @@ def execute_task(
         )
         return TaskResult(order, "CANCELED")
 
+    # Everything read before the claim: after it, a failure would leave the attempt claimed and
+    # never run.
+    defs_snapshot = current_definitions(snapshot)
+    node = defs_snapshot.assets.get(order.asset) if defs_snapshot else None
     if not _claim(ws, order):
         # Cloud Tasks delivered this attempt again while it runs (or after it ran, before the
         # projection shows it): user code runs once per dispatched attempt.
         return TaskResult(order, "CLAIMED")
-    defs_snapshot = current_definitions(snapshot)
-    node = defs_snapshot.assets.get(order.asset) if defs_snapshot else None
     _report(
         ws,
         "started",
@@ -257,9 +292,9 @@ def execute_task(
         beat.join(timeout=5)
         logger.removeHandler(capture)
     duration_ms = round((time.monotonic() - started) * 1000)
-    log_key = _write_logs(ws, order, capture.records)
+    log_key = _retrying(lambda: _write_logs(ws, order, capture.records))
     inputs = (
-        _input_versions(snapshot, defs_snapshot, order, clock_now(ws.clock))
+        _retrying(lambda: _input_versions(snapshot, defs_snapshot, order, clock_now(ws.clock)))
         if defs_snapshot
         else {}
     )
@@ -342,6 +377,7 @@ def _heartbeat(ws: Workspace, order: TaskOrder, stop: threading.Event, interval_
 def _write_logs(ws: Workspace, order: TaskOrder, records: list[dict[str, Any]]) -> str:
     """One object per execution (a redelivered order writes a second one, nothing is lost)."""
     execution = encode_ulid(ws.clock.now_ms(), int.from_bytes(os.urandom(10), "big"))
+    # (Retried whole: a copy that landed before a lost answer is one more log object, kept.)
     key = ws.layout.task_log_key(order.run_id, order.task, order.attempt, execution)
     base = {
         "run_id": order.run_id,
