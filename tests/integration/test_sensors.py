@@ -279,3 +279,29 @@ def test_a_request_that_can_never_run_fails_its_tick_with_the_reason(tmp_path: P
     from arco.services.operations.rebuild import verify
 
     assert verify(ws).identical
+
+
+def test_a_request_whose_planning_raises_fails_alone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug planning one request fails that request and its tick, not the timer call: the
+    other requests of the call become runs."""
+    from arco.domain import run_requests
+
+    clock = OffsetClock()
+    clock.set_now(int(T0.timestamp() * 1000))
+    ws = open_ws(tmp_path / "store", clock)
+    deploy(ws, load_definitions(LOCATION).snapshot(LOCATION), "test")
+    real = run_requests.prepare_run
+
+    def prepare(defs: Any, selection: Any, partition: Any, *args: Any) -> Any:
+        if partition == "2024-01-03":
+            raise RuntimeError("planner bug")
+        return real(defs, selection, partition, *args)
+
+    monkeypatch.setattr(run_requests, "prepare_run", prepare)
+    INBOX.files, INBOX.fail = ["2024-01-02-a", "2024-01-03-a"], False
+    tick(ws)
+    [evaluated] = ticks(ws, "new_files")
+    assert evaluated["status"] == "FAILURE" and "RuntimeError: planner bug" in evaluated["error"]
+    assert [r["run_key"] for r in runs_of(ws, "new_files")] == ["2024-01-02-a"]

@@ -157,12 +157,15 @@ def automation_requests_to_events(
             prepared = prepare_run(
                 defs, selection, partition, None, tags, now, default_retry, dynamic
             )
-        except InvalidInput as exc:
+        except Exception as exc:
+            # One request that cannot be planned fails that request (and its tick), never the
+            # timer call: a planning bug is reported with its type, bad input as it is.
+            error = str(exc) if isinstance(exc, InvalidInput) else f"{type(exc).__name__}: {exc}"
             key = f"request_failed:{row['request_id']}"
             events.append(
                 NewEvent(
                     RUN_REQUEST_FAILED,
-                    RunRequestFailed(request_id=row["request_id"], error=str(exc)),
+                    RunRequestFailed(request_id=row["request_id"], error=error[:8000]),
                     key,
                     event_id=deterministic_ulid(now_ms, key),
                 )
