@@ -47,7 +47,7 @@ class Instance:
     store_override: ObjectStore | None = None
     gate_override: Gate | None = None
     definitions_override: Definitions | None = None
-    # None: serve any created workspace (the CLI, which acts with the store's own credentials).
+    # False: serve any created workspace (the CLI, which acts with the store's own credentials).
     serve_declared_only: bool = True
     # Cloud Functions (2nd gen) and Cloud Run set K_SERVICE in every instance.
     on_cloud_run: bool = False

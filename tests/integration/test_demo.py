@@ -14,15 +14,9 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def _demo(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _run(command: list[str], env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        ["bash", "scripts/demo.sh"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
+        command, cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False
     )
 
 
@@ -34,26 +28,11 @@ def test_the_demo_runs_twice_and_leaves_a_store_usable_in_real_time(tmp_path: Pa
         "ARCO_STORE": f"file://{tmp_path}",
     }
     for attempt in (1, 2):
-        done = _demo(env)
+        done = _run(["bash", "scripts/demo.sh"], env)
         assert done.returncode == 0, f"demo run {attempt}:\n{done.stdout[-3000:]}{done.stderr}"
-    args = ["run", "key:orders", "--partition", "2024-01-10", "--wait"]
-    run = subprocess.run(
-        [arco, "--workspace", "demo", *args, "--definitions", "examples.shop_v2:defs"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    demo = [arco, "--workspace", "demo"]
+    job = ["run", "key:orders", "--partition", "2024-01-10", "--wait"]
+    run = _run([*demo, *job, "--definitions", "examples.shop_v2:defs"], env)
     assert run.returncode == 0 and "finished: SUCCESS" in run.stdout, run.stdout + run.stderr
-    doctor = subprocess.run(
-        [arco, "--workspace", "demo", "doctor"],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    doctor = _run([*demo, "doctor"], env)
     assert doctor.returncode == 0, doctor.stdout
