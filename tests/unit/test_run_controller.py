@@ -413,3 +413,32 @@ def test_dispatch_name_is_a_valid_cloud_tasks_id_even_for_long_names() -> None:
         name = dispatch_name(*args)
         assert CLOUD_TASKS_ID.match(name), name
         assert len(name) <= 500
+
+
+# --- isolation ---------------------------------------------------------------------------------
+
+
+def test_a_run_whose_rows_cannot_be_read_fails_alone() -> None:
+    runs = [run_row("r1", created_ms=NOW - 2), run_row("r2", created_ms=NOW - 1)]
+    broken = task_row("r1", 0)
+    broken["depends_on"] = "not json"
+    tasks = [task_row("r1", 1, depends_on=(0,)), broken, task_row("r2", 0)]
+    decisions = advance(runs, tasks)
+    assert summary(decisions) == [
+        ("run.failed", "fail:r1"),
+        ("task.dispatched", "dispatch:r2:0:1"),
+    ]
+    failed = payload(decisions.events[0])
+    assert failed["run_id"] == "r1"
+    assert failed["error"].startswith("the timer could not advance this run: JSONDecodeError")
+    assert decisions.failed == 1 and decisions.dispatched == 1
+    assert [o.run_id for o in decisions.dispatches] == ["r2"]
+
+
+def test_a_failing_run_gives_back_the_room_it_would_have_taken() -> None:
+    # r1 (queued, first) launches and then breaks: its launch is not kept, so r2 launches.
+    runs = [run_row("r1", "QUEUED", NOW - 2), run_row("r2", "QUEUED", NOW - 1)]
+    broken = task_row("r1", 0)
+    broken["depends_on"] = "{"
+    decisions = advance(runs, [broken], policy=RunPolicy(max_in_flight=1))
+    assert summary(decisions) == [("run.failed", "fail:r1"), ("run.launched", "launch:r2")]

@@ -861,3 +861,31 @@ def test_transitively_skipped_task_row_version_does_not_depend_on_arrival_order(
     late = folded(requested, launched, *d, *a)
     assert late.task(3)["skipped_because"] == ordered.task(3)["skipped_because"] == "x was skipped"
     assert late.task(3)[ROW_VERSION] == ordered.task(3)[ROW_VERSION]
+
+
+# --- run.failed (the timer could not advance the run) ------------------------------------------
+
+
+def _run_failed(w: Writer, run_id: str = "r1", error: str = "corrupt row") -> EventEnvelope:
+    payload = runs.RunFailed(run_id=run_id, error=error)
+    return w.envelope(runs.RUN_FAILED, payload, f"fail:{run_id}")
+
+
+def test_a_failed_run_ends_with_its_error_and_skips_what_waits(w: Writer, p: Projection) -> None:
+    started_run(w, p)
+    p.deliver(_run_failed(w))
+    run = p.run()
+    assert (run["status"], run["error"], run["finished_ms"]) == ("FAILURE", "corrupt row", w.ms)
+    # a's attempt is held by a worker; the rest never will be dispatched
+    assert p.statuses() == ["STARTED", "SKIPPED", "SKIPPED", "SKIPPED"]
+    assert p.task(IB)["skipped_because"] == "the run failed: corrupt row"
+    # The worker's report still counts, and the run stays failed.
+    p.deliver(w.finished(IA, outcome="SUCCESS"))
+    assert (p.run()["status"], p.run()["tasks_succeeded"]) == ("FAILURE", 1)
+
+
+def test_run_failed_changes_nothing_in_a_finished_run(w: Writer, p: Projection) -> None:
+    p.deliver(w.requested(), w.cancel())
+    before = without_version(p.run())
+    p.deliver(_run_failed(w))
+    assert without_version(p.run()) == before

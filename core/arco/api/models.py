@@ -804,6 +804,7 @@ class Run(ResponseModel):
     started_ms: int | None
     finished_ms: int | None
     cancel_requested_ms: int | None
+    error: str | None = None  # why the timer failed the run, when it did
     tasks: TaskCounts
 
 

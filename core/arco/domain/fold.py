@@ -16,7 +16,7 @@ batching of the same events gives the same tables as one ordered pass.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -59,6 +59,15 @@ class FoldReport:
             + self.events_rejected
             + self.events_unsupported
         )
+
+    def add(self, other: FoldReport) -> None:
+        """Count `other` (a later fold into the same staged state) in this report."""
+        for counter in fields(self):
+            if counter.type in (int, "int"):
+                setattr(
+                    self, counter.name, getattr(self, counter.name) + getattr(other, counter.name)
+                )
+        self.quarantined.extend(other.quarantined)
 
     def as_dict(self) -> dict[str, Any]:
         return {

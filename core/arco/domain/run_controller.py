@@ -7,7 +7,8 @@ Each timer call it
 - gives up on attempts whose worker went silent: no heartbeat for `heartbeat_timeout_ms`, or
   dispatched and never started for `dispatch_timeout_ms` (the fold then retries or fails them);
 - asks again for dispatches that have not started after `redispatch_after_ms` (the dispatch
-  name is deterministic, so Cloud Tasks refuses a duplicate of one that exists).
+  name is deterministic, so Cloud Tasks refuses a duplicate of one that exists);
+- fails a run whose rows it cannot decide on (`run.failed`, with the error), alone.
 
 Event ids and idempotency keys derive from (run, task, attempt), so two timers at once decide
 the same events and the fold keeps one of each.
@@ -18,16 +19,18 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from arco.domain.envelope import NewEvent
 from arco.domain.errors import InvalidInput
 from arco.domain.runs import (
     IN_FLIGHT_RUN,
+    RUN_FAILED,
     RUN_LAUNCHED,
     TASK_DISPATCHED,
     TASK_TIMED_OUT,
+    RunFailed,
     RunLaunched,
     TaskDispatched,
     TaskTimedOut,
@@ -105,6 +108,7 @@ class RunDecisions:
     dispatched: int = 0
     redispatched: int = 0
     timed_out: int = 0
+    failed: int = 0
 
 
 def dispatch_name(workspace: str, run_id: str, task: int, attempt: int) -> str:
@@ -136,73 +140,126 @@ def advance_runs(
     now_ms: int,
     policy: RunPolicy = RunPolicy(),
 ) -> RunDecisions:
-    """Decide what happens next for every non-terminal run (`tasks`: rows per run id)."""
+    """Decide what happens next for every non-terminal run (`tasks`: rows per run id).
+
+    A run whose decision raises fails alone (`run.failed`, with the error); the others go on."""
     active = sorted(
         (r for r in runs if r["status"] == "QUEUED" or r["status"] in IN_FLIGHT_RUN),
         key=lambda r: (r["created_ms"] or 0, r["run_id"]),
     )
-    events: list[NewEvent] = []
-    orders: list[TaskOrder] = []
-    counts = {"launched": 0, "dispatched": 0, "redispatched": 0, "timed_out": 0}
-    room = policy.max_in_flight - sum(1 for r in active if r["status"] in IN_FLIGHT_RUN)
-    budget = policy.max_dispatches_per_call
+    decided = _Decided(
+        room=policy.max_in_flight - sum(1 for r in active if r["status"] in IN_FLIGHT_RUN),
+        budget=policy.max_dispatches_per_call,
+    )
     for run in active:
-        run_id = run["run_id"]
-        status = run["status"]
-        if status == "QUEUED":
-            if room <= 0:
-                continue
-            room -= 1
-            key = f"launch:{run_id}"
-            launched = RunLaunched(run_id=run_id)
-            events.append(_event(RUN_LAUNCHED, launched, key, now_ms + LAUNCH_OFFSET_MS))
-            counts["launched"] += 1
-            status = "STARTING"
-        rows = tasks.get(run_id, ())
-        by_index = {row["index"]: row for row in rows}
-        for task in sorted(rows, key=lambda r: r["index"]):
-            index, attempt = task["index"], task["attempt"]
-            state = task["status"]
-            if state in ("DISPATCHED", "STARTED"):
-                reason = _silent(task, now_ms, policy)
-                if reason is not None:
-                    key = task_report_key("timeout", run_id, index, attempt)
-                    payload = TaskTimedOut(
-                        run_id=run_id, task=index, attempt=attempt, reason=reason
-                    )
-                    at = now_ms + DISPATCH_OFFSET_MS
-                    events.append(_event(TASK_TIMED_OUT, payload, key, at))
-                    counts["timed_out"] += 1
-                elif (
-                    state == "DISPATCHED"
-                    and status != "CANCELING"
-                    and now_ms - (task["dispatched_ms"] or now_ms) >= policy.redispatch_after_ms
-                    and budget > 0
-                ):
-                    budget -= 1
-                    orders.append(_order(workspace, task, attempt))
-                    counts["redispatched"] += 1
-                continue
-            if status == "CANCELING" or budget <= 0:
-                continue
-            if (state == "PENDING" and _ready(task, by_index)) or (
-                state == "RETRY_WAIT" and (task["retry_at_ms"] or 0) <= now_ms
+        one = _Decided(room=decided.room, budget=decided.budget)
+        try:
+            _advance_run(workspace, run, tasks.get(run["run_id"], ()), now_ms, policy, one)
+        except Exception as exc:  # a run the controller cannot read fails, not the timer
+            one = _Decided(room=decided.room, budget=decided.budget, failed=1)
+            error = f"the timer could not advance this run: {type(exc).__name__}: {exc}"
+            key = f"fail:{run['run_id']}"
+            failed = RunFailed(run_id=run["run_id"], error=error[:20_000])
+            one.events.append(_event(RUN_FAILED, failed, key, now_ms + LAUNCH_OFFSET_MS))
+        decided.take(one)
+    return decided.decisions()
+
+
+@dataclass
+class _Decided:
+    """Decisions being gathered, and what is left of the call's launch and dispatch room."""
+
+    room: int
+    budget: int
+    events: list[NewEvent] = field(default_factory=list)
+    orders: list[TaskOrder] = field(default_factory=list)
+    launched: int = 0
+    dispatched: int = 0
+    redispatched: int = 0
+    timed_out: int = 0
+    failed: int = 0
+
+    def take(self, one: _Decided) -> None:
+        """Add one run's decisions (made with this room and budget)."""
+        self.room, self.budget = one.room, one.budget
+        self.events.extend(one.events)
+        self.orders.extend(one.orders)
+        self.launched += one.launched
+        self.dispatched += one.dispatched
+        self.redispatched += one.redispatched
+        self.timed_out += one.timed_out
+        self.failed += one.failed
+
+    def decisions(self) -> RunDecisions:
+        return RunDecisions(
+            tuple(self.events),
+            tuple(self.orders),
+            launched=self.launched,
+            dispatched=self.dispatched,
+            redispatched=self.redispatched,
+            timed_out=self.timed_out,
+            failed=self.failed,
+        )
+
+
+def _advance_run(
+    workspace: str,
+    run: Row,
+    rows: Sequence[Row],
+    now_ms: int,
+    policy: RunPolicy,
+    out: _Decided,
+) -> None:
+    run_id = run["run_id"]
+    status = run["status"]
+    if status == "QUEUED":
+        if out.room <= 0:
+            return
+        out.room -= 1
+        key = f"launch:{run_id}"
+        launched = RunLaunched(run_id=run_id)
+        out.events.append(_event(RUN_LAUNCHED, launched, key, now_ms + LAUNCH_OFFSET_MS))
+        out.launched += 1
+        status = "STARTING"
+    by_index = {row["index"]: row for row in rows}
+    for task in sorted(rows, key=lambda r: r["index"]):
+        index, attempt = task["index"], task["attempt"]
+        state = task["status"]
+        if state in ("DISPATCHED", "STARTED"):
+            reason = _silent(task, now_ms, policy)
+            if reason is not None:
+                key = task_report_key("timeout", run_id, index, attempt)
+                payload = TaskTimedOut(run_id=run_id, task=index, attempt=attempt, reason=reason)
+                out.events.append(_event(TASK_TIMED_OUT, payload, key, now_ms + DISPATCH_OFFSET_MS))
+                out.timed_out += 1
+            elif (
+                state == "DISPATCHED"
+                and status != "CANCELING"
+                and now_ms - (task["dispatched_ms"] or now_ms) >= policy.redispatch_after_ms
+                and out.budget > 0
             ):
-                budget -= 1
-                next_attempt = attempt + 1
-                order = _order(workspace, task, next_attempt)
-                key = task_report_key("dispatch", run_id, index, next_attempt)
-                dispatched = TaskDispatched(
-                    run_id=run_id,
-                    task=index,
-                    attempt=next_attempt,
-                    dispatch_name=order.dispatch_name,
-                )
-                at = now_ms + DISPATCH_OFFSET_MS
-                events.append(_event(TASK_DISPATCHED, dispatched, key, at))
-                orders.append(order)
-                counts["dispatched"] += 1
-    return RunDecisions(tuple(events), tuple(orders), **counts)
+                out.budget -= 1
+                out.orders.append(_order(workspace, task, attempt))
+                out.redispatched += 1
+            continue
+        if status == "CANCELING" or out.budget <= 0:
+            continue
+        if (state == "PENDING" and _ready(task, by_index)) or (
+            state == "RETRY_WAIT" and (task["retry_at_ms"] or 0) <= now_ms
+        ):
+            out.budget -= 1
+            next_attempt = attempt + 1
+            order = _order(workspace, task, next_attempt)
+            key = task_report_key("dispatch", run_id, index, next_attempt)
+            dispatched = TaskDispatched(
+                run_id=run_id,
+                task=index,
+                attempt=next_attempt,
+                dispatch_name=order.dispatch_name,
+            )
+            out.events.append(_event(TASK_DISPATCHED, dispatched, key, now_ms + DISPATCH_OFFSET_MS))
+            out.orders.append(order)
+            out.dispatched += 1
 
 
 def _order(workspace: str, task: Row, attempt: int) -> TaskOrder:

@@ -36,6 +36,7 @@ RUN_LAUNCHED = "run.launched"
 RUN_CANCEL_REQUESTED = "run.cancel_requested"
 RUN_KEY_CONFLICTED = "run.key_conflicted"
 RUN_REQUEST_FAILED = "run.request_failed"
+RUN_FAILED = "run.failed"
 TASK_DISPATCHED = "task.dispatched"
 TASK_STARTED = "task.started"
 TASK_HEARTBEAT = "task.heartbeat"
@@ -101,6 +102,7 @@ RUNS = TableSpec(
         Column("tasks_skipped", "int64"),
         Column("tasks_canceled", "int64"),
         Column("tasks_final_ms", "int64"),
+        Column("error", "string"),
     ),
     description="One row per run: identity, lineage, lifecycle status and task counters.",
 )
@@ -261,6 +263,13 @@ class RunLaunched(_Payload):
 class RunCancelRequested(_Payload):
     run_id: str
     requested_by: str = Field(default="unknown", max_length=200)
+
+
+class RunFailed(_Payload):
+    """The timer could not decide what comes next for a run: it fails alone, with the reason."""
+
+    run_id: str = Field(pattern=RUN_ID_PATTERN)
+    error: str = Field(min_length=1, max_length=20_000)
 
 
 class RunKeyConflicted(_Payload):
@@ -676,6 +685,26 @@ def fold_cancel_requested(ctx: FoldContext, event: RunCancelRequested) -> Outcom
     return Outcome.APPLIED
 
 
+def fold_run_failed(ctx: FoldContext, event: RunFailed) -> Outcome:
+    """FAILURE now, with the error. Tasks waiting to be dispatched are skipped; an attempt a
+    worker may hold still reports (and is counted) when it ends."""
+    update = _RunUpdate(ctx, event.run_id)
+    run = update.run
+    if run is None:
+        return Outcome.REJECTED
+    if run["status"] in TERMINAL_RUN:
+        return Outcome.SUPERSEDED
+    for index in range(run["tasks_total"]):
+        task = update.task(index)
+        if task is None or task["status"] in (*FINAL_TASK, "DISPATCHED", "STARTED"):
+            continue
+        task["skipped_because"] = f"the run failed: {event.error}"
+        update.finalize(index, "SKIPPED", ctx.time_ms)
+    run.update(status="FAILURE", error=event.error, finished_ms=ctx.time_ms)
+    update.write()
+    return Outcome.APPLIED
+
+
 # --- task reports ------------------------------------------------------------------------------
 
 
@@ -961,6 +990,12 @@ def install(registry: Registry) -> None:
             RunRequestFailed,
             fold_request_failed,
             "An automation request could not become a run; the reason is kept.",
+        ),
+        (
+            RUN_FAILED,
+            RunFailed,
+            fold_run_failed,
+            "The timer could not advance a run; it failed alone, with the reason.",
         ),
         (
             RUN_CANCEL_REQUESTED,

@@ -45,6 +45,7 @@ class AppendResult:
     object_name: str
     event_ids: tuple[str, ...]
     attempts: int
+    data: bytes = field(repr=False)  # the object's bytes, for a caller folding what it wrote
 
 
 @dataclass
@@ -132,10 +133,10 @@ class LedgerWriter:
             try:
                 result = self.store.create(key, data)
                 if result.ok:
-                    return AppendResult(name, event_ids, attempt)
+                    return AppendResult(name, event_ids, attempt, data)
                 existing = self.store.get(key)
                 if existing is not None and existing.data == data:
-                    return AppendResult(name, event_ids, attempt)
+                    return AppendResult(name, event_ids, attempt, data)
                 raise IdempotencyConflict(f"ledger object {key} exists with different bytes")
             except StorageUnavailable as exc:
                 last_error = exc

@@ -7,6 +7,7 @@ merged, and only that table is reloaded. Both caches are per process and per wor
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -148,3 +149,27 @@ class SnapshotCache:
                     stats.files_read += len(new_files)
         self.current, self.last = fresh, stats
         return fresh
+
+
+class StagedSnapshot(Snapshot):
+    """A published snapshot with staged (folded, not yet published) changes applied: what the
+    next publication will show. Changed tables are merged on first read; the rest are the
+    published snapshot's own."""
+
+    def __init__(self, base: Snapshot, changes: Mapping[str, Mapping[Key, Row | None]]) -> None:
+        super().__init__(base.store, base.registry, base.manifest)
+        self.base = base
+        # Copied: the session goes on folding after this view was taken.
+        self.changes = {name: dict(rows) for name, rows in changes.items() if rows}
+
+    def table(self, name: str) -> pa.Table:
+        changed = self.changes.get(name)
+        if not changed:
+            return self.base.table(name)
+        if name not in self.tables:
+            spec = self.registry.table(name)
+            live = [row for row in changed.values() if row is not None]
+            dead = [key for key, row in changed.items() if row is None]
+            delta = rows_to_arrow(spec, live, dead, delta=True)
+            self.tables[name] = merge_arrow(spec, self.base.table(name), delta)
+        return self.tables[name]

@@ -7,7 +7,11 @@ One compaction step:
   4. write changed tables (base or delta files), then manifest N+1, both create-if-absent;
   5. compare-and-swap the pointer from N to N+1. Only now is anything visible.
 Losing the CAS (another compactor won) discards the overlay and retries, a bounded number of
-times. A crash anywhere before the CAS leaves orphans that `arco doctor` reports.
+times. A crash anywhere before the CAS leaves objects no manifest names, which `arco gc`
+deletes after its grace period.
+
+Steps 2-3 and 4-5 are separate in a `CompactionSession`, so a caller (the timer) can fold what
+it writes as it goes, read the result before it is published, and publish once.
 """
 
 from __future__ import annotations
@@ -16,16 +20,17 @@ import json
 import random
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from arco.clock import Clock
 from arco.domain.envelope import format_time_ms
 from arco.domain.errors import ConflictError, CorruptState
-from arco.domain.fold import FoldReport, fold_objects
+from arco.domain.fold import FoldReport, LedgerObject, fold_objects
 from arco.domain.registry import Registry
-from arco.domain.state import StagedState
+from arco.domain.state import FoldState, StagedState
 from arco.domain.system_tables import LEDGER_OBJECTS
 from arco.domain.ulid import is_ulid
 from arco.ledger.reader import list_unfolded, read_objects, window_start
@@ -142,87 +147,20 @@ class Compactor:
                 break
         return results
 
-    def _attempt(self, attempt: int, sweep: bool) -> CompactionResult | None:
+    def begin(self) -> CompactionSession:
+        """Open a publication over the current manifest: fold into it, read it, publish it."""
         manifest, pointer_version = read_current_manifest(self.store, self.layout, self.lookback_ms)
         if pointer_version is None:
             self._check_no_history_lost()
-        now = self.clock.now_ms()
-        if sweep:
-            state = self.cache.state_for(manifest)
-            folded = state.tables.get(LEDGER_OBJECTS.name, {})
-            names, deferred = list_unfolded(
-                self.store,
-                self.layout,
-                None,
-                [k[0] for k in folded],
-                self.lookback_ms,
-                now,
-                self.max_future_ms,
-            )
-        else:
-            names, deferred = list_unfolded(
-                self.store,
-                self.layout,
-                manifest.watermark,
-                manifest.recent_objects,
-                self.lookback_ms,
-                now,
-                self.max_future_ms,
-            )
-        result = CompactionResult(
-            workspace=self.layout.workspace,
-            published=False,
-            manifest_id=manifest.manifest_id,
-            previous_manifest_id=manifest.manifest_id,
-            watermark=manifest.watermark,
-            objects_listed=len(names),
-            objects_deferred=len(deferred),
-            attempts=attempt,
-        )
-        if not names:
-            return result
-        batch = names[: self.max_objects]
-        result.more_pending = len(names) > len(batch)
+        return CompactionSession(self, manifest, pointer_version)
 
-        state = self.cache.state_for(manifest)
-        staged = StagedState(state)
-        result.fold = fold_objects(
-            staged,
-            read_objects(self.store, self.layout, batch),
-            self.registry,
-            self.layout.workspace,
-        )
-        new_id = max(manifest.manifest_id + 1, self._next_id_floor)
-        tables = dict(manifest.tables)
-        for name in staged.changed_tables():
-            tables[name] = write_table_changes(
-                self.store,
-                self.layout,
-                new_id,
-                self.registry.table(name),
-                manifest.tables.get(name) or TableEntry(),
-                state,
-                staged,
-            )
-            result.tables_written.append(name)
-            self.crash(AFTER_TABLE_WRITE)
-
-        new_manifest = self._next_manifest(manifest, new_id, batch, tables, result.fold, now)
-        if not self.store.create(self.layout.manifest_key(new_id), new_manifest.to_bytes()).ok:
-            self._next_id_floor = new_id + 1
-            return None  # the id is taken; re-read the pointer and retry above it
-        self.crash(AFTER_MANIFEST_WRITE)
-        self.crash(BEFORE_POINTER_CAS)
-        won = swap_pointer(self.store, self.layout, new_id, pointer_version, format_time_ms(now))
-        if not won:
-            return None
-        self.crash(AFTER_POINTER_CAS)
-        remember_manifest(self.store, self.layout, new_manifest)
-        self.cache.committed(new_manifest, staged.commit())
-        result.published = True
-        result.manifest_id = new_id
-        result.watermark = new_manifest.watermark
-        return result
+    def _attempt(self, attempt: int, sweep: bool) -> CompactionResult | None:
+        session = self.begin()
+        session.refresh(sweep)
+        session.result.attempts = attempt
+        if not session.batch:
+            return session.result
+        return session.publish()
 
     def _check_no_history_lost(self) -> None:
         """No pointer. If every manifest there is a first publication (parent 0: built from the
@@ -243,31 +181,145 @@ class Compactor:
                     "run `arco restore-pointer` (see docs/operations.md)"
                 )
 
-    def _next_manifest(
-        self,
-        manifest: Manifest,
-        new_id: int,
-        batch: list[str],
-        tables: dict[str, TableEntry],
-        fold: FoldReport,
-        now: int,
-    ) -> Manifest:
-        valid = [n for n in batch if is_ulid(n)]
+
+class CompactionSession:
+    """One publication in the making, over the manifest read when it began.
+
+    Ledger objects are folded into a staged overlay of that manifest's state: those pending in
+    the ledger (`refresh`) and any the caller has just written (`fold`). `view` reads the
+    overlay as the next publication will show it, before anything is published; `publish`
+    writes the changed tables and the manifest and swaps the pointer, once. The timer folds
+    each step's decisions here and publishes once per call.
+    """
+
+    def __init__(
+        self, compactor: Compactor, manifest: Manifest, pointer_version: str | None
+    ) -> None:
+        self.compactor = compactor
+        self.manifest = manifest
+        self.pointer_version = pointer_version
+        self.batch: list[str] = []  # object names folded here, in the order they came
+        self._batched: set[str] = set()
+        self.result = CompactionResult(
+            workspace=compactor.layout.workspace,
+            published=False,
+            manifest_id=manifest.manifest_id,
+            previous_manifest_id=manifest.manifest_id,
+            watermark=manifest.watermark,
+        )
+
+    def refresh(self, sweep: bool = False) -> int:
+        """List the ledger for objects neither published nor folded here, and fold them (at
+        most the compactor's `max_objects` per session). Returns how many were folded."""
+        c = self.compactor
+        now = c.clock.now_ms()
+        if sweep:
+            folded = [k[0] for k in self.state.tables.get(LEDGER_OBJECTS.name, {})]
+            names, deferred = list_unfolded(
+                c.store, c.layout, None, [*folded, *self.batch], c.lookback_ms, now, c.max_future_ms
+            )
+        else:
+            names, deferred = list_unfolded(
+                c.store,
+                c.layout,
+                self.manifest.watermark,
+                [*self.manifest.recent_objects, *self.batch],
+                c.lookback_ms,
+                now,
+                c.max_future_ms,
+            )
+        room = max(0, c.max_objects - len(self.batch))
+        chosen = names[:room]
+        self.result.objects_listed += len(names)
+        self.result.objects_deferred = len(deferred)
+        self.result.more_pending = len(names) > len(chosen)
+        if chosen:
+            self.fold(read_objects(c.store, c.layout, chosen))
+        return len(chosen)
+
+    def fold(self, objects: Sequence[LedgerObject]) -> None:
+        """Fold objects whose bytes the caller has (it just wrote them)."""
+        fresh = [o for o in objects if o.name not in self._batched]
+        if not fresh:
+            return
+        report = fold_objects(
+            self.staged, fresh, self.compactor.registry, self.compactor.layout.workspace
+        )
+        self.result.fold.add(report)
+        self.batch.extend(o.name for o in fresh)
+        self._batched.update(o.name for o in fresh)
+
+    @cached_property
+    def state(self) -> FoldState:
+        """The published state by key (loaded on first need: an idle call reads no table)."""
+        return self.compactor.cache.state_for(self.manifest)
+
+    @cached_property
+    def staged(self) -> StagedState:
+        return StagedState(self.state)
+
+    @property
+    def pending(self) -> bool:
+        """Whether anything was folded that is not published yet."""
+        return bool(self.batch) and not self.result.published
+
+    def publish(self) -> CompactionResult | None:
+        """Write the changed tables and the next manifest, then swap the pointer. None when
+        another compactor published first (the overlay is then stale: begin again)."""
+        c = self.compactor
+        manifest, staged, result = self.manifest, self.staged, self.result
+        now = c.clock.now_ms()
+        new_id = max(manifest.manifest_id + 1, c._next_id_floor)
+        tables = dict(manifest.tables)
+        result.tables_written = []
+        for name in staged.changed_tables():
+            tables[name] = write_table_changes(
+                c.store,
+                c.layout,
+                new_id,
+                c.registry.table(name),
+                manifest.tables.get(name) or TableEntry(),
+                self.state,
+                staged,
+            )
+            result.tables_written.append(name)
+            c.crash(AFTER_TABLE_WRITE)
+
+        new_manifest = self._next_manifest(new_id, tables, now)
+        if not c.store.create(c.layout.manifest_key(new_id), new_manifest.to_bytes()).ok:
+            c._next_id_floor = new_id + 1
+            return None  # the id is taken; re-read the pointer and retry above it
+        c.crash(AFTER_MANIFEST_WRITE)
+        c.crash(BEFORE_POINTER_CAS)
+        won = swap_pointer(c.store, c.layout, new_id, self.pointer_version, format_time_ms(now))
+        if not won:
+            return None
+        c.crash(AFTER_POINTER_CAS)
+        remember_manifest(c.store, c.layout, new_manifest)
+        c.cache.committed(new_manifest, staged.commit())
+        result.published = True
+        result.manifest_id = new_id
+        result.watermark = new_manifest.watermark
+        return result
+
+    def _next_manifest(self, new_id: int, tables: dict[str, TableEntry], now: int) -> Manifest:
+        manifest, fold, c = self.manifest, self.result.fold, self.compactor
+        valid = [n for n in self.batch if is_ulid(n)]
         watermark = max([*valid, manifest.watermark or ""]) or None
-        floor = window_start(watermark, self.lookback_ms) or ""
+        floor = window_start(watermark, c.lookback_ms) or ""
         # Remember folded names inside the window; names that are not ULIDs (garbage dropped
         # into the ledger prefix by hand) stay remembered so they are quarantined only once.
         recent = sorted(
-            {n for n in (*manifest.recent_objects, *batch) if not is_ulid(n) or n > floor}
+            {n for n in (*manifest.recent_objects, *self.batch) if not is_ulid(n) or n > floor}
         )
         return Manifest(
             manifest_id=new_id,
             parent_id=manifest.manifest_id,
-            workspace=self.layout.workspace,
+            workspace=c.layout.workspace,
             created_at=format_time_ms(now),
-            compactor=self.compactor_id,
+            compactor=c.compactor_id,
             watermark=watermark,
-            lookback_ms=self.lookback_ms,
+            lookback_ms=c.lookback_ms,
             recent_objects=tuple(recent),
             tables=tables,
             objects_total=manifest.objects_total + fold.objects,

@@ -9,8 +9,8 @@ from arco.clock import Clock, SystemClock
 from arco.domain.catalog import default_registry
 from arco.domain.registry import Registry
 from arco.ledger.writer import DEFAULT_LOOKBACK_MS, LedgerWriter
-from arco.projections.cache import Snapshot, SnapshotCache
-from arco.projections.compactor import Compactor
+from arco.projections.cache import Snapshot, SnapshotCache, StagedSnapshot
+from arco.projections.compactor import CompactionSession, Compactor
 from arco.projections.manifest import Manifest, read_current_manifest
 from arco.storage.layout import WorkspaceLayout
 from arco.storage.port import ObjectStore
@@ -50,6 +50,11 @@ class Workspace:
     def manifest(self) -> Manifest:
         """The published manifest (pointer read every call; the manifest itself is cached)."""
         return read_current_manifest(self.store, self.layout, self.lookback_ms)[0]
+
+    def staged_snapshot(self, session: CompactionSession) -> Snapshot:
+        """What `session` will publish, readable before it is."""
+        base = self.snapshots.snapshot(session.manifest)
+        return StagedSnapshot(base, session.staged.changes) if session.batch else base
 
     def snapshot(self) -> Snapshot:
         """The published state for readers. Never touches the ledger."""

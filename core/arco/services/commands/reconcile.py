@@ -8,7 +8,6 @@ It launches the plan's runs only when allowed: the workspace setting `reconcilia
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 import pyarrow.compute as pc
@@ -26,6 +25,7 @@ from arco.domain.reconciliation import (
 from arco.domain.run_identity import keyed_run_id
 from arco.domain.runs import RUNS
 from arco.ledger.writer import NewEvent
+from arco.projections.cache import Snapshot
 from arco.services.commands.runs import LaunchRequest, launch_run
 from arco.services.queries.reconciliation import HOUR_MS, PlanQuery, reconciliation_plan
 from arco.services.queries.runs import find_run
@@ -53,14 +53,17 @@ def execute_plan(
     dry_run: bool = False,
     trigger: Trigger = "manual",
     requested_by: str = "unknown",
+    snapshot: Snapshot | None = None,
 ) -> dict[str, Any]:
     """Execute (or dry-run) the plan under the workspace's gates, and record it.
 
-    Folds what is pending first: the rate limit counts the runs reconciliation launched in the
-    last hour, including those of an execution a moment ago."""
+    Folds what is pending first (unless given the `snapshot` a timer call staged): the rate
+    limit counts the runs reconciliation launched in the last hour, including those of an
+    execution a moment ago."""
     query.validate()
-    ws.compactor.compact_until_idle()
-    snapshot = ws.snapshot()
+    if snapshot is None:
+        ws.compactor.compact_until_idle()
+        snapshot = ws.snapshot()
     enabled = bool(setting_value(snapshot, "reconciliation.enabled"))
     dry = dry_run or bool(setting_value(snapshot, "reconciliation.dry_run"))
     if not enabled and not dry_run:
@@ -69,7 +72,7 @@ def execute_plan(
             "reconciliation.enabled to true (a dry run works without it)",
             {"setting": "reconciliation.enabled"},
         )
-    plan = reconciliation_plan(ws, query)
+    plan = reconciliation_plan(ws, query, snapshot)
     limit = int(setting_value(snapshot, "reconciliation.max_runs_per_hour"))
     now_ms = ws.clock.now_ms()
     budget = max(0, limit - _launched_last_hour(snapshot, now_ms))
@@ -99,6 +102,7 @@ def execute_plan(
                 requested_by,
                 scope=RECONCILIATION_SCOPE,
                 source="reconciliation",
+                snapshot=snapshot,
             )
             outcomes.append(
                 RunOutcome(
@@ -129,8 +133,9 @@ def execute_plan(
     }
 
 
-def timer_reconcile(ws: Workspace, now: datetime) -> dict[str, Any] | None:
-    """The timer's turn: execute when the workspace enabled reconciliation, else nothing."""
-    if not setting_value(ws.snapshot(), "reconciliation.enabled"):
+def timer_reconcile(ws: Workspace, snapshot: Snapshot) -> dict[str, Any] | None:
+    """The timer's turn, on its staged state: execute when the workspace enabled
+    reconciliation, else nothing."""
+    if not setting_value(snapshot, "reconciliation.enabled"):
         return None
-    return execute_plan(ws, PlanQuery(), trigger="timer", requested_by="timer")
+    return execute_plan(ws, PlanQuery(), trigger="timer", requested_by="timer", snapshot=snapshot)

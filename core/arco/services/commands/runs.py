@@ -102,13 +102,15 @@ def launch_run(
     *,
     scope: str = MANUAL_SCOPE,
     source: str = "manual",
+    snapshot: Snapshot | None = None,
 ) -> LaunchResult:
     """Validate, reserve the run_key (if any) in `scope`, and append `run.requested`.
 
     Operators launch in the manual scope; reconciliation launches in its own, so its run keys
-    never collide with an operator's."""
-    snapshot = ws.snapshot()
-    defs = require_definitions(ws)
+    never collide with an operator's. `snapshot`: the state to decide on (a timer call's
+    staged state), else the published one."""
+    snapshot = snapshot or ws.snapshot()
+    defs = require_definitions(ws, snapshot)
     tags = validate_user_tags(dict(request.tags))
     run_key = validate_run_key(request.run_key) if request.run_key is not None else None
     prepared = prepare_run(

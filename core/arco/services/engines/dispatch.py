@@ -42,6 +42,9 @@ class DispatchReport:
 
 
 class TaskDispatcher(Protocol):
+    # Whether orders run inside `dispatch` (their results are in the ledger when it returns).
+    runs_here: bool
+
     def dispatch(self, orders: Sequence[Order]) -> DispatchReport:
         """Make sure a worker gets each order (at least once)."""
         ...
@@ -61,6 +64,7 @@ class CloudTasksDispatcher:
 
     queue: HttpTaskQueue
     worker_url: str
+    runs_here = False
 
     def dispatch(self, orders: Sequence[Order]) -> DispatchReport:
         report = DispatchReport()
@@ -80,6 +84,7 @@ class InProcessExecutor:
     definitions: Definitions
     heartbeat_interval_s: float = 60.0
     seen: set[str] = field(default_factory=set)
+    runs_here = True
 
     def dispatch(self, orders: Sequence[Order]) -> DispatchReport:
         report = DispatchReport()
@@ -105,6 +110,7 @@ class NoWorkers:
     """No executor configured: orders wait (and time out) until a worker is available."""
 
     pending: list[Order] = field(default_factory=list)
+    runs_here = False
 
     def dispatch(self, orders: Sequence[Order]) -> DispatchReport:
         self.pending.extend(orders)

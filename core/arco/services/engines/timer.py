@@ -1,6 +1,7 @@
 """The timer: fold what is pending, run the controllers as of `now`, append their decisions.
 
-    schedules -> sensors (built-in evaluations, poll orders) -> run requests -> runs -> dispatch
+    schedules -> sensors -> run requests -> backfills -> reconciliation -> runs
+    -> publish (one compaction) -> dispatch
 
 Run by the `timer` Cloud Function on every Cloud Tasks call, by `arco tick`, and by the
 `arco dev` loop. Controllers are pure; two timers at once append identical events.
@@ -9,7 +10,9 @@ Run by the `timer` Cloud Function on every Cloud Tasks call, by `arco tick`, and
 from __future__ import annotations
 
 import json
+import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -17,17 +20,24 @@ from typing import Any
 from arco.domain.backfill_controller import BackfillDecisions, BackfillView, advance_backfills
 from arco.domain.backfills import BACKFILL_CHUNKS, BACKFILLS, TERMINAL
 from arco.domain.definitions import DefinitionsSnapshot
-from arco.domain.errors import ArcoError
-from arco.domain.run_controller import RunPolicy, advance_runs
+from arco.domain.errors import ArcoError, ConflictError, StorageUnavailable
+from arco.domain.fold import LedgerObject
+from arco.domain.run_controller import RunPolicy, TaskOrder, advance_runs
 from arco.domain.run_requests import automation_requests_to_events
 from arco.domain.runs import PARTITION_STATUS, RUN_REQUESTED, RUNS
 from arco.domain.schedule_controller import evaluate_schedules
 from arco.domain.schedules import RUN_REQUESTS, SCHEDULE_STATE, ScheduleTicked
-from arco.domain.sensor_controller import SensorDecisions, SensorInputs, evaluate_sensors
+from arco.domain.sensor_controller import (
+    SensorDecisions,
+    SensorInputs,
+    SensorOrder,
+    evaluate_sensors,
+)
 from arco.domain.sensors import SENSOR_RUN_KEYS, SENSOR_STATE
 from arco.domain.tables import Row
 from arco.ledger.writer import NewEvent
 from arco.projections.cache import Snapshot
+from arco.projections.compactor import CompactionResult, CompactionSession
 from arco.services.commands.runs import default_retry
 from arco.services.engines.dispatch import DispatchReport, NoWorkers, TaskDispatcher
 from arco.services.queries.definitions import current_definitions, dynamic_partition_keys
@@ -36,6 +46,8 @@ from arco.services.queries.settings import setting_value
 from arco.services.workspace import Workspace
 
 APPEND_CHUNK = 1000
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -57,11 +69,15 @@ class TimerResult:
     tasks_dispatched: int = 0
     tasks_redispatched: int = 0
     tasks_timed_out: int = 0
+    runs_failed: int = 0
     dispatch: DispatchReport = field(default_factory=DispatchReport)
     ledger_objects: list[str] = field(default_factory=list)
     gc: dict[str, Any] | None = None
-    # Publications during the call: each compaction between steps re-reads what a step wrote.
+    # Publications during the call: one, unless a backlog, a lost race or in-process workers
+    # needed more.
     compactions: int = 0
+    # Steps that raised outside any entity (a bug in the step): the others still ran.
+    failed_steps: dict[str, str] = field(default_factory=dict)
     evaluate_seconds: float = 0.0
     manifest_id: int = 0
 
@@ -102,18 +118,14 @@ class TimerResult:
             "tasks_dispatched": self.tasks_dispatched,
             "tasks_redispatched": self.tasks_redispatched,
             "tasks_timed_out": self.tasks_timed_out,
+            "runs_failed": self.runs_failed,
             "dispatch": self.dispatch.as_dict(),
             "ledger_objects": self.ledger_objects,
             "evaluate_seconds": round(self.evaluate_seconds, 4),
             "manifest_id": self.manifest_id,
+            "compactions": self.compactions,
+            "failed_steps": self.failed_steps,
         }
-
-
-def _append(ws: Workspace, events: list[NewEvent], result: TimerResult) -> None:
-    """One ledger object per chunk: a timer call's decisions are written together."""
-    for start in range(0, len(events), APPEND_CHUNK):
-        appended = ws.writer.append(events[start : start + APPEND_CHUNK])
-        result.ledger_objects.append(appended.object_name)
 
 
 def run_policy(snapshot: Snapshot) -> RunPolicy:
@@ -123,113 +135,244 @@ def run_policy(snapshot: Snapshot) -> RunPolicy:
     )
 
 
+@dataclass
+class TimerCall:
+    """What the steps of one timer call share: the compaction session every decision is folded
+    into as it is written (so a step reads what the steps before it decided, unpublished), the
+    instants, and the result."""
+
+    ws: Workspace
+    session: CompactionSession
+    now: datetime
+    dispatcher: TaskDispatcher
+    result: TimerResult
+    # Runs are decided 1 ms after the ticks and sensor evaluations of this call (at `now`), so
+    # a rebuild, folding in id order, sees every request before the run made from it.
+    runs_ms: int = 0
+    # Orders are sent once the call has published: a worker reads what it is sent.
+    sensor_orders: list[SensorOrder] = field(default_factory=list)
+    orders: list[TaskOrder] = field(default_factory=list)
+
+    @property
+    def now_ms(self) -> int:
+        return round(self.now.timestamp() * 1000)
+
+    def view(self) -> Snapshot:
+        """The state as published plus everything folded in this call so far."""
+        return self.ws.staged_snapshot(self.session)
+
+    def append(self, events: Sequence[NewEvent]) -> None:
+        """Write decisions to the ledger (one object per chunk) and fold them here."""
+        for start in range(0, len(events), APPEND_CHUNK):
+            appended = self.ws.writer.append(events[start : start + APPEND_CHUNK])
+            self.result.ledger_objects.append(appended.object_name)
+            self.session.fold([LedgerObject(appended.object_name, appended.data)])
+
+    def publish(self, then_continue: bool = True) -> None:
+        """Publish what is folded so far (and go on in a new session over it). If another
+        compactor published first, compact normally: the decisions are in the ledger."""
+        if self.session.pending:
+            if self.session.publish() is not None:
+                self.result.compactions += 1
+            else:
+                self.result.compactions += _published(self.ws.compactor.compact_until_idle())
+        if then_continue:
+            self.session = _begin(self.ws, self.result)
+
+    def catch_up(self) -> None:
+        """Fold what others wrote meanwhile (in-process sensors, reconciliation's launches)."""
+        self.session.refresh()
+        self.runs_ms = max(self.runs_ms, self.ws.clock.now_ms() + 1)  # after what they wrote
+
+
+Step = Callable[[TimerCall, DefinitionsSnapshot], None]
+
+
+def schedules_step(call: TimerCall, defs: DefinitionsSnapshot) -> None:
+    """Due schedule ticks (a failing schedule fails its own tick)."""
+    view = call.view()
+    states = {k[0]: row for k, row in view.rows(SCHEDULE_STATE.name).items()}
+    started = time.perf_counter()
+    decisions = evaluate_schedules(defs, states, call.now, dynamic_partition_keys(view))
+    call.result.evaluate_seconds = time.perf_counter() - started
+    call.result.schedules_evaluated = decisions.evaluated
+    for event in decisions.events:
+        if isinstance(event.payload, ScheduleTicked):
+            status = event.payload.status
+            call.result.ticks[status] = call.result.ticks.get(status, 0) + 1
+    if decisions.events:
+        call.append(list(decisions.events))
+
+
+def sensors_step(call: TimerCall, defs: DefinitionsSnapshot) -> None:
+    """Built-in sensor evaluations here; poll sensors ordered to workers."""
+    sensors = _sensor_decisions(call.ws, call.view(), defs, call.now_ms)
+    call.result.sensors_evaluated = sensors.evaluated
+    call.result.sensor_ticks = len(sensors.events)
+    if sensors.events:
+        call.append(sensors.events)
+    if not sensors.orders:
+        return
+    if not call.dispatcher.runs_here:
+        call.sensor_orders.extend(sensors.orders)
+        return
+    # Evaluated in this process, now, on the published state: publish first, then fold what
+    # they wrote so the requests they made become runs in this call.
+    call.publish()
+    call.result.sensor_dispatch = call.dispatcher.dispatch(sensors.orders)
+    if call.result.sensor_dispatch.sensors_evaluated:
+        call.catch_up()
+
+
+def requests_step(call: TimerCall, defs: DefinitionsSnapshot) -> None:
+    """Open run requests of schedules and sensors become runs (or FAILED, with the reason)."""
+    view = call.view()
+    requests = _open_requests(view)
+    if not requests:
+        return
+    requested = automation_requests_to_events(
+        call.ws.name,
+        defs,
+        requests,
+        _known_runs(view),
+        datetime.fromtimestamp(call.runs_ms / 1000, tz=UTC),
+        call.runs_ms,
+        default_retry(view),
+        dynamic_partition_keys(view),
+    )
+    call.result.runs_requested = sum(1 for e in requested if e.type == RUN_REQUESTED)
+    call.result.requests_failed = len(requested) - call.result.runs_requested
+    if requested:
+        call.append(requested)
+
+
+def backfills_step(call: TimerCall, defs: DefinitionsSnapshot) -> None:
+    """Backfills plan chunks and request their runs (a failing backfill is FAILED alone)."""
+    result = call.result
+    # Twice: chunks planned in the first pass get their runs in the second, from the folded
+    # chunk rows (a plan the fold dropped never gets a run).
+    for _ in range(2):
+        backfill = _backfill_decisions(call.ws, call.view(), defs, call.runs_ms)
+        result.backfill_chunks_planned += backfill.chunks_planned
+        result.backfill_chunks_finished += backfill.chunks_finished
+        result.backfill_runs_requested += backfill.runs_requested
+        result.backfill_transitions += backfill.transitions
+        if not backfill.events:
+            break
+        call.append(backfill.events)
+        call.runs_ms += 2  # launches come after the run requests (at runs_ms + 1)
+
+
+def reconciliation_step(call: TimerCall, defs: DefinitionsSnapshot) -> None:
+    """When the workspace enabled it, reconciliation launches what its plan asks for."""
+    from arco.services.commands.reconcile import timer_reconcile
+
+    executed = timer_reconcile(call.ws, call.view())
+    if executed is None:
+        return
+    call.result.reconciliation = dict(executed["counts"])
+    if executed["counts"].get("launched"):
+        call.catch_up()  # its launches, folded before the runs step (which launches them)
+    else:
+        call.session.refresh()  # its record
+
+
+def runs_step(call: TimerCall, defs: DefinitionsSnapshot | None) -> None:
+    """Launch queued runs, dispatch ready tasks, time out silent attempts."""
+    view = call.view()
+    runs = active_runs(view)
+    if not runs:
+        return
+    advance = advance_runs(
+        call.ws.name,
+        runs,
+        tasks_by_run(view, [r["run_id"] for r in runs]),
+        call.runs_ms,
+        run_policy(view),
+    )
+    result = call.result
+    result.runs_launched = advance.launched
+    result.tasks_dispatched = advance.dispatched
+    result.tasks_redispatched = advance.redispatched
+    result.tasks_timed_out = advance.timed_out
+    result.runs_failed = advance.failed
+    if advance.events:
+        call.append(list(advance.events))
+    call.orders.extend(advance.dispatches)
+
+
+# The pipeline, in order: each step reads the decisions of the steps before it.
+AUTOMATION_STEPS: tuple[tuple[str, Step], ...] = (
+    ("schedules", schedules_step),
+    ("sensors", sensors_step),
+    ("requests", requests_step),
+    ("backfills", backfills_step),
+    ("reconciliation", reconciliation_step),
+)
+
+
 def run_timer(
     ws: Workspace,
     now: datetime,
     compact: bool = True,
     dispatcher: TaskDispatcher | None = None,
 ) -> TimerResult:
-    """One timer call. With `compact`, folds between the steps that read what the previous
-    step wrote: schedules -> run requests -> runs -> dispatch."""
+    """One timer call: fold what is pending, run the steps, publish once, then dispatch.
+
+    Each step's decisions are written to the ledger and folded into this call's compaction
+    session, so later steps see them without a publication between steps. Without `compact`
+    nothing is published (the decisions are in the ledger for the next compaction).
+    """
     result = TimerResult(now=now.isoformat())
-    dispatcher = dispatcher or NoWorkers()
-    now_ms = round(now.timestamp() * 1000)
-
-    def refold() -> Snapshot:
-        if compact:
-            steps = ws.compactor.compact_until_idle()
-            result.compactions += sum(1 for step in steps if step.published)
-        return ws.snapshot()
-
-    # Runs are decided 1 ms after the ticks and sensor evaluations of this call (at `now`), so
-    # a rebuild, folding in id order, sees every request before the run made from it.
-    runs_ms = now_ms + 1
-    snapshot = refold()
-    defs = current_definitions(snapshot)
+    call = TimerCall(ws, _begin(ws, result), now, dispatcher or NoWorkers(), result)
+    call.runs_ms = call.now_ms + 1
+    defs = current_definitions(call.view())
     if defs is not None:
-        states = {k[0]: row for k, row in snapshot.rows(SCHEDULE_STATE.name).items()}
-        started = time.perf_counter()
-        decisions = evaluate_schedules(defs, states, now, dynamic_partition_keys(snapshot))
-        result.evaluate_seconds = time.perf_counter() - started
-        result.schedules_evaluated = decisions.evaluated
-        for event in decisions.events:
-            if isinstance(event.payload, ScheduleTicked):
-                status = event.payload.status
-                result.ticks[status] = result.ticks.get(status, 0) + 1
-        if decisions.events:
-            _append(ws, list(decisions.events), result)
-            snapshot = refold()
-        sensors = _sensor_decisions(ws, snapshot, defs, now_ms)
-        result.sensors_evaluated = sensors.evaluated
-        result.sensor_ticks = len(sensors.events)
-        if sensors.events:
-            _append(ws, sensors.events, result)
-        if sensors.orders:
-            result.sensor_dispatch = dispatcher.dispatch(sensors.orders)
-        if result.sensor_dispatch.sensors_evaluated:
-            # Evaluated here, now, with the writer's clock: the runs come after them.
-            runs_ms = max(runs_ms, ws.clock.now_ms() + 1)
-        if sensors.events or result.sensor_dispatch.sensors_evaluated:
-            snapshot = refold()
-        requests = _open_requests(snapshot)
-        if requests:
-            requested = automation_requests_to_events(
-                ws.name,
-                defs,
-                requests,
-                _known_runs(snapshot),
-                datetime.fromtimestamp(runs_ms / 1000, tz=UTC),
-                runs_ms,
-                default_retry(snapshot),
-                dynamic_partition_keys(snapshot),
-            )
-            result.runs_requested = sum(1 for e in requested if e.type == RUN_REQUESTED)
-            result.requests_failed = len(requested) - result.runs_requested
-            if requested:
-                _append(ws, requested, result)
-                snapshot = refold()
-        # Twice: chunks planned in the first pass get their runs in the second, from the
-        # folded chunk rows (a plan the fold dropped never gets a run).
-        for _ in range(2):
-            backfill = _backfill_decisions(ws, snapshot, defs, runs_ms)
-            result.backfill_chunks_planned += backfill.chunks_planned
-            result.backfill_chunks_finished += backfill.chunks_finished
-            result.backfill_runs_requested += backfill.runs_requested
-            result.backfill_transitions += backfill.transitions
-            if not backfill.events:
-                break
-            _append(ws, backfill.events, result)
-            snapshot = refold()
-            runs_ms += 2  # launches come after the run requests (at runs_ms + 1)
-        reconciled = _reconcile(ws, now)
-        if reconciled is not None:
-            result.reconciliation = reconciled
-            if reconciled.get("launched"):
-                runs_ms = max(runs_ms, ws.clock.now_ms() + 1)  # after the runs it launched
-                snapshot = refold()
-    runs = active_runs(snapshot)
-    if runs:
-        advance = advance_runs(
-            ws.name,
-            runs,
-            tasks_by_run(snapshot, [r["run_id"] for r in runs]),
-            runs_ms,
-            run_policy(snapshot),
-        )
-        result.runs_launched = advance.launched
-        result.tasks_dispatched = advance.dispatched
-        result.tasks_redispatched = advance.redispatched
-        result.tasks_timed_out = advance.timed_out
-        if advance.events:
-            _append(ws, list(advance.events), result)
-        if advance.dispatches:
-            result.dispatch = dispatcher.dispatch(advance.dispatches)
+        for name, step in AUTOMATION_STEPS:
+            _isolated(call, name, step, defs)
+    _isolated(call, "runs", runs_step, defs)
     if compact:
-        steps = ws.compactor.compact_until_idle()
-        result.compactions += sum(1 for step in steps if step.published)
+        call.publish(then_continue=False)
+    if call.sensor_orders:
+        result.sensor_dispatch = call.dispatcher.dispatch(call.sensor_orders)
+    if call.orders:
+        result.dispatch = call.dispatcher.dispatch(call.orders)
+    if compact:
+        if result.dispatch.executed:  # in-process workers reported: fold their reports too
+            result.compactions += _published(ws.compactor.compact_until_idle())
         result.gc = _collect_garbage(ws)
     result.manifest_id = ws.manifest().manifest_id
     return result
+
+
+def _begin(ws: Workspace, result: TimerResult) -> CompactionSession:
+    """A session with what is pending folded. A backlog larger than one session takes (more
+    than `max_objects` objects) is published first, in as many publications as it needs."""
+    while True:
+        session = ws.compactor.begin()
+        session.refresh()
+        if not session.result.more_pending:
+            return session
+        result.compactions += _published(ws.compactor.compact_until_idle())
+
+
+def _published(steps: Sequence[CompactionResult]) -> int:
+    return sum(1 for step in steps if step.published)
+
+
+def _isolated(
+    call: TimerCall, name: str, step: Callable[[TimerCall, Any], None], defs: Any
+) -> None:
+    """Run one step. Entities fail alone inside the steps; this catches what escapes a step
+    (a bug in the step itself), so the steps after it and the publication still happen. A
+    store that cannot be written fails the call: the next timer call retries everything."""
+    try:
+        step(call, defs)
+    except (StorageUnavailable, ConflictError):
+        raise
+    except Exception as exc:
+        log.exception("timer step %s failed in workspace %s", name, call.ws.name)
+        call.result.failed_steps[name] = f"{type(exc).__name__}: {exc}"
 
 
 def _collect_garbage(ws: Workspace) -> dict[str, Any] | None:
@@ -306,18 +449,6 @@ def _backfill_decisions(
         )
     when = datetime.fromtimestamp(now_ms / 1000, tz=UTC)
     return advance_backfills(ws.name, defs, views, when, now_ms, default_retry(snapshot), dynamic)
-
-
-def _reconcile(ws: Workspace, now: datetime) -> dict[str, int] | None:
-    """Reconciliation's turn, only when the workspace enabled it: the counts of its outcomes."""
-    from arco.domain.errors import NotFound
-    from arco.services.commands.reconcile import timer_reconcile
-
-    try:
-        executed = timer_reconcile(ws, now)
-    except NotFound:
-        return None
-    return None if executed is None else dict(executed["counts"])
 
 
 def _anchor_status(snapshot: Snapshot, anchor: str, status_filter: str) -> dict[str, str]:

@@ -47,8 +47,8 @@ def current_definitions(snapshot: Snapshot) -> DefinitionsSnapshot | None:
     return _PARSED[content_hash]
 
 
-def require_definitions(ws: Workspace) -> DefinitionsSnapshot:
-    defs = current_definitions(ws.snapshot())
+def require_definitions(ws: Workspace, snapshot: Snapshot | None = None) -> DefinitionsSnapshot:
+    defs = current_definitions(snapshot or ws.snapshot())
     if defs is None:
         raise NotFound(f"nothing is deployed in workspace {ws.name!r}; run `arco deploy`")
     return defs

@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from arco.clock import clock_now
 from arco.domain.errors import InvalidInput
 from arco.domain.reconciliation import (
     RECONCILIATION_LOG,
@@ -26,9 +27,10 @@ from arco.domain.reconciliation import (
 )
 from arco.domain.runs import NO_PARTITION, RUNS, TASKS, TERMINAL_RUN
 from arco.domain.staleness import UPSTREAM_MISSING
+from arco.projections.cache import Snapshot
 from arco.services.queries.definitions import dynamic_partition_keys
 from arco.services.queries.runs import rows_where
-from arco.services.queries.staleness import StalenessQuery, report_for, state_at
+from arco.services.queries.staleness import StalenessQuery, report_for, report_on, state_at
 from arco.services.queries.staleness_report import causes_json
 from arco.services.workspace import Workspace
 
@@ -103,19 +105,27 @@ def _in_flight(snapshot: Any) -> set[tuple[str, str]]:
     return {(t["asset"], t["partition"] or "") for t in tasks}
 
 
-def reconciliation_plan(ws: Workspace, query: PlanQuery) -> Plan:
-    """The runs that would bring the selection back to FRESH, in dependency order."""
+def reconciliation_plan(ws: Workspace, query: PlanQuery, snapshot: Snapshot | None = None) -> Plan:
+    """The runs that would bring the selection back to FRESH, in dependency order.
+
+    On the published state, or on `snapshot` (a timer call's staged state, as of now)."""
     query.validate()
     statuses = ("STALE", "MISSING") if query.include_missing else ("STALE",)
     staleness = StalenessQuery(selection=query.selection, statuses=statuses, as_of=query.as_of)
-    report, defs, manifest, now = report_for(ws, staleness)
-    state = state_at(ws, manifest)  # in-flight runs and dynamic keys as of the same state
+    if snapshot is None:
+        report, defs, manifest, now = report_for(ws, staleness)
+        state = state_at(ws, manifest)  # in-flight runs and dynamic keys as of the same state
+        manifest_id = manifest.manifest_id
+    else:
+        now, state = clock_now(ws.clock), snapshot
+        report, defs = report_on(snapshot, staleness, now, ws.name)
+        manifest_id = snapshot.manifest.manifest_id
     plan = plan_from_report(
         defs, report, _in_flight(state), now, dynamic_partition_keys(state), query
     )
     return Plan(
         runs=plan.runs,
-        as_of={"manifest_id": manifest.manifest_id, "time": now.isoformat()},
+        as_of={"manifest_id": manifest_id, "time": now.isoformat()},
         targets_total=plan.targets_total,
         in_flight=plan.in_flight,
         truncated=plan.truncated,

@@ -90,6 +90,7 @@ def run_view(row: Row) -> dict[str, Any]:
         "started_ms": row["started_ms"],
         "finished_ms": row["finished_ms"],
         "cancel_requested_ms": row["cancel_requested_ms"],
+        "error": row.get("error"),
         "tasks": {
             "total": row["tasks_total"],
             "succeeded": row["tasks_succeeded"],

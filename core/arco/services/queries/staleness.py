@@ -133,10 +133,16 @@ def report_for(
 def _compute(
     ws: Workspace, query: StalenessQuery, manifest: Manifest, now: datetime
 ) -> tuple[Report, DefinitionsSnapshot]:
-    snapshot = state_at(ws, manifest)
+    return report_on(state_at(ws, manifest), query, now, ws.name)
+
+
+def report_on(
+    snapshot: Snapshot, query: StalenessQuery, now: datetime, workspace: str
+) -> tuple[Report, DefinitionsSnapshot]:
+    """The report on any state (published or staged by a timer call), uncached."""
     defs = current_definitions(snapshot)
     if defs is None:
-        raise NotFound(f"nothing is deployed in workspace {ws.name!r} as of that state")
+        raise NotFound(f"nothing is deployed in workspace {workspace!r} as of that state")
     assets = list(defs.topological_order())
     if query.selection:
         chosen = set(select_assets(query.selection, defs))
