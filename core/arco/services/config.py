@@ -12,6 +12,27 @@ from arco.domain.names import validate_workspace
 from arco.ledger.writer import DEFAULT_LOOKBACK_MS
 from arco.storage.url import DEFAULT_STORE_URL
 
+# The environment each Cloud Function is deployed with. `infra/` sets exactly these per
+# function and `make stack` passes the same; tests check both against this list, and the list
+# against what `Settings.from_env` reads.
+COMMON_ENV = frozenset(
+    {"ARCO_STORE", "ARCO_WORKSPACE", "ARCO_WORKSPACES", "ARCO_LOOKBACK_MS", "ARCO_AUDIENCE"}
+)
+_TIMER_NUDGE = frozenset(
+    {"ARCO_TIMER_QUEUE", "ARCO_TIMER_URL", "ARCO_TIMER_INTERVAL_S", "ARCO_TIMER_SERVICE_ACCOUNT"}
+)
+FUNCTION_ENV: Mapping[str, frozenset[str]] = {
+    "api": COMMON_ENV | {"ARCO_ADMINS"},
+    "timer": COMMON_ENV | _TIMER_NUDGE | {"ARCO_INVOKERS", "ARCO_WORKER_QUEUE", "ARCO_WORKER_URL"},
+    "worker": COMMON_ENV
+    | _TIMER_NUDGE
+    | {"ARCO_INVOKERS", "ARCO_WORKER_QUEUE", "ARCO_DEFINITIONS", "ARCO_HEARTBEAT_INTERVAL_S"},
+    "sensor_push": COMMON_ENV | {"ARCO_INVOKERS", "ARCO_DEFINITIONS"},
+    "compactor": COMMON_ENV | {"ARCO_INVOKERS"},
+}
+# Read, but never set by the terraform: local stacks and tests only.
+LOCAL_ONLY_ENV = frozenset({"ARCO_AUTH", "ARCO_CERTS_URL", "CLOUD_TASKS_EMULATOR_HOST"})
+
 
 @dataclass(frozen=True, slots=True)
 class Settings:
