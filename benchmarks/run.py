@@ -15,7 +15,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import backfills, cold_start, compaction, runs, schedules, sensors, staleness
+from benchmarks import (
+    backfills,
+    cold_start,
+    compaction,
+    runs,
+    schedules,
+    sensors,
+    staleness,
+    storage,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 BENCHMARKS: dict[str, Callable[[bool], dict[str, Any]]] = {
@@ -27,6 +36,7 @@ BENCHMARKS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "sensors": sensors.measure,
     "backfills": backfills.measure,
     "staleness": staleness.measure,
+    "storage": storage.measure,
 }
 
 

@@ -105,3 +105,45 @@ def test_arco_gc_from_the_cli(tmp_path: Path) -> None:
         and json.loads(done.output)["manifests_deleted"] == (planned["manifests_deleted"])
     )
     assert verify(Workspace(ws.store, "w", lookback_ms=MINUTE)).identical
+
+
+def test_claims_of_attempts_over_are_collected_and_a_late_redelivery_still_runs_nothing(
+    tmp_path: Path,
+) -> None:
+    from arco.services.code_location import load_definitions
+    from arco.services.commands.deploy import deploy
+    from arco.services.commands.runs import LaunchRequest, launch_run
+    from arco.services.engines.dispatch import NoWorkers
+    from arco.services.engines.worker import execute_task
+    from tests.fixtures.runs_graph import RAW_EXECUTIONS
+
+    location = "tests.fixtures.runs_graph:defs"
+    ws, clock = _busy_workspace(tmp_path)
+    deploy(ws, load_definitions(location).snapshot(location), "test")
+    ws.compactor.compact_until_idle()
+    done = launch_run(ws, LaunchRequest("key:raw_events", partition="2024-01-02"))
+    held = launch_run(ws, LaunchRequest("key:raw_events", partition="2024-01-03"))
+    waiting = NoWorkers()
+    run_timer(ws, now_of(ws), dispatcher=waiting)
+    orders = {o.run_id: o for o in waiting.pending}
+    definitions = load_definitions(location)
+    assert execute_task(ws, definitions, orders[done.run_id]).outcome == "SUCCESS"
+    # The other attempt is claimed by a worker that is still running it (or died in it).
+    held_order = orders[held.run_id]
+    held_claim = ws.layout.attempt_claim_key(held.run_id, held_order.task, held_order.attempt)
+    assert ws.store.create(held_claim, b'{"worker": "elsewhere"}').ok
+    done_claim = ws.layout.attempt_claim_key(done.run_id, 0, 1)
+    run_timer(ws, now_of(ws), dispatcher=waiting)  # folds the report: the attempt is over
+
+    # Within the grace period the manifest current when it began does not show it over yet.
+    assert collect_garbage(ws, grace_ms=5 * MINUTE).claims_deleted == []
+    clock.advance(10 * MINUTE)
+    run_timer(ws, now_of(ws), dispatcher=waiting)
+    report = collect_garbage(ws, grace_ms=5 * MINUTE)
+    assert report.claims_deleted == [done_claim]
+    assert _objects(ws, ws.layout.claims_prefix) == {held_claim}
+
+    # Cloud Tasks delivers the finished attempt once more, after its claim is gone.
+    assert execute_task(ws, definitions, orders[done.run_id]).outcome == "STALE"
+    assert RAW_EXECUTIONS[(done.run_id, "2024-01-02", 1)] == 1
+    assert verify(ws).identical

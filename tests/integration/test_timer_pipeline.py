@@ -121,3 +121,46 @@ def test_a_store_that_cannot_be_written_fails_the_call(
     monkeypatch.setattr(type(ws.writer), "append", down)
     with pytest.raises(StorageUnavailable):
         run_timer(ws, T0)
+
+
+def test_a_run_the_timer_cannot_advance_fails_alone_and_says_why(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from arco.cli.main import cli
+    from arco.domain import run_controller
+    from arco.services.commands.runs import LaunchRequest, launch_run
+
+    broken = launch_run(ws, LaunchRequest("key:regions", partition="eu"))
+    healthy = launch_run(ws, LaunchRequest("key:regions", partition="us"))
+    advance_one = run_controller._advance_run
+
+    def advance(workspace, run, *args):  # type: ignore[no-untyped-def]
+        if run["run_id"] == broken.run_id:
+            raise KeyError("a column this build cannot read")
+        return advance_one(workspace, run, *args)
+
+    monkeypatch.setattr(run_controller, "_advance_run", advance)
+    waiting = NoWorkers()
+    result = run_timer(ws, T0, dispatcher=waiting)
+    assert result.runs_failed == 1
+    assert healthy.run_id in {o.run_id for o in waiting.pending}
+    assert broken.run_id not in {o.run_id for o in waiting.pending}
+
+    store = ws.store.inner if isinstance(ws.store, RecordingObjectStore) else ws.store
+    if not store.url.startswith("file://"):
+        return  # the CLI needs a store it can open by URL
+    from tests.workspaces import create_workspaces
+
+    create_workspaces(store, "pipe")
+    shown = CliRunner().invoke(
+        cli, ["--store", store.url, "--workspace", "pipe", "status", broken.run_id, "--json"]
+    )
+    assert shown.exit_code == 0, shown.output
+    view = json.loads(shown.output)
+    assert view["status"] == "FAILURE"
+    assert view["error"].startswith("the timer could not advance this run: KeyError")
+    assert {t["status"] for t in view["task_list"]} == {"SKIPPED"}

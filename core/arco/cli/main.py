@@ -94,7 +94,7 @@ def cli(ctx: click.Context, store: str, workspace: str, lookback_ms: int, at: st
       arco rebuild --verify rebuild from the ledger and compare with what is published
       arco doctor           health of pointer, manifests, files, quarantine, ledger
       arco quarantine list / replay   what the fold did not apply; apply it again
-      arco gc [--dry-run]   delete superseded manifests and table files (grace period)
+      arco gc [--dry-run]   delete superseded manifests, table files, claims (grace period)
       arco restore-pointer  point a lost pointer back at the newest good manifest
       arco dev              local HTTP API plus the timer loop (no auth, loopback only)
     """
@@ -289,14 +289,16 @@ def gc(c: Context, grace_minutes: int | None, dry_run: bool, as_json: bool) -> N
         more = collect_garbage(c.ws, grace_minutes * 60_000)
         more.manifests_deleted[:0] = report.manifests_deleted
         more.files_deleted[:0] = report.files_deleted
+        more.claims_deleted[:0] = report.claims_deleted
         report = more
     if as_json:
         print_json(report.as_dict())
         return
     verb = "would delete" if dry_run else "deleted"
     console.print(
-        f"{verb} {len(report.manifests_deleted)} manifest(s) and {len(report.files_deleted)} "
-        f"table file(s); kept {report.kept_manifests} manifest(s) from "
+        f"{verb} {len(report.manifests_deleted)} manifest(s), {len(report.files_deleted)} "
+        f"table file(s) and {len(report.claims_deleted)} attempt claim(s); "
+        f"kept {report.kept_manifests} manifest(s) from "
         f"{report.oldest_kept_manifest_id} to {report.current_manifest_id}"
     )
 

@@ -212,6 +212,8 @@ def register(cli: click.Group) -> None:
             f"run [bold]{view['run_id']}[/] {styled(view['status'])}  source {view['source']}"
             f"  created {when(view['created_ms'])}  finished {when(view['finished_ms']) or '-'}"
         )
+        if view.get("error"):
+            console.print(f"[red]error[/] {escape(view['error'])}")
         if lineage["parent_run_id"]:
             console.print(f"parent {lineage['parent_run_id']}  root {lineage['root_run_id']}")
         if lineage["children"]:

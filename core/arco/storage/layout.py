@@ -84,9 +84,15 @@ class WorkspaceLayout:
         validate_key_component(execution_id, "execution id")
         return f"{self.run_logs_prefix(run_id)}{task}/{attempt}/{execution_id}.jsonl"
 
+    @property
+    def claims_prefix(self) -> str:
+        return f"{self.root}claims/"
+
     def attempt_claim_key(self, run_id: str, task: int, attempt: int) -> str:
         """Created (create-once) by the worker that runs this attempt, before user code runs."""
-        return f"{self.root}claims/{validate_key_component(run_id, 'run id')}/{task}/{attempt}.json"
+        return (
+            f"{self.claims_prefix}{validate_key_component(run_id, 'run id')}/{task}/{attempt}.json"
+        )
 
     def push_quarantine_key(self, digest: str) -> str:
         """Where `sensor_push` keeps a refused request whole (named by its body's SHA-256)."""

@@ -46,6 +46,7 @@ from arco.services.queries.settings import setting_value
 from arco.services.workspace import Workspace
 
 APPEND_CHUNK = 1000
+CLAIMS_EVERY_MINUTES = 15
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +97,7 @@ class TimerResult:
             or self.runs_launched
             or self.tasks_dispatched
             or self.tasks_timed_out
+            or self.runs_failed
             or self.dispatch.executed
         )
 
@@ -340,7 +342,7 @@ def run_timer(
     if compact:
         if result.dispatch.executed:  # in-process workers reported: fold their reports too
             result.compactions += _published(ws.compactor.compact_until_idle())
-        result.gc = _collect_garbage(ws)
+        result.gc = _collect_garbage(ws, call.now_ms)
     result.manifest_id = ws.manifest().manifest_id
     return result
 
@@ -375,17 +377,19 @@ def _isolated(
         call.result.failed_steps[name] = f"{type(exc).__name__}: {exc}"
 
 
-def _collect_garbage(ws: Workspace) -> dict[str, Any] | None:
+def _collect_garbage(ws: Workspace, now_ms: int) -> dict[str, Any] | None:
     """When `gc.enabled`: a bounded collection after the call's compaction. Its failure is
-    reported, never the timer's: what it did not delete, the next call does."""
+    reported, never the timer's: what it did not delete, the next call does. Attempt claims
+    (which cost a read of an older `tasks` table) in the calls of every 15th minute."""
     from arco.services.operations.gc import collect_garbage
 
     snapshot = ws.snapshot()
     if not setting_value(snapshot, "gc.enabled"):
         return None
     grace_ms = int(setting_value(snapshot, "gc.grace_minutes")) * 60_000
+    claims = (now_ms // 60_000) % CLAIMS_EVERY_MINUTES == 0
     try:
-        return collect_garbage(ws, grace_ms, max_deletes=1000).as_dict()
+        return collect_garbage(ws, grace_ms, max_deletes=1000, claims=claims).as_dict()
     except ArcoError as exc:
         return {"error": str(exc)}
 

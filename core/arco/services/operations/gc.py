@@ -7,6 +7,11 @@ manifests, manifests and table files of crashed or lost compactions below them) 
 unless a kept manifest names it (a base file can be much older than the manifests that use it).
 Objects above the published manifest (a compaction publishing) are never touched, nor is the
 ledger: it is the truth every projection can be rebuilt from.
+
+Attempt claims (`claims/<run>/<task>/<attempt>.json`) go too, once the attempt is over in the
+oldest kept manifest: every reader is at or after it, so a redelivered order finds the
+attempt over (and runs nothing) before it would look for its claim. Logs are what users read,
+and are kept.
 """
 
 from __future__ import annotations
@@ -17,9 +22,12 @@ from typing import Any
 
 from arco.domain.envelope import parse_time_ms
 from arco.domain.errors import CorruptState
+from arco.domain.runs import FINAL_TASK, TASKS
+from arco.projections.cache import Snapshot
 from arco.projections.manifest import Manifest, read_manifest
 from arco.services.workspace import Workspace
 
+_CLAIM = re.compile(r"/claims/([^/]+)/(\d+)/(\d+)\.json$")
 _ID = re.compile(r"/(\d{20})(?:\.json|\.[a-z]+\.[0-9a-f]{12}\.parquet)$")
 DEFAULT_GRACE_MS = 60 * 60 * 1000
 
@@ -33,8 +41,13 @@ class GcReport:
     kept_manifests: int
     manifests_deleted: list[str] = field(default_factory=list)
     files_deleted: list[str] = field(default_factory=list)
+    claims_deleted: list[str] = field(default_factory=list)
     dry_run: bool = False
     more: bool = False  # stopped at max_deletes: run again
+
+    @property
+    def deleted(self) -> int:
+        return len(self.manifests_deleted) + len(self.files_deleted) + len(self.claims_deleted)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -43,6 +56,7 @@ class GcReport:
             "kept_manifests": self.kept_manifests,
             "manifests_deleted": len(self.manifests_deleted),
             "files_deleted": len(self.files_deleted),
+            "claims_deleted": len(self.claims_deleted),
             "dry_run": self.dry_run,
             "more": self.more,
         }
@@ -67,8 +81,10 @@ def collect_garbage(
     grace_ms: int = DEFAULT_GRACE_MS,
     dry_run: bool = False,
     max_deletes: int = 10_000,
+    claims: bool = True,
 ) -> GcReport:
-    """Delete what no reader can use any more (see the module's docstring)."""
+    """Delete what no reader can use any more (see the module's docstring); attempt claims
+    too unless `claims` is False."""
     current = ws.manifest()
     kept = kept_manifests(ws, current, ws.clock.now_ms() - grace_ms)
     oldest = min(m.manifest_id for m in kept)
@@ -84,10 +100,43 @@ def collect_garbage(
             match = _ID.search(listed.key)
             if match is None or int(match.group(1)) >= oldest or listed.key in named:
                 continue
-            if len(report.manifests_deleted) + len(report.files_deleted) >= max_deletes:
+            if report.deleted >= max_deletes:
                 report.more = True
                 return report
             if not dry_run:
                 ws.store.delete(listed.key)
             deleted.append(listed.key)
+    if claims:
+        _collect_claims(ws, kept[-1], report, max_deletes)
     return report
+
+
+def _collect_claims(ws: Workspace, oldest: Manifest, report: GcReport, max_deletes: int) -> None:
+    listed = [o.key for o in ws.store.list(ws.layout.claims_prefix)]
+    if not listed:
+        return
+    over = _attempts_over(ws, oldest)
+    for key in listed:
+        match = _CLAIM.search(key)
+        if match is None:
+            continue
+        run_id, task, attempt = match.group(1), int(match.group(2)), int(match.group(3))
+        if (run_id, task) not in over or attempt > over[(run_id, task)]:
+            continue
+        if report.deleted >= max_deletes:
+            report.more = True
+            return
+        if not report.dry_run:
+            ws.store.delete(key)
+        report.claims_deleted.append(key)
+
+
+def _attempts_over(ws: Workspace, manifest: Manifest) -> dict[tuple[str, int], int]:
+    """Per (run, task) in `manifest`'s state: the newest attempt that is over (all attempts of
+    a final task; those before the current one otherwise)."""
+    tasks = Snapshot(ws.store, ws.registry, manifest).table(TASKS.name)
+    out: dict[tuple[str, int], int] = {}
+    columns = [tasks.column(c).to_pylist() for c in ("run_id", "index", "status", "attempt")]
+    for run_id, index, status, attempt in zip(*columns, strict=True):
+        out[(run_id, index)] = attempt if status in FINAL_TASK else attempt - 1
+    return out
