@@ -173,6 +173,7 @@ class Instance:
             _required(s.worker_queue, "ARCO_WORKER_QUEUE"),
             s.timer_service_account,
             s.tasks_emulator_host,
+            dispatch_deadline_s=s.worker_timeout_s,
         )
 
     def dispatcher(self) -> TaskDispatcher:

@@ -13,6 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 _QUEUE = re.compile(r"^projects/[^/]+/locations/[^/]+/queues/[^/]+$")
+# Cloud Tasks waits this long for an HTTP target's answer before it counts the attempt as
+# failed (and retries it). Its allowed range for HTTP targets is 15 s to 30 min.
+MIN_DISPATCH_DEADLINE_S = 15
+MAX_DISPATCH_DEADLINE_S = 1800
 
 
 def timer_task_id(workspace: str, slot_epoch_s: int) -> str:
@@ -36,10 +40,21 @@ class CloudTasksTimerQueue:
     service_account: str | None = None
     emulator_host: str | None = None
     client: Any = field(default=None, repr=False)  # a CloudTasksClient (tests inject a fake)
+    # How long the target may take to answer (the worker queue: the worker's timeout, so an
+    # asset may run that long). None: Cloud Tasks' default (10 min).
+    dispatch_deadline_s: int | None = None
 
     def __post_init__(self) -> None:
         if not _QUEUE.match(self.queue):
             raise ValueError(f"queue must be projects/P/locations/L/queues/Q, got {self.queue!r}")
+        deadline = self.dispatch_deadline_s
+        if deadline is not None and not (
+            MIN_DISPATCH_DEADLINE_S <= deadline <= MAX_DISPATCH_DEADLINE_S
+        ):
+            raise ValueError(
+                f"a dispatch deadline must be {MIN_DISPATCH_DEADLINE_S}-"
+                f"{MAX_DISPATCH_DEADLINE_S} s (Cloud Tasks' range for HTTP targets), got {deadline}"
+            )
 
     def _tasks(self) -> Any:
         if self.client is None:
@@ -63,7 +78,7 @@ class CloudTasksTimerQueue:
         self, task_id: str, url: str, fire_at_epoch_s: int | None, body: dict[str, Any]
     ) -> bool:
         from google.api_core.exceptions import AlreadyExists
-        from google.protobuf import timestamp_pb2
+        from google.protobuf import duration_pb2, timestamp_pb2
 
         request: dict[str, Any] = {
             "http_method": "POST",
@@ -76,6 +91,8 @@ class CloudTasksTimerQueue:
         task: dict[str, Any] = {"name": f"{self.queue}/tasks/{task_id}", "http_request": request}
         if fire_at_epoch_s is not None:
             task["schedule_time"] = timestamp_pb2.Timestamp(seconds=fire_at_epoch_s)
+        if self.dispatch_deadline_s is not None:
+            task["dispatch_deadline"] = duration_pb2.Duration(seconds=self.dispatch_deadline_s)
         try:
             self._tasks().create_task(parent=self.queue, task=task)
         except AlreadyExists:

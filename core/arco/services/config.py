@@ -49,6 +49,9 @@ class Settings:
     # Task orders go to the worker function through this queue (default: the timer's queue).
     worker_queue: str | None = None
     worker_url: str | None = None
+    # The worker function's timeout: the longest an asset may run. Worker tasks carry it as
+    # their dispatch deadline (Cloud Tasks allows at most 30 min for HTTP targets).
+    worker_timeout_s: int = 1800
     # The code location workers run (pkg.module:attr), and their heartbeat interval.
     definitions: str | None = None
     heartbeat_interval_s: float = 60.0
@@ -78,6 +81,7 @@ class Settings:
             tasks_emulator_host=env.get("CLOUD_TASKS_EMULATOR_HOST") or None,
             worker_queue=env.get("ARCO_WORKER_QUEUE") or env.get("ARCO_TIMER_QUEUE") or None,
             worker_url=env.get("ARCO_WORKER_URL") or None,
+            worker_timeout_s=int(env.get("ARCO_WORKER_TIMEOUT_S") or 1800),
             definitions=env.get("ARCO_DEFINITIONS") or None,
             heartbeat_interval_s=float(env.get("ARCO_HEARTBEAT_INTERVAL_S") or 60),
             auth=_auth_mode(env.get("ARCO_AUTH") or "oidc"),
