@@ -10,6 +10,7 @@ import json
 import os
 import sys
 import uuid
+from pathlib import Path
 
 import click
 from rich.markup import escape
@@ -95,6 +96,7 @@ def cli(ctx: click.Context, store: str, workspace: str, lookback_ms: int, at: st
       arco doctor           health of pointer, manifests, files, quarantine, ledger
       arco quarantine list / replay   what the fold did not apply; apply it again
       arco gc [--dry-run]   delete superseded manifests, table files, claims (grace period)
+      arco package          the functions' source archive, with your code location
       arco restore-pointer  point a lost pointer back at the newest good manifest
       arco dev              local HTTP API plus the timer loop (no auth, loopback only)
     """
@@ -301,6 +303,45 @@ def gc(c: Context, grace_minutes: int | None, dry_run: bool, as_json: bool) -> N
         f"kept {report.kept_manifests} manifest(s) from "
         f"{report.oldest_kept_manifest_id} to {report.current_manifest_id}"
     )
+
+
+@cli.command()
+@click.option(
+    "--include",
+    "includes",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="A package directory or module of your code location (repeatable).",
+)
+@click.option(
+    "--definitions",
+    default=None,
+    help="Your code location (pkg.module:attr, as in ARCO_DEFINITIONS): checked importable "
+    "from the archive.",
+)
+@click.option(
+    "--output",
+    "output_dir",
+    default="dist",
+    show_default=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Directory to write the archive to.",
+)
+@json_option
+@handle_errors
+def package(
+    includes: tuple[Path, ...], definitions: str | None, output_dir: Path, as_json: bool
+) -> None:
+    """Build the functions' source archive: main.py, Arco, pinned requirements and your code
+    location, byte-for-byte reproducible (its SHA-256 is in its name). Give its path to the
+    terraform (variable source_archive, see docs/deploy.md)."""
+    from arco.services.operations.package import build_package
+
+    built = build_package(list(includes), output_dir, definitions)
+    if as_json:
+        print_json(built.as_dict())
+        return
+    console.print(f"wrote {built.path} ({built.entries} files, sha256 {built.sha256})")
 
 
 @cli.command("restore-pointer")
