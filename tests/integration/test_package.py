@@ -37,16 +37,17 @@ def _package(*args: str) -> dict[str, object]:
 
 def test_the_archive_is_reproducible_and_its_code_location_loads_from_it(tmp_path: Path) -> None:
     shop = _user_package(tmp_path)
-    first = _package(
-        "--include", str(shop), "--definitions", "shop.assets:defs", "--output", str(tmp_path / "a")
-    )
+    extra = tmp_path / "requirements.txt"
+    extra.write_text("# the code location's own\npandas>=2\n")
+    common = ["--include", str(shop), "--definitions", "shop.assets:defs"]
+    common += ["--requirements", str(extra)]
+    first = _package(*common, "--output", str(tmp_path / "a"))
     (shop / "assets.py").touch()  # a new mtime changes nothing
-    second = _package(
-        "--include", str(shop), "--definitions", "shop.assets:defs", "--output", str(tmp_path / "b")
-    )
+    second = _package(*common, "--output", str(tmp_path / "b" / "fixed-name.zip"))
     assert first["sha256"] == second["sha256"]
     assert Path(str(first["path"])).read_bytes() == Path(str(second["path"])).read_bytes()
     assert str(first["sha256"])[:12] in str(first["path"])
+    assert str(second["path"]).endswith("fixed-name.zip")
 
     with zipfile.ZipFile(str(first["path"])) as archive:
         names = archive.namelist()
@@ -56,7 +57,8 @@ def test_the_archive_is_reproducible_and_its_code_location_loads_from_it(tmp_pat
     assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
     requirements = (tmp_path / "src" / "requirements.txt").read_text().split()
     assert any(r.startswith("functions-framework==") for r in requirements)
-    assert all("==" in r for r in requirements)
+    assert all("==" in r for r in requirements[:-1])
+    assert requirements[-1] == "pandas>=2"  # the code location's own, after Arco's
 
     # What Cloud Functions does: import main from the source dir (its arco, not ours).
     probe = (

@@ -320,24 +320,34 @@ def gc(c: Context, grace_minutes: int | None, dry_run: bool, as_json: bool) -> N
     "from the archive.",
 )
 @click.option(
+    "--requirements",
+    "requirements_files",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Your code location's own dependencies, a pip requirements file (repeatable).",
+)
+@click.option(
     "--output",
-    "output_dir",
     default="dist",
     show_default=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Directory to write the archive to.",
+    type=click.Path(path_type=Path),
+    help="A .zip path, or a directory to write arco-functions-<sha12>.zip into.",
 )
 @json_option
 @handle_errors
 def package(
-    includes: tuple[Path, ...], definitions: str | None, output_dir: Path, as_json: bool
+    includes: tuple[Path, ...],
+    definitions: str | None,
+    requirements_files: tuple[Path, ...],
+    output: Path,
+    as_json: bool,
 ) -> None:
     """Build the functions' source archive: main.py, Arco, pinned requirements and your code
     location, byte-for-byte reproducible (its SHA-256 is in its name). Give its path to the
     terraform (variable source_archive, see docs/deploy.md)."""
     from arco.services.operations.package import build_package
 
-    built = build_package(list(includes), output_dir, definitions)
+    built = build_package(list(includes), output, definitions, list(requirements_files))
     if as_json:
         print_json(built.as_dict())
         return

@@ -4,7 +4,8 @@ Cloud Functions (2nd gen, Python) build a function from a zip holding `main.py` 
 `requirements.txt`; any package beside `main.py` is importable. The archive holds:
 
     main.py            functions/main.py: the five entry points
-    requirements.txt   Arco's runtime dependencies, pinned to the versions installed here
+    requirements.txt   Arco's runtime dependencies, pinned to the versions installed here,
+                       then the lines of the user's own requirements files
     arco/              the Arco package
     <include>/ ...     the user's code location (packages or modules named by --include)
 
@@ -93,13 +94,16 @@ def _entry(name: str, data: bytes) -> tuple[zipfile.ZipInfo, bytes]:
 
 def build_package(
     includes: Sequence[Path],
-    output_dir: Path,
+    output: Path,
     definitions: str | None = None,
+    requirements_files: Sequence[Path] = (),
 ) -> Package:
-    """Write the archive to `output_dir/arco-functions-<sha12>.zip`.
+    """Write the archive to `output` (a `.zip` path), or into the directory `output` as
+    `arco-functions-<sha12>.zip`.
 
     `definitions` (pkg.module:attr), when given, must be importable from the archive: its
-    top-level package is one of `includes` (or Arco itself)."""
+    top-level package is one of `includes` (or Arco itself). `requirements_files`: the code
+    location's own dependencies (pip requirement lines), appended to Arco's."""
     package_dir, entry = arco_sources()
     members: dict[str, bytes] = {"main.py": entry.read_bytes()}
     for name, path in _files(package_dir, "arco"):
@@ -123,7 +127,14 @@ def build_package(
                 f"add its package with --include (have: {', '.join(sorted(tops))})"
             )
     requirements = pinned_requirements()
-    members["requirements.txt"] = ("\n".join(requirements) + "\n").encode()
+    extra: list[str] = []
+    for file in requirements_files:
+        if not file.is_file():
+            raise InvalidInput(f"--requirements {file}: no such file")
+        lines = [line.strip() for line in file.read_text().splitlines()]
+        extra.extend(line for line in lines if line and not line.startswith("#"))
+    lines = [*requirements, *extra]
+    members["requirements.txt"] = ("\n".join(lines) + "\n").encode()
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name in sorted(members):
@@ -131,7 +142,7 @@ def build_package(
             archive.writestr(info, data)
     data = buffer.getvalue()
     digest = hashlib.sha256(data).hexdigest()
-    output_dir.mkdir(parents=True, exist_ok=True)
-    path = output_dir / f"arco-functions-{digest[:12]}.zip"
+    path = output if output.suffix == ".zip" else output / f"arco-functions-{digest[:12]}.zip"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(data)
-    return Package(path, digest, len(members), requirements)
+    return Package(path, digest, len(members), tuple(lines))
