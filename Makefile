@@ -8,7 +8,10 @@ STAMP  := $(VENV)/.installed
 TASKS_EMU_VENV  := .venv-tasks-emu
 TASKS_EMU_STAMP := $(TASKS_EMU_VENV)/.installed
 
-.PHONY: install tasks-emulator demo test lint typecheck imports parity unit bench dev clean
+STACK_DIR  ?= .stack
+STACK_ARGS ?=
+
+.PHONY: install tasks-emulator demo test lint typecheck imports parity unit bench dev stack stack-down clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -53,5 +56,11 @@ bench: $(STAMP)  ## benchmarks; JSON results in benchmarks/results/
 dev: $(STAMP)  ## local API + timer loop on ./.arco
 	$(BIN)/arco dev
 
+stack: $(STAMP) $(TASKS_EMU_STAMP)  ## the cloud topology on local emulators (docs/stack.md); Ctrl-C stops it
+	$(BIN)/python -m arco.stack up --dir $(STACK_DIR) $(STACK_ARGS)
+
+stack-down:  ## stop every process `make stack` started
+	$(BIN)/python -m arco.stack down --dir $(STACK_DIR)
+
 clean:
-	rm -rf $(VENV) $(TASKS_EMU_VENV) .arco .mypy_cache .ruff_cache .pytest_cache benchmarks/results
+	rm -rf $(VENV) $(TASKS_EMU_VENV) .arco .stack .mypy_cache .ruff_cache .pytest_cache benchmarks/results
