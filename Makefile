@@ -7,11 +7,14 @@ STAMP  := $(VENV)/.installed
 # project's dependencies: it lives in its own venv and the tests run it as a subprocess.
 TASKS_EMU_VENV  := .venv-tasks-emu
 TASKS_EMU_STAMP := $(TASKS_EMU_VENV)/.installed
+# checkov pins its own HCL parser: it too gets a venv of its own (tests/infra runs it).
+CHECKOV_VENV  := .venv-checkov
+CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
 
 STACK_DIR  ?= .stack
 STACK_ARGS ?=
 
-.PHONY: install tasks-emulator demo test lint typecheck imports parity unit bench dev stack stack-down clean
+.PHONY: install tasks-emulator checkov terraform-check demo test lint typecheck imports parity unit bench dev stack stack-down clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,9 +27,19 @@ $(TASKS_EMU_STAMP):
 	$(TASKS_EMU_VENV)/bin/pip install --quiet gcloud-tasks-emulator==0.6.2
 	touch $(TASKS_EMU_STAMP)
 
+$(CHECKOV_STAMP):
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install --quiet checkov==3.3.30
+	touch $(CHECKOV_STAMP)
+
 install: $(STAMP)  ## create .venv with everything the tests need
 
 tasks-emulator: $(TASKS_EMU_STAMP)  ## create .venv-tasks-emu (the Cloud Tasks emulator)
+
+checkov: $(CHECKOV_STAMP)  ## create .venv-checkov (checkov, run by tests/infra)
+
+terraform-check: $(STAMP)  ## offline validation of infra/ against the google provider's schema
+	$(BIN)/python scripts/check_terraform.py
 
 demo: $(STAMP)  ## run the main job on the embedded local store (./.arco)
 	@bash scripts/demo.sh
@@ -47,7 +60,7 @@ parity: $(STAMP)
 unit: $(STAMP)  ## fast tests only
 	$(BIN)/pytest tests/unit tests/property -q
 
-test: lint typecheck imports parity $(TASKS_EMU_STAMP)  ## everything CI runs: static checks, then the whole suite
+test: lint typecheck imports parity $(TASKS_EMU_STAMP) $(CHECKOV_STAMP)  ## everything CI runs: static checks, then the whole suite
 	$(BIN)/pytest -q -p no:cacheprovider
 
 bench: $(STAMP)  ## benchmarks; JSON results in benchmarks/results/
@@ -63,4 +76,4 @@ stack-down:  ## stop every process `make stack` started
 	$(BIN)/python -m arco.stack down --dir $(STACK_DIR)
 
 clean:
-	rm -rf $(VENV) $(TASKS_EMU_VENV) .arco .stack .mypy_cache .ruff_cache .pytest_cache benchmarks/results
+	rm -rf $(VENV) $(TASKS_EMU_VENV) $(CHECKOV_VENV) .arco .stack .mypy_cache .ruff_cache .pytest_cache benchmarks/results
