@@ -179,3 +179,21 @@ def test_doctor_notices_a_stopped_timer(ws: Workspace) -> None:
     finding = {f.check: f for f in run_doctor(ws)}["schedules"]
     assert finding.status == "error" and "timer is not running" in finding.summary
     assert "hourly_latest" in {d["schedule"] for d in finding.details}
+
+
+def test_a_catch_up_schedule_restarted_never_replays_the_ticks_of_its_stopped_period(
+    ws: Workspace,
+) -> None:
+    """Dagster starts a restarted schedule from the restart: nothing is caught up from the time
+    it was stopped, even inside the catch-up window (6 hours here)."""
+    assert isinstance(ws.clock, FixedClock)
+    tick(ws, "2024-01-01T01:00:00Z")
+    ws.clock._now = int(at("2024-01-01T01:30:00Z").timestamp() * 1000)
+    set_schedule_status(ws, "hourly_catchup", "STOPPED", "stop-1", "test")
+    tick(ws, "2024-01-01T03:00:00Z")
+    ws.clock._now = int(at("2024-01-01T04:30:00Z").timestamp() * 1000)
+    set_schedule_status(ws, "hourly_catchup", "RUNNING", "start-1", "test")
+    tick(ws, "2024-01-01T04:40:00Z")
+    tick(ws, "2024-01-01T05:00:00Z")
+    triggered = [t for t, status, _ in ticks_of(ws, "hourly_catchup") if status == "TRIGGERED"]
+    assert triggered == ["2024-01-01T01:00:00+00:00", "2024-01-01T05:00:00+00:00"], triggered
