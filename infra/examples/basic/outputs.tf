@@ -27,3 +27,8 @@ output "topics" {
   description = "Pub/Sub topics created by the module."
   value       = module.arco.topics
 }
+
+output "scheduler_jobs" {
+  description = "Cloud Scheduler jobs (the timer's backstop, the compactor)."
+  value       = module.arco.scheduler_jobs
+}

@@ -15,8 +15,8 @@ resource "google_cloudfunctions2_function" "function" {
   build_config {
     runtime           = "python311"
     entry_point       = each.key
-    service_account   = var.build_service_account
-    docker_repository = var.docker_repository
+    service_account   = coalesce(var.build_service_account, google_service_account.build.id)
+    docker_repository = coalesce(var.docker_repository, google_artifact_registry_repository.functions.id)
 
     source {
       storage_source {
@@ -49,5 +49,56 @@ resource "google_cloudfunctions2_function" "function" {
     google_project_service.apis,
     # A function must be able to reach the store from its first request.
     google_storage_bucket_iam_member.store,
+    # The build needs its identity's permissions before it starts.
+    google_artifact_registry_repository_iam_member.build,
+    google_storage_bucket_iam_member.build_reads_source,
+    google_project_iam_member.build_logs,
   ]
+}
+
+# The identity Cloud Build builds the functions as. The platform's default (the Compute Engine
+# default account in projects created since mid 2024) may lack these permissions where the org
+# policy iam.automaticIamGrantsForDefaultServiceAccounts is enforced, and does not exist until
+# the Compute API is on: a dedicated account works in every project.
+resource "google_service_account" "build" {
+  project      = var.project_id
+  account_id   = "${var.name_prefix}-build"
+  display_name = "Arco function builds"
+  description  = "Cloud Build identity for the Arco functions"
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_artifact_registry_repository" "functions" {
+  # checkov:skip=CKV_GCP_84: the images are rebuilt from the source archive on every deploy and hold no data; Google-managed encryption is enough.
+  project       = var.project_id
+  location      = var.region
+  repository_id = "${var.name_prefix}-functions"
+  format        = "DOCKER"
+  description   = "Images of the Arco functions (built by Cloud Build)"
+  labels        = local.labels
+
+  depends_on = [google_project_service.apis]
+}
+
+resource "google_artifact_registry_repository_iam_member" "build" {
+  project    = var.project_id
+  location   = var.region
+  repository = google_artifact_registry_repository.functions.name
+  role       = "roles/artifactregistry.writer"
+  member     = "serviceAccount:${google_service_account.build.email}"
+}
+
+resource "google_storage_bucket_iam_member" "build_reads_source" {
+  bucket = google_storage_bucket.source.name
+  role   = "roles/storage.objectViewer"
+  member = "serviceAccount:${google_service_account.build.email}"
+}
+
+# The one project-level grant: log writing exists only at project level, and only the build
+# identity has it (builds must write their logs). No runtime identity holds a project role.
+resource "google_project_iam_member" "build_logs" {
+  project = var.project_id
+  role    = "roles/logging.logWriter"
+  member  = "serviceAccount:${google_service_account.build.email}"
 }

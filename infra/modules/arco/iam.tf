@@ -1,5 +1,6 @@
 # Identities and least privilege. Nothing here is granted at project level: every binding is on
-# one bucket, one queue, one topic, one subscription, one service account or one function.
+# one bucket, one queue, one topic, one subscription, one service account or one function (the
+# build identity's log writing, in functions.tf, is the module's only project-level grant).
 #
 #   runtime identities (one per function)   what the function's code runs as
 #   invoker identities                      what signs the ID tokens that call the functions:
@@ -51,6 +52,8 @@ resource "google_service_account" "function" {
   account_id   = local.function_names[each.key]
   display_name = "Arco ${each.key} function"
   description  = "Runtime identity of the ${local.function_names[each.key]} function"
+
+  depends_on = [google_project_service.apis]
 }
 
 resource "google_service_account" "invoker" {
@@ -60,6 +63,8 @@ resource "google_service_account" "invoker" {
   account_id   = "${var.name_prefix}-${each.key}"
   display_name = "Arco ${each.key} invoker"
   description  = each.value
+
+  depends_on = [google_project_service.apis]
 }
 
 # Every function reads and writes the store, and only the store.
@@ -96,6 +101,9 @@ resource "google_service_account_iam_member" "pubsub_mints_push_tokens" {
   service_account_id = google_service_account.invoker["push"].name
   role               = "roles/iam.serviceAccountTokenCreator"
   member             = local.pubsub_service_agent
+
+  # The Pub/Sub service agent exists once the API is on.
+  depends_on = [google_project_service.apis]
 }
 
 resource "google_cloud_run_v2_service_iam_member" "invoker" {

@@ -74,7 +74,12 @@ resource "google_pubsub_subscription" "push_sensor" {
     ttl = ""
   }
 
-  depends_on = [google_project_service.apis]
+  # Deliveries before the function accepts them would spend their delivery attempts.
+  depends_on = [
+    google_project_service.apis,
+    google_cloud_run_v2_service_iam_member.invoker,
+    google_service_account_iam_member.pubsub_mints_push_tokens,
+  ]
 }
 
 # Dead-lettering: the Pub/Sub service agent publishes to the dead-letter topic and acknowledges
@@ -168,4 +173,9 @@ resource "google_pubsub_subscription" "ledger_writes" {
   expiration_policy {
     ttl = ""
   }
+
+  depends_on = [
+    google_cloud_run_v2_service_iam_member.invoker,
+    google_service_account_iam_member.pubsub_mints_push_tokens,
+  ]
 }

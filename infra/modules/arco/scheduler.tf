@@ -29,7 +29,7 @@ resource "google_cloud_scheduler_job" "timer_backstop" {
     }
   }
 
-  depends_on = [google_project_service.apis]
+  depends_on = [google_project_service.apis, google_cloud_run_v2_service_iam_member.invoker]
 }
 
 resource "google_cloud_scheduler_job" "compactor" {
@@ -59,5 +59,5 @@ resource "google_cloud_scheduler_job" "compactor" {
     }
   }
 
-  depends_on = [google_project_service.apis]
+  depends_on = [google_project_service.apis, google_cloud_run_v2_service_iam_member.invoker]
 }

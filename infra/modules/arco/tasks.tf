@@ -14,7 +14,9 @@ resource "google_cloud_tasks_queue" "timer" {
 
   rate_limits {
     max_dispatches_per_second = 10
-    max_concurrent_dispatches = 10
+    # No more at once than the timer can take (one request per instance): a burst of nudges
+    # would otherwise meet 429s and spend the chain task's attempts.
+    max_concurrent_dispatches = local.functions.timer.max_instances
   }
 
   retry_config {

@@ -328,13 +328,13 @@ variable "engine_ingress" {
 }
 
 variable "build_service_account" {
-  description = "Service account Cloud Build uses to build the functions, as projects/PROJECT/serviceAccounts/EMAIL. Null: the platform default. A dedicated one needs roles/logging.logWriter, roles/artifactregistry.writer and read access to the source bucket."
+  description = "Service account Cloud Build uses to build the functions, as projects/PROJECT/serviceAccounts/EMAIL. Null: the module's own <prefix>-build account (log writer, writer on the module's image repository, reader of the source bucket). Your own needs the same."
   type        = string
   default     = null
 }
 
 variable "docker_repository" {
-  description = "Artifact Registry repository for the built function images (projects/P/locations/L/repositories/R). Null: gcf-artifacts, created by the platform."
+  description = "Artifact Registry repository for the built function images (projects/P/locations/L/repositories/R). Null: the module's own <prefix>-functions repository."
   type        = string
   default     = null
 }
