@@ -34,15 +34,10 @@ from typing import Any, TypeVar
 import pytest
 
 from arco.services.config import FUNCTION_ENV
-from arco.stack import (
-    EMULATOR_HOST_ENV,
-    FUNCTIONS,
-    STACK_LOCAL_ENV,
-    group_members,
-    is_running,
-    missing_tools,
-    read_state,
-)
+from arco.stack.processes import group_members, is_running
+from arco.stack.supervisor import read_state
+from arco.stack.tools import missing_tools
+from arco.stack.topology import EMULATOR_HOST_ENV, FUNCTIONS, STACK_LOCAL_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 LOCATION = "tests.fixtures.stack_graph:defs"

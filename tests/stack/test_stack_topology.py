@@ -9,7 +9,8 @@ import os
 import pytest
 
 from arco.services.config import FUNCTION_ENV, LOCAL_ONLY_ENV, Settings
-from arco.stack import (
+from arco.stack.processes import group_members, is_running
+from arco.stack.topology import (
     EMULATOR_HOST_ENV,
     FUNCTIONS,
     Topology,
@@ -17,8 +18,6 @@ from arco.stack import (
     cli_env,
     free_ports,
     function_env,
-    group_members,
-    is_running,
     unfilled_env,
 )
 
@@ -31,7 +30,9 @@ def topology() -> Topology:
 def test_every_function_gets_exactly_its_declared_environment(topology: Topology) -> None:
     assert set(FUNCTIONS) == set(FUNCTION_ENV)
     for name in FUNCTIONS:
-        assert unfilled_env(name) == [], f"arco.stack.function_env does not set these for {name}"
+        assert unfilled_env(name) == [], (
+            f"arco.stack.topology.function_env does not set these for {name}"
+        )
         env = function_env(topology, name)
         local = set(env) - set(FUNCTION_ENV[name])
         assert local - EMULATOR_HOST_ENV <= LOCAL_ONLY_ENV, name
