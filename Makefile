@@ -10,11 +10,15 @@ TASKS_EMU_STAMP := $(TASKS_EMU_VENV)/.installed
 # checkov pins its own HCL parser: it too gets a venv of its own (tests/infra runs it).
 CHECKOV_VENV  := .venv-checkov
 CHECKOV_STAMP := $(CHECKOV_VENV)/.installed
+# Dagster itself, the differential suite's oracle (tests/differential): its dependencies are not
+# Arco's, so it gets a venv of its own and runs as a subprocess (scripts/dagster_oracle.py).
+DAGSTER_VENV  := .venv-dagster
+DAGSTER_STAMP := $(DAGSTER_VENV)/.installed
 
 STACK_DIR  ?= .stack
 STACK_ARGS ?=
 
-.PHONY: install tasks-emulator checkov terraform-check demo test lint typecheck imports parity unit bench dev stack stack-down clean
+.PHONY: install tasks-emulator checkov dagster terraform-check demo test lint typecheck imports parity unit bench dev stack stack-down clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -32,11 +36,18 @@ $(CHECKOV_STAMP):
 	$(CHECKOV_VENV)/bin/pip install --quiet checkov==3.3.30
 	touch $(CHECKOV_STAMP)
 
+$(DAGSTER_STAMP):
+	$(PYTHON) -m venv $(DAGSTER_VENV)
+	$(DAGSTER_VENV)/bin/pip install --quiet dagster==1.13.29
+	touch $(DAGSTER_STAMP)
+
 install: $(STAMP)  ## create .venv with everything the tests need
 
 tasks-emulator: $(TASKS_EMU_STAMP)  ## create .venv-tasks-emu (the Cloud Tasks emulator)
 
 checkov: $(CHECKOV_STAMP)  ## create .venv-checkov (checkov, run by tests/infra)
+
+dagster: $(DAGSTER_STAMP)  ## create .venv-dagster (Dagster 1.13.29, the differential suite's oracle)
 
 terraform-check: $(STAMP)  ## offline validation of infra/ against the google provider's schema
 	$(BIN)/python scripts/check_terraform.py
@@ -60,7 +71,7 @@ parity: $(STAMP)
 unit: $(STAMP)  ## fast tests only
 	$(BIN)/pytest tests/unit tests/property -q
 
-test: lint typecheck imports parity $(TASKS_EMU_STAMP) $(CHECKOV_STAMP)  ## everything CI runs: static checks, then the whole suite
+test: lint typecheck imports parity $(TASKS_EMU_STAMP) $(CHECKOV_STAMP) $(DAGSTER_STAMP)  ## everything CI runs: static checks, then the whole suite
 	$(BIN)/pytest -q -p no:cacheprovider
 
 bench: $(STAMP)  ## benchmarks; JSON results in benchmarks/results/
@@ -76,4 +87,4 @@ stack-down:  ## stop every process `make stack` started
 	$(BIN)/python -m arco.stack down --dir $(STACK_DIR)
 
 clean:
-	rm -rf $(VENV) $(TASKS_EMU_VENV) $(CHECKOV_VENV) .arco .stack .mypy_cache .ruff_cache .pytest_cache benchmarks/results
+	rm -rf $(VENV) $(TASKS_EMU_VENV) $(CHECKOV_VENV) $(DAGSTER_VENV) .arco .stack .mypy_cache .ruff_cache .pytest_cache benchmarks/results

@@ -1,0 +1,700 @@
+"""The named list of disagreements with Dagster that are known: deliberate differences (each
+with its ADR 0008 entry, described in docs/parity/differential.md) and bugs in Arco found by
+this suite (each with its reproduction, until Arco is fixed and the entry removed).
+
+Every `applies` recognises its disagreement precisely, re-deriving Dagster's answer where it
+can, so an entry never hides a different disagreement.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+from unittest import mock
+
+from arco.domain import selection as arco_selection
+from arco.domain.cron import CronSchedule
+from arco.domain.partitions import TimeWindowPartitionsDefinition
+from tests.differential.arco_side import (
+    build_definitions,
+    build_partitions,
+    selection_answer,
+    time_windows,
+)
+from tests.differential.compare import Facet, Known
+from tests.differential.facets import arco_cause, dagster_cause
+
+# --------------------------------------------------------------------------- cron
+
+# Zones whose UTC offset has a non-zero minute part during only part of the year. Dagster
+# decides once per process, from *today's* offset (`has_nonzero_minute_offset` calls
+# `datetime.now`), whether hourly crons need minute resolution there: in the other season its
+# ticks land 30 minutes off the wall-clock minute the cron names.
+_SEASONAL_MINUTE_ZONES = frozenset({"Australia/Lord_Howe"})
+
+
+def _crons(facet: Facet) -> list[str]:
+    cron = facet.case["cron"]
+    return [cron] if isinstance(cron, str) else list(cron)
+
+
+def _hourly_or_faster(cron: str) -> bool:
+    fields = cron.split()
+    return cron.startswith("@hourly") or (len(fields) == 5 and fields[1] == "*")
+
+
+def _dagster_minute_resolution_by_today(facet: Facet) -> bool:
+    return (
+        facet.case["tz"] in _SEASONAL_MINUTE_ZONES
+        and any(_hourly_or_faster(c) for c in _crons(facet))
+        and not facet.d_error
+        and not facet.a_error
+    )
+
+
+def _feb_30_31_with_weekday(cron: str) -> bool:
+    fields = cron.upper().split()
+    if len(fields) != 5:
+        return False
+    _, _, dom, month, dow = fields
+    days = set(re.split(r"[,-]", dom))
+    return bool(days) and days <= {"30", "31"} and month in ("2", "FEB") and dow not in ("*", "?")
+
+
+def _dagster_refuses_feb_30_31_with_weekday(facet: Facet) -> bool:
+    if facet.family == "cron_valid":
+        refused_by_dagster = facet.d is False and facet.a is True
+    else:
+        refused_by_dagster = facet.d_error and not facet.a_error
+    return refused_by_dagster and any(_feb_30_31_with_weekday(c) for c in _crons(facet))
+
+
+def _arco_refuses_impossible_day(facet: Facet) -> bool:
+    if facet.d is not True or facet.a is not False:
+        return False
+    from arco.domain.cron import CronSchedule
+    from arco.domain.errors import InvalidInput
+
+    try:
+        CronSchedule.parse(facet.case["cron"])
+    except InvalidInput as exc:
+        return "never occur" in str(exc)
+    return False
+
+
+def _arco_refuses_hash_or_question_mark(facet: Facet) -> bool:
+    cron = facet.case["cron"]
+    return facet.d is True and facet.a is False and ("#" in cron or "?" in cron)
+
+
+# --------------------------------------------------------------------------- partitions
+
+
+def _now(facet: Facet) -> datetime:
+    return datetime.fromtimestamp(facet.case["now"], UTC)
+
+
+def _arco_keys(spec: dict[str, Any], now: datetime) -> list[str]:
+    definition = build_partitions(spec)
+    assert definition is not None
+    return definition.keys(now)
+
+
+def _unaligned_key(facet: Facet) -> bool:
+    """ADR 0008 §9: Dagster's `has_partition_key` accepts any string that parses with the
+    format, lies in range and formats back to itself; Arco wants the start of a window."""
+    return (
+        facet.name.startswith("has_key")
+        and facet.d is True
+        and facet.a is False
+        and facet.extra["candidate"] not in facet.extra["dagster_keys"]
+    )
+
+
+def _shadow(definition: TimeWindowPartitionsDefinition, exclusions: bool) -> Any:
+    """The same cron windows, named the same way, with no start, end or offset."""
+    return TimeWindowPartitionsDefinition(
+        cron_schedule=definition.cron_schedule,
+        start=datetime(1990, 1, 1, tzinfo=UTC),
+        fmt=definition.fmt,
+        timezone=definition.timezone,
+        exclusions=definition.exclusions if exclusions else (),
+    )
+
+
+def _key_for_timestamp_outside(facet: Facet) -> bool:
+    """Dagster names a key for any instant: the cron window's key before the first partition
+    or past `end`, the previous kept window's for an instant in an excluded one. Arco answers
+    None: the instant is in no partition."""
+    if not facet.name.startswith("key_for_ts") or facet.a is not None or facet.a_error:
+        return False
+    if not isinstance(facet.d, str):
+        return False
+    definition = time_windows(facet.case["def"])
+    ts = datetime.fromtimestamp(facet.extra["ts"], UTC)
+    closed = facet.extra["end_closed"]
+    if definition.exclusions and _shadow(definition, True).key_for_timestamp(ts, closed) is None:
+        return True  # an excluded window
+    return _shadow(definition, False).key_for_timestamp(ts, closed) == facet.d
+
+
+def _negative_end_offset_after_end(facet: Facet) -> bool:
+    """Bug: with `end` and `end_offset < 0`, Dagster's last partition is the earlier of (the
+    last window before `end`) and (the last closed window moved by the offset); Arco applies
+    the offset after capping at `end`, dropping windows Dagster keeps."""
+    spec = facet.case["def"]
+    if facet.name != "keys" or spec.get("end") is None or (spec.get("end_offset") or 0) >= 0:
+        return False
+    until_end = _arco_keys({**spec, "end_offset": 0}, datetime(2100, 1, 1, tzinfo=UTC))
+    shifted = _arco_keys({**spec, "end": None}, _now(facet))
+    return facet.d == (until_end if len(until_end) <= len(shifted) else shifted)
+
+
+def _end_offset_counts_excluded(facet: Facet) -> bool:
+    """Bug: Dagster's `end_offset` counts windows that are not excluded; Arco counts excluded
+    windows too (so it adds, or drops, fewer partitions than Dagster)."""
+    spec = facet.case["def"]
+    offset = spec.get("end_offset") or 0
+    if facet.name != "keys" or not spec.get("exclusions") or offset == 0:
+        return False
+    base = _arco_keys({**spec, "end_offset": 0}, _now(facet))
+    if offset < 0:
+        expected = base[:offset]
+    else:
+        wider = _arco_keys({**spec, "end_offset": offset + 30}, _now(facet))
+        expected = wider[: len(base) + offset]
+    return facet.d == expected
+
+
+def _end_offset_before_start(facet: Facet) -> bool:
+    """Bug: before the first window starts, Arco still adds `end_offset` windows from the
+    first one; Dagster counts the offset from the window in progress at `now` (so windows
+    between `now` and the start use up the offset)."""
+    spec = facet.case["def"]
+    if facet.name != "keys" or (spec.get("end_offset") or 0) < 1:
+        return False
+    definition = time_windows(spec)
+    if definition.window_at(0).start <= _now(facet):
+        return False
+    a, d = facet.a or [], facet.d or []
+    return len(d) < len(a) and a[: len(d)] == d
+
+
+# --------------------------------------------------------------------------- mappings
+
+
+def _multi_nonexistent_as_whole_keys(facet: Facet) -> bool:
+    """Arco reports required-but-nonexistent keys of a multi upstream as whole multi keys;
+    Dagster reports the bare dimension keys."""
+    if facet.name != "upstream" or facet.d is None or facet.a is None:
+        return False
+    if facet.d["keys"] != facet.a["keys"]:
+        return False
+    if (facet.case.get("upstream") or {}).get("class") != "multi":
+        return False
+    parts = {part for key in facet.a["missing"] for part in key.split("|")}
+    whole = all("|" in key for key in facet.a["missing"])
+    return whole and set(facet.d["missing"]) <= parts and bool(facet.a["missing"])
+
+
+def _dagster_shortcut_before_upstream_start(facet: Facet) -> bool:
+    """When every downstream window ends before the upstream's first partition, Dagster takes
+    a shortcut: the required-but-nonexistent keys are the upstream windows *starting inside*
+    the downstream windows, offsets ignored. Arco maps as always: upstream windows
+    overlapping the (offset) downstream windows."""
+    case = facet.case
+    if facet.name != "upstream" or facet.d is None or facet.a is None:
+        return False
+    if (case["mapping"] or {}).get("class") != "time_window" or facet.d["keys"]:
+        return False
+    upstream, downstream = time_windows(case["upstream"]), time_windows(case["downstream"])
+    first = upstream.window_at(0).start
+    windows = [downstream.time_window_for_key(k) for k in facet.extra["keys"]]
+    if not windows or any(w.end > first for w in windows):
+        return False
+    # the upstream cron's windows, named as the upstream names them, without its range
+    shadow = TimeWindowPartitionsDefinition(
+        cron_schedule=upstream.cron_schedule,
+        start=datetime(1990, 1, 1, tzinfo=UTC),
+        fmt=upstream.fmt,
+        timezone=upstream.timezone,
+    )
+    cron = CronSchedule.parse(upstream.cron_schedule)
+    expected = set()
+    for window in windows:
+        for tick in cron.ticks_from(window.start, upstream.timezone):
+            if tick >= window.end:
+                break
+            expected.add(shadow.key_for_timestamp(tick))
+    return sorted(expected) == facet.d["missing"]
+
+
+# --------------------------------------------------------------------------- selection
+
+
+def _unknown_key_is_an_error(facet: Facet) -> bool:
+    return facet.a_error and "unknown asset" in facet.arco["error"] and not facet.d_error
+
+
+def _superset_syntax(facet: Facet) -> bool:
+    """Dagster refuses the string; Arco reads it (bare values anywhere, `*` under traversal,
+    wildcards in every value, function calls without argument...)."""
+    return facet.d_error and not facet.a_error
+
+
+def _fetch_sources(defs: Any, within: frozenset[str]) -> frozenset[str]:
+    """Dagster's roots: members of `within` with no *ancestor* in `within`."""
+    memo: dict[str, bool] = {}
+
+    def reaches(key: str) -> bool:
+        if key not in memo:
+            memo[key] = any(p in within or reaches(p) for p in defs.upstream(key))
+        return memo[key]
+
+    return frozenset(k for k in within if not reaches(k))
+
+
+def _fetch_sinks(defs: Any, within: frozenset[str]) -> frozenset[str]:
+    """Dagster's sinks: members of `within` with no *descendant* in `within`."""
+    memo: dict[str, bool] = {}
+
+    def reaches(key: str) -> bool:
+        if key not in memo:
+            memo[key] = any(c in within or reaches(c) for c in defs.downstream(key))
+        return memo[key]
+
+    return frozenset(k for k in within if not reaches(k))
+
+
+@contextmanager
+def _transitive_roots_and_sinks() -> Iterator[None]:
+    def roots(self: Any, ctx: Any) -> frozenset[str]:
+        within = ctx.everything if self.selection is None else self.selection._select(ctx)
+        return _fetch_sources(ctx.defs, within)
+
+    def sinks(self: Any, ctx: Any) -> frozenset[str]:
+        within = ctx.everything if self.selection is None else self.selection._select(ctx)
+        return _fetch_sinks(ctx.defs, within)
+
+    with (
+        mock.patch.object(arco_selection.Roots, "_select", roots),
+        mock.patch.object(arco_selection.Sinks, "_select", sinks),
+    ):
+        yield
+
+
+def _roots_sinks_direct(facet: Facet) -> bool:
+    """Bug: Arco's roots(X)/sinks(X) keep the members of X with no parent/child in X; Dagster
+    keeps those with no ancestor/descendant in X (`fetch_sources`, `fetch_sinks`)."""
+    text = facet.case["selection"]
+    if ("roots(" not in text and "sinks(" not in text) or facet.d_error or facet.a_error:
+        return False
+    with _transitive_roots_and_sinks():
+        redone = selection_answer(facet.case)
+    return redone == facet.dagster
+
+
+# Dagster's op-selection clause (`parse_clause`), tried when the string does not parse as an
+# asset selection: `+` counts levels, `*` means all of them.
+_CLAUSE = re.compile(r"^(\*?\+*)?([./\w\d\[\]?_-]+)(\+*\*?)?$")
+
+
+def _legacy_clause(facet: Facet) -> bool:
+    """Bug: a bare name with `+` or `*` (`+a`, `a+`, `a*`) is Dagster's old clause syntax, one
+    level per `+`, every level for `*`; Arco reads `a+` and `+a` as key:a with unbounded
+    traversal, and `a*` as a key pattern."""
+    text = facet.case["selection"]
+    match = _CLAUSE.match(text)
+    if match is None or not {"+", "*"} & set(text) or facet.d_error or facet.a_error:
+        return False
+    up, name, down = match.group(1) or "", match.group(2), match.group(3) or ""
+    up_depth = "" if up.startswith("*") else str(up.count("+")) if up else None
+    down_depth = "" if down.endswith("*") else str(down.count("+")) if down else None
+    rewritten = f'key:"{name}"'
+    parts = []
+    if up_depth is not None:
+        parts.append(f"{up_depth}+{rewritten}")
+    if down_depth is not None:
+        parts.append(f"{rewritten}+{down_depth}")
+    redone = selection_answer({**facet.case, "selection": " or ".join(parts) or rewritten})
+    return redone == facet.dagster
+
+
+def _legacy_clause_refused(facet: Facet) -> bool:
+    """Dagster's old clause syntax that Arco refuses outright (`a++`, `++a`, `*a`)."""
+    text = facet.case["selection"]
+    return (
+        _CLAUSE.match(text) is not None
+        and facet.a_error
+        and "unknown asset" not in facet.arco["error"]
+        and not facet.d_error
+    )
+
+
+# --------------------------------------------------------------------------- data versions
+
+
+def _dagster_order(name: str) -> str:
+    """`str(AssetKey(path))`, Dagster's sort key for input data versions."""
+    return f"AssetKey({name.split('/')!r})"
+
+
+def _input_order(facet: Facet) -> bool:
+    """Bug: Dagster sorts input data versions by `str(AssetKey)` (`AssetKey(['a', 'b'])`);
+    Arco by the slash-joined key, which orders `a` before `a/b` where Dagster puts `a/b`
+    first."""
+    case = facet.case
+    seed = case["code_version"] if case["code_version"] is not None else case["run_id"]
+    inputs = case["inputs"]
+    body = seed + "".join(inputs[k] for k in sorted(inputs, key=_dagster_order))
+    return facet.d == hashlib.sha256(body.encode()).hexdigest() and facet.a != facet.d
+
+
+# --------------------------------------------------------------------------- staleness
+
+
+def _without_upstream_missing(facet: Facet) -> bool:
+    """Arco's UPSTREAM_MISSING: a partition materialized while an upstream partition it reads
+    had never been materialized is STALE until that upstream is. Dagster records INITIAL for
+    such an input and does not count "INITIAL then NULL" as a change: FRESH."""
+    causes = facet.extra.get("arco_causes") or []
+    if facet.family != "staleness" or not any(c[0] == "UPSTREAM_MISSING" for c in causes):
+        return False
+    rest = [arco_cause(c) for c in causes if c[0] != "UPSTREAM_MISSING"]
+    return facet.d == ["STALE" if rest else "FRESH", rest]
+
+
+def _last_mapping_provenance(facet: Facet) -> bool:
+    """Bug: an unpartitioned asset reading a partitioned one through a mapping other than
+    All (LastPartitionMapping here) records no provenance in Arco (`upstream_inputs` skips
+    every partitioned parent of an unpartitioned asset), so it never becomes stale from it;
+    Dagster tracks the mapped partitions and reports DATA on the last one. (Dagster skips
+    only time-window parents through AllPartitionMapping.)"""
+    if facet.family != "staleness" or facet.extra.get("partition") is not None:
+        return False
+    assets = {a["key"]: a for a in facet.case["assets"]}
+    node = assets.get(facet.extra["asset"])
+    if node is None or node.get("partitions"):
+        return False
+    through_last = {
+        d["key"]
+        for d in node.get("deps", [])
+        if (d.get("mapping") or {}).get("class") == "last" and assets[d["key"]].get("partitions")
+    }
+    dagster_causes = [dagster_cause(c) for c in facet.extra["dagster_causes"]]
+    kept = [c for c in dagster_causes if not (c[0] == "DATA" and c[2] in through_last)]
+    if not through_last or kept == dagster_causes:
+        return False
+    return facet.a == ["STALE" if kept else "FRESH", kept]
+
+
+_SIMULATIONS: dict[str, list[dict[tuple[str, str | None], tuple[str, frozenset[str]]]]] = {}
+_SIM_NOW = datetime(2024, 2, 1, tzinfo=UTC)
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _simulate_dagster(case: Any) -> list[dict[tuple[str, str | None], tuple[str, frozenset[str]]]]:
+    """Dagster's data versions along a staleness scenario, computed with Dagster's rules: per
+    dependency one input version; for a partitioned dependency the SHA-256 of the versions
+    of the materialized upstream partitions it maps to, in partition-key order (INITIAL if
+    the dependency has no materialization at all); INITIAL for an unpartitioned dependency
+    never materialized. With each version, what made it differ from Arco's rules."""
+    if case["id"] in _SIMULATIONS:
+        return _SIMULATIONS[case["id"]]
+    reported = dict(case.get("reported", {}))
+    defs = build_definitions(case["assets"], reported).snapshot("differential")
+    state: dict[tuple[str, str | None], tuple[str, frozenset[str]]] = {}
+    out = []
+    for step in case["steps"]:
+        if step["op"] == "deploy":
+            defs = build_definitions(step["assets"], reported).snapshot("differential")
+        elif step["op"] == "report":
+            reported[step["key"]] = step["version"]
+        else:
+            partition = step.get("partition")
+            chosen = set(step["keys"])
+            for key in (k for k in defs.topological_order() if k in chosen):
+                node = defs.assets[key]
+                inputs: dict[str, str] = {}
+                flags: set[str] = set()
+                for dep in node.deps:
+                    up = defs.assets[dep.key]
+                    if up.partitions is None:
+                        found = state.get((dep.key, None))
+                        if found is None:
+                            inputs[dep.key] = "INITIAL"
+                            flags.add("missing_input" if up.compute else "")
+                        else:
+                            inputs[dep.key] = found[0]
+                            flags |= found[1]
+                        continue
+                    if not any(a == dep.key for a, _ in state):
+                        inputs[dep.key] = "INITIAL"
+                        flags.add("missing_input")
+                        continue
+                    mapping = defs.mapping_for(key, dep.key)
+                    keys = mapping.upstream_partitions(
+                        node.partitions, [partition] if partition else [], up.partitions, _SIM_NOW
+                    ).keys
+                    known = [state[(dep.key, k)] for k in sorted(keys) if (dep.key, k) in state]
+                    inputs[dep.key] = _sha("".join(v for v, _ in known))
+                    flags.add("partitioned_input")
+                    for _, f in known:
+                        flags |= f
+                if reported.get(key):
+                    version = reported[key]
+                else:
+                    body = "".join(inputs[k] for k in sorted(inputs, key=_dagster_order))
+                    version = _sha(str(node.code_version) + body)
+                state[(key, partition if node.partitions else None)] = (
+                    version,
+                    frozenset(flags - {""}),
+                )
+        out.append(dict(state))
+    _SIMULATIONS[case["id"]] = out
+    return out
+
+
+def _simulated(facet: Facet, flag: str) -> bool:
+    if facet.family != "data_versions_e2e" or facet.d == facet.a:
+        return False
+    states = _simulate_dagster(facet.case)
+    found = states[facet.extra["step_index"]].get((facet.extra["asset"], facet.extra["partition"]))
+    if found is None or found[0] != facet.d:
+        return False
+    if flag == "partitioned_input":
+        return flag in found[1]
+    return flag in found[1] and "partitioned_input" not in found[1]
+
+
+def _partitioned_input_versions(facet: Facet) -> bool:
+    """Bug: Dagster's input data version for a partitioned dependency is one value per
+    dependency, the SHA-256 of the upstream partitions' versions (materialized ones, in key
+    order); Arco hashes each upstream partition's version as an input of its own."""
+    return _simulated(facet, "partitioned_input")
+
+
+def _null_input_version(facet: Facet) -> bool:
+    """Arco records NULL for an upstream never materialized (so it can report
+    UPSTREAM_MISSING); Dagster records INITIAL. The derived data versions differ."""
+    return _simulated(facet, "missing_input")
+
+
+# --------------------------------------------------------------------------- the list
+
+KNOWN: tuple[Known, ...] = (
+    # cron
+    Known(
+        "dagster-hourly-minute-resolution-decided-today",
+        "cron",
+        "deliberate",
+        "ADR 0008 (proposed entry 27: cron ticks follow the wall clock)",
+        "Hourly crons in Australia/Lord_Howe: Dagster's ticks fall 30 minutes off the cron's "
+        "minute during the season whose offset differs from today's; Arco ticks on the minute.",
+        _dagster_minute_resolution_by_today,
+        must_match=False,
+    ),
+    Known(
+        "cron-feb-30-31-with-weekday",
+        "cron",
+        "deliberate",
+        "ADR 0008 (proposed entry 28: cron validity)",
+        "Dagster refuses day 30/31 of February even with a day-of-week (which fires under the "
+        "OR rule); Arco accepts it.",
+        _dagster_refuses_feb_30_31_with_weekday,
+    ),
+    Known(
+        "cron-feb-30-31-with-weekday",
+        "cron_valid",
+        "deliberate",
+        "ADR 0008 (proposed entry 28: cron validity)",
+        "Dagster refuses day 30/31 of February even with a day-of-week; Arco accepts it.",
+        _dagster_refuses_feb_30_31_with_weekday,
+    ),
+    Known(
+        "cron-day-never-occurs",
+        "cron_valid",
+        "deliberate",
+        "ADR 0008 (proposed entry 28: cron validity)",
+        "Arco refuses a day of the month that never occurs in the months named (`0 0 31 4 *`); "
+        "Dagster accepts it and then fails to iterate it (croniter: failed to find next date).",
+        _arco_refuses_impossible_day,
+    ),
+    Known(
+        "cron-hash-and-question-mark",
+        "cron_valid",
+        "deliberate",
+        "ADR 0008 (proposed entry 28: cron validity)",
+        "Arco refuses `#` (nth weekday) and `?`, which croniter accepts.",
+        _arco_refuses_hash_or_question_mark,
+    ),
+    # partitions
+    Known(
+        "key-must-be-a-window-start",
+        "partitions",
+        "deliberate",
+        "ADR 0008 §9",
+        "Dagster's has_partition_key accepts any in-range string that formats back to itself "
+        "(`2024-09-11-05:30` for hourly partitions, a time in a DST gap); Arco wants the key of "
+        "a window start.",
+        _unaligned_key,
+    ),
+    Known(
+        "key-for-timestamp-outside-partitions",
+        "partitions",
+        "deliberate",
+        "ADR 0008 (proposed entry 29: key for an instant outside the partitions)",
+        "For an instant before the first partition or in an excluded window Dagster names a "
+        "key anyway; Arco answers None.",
+        _key_for_timestamp_outside,
+    ),
+    Known(
+        "negative-end-offset-applied-after-end-date",
+        "partitions",
+        "bug",
+        "core/arco/domain/partitions/time_window.py TimeWindowPartitionsDefinition._count",
+        "end_date with end_offset < 0: Arco drops windows after capping at end_date; Dagster "
+        "caps at end_date without dropping more.",
+        _negative_end_offset_after_end,
+    ),
+    Known(
+        "end-offset-counts-excluded-windows",
+        "partitions",
+        "bug",
+        "core/arco/domain/partitions/time_window.py TimeWindowPartitionsDefinition._count",
+        "With exclusions, Dagster's end_offset counts kept windows; Arco counts excluded ones too.",
+        _end_offset_counts_excluded,
+    ),
+    Known(
+        "end-offset-before-the-first-window",
+        "partitions",
+        "bug",
+        "core/arco/domain/partitions/time_window.py TimeWindowPartitionsDefinition._count",
+        "Before the first window starts, Arco adds end_offset windows from the first one; "
+        "Dagster counts the offset from the window in progress.",
+        _end_offset_before_start,
+    ),
+    # mappings
+    Known(
+        "multi-nonexistent-as-whole-keys",
+        "mappings",
+        "deliberate",
+        "ADR 0008 (proposed entry 30: partition mapping reports)",
+        "Required-but-nonexistent upstream keys of a multi mapping: Arco names whole multi "
+        "keys (`red|2024-01-05`), Dagster the bare dimension key (`2024-01-05`).",
+        _multi_nonexistent_as_whole_keys,
+    ),
+    Known(
+        "dagster-shortcut-before-upstream-start",
+        "mappings",
+        "deliberate",
+        "ADR 0008 (proposed entry 30: partition mapping reports)",
+        "Downstream windows entirely before the upstream's first partition: Dagster reports "
+        "the upstream windows starting inside them (offsets ignored) as nonexistent; Arco the "
+        "windows overlapping the offset window, as for any other window.",
+        _dagster_shortcut_before_upstream_start,
+    ),
+    # selection
+    Known(
+        "unknown-key-is-an-error",
+        "selection",
+        "deliberate",
+        "ADR 0008 (proposed entry 31: selection strings)",
+        "An exact key:x naming no asset: Arco refuses the selection, Dagster selects nothing.",
+        _unknown_key_is_an_error,
+    ),
+    Known(
+        "selection-syntax-superset",
+        "selection",
+        "deliberate",
+        "ADR 0008 (proposed entry 31: selection strings)",
+        "Strings Dagster refuses and Arco reads: bare values inside expressions, `*` with "
+        "traversal (`+*`, `*+1`), wildcards in group/tag/owner/kind values, `key:*` in "
+        "expressions.",
+        _superset_syntax,
+    ),
+    Known(
+        "legacy-clause-refused",
+        "selection",
+        "deliberate",
+        "ADR 0008 (proposed entry 31: selection strings)",
+        "Dagster's old op-selection clauses with `++` or a leading `*` (`a++`, `++a`, `*a`): "
+        "Dagster reads them, Arco refuses them.",
+        _legacy_clause_refused,
+    ),
+    Known(
+        "roots-sinks-direct-parents",
+        "selection",
+        "bug",
+        "core/arco/domain/selection.py Roots._select, Sinks._select",
+        "roots(X)/sinks(X): Arco keeps members of X without a parent/child in X; Dagster "
+        "without an ancestor/descendant in X.",
+        _roots_sinks_direct,
+    ),
+    Known(
+        "bare-name-traversal-is-legacy-in-dagster",
+        "selection",
+        "bug",
+        "core/arco/domain/selection.py _Parser.parse_traversed",
+        "`+a`, `a+`, `a*`: Dagster reads a bare name with `+`/`*` as its old op-selection clause "
+        "(one level per `+`, `*` every level); Arco reads key:a with unbounded traversal, or "
+        "`a*` as a key pattern.",
+        _legacy_clause,
+    ),
+    # staleness
+    Known(
+        "upstream-missing-is-stale",
+        "staleness",
+        "deliberate",
+        "ADR 0008 §23 (amendment proposed)",
+        "A partition materialized before an upstream partition it reads ever was: Arco STALE "
+        "with UPSTREAM_MISSING until the upstream is materialized; Dagster FRESH.",
+        _without_upstream_missing,
+    ),
+    Known(
+        "no-provenance-through-last-mapping",
+        "staleness",
+        "bug",
+        "core/arco/domain/data_versions.py upstream_inputs",
+        "An unpartitioned asset reading a daily asset through LastPartitionMapping: Dagster "
+        "reports it STALE when the last partition gets a new data version; Arco records no "
+        "provenance for the edge and keeps it FRESH.",
+        _last_mapping_provenance,
+    ),
+    Known(
+        "null-input-version",
+        "data_versions_e2e",
+        "deliberate",
+        "ADR 0008 §23 (amendment proposed)",
+        "An input never materialized is recorded as NULL by Arco, INITIAL by Dagster, so the "
+        "derived data version differs.",
+        _null_input_version,
+    ),
+    Known(
+        "partitioned-input-data-versions",
+        "data_versions_e2e",
+        "bug",
+        "core/arco/domain/data_versions.py derive_data_version / upstream_inputs",
+        "Partitioned dependencies: Dagster hashes one input version per dependency (SHA-256 of "
+        "the upstream partitions' versions in key order); Arco one input per upstream "
+        "partition, so derived data versions of partitioned assets differ from Dagster's.",
+        _partitioned_input_versions,
+    ),
+    # data versions
+    Known(
+        "input-data-versions-order",
+        "data_versions",
+        "bug",
+        "core/arco/domain/data_versions.py derive_data_version",
+        "Inputs `a` and `a/b`: Dagster hashes `a/b`'s version first (sorted by str(AssetKey)), "
+        "Arco `a`'s (sorted by the slash-joined key).",
+        _input_order,
+    ),
+)
