@@ -151,6 +151,11 @@ def publish(ws: Workspace, progress: Progress | None = None) -> Manifest:
         for o in ws.store.list(ws.layout.manifests_prefix)
     ]
     new_id = max([current.manifest_id, *taken]) + 1
+    if not taken:
+        # Nothing published is left (every projection lost, or none yet). Processes that ran
+        # before a loss cache manifests by id, so ids are never reused: start above any id
+        # the lost history can have reached (one a second since 1970 would be needed).
+        new_id = max(new_id, ws.clock.now_ms() // 1000)
     tables: dict[str, TableEntry] = {
         name: write_base(ws.store, ws.layout, new_id, ws.registry.table(name), rows)
         for name, rows in sorted(state.tables.items())
