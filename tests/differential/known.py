@@ -287,17 +287,6 @@ def _transitive_roots_and_sinks() -> Iterator[None]:
         yield
 
 
-def _roots_sinks_direct(facet: Facet) -> bool:
-    """Bug: Arco's roots(X)/sinks(X) keep the members of X with no parent/child in X; Dagster
-    keeps those with no ancestor/descendant in X (`fetch_sources`, `fetch_sinks`)."""
-    text = facet.case["selection"]
-    if ("roots(" not in text and "sinks(" not in text) or facet.d_error or facet.a_error:
-        return False
-    with _transitive_roots_and_sinks():
-        redone = selection_answer(facet.case)
-    return redone == facet.dagster
-
-
 # Dagster's op-selection clause (`parse_clause`), tried when the string does not parse as an
 # asset selection: `+` counts levels, `*` means all of them.
 _CLAUSE = re.compile(r"^(\*?\+*)?([./\w\d\[\]?_-]+)(\+*\*?)?$")
@@ -341,17 +330,6 @@ def _legacy_clause_refused(facet: Facet) -> bool:
 def _dagster_order(name: str) -> str:
     """`str(AssetKey(path))`, Dagster's sort key for input data versions."""
     return f"AssetKey({name.split('/')!r})"
-
-
-def _input_order(facet: Facet) -> bool:
-    """Bug: Dagster sorts input data versions by `str(AssetKey)` (`AssetKey(['a', 'b'])`);
-    Arco by the slash-joined key, which orders `a` before `a/b` where Dagster puts `a/b`
-    first."""
-    case = facet.case
-    seed = case["code_version"] if case["code_version"] is not None else case["run_id"]
-    inputs = case["inputs"]
-    body = seed + "".join(inputs[k] for k in sorted(inputs, key=_dagster_order))
-    return facet.d == hashlib.sha256(body.encode()).hexdigest() and facet.a != facet.d
 
 
 # --------------------------------------------------------------------------- staleness
@@ -630,15 +608,6 @@ KNOWN: tuple[Known, ...] = (
         _legacy_clause_refused,
     ),
     Known(
-        "roots-sinks-direct-parents",
-        "selection",
-        "bug",
-        "core/arco/domain/selection.py Roots._select, Sinks._select",
-        "roots(X)/sinks(X): Arco keeps members of X without a parent/child in X; Dagster "
-        "without an ancestor/descendant in X.",
-        _roots_sinks_direct,
-    ),
-    Known(
         "bare-name-traversal-is-legacy-in-dagster",
         "selection",
         "bug",
@@ -688,13 +657,4 @@ KNOWN: tuple[Known, ...] = (
         _partitioned_input_versions,
     ),
     # data versions
-    Known(
-        "input-data-versions-order",
-        "data_versions",
-        "bug",
-        "core/arco/domain/data_versions.py derive_data_version",
-        "Inputs `a` and `a/b`: Dagster hashes `a/b`'s version first (sorted by str(AssetKey)), "
-        "Arco `a`'s (sorted by the slash-joined key).",
-        _input_order,
-    ),
 )

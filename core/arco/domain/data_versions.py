@@ -34,10 +34,17 @@ def input_name(asset: str, partition: str | None) -> str:
 
 
 def derive_data_version(code_version: str | None, inputs: Mapping[str, str], run_id: str) -> str:
-    """Dagster's logical data version: sha256(code version + input data versions by input)."""
+    """Dagster's logical data version: sha256(code version + input data versions by input).
+
+    Inputs are in Dagster's order, `str(AssetKey)`: by the key's path as a list, so `a/b`
+    comes before `a` (a plain string sort would put `a` first and change the hash)."""
     seed = code_version if code_version is not None else run_id
-    body = seed + "".join(inputs[name] for name in sorted(inputs))
+    body = seed + "".join(inputs[name] for name in sorted(inputs, key=_asset_key_order))
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _asset_key_order(name: str) -> str:
+    return repr(name.split("/"))
 
 
 def upstream_inputs(

@@ -335,15 +335,15 @@ class Traversal(Selection):
 
 @dataclass(frozen=True)
 class Roots(Selection):
-    """`roots(X)`: the assets of X with no parent in X; `roots()`: over all assets."""
+    """`roots(X)`: the assets of X with no ancestor in X (as Dagster: not only no parent);
+    `roots()`: over all assets."""
 
     selection: Selection | None = None
 
     def _select(self, ctx: _Context) -> frozenset[str]:
         within = ctx.everything if self.selection is None else self.selection._select(ctx)
-        return frozenset(
-            key for key in within if not any(p in within for p in ctx.defs.upstream(key))
-        )
+        below = frozenset(c for key in within for c in ctx.defs.downstream(key))
+        return within - _reach(below, ctx.defs.downstream, None)
 
     def _render(self) -> str:
         return f"roots({'' if self.selection is None else self.selection._render()})"
@@ -351,15 +351,15 @@ class Roots(Selection):
 
 @dataclass(frozen=True)
 class Sinks(Selection):
-    """`sinks(X)`: the assets of X with no child in X; `sinks()`: over all assets."""
+    """`sinks(X)`: the assets of X with no descendant in X (as Dagster: not only no child);
+    `sinks()`: over all assets."""
 
     selection: Selection | None = None
 
     def _select(self, ctx: _Context) -> frozenset[str]:
         within = ctx.everything if self.selection is None else self.selection._select(ctx)
-        return frozenset(
-            key for key in within if not any(c in within for c in ctx.defs.downstream(key))
-        )
+        above = frozenset(p for key in within for p in ctx.defs.upstream(key))
+        return within - _reach(above, ctx.defs.upstream, None)
 
     def _render(self) -> str:
         return f"sinks({'' if self.selection is None else self.selection._render()})"
