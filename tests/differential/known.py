@@ -142,46 +142,7 @@ def _key_for_timestamp_outside(facet: Facet) -> bool:
     return _shadow(definition, False).key_for_timestamp(ts, closed) == facet.d
 
 
-def _negative_end_offset_after_end(facet: Facet) -> bool:
-    """Bug: with `end` and `end_offset < 0`, Dagster's last partition is the earlier of (the
-    last window before `end`) and (the last closed window moved by the offset); Arco applies
-    the offset after capping at `end`, dropping windows Dagster keeps."""
-    spec = facet.case["def"]
-    if facet.name != "keys" or spec.get("end") is None or (spec.get("end_offset") or 0) >= 0:
-        return False
-    until_end = _arco_keys({**spec, "end_offset": 0}, datetime(2100, 1, 1, tzinfo=UTC))
-    shifted = _arco_keys({**spec, "end": None}, _now(facet))
-    return facet.d == (until_end if len(until_end) <= len(shifted) else shifted)
 
-
-def _end_offset_counts_excluded(facet: Facet) -> bool:
-    """Bug: Dagster's `end_offset` counts windows that are not excluded; Arco counts excluded
-    windows too (so it adds, or drops, fewer partitions than Dagster)."""
-    spec = facet.case["def"]
-    offset = spec.get("end_offset") or 0
-    if facet.name != "keys" or not spec.get("exclusions") or offset == 0:
-        return False
-    base = _arco_keys({**spec, "end_offset": 0}, _now(facet))
-    if offset < 0:
-        expected = base[:offset]
-    else:
-        wider = _arco_keys({**spec, "end_offset": offset + 30}, _now(facet))
-        expected = wider[: len(base) + offset]
-    return facet.d == expected
-
-
-def _end_offset_before_start(facet: Facet) -> bool:
-    """Bug: before the first window starts, Arco still adds `end_offset` windows from the
-    first one; Dagster counts the offset from the window in progress at `now` (so windows
-    between `now` and the start use up the offset)."""
-    spec = facet.case["def"]
-    if facet.name != "keys" or (spec.get("end_offset") or 0) < 1:
-        return False
-    definition = time_windows(spec)
-    if definition.window_at(0).start <= _now(facet):
-        return False
-    a, d = facet.a or [], facet.d or []
-    return len(d) < len(a) and a[: len(d)] == d
 
 
 # --------------------------------------------------------------------------- mappings
@@ -532,32 +493,6 @@ KNOWN: tuple[Known, ...] = (
         "For an instant before the first partition or in an excluded window Dagster names a "
         "key anyway; Arco answers None.",
         _key_for_timestamp_outside,
-    ),
-    Known(
-        "negative-end-offset-applied-after-end-date",
-        "partitions",
-        "bug",
-        "core/arco/domain/partitions/time_window.py TimeWindowPartitionsDefinition._count",
-        "end_date with end_offset < 0: Arco drops windows after capping at end_date; Dagster "
-        "caps at end_date without dropping more.",
-        _negative_end_offset_after_end,
-    ),
-    Known(
-        "end-offset-counts-excluded-windows",
-        "partitions",
-        "bug",
-        "core/arco/domain/partitions/time_window.py TimeWindowPartitionsDefinition._count",
-        "With exclusions, Dagster's end_offset counts kept windows; Arco counts excluded ones too.",
-        _end_offset_counts_excluded,
-    ),
-    Known(
-        "end-offset-before-the-first-window",
-        "partitions",
-        "bug",
-        "core/arco/domain/partitions/time_window.py TimeWindowPartitionsDefinition._count",
-        "Before the first window starts, Arco adds end_offset windows from the first one; "
-        "Dagster counts the offset from the window in progress.",
-        _end_offset_before_start,
     ),
     # mappings
     Known(

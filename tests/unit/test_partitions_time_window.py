@@ -187,9 +187,11 @@ def test_end_date_caps_the_set_whatever_the_offset() -> None:
     offset = DailyPartitionsDefinition("2024-01-01", end_date="2024-01-05", end_offset=3)
     assert offset.keys(now) == capped
     assert offset.keys(utc(2024, 1, 2, 12)) == capped  # 1 closed + 3 ahead, still within the end
-    # a negative offset still drops from the end
+    # a negative offset moves the last closed window back; the end date still caps, and the
+    # earlier of the two wins (as Dagster): long after the end, nothing more is dropped
     dropped = DailyPartitionsDefinition("2024-01-01", end_date="2024-01-05", end_offset=-1)
-    assert dropped.keys(now) == capped[:-1]
+    assert dropped.keys(now) == capped
+    assert dropped.keys(utc(2024, 1, 4, 12)) == capped[:2]  # 01-03 closed, moved back one
     # an end between two boundaries keeps only windows that end before it
     mid = DailyPartitionsDefinition("2024-01-01", end_date=utc(2024, 1, 5, 12))
     assert mid.keys(now) == capped
@@ -532,3 +534,23 @@ def test_keys_match_the_cron_ticks_one_by_one(cron: str, fmt: str, tz: str, coun
     for index in range(0, count, max(1, count // 200)):
         assert definition.key_index(keys[index]) == index
         assert definition.time_window_for_key(keys[index]).start == starts[index]
+
+
+def test_end_offset_counts_kept_windows_only() -> None:
+    # 2024-01-06 is a Saturday: excluded, so one window ahead is Sunday the 7th (as Dagster).
+    weekdays = DailyPartitionsDefinition("2024-01-01", end_offset=1, exclusions=["0 0 * * 6"])
+    keys = weekdays.keys(utc(2024, 1, 6))
+    assert keys[-2:] == ["2024-01-05", "2024-01-07"]
+
+
+def test_before_the_first_window_only_a_positive_end_offset_reaches_it() -> None:
+    start_soon = DailyPartitionsDefinition("2024-01-10", end_offset=2)
+    # Half a day before the start: the windows before the first count too (as Dagster).
+    assert start_soon.keys(utc(2024, 1, 9, 12)) == ["2024-01-10"]
+    one_ahead = DailyPartitionsDefinition("2024-01-10", end_offset=1)
+    assert one_ahead.keys(utc(2024, 1, 9, 12)) == ["2024-01-10"]  # the next window to start
+    assert one_ahead.keys(utc(2024, 1, 8, 12)) == []
+    assert DailyPartitionsDefinition("2024-01-10").keys(utc(2024, 1, 9, 12)) == []
+    # Two weeks before a weekly start, one window ahead is still before it.
+    weekly = WeeklyPartitionsDefinition("2024-04-27", end_offset=1)
+    assert weekly.keys(utc(2024, 4, 12)) == []

@@ -589,16 +589,47 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         return None if self._is_excluded(index) else index
 
     def _count(self, now: datetime) -> int:
-        """How many windows (counting excluded ones) are present at `now`."""
-        ticks = self._calendar.index_at_or_after(_floor(check_now(now)) + 1)
-        count = max(0, ticks - 1)
-        if self._end_offset > 0:
-            count += self._end_offset
+        """How many windows (counting excluded ones) are present at `now`.
+
+        As Dagster: the last window is the last one ended by `now` moved by `end_offset`
+        windows (kept windows only, when some are excluded), and then no later than the last
+        window ending by `end_date`."""
+        moment = _floor(check_now(now))
+        if moment < self._calendar.start(0):
+            count = self._count_before_start(moment)
+        else:
+            # The first window starting after `now`; the one before it is in progress.
+            last = self._calendar.index_at_or_after(moment + 1) - 2
+            if self._end_offset > 0 and (self._exclude_crons or self._exclude_at):
+                for _ in range(self._end_offset):
+                    last += 1
+                    while self._is_excluded(last):
+                        last += 1
+            else:
+                last += self._end_offset
+            count = max(0, last + 1)
         if count and not self._within_end(count - 1):
             count = self._cap()
-        if self._end_offset < 0:
-            count = max(0, count + self._end_offset)
         return count
+
+    def _count_before_start(self, moment: int) -> int:
+        """Before the first window starts, only a positive `end_offset` reaches it: Dagster
+        counts the offset from the windows before the first (it has partitions once the window
+        `end_offset` after the next one to start is past the first), and then shows at least
+        the first."""
+        if self._end_offset <= 0:
+            return 0
+        first = datetime.fromtimestamp(self._calendar.start(0), UTC)
+        at = datetime.fromtimestamp(moment, UTC)
+        limit = self._end_offset + 2
+        second = timedelta(seconds=1)
+        # Windows starting at or after `now` and before the first one.
+        ahead = len(self._cron.ticks_between(at - second, first - second, self._tz, limit))
+        if self._end_offset < ahead + 1:
+            return 0
+        # The last window ended by `now` is `ended` windows before the first.
+        ended = len(self._cron.ticks_between(at, first, self._tz, limit)) + 1
+        return max(0, self._end_offset - ended) + 1
 
     def _excluded_below(self, count: int) -> tuple[int, ...]:
         """Sorted indices < `count` of excluded windows."""
