@@ -26,7 +26,7 @@ from tests.differential.arco_side import (
     time_windows,
 )
 from tests.differential.compare import Facet, Known
-from tests.differential.facets import arco_cause, dagster_cause
+from tests.differential.facets import arco_cause
 
 # --------------------------------------------------------------------------- cron
 
@@ -307,29 +307,6 @@ def _without_upstream_missing(facet: Facet) -> bool:
     return facet.d == ["STALE" if rest else "FRESH", rest]
 
 
-def _last_mapping_provenance(facet: Facet) -> bool:
-    """Bug: an unpartitioned asset reading a partitioned one through a mapping other than
-    All (LastPartitionMapping here) records no provenance in Arco (`upstream_inputs` skips
-    every partitioned parent of an unpartitioned asset), so it never becomes stale from it;
-    Dagster tracks the mapped partitions and reports DATA on the last one. (Dagster skips
-    only time-window parents through AllPartitionMapping.)"""
-    if facet.family != "staleness" or facet.extra.get("partition") is not None:
-        return False
-    assets = {a["key"]: a for a in facet.case["assets"]}
-    node = assets.get(facet.extra["asset"])
-    if node is None or node.get("partitions"):
-        return False
-    through_last = {
-        d["key"]
-        for d in node.get("deps", [])
-        if (d.get("mapping") or {}).get("class") == "last" and assets[d["key"]].get("partitions")
-    }
-    dagster_causes = [dagster_cause(c) for c in facet.extra["dagster_causes"]]
-    kept = [c for c in dagster_causes if not (c[0] == "DATA" and c[2] in through_last)]
-    if not through_last or kept == dagster_causes:
-        return False
-    return facet.a == ["STALE" if kept else "FRESH", kept]
-
 
 _SIMULATIONS: dict[str, list[dict[tuple[str, str | None], tuple[str, frozenset[str]]]]] = {}
 _SIM_NOW = datetime(2024, 2, 1, tzinfo=UTC)
@@ -561,16 +538,6 @@ KNOWN: tuple[Known, ...] = (
         "A partition materialized before an upstream partition it reads ever was: Arco STALE "
         "with UPSTREAM_MISSING until the upstream is materialized; Dagster FRESH.",
         _without_upstream_missing,
-    ),
-    Known(
-        "no-provenance-through-last-mapping",
-        "staleness",
-        "bug",
-        "core/arco/domain/data_versions.py upstream_inputs",
-        "An unpartitioned asset reading a daily asset through LastPartitionMapping: Dagster "
-        "reports it STALE when the last partition gets a new data version; Arco records no "
-        "provenance for the edge and keeps it FRESH.",
-        _last_mapping_provenance,
     ),
     Known(
         "null-input-version",

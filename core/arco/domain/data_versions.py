@@ -16,7 +16,8 @@ from datetime import datetime
 
 from arco.domain.definitions import DefinitionsSnapshot
 from arco.domain.errors import InvalidInput
-from arco.domain.partitions import NO_DYNAMIC
+from arco.domain.partition_mappings import AllPartitionMapping
+from arco.domain.partitions import NO_DYNAMIC, TimeWindowPartitionsDefinition
 
 # An upstream partition never materialized when its downstream was (Dagster's NULL).
 NULL_VERSION = "NULL"
@@ -64,9 +65,15 @@ def upstream_inputs(
         if upstream_def is None:
             out.append((dep.key, None))
             continue
-        if node.partitions is None and partition is None:
-            continue  # an unpartitioned child of a partitioned parent: every partition (skipped)
         mapping = defs.mapping_for(asset, dep.key)
+        if (
+            node.partitions is None
+            and isinstance(mapping, AllPartitionMapping)
+            and isinstance(upstream_def, TimeWindowPartitionsDefinition)
+        ):
+            # An unpartitioned child reading every window of its parent: Dagster records no
+            # provenance for that edge (other mappings, such as the last partition, it does).
+            continue
         try:
             keys = mapping.upstream_partitions(
                 node.partitions, [partition] if partition else [], upstream_def, now, dynamic
