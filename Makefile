@@ -18,7 +18,7 @@ DAGSTER_STAMP := $(DAGSTER_VENV)/.installed
 STACK_DIR  ?= .stack
 STACK_ARGS ?=
 
-.PHONY: install tasks-emulator checkov dagster terraform-check demo test lint typecheck imports parity unit bench dev stack stack-down clean
+.PHONY: install tasks-emulator checkov dagster terraform-check fuzz demo test lint typecheck imports parity unit bench dev stack stack-down clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -69,10 +69,13 @@ parity: $(STAMP)
 	$(BIN)/python scripts/parity_matrix.py check
 
 unit: $(STAMP)  ## fast tests only
-	$(BIN)/pytest tests/unit tests/property -q
+	HYPOTHESIS_PROFILE=ci $(BIN)/pytest tests/unit tests/property -q
 
 test: lint typecheck imports parity $(TASKS_EMU_STAMP) $(CHECKOV_STAMP) $(DAGSTER_STAMP)  ## everything CI runs: static checks, then the whole suite
-	$(BIN)/pytest -q -p no:cacheprovider
+	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q -p no:cacheprovider
+
+fuzz: $(STAMP)  ## property tests, randomized, 20x the examples (about 10 min; not in make test)
+	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest tests/property -q -p no:cacheprovider
 
 bench: $(STAMP)  ## benchmarks; JSON results in benchmarks/results/
 	$(BIN)/python -m benchmarks.run

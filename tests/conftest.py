@@ -15,10 +15,41 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from arco.storage.local import LocalObjectStore
 from arco.storage.memory import MemoryObjectStore
 from arco.storage.port import ObjectStore
+
+# --- hypothesis profiles ---------------------------------------------------------------------
+#
+# HYPOTHESIS_PROFILE picks one (`--hypothesis-profile` overrides it):
+# - ci (the default, what `make test` runs): a fixed seed per test and no example database,
+#   so two runs on the same commit execute the same examples; a failure prints the blob that
+#   reproduces it (`@reproduce_failure`). Tests that set their own max_examples keep it.
+# - dev: hypothesis' own defaults (random examples, the local example database).
+# - fuzz (`make fuzz`): random examples, many more of them (tests/property scales its own
+#   budgets with it, see tests/property/budget.py), no deadline.
+# Health checks that depend on how fast the machine is are off where runs must be repeatable.
+CI_MAX_EXAMPLES = 100
+settings.register_profile(
+    "ci",
+    max_examples=CI_MAX_EXAMPLES,
+    derandomize=True,
+    database=None,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile("dev", settings.get_profile("default"))
+settings.register_profile(
+    "fuzz",
+    max_examples=2_000,
+    deadline=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or "ci")
 
 
 def _unique(prefix: str) -> str:

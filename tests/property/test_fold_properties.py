@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import itertools
 
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from arco.domain.catalog import default_registry
@@ -22,6 +22,7 @@ from tests.factories import (
     setting_event,
     ulid_at,
 )
+from tests.property.budget import examples
 
 REG = default_registry()
 NAMES = [
@@ -109,14 +110,14 @@ def tables(state: FoldState) -> dict[str, dict]:  # type: ignore[type-arg]
     return {name: rows for name, rows in state.tables.items() if rows}
 
 
-@settings(max_examples=300, deadline=None)
+@examples(300, deadline=None)
 @given(ledger(), st.lists(st.integers(0, 100), max_size=6))
 def test_any_delivery_folds_like_one_ordered_pass(data, cuts):  # type: ignore[no-untyped-def]
     objects, delivery = data
     assert tables(fold_in_batches(FoldState(), delivery, cuts)) == tables(one_ordered_pass(objects))
 
 
-@settings(max_examples=200, deadline=None)
+@examples(200, deadline=None)
 @given(ledger(), st.lists(st.integers(0, 100), max_size=4), st.integers(0, 100))
 def test_crash_and_replay_converges(data, cuts, crash_at):  # type: ignore[no-untyped-def]
     objects, delivery = data

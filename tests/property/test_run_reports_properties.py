@@ -19,7 +19,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from hypothesis import example, given, settings
+import pytest
+from hypothesis import Phase, event, example, find, given, settings, target
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
@@ -33,6 +34,7 @@ from arco.domain.runs import RetrySpec
 from arco.domain.state import FoldState, StagedState
 from arco.domain.tables import Key, Row
 from tests.factories import BASE_MS, batch_bytes, ulid_at
+from tests.property.budget import examples
 
 REG = default_registry()
 RUN_ID = "run_1"
@@ -165,16 +167,17 @@ def histories(draw: st.DrawFn) -> list[EventEnvelope]:
 
 # --- delivery ----------------------------------------------------------------------------------
 
-_names = itertools.count(1)
 
-
-def _wrap(draw: st.DrawFn, events: list[EventEnvelope]) -> list[LedgerObject]:
-    """Split `events` into ledger objects of random sizes, each with a fresh name."""
+def _wrap(
+    draw: st.DrawFn, events: list[EventEnvelope], names: itertools.count[int]
+) -> list[LedgerObject]:
+    """Split `events` into ledger objects of random sizes, each with a fresh name (numbered by
+    `names`, one counter per example: examples never depend on the ones drawn before)."""
     objects = []
     i = 0
     while i < len(events):
         size = draw(st.integers(1, 5))
-        n = next(_names)
+        n = next(names)
         objects.append(LedgerObject(ulid_at(BASE_MS + n, n), batch_bytes(events[i : i + size])))
         i += size
     return objects
@@ -184,9 +187,10 @@ def _wrap(draw: st.DrawFn, events: list[EventEnvelope]) -> list[LedgerObject]:
 def deliveries(draw: st.DrawFn) -> Delivery:
     """The objects as written, and a delivery of every event twice in shuffled batches."""
     events = draw(histories())
-    written = _wrap(draw, events)
+    names = itertools.count(1)
+    written = _wrap(draw, events, names)
     # Every event a second time: a writer retry re-wraps them under fresh object names.
-    again = _wrap(draw, draw(st.permutations(events)))
+    again = _wrap(draw, draw(st.permutations(events)), names)
     delivery = draw(st.permutations(written + again))
     # The run exists before anything is reported about it (see the module docstring).
     first = next(o for o in delivery if runs.RUN_REQUESTED.encode() in o.data)
@@ -245,8 +249,9 @@ def _written(
             finished = runs.TaskFinished(**report, outcome=outcome)  # type: ignore[arg-type,unused-ignore]
             h.add(runs.TASK_FINISHED, finished, f"finished:{key}", 1)
             groups.append(h.events[start:])
+    names = itertools.count(1)
     return [
-        [LedgerObject(ulid_at(BASE_MS + 10_000, next(_names)), batch_bytes([e])) for e in group]
+        [LedgerObject(ulid_at(BASE_MS + 10_000, next(names)), batch_bytes([e])) for e in group]
         for group in groups
     ]
 
@@ -284,7 +289,7 @@ def _two_failures_skip_a_chain() -> Delivery:
 # --- properties --------------------------------------------------------------------------------
 
 
-@settings(max_examples=150, deadline=None)
+@examples(150, deadline=None)
 @given(deliveries())
 @example(_late_start())
 @example(_early_heartbeat())
@@ -308,21 +313,47 @@ def _new_attempts_ordered(state: FoldState) -> list[tuple[int, int]]:
     ]
 
 
-@settings(max_examples=150, deadline=None)
+def _dispatches_after_each_call(batches: list[list[LedgerObject]]) -> list[tuple[int, int, Row]]:
+    """After every fold call (what a timer may read): each new attempt advance_runs would
+    dispatch, as (task, attempt, the task's row)."""
+    state = FoldState()
+    out = []
+    for batch in batches:
+        staged = StagedState(state)
+        fold_objects(staged, batch, REG, "default")
+        state = staged.commit()
+        for index, attempt in _new_attempts_ordered(state):
+            out.append((index, attempt, dict(state.rows("tasks")[(RUN_ID, index)])))
+    return out
+
+
+@examples(150, deadline=None)
 @given(deliveries())
 @example(_early_heartbeat())
 def test_the_timer_never_dispatches_past_an_unfinished_attempt(data: Delivery) -> None:
     """After every fold call (what a timer may read), a new attempt n+1 is only dispatched once
     the fold knows how attempt n ended, and never beyond max_attempts."""
     _, batches = data
-    state = FoldState()
-    for batch in batches:
-        staged = StagedState(state)
-        fold_objects(staged, batch, REG, "default")
-        state = staged.commit()
-        for index, attempt in _new_attempts_ordered(state):
-            task = state.rows("tasks")[(RUN_ID, index)]
-            assert attempt <= task["max_attempts"], (index, attempt)
-            if attempt > 1:
-                ended = json.loads(task["attempts"]).get(str(attempt - 1), {})
-                assert ended.get("outcome") is not None, (index, attempt, task["status"])
+    dispatches = _dispatches_after_each_call(batches)
+    # The timer may have nothing to dispatch: count what was checked (statistics), and steer
+    # generation towards histories with retries to check (test_retries_are_checked shows some
+    # examples have them).
+    retries = [(index, attempt) for index, attempt, _ in dispatches if attempt > 1]
+    event(f"retry dispatches checked: {min(len(retries), 3)}")
+    target(float(len(retries)), label="retry dispatches checked")
+    for index, attempt, task in dispatches:
+        assert attempt <= task["max_attempts"], (index, attempt)
+        if attempt > 1:
+            ended = json.loads(task["attempts"]).get(str(attempt - 1), {})
+            assert ended.get("outcome") is not None, (index, attempt, task["status"])
+
+
+@pytest.mark.filterwarnings("ignore:Generating overly large repr")
+def test_retries_are_checked() -> None:
+    """The property above is not vacuous: some delivery makes the timer dispatch a retry."""
+    assert any(attempt > 1 for _, attempt, _ in _dispatches_after_each_call(_early_heartbeat()[1]))
+    find(
+        deliveries(),
+        lambda data: any(a > 1 for _, a, _ in _dispatches_after_each_call(data[1])),
+        settings=settings(max_examples=300, deadline=None, phases=[Phase.generate]),
+    )

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow as pa
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from arco.definitions import AssetSpec, DailyPartitionsDefinition, Definitions, asset
@@ -14,6 +14,7 @@ from arco.domain.runs import PARTITION_INPUTS, PARTITION_STATUS
 from arco.domain.staleness import Key, assess
 from arco.projections.parquet import arrow_schema
 from arco.services.queries.staleness_report import causes_json, compute_report
+from tests.property.budget import examples
 
 daily = DailyPartitionsDefinition(start_date="2024-01-01", end_date="2024-01-05")
 NOW = datetime(2024, 2, 1, tzinfo=UTC)
@@ -89,7 +90,7 @@ def states(draw: st.DrawFn) -> State:
     return defs, status, inputs, versions
 
 
-@settings(max_examples=150, deadline=None)
+@examples(150, deadline=None)
 @given(states())
 def test_the_report_equals_the_reference_rules(
     state: State,

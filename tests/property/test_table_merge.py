@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pyarrow as pa
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from arco.domain.tables import Column, Key, Row, TableSpec
 from arco.projections.parquet import arrow_to_rows, conform, merge_arrow, rows_to_arrow
+from tests.property.budget import examples
 
 SPEC = TableSpec(
     "t", key=("a", "b"), columns=(Column("a", "string"), Column("b", "int64"), Column("v", "int64"))
@@ -21,7 +22,7 @@ def row(key: Key, value: int, version: str) -> Row:
     return {"a": key[0], "b": key[1], "v": value, "row_version": version}
 
 
-@settings(max_examples=300, deadline=None)
+@examples(300, deadline=None)
 @given(ops, st.lists(ops, max_size=5))
 def test_merge_matches_sequential_application(base_ops, delta_ops):  # type: ignore[no-untyped-def]
     expected: dict[Key, Row] = {}
