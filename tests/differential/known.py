@@ -142,9 +142,6 @@ def _key_for_timestamp_outside(facet: Facet) -> bool:
     return _shadow(definition, False).key_for_timestamp(ts, closed) == facet.d
 
 
-
-
-
 # --------------------------------------------------------------------------- mappings
 
 
@@ -305,7 +302,6 @@ def _without_upstream_missing(facet: Facet) -> bool:
         return False
     rest = [arco_cause(c) for c in causes if c[0] != "UPSTREAM_MISSING"]
     return facet.d == ["STALE" if rest else "FRESH", rest]
-
 
 
 _SIMULATIONS: dict[str, list[dict[tuple[str, str | None], tuple[str, frozenset[str]]]]] = {}
