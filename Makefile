@@ -18,7 +18,7 @@ DAGSTER_STAMP := $(DAGSTER_VENV)/.installed
 STACK_DIR  ?= .stack
 STACK_ARGS ?=
 
-.PHONY: install tasks-emulator checkov dagster terraform-check fuzz demo test lint typecheck imports parity unit bench dev stack stack-down clean
+.PHONY: install tasks-emulator checkov dagster terraform-check fuzz mutate demo test lint typecheck imports parity unit bench dev stack stack-down clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +73,9 @@ unit: $(STAMP)  ## fast tests only
 
 test: lint typecheck imports parity $(TASKS_EMU_STAMP) $(CHECKOV_STAMP) $(DAGSTER_STAMP)  ## everything CI runs: static checks, then the whole suite
 	HYPOTHESIS_PROFILE=ci $(BIN)/pytest -q -p no:cacheprovider
+
+mutate: $(STAMP)  ## mutation testing of the domain (long; not in make test); MODULES=... narrows it
+	$(BIN)/python scripts/mutate.py $(MODULES)
 
 fuzz: $(STAMP)  ## property tests, randomized, 20x the examples (about 10 min; not in make test)
 	HYPOTHESIS_PROFILE=fuzz $(BIN)/pytest tests/property -q -p no:cacheprovider

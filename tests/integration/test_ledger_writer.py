@@ -9,6 +9,8 @@ import pytest
 from arco.clock import FixedClock
 from arco.domain.catalog import default_registry
 from arco.domain.errors import IdempotencyConflict, InvalidInput, StorageUnavailable
+from arco.domain.fold import LedgerObject, fold_objects
+from arco.domain.state import FoldState, StagedState
 from arco.ledger.writer import LedgerWriter, NewEvent
 from arco.storage.memory import MemoryObjectStore
 from arco.storage.port import ListedObject, ObjectStore, StoredObject, WriteResult
@@ -91,6 +93,20 @@ def test_renamed_retry_keeps_event_ids_so_the_fold_keeps_one() -> None:
     w.append([event()])
     bodies = {inner.get(k).data for k in ledger(inner)}  # type: ignore[union-attr]
     assert len(ledger(inner)) >= 2 and len(bodies) == 1  # same bytes under several names
+    # Fold every copy, in name order as the compactor lists them: one applies, the rest are
+    # duplicates of the same event id, and the setting is the event's value.
+    objects = [
+        LedgerObject(k.rsplit("/", 1)[1].removesuffix(".json"), inner.get(k).data)  # type: ignore[union-attr]
+        for k in ledger(inner)
+    ]
+    staged = StagedState(FoldState())
+    report = fold_objects(staged, objects, default_registry(), "default")
+    state = staged.commit()
+    assert report.objects == len(objects) and report.objects_quarantined == 0
+    assert report.events_applied == 1
+    assert report.events_duplicate == len(objects) - 1
+    assert state.rows("workspace_settings")[("runs.max_in_flight",)]["value"] == "3"
+    assert len(state.rows("idempotency_keys")) == 1
 
 
 def test_different_bytes_under_the_same_name_is_a_conflict() -> None:

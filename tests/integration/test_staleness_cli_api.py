@@ -22,7 +22,7 @@ from arco.cli.main import cli
 from arco.services.queries.staleness import StalenessQuery, staleness, staleness_summary
 from tests.fixtures.versions_graph import build
 from tests.integration.helpers import api_client, body_of, refused_status
-from tests.integration.test_staleness_rules import DAY, World
+from tests.integration.test_staleness_rules import DAY, T0, World
 from tests.workspaces import create_workspaces
 
 URL = "/v1/workspaces/s/staleness"
@@ -36,6 +36,25 @@ STALE_AND_FRESH = {
     ("reader", DAY): ("STALE", ["DEPENDENCY_ADDED source"]),
     ("rolling", DAY): ("STALE", [f"UPSTREAM_DATA_CHANGED source[{DAY}] 6b86b2…→d4735e…"]),
     ("digest", "2024-01-03"): ("STALE", ["UPSTREAM_MISSING rolling[2024-01-03]"]),
+}
+
+# When each STALE partition became stale, worked out from the world's clock (T0, then one
+# second per step: deploy 1 s, five runs 2..6 s, deploy of code 2 at 7 s, source[DAY] again at
+# 8 s, digest at 9 s): the code change and the new dependency date from the deploy (7 s), the
+# new upstream data from source[DAY]'s new materialization (8 s), the missing upstream from
+# digest's own materialization (9 s). Never read back from the service under test.
+T0_MS = int(T0.timestamp() * 1000)
+STALE_SINCE_MS = {
+    ("source", "2024-01-01"): T0_MS + 7_000,
+    ("reader", DAY): T0_MS + 7_000,
+    ("rolling", DAY): T0_MS + 8_000,
+    ("digest", "2024-01-03"): T0_MS + 9_000,
+}
+STALE_SINCE_ISO = {
+    ("source", "2024-01-01"): "2024-02-01T00:00:07+00:00",
+    ("reader", DAY): "2024-02-01T00:00:07+00:00",
+    ("rolling", DAY): "2024-02-01T00:00:08+00:00",
+    ("digest", "2024-01-03"): "2024-02-01T00:00:09+00:00",
 }
 
 Run = Callable[..., tuple[int, str]]
@@ -66,9 +85,11 @@ def build_scene(root: Path) -> Scene:
     assert early_answer["as_of"]["manifest_id"] == early
     # Code version 2 for source, and reader now also reads source; then source[DAY] with the
     # new code (a new data version under rolling), and digest over a missing rolling day.
-    world.deploy(build(source_code="2", reader_deps=("reported", "source")))
-    world.run("source")
-    world.run("digest", "2024-01-03")
+    deployed_ms = world.deploy(build(source_code="2", reader_deps=("reported", "source")))
+    source_ms = world.run("source")
+    digest_ms = world.run("digest", "2024-01-03")
+    # The clock the expected values above are worked out from.
+    assert (deployed_ms, source_ms, digest_ms) == (T0_MS + 7_000, T0_MS + 8_000, T0_MS + 9_000)
     return Scene(world, root, early, early_answer)
 
 
@@ -140,8 +161,8 @@ def test_the_table_shows_statuses_causes_and_the_summary(run: Run, scene: Scene)
     for asset, partition, status, since, causes in rows:
         expected_status, expected_causes = STALE_AND_FRESH[(asset, partition)]
         assert status == expected_status and causes == " ".join(expected_causes)
-        item = staleness_of(scene, asset, partition)
-        assert since == (when_ms(item["stale_since_ms"]) if item["stale_since_ms"] else "")
+        expected_since = STALE_SINCE_MS.get((asset, partition))
+        assert since == (when_ms(expected_since) if expected_since else "")
     assert "--cursor" not in out  # one page holds them all
 
 
@@ -182,6 +203,15 @@ def test_json_is_the_service_result(run: Run, scene: Scene, http: FlaskClient) -
     code, out = run("staleness", "--json", "--status", "STALE")
     current = staleness(scene.world.ws, StalenessQuery(statuses=("STALE",)))
     assert code == 0 and json.loads(out)["items"] == current["items"]
+    # ... and that answer is the one worked out by hand, not just whatever the service says.
+    items = json.loads(out)["items"]
+    assert [(i["asset"], i["partition"]) for i in items] == list(STALE_SINCE_MS)
+    for item in items:
+        key = (item["asset"], item["partition"])
+        assert item["status"] == "STALE"
+        assert item["stale_since_ms"] == STALE_SINCE_MS[key]
+        assert item["stale_since"] == STALE_SINCE_ISO[key]
+        assert [c["since_ms"] for c in item["causes"]] == [STALE_SINCE_MS[key]]
     assert json.loads(out)["as_of"]["manifest_id"] == current["as_of"]["manifest_id"]
 
 
@@ -196,7 +226,7 @@ def test_csv_has_a_header_and_every_partition_across_pages(run: Run, scene: Scen
     by_key = {(r[0], r[1]): r for r in body}
     assert by_key[("source", "2024-01-01")][2:] == [
         "STALE",
-        staleness_of(scene, "source", "2024-01-01")["stale_since"],
+        "2024-02-01T00:00:07+00:00",
         "CODE_VERSION_CHANGED",
     ]
     assert by_key[("source", DAY)][2:] == ["FRESH", "", ""]
@@ -223,7 +253,8 @@ def test_summary_per_asset(run: Run, scene: Scene, http: FlaskClient) -> None:
     assert code == 0, out
     table = {r[0]: r for r in table_rows(out)}
     assert list(table) == ["reported", "source", "reader", "rolling", "digest", "untracked"]
-    since = when_ms(staleness_of(scene, "source", "2024-01-01")["stale_since_ms"])
+    since = "2024-02-01 00:00:07"  # the deploy of code version 2 (STALE_SINCE_MS)
+    assert when_ms(STALE_SINCE_MS[("source", "2024-01-01")]) == since
     assert table["source"][1:] == [
         str(DAYS),
         "1",
@@ -251,14 +282,13 @@ def test_summary_per_asset(run: Run, scene: Scene, http: FlaskClient) -> None:
     rows = list(csv.reader(io.StringIO(out)))
     assert code == 0 and rows[0][:5] == ["asset", "partitions", "fresh", "stale", "missing"]
     assert len(rows) == 1 + ASSETS
-    source = staleness_of(scene, "source", "2024-01-01")
     assert rows[2] == [
         "source",
         str(DAYS),
         "1",
         "1",
         str(DAYS - 2),
-        source["stale_since"],
+        STALE_SINCE_ISO[("source", "2024-01-01")],
         "CODE_VERSION_CHANGED",
     ]
 
@@ -422,11 +452,6 @@ def test_bad_input_in_the_cli_exits_2(run: Run, args: tuple[str, ...], needle: s
 
 
 # --- helpers -------------------------------------------------------------------------------
-
-
-def staleness_of(scene: Scene, asset: str, partition: str) -> dict[str, Any]:
-    items = staleness(scene.world.ws, StalenessQuery(limit=1000))["items"]
-    return next(i for i in items if (i["asset"], i["partition"]) == (asset, partition))
 
 
 def table_rows(out: str) -> list[list[str]]:

@@ -102,17 +102,51 @@ def test_a_cron_change_does_not_replay_old_ticks() -> None:
     )
 
 
-def test_the_tick_after_a_failed_one_goes_ahead() -> None:
-    # A FAILED tick is final (no retry, as in Dagster with max_tick_retries=0): the state only
-    # remembers the last tick time, and the next cron time is evaluated.
-    row = {**state()["hourly"], "last_tick_ms": to_ms(datetime(2024, 1, 1, 2, tzinfo=UTC))}
+def test_a_failed_tick_is_never_retried_and_the_next_one_goes_ahead(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A FAILED tick is final (no retry, as in Dagster with max_tick_retries=0). The 02:00 tick
+    # really fails here, is folded, and the state the controller reads is the folded one.
+    from arco.domain import schedules
+    from arco.domain.registry import Registry
+    from arco.domain.system_tables import SYSTEM_TABLES
+    from tests.factories import EnvelopeWriter, FoldProjection
+
+    def broken(*args: object) -> object:
+        raise RuntimeError("partition service exploded")
+
+    two = datetime(2024, 1, 1, 2, 0, tzinfo=UTC)
+    with monkeypatch.context() as patch:
+        patch.setattr(schedule_controller, "run_requests_for", broken)
+        (failed,) = evaluate_schedules(snapshot(), state(), two).events
+    assert isinstance(failed.payload, ScheduleTicked) and failed.payload.status == "FAILED"
+
+    def tables(registry: Registry) -> None:
+        for spec in SYSTEM_TABLES:
+            registry.add_table(spec)
+
+    projection = FoldProjection(Registry().extend((tables, schedules.install)))
+    envelope = EnvelopeWriter().envelope(
+        failed.type, failed.payload, failed.idempotency_key, ms=to_ms(two)
+    )  # type: ignore[arg-type]
+    assert projection.deliver(envelope) == ["applied"]
+    tick = projection.state.rows("schedule_ticks")[("hourly", to_ms(two))]
+    assert tick["status"] == "FAILED"
+    row = projection.state.rows("schedule_state")[("hourly",)]
+    # The declaration (a deploy, not folded here) plus what the fold wrote.
+    folded = {**state()["hourly"], **{k: v for k, v in row.items() if v is not None}}
+    assert folded["last_tick_ms"] == to_ms(two)
+
+    # Later in the same hour: the failed 02:00 tick is not evaluated again.
+    half_past = datetime(2024, 1, 1, 2, 30, tzinfo=UTC)
+    assert evaluate_schedules(snapshot(), {"hourly": folded}, half_past).events == ()
+    # At 03:00 only the 03:00 tick is due, and it goes ahead.
     (event,) = evaluate_schedules(
-        snapshot(), {"hourly": row}, datetime(2024, 1, 1, 3, 0, tzinfo=UTC)
+        snapshot(), {"hourly": folded}, datetime(2024, 1, 1, 3, 0, tzinfo=UTC)
     ).events
     assert isinstance(event.payload, ScheduleTicked)
-    assert event.payload.status == "TRIGGERED" and event.payload.tick_ms == to_ms(
-        datetime(2024, 1, 1, 3, tzinfo=UTC)
-    )
+    assert event.payload.status == "TRIGGERED"
+    assert event.payload.tick_ms == to_ms(datetime(2024, 1, 1, 3, tzinfo=UTC))
 
 
 def test_a_multi_partitioned_schedule_targets_every_key_of_the_closed_day() -> None:

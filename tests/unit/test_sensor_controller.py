@@ -175,3 +175,37 @@ def test_a_sensor_the_timer_cannot_evaluate_is_a_failure_of_that_sensor_alone(
     assert "mapping exploded" in (by_sensor["daily"].error or "")
     assert by_sensor["whole"].outcome == "REQUESTED"  # the others go on
     assert [o.sensor for o in decisions.orders] == ["poll"]
+
+
+def _fold_ticks(events: list[Any], sensors: tuple[str, ...]) -> dict[str, dict[str, Any]]:
+    """Fold the timer's events after an operator started each sensor: the tick each one got."""
+    from tests.unit.test_sensors_fold import Projection, Writer
+
+    w, p = Writer(), Projection()
+    for name in sensors:
+        p.deliver(w.status("RUNNING", f"start-{name}", sensor=name))
+    ticks = {}
+    for event in events:
+        envelope = w.envelope(event.type, event.payload, event.idempotency_key)
+        assert p.deliver(envelope) == ["applied"]
+        ticks[event.payload.sensor] = {
+            **p.tick(envelope, sensor=event.payload.sensor),
+            "requests": [r for r in p.requests() if r["source_name"] == event.payload.sensor],
+        }
+    return ticks
+
+
+def test_built_in_sensors_that_find_something_record_a_success_tick() -> None:
+    rows = [materialization("2024-01-02", NOW - 10, "v1")]
+    runs = [run_row("run_a", "FAILURE", ["orders"])]
+    inputs = SensorInputs(materializations=rows, finished_runs=runs)
+    events = evaluate_sensors("ws", snapshot(), states(), inputs, NOW, LOOKBACK).events
+    assert sorted(e.payload.sensor for e in events) == ["daily", "failed", "whole"]
+    assert {e.payload.outcome for e in events} == {"REQUESTED"}
+    ticks = _fold_ticks(events, ("daily", "whole", "failed"))
+    for name in ("daily", "whole", "failed"):
+        assert ticks[name]["status"] == "SUCCESS", (name, ticks[name])
+        assert ticks[name]["skip_reason"] is None and ticks[name]["error"] is None
+        assert len(ticks[name]["requests"]) == 1
+    assert ticks["daily"]["requests"][0]["partition_key"] == "2024-01-02"
+    assert ticks["failed"]["requests"][0]["run_key"] == "run_a|FAILURE"
