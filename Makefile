@@ -65,7 +65,7 @@ typecheck: $(STAMP)
 imports: $(STAMP)
 	$(BIN)/lint-imports
 
-parity: $(STAMP)
+parity: $(STAMP) $(TASKS_EMU_STAMP) $(CHECKOV_STAMP) $(DAGSTER_STAMP)  ## the parity matrix: every cited test runs here (needs the tool venvs)
 	$(BIN)/python scripts/parity_matrix.py check
 
 unit: $(STAMP)  ## fast tests only

@@ -109,3 +109,9 @@ def test_a_skipped_edge_does_not_hide_the_next_dependency() -> None:
     narrower = upstream_inputs(defs, "narrower", "2024-11-01", NOW)
     assert len(narrower) == 100 and narrower[-1] == ("z_flat", None)
     assert narrower[0] == ("a_99", "2024-08-24") and narrower[98] == ("a_99", "2024-11-30")
+
+
+def test_dagsters_special_data_versions() -> None:
+    from arco.domain.data_versions import INITIAL_VERSION, NULL_VERSION, SKIP_THRESHOLD
+
+    assert (NULL_VERSION, INITIAL_VERSION, SKIP_THRESHOLD) == ("NULL", "INITIAL", 100)
