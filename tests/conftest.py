@@ -41,9 +41,12 @@ settings.register_profile(
     print_blob=True,
     suppress_health_check=[HealthCheck.too_slow],
 )
-settings.register_profile("dev", settings.get_profile("default"))
+# Explicitly random: under a CI environment variable hypothesis' own defaults derandomize, and
+# a registered profile would inherit that.
+settings.register_profile("dev", settings.get_profile("default"), derandomize=False)
 settings.register_profile(
     "fuzz",
+    derandomize=False,
     max_examples=2_000,
     deadline=None,
     print_blob=True,
