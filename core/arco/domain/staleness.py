@@ -83,10 +83,6 @@ class Assessment:
         return min((c.since_ms for c in self.causes), default=None)
 
 
-def _provenance_assets(inputs: Mapping[str, str]) -> set[str]:
-    return {name.split("[", 1)[0] for name in inputs}
-
-
 def assess(
     defs: DefinitionsSnapshot,
     asset: str,
