@@ -22,7 +22,6 @@ from arco.domain.partitions import TimeWindowPartitionsDefinition
 from tests.differential.arco_side import (
     build_definitions,
     build_partitions,
-    selection_answer,
     time_windows,
 )
 from tests.differential.compare import Facet, Known
@@ -243,43 +242,6 @@ def _transitive_roots_and_sinks() -> Iterator[None]:
         mock.patch.object(arco_selection.Sinks, "_select", sinks),
     ):
         yield
-
-
-# Dagster's op-selection clause (`parse_clause`), tried when the string does not parse as an
-# asset selection: `+` counts levels, `*` means all of them.
-_CLAUSE = re.compile(r"^(\*?\+*)?([./\w\d\[\]?_-]+)(\+*\*?)?$")
-
-
-def _legacy_clause(facet: Facet) -> bool:
-    """Bug: a bare name with `+` or `*` (`+a`, `a+`, `a*`) is Dagster's old clause syntax, one
-    level per `+`, every level for `*`; Arco reads `a+` and `+a` as key:a with unbounded
-    traversal, and `a*` as a key pattern."""
-    text = facet.case["selection"]
-    match = _CLAUSE.match(text)
-    if match is None or not {"+", "*"} & set(text) or facet.d_error or facet.a_error:
-        return False
-    up, name, down = match.group(1) or "", match.group(2), match.group(3) or ""
-    up_depth = "" if up.startswith("*") else str(up.count("+")) if up else None
-    down_depth = "" if down.endswith("*") else str(down.count("+")) if down else None
-    rewritten = f'key:"{name}"'
-    parts = []
-    if up_depth is not None:
-        parts.append(f"{up_depth}+{rewritten}")
-    if down_depth is not None:
-        parts.append(f"{rewritten}+{down_depth}")
-    redone = selection_answer({**facet.case, "selection": " or ".join(parts) or rewritten})
-    return redone == facet.dagster
-
-
-def _legacy_clause_refused(facet: Facet) -> bool:
-    """Dagster's old clause syntax that Arco refuses outright (`a++`, `++a`, `*a`)."""
-    text = facet.case["selection"]
-    return (
-        _CLAUSE.match(text) is not None
-        and facet.a_error
-        and "unknown asset" not in facet.arco["error"]
-        and not facet.d_error
-    )
 
 
 # --------------------------------------------------------------------------- data versions
@@ -505,25 +467,6 @@ KNOWN: tuple[Known, ...] = (
         "traversal (`+*`, `*+1`), wildcards in group/tag/owner/kind values, `key:*` in "
         "expressions.",
         _superset_syntax,
-    ),
-    Known(
-        "legacy-clause-refused",
-        "selection",
-        "deliberate",
-        "ADR 0008 (proposed entry 31: selection strings)",
-        "Dagster's old op-selection clauses with `++` or a leading `*` (`a++`, `++a`, `*a`): "
-        "Dagster reads them, Arco refuses them.",
-        _legacy_clause_refused,
-    ),
-    Known(
-        "bare-name-traversal-is-legacy-in-dagster",
-        "selection",
-        "bug",
-        "core/arco/domain/selection.py _Parser.parse_traversed",
-        "`+a`, `a+`, `a*`: Dagster reads a bare name with `+`/`*` as its old op-selection clause "
-        "(one level per `+`, `*` every level); Arco reads key:a with unbounded traversal, or "
-        "`a*` as a key pattern.",
-        _legacy_clause,
     ),
     # staleness
     Known(

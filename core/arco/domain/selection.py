@@ -29,11 +29,15 @@ The grammar (keywords are lower case; `not` binds tighter than `and`, `and` than
   `sinks()` work over all assets. `*` alone selects every asset.
 - `not X` is every asset outside X.
 
-Deliberate differences from Dagster: a bare value means `key:`; unquoted values may contain
-`/`, `:`, `@`, `.`, `-` (Dagster wants quotes); an exact `key:x` naming no asset is an error
-(Dagster selects nothing); `key_substring:`, `status:`, `column:`, `table_name:`,
-`column_tag:`, `changed_in_branch:` and the old op-selection syntax (`*a`, `a++`) are not
-supported.
+A selection that is one bare name with `+` or `*` around it and nothing else (`a+`, `++a`,
+`*a`, `+a+`, `a*`) is Dagster's old op-selection clause, read as Dagster reads it: each `+` is
+one level, `*` every level (`+a` is `1+key:a`, `a*` is `key:a+`). Inside a larger expression
+such a traversal is refused (write `key:a+`), so a bare `+a` never means two things.
+
+Deliberate differences from Dagster: a bare value inside an expression means `key:`; unquoted
+values may contain `/`, `:`, `@`, `.`, `-` (Dagster wants quotes); an exact `key:x` naming no
+asset is an error (Dagster selects nothing); `key_substring:`, `status:`, `column:`,
+`table_name:`, `column_tag:` and `changed_in_branch:` are not supported.
 
 `Selection` values are immutable ASTs; `str(selection)` is a canonical form that parses back
 to an equal selection.
@@ -85,6 +89,8 @@ _WORD_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz012
 _UP = re.compile(r"([0-9]*)\+")
 _DIGITS = re.compile(r"[0-9]*")
 _VALUE_STOP = frozenset(' \t\r\n()"+=')
+# Dagster's old op-selection clause (`parse_clause`): `*`/`+`s, a bare name, `+`s/`*`.
+_CLAUSE = re.compile(r"(\*?\+*)([./\w\[\]?-]+)(\+*\*?)")
 # Values made only of these print unquoted (a subset of what the parser reads unquoted).
 _SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_/*.@:-")
 
@@ -174,7 +180,7 @@ class KeyMatch(Selection):
     def _select(self, ctx: _Context) -> frozenset[str]:
         if "*" not in self.pattern:
             if self.pattern not in ctx.defs.assets:
-                ctx.fail(f"unknown asset {self.pattern!r}")
+                ctx.fail(f"unknown asset {self.pattern!r}{_pattern_hint(ctx.text)}")
             return frozenset({self.pattern})
         match = _matcher(self.pattern)
         return frozenset(key for key in ctx.everything if match(key))
@@ -503,6 +509,7 @@ class _Parser:
             up_depth = int(match.group(1)) if match.group(1) else None
             self.pos = match.end()
             self.skip_space()
+        atom_start = self.pos
         atom = self.parse_atom()
         after_atom = self.pos
         self.skip_space()
@@ -516,6 +523,16 @@ class _Parser:
             self.pos = after_atom
         if up_depth == 0 and down == 0:
             return atom
+        bare = not self.text.startswith(("key:", '"', "("), atom_start)
+        if isinstance(atom, KeyMatch) and bare:
+            # A whole-string clause was read by _legacy_clause; here `+a` would mean something
+            # else than it does alone, so it is refused rather than read two ways.
+            self.fail(
+                "a bare name with '+' is Dagster's old clause syntax, read only as the whole "
+                "selection",
+                atom_start,
+                f"write key:{_quote(atom.pattern)} with the traversal",
+            )
         return Traversal(atom, up=up_depth, down=down)
 
     def parse_atom(self) -> Selection:
@@ -635,7 +652,34 @@ def parse_selection(text: str) -> Selection:
         raise InvalidInput(f"a selection must be a string, not {type(text).__name__}")
     if len(text) > _MAX_LENGTH:
         raise InvalidInput(f"bad selection: longer than {_MAX_LENGTH} characters")
+    clause = _CLAUSE.fullmatch(text.strip())
+    if clause is not None and clause.group(2) not in _KEYWORDS:
+        return _legacy_clause(*clause.groups())
     return _Parser(text).parse()
+
+
+def _pattern_hint(text: str) -> str:
+    """Why `raw_*` (Dagster: `raw_` and every level down) is not a key pattern."""
+    clause = _CLAUSE.fullmatch(text.strip())
+    if clause is None or "*" not in clause.group(1) + clause.group(3):
+        return ""
+    pattern = text.strip().replace("+", "")
+    return (
+        f" ('*' around a bare name means every level up or down, Dagster's old clause syntax; "
+        f"for a key pattern write key:{pattern})"
+    )
+
+
+def _legacy_clause(ancestors: str, name: str, descendants: str) -> Selection:
+    """Dagster's `parse_clause` reading: `*` is every level, each `+` one level."""
+
+    def depth(part: str) -> int | None:
+        return None if "*" in part else len(part)
+
+    up, down = depth(ancestors), depth(descendants)
+    if up == 0 and down == 0:
+        return KeyMatch(name)
+    return Traversal(KeyMatch(name), up=up, down=down)
 
 
 def select_assets(selection: Selection | str, defs: DefinitionsSnapshot) -> tuple[str, ...]:
