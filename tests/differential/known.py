@@ -266,7 +266,9 @@ def _without_upstream_missing(facet: Facet) -> bool:
     return facet.d == ["STALE" if rest else "FRESH", rest]
 
 
-_SIMULATIONS: dict[str, list[dict[tuple[str, str | None], tuple[str, frozenset[str]]]]] = {}
+_SIMULATIONS: dict[
+    tuple[str, str], list[dict[tuple[str, str | None], tuple[str, frozenset[str]]]]
+] = {}
 _SIM_NOW = datetime(2024, 2, 1, tzinfo=UTC)
 
 
@@ -274,14 +276,20 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def _simulate_dagster(case: Any) -> list[dict[tuple[str, str | None], tuple[str, frozenset[str]]]]:
-    """Dagster's data versions along a staleness scenario, computed with Dagster's rules: per
-    dependency one input version; for a partitioned dependency the SHA-256 of the versions
-    of the materialized upstream partitions it maps to, in partition-key order (INITIAL if
-    the dependency has no materialization at all); INITIAL for an unpartitioned dependency
-    never materialized. With each version, what made it differ from Arco's rules."""
-    if case["id"] in _SIMULATIONS:
-        return _SIMULATIONS[case["id"]]
+def _simulate(
+    case: Any, rules: str
+) -> list[dict[tuple[str, str | None], tuple[str, frozenset[str]]]]:
+    """The data versions along a staleness scenario, recomputed with Dagster's rules
+    (`rules="dagster"`) or Arco's (`"arco"`): one input version per dependency; for a
+    partitioned dependency the SHA-256 of the versions of the materialized upstream partitions
+    it maps to, in partition-key order. A dependency never materialized: Dagster INITIAL (for
+    a partitioned one, when no partition at all is materialized); Arco NULL for an
+    unpartitioned asset with code, and the hash of nothing for a partitioned one. Assets of a
+    run are taken in topological order, as Dagster runs them. With each version, the flags of
+    what made it depend on the rules."""
+    cached = _SIMULATIONS.get((case["id"], rules))
+    if cached is not None:
+        return cached
     reported = dict(case.get("reported", {}))
     defs = build_definitions(case["assets"], reported).snapshot("differential")
     state: dict[tuple[str, str | None], tuple[str, frozenset[str]]] = {}
@@ -303,23 +311,24 @@ def _simulate_dagster(case: Any) -> list[dict[tuple[str, str | None], tuple[str,
                     if up.partitions is None:
                         found = state.get((dep.key, None))
                         if found is None:
-                            inputs[dep.key] = "INITIAL"
+                            arco_missing = "NULL" if up.compute else "INITIAL"
+                            inputs[dep.key] = "INITIAL" if rules == "dagster" else arco_missing
                             flags.add("missing_input" if up.compute else "")
                         else:
                             inputs[dep.key] = found[0]
                             flags |= found[1]
                         continue
                     if not any(a == dep.key for a, _ in state):
-                        inputs[dep.key] = "INITIAL"
                         flags.add("missing_input")
-                        continue
+                        if rules == "dagster":
+                            inputs[dep.key] = "INITIAL"
+                            continue
                     mapping = defs.mapping_for(key, dep.key)
                     keys = mapping.upstream_partitions(
                         node.partitions, [partition] if partition else [], up.partitions, _SIM_NOW
                     ).keys
                     known = [state[(dep.key, k)] for k in sorted(keys) if (dep.key, k) in state]
                     inputs[dep.key] = _sha("".join(v for v, _ in known))
-                    flags.add("partitioned_input")
                     for _, f in known:
                         flags |= f
                 if reported.get(key):
@@ -332,33 +341,27 @@ def _simulate_dagster(case: Any) -> list[dict[tuple[str, str | None], tuple[str,
                     frozenset(flags - {""}),
                 )
         out.append(dict(state))
-    _SIMULATIONS[case["id"]] = out
+    _SIMULATIONS[(case["id"], rules)] = out
     return out
-
-
-def _simulated(facet: Facet, flag: str) -> bool:
-    if facet.family != "data_versions_e2e" or facet.d == facet.a:
-        return False
-    states = _simulate_dagster(facet.case)
-    found = states[facet.extra["step_index"]].get((facet.extra["asset"], facet.extra["partition"]))
-    if found is None or found[0] != facet.d:
-        return False
-    if flag == "partitioned_input":
-        return flag in found[1]
-    return flag in found[1] and "partitioned_input" not in found[1]
-
-
-def _partitioned_input_versions(facet: Facet) -> bool:
-    """Bug: Dagster's input data version for a partitioned dependency is one value per
-    dependency, the SHA-256 of the upstream partitions' versions (materialized ones, in key
-    order); Arco hashes each upstream partition's version as an input of its own."""
-    return _simulated(facet, "partitioned_input")
 
 
 def _null_input_version(facet: Facet) -> bool:
     """Arco records NULL for an upstream never materialized (so it can report
-    UPSTREAM_MISSING); Dagster records INITIAL. The derived data versions differ."""
-    return _simulated(facet, "missing_input")
+    UPSTREAM_MISSING), and hashes what was read of a partitioned one (nothing); Dagster records
+    INITIAL. Both answers are recomputed, each with its system's rule, and must be the ones
+    given."""
+    if facet.family != "data_versions_e2e" or facet.d == facet.a:
+        return False
+    where = (facet.extra["asset"], facet.extra["partition"])
+    step = facet.extra["step_index"]
+    dagster = _simulate(facet.case, "dagster")[step].get(where)
+    arco = _simulate(facet.case, "arco")[step].get(where)
+    return (
+        dagster is not None
+        and arco is not None
+        and (dagster[0], arco[0]) == (facet.d, facet.a)
+        and "missing_input" in dagster[1]
+    )
 
 
 # --------------------------------------------------------------------------- the list
@@ -483,19 +486,9 @@ KNOWN: tuple[Known, ...] = (
         "data_versions_e2e",
         "deliberate",
         "ADR 0008 §23 (amendment proposed)",
-        "An input never materialized is recorded as NULL by Arco, INITIAL by Dagster, so the "
-        "derived data version differs.",
+        "An input never materialized: Dagster INITIAL; Arco NULL (unpartitioned) or the hash "
+        "of the partitions read (none), so the derived data version differs.",
         _null_input_version,
-    ),
-    Known(
-        "partitioned-input-data-versions",
-        "data_versions_e2e",
-        "bug",
-        "core/arco/domain/data_versions.py derive_data_version / upstream_inputs",
-        "Partitioned dependencies: Dagster hashes one input version per dependency (SHA-256 of "
-        "the upstream partitions' versions in key order); Arco one input per upstream "
-        "partition, so derived data versions of partitioned assets differ from Dagster's.",
-        _partitioned_input_versions,
     ),
     # data versions
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime
 
 from arco.definitions import (
@@ -12,6 +13,7 @@ from arco.definitions import (
     Definitions,
 )
 from arco.domain.data_versions import derive_data_version, input_name, upstream_inputs
+from arco.domain.definitions import DefinitionsSnapshot
 
 NOW = datetime(2024, 12, 1, tzinfo=UTC)
 daily = DailyPartitionsDefinition(start_date="2024-01-01")
@@ -115,3 +117,82 @@ def test_dagsters_special_data_versions() -> None:
     from arco.domain.data_versions import INITIAL_VERSION, NULL_VERSION, SKIP_THRESHOLD
 
     assert (NULL_VERSION, INITIAL_VERSION, SKIP_THRESHOLD) == ("NULL", "INITIAL", 100)
+
+
+def _reads_defs() -> DefinitionsSnapshot:
+    from arco.definitions import LastPartitionMapping, TimeWindowPartitionMapping
+
+    return Definitions(
+        assets=[
+            AssetSpec("p0", partitions_def=daily),
+            AssetSpec("flat"),
+            AssetSpec("p1", partitions_def=daily, deps=["p0", "flat"]),
+            AssetSpec(
+                "window",
+                partitions_def=daily,
+                deps=[
+                    AssetDep("p0", partition_mapping=TimeWindowPartitionMapping(start_offset=-2))
+                ],
+            ),
+            AssetSpec(
+                "before",
+                partitions_def=daily,
+                deps=[
+                    AssetDep(
+                        "p0",
+                        partition_mapping=TimeWindowPartitionMapping(
+                            start_offset=-1, end_offset=-1
+                        ),
+                    )
+                ],
+            ),
+            AssetSpec("rollup", deps=["p0"]),  # every window: 300+ partitions, over the threshold
+            AssetSpec("last", deps=[AssetDep("p0", partition_mapping=LastPartitionMapping())]),
+        ]
+    ).snapshot("t")
+
+
+def test_dependency_reads_name_every_dependency_once() -> None:
+    from arco.domain.data_versions import DependencyRead, dependency_reads
+
+    defs = _reads_defs()
+    assert dependency_reads(defs, "p1", "2024-03-05", NOW) == [
+        DependencyRead("flat", None),
+        DependencyRead("p0", ("2024-03-05",)),
+    ]
+    assert dependency_reads(defs, "window", "2024-03-05", NOW) == [
+        DependencyRead("p0", ("2024-03-03", "2024-03-04", "2024-03-05"))
+    ]
+    # the day before the first partition: no partition read, still a dependency
+    assert dependency_reads(defs, "before", "2024-01-01", NOW) == [DependencyRead("p0", ())]
+    # an edge of SKIP_THRESHOLD partitions or more counts as the latest materialization
+    # (provenance leaves it out: upstream_inputs is [] there)
+    assert dependency_reads(defs, "rollup", None, NOW) == [DependencyRead("p0", None)]
+    assert dependency_reads(defs, "last", None, NOW) == [DependencyRead("p0", ("2024-11-30",))]
+
+
+def test_a_partitioned_dependency_is_one_input_hashed_as_dagster_does() -> None:
+    from arco.domain.data_versions import DependencyRead, dependency_version
+
+    # Dagster 1.13.29, daily p0 and p1 (code version "1", identity mapping), 2024-01-01 of
+    # both materialized: p0's version is sha256("1") = 6b86b273..., p1's input version for
+    # p0 is sha256(that) and p1's data version sha256("1" + sha256(sha256("1"))) = c68668cc...
+    # (the reproduction in docs/parity/differential.md, from Dagster's own answer).
+    p0 = "6b86b273ff34fce19d6b804eff5a3f5747ada4eaa22f1d49c01e52ddb7875b4b"
+    read = DependencyRead("p0", ("2024-01-01",))
+    input_version = dependency_version(read, p0, {"2024-01-01": p0})
+    assert input_version is not None
+    assert derive_data_version("1", {"p0": input_version}, "run").startswith("c68668cc")
+    # partitions in key order, never-materialized ones skipped: sha256("va" + "vb")
+    two = DependencyRead("p0", ("2024-01-01", "2024-01-02", "2024-01-03"))
+    versions = {"2024-01-03": "vb", "2024-01-01": "va"}
+    assert dependency_version(two, "vb", versions) == hashlib.sha256(b"vavb").hexdigest()
+    # nothing read (a window before the first partition): the hash of nothing, as Dagster
+    # records once the dependency has any materialization (Dagster 1.13.29's p1 version in
+    # staleness-0014: sha256("1" + sha256("")) = 187363c1...)
+    empty = dependency_version(DependencyRead("p0", ()), None, {})
+    assert empty == hashlib.sha256(b"").hexdigest()
+    assert derive_data_version("1", {"p0": empty}, "run").startswith("187363c1")
+    # unpartitioned, or a wide edge: the latest materialization; never materialized: None
+    assert dependency_version(DependencyRead("flat", None), "v9", {}) == "v9"
+    assert dependency_version(DependencyRead("flat", None), None, {}) is None

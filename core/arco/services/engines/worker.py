@@ -29,6 +29,8 @@ from arco.definitions import CONTEXT_PARAMETERS
 from arco.domain.data_versions import (
     INITIAL_VERSION,
     NULL_VERSION,
+    dependency_reads,
+    dependency_version,
     derive_data_version,
     input_name,
     upstream_inputs,
@@ -293,15 +295,15 @@ def execute_task(
         logger.removeHandler(capture)
     duration_ms = round((time.monotonic() - started) * 1000)
     log_key = _retrying(lambda: _write_logs(ws, order, capture.records))
-    inputs = (
+    inputs, by_dependency = (
         _retrying(lambda: _input_versions(snapshot, defs_snapshot, order, clock_now(ws.clock)))
         if defs_snapshot
-        else {}
+        else ({}, {})
     )
     provided = data_version is not None
     if outcome == "SUCCESS" and data_version is None:
         code_version = node.code_version if node is not None else None
-        data_version = derive_data_version(code_version, inputs, order.run_id)
+        data_version = derive_data_version(code_version, by_dependency, order.run_id)
     _report(
         ws,
         "finished",
@@ -327,22 +329,43 @@ def execute_task(
 
 def _input_versions(
     snapshot: Snapshot, defs: DefinitionsSnapshot, order: TaskOrder, now: datetime
-) -> dict[str, str]:
-    """The current data version of every upstream partition this task reads (NULL for one
-    never materialized): the provenance its materialization records."""
+) -> tuple[dict[str, str], dict[str, str]]:
+    """What this task reads, as two maps: the current data version of every upstream partition
+    (NULL for one never materialized), the provenance its materialization records; and one
+    input version per dependency (`dependency_version`), which its data version is derived from.
+    """
     if order.asset not in defs.assets:
-        return {}
+        return {}, {}
     dynamic = dynamic_partition_keys(snapshot)
     inputs = upstream_inputs(defs, order.asset, order.partition, now, dynamic)
-    if not inputs:
-        return {}
-    rows = rows_where(snapshot, PARTITION_STATUS.name, "asset", sorted({a for a, _ in inputs}))
-    current = {(r["asset"], r["partition"]): r["materialized_data_version"] for r in rows}
-    return {
-        input_name(asset, key): current.get((asset, key or NO_PARTITION))
-        or (INITIAL_VERSION if defs.assets[asset].compute is None else NULL_VERSION)
+    reads = dependency_reads(defs, order.asset, order.partition, now, dynamic)
+    if not reads:
+        return {}, {}
+    rows = rows_where(snapshot, PARTITION_STATUS.name, "asset", sorted({r.asset for r in reads}))
+    current: dict[str, dict[str, str]] = {}  # asset -> partition -> data version
+    latest: dict[str, tuple[str, str]] = {}  # asset -> (event id, data version)
+    for row in rows:
+        asset, version = row["asset"], row["materialized_data_version"]
+        if not version:
+            continue
+        current.setdefault(asset, {})[row["partition"]] = version
+        seen = (row["materialized_version"] or "", version)
+        latest[asset] = max(latest.get(asset, seen), seen)
+
+    def missing(asset: str) -> str:
+        return INITIAL_VERSION if defs.assets[asset].compute is None else NULL_VERSION
+
+    provenance = {
+        input_name(asset, key): current.get(asset, {}).get(key or NO_PARTITION) or missing(asset)
         for asset, key in inputs
     }
+    by_dependency: dict[str, str] = {}
+    for read in reads:
+        found = latest.get(read.asset)
+        versions = current.get(read.asset, {})
+        version = dependency_version(read, found[1] if found else None, versions)
+        by_dependency[read.asset] = version or missing(read.asset)
+    return provenance, by_dependency
 
 
 def _call(definitions: Definitions, asset: str, context: AssetExecutionContext) -> Any:
