@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from arco.clock import OffsetClock
-from arco.definitions import AssetSpec, Definitions, HourlyPartitionsDefinition
 from arco.domain.backfills import PartitionSelection
+from arco.sdk import AssetSpec, Definitions, HourlyPartitionsDefinition
 from arco.services.commands.backfills import BackfillRequest, create_backfill
 from arco.services.commands.deploy import deploy
 from arco.services.engines.dispatch import NoWorkers

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from arco.clock import FixedClock
-from arco.definitions import AssetSpec, DailyPartitionsDefinition, Definitions
+from arco.sdk import AssetSpec, DailyPartitionsDefinition, Definitions
 from arco.services.commands.deploy import deploy
 from arco.services.commands.runs import LaunchRequest, launch_run
 from arco.services.commands.settings import change_setting

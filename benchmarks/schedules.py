@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 from arco.clock import FixedClock
-from arco.definitions import AssetSpec, DefaultScheduleStatus, Definitions, ScheduleDefinition
 from arco.domain.schedule_controller import evaluate_schedules
 from arco.domain.schedules import SCHEDULE_STATE
+from arco.sdk import AssetSpec, DefaultScheduleStatus, Definitions, ScheduleDefinition
 from arco.services.commands.deploy import deploy
 from arco.services.engines.timer import run_timer
 from arco.services.queries.definitions import current_definitions

@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from arco.clock import FixedClock
-from arco.definitions import AssetSpec, DailyPartitionsDefinition, Definitions
 from arco.domain.sensor_controller import SensorOrder
 from arco.domain.sensors import (
     SENSOR_EVALUATED,
@@ -25,7 +24,8 @@ from arco.domain.sensors import (
     push_evaluation_key,
 )
 from arco.ledger.writer import NewEvent
-from arco.sensor_definitions import DefaultSensorStatus, SensorDefinition
+from arco.sdk import AssetSpec, DailyPartitionsDefinition, Definitions
+from arco.sdk.sensors import DefaultSensorStatus, SensorDefinition
 from arco.services.commands.deploy import deploy
 from arco.services.engines.dispatch import NoWorkers
 from arco.services.engines.timer import run_timer

@@ -16,10 +16,10 @@ from typing import Any
 
 import pyarrow as pa
 
-from arco.definitions import AssetSpec, DailyPartitionsDefinition, Definitions
 from arco.domain.partitions import NO_DYNAMIC
 from arco.domain.runs import PARTITION_INPUTS, PARTITION_STATUS
 from arco.projections.parquet import arrow_schema
+from arco.sdk import AssetSpec, DailyPartitionsDefinition, Definitions
 from arco.services.queries.reconciliation import PlanQuery, plan_from_report
 from arco.services.queries.staleness_report import compute_report
 

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from arco.clock import OffsetClock
-from arco.definitions import DefaultScheduleStatus, Definitions, ScheduleDefinition, asset
+from arco.sdk import DefaultScheduleStatus, Definitions, ScheduleDefinition, asset
 from arco.services.commands.deploy import deploy
 from arco.services.commands.settings import change_setting
 from arco.services.engines.dispatch import InProcessExecutor

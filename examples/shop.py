@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from arco.definitions import (
+from arco.sdk import (
     AssetDep,
     AssetExecutionContext,
     CatchUp,

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from flask import Flask
 
     from arco.cloud.tasks import CloudTasksTimerQueue
-    from arco.definitions import Definitions
     from arco.function_endpoints import Endpoints
+    from arco.sdk import Definitions
     from arco.services.engines.dispatch import TaskDispatcher
     from arco.services.engines.sensor_push import PushHandler
     from arco.services.workspace import Workspace

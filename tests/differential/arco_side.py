@@ -14,7 +14,6 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from arco.definitions import AssetDep, AssetSpec, Definitions, asset
 from arco.domain.cron import CronSchedule
 from arco.domain.data_versions import INITIAL_VERSION, NULL_VERSION, derive_data_version
 from arco.domain.errors import ArcoError
@@ -42,7 +41,8 @@ from arco.domain.partitions import (
     WeeklyPartitionsDefinition,
 )
 from arco.domain.selection import select_assets
-from arco.execution import DataVersion, MaterializeResult
+from arco.sdk import AssetDep, AssetSpec, Definitions, asset
+from arco.sdk.context import DataVersion, MaterializeResult
 
 Answer = dict[str, Any]
 

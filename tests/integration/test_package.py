@@ -20,7 +20,7 @@ def _user_package(root: Path) -> Path:
     package.mkdir()
     (package / "__init__.py").write_text("")
     (package / "assets.py").write_text(
-        "from arco.definitions import Definitions, asset\n\n"
+        "from arco.sdk import Definitions, asset\n\n"
         "@asset\ndef orders() -> None:\n    pass\n\n"
         "defs = Definitions(assets=[orders])\n"
     )

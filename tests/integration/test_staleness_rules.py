@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from arco.clock import FixedClock
-from arco.definitions import Definitions
 from arco.domain.staleness import (
     CODE_VERSION_CHANGED,
     DEPENDENCY_ADDED,
@@ -23,6 +22,7 @@ from arco.domain.staleness import (
     assess,
     root_causes,
 )
+from arco.sdk import Definitions
 from arco.services.commands.deploy import deploy
 from arco.services.commands.runs import LaunchRequest, launch_run
 from arco.services.engines.dispatch import InProcessExecutor

@@ -34,18 +34,6 @@ from typing import Any
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from arco.definitions import (
-    CatchUp,
-    DefaultScheduleStatus,
-    DefaultSensorStatus,
-    Definitions,
-    ScheduleDefinition,
-    StaticPartitionsDefinition,
-    asset,
-    asset_sensor,
-    push_sensor,
-    sensor,
-)
 from arco.domain import access, backfills, dynamic_partitions, reconciliation, runs, schedules
 from arco.domain import sensors as sensors_domain
 from arco.domain import settings as settings_domain
@@ -71,6 +59,18 @@ from arco.domain.sensor_controller import SensorInputs, SensorOrder, evaluate_se
 from arco.domain.state import FoldState, StagedState
 from arco.domain.tables import Key, Row
 from arco.domain.ulid import deterministic_ulid, encode_ulid, ulid_time_ms
+from arco.sdk import (
+    CatchUp,
+    DefaultScheduleStatus,
+    DefaultSensorStatus,
+    Definitions,
+    ScheduleDefinition,
+    StaticPartitionsDefinition,
+    asset,
+    asset_sensor,
+    push_sensor,
+    sensor,
+)
 from tests.factories import BASE_MS, batch_bytes
 
 REG = default_registry()

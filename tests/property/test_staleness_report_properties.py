@@ -9,10 +9,10 @@ import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from arco.definitions import AssetSpec, DailyPartitionsDefinition, Definitions, asset
 from arco.domain.runs import PARTITION_INPUTS, PARTITION_STATUS
 from arco.domain.staleness import Key, assess
 from arco.projections.parquet import arrow_schema
+from arco.sdk import AssetSpec, DailyPartitionsDefinition, Definitions, asset
 from arco.services.queries.staleness_report import causes_json, compute_report
 from tests.property.budget import examples
 

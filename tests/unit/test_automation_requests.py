@@ -10,11 +10,11 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from arco.definitions import AssetSpec, Definitions
 from arco.domain.run_identity import keyed_run_id, schedule_scope, sensor_scope
 from arco.domain.run_requests import KEYLESS_SCOPE, automation_requests_to_events, automation_run_id
 from arco.domain.runs import RetrySpec, RunRequested
 from arco.domain.tables import Row
+from arco.sdk import AssetSpec, Definitions
 from tests.unit.test_sensors_fold import Projection, Writer, req, rids
 
 NOW = datetime(2026, 9, 21, 12, tzinfo=UTC)
@@ -176,7 +176,7 @@ def test_a_request_that_cannot_be_planned_fails_alone_with_a_stable_event() -> N
 
 
 def test_a_partitioned_request_carries_its_partition_and_tag() -> None:
-    from arco.definitions import DailyPartitionsDefinition
+    from arco.sdk import DailyPartitionsDefinition
 
     daily = DailyPartitionsDefinition(start_date="2024-01-01")
     defs = Definitions(assets=[AssetSpec("events", partitions_def=daily)]).snapshot("t")
@@ -200,8 +200,8 @@ def test_system_tags() -> None:
 
 
 def test_retry_specs_translate_the_assets_policy_or_take_the_default() -> None:
-    from arco.definitions import RetryPolicy, asset
     from arco.domain.run_requests import retry_specs
+    from arco.sdk import RetryPolicy, asset
 
     @asset(retry_policy=RetryPolicy(max_retries=2, delay=1.5, backoff="linear"))
     def flaky() -> None: ...

@@ -11,7 +11,6 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from arco.definitions import AssetSpec, DailyPartitionsDefinition, Definitions
 from arco.domain.backfill_controller import BackfillView, advance_backfills
 from arco.domain.backfills import (
     BACKFILLS,
@@ -23,6 +22,7 @@ from arco.domain.run_identity import backfill_scope
 from arco.domain.runs import RUNS, TASKS, RetrySpec, RunCancelRequested
 from arco.domain.tables import Row
 from arco.projections.parquet import arrow_schema
+from arco.sdk import AssetSpec, DailyPartitionsDefinition, Definitions
 from arco.services.queries.backfills import show_backfill
 
 B = "bf_1"

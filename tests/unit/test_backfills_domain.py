@@ -275,9 +275,9 @@ def test_duplicate_delivery_of_every_event_changes_nothing(data: st.DataObject) 
 
 
 def test_a_failed_filter_plans_one_run_per_contiguous_piece_and_skips_empty_chunks() -> None:
-    from arco.definitions import Definitions, asset
     from arco.domain.backfill_controller import BackfillView, advance_backfills
     from arco.domain.runs import RetrySpec
+    from arco.sdk import Definitions, asset
 
     daily = DailyPartitionsDefinition(start_date="2024-01-01")
 

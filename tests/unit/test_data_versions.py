@@ -5,15 +5,15 @@ from __future__ import annotations
 import hashlib
 from datetime import UTC, datetime
 
-from arco.definitions import (
+from arco.domain.data_versions import derive_data_version, input_name, upstream_inputs
+from arco.domain.definitions import DefinitionsSnapshot
+from arco.sdk import (
     AllPartitionMapping,
     AssetDep,
     AssetSpec,
     DailyPartitionsDefinition,
     Definitions,
 )
-from arco.domain.data_versions import derive_data_version, input_name, upstream_inputs
-from arco.domain.definitions import DefinitionsSnapshot
 
 NOW = datetime(2024, 12, 1, tzinfo=UTC)
 daily = DailyPartitionsDefinition(start_date="2024-01-01")
@@ -82,7 +82,7 @@ def test_input_order_is_dagsters_asset_key_order() -> None:
 
 
 def test_a_skipped_edge_does_not_hide_the_next_dependency() -> None:
-    from arco.definitions import DailyPartitionsDefinition
+    from arco.sdk import DailyPartitionsDefinition
 
     exactly_100 = DailyPartitionsDefinition(start_date="2024-08-23")  # to 2024-11-30: 100 days
     only_99 = DailyPartitionsDefinition(start_date="2024-08-24")
@@ -120,7 +120,7 @@ def test_dagsters_special_data_versions() -> None:
 
 
 def _reads_defs() -> DefinitionsSnapshot:
-    from arco.definitions import LastPartitionMapping, TimeWindowPartitionMapping
+    from arco.sdk import LastPartitionMapping, TimeWindowPartitionMapping
 
     return Definitions(
         assets=[

@@ -10,7 +10,19 @@ from typing import Any
 
 import pytest
 
-from arco.definitions import (
+from arco.domain.canonical import canonical_json
+from arco.domain.cron import CronSchedule
+from arco.domain.definitions import (
+    AssetDepNode,
+    AssetNode,
+    CatchUpPolicy,
+    DefinitionsSnapshot,
+    ScheduleNode,
+    validate_definitions,
+)
+from arco.domain.errors import InvalidInput, NotFound
+from arco.domain.partitions import TimeWindowPartitionsDefinition
+from arco.sdk import (
     AllPartitionMapping,
     AssetDep,
     AssetIn,
@@ -29,18 +41,6 @@ from arco.definitions import (
     asset,
     build_schedule_from_partitioned_assets,
 )
-from arco.domain.canonical import canonical_json
-from arco.domain.cron import CronSchedule
-from arco.domain.definitions import (
-    AssetDepNode,
-    AssetNode,
-    CatchUpPolicy,
-    DefinitionsSnapshot,
-    ScheduleNode,
-    validate_definitions,
-)
-from arco.domain.errors import InvalidInput, NotFound
-from arco.domain.partitions import TimeWindowPartitionsDefinition
 
 LOCATIONS = "tests.fixtures.code_locations"
 

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 
-from arco.definitions import DailyPartitionsDefinition, Definitions, FreshnessPolicy, asset
 from arco.domain.runs import PARTITION_INPUTS, PARTITION_STATUS
 from arco.domain.staleness import FRESHNESS_VIOLATED, freshness_violation
 from arco.projections.parquet import arrow_schema
+from arco.sdk import DailyPartitionsDefinition, Definitions, FreshnessPolicy, asset
 from arco.services.queries.staleness_report import causes_json, compute_report
 
 NOON = datetime(2024, 3, 1, 12, tzinfo=UTC)

@@ -9,16 +9,6 @@ from typing import Any
 
 import pytest
 
-from arco.definitions import (
-    AssetDep,
-    AssetSpec,
-    DailyPartitionsDefinition,
-    Definitions,
-    HourlyPartitionsDefinition,
-    StaticPartitionsDefinition,
-    TimeWindowPartitionMapping,
-    asset,
-)
 from arco.domain.definitions import DefinitionsSnapshot
 from arco.domain.errors import InvalidInput
 from arco.domain.run_plan import (
@@ -30,6 +20,16 @@ from arco.domain.run_plan import (
     resolve_partitions,
 )
 from arco.domain.selection import select_assets
+from arco.sdk import (
+    AssetDep,
+    AssetSpec,
+    DailyPartitionsDefinition,
+    Definitions,
+    HourlyPartitionsDefinition,
+    StaticPartitionsDefinition,
+    TimeWindowPartitionMapping,
+    asset,
+)
 
 NOW = datetime(2024, 3, 1, tzinfo=UTC)  # the last daily partition is 2024-02-29
 DAILY = DailyPartitionsDefinition(start_date="2024-01-01")

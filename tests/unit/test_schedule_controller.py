@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from arco.definitions import AssetSpec, DefaultScheduleStatus, Definitions, ScheduleDefinition
 from arco.domain import schedule_controller
 from arco.domain.schedule_controller import evaluate_schedules, to_ms
 from arco.domain.schedules import ScheduleTicked
+from arco.sdk import AssetSpec, DefaultScheduleStatus, Definitions, ScheduleDefinition
 
 DEPLOYED = datetime(2024, 1, 1, 0, 30, tzinfo=UTC)
 
@@ -150,7 +150,7 @@ def test_a_failed_tick_is_never_retried_and_the_next_one_goes_ahead(
 
 
 def test_a_multi_partitioned_schedule_targets_every_key_of_the_closed_day() -> None:
-    from arco.definitions import (
+    from arco.sdk import (
         DailyPartitionsDefinition,
         MultiPartitionsDefinition,
         StaticPartitionsDefinition,

@@ -9,17 +9,6 @@ from typing import Any
 
 import pytest
 
-from arco.definitions import (
-    AssetSpec,
-    CatchUp,
-    DailyPartitionsDefinition,
-    DefaultScheduleStatus,
-    Definitions,
-    DynamicPartitionsDefinition,
-    ScheduleDefinition,
-    StaticPartitionsDefinition,
-    asset,
-)
 from arco.domain.definitions import DefinitionsSnapshot
 from arco.domain.schedule_controller import (
     STOPPED_REASON,
@@ -40,6 +29,17 @@ from arco.domain.schedules import (
     ScheduleTicked,
 )
 from arco.domain.ulid import deterministic_ulid
+from arco.sdk import (
+    AssetSpec,
+    CatchUp,
+    DailyPartitionsDefinition,
+    DefaultScheduleStatus,
+    Definitions,
+    DynamicPartitionsDefinition,
+    ScheduleDefinition,
+    StaticPartitionsDefinition,
+    asset,
+)
 
 H = 3_600_000
 DEPLOYED = datetime(2024, 1, 1, 0, 30, tzinfo=UTC)
@@ -374,7 +374,7 @@ def test_a_running_schedule_without_a_start_time_has_nothing_due() -> None:
 
 
 def test_a_multi_partitioned_schedule_without_a_time_dimension_requests_every_key() -> None:
-    from arco.definitions import MultiPartitionsDefinition
+    from arco.sdk import MultiPartitionsDefinition
 
     multi = MultiPartitionsDefinition(
         {

@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arco.definitions import AssetSpec, Definitions, asset
 from arco.domain.definitions import DefinitionsSnapshot
 from arco.domain.errors import InvalidInput
 from arco.domain.selection import (
@@ -27,6 +26,7 @@ from arco.domain.selection import (
     parse_selection,
     select_assets,
 )
+from arco.sdk import AssetSpec, Definitions, asset
 
 
 @asset

@@ -7,7 +7,10 @@ from typing import Any
 
 import pytest
 
-from arco.definitions import (
+from arco.domain.definitions import DefinitionsSnapshot
+from arco.domain.errors import InvalidInput
+from arco.domain.sensor_controller import SensorInputs, SensorOrder, evaluate_sensors
+from arco.sdk import (
     DailyPartitionsDefinition,
     Definitions,
     asset,
@@ -15,9 +18,6 @@ from arco.definitions import (
     run_status_sensor,
     sensor,
 )
-from arco.domain.definitions import DefinitionsSnapshot
-from arco.domain.errors import InvalidInput
-from arco.domain.sensor_controller import SensorInputs, SensorOrder, evaluate_sensors
 
 daily = DailyPartitionsDefinition(start_date="2024-01-01")
 NOW = 1_706_745_600_000

@@ -10,7 +10,12 @@ from typing import Any
 
 import pytest
 
-from arco.definitions import (
+from arco.domain import sensor_controller
+from arco.domain.definitions import DefinitionsSnapshot
+from arco.domain.sensor_controller import SensorInputs, SensorOrder, evaluate_sensors
+from arco.domain.sensors import poll_evaluation_key
+from arco.domain.ulid import deterministic_ulid
+from arco.sdk import (
     AssetSpec,
     DailyPartitionsDefinition,
     DefaultSensorStatus,
@@ -20,11 +25,6 @@ from arco.definitions import (
     push_sensor,
     run_status_sensor,
 )
-from arco.domain import sensor_controller
-from arco.domain.definitions import DefinitionsSnapshot
-from arco.domain.sensor_controller import SensorInputs, SensorOrder, evaluate_sensors
-from arco.domain.sensors import poll_evaluation_key
-from arco.domain.ulid import deterministic_ulid
 
 NOW = 1_706_745_600_000
 LOOKBACK = 60_000
@@ -128,7 +128,7 @@ def test_a_failing_built_in_sensor_records_a_failure_with_its_cursor_and_a_stabl
 
 
 def test_a_poll_order_names_the_cursor_version_and_the_interval_slot() -> None:
-    from arco.definitions import sensor
+    from arco.sdk import sensor
 
     poll = sensor(target=[orders], name="p", minimum_interval_seconds=30, default_status=RUNNING)(
         lambda: None

@@ -6,7 +6,9 @@ from typing import Any
 
 import pytest
 
-from arco.definitions import (
+from arco.domain.definitions import DefinitionsSnapshot, SensorNode
+from arco.domain.errors import InvalidInput
+from arco.sdk import (
     AssetKey,
     DailyPartitionsDefinition,
     Definitions,
@@ -22,8 +24,6 @@ from arco.definitions import (
     run_status_sensor,
     sensor,
 )
-from arco.domain.definitions import DefinitionsSnapshot, SensorNode
-from arco.domain.errors import InvalidInput
 from arco.services.engines.sensor_evaluation import evaluate
 
 daily = DailyPartitionsDefinition(start_date="2024-01-01")

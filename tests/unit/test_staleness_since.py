@@ -10,7 +10,6 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from arco.definitions import Definitions, asset
 from arco.domain.runs import PARTITION_INPUTS, PARTITION_STATUS
 from arco.domain.staleness import (
     CODE_VERSION_CHANGED,
@@ -23,6 +22,7 @@ from arco.domain.staleness import (
     assess,
 )
 from arco.projections.parquet import arrow_schema
+from arco.sdk import Definitions, asset
 from arco.services.queries.staleness_report import causes_json, compute_report
 
 NOW = datetime(2024, 2, 1, tzinfo=UTC)

@@ -1,6 +1,6 @@
 """The definitions snapshot: the canonical, code-free form of a code location.
 
-`arco.definitions` (the user API) compiles a user's assets and schedules into a
+`arco.sdk` (the user API) compiles a user's assets and schedules into a
 `DefinitionsSnapshot`; controllers, the compactor and reports work from the snapshot alone and
 never import user code. The snapshot validates itself on construction (so `from_json` of a
 tampered or hand-written document fails the same way a bad code location does), has one

@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING
 from arco.domain.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from arco.definitions import Definitions
+    from arco.sdk import Definitions
 
 
 def load_definitions(reference: str) -> Definitions:
     """Import `pkg.module:attr` (from the current directory too) and return its Definitions."""
-    from arco.definitions import Definitions
+    from arco.sdk import Definitions
 
     module_name, sep, attr = reference.partition(":")
     if not sep or not module_name or not attr:

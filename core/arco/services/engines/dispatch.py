@@ -19,7 +19,7 @@ from arco.services.engines.worker import TaskResult, execute_task
 from arco.services.workspace import Workspace
 
 if TYPE_CHECKING:
-    from arco.definitions import Definitions
+    from arco.sdk import Definitions
 
 
 Order = TaskOrder | SensorOrder

@@ -20,12 +20,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from arco.definitions import AssetKey, AssetsDefinition, AssetSpec
 from arco.domain.definitions import SensorNode
 from arco.domain.errors import InvalidInput
 from arco.domain.run_identity import validate_run_key, validate_user_tags
 from arco.domain.sensors import EvaluationOutcome, SensorEvaluated, SensorRunRequest
-from arco.sensor_definitions import (
+from arco.sdk import AssetKey, AssetsDefinition, AssetSpec
+from arco.sdk.sensors import (
     PushSensorContext,
     RunRequest,
     SensorDefinition,

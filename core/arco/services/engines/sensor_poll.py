@@ -21,13 +21,13 @@ from arco.domain.sensors import (
     poll_evaluation_key,
 )
 from arco.ledger.writer import NewEvent
-from arco.sensor_definitions import SensorEvaluationContext
+from arco.sdk.sensors import SensorEvaluationContext
 from arco.services.engines.sensor_evaluation import evaluate
 from arco.services.queries.definitions import current_definitions
 from arco.services.workspace import Workspace
 
 if TYPE_CHECKING:
-    from arco.definitions import Definitions
+    from arco.sdk import Definitions
 
 
 @dataclass

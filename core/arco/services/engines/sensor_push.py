@@ -37,13 +37,13 @@ from arco.domain.sensors import (
     push_quarantine_key,
 )
 from arco.ledger.writer import LedgerWriter, NewEvent
-from arco.sensor_definitions import PubSubMessage, PushSensorContext
+from arco.sdk.sensors import PubSubMessage, PushSensorContext
 from arco.services.engines.sensor_evaluation import evaluate
 from arco.storage.layout import WorkspaceLayout
 from arco.storage.port import ObjectStore
 
 if TYPE_CHECKING:
-    from arco.definitions import Definitions
+    from arco.sdk import Definitions
 
 # Ids and names become parts of idempotency keys, which refuse control characters.
 _PRINTABLE = re.compile(r"[^\x00-\x1f\x7f]{1,1000}")

@@ -25,7 +25,6 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from arco.clock import clock_now
-from arco.definitions import CONTEXT_PARAMETERS
 from arco.domain.data_versions import (
     INITIAL_VERSION,
     NULL_VERSION,
@@ -53,19 +52,20 @@ from arco.domain.runs import (
 )
 from arco.domain.tables import Row
 from arco.domain.ulid import encode_ulid
-from arco.execution import (
+from arco.ledger.writer import NewEvent
+from arco.projections.cache import Snapshot
+from arco.sdk.assets import CONTEXT_PARAMETERS
+from arco.sdk.context import (
     AssetExecutionContext,
     DataVersion,
     MaterializeResult,
 )
-from arco.ledger.writer import NewEvent
-from arco.projections.cache import Snapshot
 from arco.services.queries.definitions import current_definitions, dynamic_partition_keys
 from arco.services.queries.runs import find_run, rows_where, tasks_of
 from arco.services.workspace import Workspace
 
 if TYPE_CHECKING:
-    from arco.definitions import Definitions
+    from arco.sdk import Definitions
 
 MAX_ERROR_CHARS = 8000
 

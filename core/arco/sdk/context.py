@@ -1,7 +1,7 @@
 """What an asset function sees when Arco runs it, and what it may return.
 
 ```python
-from arco.definitions import AssetExecutionContext, MaterializeResult, asset
+from arco.sdk import AssetExecutionContext, MaterializeResult, asset
 
 @asset(partitions_def=daily)
 def orders(context: AssetExecutionContext) -> MaterializeResult:

@@ -1,4 +1,4 @@
-"""Defining sensors, in the spirit of Dagster (re-exported by `arco.definitions`).
+"""Defining sensors, in the spirit of Dagster (re-exported by `arco.sdk`).
 
 ```python
 @sensor(target=[orders], minimum_interval_seconds=60)

@@ -1,0 +1,132 @@
+"""`Definitions`: everything one code location declares, compiled into the canonical snapshot.
+
+`Definitions.snapshot(code_location)` compiles everything into the canonical
+`DefinitionsSnapshot` (`arco.domain.definitions`) that `arco deploy` records and the control
+plane runs on without importing this code again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from arco.domain.definitions import (
+    DefinitionsSnapshot,
+    ScheduleNode,
+    SensorNode,
+)
+from arco.domain.errors import InvalidInput, NotFound
+from arco.sdk.assets import (
+    AssetLike,
+    AssetsDefinition,
+    AssetSpec,
+    CoercibleToAssetKey,
+    _coerce_key,
+    _tags,
+)
+from arco.sdk.schedules import ScheduleDefinition, _status, _target
+from arco.sdk.sensors import SensorDefinition
+
+# --- the code location -------------------------------------------------------------------------
+
+
+class Definitions:
+    """The assets, schedules and sensors of one code location."""
+
+    def __init__(
+        self,
+        assets: Iterable[AssetLike] | None = None,
+        schedules: Iterable[ScheduleDefinition] | None = None,
+        sensors: Iterable[SensorDefinition] | None = None,
+    ) -> None:
+        self.assets: tuple[AssetLike, ...] = tuple(assets or ())
+        self.schedules: tuple[ScheduleDefinition, ...] = tuple(schedules or ())
+        self.sensors: tuple[SensorDefinition, ...] = tuple(sensors or ())
+        for sensor_def in self.sensors:
+            if not isinstance(sensor_def, SensorDefinition):
+                raise InvalidInput(
+                    f"Definitions(sensors=...) takes sensors (@sensor, @push_sensor, "
+                    f"asset_sensor, run_status_sensor), not {type(sensor_def).__name__}"
+                )
+        for item in self.assets:
+            if not isinstance(item, AssetsDefinition | AssetSpec):
+                raise InvalidInput(
+                    f"Definitions(assets=...) takes @asset functions and AssetSpecs, "
+                    f"not {type(item).__name__} {item!r}"
+                )
+        for schedule in self.schedules:
+            if not isinstance(schedule, ScheduleDefinition):
+                raise InvalidInput(
+                    f"Definitions(schedules=...) takes ScheduleDefinitions, "
+                    f"not {type(schedule).__name__}"
+                )
+
+    def _assets_by_key(self) -> dict[str, AssetLike]:
+        out: dict[str, AssetLike] = {}
+        for item in self.assets:
+            key = item.key.to_user_string()
+            if key in out and out[key] is not item:
+                raise InvalidInput(f"duplicate asset key {key!r}")
+            out[key] = item
+        return out
+
+    def snapshot(self, code_location: str) -> DefinitionsSnapshot:
+        """Compile and validate everything into the canonical snapshot."""
+        nodes = {key: item.node for key, item in self._assets_by_key().items()}
+        schedules: dict[str, ScheduleNode] = {}
+        seen: set[int] = set()
+        for schedule in self.schedules:
+            if id(schedule) in seen:
+                continue
+            seen.add(id(schedule))
+            if schedule.name in schedules:
+                raise InvalidInput(f"duplicate schedule name {schedule.name!r}")
+            schedules[schedule.name] = schedule.resolve(nodes)
+        sensors: dict[str, SensorNode] = {}
+        for item in dict.fromkeys(self.sensors):
+            if item.name in sensors:
+                raise InvalidInput(f"duplicate sensor name {item.name!r}")
+            sensors[item.name] = _sensor_node(item)
+        return DefinitionsSnapshot(
+            code_location=code_location, assets=nodes, schedules=schedules, sensors=sensors
+        )
+
+    def get_asset_function(self, key: CoercibleToAssetKey) -> Callable[..., Any]:
+        """The Python function that computes asset `key` (for the worker)."""
+        text = _coerce_key(key, "get_asset_function").to_user_string()
+        item = self._assets_by_key().get(text)
+        if item is None:
+            raise NotFound(f"no asset {text!r} in these definitions")
+        if not isinstance(item, AssetsDefinition):
+            raise InvalidInput(f"asset {text!r} is an AssetSpec: it has no function to run")
+        return item.fn
+
+    def get_sensor(self, name: str) -> SensorDefinition:
+        for item in self.sensors:
+            if item.name == name:
+                return item
+        raise NotFound(f"no sensor {name!r} in these definitions")
+
+    def get_schedule(self, name: str) -> ScheduleDefinition:
+        for schedule in self.schedules:
+            if schedule.name == name:
+                return schedule
+        raise NotFound(f"no schedule {name!r} in these definitions")
+
+
+def _sensor_node(item: SensorDefinition) -> SensorNode:
+    owner = f"sensor {item.name!r}"
+    target, _ = _target(item.target, owner)
+    monitored = [_coerce_key(m, f"{owner} monitored asset") for m in item.monitored_assets]
+    return SensorNode(
+        name=item.name,
+        kind=item.kind,
+        target=tuple(k.to_user_string() for k in target),
+        minimum_interval_seconds=item.minimum_interval_seconds,
+        default_status=_status(item.default_status),
+        subscription=item.subscription,
+        monitored_assets=tuple(k.to_user_string() for k in monitored),
+        run_statuses=item.run_statuses,
+        tags=_tags(item.tags),
+        description=item.description,
+    )
