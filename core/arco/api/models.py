@@ -491,6 +491,10 @@ class LaunchRunBody(BodyModel):
     partition_range: PartitionRange | None = None
     run_key: Annotated[str | None, Field(min_length=1)] = None
     tags: Tags
+    run_config: Annotated[
+        dict[str, Any] | None,
+        Field(description='Dagster\'s shape: {"ops": {"<op>": {"config": {...}}}}.'),
+    ] = None
 
 
 class RerunBody(BodyModel):

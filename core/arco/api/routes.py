@@ -351,6 +351,7 @@ def post_run(
             partition_range=(prange.first, prange.last) if prange else None,
             run_key=body.run_key,
             tags=body.tags,
+            run_config=body.run_config,
         ),
         who.principal,
     )

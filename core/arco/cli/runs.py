@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import click
@@ -109,6 +111,27 @@ def _launched(c: Context, result: Any, wait: bool, reference: str | None, as_jso
         raise SystemExit(1)
 
 
+def read_run_config(path: str) -> dict[str, Any]:
+    """A run configuration file: JSON, or YAML when PyYAML is installed."""
+    text = Path(path).read_text(encoding="utf-8")
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as json_error:
+        try:
+            import yaml  # type: ignore[import-untyped]
+        except ImportError:
+            raise InvalidInput(
+                f"--config {path}: not JSON ({json_error}); for YAML install PyYAML"
+            ) from None
+        try:
+            value = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise InvalidInput(f"--config {path}: neither JSON nor YAML: {exc}") from None
+    if not isinstance(value, dict):
+        raise InvalidInput(f"--config {path}: expected an object with 'ops'")
+    return value
+
+
 def register(cli: click.Group) -> None:
     @cli.command("run")
     @click.argument("selection")
@@ -117,6 +140,13 @@ def register(cli: click.Group) -> None:
     @click.option("--to", "to_key", default=None, help="Last partition key of a range.")
     @click.option("--run-key", default=None, help="Idempotency: one run per run key.")
     @click.option("--tag", "tags", multiple=True, help="A run tag, key=value (repeatable).")
+    @click.option(
+        "--config",
+        "config_file",
+        default=None,
+        type=click.Path(exists=True, dir_okay=False),
+        help='Run configuration, JSON or YAML: {"ops": {"<asset>": {"config": {...}}}}.',
+    )
     @click.option(
         "--wait", is_flag=True, help="Wait for the run to finish (exit 1 unless it succeeds)."
     )
@@ -132,6 +162,7 @@ def register(cli: click.Group) -> None:
         to_key: str | None,
         run_key: str | None,
         tags: tuple[str, ...],
+        config_file: str | None,
         wait: bool,
         reference: str | None,
         as_json: bool,
@@ -143,6 +174,7 @@ def register(cli: click.Group) -> None:
           arco run 'key:orders' --partition 2024-01-01
           arco run 'group:marts and +key:revenue' --from 2024-01-01 --to 2024-01-07
           arco run 'tag:team=data' --run-key nightly-2024-01-01 --wait
+          arco run 'key:items' --config run_config.yaml
         """
         from arco.services.commands.runs import LaunchRequest, launch_run
 
@@ -156,6 +188,7 @@ def register(cli: click.Group) -> None:
             partition_range=(from_key, to_key) if from_key and to_key else None,
             run_key=run_key,
             tags=parse_tags(tags),
+            run_config=read_run_config(config_file) if config_file else None,
         )
         c.ws.compactor.compact_until_idle()
         _launched(c, launch_run(c.ws, request, c.actor), wait, reference, as_json)

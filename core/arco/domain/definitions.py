@@ -344,6 +344,10 @@ class AssetNode:
     reconcile: bool = False
     compute: str | None = None
     retry_policy: RetryPolicy | None = None
+    # Definition metadata (Dagster's `@asset(metadata=...)`), JSON values.
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+    # The JSON schema of the asset's `Config` class: launches are checked against it.
+    config_schema: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         validate_asset_key(self.key)
@@ -382,6 +386,22 @@ class AssetNode:
             raise InvalidInput(f"{owner}: reconcile must be True or False")
         if self.retry_policy is not None and not isinstance(self.retry_policy, RetryPolicy):
             raise InvalidInput(f"{owner}: retry_policy must be a RetryPolicy")
+        if not isinstance(self.metadata, Mapping) or not all(
+            isinstance(k, str) for k in self.metadata
+        ):
+            raise InvalidInput(f"{owner}: metadata must be a mapping with string keys")
+        try:
+            canonical_json(dict(self.metadata))
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(f"{owner}: metadata must be JSON values: {exc}") from None
+        object.__setattr__(self, "metadata", dict(self.metadata))
+        if self.config_schema is not None:
+            if not isinstance(self.config_schema, Mapping):
+                raise InvalidInput(f"{owner}: config_schema must be a JSON schema object")
+            try:
+                canonical_json(dict(self.config_schema))
+            except (TypeError, ValueError) as exc:
+                raise InvalidInput(f"{owner}: config_schema must be JSON: {exc}") from None
         if self.compute is not None and (
             not isinstance(self.compute, str) or not _COMPUTE.match(self.compute)
         ):
@@ -409,6 +429,12 @@ class AssetNode:
             "compute": self.compute,
             # Only when set, so snapshots deployed before retry policies keep their hash.
             **({"retry_policy": self.retry_policy.to_json()} if self.retry_policy else {}),
+            **({"metadata": dict(self.metadata)} if self.metadata else {}),
+            **(
+                {"config_schema": dict(self.config_schema)}
+                if self.config_schema is not None
+                else {}
+            ),
         }
 
     @classmethod
@@ -447,6 +473,8 @@ class AssetNode:
             reconcile=reader.get("reconcile", bool),
             compute=reader.get_optional("compute", str),
             retry_policy=RetryPolicy.from_json(retry) if retry is not None else None,
+            metadata=reader.get_optional("metadata", dict) or {},
+            config_schema=reader.get_optional("config_schema", dict),
         )
 
 
@@ -468,10 +496,12 @@ class ScheduleNode:
     catch_up: CatchUpPolicy = field(default_factory=CatchUpPolicy)
     tags: Mapping[str, str] = field(default_factory=dict)
     description: str | None = None
+    job: str | None = None  # the asset job it runs (its target is then the job's assets)
 
     def __post_init__(self) -> None:
         validate_schedule_name(self.name)
         owner = f"schedule {self.name!r}"
+        _job_reference(self.job, owner)
         if not isinstance(self.cron, CronSchedule):
             object.__setattr__(self, "cron", _cron(self.cron, owner))
         _timezone(self.timezone, owner)
@@ -509,6 +539,8 @@ class ScheduleNode:
             "catch_up": self.catch_up.to_json(),
             "tags": dict(self.tags),
             "description": self.description,
+            # Only when set, so snapshots deployed before jobs keep their hash.
+            **({"job": self.job} if self.job is not None else {}),
         }
 
     @classmethod
@@ -527,6 +559,7 @@ class ScheduleNode:
             catch_up=CatchUpPolicy.from_json(reader.get("catch_up", dict)),
             tags=reader.get("tags", dict),
             description=reader.get_optional("description", str),
+            job=reader.get_optional("job", str),
         )
 
 
@@ -553,10 +586,12 @@ class SensorNode:
     run_statuses: tuple[str, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
     description: str | None = None
+    job: str | None = None  # the asset job it requests (its target is then the job's assets)
 
     def __post_init__(self) -> None:
         validate_schedule_name(self.name, "sensor")
         owner = f"sensor {self.name!r}"
+        _job_reference(self.job, owner)
         if self.kind not in SENSOR_KINDS:
             raise InvalidInput(f"{owner}: kind must be one of {', '.join(SENSOR_KINDS)}")
         if self.default_status not in ("RUNNING", "STOPPED"):
@@ -613,6 +648,8 @@ class SensorNode:
             "run_statuses": list(self.run_statuses),
             "tags": dict(self.tags),
             "description": self.description,
+            # Only when set, so snapshots deployed before jobs keep their hash.
+            **({"job": self.job} if self.job is not None else {}),
         }
 
     @classmethod
@@ -630,6 +667,80 @@ class SensorNode:
             monitored_assets=tuple(reader.get("monitored_assets", list)),
             run_statuses=tuple(reader.get("run_statuses", list)),
             tags=reader.get("tags", dict),
+            description=reader.get_optional("description", str),
+            job=reader.get_optional("job", str),
+        )
+
+
+def _job_reference(job: str | None, owner: str) -> None:
+    if job is not None:
+        try:
+            validate_schedule_name(job, "job")
+        except InvalidInput as exc:
+            raise InvalidInput(f"{owner}: {exc}") from exc
+
+
+_MAX_SELECTION = 10_000
+
+
+@dataclass(frozen=True)
+class JobNode:
+    """An asset job (Dagster's `define_asset_job`): a named selection of assets.
+
+    `selection` is the canonical selection string it was defined with, `assets` the keys that
+    selection resolved to when the code location was loaded (what a run of the job
+    materializes). `run_tags` are for the runs its schedules and sensors request
+    (`DefinitionsSnapshot.job_run_tags`); `tags` only describe the job.
+    """
+
+    name: str
+    selection: str
+    assets: tuple[str, ...]
+    tags: Mapping[str, str] = field(default_factory=dict)
+    run_tags: Mapping[str, str] = field(default_factory=dict)
+    description: str | None = None
+
+    def __post_init__(self) -> None:
+        validate_schedule_name(self.name, "job")
+        owner = f"job {self.name!r}"
+        if (
+            not isinstance(self.selection, str)
+            or not self.selection
+            or len(self.selection) > _MAX_SELECTION
+            or _CONTROL.search(self.selection)
+        ):
+            raise InvalidInput(
+                f"{owner}: selection must be a selection string of 1-{_MAX_SELECTION} "
+                "printable characters"
+            )
+        object.__setattr__(self, "assets", _asset_keys(self.assets, f"{owner} assets"))
+        if not self.assets:
+            raise InvalidInput(f"{owner} selects no assets")
+        object.__setattr__(self, "tags", validate_tags(self.tags, owner))
+        object.__setattr__(self, "run_tags", validate_tags(self.run_tags, f"{owner} run tags"))
+        _optional_text(self.description, f"{owner} description")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "selection": self.selection,
+            "assets": list(self.assets),
+            "tags": dict(self.tags),
+            "run_tags": dict(self.run_tags),
+            "description": self.description,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> JobNode:
+        reader = _Reader(data, "job")
+        name = reader.get("name", str)
+        reader.what = f"job {name!r}"
+        return cls(
+            name=name,
+            selection=reader.get("selection", str),
+            assets=tuple(reader.get("assets", list)),
+            tags=reader.get("tags", dict),
+            run_tags=reader.get("run_tags", dict),
             description=reader.get_optional("description", str),
         )
 
@@ -657,11 +768,13 @@ class DefinitionsSnapshot:
     assets: Mapping[str, AssetNode]
     schedules: Mapping[str, ScheduleNode] = field(default_factory=dict)
     sensors: Mapping[str, SensorNode] = field(default_factory=dict)
+    jobs: Mapping[str, JobNode] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "assets", dict(sorted(dict(self.assets).items())))
         object.__setattr__(self, "schedules", dict(sorted(dict(self.schedules).items())))
         object.__setattr__(self, "sensors", dict(sorted(dict(self.sensors).items())))
+        object.__setattr__(self, "jobs", dict(sorted(dict(self.jobs).items())))
         validate_definitions(self)
 
     # -- serialisation --
@@ -679,6 +792,8 @@ class DefinitionsSnapshot:
         }
         if self.sensors:
             out["sensors"] = [node.to_json() for _, node in sorted(self.sensors.items())]
+        if self.jobs:  # likewise: only when there are some
+            out["jobs"] = [node.to_json() for _, node in sorted(self.jobs.items())]
         return out
 
     @classmethod
@@ -709,7 +824,13 @@ class DefinitionsSnapshot:
             if sensor.name in sensors:
                 raise InvalidInput(f"duplicate sensor name {sensor.name!r}")
             sensors[sensor.name] = sensor
-        return cls(reader.get("code_location", str), assets, schedules, sensors)
+        jobs: dict[str, JobNode] = {}
+        for item in reader.get_optional("jobs", list) or []:
+            job = JobNode.from_json(item)
+            if job.name in jobs:
+                raise InvalidInput(f"duplicate job name {job.name!r}")
+            jobs[job.name] = job
+        return cls(reader.get("code_location", str), assets, schedules, sensors, jobs)
 
     @cached_property
     def content_hash(self) -> str:
@@ -779,6 +900,16 @@ class DefinitionsSnapshot:
             raise NotFound(f"unknown schedule {name!r} in code location {self.code_location!r}")
         return _shared_partitions(self, schedule)
 
+    def job_run_tags(self, source: str, name: str) -> dict[str, str]:
+        """The run tags of the job that schedule or sensor `name` (`source`: "schedule" or
+        "sensor") requests; {} when it targets no job. Request tags go over them."""
+        nodes: Mapping[str, ScheduleNode | SensorNode] = (
+            self.schedules if source == "schedule" else self.sensors if source == "sensor" else {}
+        )
+        node = nodes.get(name)
+        job = None if node is None or node.job is None else self.jobs.get(node.job)
+        return dict(job.run_tags) if job is not None else {}
+
 
 def _shared_partitions(
     snapshot: DefinitionsSnapshot, schedule: ScheduleNode
@@ -829,6 +960,7 @@ def validate_definitions(snapshot: DefinitionsSnapshot) -> None:
     for schedule in snapshot.schedules.values():
         _check_schedule(snapshot, schedule)
     _check_sensors(snapshot)
+    _check_jobs(snapshot)
 
 
 def _check_dependencies(snapshot: DefinitionsSnapshot) -> None:
@@ -977,6 +1109,44 @@ def _check_sensors(snapshot: DefinitionsSnapshot) -> None:
                     f"{owner} and sensor {subscriptions[short]!r} share the subscription {short!r}"
                 )
             subscriptions[short] = name
+
+
+def _check_jobs(snapshot: DefinitionsSnapshot) -> None:
+    """Jobs select assets with code that share at most one partitions definition (Dagster's
+    rules for asset jobs); a schedule or sensor of a job targets exactly the job's assets."""
+    for name, job in snapshot.jobs.items():
+        if not isinstance(job, JobNode) or job.name != name:
+            raise InvalidInput(f"job {name!r} is not a JobNode listed under its own name")
+        owner = f"job {name!r}"
+        for key in job.assets:
+            node = snapshot.assets.get(key)
+            if node is None:
+                raise InvalidInput(f"{owner} selects unknown asset {key!r}")
+            if node.compute is None:
+                raise InvalidInput(
+                    f"{owner} selects asset {key!r}, which has no code to run (an AssetSpec)"
+                )
+        partitioned = [k for k in job.assets if snapshot.assets[k].partitions is not None]
+        for key in partitioned[1:]:
+            if snapshot.assets[key].partitions != snapshot.assets[partitioned[0]].partitions:
+                raise InvalidInput(
+                    f"{owner}: its partitioned assets do not share one partitions definition "
+                    f"({partitioned[0]!r} and {key!r} differ)"
+                )
+    automations: list[tuple[str, ScheduleNode | SensorNode]] = [
+        *((f"schedule {n!r}", s) for n, s in snapshot.schedules.items()),
+        *((f"sensor {n!r}", s) for n, s in snapshot.sensors.items()),
+    ]
+    for owner, automation in automations:
+        if automation.job is None:
+            continue
+        target = snapshot.jobs.get(automation.job)
+        if target is None:
+            raise InvalidInput(f"{owner} targets unknown job {automation.job!r}")
+        if set(automation.target) != set(target.assets):
+            raise InvalidInput(
+                f"{owner} targets job {automation.job!r} but not exactly the job's assets"
+            )
 
 
 # --- JSON reading helpers ----------------------------------------------------------------------

@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 from arco.domain.canonical import fingerprint as short_hash
 from arco.domain.errors import InvalidInput
@@ -80,9 +81,11 @@ def request_fingerprint(
     partitions: Mapping[str, Sequence[str | None]],
     tags: Mapping[str, str],
     parent_run_id: str | None = None,
+    run_config: Mapping[str, Any] | None = None,
 ) -> str:
     """What makes two requests "the same": the assets, their partitions, the user tags (system
-    tags excluded) and the parent run. Order-insensitive."""
+    tags excluded), the parent run and the run configuration (only when given, so requests
+    without one keep their fingerprint). Order-insensitive."""
     body = {
         "assets": sorted(assets),
         "partitions": {
@@ -96,6 +99,8 @@ def request_fingerprint(
         },
         "parent_run_id": parent_run_id,
     }
+    if run_config:
+        body["run_config"] = dict(run_config)
     return short_hash(body, 32)
 
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from arco.domain.definitions import DefinitionsSnapshot
 from arco.domain.envelope import NewEvent
 from arco.domain.errors import InvalidInput
 from arco.domain.partitions import NO_DYNAMIC
+from arco.domain.run_config import resolve_run_config
 from arco.domain.run_identity import (
     keyed_run_id,
     request_fingerprint,
@@ -47,6 +49,8 @@ class PreparedRun:
     plan: RunPlan
     fingerprint: str
     retries: dict[str, RetrySpec]
+    # Per configurable asset, the config values the run gives it (validated).
+    run_config: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def retry_specs(
@@ -78,6 +82,7 @@ def prepare_run(
     default_retry: RetrySpec,
     dynamic: Dynamic = NO_DYNAMIC,
     parent_run_id: str | None = None,
+    run_config: Mapping[str, Any] | None = None,
 ) -> PreparedRun:
     """Resolve and validate everything about a request; InvalidInput names what is wrong."""
     if isinstance(selection, str):
@@ -91,12 +96,15 @@ def prepare_run(
         raise InvalidInput(f"selection {selection!r} matches no asset")
     partitions = resolve_partitions(defs, assets, partition, partition_range, now, dynamic)
     plan = plan_run(defs, assets, partitions, now, dynamic)
+    configured = resolve_run_config(defs, assets, run_config)
+    given = {asset: values for asset, values in configured.items() if values}
     return PreparedRun(
         assets=assets,
         partitions=partitions,
         plan=plan,
-        fingerprint=request_fingerprint(assets, partitions, tags, parent_run_id),
+        fingerprint=request_fingerprint(assets, partitions, tags, parent_run_id, given),
         retries=retry_specs(defs, assets, default_retry),
+        run_config=given,
     )
 
 
@@ -179,7 +187,12 @@ def automation_requests_to_events(
             source=source,
             selection=" or ".join(f'key:"{k}"' for k in selection),
             partition=partition,
-            tags={**tags, **system_tags(partition, None), **_source_tags(row)},
+            tags={
+                **defs.job_run_tags(source, row["source_name"]),
+                **tags,
+                **system_tags(partition, None),
+                **_source_tags(row),
+            },
             request_id=row["request_id"],
             definitions_hash=defs.content_hash,
             plan=prepared.plan.to_json(),

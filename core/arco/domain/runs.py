@@ -103,6 +103,7 @@ RUNS = TableSpec(
         Column("tasks_canceled", "int64"),
         Column("tasks_final_ms", "int64"),
         Column("error", "string"),
+        Column("run_config", "json"),
     ),
     description="One row per run: identity, lineage, lifecycle status and task counters.",
 )
@@ -247,6 +248,8 @@ class RunRequested(_Payload):
     definitions_hash: str
     plan: dict[str, Any]
     retries: dict[str, RetrySpec]
+    # Per configurable asset, the config values given at launch (checked then).
+    run_config: dict[str, dict[str, Any]] | None = None
 
 
 class RunRequestFailed(_Payload):
@@ -558,6 +561,9 @@ def fold_run_requested(ctx: FoldContext, event: RunRequested) -> Outcome:
             "tasks_failed": 0,
             "tasks_skipped": 0,
             "tasks_canceled": 0,
+            "run_config": json.dumps(event.run_config, sort_keys=True)
+            if event.run_config
+            else None,
         },
     )
     if event.request_id is not None:

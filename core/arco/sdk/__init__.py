@@ -14,6 +14,7 @@ This package is import-light on purpose: user code imports it, and so does the w
 from __future__ import annotations
 
 from arco.domain.definitions import FreshnessPolicy, RetryPolicy
+from arco.domain.partitions.time_window import TimeWindow
 from arco.sdk.assets import (
     AssetDep,
     AssetIn,
@@ -22,14 +23,34 @@ from arco.sdk.assets import (
     AssetSpec,
     asset,
 )
+from arco.sdk.config import Config, RunConfig
 from arco.sdk.context import (
     AssetExecutionContext,
     DataVersion,
     MaterializeResult,
+    PartitionKeyRange,
 )
 from arco.sdk.definitions import (
     Definitions,
 )
+from arco.sdk.io_managers import (
+    ConfigurableIOManager,
+    InputContext,
+    IOManager,
+    IOManagerDefinition,
+    ObjectStoreIOManager,
+    OutputContext,
+    ParquetIOManager,
+    io_manager,
+)
+from arco.sdk.jobs import UnresolvedAssetJobDefinition, define_asset_job
+from arco.sdk.loading import (
+    load_assets_from_current_module,
+    load_assets_from_modules,
+    load_assets_from_package_module,
+    load_assets_from_package_name,
+)
+from arco.sdk.metadata import MetadataValue, Output
 from arco.sdk.partitions import (
     AllPartitionMapping,
     DailyPartitionsDefinition,
@@ -51,12 +72,22 @@ from arco.sdk.partitions import (
     TimeWindowPartitionsDefinition,
     WeeklyPartitionsDefinition,
 )
+from arco.sdk.resources import (
+    ConfigurableResource,
+    EnvVar,
+    InitResourceContext,
+    ResourceDefinition,
+    ResourceParam,
+    resource,
+)
 from arco.sdk.schedules import (
     CatchUp,
     DefaultScheduleStatus,
     ScheduleDefinition,
     build_schedule_from_partitioned_assets,
+    build_schedule_from_partitioned_job,
 )
+from arco.sdk.selections import AssetSelection
 from arco.sdk.sensors import (
     DefaultSensorStatus,
     PubSubMessage,
@@ -79,9 +110,13 @@ __all__ = [
     "AssetExecutionContext",
     "AssetIn",
     "AssetKey",
+    "AssetSelection",
     "AssetSpec",
     "AssetsDefinition",
     "CatchUp",
+    "Config",
+    "ConfigurableIOManager",
+    "ConfigurableResource",
     "DailyPartitionsDefinition",
     "DataVersion",
     "DefaultScheduleStatus",
@@ -89,20 +124,34 @@ __all__ = [
     "Definitions",
     "DimensionPartitionMapping",
     "DynamicPartitionsDefinition",
+    "EnvVar",
     "FreshnessPolicy",
     "HourlyPartitionsDefinition",
+    "IOManager",
+    "IOManagerDefinition",
     "IdentityPartitionMapping",
+    "InitResourceContext",
+    "InputContext",
     "LastPartitionMapping",
     "MaterializeResult",
+    "MetadataValue",
     "MonthlyPartitionsDefinition",
     "MultiPartitionMapping",
     "MultiPartitionsDefinition",
     "MultiToSingleDimensionPartitionMapping",
+    "ObjectStoreIOManager",
+    "Output",
+    "OutputContext",
+    "ParquetIOManager",
+    "PartitionKeyRange",
     "PartitionMapping",
     "PartitionsDefinition",
     "PubSubMessage",
     "PushSensorContext",
+    "ResourceDefinition",
+    "ResourceParam",
     "RetryPolicy",
+    "RunConfig",
     "RunRequest",
     "RunStatus",
     "ScheduleDefinition",
@@ -113,13 +162,23 @@ __all__ = [
     "SpecificPartitionsPartitionMapping",
     "StaticPartitionMapping",
     "StaticPartitionsDefinition",
+    "TimeWindow",
     "TimeWindowPartitionMapping",
     "TimeWindowPartitionsDefinition",
+    "UnresolvedAssetJobDefinition",
     "WeeklyPartitionsDefinition",
     "asset",
     "asset_sensor",
     "build_schedule_from_partitioned_assets",
+    "build_schedule_from_partitioned_job",
+    "define_asset_job",
+    "io_manager",
+    "load_assets_from_current_module",
+    "load_assets_from_modules",
+    "load_assets_from_package_module",
+    "load_assets_from_package_name",
     "push_sensor",
+    "resource",
     "run_status_sensor",
     "sensor",
 ]

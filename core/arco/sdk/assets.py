@@ -27,6 +27,9 @@ from arco.domain.definitions import (
 from arco.domain.errors import InvalidInput
 from arco.domain.partition_mappings import PartitionMapping
 from arco.domain.partitions import PartitionsDefinition
+from arco.sdk.config import config_parameter, config_schema
+from arco.sdk.metadata import normalise_metadata
+from arco.sdk.resources import resource_parameters
 
 # The first parameter of an asset function may take the execution context instead of an input.
 CONTEXT_PARAMETERS = ("context", "_context")
@@ -125,6 +128,7 @@ class AssetIn:
     key: CoercibleToAssetKey | None = None
     partition_mapping: PartitionMapping | None = None
     key_prefix: str | Sequence[str] | None = None
+    metadata: Mapping[str, Any] | None = None  # given to the IO manager's load_input
 
     def resolve(self, parameter: str) -> AssetKey:
         key = (
@@ -187,6 +191,8 @@ def _build_node(
     reconcile: bool,
     compute: str | None,
     retry_policy: RetryPolicy | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    config_schema: Mapping[str, Any] | None = None,
 ) -> AssetNode:
     owner = f"asset {key.to_user_string()!r}"
     return AssetNode(
@@ -203,6 +209,8 @@ def _build_node(
         reconcile=reconcile,
         compute=compute,
         retry_policy=retry_policy,
+        metadata=dict(metadata or {}),
+        config_schema=config_schema,
     )
 
 
@@ -223,6 +231,7 @@ class AssetSpec:
         partitions_def: PartitionsDefinition | None = None,
         freshness_policy: FreshnessPolicy | None = None,
         reconcile: bool = False,
+        metadata: Mapping[str, Any] | None = None,
     ) -> None:
         self.key = _coerce_key(key, "AssetSpec")
         owner = f"asset {self.key.to_user_string()!r}"
@@ -241,6 +250,7 @@ class AssetSpec:
             freshness_policy=freshness_policy,
             reconcile=reconcile,
             compute=None,
+            metadata=normalise_metadata(metadata, owner),
         )
 
     def __repr__(self) -> str:
@@ -257,6 +267,9 @@ class AssetsDefinition:
         node: AssetNode,
         deps: tuple[AssetDep, ...],
         partitions_def: PartitionsDefinition | None,
+        required_resource_keys: frozenset[str] = frozenset(),
+        inputs: Mapping[str, tuple[str, Mapping[str, Any]]] | None = None,
+        io_manager_key: str = "io_manager",
     ) -> None:
         functools.update_wrapper(self, fn)  # name, docstring, module: it reads like fn
         self.fn = fn
@@ -264,6 +277,28 @@ class AssetsDefinition:
         self.node = node
         self.deps = deps
         self.partitions_def = partitions_def
+        # Resource parameters and `required_resource_keys`: Definitions checks they exist.
+        self.required_resource_keys = required_resource_keys
+        # parameter -> (upstream key, AssetIn metadata): what the worker loads for each input.
+        self.inputs: dict[str, tuple[str, Mapping[str, Any]]] = dict(inputs or {})
+        self.io_manager_key = io_manager_key
+
+    def replace_keys(
+        self, key: AssetKey, node: AssetNode, keys: Mapping[str, str]
+    ) -> AssetsDefinition:
+        """A copy with another key and node; input keys renamed by `keys`."""
+        inputs = {p: (keys.get(k, k), meta) for p, (k, meta) in self.inputs.items()}
+        deps = tuple(AssetDep(d.key, partition_mapping=d.mapping) for d in node.deps)
+        return AssetsDefinition(
+            self.fn,
+            key,
+            node,
+            deps,
+            self.partitions_def,
+            self.required_resource_keys,
+            inputs,
+            self.io_manager_key,
+        )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)
@@ -274,27 +309,50 @@ class AssetsDefinition:
 
 def _input_deps(fn: Callable[..., Any], ins: Mapping[str, AssetIn], owner: str) -> list[AssetDep]:
     """Upstream assets named by the function's parameters (or by `ins`), in signature order."""
+    return [dep for _, dep, _ in _inputs(fn, ins, owner)]
+
+
+def _inputs(
+    fn: Callable[..., Any], ins: Mapping[str, AssetIn], owner: str
+) -> list[tuple[str, AssetDep, Mapping[str, Any]]]:
+    """(parameter, upstream dependency, AssetIn metadata) of every input, in signature order."""
     parameters = list(inspect.signature(fn).parameters.values())
     if parameters and parameters[0].name in CONTEXT_PARAMETERS:
         parameters = parameters[1:]
+    resources = set(resource_parameters(fn))
+    configured = config_parameter(fn)
+    if configured is not None:
+        resources.add(configured[0])  # not an input either
     names = [
         p.name
         for p in parameters
         if p.kind not in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD)
+        and p.name not in resources
     ]
     takes_kwargs = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters)
     for name in ins:
+        if name in resources:
+            raise InvalidInput(f"{owner}: ins names {name!r}, which is a resource parameter")
         if name not in names and not takes_kwargs:
             raise InvalidInput(
                 f"{owner}: ins names {name!r}, which is not a parameter of the function"
             )
-    deps = []
+    out: list[tuple[str, AssetDep, Mapping[str, Any]]] = []
     for name in [*names, *(n for n in ins if n not in names)]:
         asset_in = ins.get(name, AssetIn())
         if not isinstance(asset_in, AssetIn):
             raise InvalidInput(f"{owner}: ins[{name!r}] must be an AssetIn")
-        deps.append(AssetDep(asset_in.resolve(name), partition_mapping=asset_in.partition_mapping))
-    return deps
+        dep = AssetDep(asset_in.resolve(name), partition_mapping=asset_in.partition_mapping)
+        out.append((name, dep, dict(asset_in.metadata or {})))
+    return out
+
+
+def _config_schema(fn: Callable[..., Any], owner: str) -> dict[str, Any] | None:
+    try:
+        configured = config_parameter(fn)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{owner}: {exc}") from None
+    return config_schema(configured[1]) if configured is not None else None
 
 
 def _compute_ref(fn: Callable[..., Any]) -> str:
@@ -324,6 +382,9 @@ def asset(
     freshness_policy: FreshnessPolicy | None = None,
     reconcile: bool = False,
     retry_policy: RetryPolicy | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    required_resource_keys: Iterable[str] | None = None,
+    io_manager_key: str | None = None,
 ) -> Callable[[Callable[..., Any]], AssetsDefinition]: ...
 
 
@@ -347,12 +408,16 @@ def asset(
     freshness_policy: FreshnessPolicy | None = None,
     reconcile: bool = False,
     retry_policy: RetryPolicy | None = None,
+    metadata: Mapping[str, Any] | None = None,
+    required_resource_keys: Iterable[str] | None = None,
+    io_manager_key: str | None = None,
 ) -> AssetsDefinition | Callable[[Callable[..., Any]], AssetsDefinition]:
     """Declare an asset computed by the decorated function.
 
     The key is `key`, else `key_prefix` + (`name` or the function's name). Each parameter
     (except a leading `context`) is an upstream asset of the same name, unless `ins` maps it
-    elsewhere; `deps` adds upstreams that are not inputs. `AssetDep(..., partition_mapping=)`
+    elsewhere, or its annotation makes it a resource (`ConfigurableResource`, `ResourceParam`);
+    `deps` adds upstreams that are not inputs. `AssetDep(..., partition_mapping=)`
     and `AssetIn(partition_mapping=)` choose a non-default partition mapping. `reconcile=True`
     opts the asset in to automatic reconciliation.
     """
@@ -367,10 +432,8 @@ def asset(
         else:
             asset_key = AssetKey([*_prefix_path(key_prefix), name or function.__name__])
         owner = f"asset {asset_key.to_user_string()!r}"
-        all_deps = (
-            *_input_deps(function, dict(ins or {}), owner),
-            *_coerce_deps(deps, owner),
-        )
+        inputs = _inputs(function, dict(ins or {}), owner)
+        all_deps = (*(dep for _, dep, _ in inputs), *_coerce_deps(deps, owner))
         doc = inspect.getdoc(function)
         node = _build_node(
             asset_key,
@@ -386,8 +449,27 @@ def asset(
             reconcile=reconcile,
             compute=_compute_ref(function),
             retry_policy=retry_policy,
+            metadata=normalise_metadata(metadata, owner),
+            config_schema=_config_schema(function, owner),
         )
-        return AssetsDefinition(function, asset_key, node, tuple(all_deps), partitions_def)
+        if isinstance(required_resource_keys, str):
+            raise InvalidInput(f"{owner}: required_resource_keys is a set of names, not a string")
+        needs = frozenset([*resource_parameters(function), *(required_resource_keys or ())])
+        if io_manager_key is not None and (
+            not isinstance(io_manager_key, str) or not io_manager_key.isidentifier()
+        ):
+            raise InvalidInput(f"{owner}: io_manager_key must be a resource key")
+        manager = io_manager_key or "io_manager"
+        return AssetsDefinition(
+            function,
+            asset_key,
+            node,
+            tuple(all_deps),
+            partitions_def,
+            needs | ({manager} if io_manager_key else set()),
+            {name: (dep.key.to_user_string(), meta) for name, dep, meta in inputs},
+            manager,
+        )
 
     if fn is not None:
         return decorate(fn)

@@ -10,9 +10,11 @@ def orders(context: AssetExecutionContext) -> MaterializeResult:
     return MaterializeResult(metadata={"rows": 1200}, data_version="v-2024-01-01")
 ```
 
-As in Dagster, a leading parameter named `context` receives the context. Arco does not move
-data between assets (there are no IO managers): input parameters receive None, and assets
-read their upstream data from where the upstream asset wrote it.
+As in Dagster, a leading parameter named `context` receives the context, and parameters
+annotated as resources receive the location's resources. Arco does not move data between
+assets yet (no IO managers): input parameters receive None, and assets read their upstream
+data from where the upstream asset wrote it. A return value that is not a
+`MaterializeResult` or an `Output` is ignored.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from arco.domain.errors import InvalidInput
 from arco.domain.partitions.time_window import TimeWindow
@@ -41,6 +43,13 @@ class MaterializeResult:
     data_version: str | DataVersion | None = None
 
 
+class PartitionKeyRange(NamedTuple):
+    """First and last partition key of a range (inclusive), as Dagster's."""
+
+    start: str
+    end: str
+
+
 @dataclass
 class AssetExecutionContext:
     """The run, asset, partition and logger of one task attempt."""
@@ -53,6 +62,22 @@ class AssetExecutionContext:
     time_window: TimeWindow | None = None
     run_tags: Mapping[str, str] = field(default_factory=dict)
     output_metadata: dict[str, Any] = field(default_factory=dict)
+    resources: Any = None  # `context.resources.<key>`: a Resources namespace
+    op_config: Any = None  # the asset's run configuration, defaults filled in (a dict)
+
+    @property
+    def run(self) -> Any:
+        """`context.run.run_id` and `context.run.tags`, as Dagster's DagsterRun."""
+        return _Run(self.run_id, dict(self.run_tags))
+
+    @property
+    def partition_keys(self) -> list[str]:
+        """The partitions this task materializes: Arco runs one partition per task."""
+        return [self.partition_key]
+
+    @property
+    def partition_key_range(self) -> PartitionKeyRange:
+        return PartitionKeyRange(self.partition_key, self.partition_key)
 
     @property
     def has_partition_key(self) -> bool:
@@ -81,3 +106,9 @@ class AssetExecutionContext:
 
     def add_output_metadata(self, metadata: Mapping[str, Any]) -> None:
         self.output_metadata.update(metadata)
+
+
+@dataclass(frozen=True)
+class _Run:
+    run_id: str
+    tags: Mapping[str, str]

@@ -7,7 +7,7 @@ plane runs on without importing this code again.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from arco.domain.definitions import (
@@ -24,7 +24,10 @@ from arco.sdk.assets import (
     _coerce_key,
     _tags,
 )
-from arco.sdk.schedules import ScheduleDefinition, _status, _target
+from arco.sdk.jobs import JobResolver, UnresolvedAssetJobDefinition, collect_jobs, resolve_target
+from arco.sdk.loading import resolve_bare_dependencies
+from arco.sdk.resources import resource_parameters, validate_resources
+from arco.sdk.schedules import ScheduleDefinition, _status
 from arco.sdk.sensors import SensorDefinition
 
 # --- the code location -------------------------------------------------------------------------
@@ -38,10 +41,23 @@ class Definitions:
         assets: Iterable[AssetLike] | None = None,
         schedules: Iterable[ScheduleDefinition] | None = None,
         sensors: Iterable[SensorDefinition] | None = None,
+        jobs: Iterable[UnresolvedAssetJobDefinition] | None = None,
+        *,
+        resources: Mapping[str, object] | None = None,
     ) -> None:
-        self.assets: tuple[AssetLike, ...] = tuple(assets or ())
+        self.resources: dict[str, object] = validate_resources(resources)
+        # Bare dependency names resolved within their group, as Dagster does (sdk/loading.py).
+        self.assets: tuple[AssetLike, ...] = tuple(_resolve_bare_dependencies(assets))
         self.schedules: tuple[ScheduleDefinition, ...] = tuple(schedules or ())
         self.sensors: tuple[SensorDefinition, ...] = tuple(sensors or ())
+        # Jobs as given; those only schedules and sensors name are picked up by `snapshot`.
+        self.jobs: tuple[UnresolvedAssetJobDefinition, ...] = tuple(jobs or ())
+        for job in self.jobs:
+            if not isinstance(job, UnresolvedAssetJobDefinition):
+                raise InvalidInput(
+                    f"Definitions(jobs=...) takes jobs made by define_asset_job, "
+                    f"not {type(job).__name__}"
+                )
         for sensor_def in self.sensors:
             if not isinstance(sensor_def, SensorDefinition):
                 raise InvalidInput(
@@ -73,6 +89,10 @@ class Definitions:
     def snapshot(self, code_location: str) -> DefinitionsSnapshot:
         """Compile and validate everything into the canonical snapshot."""
         nodes = {key: item.node for key, item in self._assets_by_key().items()}
+        self._check_resources()
+        resolver = JobResolver(
+            code_location, nodes, collect_jobs(self.jobs, self.schedules, self.sensors)
+        )
         schedules: dict[str, ScheduleNode] = {}
         seen: set[int] = set()
         for schedule in self.schedules:
@@ -81,15 +101,53 @@ class Definitions:
             seen.add(id(schedule))
             if schedule.name in schedules:
                 raise InvalidInput(f"duplicate schedule name {schedule.name!r}")
-            schedules[schedule.name] = schedule.resolve(nodes)
+            schedules[schedule.name] = schedule.resolve(nodes, resolver)
         sensors: dict[str, SensorNode] = {}
         for item in dict.fromkeys(self.sensors):
             if item.name in sensors:
                 raise InvalidInput(f"duplicate sensor name {item.name!r}")
-            sensors[item.name] = _sensor_node(item)
+            sensors[item.name] = _sensor_node(item, resolver)
         return DefinitionsSnapshot(
-            code_location=code_location, assets=nodes, schedules=schedules, sensors=sensors
+            code_location=code_location,
+            assets=nodes,
+            schedules=schedules,
+            sensors=sensors,
+            jobs=resolver.job_nodes(),
         )
+
+    def _check_resources(self) -> None:
+        needs: list[tuple[str, frozenset[str]]] = [
+            (f"asset {item.key.to_user_string()!r}", item.required_resource_keys)
+            for item in self.assets
+            if isinstance(item, AssetsDefinition)
+        ]
+        needs += [
+            (f"sensor {item.name!r}", frozenset(resource_parameters(item.fn)))
+            for item in self.sensors
+            if item.fn is not None
+        ]
+        for owner, keys in needs:
+            missing = sorted(keys - set(self.resources))
+            if missing:
+                have = ", ".join(sorted(self.resources)) or "none"
+                raise InvalidInput(
+                    f"{owner} needs resource {missing[0]!r}, which "
+                    f"Definitions(resources=...) does not provide (it provides: {have})"
+                )
+
+    def get_resources(self) -> dict[str, object]:
+        """The location's resources by key, as given (the worker prepares them per task)."""
+        return dict(self.resources)
+
+    def get_assets_definition(self, key: CoercibleToAssetKey) -> AssetsDefinition:
+        """The `@asset` of `key` (for the worker)."""
+        text = _coerce_key(key, "get_assets_definition").to_user_string()
+        item = self._assets_by_key().get(text)
+        if item is None:
+            raise NotFound(f"no asset {text!r} in these definitions")
+        if not isinstance(item, AssetsDefinition):
+            raise InvalidInput(f"asset {text!r} is an AssetSpec: it has no function to run")
+        return item
 
     def get_asset_function(self, key: CoercibleToAssetKey) -> Callable[..., Any]:
         """The Python function that computes asset `key` (for the worker)."""
@@ -114,14 +172,22 @@ class Definitions:
         raise NotFound(f"no schedule {name!r} in these definitions")
 
 
-def _sensor_node(item: SensorDefinition) -> SensorNode:
+def _resolve_bare_dependencies(assets: Iterable[AssetLike] | None) -> list[AssetLike]:
+    items = list(assets or ())
+    if not all(isinstance(item, AssetsDefinition | AssetSpec) for item in items):
+        return items  # __init__ names the culprit
+    return resolve_bare_dependencies(items)
+
+
+def _sensor_node(item: SensorDefinition, resolver: JobResolver) -> SensorNode:
     owner = f"sensor {item.name!r}"
-    target, _ = _target(item.target, owner)
+    target, job = resolve_target(item.target, item.job, owner, resolver)
     monitored = [_coerce_key(m, f"{owner} monitored asset") for m in item.monitored_assets]
     return SensorNode(
         name=item.name,
         kind=item.kind,
-        target=tuple(k.to_user_string() for k in target),
+        target=target,
+        job=job,
         minimum_interval_seconds=item.minimum_interval_seconds,
         default_status=_status(item.default_status),
         subscription=item.subscription,

@@ -1,4 +1,9 @@
-"""Schedules: `ScheduleDefinition`, catch-up policies, schedules built from partitioned assets."""
+"""Schedules: `ScheduleDefinition`, catch-up policies, schedules built from partitioned assets
+or jobs.
+
+Arco evaluates schedules without user code (the timer reads the snapshot), so there is no
+`@schedule` decorator: a schedule is a cron and a target (assets, an `AssetSelection` or a job).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from arco.domain.definitions import (
     CatchUpPolicy,
     DefaultStatus,
     ScheduleNode,
+    validate_schedule_name,
 )
 from arco.domain.errors import InvalidInput
 from arco.domain.partitions import (
@@ -28,6 +34,15 @@ from arco.sdk.assets import (
     _coerce_key,
     _tags,
 )
+from arco.sdk.jobs import (
+    JobLike,
+    JobResolver,
+    UnresolvedAssetJobDefinition,
+    needs_resolution,
+    resolve_target,
+    target_items,
+)
+from arco.sdk.selections import AssetSelection
 
 # --- schedules ---------------------------------------------------------------------------------
 
@@ -59,7 +74,8 @@ class CatchUp:
         return CatchUpPolicy("all", int(seconds), max_per_call)
 
 
-TargetArgument = Iterable["CoercibleToAssetKey | AssetsDefinition | AssetSpec"]
+TargetArgument = Iterable["CoercibleToAssetKey | AssetsDefinition | AssetSpec | AssetSelection"]
+Target = TargetArgument | AssetLike | str | AssetKey | AssetSelection | UnresolvedAssetJobDefinition
 
 
 def _status(value: DefaultScheduleStatus | str) -> DefaultStatus:
@@ -72,14 +88,13 @@ def _status(value: DefaultScheduleStatus | str) -> DefaultStatus:
 
 
 def _target(
-    target: TargetArgument | AssetLike | str | AssetKey, owner: str
+    target: Target | None, owner: str
 ) -> tuple[list[AssetKey], dict[str, PartitionsDefinition | None]]:
-    """The target keys, and the partitions of those given as asset objects."""
-    if isinstance(target, str | AssetKey | AssetsDefinition | AssetSpec):
-        target = [target]
+    """The target keys (of assets and keys only), and the partitions of those given as asset
+    objects."""
     keys: list[AssetKey] = []
     known: dict[str, PartitionsDefinition | None] = {}
-    for item in target:
+    for item in target_items(target):
         key = _coerce_key(item, f"{owner} target")
         keys.append(key)
         if isinstance(item, AssetsDefinition | AssetSpec):
@@ -90,40 +105,68 @@ def _target(
 
 
 class ScheduleDefinition:
-    """Request a run of `target` at every tick of `cron_schedule` in `execution_timezone`.
+    """Request a run of `target` (or of `job`, or of the job named `job_name`) at every tick of
+    `cron_schedule` in `execution_timezone`.
 
     `partitioned=True` makes each tick target the partition whose window just closed (every
-    key for static or dynamic partitions); `build_schedule_from_partitioned_assets` derives
-    the cron and timezone from the partitions instead.
+    key for static or dynamic partitions); `build_schedule_from_partitioned_assets` and
+    `build_schedule_from_partitioned_job` derive the cron and timezone from the partitions
+    instead. `name` defaults to the job's name + "_schedule", as in Dagster.
     """
 
     def __init__(
         self,
-        name: str,
-        cron_schedule: str | Sequence[str],
-        target: TargetArgument | AssetLike | str | AssetKey,
+        name: str | None = None,
+        cron_schedule: str | Sequence[str] | None = None,
+        target: Target | None = None,
         *,
-        execution_timezone: str = "UTC",
+        job: UnresolvedAssetJobDefinition | None = None,
+        job_name: str | None = None,
+        execution_timezone: str | None = "UTC",
         default_status: DefaultScheduleStatus | str = DefaultScheduleStatus.STOPPED,
         catch_up: CatchUpPolicy | None = None,
         tags: Mapping[str, str] | None = None,
         description: str | None = None,
         partitioned: bool = False,
     ) -> None:
-        self.name = name
+        target, reference = _job_argument(target, job, job_name, "ScheduleDefinition")
+        if name is None:
+            if reference is None:
+                raise InvalidInput("a ScheduleDefinition with target=... needs a name")
+            name = f"{reference if isinstance(reference, str) else reference.name}_schedule"
+        self.name = validate_schedule_name(name)
         owner = f"schedule {name!r}"
-        keys, _ = _target(target, owner)
-        self.target = tuple(keys)
-        self._node: ScheduleNode | None = ScheduleNode(
-            name=name,
-            cron=_parse_cron(cron_schedule, owner),
-            target=tuple(k.to_user_string() for k in keys),
-            timezone=execution_timezone,
-            default_status=_status(default_status),
-            partitioned=partitioned,
-            catch_up=catch_up if catch_up is not None else CatchUp.latest(),
-            tags=_tags(tags),
-            description=description,
+        if cron_schedule is None:
+            raise InvalidInput(f"{owner} needs cron_schedule")
+        self._job: JobLike | None = reference
+        self._target = None if target is None else target_items(target)  # read once
+        target = self._target
+        self._cron = _parse_cron(cron_schedule, owner)
+        self._execution_timezone = _checked_timezone(execution_timezone or "UTC", owner)
+        self._status = _status(default_status)
+        self._partitioned = partitioned
+        self._catch_up = catch_up if catch_up is not None else CatchUp.latest()
+        self._tags = _tags(tags)
+        self._description = description
+        self.target: tuple[AssetKey, ...] = ()
+        self._node: ScheduleNode | None = None
+        if reference is None and not needs_resolution(target):
+            keys, _ = _target(target, owner)
+            self.target = tuple(keys)
+            self._node = self._build(tuple(k.to_user_string() for k in keys), None)
+
+    def _build(self, target: tuple[str, ...], job: str | None) -> ScheduleNode:
+        return ScheduleNode(
+            name=self.name,
+            cron=self._cron,
+            target=target,
+            timezone=self._execution_timezone,
+            default_status=self._status,
+            partitioned=self._partitioned,
+            catch_up=self._catch_up,
+            tags=self._tags,
+            description=self._description,
+            job=job,
         )
 
     @property
@@ -131,10 +174,22 @@ class ScheduleDefinition:
         """The schedule's snapshot node (InvalidInput if it can only be derived in Definitions)."""
         if self._node is None:
             raise InvalidInput(
-                f"schedule {self.name!r} derives its cron from its targets' partitions; it is "
-                "known once the schedule is part of Definitions"
+                f"schedule {self.name!r} targets a job or a selection, or derives its cron from "
+                "its targets' partitions; it is known once the schedule is part of Definitions"
             )
         return self._node
+
+    @property
+    def job(self) -> UnresolvedAssetJobDefinition | None:
+        """The job this schedule runs, when it was given as a job object."""
+        return self._job if isinstance(self._job, UnresolvedAssetJobDefinition) else None
+
+    @property
+    def job_name(self) -> str | None:
+        """The name of the job this schedule runs (None when it targets assets)."""
+        if isinstance(self._job, UnresolvedAssetJobDefinition):
+            return self._job.name
+        return self._job
 
     @property
     def cron_schedule(self) -> str | tuple[str, ...]:
@@ -145,12 +200,56 @@ class ScheduleDefinition:
     def execution_timezone(self) -> str:
         return self.node.timezone
 
-    def resolve(self, assets: Mapping[str, AssetNode]) -> ScheduleNode:
-        """The schedule's snapshot node (partitioned schedules derive theirs from `assets`)."""
-        return self.node
+    def resolve(
+        self, assets: Mapping[str, AssetNode], resolver: JobResolver | None = None
+    ) -> ScheduleNode:
+        """The schedule's snapshot node: targets that are jobs or selections are resolved
+        against `assets` (through `resolver`, which `Definitions` shares between them)."""
+        if self._node is not None:
+            return self._node
+        resolver = resolver if resolver is not None else JobResolver(_LOCATION, assets)
+        keys, job = resolve_target(self._target, self._job, f"schedule {self.name!r}", resolver)
+        return self._build(keys, job)
 
     def __repr__(self) -> str:
         return f"ScheduleDefinition({self.name!r})"
+
+
+_LOCATION = "schedule"  # the code location name a schedule resolved on its own selects in
+
+
+def _job_argument(
+    target: Target | None,
+    job: UnresolvedAssetJobDefinition | None,
+    job_name: str | None,
+    what: str,
+) -> tuple[Target | None, JobLike | None]:
+    """(target, job or job name): exactly one of `target`, `job` and `job_name` (a job passed
+    as the target counts as `job`)."""
+    if isinstance(target, UnresolvedAssetJobDefinition):
+        if job is not None or job_name is not None:
+            raise InvalidInput(f"{what} takes exactly one of target=, job= and job_name=")
+        target, job = None, target
+    given = [x for x in (target, job, job_name) if x is not None]
+    if len(given) != 1:
+        raise InvalidInput(f"{what} takes exactly one of target=, job= and job_name=")
+    if job is not None:
+        if not isinstance(job, UnresolvedAssetJobDefinition):
+            raise InvalidInput(
+                f"{what}: job= takes a job made by define_asset_job, not {type(job).__name__}"
+            )
+        return None, job
+    if job_name is not None:
+        return None, validate_schedule_name(job_name, "job")
+    return target, None
+
+
+def _checked_timezone(timezone: str, owner: str) -> str:
+    try:
+        validate_timezone(timezone)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{owner}: {exc}") from exc
+    return timezone
 
 
 def _parse_cron(spec: str | Sequence[str], owner: str) -> CronSchedule:
@@ -202,7 +301,7 @@ class _PartitionedAssetsSchedule(ScheduleDefinition):
     def __init__(
         self,
         name: str,
-        target: TargetArgument | AssetLike | str | AssetKey,
+        target: Target | None,
         *,
         offsets: Mapping[str, int | None],
         cron_schedule: str | Sequence[str] | None,
@@ -211,10 +310,17 @@ class _PartitionedAssetsSchedule(ScheduleDefinition):
         catch_up: CatchUpPolicy | None,
         tags: Mapping[str, str] | None,
         description: str | None,
+        job: UnresolvedAssetJobDefinition | None = None,
     ) -> None:
-        self.name = name
+        self.name = validate_schedule_name(name)
         owner = f"schedule {name!r}"
-        keys, known = _target(target, owner)
+        self._job = job
+        self._target = None if target is None else target_items(target)  # read once
+        target = self._target
+        known: dict[str, PartitionsDefinition | None] | None = None
+        keys: list[AssetKey] = []
+        if job is None and not needs_resolution(target):
+            keys, known = _target(target, owner)
         self.target = tuple(keys)
         self._offsets = dict(offsets)
         if cron_schedule is not None:
@@ -231,13 +337,19 @@ class _PartitionedAssetsSchedule(ScheduleDefinition):
         self._tags = _tags(tags)
         self._description = description
         self._node = None
-        if len(known) == len({k.to_user_string() for k in keys}):
+        if known is not None and len(known) == len({k.to_user_string() for k in keys}):
             self._node = self._derive(known)  # all targets at hand: fail early
 
-    def resolve(self, assets: Mapping[str, AssetNode]) -> ScheduleNode:
+    def resolve(
+        self, assets: Mapping[str, AssetNode], resolver: JobResolver | None = None
+    ) -> ScheduleNode:
         if self._node is not None:
             return self._node
         owner = f"schedule {self.name!r}"
+        if self._job is not None or needs_resolution(self._target):
+            resolver = resolver if resolver is not None else JobResolver(_LOCATION, assets)
+            found, job = resolve_target(self._target, self._job, owner, resolver)
+            return self._derive({k: assets[k].partitions for k in found}, job)
         partitions: dict[str, PartitionsDefinition | None] = {}
         for key in self.target:
             text = key.to_user_string()
@@ -246,10 +358,22 @@ class _PartitionedAssetsSchedule(ScheduleDefinition):
             partitions[text] = assets[text].partitions
         return self._derive(partitions)
 
-    def _derive(self, partitions: Mapping[str, PartitionsDefinition | None]) -> ScheduleNode:
+    def _derive(
+        self, partitions: Mapping[str, PartitionsDefinition | None], job: str | None = None
+    ) -> ScheduleNode:
         owner = f"schedule {self.name!r}"
         keys = sorted(partitions)
         unpartitioned = [k for k in keys if partitions[k] is None]
+        if job is not None and unpartitioned:
+            which = (
+                "has no partitioned assets"
+                if len(unpartitioned) == len(keys)
+                else f"has unpartitioned asset {unpartitioned[0]!r}"
+            )
+            raise InvalidInput(
+                f"{owner} is built from job {job!r}, which {which}: a partitioned schedule "
+                "needs a job whose assets are all partitioned alike"
+            )
         if unpartitioned:
             raise InvalidInput(
                 f"{owner} is built from partitioned assets but {unpartitioned[0]!r} is "
@@ -296,12 +420,13 @@ class _PartitionedAssetsSchedule(ScheduleDefinition):
             catch_up=self._catch_up,
             tags=self._tags,
             description=self._description,
+            job=job,
         )
 
 
 def build_schedule_from_partitioned_assets(
     name: str,
-    target: TargetArgument | AssetLike | str | AssetKey,
+    target: TargetArgument | AssetLike | str | AssetKey | AssetSelection,
     *,
     minute_of_hour: int | None = None,
     hour_of_day: int | None = None,
@@ -330,6 +455,63 @@ def build_schedule_from_partitioned_assets(
             "day_of_week": day_of_week,
             "day_of_month": day_of_month,
         },
+        cron_schedule=cron_schedule,
+        execution_timezone=execution_timezone,
+        default_status=default_status,
+        catch_up=catch_up,
+        tags=tags,
+        description=description,
+    )
+
+
+def build_schedule_from_partitioned_job(
+    job: UnresolvedAssetJobDefinition,
+    description: str | None = None,
+    name: str | None = None,
+    minute_of_hour: int | None = None,
+    hour_of_day: int | None = None,
+    day_of_week: int | None = None,
+    day_of_month: int | None = None,
+    default_status: DefaultScheduleStatus | str = DefaultScheduleStatus.STOPPED,
+    tags: Mapping[str, str] | None = None,
+    cron_schedule: str | Sequence[str] | None = None,
+    execution_timezone: str | None = None,
+    *,
+    catch_up: CatchUpPolicy | None = None,
+) -> ScheduleDefinition:
+    """A schedule that runs `job` for the partition whose window just closed at each tick.
+
+    As Dagster's: named `<job>_schedule` by default; the cron and timezone are those of the
+    job's time partitions (its assets' own), shifted by `minute_of_hour`, `hour_of_day`,
+    `day_of_week` or `day_of_month`. A job with static (or dynamic) partitions needs
+    `cron_schedule`, and each tick then requests every key.
+    """
+    if not isinstance(job, UnresolvedAssetJobDefinition):
+        raise InvalidInput(
+            "build_schedule_from_partitioned_job takes a job made by define_asset_job, "
+            f"not {type(job).__name__}"
+        )
+    name = name if name is not None else f"{job.name}_schedule"
+    offsets = {
+        "minute_of_hour": minute_of_hour,
+        "hour_of_day": hour_of_day,
+        "day_of_week": day_of_week,
+        "day_of_month": day_of_month,
+    }
+    if day_of_week is not None and day_of_month is not None:
+        raise InvalidInput(f"schedule {name!r}: give day_of_week or day_of_month, not both")
+    if (cron_schedule is not None or execution_timezone is not None) and any(
+        v is not None for v in offsets.values()
+    ):
+        raise InvalidInput(
+            f"schedule {name!r}: cron_schedule and execution_timezone do not combine with "
+            "minute_of_hour/hour_of_day/day_of_week/day_of_month"
+        )
+    return _PartitionedAssetsSchedule(
+        name,
+        None,
+        job=job,
+        offsets=offsets,
         cron_schedule=cron_schedule,
         execution_timezone=execution_timezone,
         default_status=default_status,

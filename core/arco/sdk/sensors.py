@@ -21,6 +21,9 @@ alert_on_failure = run_status_sensor(name="cleanup", run_status=RunStatus.FAILUR
                                      target=[cleanup])
 ```
 
+Instead of `target=`, a sensor may name a job (`job=`, `job_name=`; `request_job=` for run-status
+sensors, as in Dagster): it then requests the job's assets, and the snapshot records the job.
+
 Poll and push sensors run user code (the worker and `sensor_push` functions); asset and
 run-status sensors are declarative, so the timer evaluates them without importing user code.
 This module only holds what the user writes; `Definitions` resolves targets into the snapshot
@@ -36,8 +39,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, overload
 
-from arco.domain.definitions import DEFAULT_MINIMUM_INTERVAL_S, SensorKind
+from arco.domain.definitions import DEFAULT_MINIMUM_INTERVAL_S, SensorKind, validate_schedule_name
 from arco.domain.errors import InvalidInput
+from arco.sdk.jobs import JobLike, UnresolvedAssetJobDefinition
 
 __all__ = [
     "DefaultSensorStatus",
@@ -161,7 +165,8 @@ SensorFunction = Callable[..., Any]
 @dataclass(frozen=True, eq=False)
 class SensorDefinition:
     """One sensor as the user wrote it. `target` and `monitored_assets` hold what was passed
-    (keys, asset objects); `Definitions` resolves them when it builds the snapshot."""
+    (keys, asset objects, selections); `job` the job (or job name) it requests instead of a
+    target. `Definitions` resolves them when it builds the snapshot."""
 
     name: str
     kind: SensorKind
@@ -174,6 +179,12 @@ class SensorDefinition:
     run_statuses: tuple[str, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
     description: str | None = None
+    job: JobLike | None = None
+
+    @property
+    def job_name(self) -> str | None:
+        """The name of the job this sensor requests (None when it targets assets)."""
+        return self.job.name if isinstance(self.job, UnresolvedAssetJobDefinition) else self.job
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Call the evaluation function directly (handy in tests, as in Dagster)."""
@@ -190,6 +201,28 @@ def _targets(target: Any, owner: str) -> tuple[Any, ...]:
     return out
 
 
+def _target_or_job(
+    target: Any, job: Any, job_name: str | None, owner: str, job_argument: str = "job"
+) -> tuple[tuple[Any, ...], JobLike | None]:
+    """(target, job): exactly one of a target, a job and a job name (a job passed as the target
+    counts as the job)."""
+    if isinstance(target, UnresolvedAssetJobDefinition) and job is None and job_name is None:
+        target, job = None, target
+    given = [x for x in (target, job, job_name) if x is not None]
+    if len(given) != 1:
+        raise InvalidInput(f"{owner} takes exactly one of target=, {job_argument}= and job_name=")
+    if job is not None:
+        if not isinstance(job, UnresolvedAssetJobDefinition):
+            raise InvalidInput(
+                f"{owner}: {job_argument}= takes a job made by define_asset_job, "
+                f"not {type(job).__name__}"
+            )
+        return (), job
+    if job_name is not None:
+        return (), validate_schedule_name(job_name, "job")
+    return _targets(target, owner), None
+
+
 def _default_status(value: DefaultSensorStatus | str) -> DefaultSensorStatus:
     try:
         return DefaultSensorStatus(value)
@@ -201,6 +234,8 @@ def _decorator(
     kind: SensorKind,
     name: str | None,
     target: Any,
+    job: Any,
+    job_name: str | None,
     minimum_interval_seconds: int,
     default_status: DefaultSensorStatus | str,
     subscription: str | None,
@@ -209,29 +244,34 @@ def _decorator(
 ) -> Callable[[SensorFunction], SensorDefinition]:
     def decorate(fn: SensorFunction) -> SensorDefinition:
         sensor_name = name or fn.__name__
+        targets, requested = _target_or_job(target, job, job_name, f"sensor {sensor_name!r}")
         return SensorDefinition(
             name=sensor_name,
             kind=kind,
-            target=_targets(target, f"sensor {sensor_name!r}"),
+            target=targets,
             fn=fn,
             minimum_interval_seconds=minimum_interval_seconds,
             default_status=_default_status(default_status),
             subscription=subscription,
             tags=dict(tags or {}),
             description=description if description is not None else fn.__doc__,
+            job=requested,
         )
 
     return decorate
 
 
 @overload
-def sensor(fn: SensorFunction, /) -> SensorDefinition: ...
+def sensor(job_name: SensorFunction, /) -> SensorDefinition: ...
 
 
 @overload
 def sensor(
+    job_name: str | None = None,
     *,
-    target: Any,
+    target: Any = None,
+    job: UnresolvedAssetJobDefinition | None = None,
+    asset_selection: Any = None,
     name: str | None = None,
     minimum_interval_seconds: int = DEFAULT_MINIMUM_INTERVAL_S,
     default_status: DefaultSensorStatus | str = DefaultSensorStatus.STOPPED,
@@ -241,10 +281,11 @@ def sensor(
 
 
 def sensor(
-    fn: SensorFunction | None = None,
-    /,
+    job_name: SensorFunction | str | None = None,
     *,
     target: Any = None,
+    job: UnresolvedAssetJobDefinition | None = None,
+    asset_selection: Any = None,
     name: str | None = None,
     minimum_interval_seconds: int = DEFAULT_MINIMUM_INTERVAL_S,
     default_status: DefaultSensorStatus | str = DefaultSensorStatus.STOPPED,
@@ -252,20 +293,37 @@ def sensor(
     description: str | None = None,
 ) -> SensorDefinition | Callable[[SensorFunction], SensorDefinition]:
     """A poll sensor: the timer has its function evaluated at most every
-    `minimum_interval_seconds` (default 30), with the cursor it saved last time."""
-    if fn is not None:
+    `minimum_interval_seconds` (default 30), with the cursor it saved last time. It requests
+    `target` (`asset_selection` is Dagster's other name for it), `job`, or the job `job_name`."""
+    if callable(job_name):
         raise InvalidInput(
-            f"@sensor on {fn.__name__!r} needs target=[...]: use @sensor(target=...)"
+            f"@sensor on {getattr(job_name, '__name__', job_name)!r} needs a target: use "
+            "@sensor(target=...) or @sensor(job=...)"
         )
+    if asset_selection is not None:
+        if target is not None:
+            raise InvalidInput("@sensor takes target= or asset_selection=, not both")
+        target = asset_selection
     return _decorator(
-        "poll", name, target, minimum_interval_seconds, default_status, None, tags, description
+        "poll",
+        name,
+        target,
+        job,
+        job_name,
+        minimum_interval_seconds,
+        default_status,
+        None,
+        tags,
+        description,
     )
 
 
 def push_sensor(
     subscription: str,
     *,
-    target: Any,
+    target: Any = None,
+    job: UnresolvedAssetJobDefinition | None = None,
+    job_name: str | None = None,
     name: str | None = None,
     default_status: DefaultSensorStatus | str = DefaultSensorStatus.STOPPED,
     tags: Mapping[str, str] | None = None,
@@ -277,6 +335,8 @@ def push_sensor(
         "push",
         name,
         target,
+        job,
+        job_name,
         DEFAULT_MINIMUM_INTERVAL_S,
         default_status,
         subscription,
@@ -289,23 +349,27 @@ def asset_sensor(
     *,
     name: str,
     monitored_assets: Any,
-    target: Any,
+    target: Any = None,
+    job: UnresolvedAssetJobDefinition | None = None,
+    job_name: str | None = None,
     minimum_interval_seconds: int = DEFAULT_MINIMUM_INTERVAL_S,
     default_status: DefaultSensorStatus | str = DefaultSensorStatus.STOPPED,
     tags: Mapping[str, str] | None = None,
     description: str | None = None,
 ) -> SensorDefinition:
-    """Request `target` once for every new materialization of `monitored_assets` (for the
-    same partition key when the target is partitioned). Evaluated by the timer."""
+    """Request `target` (or `job`) once for every new materialization of `monitored_assets`
+    (for the same partition key when the target is partitioned). Evaluated by the timer."""
+    targets, requested = _target_or_job(target, job, job_name, f"sensor {name!r}")
     return SensorDefinition(
         name=name,
         kind="asset",
-        target=_targets(target, f"sensor {name!r}"),
+        target=targets,
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=_default_status(default_status),
         monitored_assets=_targets(monitored_assets, f"sensor {name!r} (monitored assets)"),
         tags=dict(tags or {}),
         description=description,
+        job=requested,
     )
 
 
@@ -313,20 +377,25 @@ def run_status_sensor(
     *,
     name: str,
     run_status: RunStatus | str | Sequence[RunStatus | str],
-    target: Any,
+    target: Any = None,
+    request_job: UnresolvedAssetJobDefinition | None = None,
+    job_name: str | None = None,
     monitored_assets: Any = (),
     minimum_interval_seconds: int = DEFAULT_MINIMUM_INTERVAL_S,
     default_status: DefaultSensorStatus | str = DefaultSensorStatus.STOPPED,
     tags: Mapping[str, str] | None = None,
     description: str | None = None,
 ) -> SensorDefinition:
-    """Request `target` once for every run that reaches `run_status` (runs touching
-    `monitored_assets`, or every run when none are given; never runs this sensor started)."""
+    """Request `target` (or `request_job`) once for every run that reaches `run_status` (runs
+    touching `monitored_assets`, or every run when none are given; never runs this sensor
+    started)."""
+    owner = f"sensor {name!r}"
+    targets, requested = _target_or_job(target, request_job, job_name, owner, "request_job")
     statuses = (run_status,) if isinstance(run_status, str) else tuple(run_status)
     return SensorDefinition(
         name=name,
         kind="run_status",
-        target=_targets(target, f"sensor {name!r}"),
+        target=targets,
         minimum_interval_seconds=minimum_interval_seconds,
         default_status=_default_status(default_status),
         monitored_assets=tuple(monitored_assets)
@@ -335,4 +404,5 @@ def run_status_sensor(
         run_statuses=tuple(str(s) for s in statuses),
         tags=dict(tags or {}),
         description=description,
+        job=requested,
     )

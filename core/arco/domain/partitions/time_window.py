@@ -55,10 +55,21 @@ _GRANULAR_ENOUGH: set[tuple[str, str, str, int, int | None]] = set()
 
 @dataclass(frozen=True)
 class TimeWindow:
-    """A half-open interval [start, end) of aware datetimes in the partitions' zone."""
+    """A half-open interval [start, end) of aware datetimes in the partitions' zone.
+
+    It unpacks like Dagster's named tuple: `start, end = context.partition_time_window`."""
 
     start: datetime
     end: datetime
+
+    def __iter__(self) -> Iterator[datetime]:
+        return iter((self.start, self.end))
+
+    def __len__(self) -> int:
+        return 2
+
+    def __getitem__(self, index: int) -> datetime:
+        return (self.start, self.end)[index]
 
 
 # --------------------------------------------------------------------------- instants

@@ -56,6 +56,8 @@ class LaunchRequest:
     partition_range: tuple[str, str] | None = None
     run_key: str | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    # Dagster's shape: {"ops": {"<op>": {"config": {...}}}} (checked at launch).
+    run_config: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -122,6 +124,7 @@ def launch_run(
         _now(ws),
         default_retry(snapshot),
         dynamic_partition_keys(snapshot),
+        run_config=request.run_config,
     )
     all_tags = {
         **tags,
@@ -188,6 +191,7 @@ def _request(
         definitions_hash=definitions_hash,
         plan=prepared.plan.to_json(),
         retries=prepared.retries,
+        run_config=prepared.run_config or None,
     )
     appended = ws.writer.append([NewEvent(RUN_REQUESTED, payload, run_requested_key(run_id))])
     created = existing is None

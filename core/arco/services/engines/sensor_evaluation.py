@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import inspect
 import traceback
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ from arco.domain.errors import InvalidInput
 from arco.domain.run_identity import validate_run_key, validate_user_tags
 from arco.domain.sensors import EvaluationOutcome, SensorEvaluated, SensorRunRequest
 from arco.sdk import AssetKey, AssetsDefinition, AssetSpec
+from arco.sdk.resources import resource_parameters, resources_for_execution
 from arco.sdk.sensors import (
     PushSensorContext,
     RunRequest,
@@ -70,13 +71,14 @@ def evaluate(
     definition: SensorDefinition,
     node: SensorNode,
     context: SensorEvaluationContext | PushSensorContext,
+    resources: Mapping[str, object] | None = None,
 ) -> Evaluation:
-    """Call the sensor's function with `context` and normalise its result."""
+    """Call the sensor's function with `context` (its first parameter, unless that is a
+    resource) and the location's resources by parameter name; normalise its result."""
     if definition.fn is None:
         raise InvalidInput(f"sensor {node.name!r} has no function to evaluate")
     try:
-        accepts_context = bool(inspect.signature(definition.fn).parameters)
-        value = definition.fn(context) if accepts_context else definition.fn()
+        value = _call(definition.fn, context, resources or {})
         if inspect.isgenerator(value):
             value = list(value)
         return _normalise(value, node, context)
@@ -86,6 +88,27 @@ def evaluate(
         return Evaluation(
             "FAILED", error="".join(traceback.format_exception(exc))[-MAX_ERROR_CHARS:]
         )
+
+
+def _call(
+    fn: Callable[..., Any],
+    context: SensorEvaluationContext | PushSensorContext,
+    resources: Mapping[str, object],
+) -> Any:
+    wanted = set(resource_parameters(fn))
+    missing = sorted(wanted - set(resources))
+    if missing:
+        raise _Misuse(f"the sensor needs resource {missing[0]!r}, which the location lacks")
+    parameters = list(inspect.signature(fn).parameters.values())
+    with resources_for_execution({k: resources[k] for k in wanted}, context.log) as ready:
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+        for position, parameter in enumerate(parameters):
+            if parameter.name in ready:
+                kwargs[parameter.name] = ready[parameter.name]
+            elif position == 0 and parameter.kind is not inspect.Parameter.KEYWORD_ONLY:
+                args.append(context)
+        return fn(*args, **kwargs)
 
 
 def _normalise(

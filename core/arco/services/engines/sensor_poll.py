@@ -70,7 +70,7 @@ def evaluate_poll_sensor(
         cursor=cursor,
         last_evaluation_ms=state.get("last_evaluation_ms"),
     )
-    evaluation = evaluate(definition, node, context)
+    evaluation = evaluate(definition, node, context, definitions.get_resources())
     payload = evaluation.event(
         node,
         cursor_read_version=order.cursor_version,

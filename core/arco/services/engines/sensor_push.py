@@ -105,7 +105,10 @@ class PushHandler:
             return self._quarantine(rejected, body, lower, path)
         definition = self.definitions.get_sensor(node.name)
         evaluation = evaluate(
-            definition, node, PushSensorContext(sensor_name=node.name, message=push.message)
+            definition,
+            node,
+            PushSensorContext(sensor_name=node.name, message=push.message),
+            self.definitions.get_resources(),
         )
         payload = evaluation.event(
             node,

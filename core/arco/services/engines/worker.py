@@ -19,7 +19,7 @@ import socket
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -54,12 +54,19 @@ from arco.domain.tables import Row
 from arco.domain.ulid import encode_ulid
 from arco.ledger.writer import NewEvent
 from arco.projections.cache import Snapshot
-from arco.sdk.assets import CONTEXT_PARAMETERS
-from arco.sdk.context import (
-    AssetExecutionContext,
-    DataVersion,
-    MaterializeResult,
+from arco.sdk.assets import CONTEXT_PARAMETERS, AssetKey, AssetsDefinition
+from arco.sdk.config import config_parameter
+from arco.sdk.context import AssetExecutionContext, DataVersion, MaterializeResult
+from arco.sdk.io_managers import (
+    DEFAULT_IO_MANAGER_KEY,
+    InputContext,
+    IOManager,
+    ObjectStoreIOManager,
+    OutputContext,
 )
+from arco.sdk.metadata import Output, normalise_metadata
+from arco.sdk.resources import Resources, resources_for_execution
+from arco.services.engines.io_storage import StoreValueStorage
 from arco.services.queries.definitions import current_definitions, dynamic_partition_keys
 from arco.services.queries.runs import find_run, rows_where, tasks_of
 from arco.services.workspace import Workspace
@@ -279,12 +286,20 @@ def execute_task(
     metadata: dict[str, Any] = {}
     data_version: str | None = None
     try:
-        value = _call(definitions, order.asset, context)
-        if isinstance(value, MaterializeResult):
+        configured = json.loads(run.get("run_config") or "{}").get(order.asset, {})
+        io = _Values(
+            StoreValueStorage(ws.store, ws.layout),
+            defs_snapshot,
+            clock_now(ws.clock),
+            dynamic_partition_keys(snapshot),
+        )
+        value = _call(definitions, order.asset, context, configured, io)
+        if isinstance(value, MaterializeResult | Output):
             metadata.update(value.metadata or {})
             version = value.data_version
             data_version = version.value if isinstance(version, DataVersion) else version
         metadata.update(context.output_metadata)
+        metadata = normalise_metadata(metadata, f"asset {order.asset!r}")
     except Exception as exc:  # the asset's failure is reported, not raised
         outcome = "FAILURE"
         error = "".join(traceback.format_exception(exc))[-MAX_ERROR_CHARS:]
@@ -368,20 +383,130 @@ def _input_versions(
     return provenance, by_dependency
 
 
-def _call(definitions: Definitions, asset: str, context: AssetExecutionContext) -> Any:
-    function = definitions.get_asset_function(asset)
+@dataclass(frozen=True)
+class _Values:
+    """What moving values between assets needs: where they are, and the deployed graph."""
+
+    storage: StoreValueStorage
+    defs: DefinitionsSnapshot | None
+    now: datetime
+    dynamic: Mapping[str, Sequence[str]]
+
+    def upstream_partitions(self, asset: str, partition: str | None, upstream: str) -> Any:
+        """The partitions of `upstream` that `asset[partition]` reads (None: unpartitioned)."""
+        if self.defs is None or upstream not in self.defs.assets:
+            return None
+        up = self.defs.assets[upstream].partitions
+        if up is None:
+            return None
+        node = self.defs.assets[asset]
+        mapping = self.defs.mapping_for(asset, upstream)
+        keys = mapping.upstream_partitions(
+            node.partitions, [partition] if partition else [], up, self.now, self.dynamic
+        ).keys
+        return list(keys)
+
+
+def _call(
+    definitions: Definitions,
+    asset: str,
+    context: AssetExecutionContext,
+    config_values: Mapping[str, Any],
+    io: _Values,
+) -> Any:
+    """Call the asset's function: the context first if it asks for it, its `Config` object
+    (from the run's configuration), resources by name, inputs loaded by the IO manager of
+    their upstream asset; then store what it returned with its own IO manager. Resources are
+    prepared for this task and torn down after it."""
+    item = definitions.get_assets_definition(asset)
+    function = item.fn
+    wanted = item.required_resource_keys
+    configured = config_parameter(function)
+    config = configured[1](**config_values) if configured is not None else None
+    context.op_config = config.model_dump(mode="json") if config is not None else None
     parameters = list(inspect.signature(function).parameters.values())
-    args: list[Any] = []
-    kwargs: dict[str, Any] = {}
-    for position, parameter in enumerate(parameters):
-        if parameter.kind in (inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD):
-            continue
-        value = context if position == 0 and parameter.name in CONTEXT_PARAMETERS else None
-        if parameter.kind is inspect.Parameter.KEYWORD_ONLY:
-            kwargs[parameter.name] = value
-        else:
-            args.append(value)
-    return function(*args, **kwargs)
+    resources = {DEFAULT_IO_MANAGER_KEY: ObjectStoreIOManager(), **definitions.get_resources()}
+    with resources_for_execution(resources, context.log, io.storage) as ready:
+        context.resources = Resources(**ready)
+        args: list[Any] = []
+        kwargs: dict[str, Any] = {}
+        for position, parameter in enumerate(parameters):
+            if parameter.kind in (
+                inspect.Parameter.VAR_POSITIONAL,
+                inspect.Parameter.VAR_KEYWORD,
+            ):
+                continue
+            value: Any = None
+            if position == 0 and parameter.name in CONTEXT_PARAMETERS:
+                value = context
+            elif parameter.name in wanted:
+                value = ready[parameter.name]
+            elif configured is not None and parameter.name == configured[0]:
+                value = config
+            elif parameter.name in item.inputs:
+                value = _load_input(definitions, item, parameter.name, context, ready, io)
+            if parameter.kind is inspect.Parameter.KEYWORD_ONLY:
+                kwargs[parameter.name] = value
+            else:
+                args.append(value)
+        result = function(*args, **kwargs)
+        stored = result.value if isinstance(result, Output) else result
+        if stored is not None and not isinstance(stored, MaterializeResult):
+            manager = _io_manager(ready, item.io_manager_key, asset)
+            out = _output_context(item, context)
+            manager.handle_output(out, stored)
+            context.add_output_metadata(out.metadata)
+        return result
+
+
+def _io_manager(ready: Mapping[str, object], key: str, asset: str) -> IOManager:
+    manager = ready.get(key)
+    if not isinstance(manager, IOManager):
+        raise InvalidInput(
+            f"asset {asset!r}: resource {key!r} is not an IO manager "
+            f"({type(manager).__name__} has no handle_output/load_input)"
+        )
+    return manager
+
+
+def _output_context(item: AssetsDefinition, context: AssetExecutionContext) -> OutputContext:
+    return OutputContext(
+        asset_key=item.key,
+        partition_key=context.partition_key_or_none,
+        run_id=context.run_id,
+        log=context.log,
+        definition_metadata=dict(item.node.metadata),
+    )
+
+
+def _load_input(
+    definitions: Definitions,
+    item: AssetsDefinition,
+    name: str,
+    context: AssetExecutionContext,
+    ready: Mapping[str, object],
+    io: _Values,
+) -> Any:
+    upstream, metadata = item.inputs[name]
+    try:
+        source = definitions.get_assets_definition(upstream)
+        key = source.io_manager_key
+    except (NotFound, InvalidInput):  # an AssetSpec (or another location's asset)
+        key = DEFAULT_IO_MANAGER_KEY
+    manager = _io_manager(ready, key, upstream)
+    partitions = io.upstream_partitions(
+        item.key.to_user_string(), context.partition_key_or_none, upstream
+    )
+    return manager.load_input(
+        InputContext(
+            asset_key=AssetKey(upstream),
+            asset_partition_keys=partitions,
+            partition_key=context.partition_key_or_none,
+            name=name,
+            log=context.log,
+            metadata=metadata,
+        )
+    )
 
 
 def _heartbeat(ws: Workspace, order: TaskOrder, stop: threading.Event, interval_s: float) -> None:
