@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+import arco as dg
 from arco.cli.main import cli
 from arco.domain.errors import InvalidInput
 from arco.services.code_location import load_definitions
@@ -143,3 +144,38 @@ def test_the_cli_reads_a_yaml_or_json_config_file(tmp_path: Path) -> None:
     bad.write_text(json.dumps({"ops": {"s3__core__items": {"config": {"limit": 1}}}}))
     code, out = arco("run", "key:s3/core/items", "--config", str(bad))
     assert code != 0 and "'base_item_id' is a required property" in out
+
+
+def test_a_sensor_run_request_carries_run_config_and_a_bad_one_fails_alone(
+    tmp_path: Path,
+) -> None:
+    from arco.clock import OffsetClock
+    from arco.services.engines.timer import run_timer
+    from tests.integration.helpers import now_of
+
+    location = "tests.fixtures.config_location:sensor_defs"
+    clock = OffsetClock()
+    clock.set_now(1_706_745_600_000)  # 2024-02-01
+    ws = Workspace(LocalObjectStore(tmp_path / "s"), "c", clock=clock, lookback_ms=3_600_000)
+    deploy(ws, load_definitions(location).snapshot(location), "test")
+    ws.compactor.compact_until_idle()
+    config_location.SEEN.clear()
+    config_location.REQUESTS[:] = [
+        dg.RunRequest(
+            run_key="good",
+            run_config=dg.RunConfig(
+                ops={"s3__core__items": config_location.ItemsConfig(base_item_id=11)}
+            ),
+        ),
+        dg.RunRequest(run_key="bad", run_config={"ops": {"s3__core__items": {"config": {}}}}),
+    ]
+    executor = InProcessExecutor(ws, load_definitions(location))
+    run_timer(ws, now_of(ws), dispatcher=executor)
+    clock.offset_ms += 60_000
+    run_timer(ws, now_of(ws), dispatcher=executor)
+    ws.compactor.compact_until_idle()
+    assert config_location.SEEN[0]["config"] == {"base_item_id": 11, "limit": 100, "label": "hn"}
+    requests = ws.snapshot().rows("run_requests").values()
+    failed = [r for r in requests if r["status"] == "FAILED"]
+    assert [r["run_key"] for r in failed] == ["bad"]
+    assert "'base_item_id' is a required property" in failed[0]["error"]

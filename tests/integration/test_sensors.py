@@ -294,10 +294,10 @@ def test_a_request_whose_planning_raises_fails_alone(
     deploy(ws, load_definitions(LOCATION).snapshot(LOCATION), "test")
     real = run_requests.prepare_run
 
-    def prepare(defs: Any, selection: Any, partition: Any, *args: Any) -> Any:
+    def prepare(defs: Any, selection: Any, partition: Any, *args: Any, **kwargs: Any) -> Any:
         if partition == "2024-01-03":
             raise RuntimeError("planner bug")
-        return real(defs, selection, partition, *args)
+        return real(defs, selection, partition, *args, **kwargs)
 
     monkeypatch.setattr(run_requests, "prepare_run", prepare)
     INBOX.files, INBOX.fail = ["2024-01-02-a", "2024-01-03-a"], False

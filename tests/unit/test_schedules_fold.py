@@ -86,6 +86,7 @@ def test_a_tick_records_its_requests_once_and_moves_the_last_tick_forward_only()
         "asset_selection": '["a"]',
         "tags": '{"b": "2", "z": "1"}',
         "status": "REQUESTED",
+        "run_config": None,
     }
     second = rows[("schedule:s:2000:1",)]
     assert (second["partition_key"], second["asset_selection"]) == ("2024-01-01", '["a", "b"]')

@@ -218,6 +218,7 @@ def test_a_push_with_requests_is_a_success_with_run_request_rows(w: Writer, p: P
         "status": "REQUESTED",
         "run_id": None,
         "error": None,
+        "run_config": None,
     }
     assert row[ROW_VERSION] == event.event_id
     assert p.claims() == {(S, "k1"): event.event_id}

@@ -161,9 +161,18 @@ def automation_requests_to_events(
         tags = dict(json.loads(row["tags"] or "{}"))
         selection = list(json.loads(row["asset_selection"] or "[]"))
         partition = row.get("partition_key")
+        run_config = json.loads(row.get("run_config") or "null")
         try:
             prepared = prepare_run(
-                defs, selection, partition, None, tags, now, default_retry, dynamic
+                defs,
+                selection,
+                partition,
+                None,
+                tags,
+                now,
+                default_retry,
+                dynamic,
+                run_config=run_config,
             )
         except Exception as exc:
             # One request that cannot be planned fails that request (and its tick), never the
@@ -197,6 +206,7 @@ def automation_requests_to_events(
             definitions_hash=defs.content_hash,
             plan=prepared.plan.to_json(),
             retries=prepared.retries,
+            run_config=prepared.run_config or None,
         )
         key = run_requested_key(run_id)
         events.append(

@@ -75,6 +75,7 @@ RUN_REQUESTS = TableSpec(
         Column("status", "string"),
         Column("run_id", "string"),
         Column("error", "string"),
+        Column("run_config", "json"),
     ),
     description="Runs requested by schedules (and later sensors, backfills, reconciliation).",
 )

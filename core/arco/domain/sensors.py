@@ -130,6 +130,7 @@ class SensorRunRequest(_Payload):
     partition_key: str | None = None
     asset_selection: list[str] = Field(default_factory=list)
     tags: dict[str, str] = Field(default_factory=dict)
+    run_config: dict[str, Any] | None = None
 
 
 class PushedMessage(_Payload):
@@ -460,6 +461,9 @@ def _claim_and_request(ctx: FoldContext, event: SensorEvaluated, tick_id: str) -
                 "asset_selection": json.dumps(request.asset_selection),
                 "tags": json.dumps(request.tags, sort_keys=True),
                 "status": "REQUESTED",
+                "run_config": json.dumps(request.run_config, sort_keys=True)
+                if request.run_config
+                else None,
             },
             version=tick_id,
         )

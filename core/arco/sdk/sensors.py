@@ -84,6 +84,9 @@ class RunRequest:
     partition_key: str | None = None
     asset_selection: Sequence[Any] | None = None
     tags: Mapping[str, str] = field(default_factory=dict)
+    # Dagster's run config, a dict `{"ops": {...}}` or a `RunConfig`: checked when the
+    # request becomes a run (a bad one fails that request, named in the tick history).
+    run_config: Any = None
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from arco.domain.errors import InvalidInput
 from arco.domain.run_identity import validate_run_key, validate_user_tags
 from arco.domain.sensors import EvaluationOutcome, SensorEvaluated, SensorRunRequest
 from arco.sdk import AssetKey, AssetsDefinition, AssetSpec
+from arco.sdk.config import run_config_dict
 from arco.sdk.resources import resource_parameters, resources_for_execution
 from arco.sdk.sensors import (
     PushSensorContext,
@@ -208,9 +209,14 @@ def _run_request(request: RunRequest, node: SensorNode) -> SensorRunRequest:
                 f"RunRequest selects {outside[0]!r}, which is not in sensor {node.name!r}'s "
                 f"target ({', '.join(node.target)})"
             )
+    try:
+        config = run_config_dict(request.run_config) or None
+    except InvalidInput as exc:
+        raise _Misuse(f"invalid RunRequest: {exc}") from exc
     return SensorRunRequest(
         run_key=run_key,
         partition_key=request.partition_key,
         asset_selection=selection or list(node.target),
         tags=tags,
+        run_config=config,
     )
