@@ -51,6 +51,7 @@ from arco.sdk.loading import (
     load_assets_from_package_name,
 )
 from arco.sdk.metadata import MetadataValue, Output
+from arco.sdk.multi_assets import AssetOut, MultiAssetsDefinition, multi_asset
 from arco.sdk.partitions import (
     AllPartitionMapping,
     DailyPartitionsDefinition,
@@ -110,6 +111,7 @@ __all__ = [
     "AssetExecutionContext",
     "AssetIn",
     "AssetKey",
+    "AssetOut",
     "AssetSelection",
     "AssetSpec",
     "AssetsDefinition",
@@ -136,6 +138,7 @@ __all__ = [
     "MaterializeResult",
     "MetadataValue",
     "MonthlyPartitionsDefinition",
+    "MultiAssetsDefinition",
     "MultiPartitionMapping",
     "MultiPartitionsDefinition",
     "MultiToSingleDimensionPartitionMapping",
@@ -177,6 +180,7 @@ __all__ = [
     "load_assets_from_modules",
     "load_assets_from_package_module",
     "load_assets_from_package_name",
+    "multi_asset",
     "push_sensor",
     "resource",
     "run_status_sensor",

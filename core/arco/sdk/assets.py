@@ -282,6 +282,9 @@ class AssetsDefinition:
         # parameter -> (upstream key, AssetIn metadata): what the worker loads for each input.
         self.inputs: dict[str, tuple[str, Mapping[str, Any]]] = dict(inputs or {})
         self.io_manager_key = io_manager_key
+        # The output of a @multi_asset this asset is (None for a plain @asset).
+        self.output_name: str | None = None
+        self.output_names: tuple[str, ...] = ()  # all of them, in the order a tuple gives them
 
     def replace_keys(
         self, key: AssetKey, node: AssetNode, keys: Mapping[str, str]
@@ -289,7 +292,7 @@ class AssetsDefinition:
         """A copy with another key and node; input keys renamed by `keys`."""
         inputs = {p: (keys.get(k, k), meta) for p, (k, meta) in self.inputs.items()}
         deps = tuple(AssetDep(d.key, partition_mapping=d.mapping) for d in node.deps)
-        return AssetsDefinition(
+        copy = AssetsDefinition(
             self.fn,
             key,
             node,
@@ -299,6 +302,8 @@ class AssetsDefinition:
             inputs,
             self.io_manager_key,
         )
+        copy.output_name, copy.output_names = self.output_name, self.output_names
+        return copy
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)

@@ -41,6 +41,7 @@ class MaterializeResult:
 
     metadata: Mapping[str, Any] | None = None
     data_version: str | DataVersion | None = None
+    asset_key: Any = None  # which asset of a @multi_asset this result is for
 
 
 class PartitionKeyRange(NamedTuple):
@@ -64,6 +65,9 @@ class AssetExecutionContext:
     output_metadata: dict[str, Any] = field(default_factory=dict)
     resources: Any = None  # `context.resources.<key>`: a Resources namespace
     op_config: Any = None  # the asset's run configuration, defaults filled in (a dict)
+    # A @multi_asset's function runs once per asset it materializes: this one asset.
+    selected_asset_keys: Any = None
+    selected_output_names: Any = None
 
     @property
     def run(self) -> Any:

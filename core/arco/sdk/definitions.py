@@ -26,6 +26,7 @@ from arco.sdk.assets import (
 )
 from arco.sdk.jobs import JobResolver, UnresolvedAssetJobDefinition, collect_jobs, resolve_target
 from arco.sdk.loading import resolve_bare_dependencies
+from arco.sdk.multi_assets import MultiAssetsDefinition
 from arco.sdk.resources import resource_parameters, validate_resources
 from arco.sdk.schedules import ScheduleDefinition, _status
 from arco.sdk.sensors import SensorDefinition
@@ -172,8 +173,10 @@ class Definitions:
         raise NotFound(f"no schedule {name!r} in these definitions")
 
 
-def _resolve_bare_dependencies(assets: Iterable[AssetLike] | None) -> list[AssetLike]:
-    items = list(assets or ())
+def _resolve_bare_dependencies(assets: Iterable[Any] | None) -> list[AssetLike]:
+    items: list[Any] = []
+    for item in assets or ():  # a @multi_asset is its assets
+        items.extend(item.assets if isinstance(item, MultiAssetsDefinition) else [item])
     if not all(isinstance(item, AssetsDefinition | AssetSpec) for item in items):
         return items  # __init__ names the culprit
     return resolve_bare_dependencies(items)

@@ -23,6 +23,7 @@ from types import ModuleType
 from arco.domain.definitions import DEFAULT_GROUP, AssetDepNode, AssetNode
 from arco.domain.errors import InvalidInput
 from arco.sdk.assets import AssetDep, AssetKey, AssetLike, AssetsDefinition, AssetSpec
+from arco.sdk.multi_assets import MultiAssetsDefinition
 
 __all__ = [
     "load_assets_from_current_module",
@@ -45,12 +46,12 @@ def load_assets_from_modules(
                 f"load_assets_from_modules takes modules, not {type(module).__name__}"
             )
         for value in vars(module).values():
-            if isinstance(value, AssetsDefinition | AssetSpec):
-                found.setdefault(id(value), value)
-            elif isinstance(value, list | tuple):
-                for item in value:
-                    if isinstance(item, AssetsDefinition | AssetSpec):
-                        found.setdefault(id(item), item)
+            values = value if isinstance(value, list | tuple) else [value]
+            for item in values:
+                members = item.assets if isinstance(item, MultiAssetsDefinition) else [item]
+                for member in members:
+                    if isinstance(member, AssetsDefinition | AssetSpec):
+                        found.setdefault(id(member), member)
     return _with_attributes(list(found.values()), group_name, key_prefix)
 
 

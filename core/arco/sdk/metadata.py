@@ -87,6 +87,7 @@ class Output(Generic[T]):
     value: T
     metadata: Mapping[str, Any] | None = None
     data_version: Any = None
+    output_name: str = "result"  # which output of a @multi_asset
 
 
 def _plain(value: Any) -> Any:

@@ -449,7 +449,12 @@ def _call(
                 kwargs[parameter.name] = value
             else:
                 args.append(value)
+        if item.output_name is not None:
+            context.selected_asset_keys = {item.key}
+            context.selected_output_names = {item.output_name}
         result = function(*args, **kwargs)
+        if item.output_name is not None:
+            result = _select_output(result, item)
         stored = result.value if isinstance(result, Output) else result
         if stored is not None and not isinstance(stored, MaterializeResult):
             manager = _io_manager(ready, item.io_manager_key, asset)
@@ -457,6 +462,34 @@ def _call(
             manager.handle_output(out, stored)
             context.add_output_metadata(out.metadata)
         return result
+
+
+def _select_output(result: Any, item: AssetsDefinition) -> Any:
+    """A @multi_asset's result for `item`: by position in a tuple, by `output_name` of an
+    `Output`, by `asset_key` of a `MaterializeResult` (a generator is read whole)."""
+    if inspect.isgenerator(result):
+        result = list(result)
+    items = result if isinstance(result, list | tuple) else [result]
+    tagged = [r for r in items if isinstance(r, Output | MaterializeResult)]
+    if tagged and len(tagged) == len(items):
+        for candidate in tagged:
+            if isinstance(candidate, Output) and candidate.output_name == item.output_name:
+                return candidate
+            if isinstance(candidate, MaterializeResult) and candidate.asset_key is not None:
+                key = candidate.asset_key
+                text = key.to_user_string() if isinstance(key, AssetKey) else str(key)
+                if text == item.key.to_user_string():
+                    return candidate
+        return None
+    if isinstance(result, tuple) and len(result) == len(item.output_names):
+        return result[item.output_names.index(item.output_name or "")]
+    if len(item.output_names) == 1:
+        return result
+    raise InvalidInput(
+        f"multi_asset output {item.output_name!r}: return a tuple of "
+        f"{len(item.output_names)} values, or Output(..., output_name=) / "
+        "MaterializeResult(asset_key=) for each asset"
+    )
 
 
 def _io_manager(ready: Mapping[str, object], key: str, asset: str) -> IOManager:
