@@ -812,6 +812,35 @@ class Run(ResponseModel):
     tasks: TaskCounts
 
 
+class ChecksQuery(QueryModel):
+    asset: Annotated[str | None, Field(min_length=1, description="Only this asset's checks.")] = (
+        None
+    )
+
+
+class CheckResult(ResponseModel):
+    partition: str | None
+    passed: bool
+    severity: str
+    metadata: dict[str, Any]
+    description: str | None
+    error: str | None
+    run_id: str
+    evaluated_ms: int
+
+
+class AssetCheck(ResponseModel):
+    asset: str
+    name: str
+    blocking: bool
+    description: str | None
+    results: list[CheckResult]
+
+
+class CheckList(ResponseModel):
+    checks: list[AssetCheck]
+
+
 class RunPage(ResponseModel):
     runs: list[Run]
     next_cursor: str | None

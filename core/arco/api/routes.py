@@ -372,6 +372,15 @@ def get_runs(
     return m.RunPage.model_validate(page)
 
 
+def get_checks(
+    ws: Workspace, who: Identity, req: Req[m.WorkspacePath, m.ChecksQuery, None]
+) -> m.CheckList:
+    """Asset checks, each with the result for every partition's latest materialization."""
+    from arco.services.queries.checks import list_checks
+
+    return m.CheckList.model_validate({"checks": list_checks(ws, req.query.asset)})
+
+
 def get_run(ws: Workspace, who: Identity, req: Req[m.RunPath, NoParams, None]) -> m.RunDetail:
     """A run: its tasks, their attempts, and its lineage."""
     return m.RunDetail.model_validate(run_status(ws, req.path.run_id))
@@ -661,6 +670,7 @@ def route_table() -> list[Route]:
             status=201, also=(200,), errors=(409,), tag="runs",
         ),
         r("GET", f"{WS}/runs", VIEWER, get_runs, tag="runs"),
+        r("GET", f"{WS}/checks", VIEWER, get_checks, tag="checks"),
         r("GET", f"{WS}/runs/{{run_id}}", VIEWER, get_run, tag="runs"),
         r("GET", f"{WS}/runs/{{run_id}}/logs", VIEWER, get_logs, tag="runs"),
         r(

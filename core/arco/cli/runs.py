@@ -227,6 +227,42 @@ def register(cli: click.Group) -> None:
             ],
         )
 
+    @cli.command("checks")
+    @click.option("--asset", default=None, help="Only this asset's checks.")
+    @json_option
+    @pass_ctx
+    @handle_errors
+    def checks(c: Context, asset: str | None, as_json: bool) -> None:
+        """Asset checks and the result of each partition's latest materialization."""
+        from arco.services.queries.checks import list_checks
+
+        found = list_checks(c.ws, asset)
+        if as_json:
+            print_model(m.CheckList, {"checks": found})
+            return
+        rows = []
+        for check in found:
+            results = check["results"] or [None]
+            for result in results:
+                status = (
+                    "not run"
+                    if result is None
+                    else "passed"
+                    if result["passed"]
+                    else (f"FAILED ({result['severity']})")
+                )
+                rows.append(
+                    (
+                        check["asset"],
+                        check["name"] + (" (blocking)" if check["blocking"] else ""),
+                        "" if result is None else result["partition"] or "",
+                        status,
+                        "" if result is None else result["run_id"],
+                        "" if result is None else when(result["evaluated_ms"]),
+                    )
+                )
+        print_table("asset checks", ["asset", "check", "partition", "result", "run", "at"], rows)
+
     @cli.command("status")
     @click.argument("run_id")
     @json_option

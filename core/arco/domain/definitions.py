@@ -323,6 +323,35 @@ class AssetDepNode:
 
 
 @dataclass(frozen=True)
+class CheckNode:
+    """An asset check (Dagster's `@asset_check`): run after each materialization of its asset;
+    a failed `blocking` check stops the asset's downstream in the run."""
+
+    name: str
+    blocking: bool = False
+    description: str | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise InvalidInput(f"asset check name {self.name!r} must be a Python identifier")
+        if not isinstance(self.blocking, bool):
+            raise InvalidInput(f"asset check {self.name!r}: blocking must be True or False")
+        _optional_text(self.description, f"asset check {self.name!r} description")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "blocking": self.blocking, "description": self.description}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> CheckNode:
+        reader = _Reader(data, "asset check")
+        return cls(
+            name=reader.get("name", str),
+            blocking=reader.get("blocking", bool),
+            description=reader.get_optional("description", str),
+        )
+
+
+@dataclass(frozen=True)
 class AssetNode:
     """An asset as the control plane sees it (no code, just what it is and what it needs).
 
@@ -348,6 +377,7 @@ class AssetNode:
     metadata: Mapping[str, Any] = field(default_factory=dict)
     # The JSON schema of the asset's `Config` class: launches are checked against it.
     config_schema: Mapping[str, Any] | None = None
+    checks: tuple[CheckNode, ...] = ()
 
     def __post_init__(self) -> None:
         validate_asset_key(self.key)
@@ -395,6 +425,14 @@ class AssetNode:
         except (TypeError, ValueError) as exc:
             raise InvalidInput(f"{owner}: metadata must be JSON values: {exc}") from None
         object.__setattr__(self, "metadata", dict(self.metadata))
+        checks = tuple(self.checks)
+        if not all(isinstance(c, CheckNode) for c in checks):
+            raise InvalidInput(f"{owner}: checks must be CheckNode values")
+        names = [c.name for c in checks]
+        if len(set(names)) != len(names):
+            twice = next(n for n in names if names.count(n) > 1)
+            raise InvalidInput(f"{owner} has two asset checks named {twice!r}")
+        object.__setattr__(self, "checks", tuple(sorted(checks, key=lambda c: c.name)))
         if self.config_schema is not None:
             if not isinstance(self.config_schema, Mapping):
                 raise InvalidInput(f"{owner}: config_schema must be a JSON schema object")
@@ -435,6 +473,7 @@ class AssetNode:
                 if self.config_schema is not None
                 else {}
             ),
+            **({"checks": [c.to_json() for c in self.checks]} if self.checks else {}),
         }
 
     @classmethod
@@ -475,6 +514,7 @@ class AssetNode:
             retry_policy=RetryPolicy.from_json(retry) if retry is not None else None,
             metadata=reader.get_optional("metadata", dict) or {},
             config_schema=reader.get_optional("config_schema", dict),
+            checks=tuple(CheckNode.from_json(c) for c in reader.get_optional("checks", list) or []),
         )
 
 

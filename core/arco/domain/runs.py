@@ -192,6 +192,27 @@ PARTITION_STATUS = TableSpec(
 )
 
 
+ASSET_CHECK_RESULTS = TableSpec(
+    name="asset_check_results",
+    key=("asset", "partition", "check_name"),
+    columns=(
+        Column("asset", "string"),
+        Column("partition", "string"),
+        Column("check_name", "string"),
+        Column("passed", "bool"),
+        Column("severity", "string"),
+        Column("blocking", "bool"),
+        Column("metadata", "json"),
+        Column("description", "string"),
+        Column("error", "string"),
+        Column("run_id", "string"),
+        Column("evaluated_ms", "int64"),
+        Column("materialized_version", "string"),
+    ),
+    description="Per asset partition and check: the result for its latest materialization.",
+)
+
+
 PARTITION_INPUTS = TableSpec(
     name="partition_inputs",
     key=("asset", "partition", "input_asset", "input_partition"),
@@ -301,6 +322,18 @@ class TaskHeartbeat(_TaskReport):
     at_ms: int
 
 
+class CheckOutcome(_Payload):
+    """One asset check's result, recorded with the materialization it checked."""
+
+    name: str
+    passed: bool
+    severity: Literal["WARN", "ERROR"] = "ERROR"
+    blocking: bool = False
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    description: str | None = None
+    error: str | None = None
+
+
 class TaskFinished(_TaskReport):
     outcome: Outcome_
     error: str | None = None
@@ -313,6 +346,10 @@ class TaskFinished(_TaskReport):
     data_version_provided: bool = False
     duration_ms: int | None = None
     logs: str | None = None
+    check_results: list[CheckOutcome] = Field(default_factory=list)
+    # A failed blocking check: the materialization stands, the task fails (no retry) and
+    # its downstream in the run is skipped.
+    blocked_by: str | None = None
 
 
 class TaskTimedOut(_TaskReport):
@@ -759,6 +796,31 @@ def _partition_materialized(
     _put(ctx, PARTITION_STATUS.name, row, original)
 
 
+def _checks_evaluated(ctx: FoldContext, task: Mapping[str, Any], event: TaskFinished) -> None:
+    for result in event.check_results:
+        key = (task["asset"], _partition(task["partition"]), result.name)
+        original = ctx.get(ASSET_CHECK_RESULTS.name, *key)
+        if original is not None and (original.get("materialized_version") or "") >= ctx.event_id:
+            continue  # a later materialization's result is already here
+        ctx.put(
+            ASSET_CHECK_RESULTS.name,
+            {
+                "asset": key[0],
+                "partition": key[1],
+                "check_name": result.name,
+                "passed": result.passed,
+                "severity": result.severity,
+                "blocking": result.blocking,
+                "metadata": json.dumps(result.metadata, sort_keys=True, default=str),
+                "description": result.description,
+                "error": result.error,
+                "run_id": event.run_id,
+                "evaluated_ms": ctx.time_ms,
+                "materialized_version": ctx.event_id,
+            },
+        )
+
+
 def split_input_name(name: str) -> tuple[str, str]:
     """`asset[partition]` -> (asset, partition); `asset` -> (asset, NO_PARTITION)."""
     asset, _, rest = name.partition("[")
@@ -903,6 +965,7 @@ def fold_finished(ctx: FoldContext, event: TaskFinished) -> Outcome:
     )
     if event.outcome == "SUCCESS":
         _partition_materialized(ctx, task, event.run_id, event)
+        _checks_evaluated(ctx, task, event)
     if current and _timed_out_after(ctx, task):
         # The timer gave up on this attempt without having seen this (earlier) report: in
         # event-id order the report came first, so it decides the attempt.
@@ -918,7 +981,12 @@ def fold_finished(ctx: FoldContext, event: TaskFinished) -> Outcome:
                 code_version=event.code_version,
                 data_version=event.data_version,
             )
-            update.finalize(task["index"], "SUCCESS", ctx.time_ms)
+            if event.blocked_by is not None:
+                task["error"] = f"blocking asset check {event.blocked_by!r} failed"
+                update.finalize(task["index"], "FAILURE", ctx.time_ms)
+                update.skip_downstream(task["index"])
+            else:
+                update.finalize(task["index"], "SUCCESS", ctx.time_ms)
         elif event.outcome == "CANCELED":
             task["error"] = event.error
             update.finalize(task["index"], "CANCELED", ctx.time_ms)
@@ -986,7 +1054,15 @@ def fold_timed_out(ctx: FoldContext, event: TaskTimedOut) -> Outcome:
 
 
 def install(registry: Registry) -> None:
-    for spec in (RUNS, TASKS, RUN_KEYS, RUN_KEY_CONFLICTS, PARTITION_STATUS, PARTITION_INPUTS):
+    for spec in (
+        RUNS,
+        TASKS,
+        RUN_KEYS,
+        RUN_KEY_CONFLICTS,
+        PARTITION_STATUS,
+        PARTITION_INPUTS,
+        ASSET_CHECK_RESULTS,
+    ):
         registry.add_table(spec)
     for name, payload, rule, description in (
         (RUN_REQUESTED, RunRequested, fold_run_requested, "A run was requested, with its plan."),

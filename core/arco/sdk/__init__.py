@@ -23,6 +23,12 @@ from arco.sdk.assets import (
     AssetSpec,
     asset,
 )
+from arco.sdk.checks import (
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    asset_check,
+)
 from arco.sdk.config import Config, RunConfig
 from arco.sdk.context import (
     AssetExecutionContext,
@@ -107,6 +113,9 @@ from arco.sdk.sensors import (
 
 __all__ = [
     "AllPartitionMapping",
+    "AssetCheckResult",
+    "AssetCheckSeverity",
+    "AssetChecksDefinition",
     "AssetDep",
     "AssetExecutionContext",
     "AssetIn",
@@ -171,6 +180,7 @@ __all__ = [
     "UnresolvedAssetJobDefinition",
     "WeeklyPartitionsDefinition",
     "asset",
+    "asset_check",
     "asset_sensor",
     "build_schedule_from_partitioned_assets",
     "build_schedule_from_partitioned_job",

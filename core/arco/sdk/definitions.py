@@ -8,9 +8,12 @@ plane runs on without importing this code again.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from arco.domain.definitions import (
+    AssetNode,
+    CheckNode,
     DefinitionsSnapshot,
     ScheduleNode,
     SensorNode,
@@ -24,6 +27,7 @@ from arco.sdk.assets import (
     _coerce_key,
     _tags,
 )
+from arco.sdk.checks import AssetChecksDefinition
 from arco.sdk.jobs import JobResolver, UnresolvedAssetJobDefinition, collect_jobs, resolve_target
 from arco.sdk.loading import resolve_bare_dependencies
 from arco.sdk.multi_assets import MultiAssetsDefinition
@@ -45,8 +49,16 @@ class Definitions:
         jobs: Iterable[UnresolvedAssetJobDefinition] | None = None,
         *,
         resources: Mapping[str, object] | None = None,
+        asset_checks: Iterable[AssetChecksDefinition] | None = None,
     ) -> None:
         self.resources: dict[str, object] = validate_resources(resources)
+        self.asset_checks: tuple[AssetChecksDefinition, ...] = tuple(asset_checks or ())
+        for check in self.asset_checks:
+            if not isinstance(check, AssetChecksDefinition):
+                raise InvalidInput(
+                    f"Definitions(asset_checks=...) takes @asset_check functions, "
+                    f"not {type(check).__name__}"
+                )
         # Bare dependency names resolved within their group, as Dagster does (sdk/loading.py).
         self.assets: tuple[AssetLike, ...] = tuple(_resolve_bare_dependencies(assets))
         self.schedules: tuple[ScheduleDefinition, ...] = tuple(schedules or ())
@@ -90,6 +102,7 @@ class Definitions:
     def snapshot(self, code_location: str) -> DefinitionsSnapshot:
         """Compile and validate everything into the canonical snapshot."""
         nodes = {key: item.node for key, item in self._assets_by_key().items()}
+        nodes = self._with_checks(nodes)
         self._check_resources()
         resolver = JobResolver(
             code_location, nodes, collect_jobs(self.jobs, self.schedules, self.sensors)
@@ -116,6 +129,35 @@ class Definitions:
             jobs=resolver.job_nodes(),
         )
 
+    def _with_checks(self, nodes: dict[str, AssetNode]) -> dict[str, AssetNode]:
+        """Each asset's node with its checks; a check of an asset without code here is
+        refused (Arco runs checks right after the materialization they check)."""
+        by_asset: dict[str, list[CheckNode]] = {}
+        for check in self.asset_checks:
+            asset = check.asset_key.to_user_string()
+            item = self._assets_by_key().get(asset)
+            if item is None:
+                raise InvalidInput(
+                    f"asset check {check.name!r} checks asset {asset!r}, which this "
+                    "location does not define"
+                )
+            if not isinstance(item, AssetsDefinition):
+                raise InvalidInput(
+                    f"asset check {check.name!r} checks {asset!r}, an AssetSpec: Arco runs "
+                    "checks after a materialization, and this location never materializes it"
+                )
+            by_asset.setdefault(asset, []).append(
+                CheckNode(check.name, check.blocking, check.description)
+            )
+        return {
+            key: replace(node, checks=(*node.checks, *by_asset[key])) if key in by_asset else node
+            for key, node in nodes.items()
+        }
+
+    def get_asset_checks(self, key: str) -> list[AssetChecksDefinition]:
+        """The checks of asset `key` (for the worker)."""
+        return [c for c in self.asset_checks if c.asset_key.to_user_string() == key]
+
     def _check_resources(self) -> None:
         needs: list[tuple[str, frozenset[str]]] = [
             (f"asset {item.key.to_user_string()!r}", item.required_resource_keys)
@@ -126,6 +168,10 @@ class Definitions:
             (f"sensor {item.name!r}", frozenset(resource_parameters(item.fn)))
             for item in self.sensors
             if item.fn is not None
+        ]
+        needs += [
+            (f"asset check {check.name!r}", check.required_resource_keys)
+            for check in self.asset_checks
         ]
         for owner, keys in needs:
             missing = sorted(keys - set(self.resources))

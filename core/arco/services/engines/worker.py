@@ -45,6 +45,7 @@ from arco.domain.runs import (
     TASK_FINISHED,
     TASK_HEARTBEAT,
     TASK_STARTED,
+    CheckOutcome,
     TaskFinished,
     TaskHeartbeat,
     TaskStarted,
@@ -55,6 +56,7 @@ from arco.domain.ulid import encode_ulid
 from arco.ledger.writer import NewEvent
 from arco.projections.cache import Snapshot
 from arco.sdk.assets import CONTEXT_PARAMETERS, AssetKey, AssetsDefinition
+from arco.sdk.checks import AssetCheckResult, AssetChecksDefinition
 from arco.sdk.config import config_parameter
 from arco.sdk.context import AssetExecutionContext, DataVersion, MaterializeResult
 from arco.sdk.io_managers import (
@@ -283,6 +285,7 @@ def execute_task(
     beat.start()
     started = time.monotonic()
     outcome, error = "SUCCESS", None
+    checks: list[CheckOutcome] = []
     metadata: dict[str, Any] = {}
     data_version: str | None = None
     try:
@@ -293,7 +296,7 @@ def execute_task(
             clock_now(ws.clock),
             dynamic_partition_keys(snapshot),
         )
-        value = _call(definitions, order.asset, context, configured, io)
+        value, checks = _call(definitions, order.asset, context, configured, io)
         if isinstance(value, MaterializeResult | Output):
             metadata.update(value.metadata or {})
             version = value.data_version
@@ -337,9 +340,19 @@ def execute_task(
             data_version_provided=provided,
             duration_ms=duration_ms,
             logs=log_key,
+            check_results=checks,
+            blocked_by=_blocked_by(checks) if outcome == "SUCCESS" else None,
         ),
     )
     return TaskResult(order, outcome, error, duration_ms, log_key, metadata)
+
+
+def _blocked_by(checks: Sequence[CheckOutcome]) -> str | None:
+    """The first failed blocking check of severity ERROR, which fails the task."""
+    for check in checks:
+        if check.blocking and not check.passed and check.severity == "ERROR":
+            return check.name
+    return None
 
 
 def _input_versions(
@@ -461,7 +474,54 @@ def _call(
             out = _output_context(item, context)
             manager.handle_output(out, stored)
             context.add_output_metadata(out.metadata)
-        return result
+        value = None if isinstance(stored, MaterializeResult) else stored
+        checks = [
+            _run_check(check, context, ready, value)
+            for check in definitions.get_asset_checks(asset)
+        ]
+        return result, checks
+
+
+def _run_check(
+    check: AssetChecksDefinition,
+    context: AssetExecutionContext,
+    ready: Mapping[str, object],
+    value: Any,
+) -> CheckOutcome:
+    """Run one check of the asset just materialized; an exception is a failed check."""
+    try:
+        kwargs: dict[str, Any] = {
+            name: ready[name]
+            for name in check.required_resource_keys
+            if name in inspect.signature(check.fn).parameters
+        }
+        parameter = check.value_parameter
+        if parameter is not None:
+            kwargs[parameter] = value
+        first = next(iter(inspect.signature(check.fn).parameters), None)
+        args = [context] if first in CONTEXT_PARAMETERS else []
+        result = check.fn(*args, **kwargs)
+        if not isinstance(result, AssetCheckResult):
+            raise InvalidInput(
+                f"asset check {check.name!r} returned {type(result).__name__}, "
+                "not an AssetCheckResult"
+            )
+        return CheckOutcome(
+            name=check.name,
+            passed=bool(result.passed),
+            severity=str(result.severity),  # type: ignore[arg-type]
+            blocking=check.blocking,
+            metadata=normalise_metadata(result.metadata, f"asset check {check.name!r}"),
+            description=result.description,
+        )
+    except Exception as exc:
+        context.log.error("asset check %s failed: %s: %s", check.name, type(exc).__name__, exc)
+        return CheckOutcome(
+            name=check.name,
+            passed=False,
+            blocking=check.blocking,
+            error="".join(traceback.format_exception(exc))[-MAX_ERROR_CHARS:],
+        )
 
 
 def _select_output(result: Any, item: AssetsDefinition) -> Any:
