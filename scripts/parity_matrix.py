@@ -75,6 +75,7 @@ OWNERS: dict[str, str] = {
     "staleness": "staleness report and reconciliation",
     "security": "authentication, roles, workspaces",
     "deployment": "terraform, packaging, the local stack, limits",
+    "definitions": "the user API: assets, resources, config, IO managers, jobs, checks",
 }
 
 _DOCS_LINK = re.compile(r"docs/[A-Za-z0-9_./-]*[A-Za-z0-9_/-](?:#[A-Za-z0-9_-]+)?")

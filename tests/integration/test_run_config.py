@@ -103,7 +103,7 @@ def test_the_config_is_part_of_the_run_key_fingerprint(ws: Workspace) -> None:
         launch_run(ws, LaunchRequest("key:s3/core/items", run_key="k", run_config=other))
 
 
-def test_the_api_takes_run_config_and_answers_400_naming_the_problem(tmp_path: Path) -> None:
+def test_the_api_takes_run_config_and_answers_422_naming_the_problem(tmp_path: Path) -> None:
     store = LocalObjectStore(tmp_path / "api")
     client = api_client(store, "api")
     ws = Workspace(store, "api")
