@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -50,6 +51,31 @@ def validate_run_key(run_key: str) -> str:
     if any(ord(c) < 32 for c in run_key):
         raise InvalidInput("run_key must not contain control characters")
     return run_key
+
+
+def json_tag_values(tags: Mapping[str, object] | None, owner: str) -> dict[str, str]:
+    """Dagster's rule for tags given in code: a value that is not a string is kept as its JSON
+    text (`{"priority": 1}` -> `"1"`), if JSON gives it back unchanged."""
+    if tags is None:
+        return {}
+    if not isinstance(tags, Mapping):
+        raise InvalidInput(f"{owner}: tags must be a mapping of strings to values")
+    out: dict[str, str] = {}
+    for key, value in tags.items():
+        if isinstance(value, str):
+            out[key] = value
+            continue
+        try:
+            text = json.dumps(value, sort_keys=True)
+            same = json.loads(text) == value
+        except (TypeError, ValueError):
+            same = False
+        if not same:
+            raise InvalidInput(
+                f"{owner}: tag {key!r} has a value JSON cannot keep ({type(value).__name__})"
+            )
+        out[key] = text
+    return out
 
 
 def validate_user_tags(tags: Mapping[str, str]) -> dict[str, str]:

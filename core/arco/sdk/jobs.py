@@ -14,7 +14,6 @@ explicitly is an error), and its partitioned assets share one partitions definit
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -29,6 +28,7 @@ from arco.domain.definitions import (
 )
 from arco.domain.errors import InvalidInput
 from arco.domain.partitions import PartitionsDefinition
+from arco.domain.run_identity import json_tag_values
 from arco.domain.selection import (
     And,
     KeyMatch,
@@ -46,15 +46,7 @@ __all__ = ["UnresolvedAssetJobDefinition", "define_asset_job"]
 
 
 def _normalize_tags(tags: Mapping[str, object] | None, owner: str) -> dict[str, str]:
-    """Dagster's rule: values that are not strings are stored as their JSON text."""
-    if tags is None:
-        return {}
-    if not isinstance(tags, Mapping):
-        raise InvalidInput(f"{owner}: tags must be a mapping of strings to values")
-    return {
-        key: value if isinstance(value, str) else json.dumps(value, sort_keys=True)
-        for key, value in tags.items()
-    }
+    return json_tag_values(tags, owner)
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from typing import Any
 
 from arco.domain.definitions import SensorNode
 from arco.domain.errors import InvalidInput
-from arco.domain.run_identity import validate_run_key, validate_user_tags
+from arco.domain.run_identity import json_tag_values, validate_run_key, validate_user_tags
 from arco.domain.sensors import EvaluationOutcome, SensorEvaluated, SensorRunRequest
 from arco.sdk import AssetKey, AssetsDefinition, AssetSpec
 from arco.sdk.config import run_config_dict
@@ -192,7 +192,7 @@ def _asset_key(item: Any) -> str:
 def _run_request(request: RunRequest, node: SensorNode) -> SensorRunRequest:
     try:
         run_key = validate_run_key(request.run_key) if request.run_key is not None else None
-        tags = validate_user_tags(dict(request.tags))
+        tags = validate_user_tags(json_tag_values(request.tags, "RunRequest"))
     except InvalidInput as exc:
         raise _Misuse(f"invalid RunRequest: {exc}") from exc
     if request.partition_key is not None and not isinstance(request.partition_key, str):
