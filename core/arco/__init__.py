@@ -16,14 +16,18 @@ if TYPE_CHECKING:
     from arco.sdk import *  # noqa: F403
 
 
+# Running assets in tests (`dg.materialize`) lives apart: it needs the whole engine.
+_TESTING = ("materialize", "materialize_to_memory")
+
+
 def __getattr__(name: str) -> Any:
-    sdk = importlib.import_module("arco.sdk")
-    if name in sdk.__all__:
-        value = getattr(sdk, name)
+    module = importlib.import_module("arco.testing" if name in _TESTING else "arco.sdk")
+    if name in _TESTING or name in module.__all__:
+        value = getattr(module, name)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'arco' has no attribute {name!r}")
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *importlib.import_module("arco.sdk").__all__])
+    return sorted([*globals(), *importlib.import_module("arco.sdk").__all__, *_TESTING])
