@@ -56,7 +56,6 @@ class MaterializeOutcome:
                 "io_manager", None, StoreValueStorage(self._ws.store, self._ws.layout)
             )
         )
-        import logging
 
         partitions = [self._partition] if self._partition is not None else None
         context = InputContext(

@@ -65,3 +65,16 @@ def test_a_partition_is_materialized_by_key() -> None:
         return start.strftime("%A")
 
     assert dg.materialize([day], partition_key="2024-01-01").asset_value("day") == "Monday"
+
+
+def test_an_asset_function_called_with_a_built_context() -> None:
+    @dg.asset
+    def tagged(context: dg.AssetExecutionContext, multiplier: Multiplier) -> str:
+        return f"{context.partition_key}:{multiplier.factor}:{context.run.tags['team']}"
+
+    context = dg.build_asset_context(
+        resources={"multiplier": Multiplier(factor=5)},
+        partition_key="2024-01-01",
+        run_tags={"team": "data"},
+    )
+    assert tagged(context, context.resources.multiplier) == "2024-01-01:5:data"

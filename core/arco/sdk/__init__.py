@@ -35,6 +35,7 @@ from arco.sdk.context import (
     DataVersion,
     MaterializeResult,
     PartitionKeyRange,
+    build_asset_context,
 )
 from arco.sdk.definitions import (
     Definitions,
@@ -182,6 +183,7 @@ __all__ = [
     "asset",
     "asset_check",
     "asset_sensor",
+    "build_asset_context",
     "build_schedule_from_partitioned_assets",
     "build_schedule_from_partitioned_job",
     "define_asset_job",

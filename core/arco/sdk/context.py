@@ -116,3 +116,26 @@ class AssetExecutionContext:
 class _Run:
     run_id: str
     tags: Mapping[str, str]
+
+
+def build_asset_context(
+    resources: Mapping[str, Any] | None = None,
+    partition_key: str | None = None,
+    run_tags: Mapping[str, str] | None = None,
+    asset_config: Mapping[str, Any] | None = None,
+) -> AssetExecutionContext:
+    """A context for calling an asset function directly in a test (Dagster's
+    `build_asset_context`). Resources are handed over as given (no setup, no EnvVar reading);
+    `partition_time_window` is not known without the asset's partitions definition."""
+    from arco.sdk.resources import Resources
+
+    return AssetExecutionContext(
+        run_id="test-run",
+        asset_key="",
+        partition_key_or_none=partition_key,
+        attempt=1,
+        log=logging.getLogger("arco.asset.test"),
+        run_tags=dict(run_tags or {}),
+        resources=Resources(**dict(resources or {})),
+        op_config=dict(asset_config) if asset_config is not None else None,
+    )
