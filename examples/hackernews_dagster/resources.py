@@ -69,7 +69,7 @@ class LocalJSONIOManager(dg.ConfigurableIOManager):
         if not context.has_asset_partitions:
             return json.loads(self._path(context.asset_key, None).read_text())
         keys = context.asset_partition_keys
-        if context.has_partition_key and len(keys) == 1:  # a partition reads its own hour
+        if len(keys) == 1:  # one hour (an hourly asset or a check reads its own)
             return json.loads(self._path(context.asset_key, keys[0]).read_text())
         # Many hours (an unpartitioned reader): those stored, by partition key.
         folder = self._path(context.asset_key, "any").parent

@@ -129,3 +129,14 @@ def test_the_time_window_unpacks_like_dagsters_named_tuple() -> None:
         "2024-01-03T00:00:00+00:00",
     )
     assert window[0] == window.start and len(window) == 2
+
+
+def test_dagster_113_freshness_constructors_map_to_the_policy_arco_evaluates() -> None:
+    from datetime import timedelta
+
+    window = dg.FreshnessPolicy.time_window(fail_window=timedelta(hours=24))
+    assert window == dg.FreshnessPolicy(maximum_lag_minutes=1440)
+    deadline = dg.FreshnessPolicy.cron("0 10 * * *", timedelta(hours=1), timezone="Europe/Paris")
+    assert deadline == dg.FreshnessPolicy(
+        maximum_lag_minutes=60, cron_schedule="0 10 * * *", cron_timezone="Europe/Paris"
+    )

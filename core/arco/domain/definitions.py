@@ -17,6 +17,7 @@ import math
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 from typing import Any, Literal, cast
 
@@ -216,6 +217,30 @@ class FreshnessPolicy:
     maximum_lag_minutes: float | None = None
     cron_schedule: str | None = None
     cron_timezone: str = "UTC"
+
+    @staticmethod
+    def time_window(
+        fail_window: timedelta, warn_window: timedelta | None = None
+    ) -> FreshnessPolicy:
+        """Dagster 1.13's `FreshnessPolicy.time_window`: materialized within `fail_window`.
+        Arco has no WARN state: `warn_window` is accepted and not evaluated."""
+        if not isinstance(fail_window, timedelta):
+            raise InvalidInput("FreshnessPolicy.time_window: fail_window must be a timedelta")
+        return FreshnessPolicy(maximum_lag_minutes=fail_window.total_seconds() / 60)
+
+    @staticmethod
+    def cron(
+        deadline_cron: str, lower_bound_delta: timedelta, timezone: str = "UTC"
+    ) -> FreshnessPolicy:
+        """Dagster 1.13's `FreshnessPolicy.cron`: by each deadline tick, a materialization no
+        older than `lower_bound_delta` before it (the legacy cron policy's rule)."""
+        if not isinstance(lower_bound_delta, timedelta):
+            raise InvalidInput("FreshnessPolicy.cron: lower_bound_delta must be a timedelta")
+        return FreshnessPolicy(
+            maximum_lag_minutes=lower_bound_delta.total_seconds() / 60,
+            cron_schedule=deadline_cron,
+            cron_timezone=timezone,
+        )
 
     def __post_init__(self) -> None:
         lag = self.maximum_lag_minutes
