@@ -56,8 +56,8 @@ demo: $(STAMP)  ## run the main job on the embedded local store (./.arco)
 	@bash scripts/demo.sh
 
 lint: $(STAMP)
-	$(BIN)/ruff check core functions tests benchmarks scripts
-	$(BIN)/ruff format --check core functions tests benchmarks scripts
+	$(BIN)/ruff check core functions tests benchmarks scripts examples
+	$(BIN)/ruff format --check core functions tests benchmarks scripts examples
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

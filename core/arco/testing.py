@@ -60,8 +60,8 @@ class MaterializeOutcome:
         partitions = [self._partition] if self._partition is not None else None
         context = InputContext(
             asset_key=key,
-            asset_partition_keys=partitions,
-            partition_key=self._partition,
+            upstream_partitions=partitions,
+            partition=self._partition,
             name=key.to_user_string(),
             log=logging.getLogger("arco.materialize"),
         )

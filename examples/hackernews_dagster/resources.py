@@ -69,8 +69,9 @@ class LocalJSONIOManager(dg.ConfigurableIOManager):
         if not context.has_asset_partitions:
             return json.loads(self._path(context.asset_key, None).read_text())
         keys = context.asset_partition_keys
-        if len(keys) == 1:  # one hour (an hourly asset or a check reads its own)
-            return json.loads(self._path(context.asset_key, keys[0]).read_text())
+        if context.has_partition_key and context.partition_key in keys:
+            # The reader's own hour: an hourly asset, or a check in the run of that hour.
+            return json.loads(self._path(context.asset_key, context.partition_key).read_text())
         # Many hours (an unpartitioned reader): those stored, by partition key.
         folder = self._path(context.asset_key, "any").parent
         stored = {path.stem: path for path in folder.glob("*.json")}

@@ -60,7 +60,7 @@ def test_the_config_schema_is_deployed_and_only_with_a_config_class(ws: Workspac
 @pytest.mark.parametrize(
     ("run_config", "message"),
     [
-        ({}, "run config for asset 's3/core/items' (op 's3__core__items'): 'base_item_id' is a"),
+        ({}, "run config for asset 's3/core/items': 'base_item_id' is a"),
         (
             {"ops": {"s3__core__items": {"config": {"base_item_id": "x"}}}},
             "at 'base_item_id': 'x' is not of type 'integer'",

@@ -403,6 +403,9 @@ class AssetNode:
     # The JSON schema of the asset's `Config` class: launches are checked against it.
     config_schema: Mapping[str, Any] | None = None
     checks: tuple[CheckNode, ...] = ()
+    # Dagster's op name when it is not the key with `__` between segments: the function's name
+    # for assets prefixed by load_assets_from_modules, a multi-asset's name for its assets.
+    op: str | None = None
 
     def __post_init__(self) -> None:
         validate_asset_key(self.key)
@@ -458,6 +461,8 @@ class AssetNode:
             twice = next(n for n in names if names.count(n) > 1)
             raise InvalidInput(f"{owner} has two asset checks named {twice!r}")
         object.__setattr__(self, "checks", tuple(sorted(checks, key=lambda c: c.name)))
+        if self.op is not None and (not isinstance(self.op, str) or not self.op.isidentifier()):
+            raise InvalidInput(f"{owner}: op name {self.op!r} must be a Python identifier")
         if self.config_schema is not None:
             if not isinstance(self.config_schema, Mapping):
                 raise InvalidInput(f"{owner}: config_schema must be a JSON schema object")
@@ -499,6 +504,7 @@ class AssetNode:
                 else {}
             ),
             **({"checks": [c.to_json() for c in self.checks]} if self.checks else {}),
+            **({"op": self.op} if self.op is not None else {}),
         }
 
     @classmethod
@@ -539,6 +545,7 @@ class AssetNode:
             retry_policy=RetryPolicy.from_json(retry) if retry is not None else None,
             metadata=reader.get_optional("metadata", dict) or {},
             config_schema=reader.get_optional("config_schema", dict),
+            op=reader.get_optional("op", str),
             checks=tuple(CheckNode.from_json(c) for c in reader.get_optional("checks", list) or []),
         )
 

@@ -21,8 +21,12 @@ _UNSUPPORTED = ("resources", "execution", "loggers", "inputs")
 
 
 def op_name(asset_key: str) -> str:
-    """Dagster's op name for an asset key."""
+    """Dagster's op name for an asset key declared with it (`@asset(key_prefix=...)`)."""
     return asset_key.replace("/", "__")
+
+
+def _op_of(defs: DefinitionsSnapshot, asset: str) -> str:
+    return defs.assets[asset].op or op_name(asset)
 
 
 def resolve_run_config(
@@ -44,12 +48,15 @@ def resolve_run_config(
     ops = run_config.get("ops") or {}
     if not isinstance(ops, Mapping):
         raise InvalidInput("run config: 'ops' must be an object of op names")
-    by_op = {op_name(key): key for key in assets} | {key: key for key in assets}
+    by_op: dict[str, list[str]] = {}
+    for key in assets:  # an op may be several assets (a multi-asset); a key is accepted too
+        for name in dict.fromkeys((_op_of(defs, key), key)):
+            by_op.setdefault(name, []).append(key)
     given: dict[str, dict[str, Any]] = {}
     for name, entry in ops.items():
-        asset = by_op.get(name)
-        if asset is None:
-            known = ", ".join(sorted(op_name(k) for k in assets))
+        targets = by_op.get(name)
+        if targets is None:
+            known = ", ".join(sorted({_op_of(defs, k) for k in assets}))
             raise InvalidInput(
                 f"run config: op {name!r} is not an asset of this run (its ops: {known})"
             )
@@ -58,9 +65,11 @@ def resolve_run_config(
         values = entry.get("config") or {}
         if not isinstance(values, Mapping):
             raise InvalidInput(f"run config: ops.{name}.config must be an object")
-        if defs.assets[asset].config_schema is None:
-            raise InvalidInput(f"run config: asset {asset!r} takes no config")
-        given[asset] = dict(values)
+        configurable = [a for a in targets if defs.assets[a].config_schema is not None]
+        if not configurable:
+            raise InvalidInput(f"run config: asset {targets[0]!r} takes no config")
+        for asset in configurable:
+            given[asset] = dict(values)
     out: dict[str, dict[str, Any]] = {}
     for asset in assets:
         schema = defs.assets[asset].config_schema
@@ -88,6 +97,4 @@ def _check(schema: Mapping[str, Any], values: Mapping[str, Any], asset: str) -> 
         first = errors[0]
         where = ".".join(str(p) for p in first.absolute_path)
         at = f" at {where!r}" if where else ""
-        raise InvalidInput(
-            f"run config for asset {asset!r} (op {op_name(asset)!r}){at}: {first.message}"
-        )
+        raise InvalidInput(f"run config for asset {asset!r}{at}: {first.message}")

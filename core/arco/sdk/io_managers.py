@@ -53,7 +53,7 @@ class OutputContext:
     """What `handle_output` knows about the value it stores."""
 
     asset_key: AssetKey
-    partition_key: str | None
+    partition: str | None  # the partition materialized (None: unpartitioned)
     run_id: str
     log: logging.Logger
     definition_metadata: Mapping[str, Any] = field(default_factory=dict)
@@ -61,21 +61,26 @@ class OutputContext:
 
     @property
     def has_partition_key(self) -> bool:
-        return self.partition_key is not None
+        return self.partition is not None
 
     @property
     def has_asset_partitions(self) -> bool:
-        return self.partition_key is not None
+        return self.partition is not None
+
+    @property
+    def partition_key(self) -> str:
+        """The partition materialized; an error for an unpartitioned asset, as in Dagster."""
+        if self.partition is None:
+            raise InvalidInput(f"asset {self.asset_key} is not partitioned: no partition key")
+        return self.partition
 
     @property
     def asset_partition_key(self) -> str:
-        if self.partition_key is None:
-            raise InvalidInput(f"asset {self.asset_key} is not partitioned")
         return self.partition_key
 
     @property
     def asset_partition_keys(self) -> list[str]:
-        return [self.partition_key] if self.partition_key is not None else []
+        return [self.partition_key]
 
     def add_output_metadata(self, metadata: Mapping[str, Any]) -> None:
         self.metadata.update(metadata)
@@ -86,8 +91,8 @@ class InputContext:
     """What `load_input` knows: the upstream asset and partitions to load, for whom."""
 
     asset_key: AssetKey  # the upstream asset
-    asset_partition_keys: Sequence[str] | None  # the upstream partitions read; None: unpartitioned
-    partition_key: str | None  # the partition of the asset being materialized
+    upstream_partitions: Sequence[str] | None  # the upstream partitions read; None: unpartitioned
+    partition: str | None  # the partition of the asset being materialized
     name: str  # the parameter
     log: logging.Logger
     metadata: Mapping[str, Any] = field(default_factory=dict)  # AssetIn(metadata=...)
@@ -95,15 +100,29 @@ class InputContext:
 
     @property
     def has_partition_key(self) -> bool:
-        return self.partition_key is not None
+        return self.partition is not None
+
+    @property
+    def partition_key(self) -> str:
+        """The partition being materialized downstream (an error when it has none)."""
+        if self.partition is None:
+            raise InvalidInput(f"input {self.name!r}: the asset reading it is not partitioned")
+        return self.partition
 
     @property
     def has_asset_partitions(self) -> bool:
-        return self.asset_partition_keys is not None
+        return self.upstream_partitions is not None
+
+    @property
+    def asset_partition_keys(self) -> Sequence[str]:
+        """The upstream partitions to load (an error for an unpartitioned upstream)."""
+        if self.upstream_partitions is None:
+            raise InvalidInput(f"input {self.name!r}: {self.asset_key} is not partitioned")
+        return self.upstream_partitions
 
     @property
     def asset_partition_key(self) -> str:
-        keys = self.asset_partition_keys or []
+        keys = self.asset_partition_keys
         if len(keys) != 1:
             raise InvalidInput(
                 f"input {self.name!r} reads {len(keys)} partitions of {self.asset_key}, not one"
@@ -158,13 +177,13 @@ class ObjectStoreIOManager(ConfigurableIOManager):
         return self._storage
 
     def handle_output(self, context: OutputContext, obj: Any) -> None:
-        self._store().write(_path(context.asset_key, context.partition_key), obj, self.format)
+        self._store().write(_path(context.asset_key, context.partition), obj, self.format)
 
     def load_input(self, context: InputContext) -> Any:
-        keys = context.asset_partition_keys
+        keys = context.upstream_partitions
         if keys is None:
             return self._load(context, None)
-        if len(keys) == 1 and context.partition_key is not None:
+        if len(keys) == 1 and context.partition is not None:
             return self._load(context, keys[0])
         values = {}
         for key in keys:  # partitions with no stored value are left out (and logged)

@@ -22,6 +22,7 @@ from types import ModuleType
 
 from arco.domain.definitions import DEFAULT_GROUP, AssetDepNode, AssetNode
 from arco.domain.errors import InvalidInput
+from arco.domain.run_config import op_name
 from arco.sdk.assets import AssetDep, AssetKey, AssetLike, AssetsDefinition, AssetSpec
 from arco.sdk.multi_assets import MultiAssetsDefinition
 
@@ -119,11 +120,15 @@ def _rebuild(item: AssetLike, keys: dict[str, str], group_name: str | None) -> A
     if not keys and group_name is None:
         return item
     deps = tuple(AssetDepNode(keys.get(d.key, d.key), d.mapping) for d in node.deps)
+    new_key = keys.get(node.key, node.key)
+    # Dagster keeps the op's name when loading prefixes a key (run config names the op).
+    op = node.op or (op_name(node.key) if new_key != node.key else None)
     new_node = replace(
         node,
-        key=keys.get(node.key, node.key),
+        key=new_key,
         deps=deps,
         group=group_name if group_name is not None else node.group,
+        op=op,
     )
     return _with_node(item, new_node, keys)
 

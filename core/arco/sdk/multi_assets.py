@@ -17,7 +17,7 @@ the selected asset; otherwise it computes everything and the other results are d
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from arco.domain.definitions import RetryPolicy
@@ -34,6 +34,7 @@ from arco.sdk.assets import (
     _coerce_deps,
     _coerce_key,
     _compute_ref,
+    _config_schema,
     _inputs,
     _prefix_path,
 )
@@ -99,6 +100,8 @@ def multi_asset(
         owner = f"multi_asset {op!r}"
         if bool(outs) == bool(specs):
             raise InvalidInput(f"{owner}: give outs or specs (one of them, not empty)")
+        if not op.isidentifier():
+            raise InvalidInput(f"{owner}: its name must be a Python identifier")
         inputs = _inputs(function, dict(ins or {}), owner)
         shared = [*(dep for _, dep, _ in inputs), *_coerce_deps(deps, owner)]
         needs = frozenset([*resource_parameters(function), *(required_resource_keys or ())])
@@ -124,8 +127,10 @@ def multi_asset(
                 reconcile=False,
                 compute=_compute_ref(function),
                 retry_policy=retry_policy,
+                config_schema=_config_schema(function, owner),
                 **node_args,
             )
+            node = replace(node, op=op)  # one op, named after the function, as in Dagster
             member = AssetsDefinition(
                 function,
                 key,

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from types import SimpleNamespace
 from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, PrivateAttr
 
 from arco.domain.errors import InvalidInput
 
@@ -105,6 +105,13 @@ class ConfigurableResource(BaseModel):
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    # Fields given an EnvVar when the resource was built: validation turns an EnvVar into a
+    # plain string, so which ones they were is kept here (read when a task runs).
+    _env_vars: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    def __init__(self, **data: Any) -> None:
+        super().__init__(**data)
+        self._env_vars = {k: v.env_var_name for k, v in data.items() if isinstance(v, EnvVar)}
 
     def setup_for_execution(self, context: InitResourceContext) -> None:
         """Called once per task before the resource is handed over."""
@@ -161,8 +168,11 @@ def validate_resources(resources: Mapping[str, object] | None) -> dict[str, obje
 def _resolve_env(key: str, resource: ConfigurableResource) -> ConfigurableResource:
     """The resource with every `EnvVar` field replaced by the variable's value."""
     update: dict[str, Any] = {}
+    given = resource._env_vars
     for name in type(resource).model_fields:
         value = getattr(resource, name)
+        if name in given:
+            value = EnvVar(given[name])
         if isinstance(value, EnvVar):
             found = value.get_value()
             if found is None:

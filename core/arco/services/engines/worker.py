@@ -565,7 +565,7 @@ def _io_manager(ready: Mapping[str, object], key: str, asset: str) -> IOManager:
 def _output_context(item: AssetsDefinition, context: AssetExecutionContext) -> OutputContext:
     return OutputContext(
         asset_key=item.key,
-        partition_key=context.partition_key_or_none,
+        partition=context.partition_key_or_none,
         run_id=context.run_id,
         log=context.log,
         definition_metadata=dict(item.node.metadata),
@@ -593,8 +593,8 @@ def _load_input(
     return manager.load_input(
         InputContext(
             asset_key=AssetKey(upstream),
-            asset_partition_keys=partitions,
-            partition_key=context.partition_key_or_none,
+            upstream_partitions=partitions,
+            partition=context.partition_key_or_none,
             name=name,
             log=context.log,
             metadata=metadata,

@@ -78,8 +78,10 @@ def list_backfills(ws: Workspace, status: str | None = None) -> list[dict[str, A
 
 
 def show_backfill(ws: Workspace, backfill_id: str) -> dict[str, Any]:
-    """The backfill with per-asset counts: materialized, failed (failed or skipped because an
-    upstream failed), canceled, in progress, and anchor partitions not started yet."""
+    """The backfill with per-asset counts: materialized (a task whose blocking asset check
+    failed did materialize: only its downstream failed, as Dagster counts it), failed (failed
+    or skipped because an upstream failed), canceled, in progress, and anchor partitions not
+    started yet."""
     snapshot = ws.snapshot()
     row = backfill_row(snapshot, backfill_id)
     view = backfill_view(row)
@@ -92,6 +94,8 @@ def show_backfill(ws: Workspace, backfill_id: str) -> dict[str, Any]:
             task["asset"], {"materialized": 0, "failed": 0, "canceled": 0, "in_progress": 0}
         )
         status = task["status"]
+        if status == "FAILURE" and task.get("data_version") is not None:
+            status = "SUCCESS"  # materialized, then stopped by a failed blocking asset check
         name = {
             "SUCCESS": "materialized",
             "FAILURE": "failed",

@@ -34,6 +34,6 @@ def items(
             "item_count": dg.MetadataValue.int(len(rows)),
             "max_items": config.max_items,
             "window": dg.MetadataValue.text(f"{start.isoformat()} .. {end.isoformat()}"),
-            "first_id": dg.MetadataValue.json(rows[0]["id"] if rows else None),
+            "ids": dg.MetadataValue.json({"first": ids[:1], "last": ids[-1:]}),
         },
     )

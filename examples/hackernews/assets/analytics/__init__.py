@@ -1,0 +1,1 @@
+"""Hourly activity statistics over the core comments and stories."""

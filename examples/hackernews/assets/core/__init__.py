@@ -1,0 +1,1 @@
+"""Items fetched from the API each hour, split into comments and stories."""
