@@ -196,3 +196,43 @@ def test_a_partitioned_dependency_is_one_input_hashed_as_dagster_does() -> None:
     # unpartitioned, or a wide edge: the latest materialization; never materialized: None
     assert dependency_version(DependencyRead("flat", None), "v9", {}) == "v9"
     assert dependency_version(DependencyRead("flat", None), None, {}) is None
+
+
+def test_an_edge_the_mapping_cannot_resolve_does_not_hide_the_next_dependency() -> None:
+    from arco.sdk import TimeWindowPartitionMapping
+
+    defs = Definitions(
+        assets=[
+            AssetSpec("a_up", partitions_def=daily),
+            AssetSpec("z_flat"),
+            AssetSpec(
+                "down",
+                partitions_def=daily,
+                deps=[
+                    AssetDep("a_up", partition_mapping=TimeWindowPartitionMapping(start_offset=-1)),
+                    "z_flat",
+                ],
+            ),
+        ]
+    ).snapshot("t")
+    # a key the window mapping cannot read: that edge carries no provenance, the next one does
+    assert upstream_inputs(defs, "down", "2025-13-45", NOW) == [("z_flat", None)]
+
+
+def test_an_edge_of_exactly_the_threshold_counts_as_the_latest_materialization() -> None:
+    from arco.domain.data_versions import SKIP_THRESHOLD, DependencyRead, dependency_reads
+
+    exactly = DailyPartitionsDefinition(start_date="2024-08-23")  # to 2024-11-30: 100 days
+    one_less = DailyPartitionsDefinition(start_date="2024-08-24")
+    defs = Definitions(
+        assets=[
+            AssetSpec("a_100", partitions_def=exactly),
+            AssetSpec("a_99", partitions_def=one_less),
+            AssetSpec("reads_100", deps=["a_100"]),
+            AssetSpec("reads_99", deps=["a_99"]),
+        ]
+    ).snapshot("t")
+    assert SKIP_THRESHOLD == 100
+    assert dependency_reads(defs, "reads_100", None, NOW) == [DependencyRead("a_100", None)]
+    [read] = dependency_reads(defs, "reads_99", None, NOW)
+    assert read.partitions is not None and len(read.partitions) == 99
