@@ -357,7 +357,15 @@ def _config_schema(fn: Callable[..., Any], owner: str) -> dict[str, Any] | None:
         configured = config_parameter(fn)
     except InvalidInput as exc:
         raise InvalidInput(f"{owner}: {exc}") from None
-    return config_schema(configured[1]) if configured is not None else None
+    if configured is None:
+        return None
+    try:
+        return config_schema(configured[1])
+    except Exception as exc:  # a field pydantic cannot describe as JSON schema
+        raise InvalidInput(
+            f"{owner}: config class {configured[1].__name__} cannot be checked at launch "
+            f"(no JSON schema: {exc})"
+        ) from None
 
 
 def _compute_ref(fn: Callable[..., Any]) -> str:
