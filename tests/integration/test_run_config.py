@@ -179,3 +179,39 @@ def test_a_sensor_run_request_carries_run_config_and_a_bad_one_fails_alone(
     failed = [r for r in requests if r["status"] == "FAILED"]
     assert [r["run_key"] for r in failed] == ["bad"]
     assert "'base_item_id' is a required property" in failed[0]["error"]
+
+
+def test_a_schedule_carries_run_config_checked_at_deploy(tmp_path: Path) -> None:
+    from arco.clock import FixedClock
+    from arco.services.engines.timer import run_timer
+    from tests.integration.helpers import now_of
+
+    good = dg.ScheduleDefinition(
+        name="hourly_items",
+        cron_schedule="0 * * * *",
+        target=[config_location.items],
+        default_status=dg.DefaultScheduleStatus.RUNNING,
+        run_config={"ops": {"s3__core__items": {"config": {"base_item_id": 5, "limit": 1}}}},
+    )
+    bad = dg.ScheduleDefinition(
+        name="broken_items",
+        cron_schedule="0 * * * *",
+        target=[config_location.items],
+        run_config={"ops": {"s3__core__items": {"config": {"limit": 1}}}},
+    )
+    assets = [config_location.items, config_location.plain]
+    with pytest.raises(InvalidInput, match="schedule 'broken_items': run config for asset"):
+        dg.Definitions(assets=assets, schedules=[bad]).snapshot("t")
+
+    definitions = dg.Definitions(assets=assets, schedules=[good])
+    clock = FixedClock(1_706_745_600_000 - 1_000)  # a second before 2024-02-01T00:00Z
+    ws = Workspace(LocalObjectStore(tmp_path / "s"), "c", clock=clock, lookback_ms=3_600_000)
+    deploy(ws, definitions.snapshot("t"), "test")
+    ws.compactor.compact_until_idle()
+    config_location.SEEN.clear()
+    executor = InProcessExecutor(ws, definitions)
+    run_timer(ws, now_of(ws), dispatcher=executor)
+    clock.advance(2_000)
+    run_timer(ws, now_of(ws), dispatcher=executor)
+    run_timer(ws, now_of(ws), dispatcher=executor)
+    assert config_location.SEEN[0]["config"] == {"base_item_id": 5, "limit": 1, "label": "hn"}

@@ -569,10 +569,18 @@ class ScheduleNode:
     tags: Mapping[str, str] = field(default_factory=dict)
     description: str | None = None
     job: str | None = None  # the asset job it runs (its target is then the job's assets)
+    run_config: Mapping[str, Any] | None = None  # Dagster's shape, for every run it requests
 
     def __post_init__(self) -> None:
         validate_schedule_name(self.name)
         owner = f"schedule {self.name!r}"
+        if self.run_config is not None:
+            if not isinstance(self.run_config, Mapping):
+                raise InvalidInput(f"{owner}: run_config must be an object")
+            try:
+                canonical_json(dict(self.run_config))
+            except (TypeError, ValueError) as exc:
+                raise InvalidInput(f"{owner}: run_config must be JSON: {exc}") from None
         _job_reference(self.job, owner)
         if not isinstance(self.cron, CronSchedule):
             object.__setattr__(self, "cron", _cron(self.cron, owner))
@@ -613,6 +621,7 @@ class ScheduleNode:
             "description": self.description,
             # Only when set, so snapshots deployed before jobs keep their hash.
             **({"job": self.job} if self.job is not None else {}),
+            **({"run_config": dict(self.run_config)} if self.run_config else {}),
         }
 
     @classmethod
@@ -632,6 +641,7 @@ class ScheduleNode:
             tags=reader.get("tags", dict),
             description=reader.get_optional("description", str),
             job=reader.get_optional("job", str),
+            run_config=reader.get_optional("run_config", dict),
         )
 
 
@@ -1106,6 +1116,13 @@ def _check_schedule(snapshot: DefinitionsSnapshot, schedule: ScheduleNode) -> No
     for key in schedule.target:
         if key not in snapshot.assets:
             raise InvalidInput(f"{owner} targets unknown asset {key!r}")
+    if schedule.run_config is not None:
+        from arco.domain.run_config import resolve_run_config  # it imports this module
+
+        try:
+            resolve_run_config(snapshot, schedule.target, schedule.run_config)
+        except InvalidInput as exc:  # refused at deploy, not at its first tick
+            raise InvalidInput(f"{owner}: {exc}") from None
     partitioned = sorted(k for k in schedule.target if snapshot.assets[k].partitions is not None)
     if not schedule.partitioned:
         if partitioned:

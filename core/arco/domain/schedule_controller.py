@@ -121,6 +121,10 @@ def _time_partition_keys(
     return list(pdef.keys(tick, dynamic))
 
 
+def _config(node: ScheduleNode) -> dict[str, Any] | None:
+    return dict(node.run_config) if node.run_config else None
+
+
 def run_requests_for(
     defs: DefinitionsSnapshot,
     node: ScheduleNode,
@@ -133,7 +137,10 @@ def run_requests_for(
     if not node.partitioned:
         return [
             RunRequestSpec(
-                run_key=f"{node.name}@{utc_iso(tick)}", asset_selection=selection, tags=tags
+                run_key=f"{node.name}@{utc_iso(tick)}",
+                asset_selection=selection,
+                tags=tags,
+                run_config=_config(node),
             )
         ], ""
     pdef = defs.schedule_partitions(node.name)
@@ -150,6 +157,7 @@ def run_requests_for(
             partition_key=key,
             asset_selection=selection,
             tags={**tags, "arco/partition": key},
+            run_config=_config(node),
         )
         for key in keys
     ]

@@ -88,6 +88,7 @@ class RunRequestSpec(BaseModel):
     partition_key: str | None = None
     asset_selection: list[str]
     tags: dict[str, str] = Field(default_factory=dict)
+    run_config: dict[str, Any] | None = None
 
 
 class ScheduleTicked(BaseModel):
@@ -222,6 +223,9 @@ def fold_ticked(ctx: FoldContext, event: ScheduleTicked) -> Outcome:
                 "asset_selection": json.dumps(request.asset_selection),
                 "tags": json.dumps(request.tags, sort_keys=True),
                 "status": "REQUESTED",
+                "run_config": json.dumps(request.run_config, sort_keys=True)
+                if request.run_config
+                else None,
             },
         )
     return Outcome.APPLIED

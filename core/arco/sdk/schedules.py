@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from enum import StrEnum
+from typing import Any
 
 from arco.domain.cron import CronSchedule, validate_timezone
 from arco.domain.definitions import (
@@ -34,6 +35,7 @@ from arco.sdk.assets import (
     _coerce_key,
     _tags,
 )
+from arco.sdk.config import run_config_dict
 from arco.sdk.jobs import (
     JobLike,
     JobResolver,
@@ -128,8 +130,11 @@ class ScheduleDefinition:
         tags: Mapping[str, str] | None = None,
         description: str | None = None,
         partitioned: bool = False,
+        run_config: Any = None,
     ) -> None:
         target, reference = _job_argument(target, job, job_name, "ScheduleDefinition")
+        # Dagster's run config for every run of this schedule, checked at deploy.
+        self._run_config = run_config_dict(run_config) or None
         if name is None:
             if reference is None:
                 raise InvalidInput("a ScheduleDefinition with target=... needs a name")
@@ -167,6 +172,7 @@ class ScheduleDefinition:
             tags=self._tags,
             description=self._description,
             job=job,
+            run_config=self._run_config,
         )
 
     @property
