@@ -13,10 +13,15 @@ import pytest
 from arco.domain.errors import InvalidInput
 from arco.domain.partitions import (
     NO_DYNAMIC,
+    DailyPartitionsDefinition,
     DynamicPartitionsDefinition,
     KeySpace,
+    MultiPartitionsDefinition,
+    PartitionRange,
     PartitionsDefinition,
+    PartitionsSubset,
     StaticPartitionsDefinition,
+    TimeWindowPartitionsDefinition,
 )
 from arco.domain.partitions.base import check_now, check_partition_key
 from arco.domain.partitions.static import ListKeySpace
@@ -50,7 +55,7 @@ def test_a_datetime_whose_tzinfo_has_no_offset_is_naive_and_refused() -> None:
 def test_aware_and_naive_datetimes() -> None:
     assert check_now(NOW) is NOW
     with pytest.raises(InvalidInput, match="timezone-aware"):
-        check_now(datetime(2024, 1, 4))  # noqa: DTZ001 - naive on purpose
+        check_now(datetime(2024, 1, 4))  # naive on purpose
 
 
 # --------------------------------------------------------------------------- check_partition_key
@@ -196,3 +201,195 @@ def test_a_static_description_shows_the_first_five_keys_and_counts_the_rest(
     with pytest.raises(InvalidInput) as caught:
         static.validate_key("zz", NOW)
     assert str(caught.value) == f"partition key 'zz' is not in {description}"
+
+
+# --------------------------------------------------------------------------- multi
+
+
+def _color_by_day(colors: Sequence[str] = ("red", "blue")) -> MultiPartitionsDefinition:
+    return MultiPartitionsDefinition(
+        {
+            "color": StaticPartitionsDefinition(list(colors)),
+            "date": DailyPartitionsDefinition(start_date="2024-01-01"),
+        }
+    )
+
+
+def test_multi_dimensions_accept_static_keys_with_any_letter() -> None:
+    # Only '|', ',', '[' and ']' are refused in a static dimension's keys.
+    multi = MultiPartitionsDefinition(
+        {"a": StaticPartitionsDefinition(["X", "XX"]), "b": StaticPartitionsDefinition(["y"])}
+    )
+    assert multi.keys(NOW) == ["X|y", "XX|y"]
+
+
+def test_a_multi_key_without_exactly_two_parts_is_not_a_key() -> None:
+    multi = _color_by_day()
+    assert multi.has_key("red|2024-01-01", NOW) is True
+    for key in ("red", "red|2024-01-01|x", ""):
+        assert multi.has_key(key, NOW) is False
+
+
+def test_a_multi_description_lists_its_dimensions_by_name() -> None:
+    multi = MultiPartitionsDefinition(
+        {"b": StaticPartitionsDefinition(["y"]), "a": StaticPartitionsDefinition(["x"])}
+    )
+    assert (
+        multi.describe()
+        == "multi partitions (a: static partitions ['x'], b: static partitions ['y'])"
+    )
+    with pytest.raises(InvalidInput) as caught:
+        multi.validate_key("x|z", NOW)
+    assert str(caught.value) == f"partition key 'x|z' is not in {multi.describe()}"
+
+
+def test_key_spaces_of_different_multi_definitions_differ_and_do_not_mix() -> None:
+    one, two = _color_by_day(), _color_by_day(("green",))
+    assert one.key_space() == _color_by_day().key_space()
+    assert one.key_space() != two.key_space()
+    with pytest.raises(InvalidInput, match="cannot combine subsets of different partitions"):
+        PartitionsSubset.all(one, NOW) | PartitionsSubset.all(two, NOW)
+
+
+def test_every_multi_key_is_present_when_the_inner_dimension_skips_its_first_window() -> None:
+    # The first day is excluded: the daily dimension's present windows start at its second.
+    multi = MultiPartitionsDefinition(
+        {
+            "color": StaticPartitionsDefinition(["red", "blue"]),
+            "date": DailyPartitionsDefinition(
+                start_date="2024-01-01", exclusions=[datetime(2024, 1, 1, tzinfo=UTC)]
+            ),
+        }
+    )
+    expected = ["red|2024-01-02", "red|2024-01-03", "blue|2024-01-02", "blue|2024-01-03"]
+    assert multi.keys(NOW) == expected
+    every = PartitionsSubset.all(multi, NOW)
+    assert every.keys() == expected
+    assert len(every) == 4
+    assert "red|2024-01-01" not in every
+    assert all(key in every for key in expected)
+
+
+def test_two_multi_keys_never_share_a_number_even_far_along_a_minutely_dimension() -> None:
+    # 2**32 minutes after 1800-01-01 is in 9966: the inner number no longer fits under one
+    # outer key, and must not spill into the next outer key's numbers.
+    minutely = TimeWindowPartitionsDefinition(
+        cron_schedule="* * * * *", start="1800-01-01-00:00", fmt="%Y-%m-%d-%H:%M"
+    )
+    inner = minutely.key_space()
+    far = inner.key_at(2**32)
+    assert far == "9966-02-16-04:16"  # 1800-01-01 + 4294967296 minutes
+    space = MultiPartitionsDefinition(
+        {"a": StaticPartitionsDefinition(["x", "y"]), "b": minutely}
+    ).key_space()
+    first_of_y = space.index_of("y|1800-01-01-00:00")
+    assert first_of_y is not None
+    assert space.index_of(f"x|{far}") != first_of_y
+    assert space.key_at(first_of_y) == "y|1800-01-01-00:00"
+
+
+# --------------------------------------------------------------------------- subsets
+
+LETTERS = StaticPartitionsDefinition(["a", "b", "c", "d", "e", "f", "g"])
+
+
+def _subset(*keys: str) -> PartitionsSubset:
+    return PartitionsSubset.from_keys(LETTERS, keys, NOW)
+
+
+def test_a_subset_knows_its_definition_and_lists_its_keys_in_order() -> None:
+    subset = _subset("c", "a", "b")
+    assert subset.definition == LETTERS
+    assert subset.definition is LETTERS
+    assert subset.keys() == ["a", "b", "c"]
+
+
+def test_touching_ranges_merge_into_one() -> None:
+    joined = _subset("a", "b") | _subset("c", "d")
+    assert joined.ranges() == [PartitionRange("a", "d")]
+    assert joined.to_snapshot() == {"ranges": [["a", "d"]]}
+    assert joined == _subset("a", "b", "c", "d")
+    assert len(joined.index_ranges) == 1
+
+
+def test_subsets_are_equal_only_with_the_same_keys() -> None:
+    assert _subset("a") != _subset("b")
+    assert _subset("a", "b") != _subset("a")
+    assert _subset("a", "c") == _subset("c", "a")
+    assert (_subset("a") == "a") is False
+    assert _subset("a").__eq__(["a"]) is NotImplemented
+
+
+def test_equal_subsets_hash_alike() -> None:
+    assert hash(_subset("a", "c")) == hash(_subset("c", "a"))
+    assert len({_subset("a", "c"), _subset("c", "a"), _subset("b")}) == 2
+
+
+def test_a_one_key_range_is_that_key() -> None:
+    one = PartitionsSubset.from_range(LETTERS, PartitionRange("b", "b"), NOW)
+    assert one.keys() == ["b"]
+    with pytest.raises(InvalidInput, match="is reversed"):
+        PartitionsSubset.from_range(LETTERS, PartitionRange("c", "b"), NOW)
+
+
+@pytest.mark.parametrize(
+    ("keys", "text"),
+    [
+        ((), "PartitionsSubset(0 keys: [])"),
+        (("b",), "PartitionsSubset(1 keys: [b..b])"),
+        (("a", "b", "c", "e", "g"), "PartitionsSubset(5 keys: [a..c, e..e, g..g])"),
+        (("a", "c", "e", "g"), "PartitionsSubset(4 keys: [a..a, c..c, e..e, ...])"),
+    ],
+)
+def test_a_subsets_repr_shows_its_size_and_first_three_ranges(
+    keys: tuple[str, ...], text: str
+) -> None:
+    assert repr(_subset(*keys)) == text
+
+
+def test_a_subset_is_truthy_from_its_first_key() -> None:
+    assert not PartitionsSubset.empty(LETTERS)
+    assert bool(_subset("a")) is True
+    assert bool(_subset("a", "b")) is True
+
+
+def test_empty_ranges_given_to_a_subset_are_dropped() -> None:
+    space = LETTERS.key_space()
+    subset = PartitionsSubset(LETTERS, space, [(2, 2), (4, 5), (6, 6)])
+    assert subset.index_ranges == ((4, 5),)
+    assert subset.ranges() == [PartitionRange("e", "e")]
+    assert subset == _subset("e")
+    assert not PartitionsSubset(LETTERS, space, [(3, 3)])
+    assert PartitionsSubset(LETTERS, space, [(3, 3)]).to_snapshot() == {"ranges": []}
+
+
+def test_a_large_subset_lists_every_key_once_in_order() -> None:
+    many = StaticPartitionsDefinition([f"k{i:05d}" for i in range(10_000)])
+    every = PartitionsSubset.all(many, NOW)
+    keys = list(every)
+    assert len(keys) == 10_000
+    assert keys == [f"k{i:05d}" for i in range(10_000)]
+    part = PartitionsSubset.from_range(many, PartitionRange("k00100", "k09000"), NOW)
+    assert list(part) == [f"k{i:05d}" for i in range(100, 9_001)]
+
+
+def test_a_snapshot_range_holds_every_key_from_its_start_to_its_end() -> None:
+    subset = PartitionsSubset.from_snapshot(LETTERS, {"ranges": [["a", "c"], ["e", "f"]]})
+    assert subset.keys() == ["a", "b", "c", "e", "f"]
+    assert subset.to_snapshot() == {"ranges": [["a", "c"], ["e", "f"]]}
+
+
+def test_a_snapshot_range_with_a_non_string_end_is_malformed() -> None:
+    for item in (["a", 1], [1, "a"], ["a", None]):
+        with pytest.raises(InvalidInput) as caught:
+            PartitionsSubset.from_snapshot(LETTERS, {"ranges": [item]})
+        assert str(caught.value) == f"partitions subset range {item!r} must be [start, end] keys"
+
+
+def test_a_snapshot_range_error_names_the_unknown_endpoint() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        PartitionsSubset.from_snapshot(LETTERS, {"ranges": [["zz", "c"]]})
+    assert str(caught.value) == f"partition key 'zz' is not in {LETTERS.describe()}"
+    with pytest.raises(InvalidInput) as caught:
+        PartitionsSubset.from_snapshot(LETTERS, {"ranges": [["a", "yy"]]})
+    assert str(caught.value) == f"partition key 'yy' is not in {LETTERS.describe()}"
