@@ -141,7 +141,7 @@ def assert_healthy(ws: Workspace) -> None:
     assert report.pending == 0
     findings = run_doctor(ws)
     errors = [f.as_dict() for f in findings if f.status == "error"]
-    assert not errors
+    assert not errors, errors
     by_check = {f.check: f for f in findings}
     for check in ("pointer", "table files", "ledger", "quarantine"):
         assert by_check[check].status == "ok", by_check[check].as_dict()
@@ -218,7 +218,11 @@ def test_timers_killed_at_random_instants_heal_on_the_next_call(
     rng = random.Random(7)
     log = tmp_path / "victims.log"
     calls = executed = 0
-    for _ in range(5):
+    # At least 5 kills, and more (up to 15) until a victim has ticked and run a task before it
+    # died: on a loaded machine the first kills can land before a victim's first timer call.
+    for victim in range(15):
+        if victim >= 5 and calls > 0 and executed > 0:
+            break
         proc = spawn(log, "timer", store_url, str(clock.sim_start_ms), repr(clock.wall_start_s))
         time.sleep(rng.uniform(0.05, 0.8))
         out = kill(proc, log)
