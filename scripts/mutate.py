@@ -195,6 +195,12 @@ def _skipped_nodes(tree: ast.Module) -> set[int]:
             and isinstance(body[0].value.value, str)
         ):
             mark(body[0])
+        if (
+            isinstance(node, ast.Expr)
+            and isinstance(node.value, ast.Constant)
+            and isinstance(node.value.value, str)
+        ):
+            mark(node)  # an attribute docstring: a string evaluated and discarded
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
             mark(node.returns)
             for a in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]:

@@ -26,6 +26,7 @@ from arco.domain.partition_mappings import (
 from arco.domain.partitions import (
     DailyPartitionsDefinition,
     DynamicPartitionsDefinition,
+    HourlyPartitionsDefinition,
     MultiPartitionsDefinition,
     StaticPartitionsDefinition,
     TimeWindowPartitionsDefinition,
@@ -89,11 +90,13 @@ def test_upstream_keys_must_be_a_list_not_a_string_or_a_set(
 
 
 def test_every_key_given_must_be_a_string() -> None:
+    not_strings: list[Any] = ["a", 1]
+    none_first: list[Any] = [None, "a"]
     with pytest.raises(InvalidInput) as caught:
-        IdentityPartitionMapping().upstream_partitions(ABC, ["a", 1], ABC, NOW)
+        IdentityPartitionMapping().upstream_partitions(ABC, not_strings, ABC, NOW)
     assert str(caught.value) == "downstream keys: partition key 1 must be a string"
     with pytest.raises(InvalidInput) as caught:
-        LastPartitionMapping().downstream_partitions(ABC, [None], ABC, NOW)
+        LastPartitionMapping().downstream_partitions(ABC, none_first, ABC, NOW)
     assert str(caught.value) == "upstream keys: partition key None must be a string"
 
 
@@ -429,3 +432,90 @@ def test_an_excluded_upstream_window_is_never_required(exclusion: str | datetime
         datetime(2024, 1, 20, tzinfo=UTC),
     )
     assert got == UpstreamPartitions(("2024-01-09",), ("2024-01-05", "2024-01-07"))
+
+
+def test_time_window_offsets_may_reach_a_hundred_thousand_windows() -> None:
+    for value in (100_000, -100_000):
+        assert TimeWindowPartitionMapping(start_offset=value).start_offset == value
+        assert TimeWindowPartitionMapping(end_offset=value).end_offset == value
+    with pytest.raises(InvalidInput) as caught:
+        TimeWindowPartitionMapping(start_offset=-100_001)
+    assert str(caught.value) == (
+        "TimeWindowPartitionMapping start_offset -100001 is out of range (at most 100000)"
+    )
+
+
+@pytest.mark.parametrize("keys", BAD_KEY_LISTS)
+def test_time_window_mappings_need_key_lists_too(keys: Any) -> None:
+    daily = DailyPartitionsDefinition(start_date="2024-01-01")
+    mapping = TimeWindowPartitionMapping()
+    with pytest.raises(InvalidInput) as caught:
+        mapping.upstream_partitions(daily, keys, daily, NOW)
+    assert str(caught.value) == f"downstream keys must be a list of partition keys, got {keys!r}"
+    with pytest.raises(InvalidInput) as caught:
+        mapping.downstream_partitions(daily, keys, daily, NOW)
+    assert str(caught.value) == f"upstream keys must be a list of partition keys, got {keys!r}"
+
+
+def test_a_time_window_mapping_names_a_bad_end_offset() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        TimeWindowPartitionMapping(end_offset=200_000)
+    assert str(caught.value) == (
+        "TimeWindowPartitionMapping end_offset 200000 is out of range (at most 100000)"
+    )
+    with pytest.raises(InvalidInput) as caught:
+        TimeWindowPartitionMapping(end_offset=1.5)  # type: ignore[arg-type]
+    assert str(caught.value) == "TimeWindowPartitionMapping end_offset 1.5 must be an int"
+
+
+WEEK_OF_DEC_31 = WeeklyPartitionsDefinition(start_date="2023-12-31")
+JAN_10 = datetime(2024, 1, 10, tzinfo=UTC)
+
+
+def test_a_week_running_past_the_upstreams_end_needs_the_days_after_it() -> None:
+    upstream = DailyPartitionsDefinition(start_date="2023-12-01", end_date="2024-01-04")
+    got = TimeWindowPartitionMapping().upstream_partitions(
+        WEEK_OF_DEC_31, ["2023-12-31"], upstream, JAN_10
+    )
+    assert got == UpstreamPartitions(
+        ("2023-12-31", "2024-01-01", "2024-01-02", "2024-01-03"),
+        ("2024-01-04", "2024-01-05", "2024-01-06"),
+    )
+
+
+def test_a_week_starting_before_the_upstreams_start_needs_the_days_before_it() -> None:
+    upstream = DailyPartitionsDefinition(start_date="2024-01-05")
+    got = TimeWindowPartitionMapping().upstream_partitions(
+        WEEK_OF_DEC_31, ["2023-12-31"], upstream, JAN_10
+    )
+    assert got == UpstreamPartitions(
+        ("2024-01-05", "2024-01-06"),
+        ("2023-12-31", "2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"),
+    )
+
+
+@pytest.mark.parametrize(
+    ("start_offset", "end_offset", "days"),
+    [
+        (-1, 0, ("2024-01-03", "2024-01-04")),
+        (-1, -1, ("2024-01-04",)),
+        (0, 1, ("2024-01-02", "2024-01-03")),
+    ],
+)
+def test_mapping_an_hour_downstream_to_days_moves_by_whole_days(
+    start_offset: int, end_offset: int, days: tuple[str, ...]
+) -> None:
+    # Offsets count downstream (daily) windows in both directions.
+    daily = DailyPartitionsDefinition(start_date="2024-01-01")
+    hourly = HourlyPartitionsDefinition(start_date="2024-01-01-00:00")
+    mapping = TimeWindowPartitionMapping(start_offset=start_offset, end_offset=end_offset)
+    assert mapping.downstream_partitions(hourly, ["2024-01-03-05:00"], daily, JAN_10) == days
+
+
+def test_every_day_is_missing_while_the_upstream_has_no_partition_yet() -> None:
+    downstream = DailyPartitionsDefinition(start_date="2024-01-01")
+    upstream = DailyPartitionsDefinition(start_date="2024-01-05")
+    got = TimeWindowPartitionMapping().upstream_partitions(
+        downstream, ["2024-01-01", "2024-01-02"], upstream, datetime(2024, 1, 3, tzinfo=UTC)
+    )
+    assert got == UpstreamPartitions((), ("2024-01-01", "2024-01-02"))
