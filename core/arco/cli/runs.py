@@ -145,7 +145,9 @@ def register(cli: click.Group) -> None:
         "config_file",
         default=None,
         type=click.Path(exists=True, dir_okay=False),
-        help='Run configuration, JSON or YAML: {"ops": {"<asset>": {"config": {...}}}}.',
+        help='Run configuration, JSON or YAML, as Dagster\'s: {"ops": {"<op>": {"config": '
+        "{...}}}} (an asset's op is its key with __ between segments, or its function's name "
+        "when a key prefix was added by load_assets_from_modules).",
     )
     @click.option(
         "--wait", is_flag=True, help="Wait for the run to finish (exit 1 unless it succeeds)."
