@@ -50,10 +50,9 @@ def test_resources_are_injected_by_annotation_and_set_up_per_task(
         "items 2024-01-05..2024-01-06 2024-01-05..2024-01-05 ['2024-01-05']",
         "teardown hn_client",
         # stories: a resource reached through context.resources; its input is items' Output
-        # value, loaded by the default IO manager (an input is not a resource)
-        "setup hn_client token=s3cret",
+        # value, loaded by the default IO manager (an input is not a resource). It does not
+        # use hn_client, so hn_client is not set up for it (Dagster's rule).
         "stories input=[10, 6] stored=[10, 6]",
-        "teardown hn_client",
     ]
     row = ws.snapshot().rows("partition_status")[("items", "2024-01-05")]
     # Output metadata is recorded as JSON (a MetadataValue as its plain value)
@@ -75,6 +74,19 @@ def test_a_missing_environment_variable_fails_the_task_naming_it(
     ws.compactor.compact_until_idle()
     row = ws.snapshot().rows("partition_status")[("items", "2024-01-05")]
     assert "'ARCO_TEST_HN_TOKEN', which is not set" in row["attempt_error"]
+
+
+def test_a_task_prepares_only_the_resources_it_uses(
+    ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # hn_client's EnvVar is unset: an asset that does not use hn_client still runs, and its
+    # context.resources holds only what it uses (here the default IO manager).
+    monkeypatch.delenv("ARCO_TEST_HN_TOKEN", raising=False)
+    resources_location.EVENTS.clear()
+    launched = launch_run(ws, LaunchRequest("key:unrelated"))
+    executor = InProcessExecutor(ws, load_definitions(LOCATION))
+    assert drive_run(ws, launched.run_id, executor, timeout_s=30) == "SUCCESS"
+    assert resources_location.EVENTS == ["unrelated sees ['io_manager']"]
 
 
 def test_definition_metadata_is_in_the_deployed_snapshot(ws: Workspace) -> None:

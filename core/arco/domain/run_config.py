@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from arco.domain.canonical import canonical_json, sha256_hex
 from arco.domain.definitions import DefinitionsSnapshot
 from arco.domain.errors import InvalidInput
 
@@ -79,13 +78,6 @@ def resolve_run_config(
         _check(schema, values, asset)
         out[asset] = values
     return out
-
-
-def config_fingerprint(resolved: Mapping[str, Mapping[str, Any]]) -> str | None:
-    """A digest of the values a run was given (None when it was given none)."""
-    if not any(resolved.values()):
-        return None
-    return sha256_hex(canonical_json({k: dict(v) for k, v in resolved.items()}))
 
 
 def _check(schema: Mapping[str, Any], values: Mapping[str, Any], asset: str) -> None:

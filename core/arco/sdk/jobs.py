@@ -45,10 +45,6 @@ from arco.sdk.selections import AssetSelection, CoercibleToAssetSelection
 __all__ = ["UnresolvedAssetJobDefinition", "define_asset_job"]
 
 
-def _normalize_tags(tags: Mapping[str, object] | None, owner: str) -> dict[str, str]:
-    return json_tag_values(tags, owner)
-
-
 @dataclass(frozen=True)
 class UnresolvedAssetJobDefinition:
     """A job as `define_asset_job` returns it: a name and a selection, resolved to assets when
@@ -116,8 +112,8 @@ def define_asset_job(
         raise InvalidInput(f"{owner}: partitions_def must be a PartitionsDefinition")
     if description is not None and not isinstance(description, str):
         raise InvalidInput(f"{owner}: description must be a string")
-    definition_tags = validate_tags(_normalize_tags(tags, owner), owner)
-    explicit_run_tags = validate_tags(_normalize_tags(run_tags, owner), f"{owner} run tags")
+    definition_tags = validate_tags(json_tag_values(tags, owner), owner)
+    explicit_run_tags = validate_tags(json_tag_values(run_tags, owner), f"{owner} run tags")
     return UnresolvedAssetJobDefinition(
         name=name,
         selection=chosen,

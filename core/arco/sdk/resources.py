@@ -121,7 +121,7 @@ class ConfigurableResource(BaseModel):
 
 
 class Resources(SimpleNamespace):
-    """`context.resources`: every resource of the location, by key (`context.resources.db`)."""
+    """`context.resources`: the resources a task uses, by key (`context.resources.db`)."""
 
 
 def is_resource_annotation(annotation: object) -> bool:

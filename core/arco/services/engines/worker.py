@@ -438,7 +438,17 @@ def _call(
     config = configured[1](**config_values) if configured is not None else None
     context.op_config = config.model_dump(mode="json") if config is not None else None
     parameters = list(inspect.signature(function).parameters.values())
-    resources = {DEFAULT_IO_MANAGER_KEY: ObjectStoreIOManager(), **definitions.get_resources()}
+    checks = definitions.get_asset_checks(asset)
+    # Only what this task uses is prepared (as Dagster does): another asset's resource, its
+    # connections and its environment variables never touch this task.
+    needed = {
+        *wanted,
+        item.io_manager_key,
+        *(_io_manager_key(definitions, upstream) for upstream, _ in item.inputs.values()),
+        *(key for check in checks for key in check.required_resource_keys),
+    }
+    available = {DEFAULT_IO_MANAGER_KEY: ObjectStoreIOManager(), **definitions.get_resources()}
+    resources = {key: available[key] for key in sorted(needed) if key in available}
     with resources_for_execution(resources, context.log, io.storage) as ready:
         context.resources = Resources(**ready)
         args: list[Any] = []
@@ -475,11 +485,8 @@ def _call(
             manager.handle_output(out, stored)
             context.add_output_metadata(out.metadata)
         value = None if isinstance(stored, MaterializeResult) else stored
-        checks = [
-            _run_check(check, context, ready, value)
-            for check in definitions.get_asset_checks(asset)
-        ]
-        return result, checks
+        outcomes = [_run_check(check, context, ready, value) for check in checks]
+        return result, outcomes
 
 
 def _run_check(
@@ -552,6 +559,14 @@ def _select_output(result: Any, item: AssetsDefinition) -> Any:
     )
 
 
+def _io_manager_key(definitions: Definitions, upstream: str) -> str:
+    """The IO manager that stored `upstream`'s value (Dagster loads an input with it)."""
+    try:
+        return definitions.get_assets_definition(upstream).io_manager_key
+    except (NotFound, InvalidInput):  # an AssetSpec (or another location's asset)
+        return DEFAULT_IO_MANAGER_KEY
+
+
 def _io_manager(ready: Mapping[str, object], key: str, asset: str) -> IOManager:
     manager = ready.get(key)
     if not isinstance(manager, IOManager):
@@ -581,12 +596,7 @@ def _load_input(
     io: _Values,
 ) -> Any:
     upstream, metadata = item.inputs[name]
-    try:
-        source = definitions.get_assets_definition(upstream)
-        key = source.io_manager_key
-    except (NotFound, InvalidInput):  # an AssetSpec (or another location's asset)
-        key = DEFAULT_IO_MANAGER_KEY
-    manager = _io_manager(ready, key, upstream)
+    manager = _io_manager(ready, _io_manager_key(definitions, upstream), upstream)
     partitions = io.upstream_partitions(
         item.key.to_user_string(), context.partition_key_or_none, upstream
     )
