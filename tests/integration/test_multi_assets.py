@@ -35,6 +35,9 @@ def test_each_asset_of_a_multi_asset_is_its_own_node(ws: Workspace) -> None:
     assert {"raw/users", "raw/orders", "left", "right"} <= set(snapshot.assets)
     assert snapshot.assets["raw/users"].metadata == {"source": "crm"}
     assert snapshot.assets["raw/orders"].group == "sales"
+    # compute_kind and description apply to each asset of the multi-asset
+    assert snapshot.assets["raw/users"].kinds == ("python",)
+    assert snapshot.assets["raw/orders"].description == "Users and orders from the CRM."
     assert snapshot.assets["right"].dep_keys == ("raw/users",)
     assert snapshot.assets["raw/users"].compute == snapshot.assets["raw/orders"].compute
 

@@ -118,6 +118,8 @@ def multi_asset(
             seen[text] = output_name
             own_deps = node_args.pop("deps")
             own_group = node_args.pop("group_name")
+            node_args["kinds"] = [*(node_args["kinds"] or ()), *filter(None, [compute_kind])]
+            node_args["description"] = node_args["description"] or description
             node = _build_node(
                 key,
                 deps=[*shared, *own_deps],
@@ -148,7 +150,7 @@ def multi_asset(
             member.output_names = names
         return MultiAssetsDefinition(function, members)
 
-    _ = compute_kind, description, can_subset  # every function runs per selected asset
+    _ = can_subset  # every function runs per selected asset (module docstring)
     return decorate
 
 
