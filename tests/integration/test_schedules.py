@@ -181,6 +181,29 @@ def test_doctor_notices_a_stopped_timer(ws: Workspace) -> None:
     assert "hourly_latest" in {d["schedule"] for d in finding.details}
 
 
+def test_doctor_tells_a_schedule_catching_up_from_a_stopped_timer(ws: Workspace) -> None:
+    """A catch-up capped at 3 ticks per call is behind while the timer works through the
+    window: doctor says it is catching up (a warning), not that the timer is stopped."""
+    from arco.services.operations.doctor import run_doctor
+
+    tick(ws, "2024-01-01T01:00:00Z")
+    tick(ws, "2024-01-01T06:10:00Z")  # 5 missed hourly ticks in the 6 h window: 3 evaluated
+    assert isinstance(ws.clock, FixedClock)
+    ws.clock._now = int(at("2024-01-01T06:15:00Z").timestamp() * 1000)  # 06:00 late by 15 min
+    finding = {f.check: f for f in run_doctor(ws)}["schedules"]
+    assert finding.status == "warning", finding.as_dict()
+    assert "catching up" in finding.summary
+    assert [d["schedule"] for d in finding.details] == ["hourly_catchup"]
+    # With no call for longer than the grace since the capped one, the timer has stopped.
+    ws.clock._now = int(at("2024-01-01T06:21:00Z").timestamp() * 1000)
+    finding = {f.check: f for f in run_doctor(ws)}["schedules"]
+    assert finding.status == "error" and "timer is not running" in finding.summary
+    # The next calls work through the window, and doctor is content again.
+    tick(ws, "2024-01-01T07:31:00Z")
+    tick(ws, "2024-01-01T07:32:00Z")
+    assert {f.check: f for f in run_doctor(ws)}["schedules"].status == "ok"
+
+
 def test_a_catch_up_schedule_restarted_never_replays_the_ticks_of_its_stopped_period(
     ws: Workspace,
 ) -> None:
