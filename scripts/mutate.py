@@ -759,7 +759,11 @@ def summarize(modules: list[str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("modules", nargs="*", help="paths under core/arco or dotted names")
-    parser.add_argument("--survivors-only", action="store_true", help="rerun last survivors")
+    parser.add_argument(
+        "--survivors-only",
+        action="store_true",
+        help="rerun only the last survivors and undecided mutants (resumes a run)",
+    )
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
     parser.add_argument("--summary", action="store_true", help="print the table and stop")
     parser.add_argument("--tests", nargs="*", default=TEST_PATHS, help="suites to run")
@@ -795,8 +799,15 @@ def main(argv: list[str] | None = None) -> int:
         for done, m in enumerate(mutants):
             if done and done % 50 == 0:
                 print(f"  ... {done}/{len(mutants)}", flush=True)
+            if done and done % 10 == 0:  # an interrupted run keeps what it decided
+                _state_path(module).write_text(json.dumps([asdict(m) for m in mutants], indent=1))
             old = previous.get(m.key)
-            if old is not None and old["status"] not in ("survived", "uncovered", "error"):
+            if old is not None and old["status"] not in (
+                "pending",
+                "survived",
+                "uncovered",
+                "error",
+            ):
                 m.status, m.killer = old["status"], old.get("killer")
                 if m.killer:
                     kills[m.killer] = kills.get(m.killer, 0) + 1
