@@ -288,6 +288,21 @@ def test_two_multi_keys_never_share_a_number_even_far_along_a_minutely_dimension
     assert space.key_at(first_of_y) == "y|1800-01-01-00:00"
 
 
+def test_a_multi_key_its_key_space_cannot_number_is_not_a_key() -> None:
+    """The inner number must fit under STRIDE: has_key agrees with the key space."""
+    minutely = TimeWindowPartitionsDefinition(
+        cron_schedule="* * * * *", start="1800-01-01-00:00", fmt="%Y-%m-%d-%H:%M"
+    )
+    multi = MultiPartitionsDefinition({"a": StaticPartitionsDefinition(["x"]), "b": minutely})
+    later = datetime(9999, 1, 1, tzinfo=UTC)
+    last_fit = minutely.key_space().key_at(2**32 - 1)
+    too_far = minutely.key_space().key_at(2**32)
+    assert minutely.has_key(too_far, later)
+    assert multi.has_key(f"x|{last_fit}", later)
+    assert multi.key_space().index_of(f"x|{too_far}") is None
+    assert not multi.has_key(f"x|{too_far}", later)
+
+
 # --------------------------------------------------------------------------- subsets
 
 LETTERS = StaticPartitionsDefinition(["a", "b", "c", "d", "e", "f", "g"])

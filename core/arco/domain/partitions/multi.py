@@ -146,10 +146,15 @@ class MultiPartitionsDefinition(PartitionsDefinition):
         parts = key.split(SEPARATOR) if isinstance(key, str) else []
         if len(parts) != 2:
             return False
-        return all(
+        if not all(
             definition.has_key(part, now, dynamic)
             for (_, definition), part in zip(self._dimensions, parts, strict=True)
-        )
+        ):
+            return False
+        # The key space numbers an inner key under STRIDE only (a minutely dimension some
+        # 8,000 years after its start): a key it cannot number is not a key here either.
+        inner = self._dimensions[1][1].key_space(dynamic).index_of(parts[1])
+        return inner is not None and inner < STRIDE
 
     def describe(self) -> str:
         dims = ", ".join(f"{name}: {d.describe()}" for name, d in self._dimensions)
