@@ -387,8 +387,10 @@ def test_pause_resume_show_runs_and_retry_failed(
     assert "4/4 done (3 succeeded, 1 failed, 0 canceled; 4 planned)" in out
     assert "━" in out  # the progress bar
     assert "0 anchor partitions not started" in out
-    rows = {line.split("│")[1].strip(): line for line in out.splitlines() if line.count("│") > 4}
-    assert [c.strip() for c in rows["clean"].split("│")[2:6]] == ["9", "1", "0", "0"]
+    # Piped, the per-asset table is tab-separated, a header line then one line per asset.
+    rows = {line.split("\t")[0]: line.split("\t") for line in out.splitlines() if "\t" in line}
+    assert rows["asset"][:5] == ["asset", "materialized", "failed", "canceled", "in progress"]
+    assert rows["clean"][1:5] == ["9", "1", "0", "0"]
 
     runs = body_of(http.get(f"{URL}/{bf}/runs"))["runs"]
     runs_by_range = sorted(runs, key=lambda r: r["partition_range"]["first"])

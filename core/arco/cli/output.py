@@ -1,4 +1,7 @@
-"""Printing for the CLI: JSON for scripts, rich tables for people, errors on stderr."""
+"""Printing for the CLI: JSON for scripts, rich tables for people, errors on stderr.
+
+On a terminal, tables are drawn (and cut to its width); piped or redirected, they are written
+whole, tab-separated with a header line, and long lines are never wrapped, as `gh` does."""
 
 from __future__ import annotations
 
@@ -9,9 +12,10 @@ from typing import Any
 
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-console = Console()
-err_console = Console(stderr=True)
+console = Console(soft_wrap=not sys.stdout.isatty())
+err_console = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
 
 
 def print_json(value: Any) -> None:
@@ -28,7 +32,25 @@ def print_model(model: Any, value: Any) -> None:
     print_json(adapter.dump_python(checked, mode="json", exclude_unset=True))
 
 
+def shorten(text: str, width: int, keep: int | None = None) -> str:
+    """`text` cut to its first `keep` (width - 1) characters and '…' when longer than `width`,
+    on a terminal only: piped, values stay whole."""
+    if len(text) <= width or not console.is_terminal:
+        return text
+    return text[: width - 1 if keep is None else keep] + "…"
+
+
+def _cell(value: Any) -> str:
+    """A whole value on one line, its markup rendered: tabs and line breaks would split it."""
+    text = "" if value is None else Text.from_markup(str(value)).plain
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
+
+
 def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    if not console.is_terminal:
+        lines = ["\t".join(columns), *("\t".join(_cell(v) for v in row) for row in rows)]
+        sys.stdout.write("\n".join(lines) + "\n")
+        return
     table = Table(title=title, title_justify="left", header_style="bold")
     for index, column in enumerate(columns):
         table.add_column(column, no_wrap=index == 0)  # names stay whole and greppable

@@ -11,7 +11,7 @@ from rich.markup import escape
 
 from arco.api import models as m
 from arco.cli.common import Context, handle_errors, json_option, pass_ctx
-from arco.cli.output import console, print_model, print_table
+from arco.cli.output import console, print_model, print_table, shorten
 from arco.cli.runs import when
 from arco.cli.staleness import cause_text, staleness_styled
 
@@ -38,7 +38,7 @@ def outcome_styled(outcome: str) -> str:
 
 def short_key(run_key: str) -> str:
     """'reconcile-<24 hex>' -> 'reconcile-<8 hex>…' (--json has the whole key)."""
-    return run_key if len(run_key) <= 19 else run_key[:18] + "…"
+    return shorten(run_key, 19)
 
 
 def _partition(partition: str | None) -> str:

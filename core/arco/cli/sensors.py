@@ -10,7 +10,7 @@ from rich.markup import escape
 from arco.api import models as m
 from arco.cli.automation import parse_now
 from arco.cli.common import Context, add_start_stop, handle_errors, json_option, pass_ctx
-from arco.cli.output import console, print_json, print_model, print_table
+from arco.cli.output import console, print_json, print_model, print_table, shorten
 from arco.cli.runs import definitions_option, parse_tags, styled
 from arco.domain.errors import InvalidInput
 
@@ -25,8 +25,7 @@ def _time(iso: str | None) -> str:
 def _short(text: str | None, width: int = 32) -> str:
     if text is None:
         return ""
-    text = text if len(text) <= width else text[: width - 1] + "…"
-    return escape(text)
+    return escape(shorten(text, width))
 
 
 def _summary(text: str | None) -> str:

@@ -13,7 +13,7 @@ from rich.markup import escape
 
 from arco.api import models as m
 from arco.cli.common import Context, handle_errors, pass_ctx
-from arco.cli.output import console, print_model, print_table
+from arco.cli.output import console, print_model, print_table, shorten
 from arco.cli.runs import when
 from arco.domain.errors import InvalidInput
 from arco.domain.staleness import (
@@ -47,7 +47,7 @@ def _values(options: tuple[str, ...]) -> tuple[str, ...]:
 def _version(text: Any) -> str:
     """A data or code version, short enough to read: long hashes keep 6 characters."""
     value = "" if text is None else str(text)
-    return value if len(value) <= 12 else value[:6] + "…"
+    return shorten(value, 12, keep=6)
 
 
 def _key(asset: Any, partition: Any) -> str:
