@@ -20,7 +20,7 @@ from google.api_core import exceptions as gexc
 from google.cloud import storage  # type: ignore[attr-defined]
 from google.cloud.storage.retry import DEFAULT_RETRY
 
-from arco.domain.errors import StorageUnavailable
+from arco.domain.errors import Misconfigured, StorageUnavailable
 from arco.domain.names import validate_prefix
 from arco.storage.port import ListedObject, StoredObject, WriteOutcome, WriteResult
 
@@ -39,6 +39,16 @@ _UNAVAILABLE: tuple[type[BaseException], ...] = (
 _PINNED_READ_ATTEMPTS = 5
 
 
+NO_CREDENTIALS = (
+    "no usable Google credentials: run `gcloud auth application-default login`, or set "
+    "GOOGLE_APPLICATION_CREDENTIALS to a key file (STORAGE_EMULATOR_HOST for fake-gcs-server)"
+)
+
+
+def _url(bucket: str, prefix: str) -> str:
+    return f"gs://{bucket}/{prefix}" if prefix else f"gs://{bucket}"
+
+
 class GcsObjectStore:
     """Objects under `gs://bucket/prefix/`; keys are relative to the prefix."""
 
@@ -55,7 +65,10 @@ class GcsObjectStore:
         self._root = f"{self._prefix}/" if self._prefix else ""
         if client is None:
             # With STORAGE_EMULATOR_HOST set the client picks anonymous credentials by itself.
-            client = storage.Client(project=os.environ.get("GOOGLE_CLOUD_PROJECT") or None)
+            try:
+                client = storage.Client(project=os.environ.get("GOOGLE_CLOUD_PROJECT") or None)
+            except google.auth.exceptions.DefaultCredentialsError as exc:
+                raise Misconfigured(f"{_url(bucket, self._prefix)}: {NO_CREDENTIALS}") from exc
         self._client = client
         self._bucket = client.bucket(bucket)
         # Every call below is safe to retry: writes always carry a generation precondition and
@@ -66,9 +79,7 @@ class GcsObjectStore:
 
     @property
     def url(self) -> str:
-        if self._prefix:
-            return f"gs://{self._bucket_name}/{self._prefix}"
-        return f"gs://{self._bucket_name}"
+        return _url(self._bucket_name, self._prefix)
 
     @contextmanager
     def _translate(self, what: str) -> Iterator[None]:
@@ -76,6 +87,13 @@ class GcsObjectStore:
             yield
         except _UNAVAILABLE as exc:
             raise StorageUnavailable(f"{self.url}: {what} failed: {exc}") from exc
+        except google.auth.exceptions.RefreshError as exc:
+            raise Misconfigured(f"{self.url}: {what} failed: {NO_CREDENTIALS} ({exc})") from exc
+        except (gexc.Unauthorized, gexc.Forbidden) as exc:
+            raise Misconfigured(
+                f"{self.url}: {what} refused ({exc.code}): these credentials may not use the "
+                "bucket; grant roles/storage.objectAdmin on it (docs/deploy.md)"
+            ) from exc
 
     def _write(self, key: str, data: bytes, generation: int, outcome: WriteOutcome) -> WriteResult:
         blob = self._bucket.blob(self._root + key)

@@ -17,10 +17,10 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import boto3
-from botocore.exceptions import ClientError, HTTPClientError
+from botocore.exceptions import ClientError, HTTPClientError, NoCredentialsError
 from botocore.exceptions import ConnectionError as BotoConnectionError
 
-from arco.domain.errors import StorageUnavailable
+from arco.domain.errors import Misconfigured, StorageUnavailable
 from arco.domain.names import validate_prefix
 from arco.storage.port import ListedObject, StoredObject, WriteOutcome, WriteResult
 
@@ -67,10 +67,20 @@ class S3ObjectStore:
             yield
         except (BotoConnectionError, HTTPClientError) as exc:
             raise StorageUnavailable(f"{self.url}: {what} failed: {exc}") from exc
+        except NoCredentialsError as exc:
+            raise Misconfigured(
+                f"{self.url}: {what} failed: no AWS credentials: set AWS_ACCESS_KEY_ID and "
+                "AWS_SECRET_ACCESS_KEY, or AWS_PROFILE"
+            ) from exc
         except ClientError as exc:
             status = _status(exc)
             if status >= 500 or status == 429 or _code(exc) in _UNAVAILABLE_CODES:
                 raise StorageUnavailable(f"{self.url}: {what} failed: {exc}") from exc
+            if status in (401, 403) and _code(exc) not in _PRECONDITION_CODES:
+                raise Misconfigured(
+                    f"{self.url}: {what} refused ({_code(exc) or status}): these credentials "
+                    "may not use the bucket"
+                ) from exc
             raise
 
     def _put(
