@@ -343,6 +343,8 @@ ERRORS = [
     ("+report or lonely", "old clause syntax, read only as the whole selection at position 1"),
     ("2+report", "(write key:report with the traversal)"),
     ("chain/t*", "unknown asset 'chain/t' ('*' around a bare name means every level"),
+    ("+chain/t*", "old clause syntax; for a key pattern write key:chain/t*)"),
+    ("*chain/t+", "old clause syntax; for a key pattern write key:*chain/t)"),
 ]
 
 
@@ -362,8 +364,13 @@ def test_non_strings_and_huge_inputs_are_rejected() -> None:
         parse_selection(3)  # type: ignore[arg-type]
     with pytest.raises(InvalidInput, match="must be a string or a Selection"):
         select_assets(None, DEFS)  # type: ignore[arg-type]
-    with pytest.raises(InvalidInput, match="longer than"):
+    with pytest.raises(InvalidInput, match="longer than 10000 characters"):
         parse_selection("report or " * 2000 + "report")
+    # The limit is 10,000 characters: exactly that many parse, one more does not.
+    at_limit = "report" + " " * (10_000 - len("report"))
+    assert parse_selection(at_limit) == parse_selection("report")
+    with pytest.raises(InvalidInput, match="longer than 10000 characters"):
+        parse_selection(at_limit + " ")
 
 
 # --- properties --------------------------------------------------------------------------------
