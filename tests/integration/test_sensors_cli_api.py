@@ -352,9 +352,11 @@ def test_push_a_message_here_as_pubsub_would(
         1,
         "m-cli",
     )
+    assert answer["tick"]["status"] == "SUCCESS" and answer["tick"]["message_id"] == "m-cli"
     code, out = run("sensors", "push", "orders_landed", "--data", data,
                     "--message-id", "m-cli", "--definitions", LOCATION)  # fmt: skip
     assert code == 0 and "REQUESTED" in out  # delivered again: the same key, one effect
+    assert out.rstrip().endswith("tick SUCCESS")
     ws.compactor.compact_until_idle()
     ticks = [t for t in ws.snapshot().rows("sensor_ticks").values() if t["message_id"] == "m-cli"]
     assert len(ticks) == 1 and ticks[0]["status"] == "SUCCESS"
@@ -366,3 +368,18 @@ def test_push_a_message_here_as_pubsub_would(
     assert code == 2 and "--definitions" in out
     assert ledger_size(ws) == size  # refused here: nothing written, nothing quarantined
     assert list(ws.store.list(f"{ws.layout.root}quarantine/")) == []
+
+
+def test_a_push_to_a_stopped_sensor_says_its_tick_was_skipped(
+    run: Run, ws: Workspace, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The function still runs (it returned REQUESTED); the CLI tells what the tick became."""
+    monkeypatch.delenv("ARCO_DEFINITIONS", raising=False)
+    code, out = run("sensors", "stop", "orders_landed")
+    assert code == 0, out
+    code, out = run("sensors", "push", "orders_landed", "--data", '{"day": "2024-01-03"}',
+                    "--message-id", "m-stopped", "--definitions", LOCATION)  # fmt: skip
+    assert code == 0, out
+    assert "the function returned REQUESTED with 1 run request(s)" in out
+    assert out.rstrip().endswith("tick SKIPPED (sensor is stopped)")
+    assert ws.snapshot().table("run_requests").num_rows == 0

@@ -199,6 +199,7 @@ def register(cli: click.Group) -> None:
 
         from arco.services.code_location import load_definitions
         from arco.services.engines.sensor_push import PushHandler
+        from arco.services.queries.sensors import tick_of_message
 
         if not reference:
             raise InvalidInput("give the code location: --definitions pkg.module:attr")
@@ -218,10 +219,21 @@ def register(cli: click.Group) -> None:
         if answer.status != 200:
             raise InvalidInput(answer.body["error"]["message"])
         c.ws.compactor.compact_until_idle()
+        # The evaluation's outcome is what the function returned; the tick is what the fold
+        # made of it (a stopped sensor's evaluation is a SKIPPED tick that requests nothing).
+        tick = tick_of_message(c.ws, name, answer.body["message_id"])
         if as_json:
-            print_json(answer.body)
-        else:
-            console.print(
-                f"sensor {escape(name)} evaluated message {answer.body['message_id']}: "
-                f"{styled(answer.body['outcome'])}, {answer.body['run_requests']} run request(s)"
-            )
+            print_json({**answer.body, "tick": tick})
+            return
+        said = (
+            f"sensor {escape(name)} evaluated message {escape(answer.body['message_id'])}: "
+            f"the function returned {styled(answer.body['outcome'])} with "
+            f"{answer.body['run_requests']} run request(s)"
+        )
+        if tick is None:
+            console.print(f"{said}; the tick is not folded yet")
+            return
+        why = tick["skip_reason"] or tick["error"]
+        console.print(
+            f"{said}; tick {styled(tick['status'])}" + (f" ({escape(why)})" if why else "")
+        )

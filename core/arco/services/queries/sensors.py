@@ -134,6 +134,17 @@ def sensor_ticks(
     return sensor_ticks_page(ws, name, status, limit, before)[0]
 
 
+def tick_of_message(ws: Workspace, name: str, message_id: str) -> dict[str, Any] | None:
+    """The folded tick of a push sensor's message (None until the compactor has folded it):
+    what the evaluation became, e.g. SKIPPED when the sensor is stopped."""
+    table = ws.snapshot().table(SENSOR_TICKS.name)
+    mask = pc.and_(
+        pc.equal(table.column("sensor"), name), pc.equal(table.column("message_id"), message_id)
+    )
+    rows = table.filter(mask).sort_by([("tick_id", "descending")]).slice(0, 1).to_pylist()
+    return _tick(rows[0]) if rows else None
+
+
 def _tick(r: dict[str, Any]) -> dict[str, Any]:
     return {
         "sensor": r["sensor"],
