@@ -157,6 +157,9 @@ def test_create_over_http_with_an_idempotency_key(http: FlaskClient, ws: Workspa
     created = body_of(response)
     assert created["created"] is True and created["backfill_id"].startswith("bf_")
     assert created["partitions"] == 10 and created["chunks"] == 2 and created["anchor"] == "raw"
+    # Readable at once (read-your-writes), though no compactor ran since it was created.
+    shown = http.get(f"{URL}/{created['backfill_id']}")
+    assert shown.status_code == 200 and body_of(shown)["status"] == "REQUESTED"
 
     size = ledger_size(ws)
     response = http.post(URL, json=body, headers=key)

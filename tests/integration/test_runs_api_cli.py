@@ -152,10 +152,17 @@ def test_inspect_cancel_and_rerun_over_http(store: ObjectStore) -> None:
     )
     assert launched.status_code == 201
     run_id = launched.json["run_id"]
-    assert client.get(f"/v1/workspaces/api/runs/{run_id}").status_code == 404  # not folded yet
-    ws.compactor.compact_until_idle()
-    view = client.get(f"/v1/workspaces/api/runs/{run_id}").json
+    # Read-your-writes: the run is in the ledger, not yet published; the GET's miss compacts
+    # once and finds it (no compaction in between).
+    manifest = ws.manifest().manifest_id
+    got = client.get(f"/v1/workspaces/api/runs/{run_id}")
+    assert got.status_code == 200, got.json
+    view = got.json
     assert view["status"] == "QUEUED" and len(view["task_list"]) == 2
+    assert ws.manifest().manifest_id == manifest + 1
+    # A run that does not exist is still 404, and looking for it publishes nothing new.
+    assert client.get("/v1/workspaces/api/runs/run_nope").status_code == 404
+    assert ws.manifest().manifest_id == manifest + 1
     assert client.get("/v1/workspaces/api/runs?status=QUEUED").json["runs"][0]["run_id"] == run_id
     assert client.get("/v1/workspaces/api/runs?status=BOGUS").status_code == 400
     rerun = client.post(f"/v1/workspaces/api/runs/{run_id}/rerun", json={"from_failure": True})

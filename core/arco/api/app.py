@@ -39,6 +39,7 @@ from arco.domain.errors import (
     Unauthenticated,
 )
 from arco.services.auth import Caller, Gate, NotConfigured
+from arco.services.workspace import Workspace
 from arco.services.workspaces import WorkspaceDirectory
 
 log = logging.getLogger(__name__)
@@ -115,6 +116,17 @@ def _body(model: type[BaseModel]) -> BaseModel:
         raise RequestInvalid(message, fields) from None
 
 
+def _fold_pending(ws: Workspace) -> bool:
+    """Read-your-writes: compact the workspace once (what a caller just wrote, e.g. a run it
+    launched, is in the ledger but maybe not yet published). True when something was folded.
+    A compaction that fails says nothing about the request: the miss stands."""
+    try:
+        return ws.compactor.compact().published
+    except ArcoError as exc:
+        log.warning("read-your-writes compaction of %s failed: %s", ws.name, exc)
+        return False
+
+
 def _view(
     route: Route, directory: WorkspaceDirectory, gate: Gate, deployment: Deployment
 ) -> Callable[..., Response]:
@@ -151,7 +163,12 @@ def _view(
             path, query, body, {k.lower(): v for k, v in request.headers.items()}, deployment.admins
         )
         try:
-            result = route.handler(target, identity, req)
+            try:
+                result = route.handler(target, identity, req)
+            except NotFound:
+                if not route.reads_its_own_writes or not _fold_pending(target):
+                    raise
+                result = route.handler(target, identity, req)
         except RequestInvalid:
             raise
         except InvalidInput as exc:

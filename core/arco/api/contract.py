@@ -131,6 +131,12 @@ class Route:
         return isinstance(self.access, Role)
 
     @property
+    def reads_its_own_writes(self) -> bool:
+        """A route naming a run or backfill by id: one created a moment ago may be in the ledger
+        and not yet in the published state, so a miss compacts once and looks again."""
+        return self.workspace and bool(ID_PARAMS_CREATED_BY_WRITES & set(_params(self.path)))
+
+    @property
     def flask_rule(self) -> str:
         """`/v1/workspaces/{name}/assets/{asset}` as a Flask rule; `asset` keys hold slashes."""
         return re.sub(
@@ -144,6 +150,11 @@ class Route:
 
 
 PATH_PARAMS_WITH_SLASHES = frozenset({"asset"})
+ID_PARAMS_CREATED_BY_WRITES = frozenset({"run_id", "backfill_id"})
+
+
+def _params(path: str) -> list[str]:
+    return re.findall(r"\{(\w+)\}", path)
 
 
 def route(
