@@ -246,6 +246,8 @@ def test_in_flight_limit_and_heartbeat_timeouts(ws: Workspace) -> None:
     from arco.services.commands.settings import change_setting
 
     change_setting(ws, "runs.max_in_flight", 1, "r1", "test")
+    change_setting(ws, "runs.task_max_retries", 1, "r2", "test")  # Dagster's default is 0
+    ws.compactor.compact_until_idle()  # a launch reads the published settings
     first = launch_run(ws, LaunchRequest("key:raw_events", partition="2024-01-01"))
     advance(ws, 1)
     second = launch_run(ws, LaunchRequest("key:raw_events", partition="2024-01-02"))
@@ -259,6 +261,19 @@ def test_in_flight_limit_and_heartbeat_timeouts(ws: Workspace) -> None:
     assert result.tasks_timed_out == 1
     task = run_status(ws, first.run_id)["task_list"][0]
     assert task["status"] == "RETRY_WAIT" and "never started" in task["error"]
+
+
+def test_by_default_a_failed_attempt_is_not_retried_as_in_dagster(ws: Workspace) -> None:
+    """No retry_policy and no `runs.task_max_retries` setting: the first failure ends the task."""
+    launched = launch_run(ws, LaunchRequest("key:raw_events", partition="2024-01-01"))
+    waiting = NoWorkers()
+    run_timer(ws, now_of(ws), dispatcher=waiting)
+    advance(ws, 31 * 60)  # the order is never delivered: the attempt times out
+    result = run_timer(ws, now_of(ws), dispatcher=waiting)
+    assert result.tasks_timed_out == 1
+    view = run_status(ws, launched.run_id)
+    assert view["task_list"][0]["status"] == "FAILURE" and view["status"] == "FAILURE"
+    assert view["task_list"][0]["max_attempts"] == 1
 
 
 def test_a_redelivered_order_runs_once(ws: Workspace, executor: InProcessExecutor) -> None:

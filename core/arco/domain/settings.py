@@ -70,8 +70,8 @@ SETTINGS: dict[str, SettingSpec] = {
         SettingSpec(
             "runs.task_max_retries",
             int,
-            2,
-            "Retries of a failed task when its asset has no retry_policy (Dagster: 0).",
+            0,
+            "Retries of a failed task when its asset has no retry_policy (0, as Dagster).",
         ),
         SettingSpec(
             "runs.task_retry_delay_seconds",
