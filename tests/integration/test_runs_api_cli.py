@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from pathlib import Path
 from typing import Any
@@ -242,6 +243,32 @@ def test_the_cli_runs_waits_inspects_and_reexecutes(arco) -> None:  # type: igno
     assert code == 2 and "no run" in out
     code, out = arco("rerun", run_id)
     assert code == 2 and "--from-failure or --selection" in out
+
+
+def test_wait_streams_task_events_and_prints_the_failures_traceback(arco) -> None:  # type: ignore[no-untyped-def]
+    """A failing asset: `--wait` says which task failed as it happens, then the traceback the
+    worker recorded; `arco logs` shows it too. No retry (Dagster's default): one attempt."""
+    assert arco("deploy", "--definitions", LOCATION)[0] == 0
+    code, out = arco(
+        "run", "key:raw_events or key:bad_metric or key:bad_report", "--partition", "2024-01-05",
+        "--wait", "--definitions", LOCATION,
+    )  # fmt: skip
+    assert code == 1, out
+    lines = out.splitlines()
+    failed = "bad_metric[2024-01-05] #1 FAILURE: ValueError: metric is undefined on 2024-01-05"
+    assert failed in lines, out
+    assert "raw_events[2024-01-05] #1 SUCCESS" in lines
+    assert any(line.startswith("bad_report[2024-01-05] #0 SKIPPED") for line in lines), out
+    # The events come in the order they happened, before the summary and the traceback.
+    assert lines.index("raw_events[2024-01-05] #1 SUCCESS") < lines.index(failed)
+    trace = out[out.index("bad_metric[2024-01-05] attempt 1 failed:") :]
+    assert "Traceback (most recent call last):" in trace
+    assert 'runs_graph.py", line' in trace and "in bad_metric" in trace
+    assert trace.rstrip().endswith("ValueError: metric is undefined on 2024-01-05")
+    run_id = re.findall(r"run (run_[0-9a-z]+)", out)[0]
+    code, logs = arco("logs", run_id)
+    assert code == 0 and "asset bad_metric failed: ValueError" in logs
+    assert "Traceback (most recent call last):" in logs and "in bad_metric" in logs
 
 
 def test_tick_executes_runs_and_at_simulates_time(arco) -> None:  # type: ignore[no-untyped-def]

@@ -62,8 +62,11 @@ def definitions_option(fn: Any) -> Any:
     )(fn)
 
 
-def _wait(c: Context, run_id: str, reference: str | None, as_json: bool) -> str:
-    """Drive (with --definitions) or watch a run until it finishes, with a progress bar."""
+def _wait(
+    c: Context, run_id: str, reference: str | None, as_json: bool
+) -> tuple[str, list[dict[str, Any]]]:
+    """Drive (with --definitions) or watch a run until it finishes, with a progress bar and a
+    line per task event; its status and the tasks whose last attempt failed."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
     from arco.services.engines.dispatch import InProcessExecutor, NoWorkers, TaskDispatcher
@@ -77,7 +80,9 @@ def _wait(c: Context, run_id: str, reference: str | None, as_json: bool) -> str:
     elif not as_json:
         console.print("[dim]no --definitions: watching while workers elsewhere run the tasks[/]")
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, transient=True, disable=as_json) as bar:
+    seen: dict[int, tuple[str, int]] = {}
+    failed: dict[int, dict[str, Any]] = {}
+    with Progress(*columns, transient=True, disable=as_json, console=console) as bar:
         task = bar.add_task(run_id, total=None)
 
         def progress(counts: dict[str, int], status: str) -> None:
@@ -88,26 +93,62 @@ def _wait(c: Context, run_id: str, reference: str | None, as_json: bool) -> str:
                 description=f"{run_id} {status}",
             )
 
-        return drive_run(c.ws, run_id, dispatcher, on_progress=progress)
+        def report(tasks: list[dict[str, Any]]) -> None:
+            """A line per task event (started, ended, waiting to retry), as they happen."""
+            for t in tasks:
+                state = (t["status"], t["attempt"])
+                if seen.get(t["index"]) == state:
+                    continue
+                seen[t["index"]] = state
+                if t["status"] in ("FAILURE", "RETRY_WAIT") and t["error"]:
+                    failed[t["index"]] = t
+                if not as_json and t["status"] not in ("PENDING", "QUEUED"):
+                    bar.console.print(task_event_line(t))
+
+        status = drive_run(c.ws, run_id, dispatcher, on_progress=progress, on_tasks=report)
+    return status, list(failed.values())
+
+
+def task_label(t: dict[str, Any]) -> str:
+    return str(t["asset"]) + (f"[{t['partition']}]" if t["partition"] else "")
+
+
+def task_event_line(t: dict[str, Any]) -> str:
+    """`raw_events[2024-01-01] #1 FAILURE: ValueError: boom` (markup)."""
+    line = f"{escape(task_label(t))} #{t['attempt']} {styled(t['status'])}"
+    if t["status"] == "RETRY_WAIT" and t["retry_at_ms"]:
+        line += f" (retry at {when(t['retry_at_ms'])} UTC, attempt {t['attempt'] + 1} of "
+        line += f"{t['max_attempts']})"
+    if t["status"] in ("FAILURE", "RETRY_WAIT") and t["error"]:
+        last = t["error"].rstrip().splitlines()[-1]  # the exception's own line
+        line += f": {escape(last)}"
+    if t["status"] == "SKIPPED" and t["skipped_because"]:
+        line += f" ({escape(str(t['skipped_because']))})"
+    return line
 
 
 def _launched(c: Context, result: Any, wait: bool, reference: str | None, as_json: bool) -> None:
     body = result.as_dict()
-    if wait:
-        body["status"] = _wait(c, result.run_id, reference, as_json)
-    else:
-        c.ws.compactor.compact_until_idle()
-    if as_json:
-        print_json(body)
-    else:
+    if not as_json:
         verb = "launched" if result.created else "run_key already used: existing"
         console.print(
             f"{verb} run [bold]{result.run_id}[/]: {result.tasks} task(s) over "
             f"{len(result.assets)} asset(s)"
         )
-        if wait:
-            console.print(f"run {result.run_id} finished: {styled(body['status'])}")
-    if wait and body["status"] != "SUCCESS":
+    if not wait:
+        c.ws.compactor.compact_until_idle()
+        if as_json:
+            print_json(body)
+        return
+    body["status"], failed = _wait(c, result.run_id, reference, as_json)
+    if as_json:
+        print_json(body)
+    else:
+        console.print(f"run {result.run_id} finished: {styled(body['status'])}")
+        for t in failed:  # what went wrong, whole: the traceback the worker recorded
+            console.print(f"[red]{escape(task_label(t))} attempt {t['attempt']} failed:[/]")
+            console.print(escape(t["error"].rstrip()), highlight=False)
+    if body["status"] != "SUCCESS":
         raise SystemExit(1)
 
 
@@ -328,6 +369,8 @@ def register(cli: click.Group) -> None:
                 f"[dim]{when(r.get('time_ms'))}[/] {r.get('level', ''):7} "
                 f"{escape(label)} #{r.get('attempt', '')}: {escape(str(r.get('message', '')))}"
             )
+            if r.get("exception"):  # a record logged with exc_info: its traceback, whole
+                console.print(escape(str(r["exception"]).rstrip()), highlight=False)
 
     @cli.command("cancel")
     @click.argument("run_id")

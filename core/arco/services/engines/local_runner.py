@@ -12,12 +12,15 @@ from collections.abc import Callable
 from arco.clock import clock_now
 from arco.domain.errors import NotFound
 from arco.domain.runs import TERMINAL_RUN
+from arco.domain.tables import Row
 from arco.services.engines.dispatch import TaskDispatcher
 from arco.services.engines.timer import TimerResult, run_timer
 from arco.services.queries.runs import find_run, tasks_of
 from arco.services.workspace import Workspace
 
 Progress = Callable[[dict[str, int], str], None]
+TaskWatcher = Callable[[list[Row]], None]
+"""Called after every timer call with the run's task rows (to report what changed)."""
 
 
 def drive_run(
@@ -28,6 +31,7 @@ def drive_run(
     poll_s: float = 1.0,
     on_progress: Progress | None = None,
     sleep: Callable[[float], None] = time.sleep,
+    on_tasks: TaskWatcher | None = None,
 ) -> str:
     """Run timer calls until run `run_id` is terminal; its final status.
 
@@ -41,6 +45,9 @@ def drive_run(
         run = find_run(snapshot, run_id)
         if run is None:
             raise NotFound(f"no run {run_id!r} in workspace {ws.name!r}")
+        tasks = tasks_of(snapshot, run_id)
+        if on_tasks is not None:
+            on_tasks(tasks)
         if on_progress is not None:
             counts = {
                 "total": run["tasks_total"],
@@ -56,9 +63,7 @@ def drive_run(
             return str(run["status"])
         if result.progressed:
             continue
-        retries = [
-            t["retry_at_ms"] for t in tasks_of(snapshot, run_id) if t["status"] == "RETRY_WAIT"
-        ]
+        retries = [t["retry_at_ms"] for t in tasks if t["status"] == "RETRY_WAIT"]
         wait_s = poll_s
         if retries:
             wait_s = max(0.0, min(min(retries) - ws.clock.now_ms(), 900_000) / 1000)

@@ -306,7 +306,8 @@ def execute_task(
     except Exception as exc:  # the asset's failure is reported, not raised
         outcome = "FAILURE"
         error = "".join(traceback.format_exception(exc))[-MAX_ERROR_CHARS:]
-        logger.error("asset %s failed: %s: %s", order.asset, type(exc).__name__, exc)
+        # With its traceback: `arco logs RUN` shows it next to what the asset logged.
+        logger.error("asset %s failed: %s: %s", order.asset, type(exc).__name__, exc, exc_info=exc)
     finally:
         stop.set()
         beat.join(timeout=5)
