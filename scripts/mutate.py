@@ -531,6 +531,10 @@ def coverage_pass(modules: list[str], test_paths: list[str]) -> Coverage:
         @pytest.hookimpl(hookwrapper=True)
         def pytest_runtest_protocol(self, item: Any, nextitem: Any) -> Any:
             hits.clear()
+            # A cached function (the event catalog's installers behind `default_registry`)
+            # runs for the first test that needs it only: with the caches cleared, every test
+            # that depends on it records its lines, and so is chosen to run its mutants.
+            _clear_caches()
             start = time.perf_counter()
             yield
             cov.durations[item.nodeid] = time.perf_counter() - start
