@@ -20,6 +20,7 @@ from arco.domain.schedules import (
 )
 from arco.domain.state import FoldState, StagedState
 from arco.domain.system_tables import SYSTEM_TABLES
+from arco.domain.tables import ROW_VERSION
 from tests.factories import BASE_MS, EnvelopeWriter, FoldProjection
 
 
@@ -164,8 +165,10 @@ def test_a_deploy_declares_schedules_and_tracks_their_default_running_time() -> 
     deploy(1_000, ("b", "RUNNING"), ("a", "STOPPED"))
     assert (row("a")["declared_since_ms"], row("a")["default_running_since_ms"]) == (1_000, None)
     assert (row("b")["declared_since_ms"], row("b")["default_running_since_ms"]) == (1_000, 1_000)
+    stamps = {n: row(n)[ROW_VERSION] for n in "ab"}
     deploy(2_000, ("a", "STOPPED"), ("b", "RUNNING"))  # unchanged: nothing moves
     assert row("b")["declared_since_ms"] == 1_000 and row("b")["default_running_since_ms"] == 1_000
+    assert {n: row(n)[ROW_VERSION] for n in "ab"} == stamps  # not even rewritten
     deploy(3_000, ("b", "STOPPED"))
     assert row("b")["default_running_since_ms"] is None and row("b")["declared_since_ms"] == 1_000
     deploy(4_000, ("b", "RUNNING"))
