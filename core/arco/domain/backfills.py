@@ -7,11 +7,13 @@ chunk arithmetic, the lifecycle and its fold rules. Pure.
   creation to sorted, disjoint, half-open index ranges of the anchor asset's key space (a
   100,000-partition backfill is one range, never a 100,000-key list). Chunk `i` is positions
   `[i * size, (i + 1) * size)` of the concatenated ranges, computed without listing keys.
-- Lifecycle (Dagster's `BulkActionStatus`, plus PAUSED, which Dagster OSS lacks):
+- Lifecycle (Dagster's `BulkActionStatus` without its deprecated COMPLETED and its FAILING,
+  plus PAUSED, which Dagster OSS lacks; docs/backfills.md §3):
 
       REQUESTED --pause--> PAUSED --resume--> REQUESTED
       REQUESTED | PAUSED --cancel--> CANCELING --canceled (no run in flight)--> CANCELED
       REQUESTED --complete--> COMPLETED_SUCCESS | COMPLETED_FAILED
+      REQUESTED | PAUSED | CANCELING --fail (the timer's decision raised)--> FAILED
 
   Terminal states are final. A transition is applied when the backfill is in one of its
   source states and superseded otherwise (a duplicate, or a race the service already refused
