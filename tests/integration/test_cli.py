@@ -175,3 +175,32 @@ def test_access_list_shows_the_deployment_admins(run, monkeypatch: pytest.Monkey
             "changed_at_ms": None,
         }
     ]
+
+
+def test_definitions_validate_checks_a_code_location_without_a_store(tmp_path: Path) -> None:
+    """For CI: exit 0 with what would be deployed, 2 with the reason; no store is opened."""
+    store = tmp_path / "never"
+    runner = CliRunner()
+
+    def validate(reference: str, *extra: str) -> tuple[int, str]:
+        args = ["--store", f"file://{store}", "definitions", "validate", "--definitions"]
+        result = runner.invoke(cli, [*args, reference, *extra])
+        return result.exit_code, result.output
+
+    code, out = validate("tests.fixtures.code_locations.simple:defs")
+    assert code == 0, out
+    # simple.py: raw, clean, report, events, daily_events, region_stats, dashboard; 2 schedules.
+    assert "valid: tests.fixtures.code_locations.simple:defs: 7 assets, 0 checks, 0 jobs, " in out
+    assert "2 schedules, 0 sensors; snapshot " in out
+    code, out = validate("tests.fixtures.code_locations.simple:defs", "--json")
+    summary = json.loads(out)
+    assert (summary["valid"], summary["assets"], summary["schedules"]) == (True, 7, 2)
+    assert len(summary["content_hash"]) == 64
+
+    code, out = validate("tests.fixtures.code_locations.bad_cron:defs")
+    assert code == 2 and "bad_cron.py:10" in out and "0 0 30 2 *" in out, out
+    code, out = validate("tests.fixtures.code_locations.cycle:defs")
+    assert code == 2 and "cycle" in out
+    code, out = validate("no_such_module:defs", "--json")
+    assert code == 2 and "cannot import" in json.loads(out)["error"]["message"]
+    assert not store.exists()

@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime, timedelta
 
 import click
+from rich.markup import escape
 
 from arco.api import models as m
 from arco.cli.common import Context, add_start_stop, handle_errors, json_option, pass_ctx
@@ -63,6 +64,40 @@ def register(cli: click.Group) -> None:
             )
         else:
             console.print(f"unchanged: snapshot {result['content_hash'][:12]} is already deployed")
+
+    @cli.group()
+    def definitions() -> None:
+        """Check a code location without a store (Dagster: `dagster definitions validate`)."""
+
+    @definitions.command("validate")
+    @click.option(
+        "--definitions",
+        "reference",
+        envvar="ARCO_DEFINITIONS",
+        required=True,
+        help="The code location, pkg.module:attr. [env: ARCO_DEFINITIONS]",
+    )
+    @json_option
+    @handle_errors
+    def definitions_validate(reference: str, as_json: bool) -> None:
+        """Load the code location and build its snapshot as `deploy` would, touching no store.
+
+        Exit 0 when it would deploy, 2 with the reason (file and line where Arco knows them)
+        when it would not: a CI step before `arco deploy`.
+
+        \b
+          arco definitions validate --definitions my_project.definitions:defs
+        """
+        from arco.services.commands.deploy import validate_definitions
+
+        summary = validate_definitions(reference)
+        if as_json:
+            print_json(summary)
+            return
+        kinds = ("assets", "checks", "jobs", "schedules", "sensors")
+        counts = ", ".join(f"{summary[kind]} {kind}" for kind in kinds)
+        snapshot = summary["content_hash"][:12]
+        console.print(f"[green]valid[/]: {escape(reference)}: {counts}; snapshot {snapshot}")
 
     @cli.command()
     @json_option

@@ -43,3 +43,30 @@ def deploy(ws: Workspace, defs: DefinitionsSnapshot, deployed_by: str) -> dict[s
         "assets": len(defs.assets),
         "schedules": len(defs.schedules),
     }
+
+
+def validate_definitions(reference: str) -> dict[str, Any]:
+    """What `deploy` would record for the code location `reference`, checked without a store:
+    loaded, its snapshot built, and read back as the fold and readers will read it."""
+    from arco.domain.deployments import snapshot_hash
+    from arco.services.code_location import load_definitions
+
+    defs = load_definitions(reference).snapshot(reference)
+    document = json.loads(canonical_json(defs.to_json()))
+    DefinitionsDeployed(
+        content_hash=snapshot_hash(document),
+        parent_hash=None,
+        code_location=defs.code_location,
+        snapshot=document,
+    )
+    again = DefinitionsSnapshot.from_json(document)
+    return {
+        "valid": True,
+        "code_location": reference,
+        "content_hash": again.content_hash,
+        "assets": len(again.assets),
+        "checks": sum(len(a.checks) for a in again.assets.values()),
+        "jobs": len(again.jobs),
+        "schedules": len(again.schedules),
+        "sensors": len(again.sensors),
+    }
