@@ -17,6 +17,7 @@ from arco.storage.local import LocalObjectStore
 from tests.workspaces import create_workspaces
 
 pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
 
 
 def _free_port() -> int:
@@ -104,3 +105,67 @@ def test_dev_refuses_to_serve_beyond_loopback(tmp_path: Path) -> None:
     )
     assert done.returncode == 2
     assert "loopback only" in done.stdout + done.stderr
+
+
+LOCATION_SOURCE = """
+from arco import Definitions, asset
+
+
+@asset(code_version="{version}")
+def thing() -> None: ...
+
+
+defs = Definitions(assets=[thing])
+"""
+
+
+def _deployed_code_version(store: Path) -> str | None:
+    from arco.services.queries.definitions import current_definitions
+    from arco.services.workspace import Workspace
+
+    defs = current_definitions(Workspace(LocalObjectStore(store), "dev").snapshot())
+    return defs.assets["thing"].code_version if defs is not None else None
+
+
+def test_dev_deploys_the_location_and_reloads_it_when_edited(tmp_path: Path) -> None:
+    """As `dagster dev`: deployed at start; an edit is loaded and deployed again; an edit that
+    no longer imports is reported and the previous code stays."""
+    store, code = tmp_path / "store", tmp_path / "code"
+    create_workspaces(LocalObjectStore(store), "dev")
+    (code / "devloc").mkdir(parents=True)
+    (code / "devloc" / "__init__.py").write_text("")
+    module = code / "devloc" / "defs.py"
+    module.write_text(LOCATION_SOURCE.format(version="1"))
+    proc = subprocess.Popen(
+        [*_arco_dev(store), "--port", str(_free_port()), "--interval", "0.2",
+         "--definitions", "devloc.defs:defs"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        cwd=code,
+        env={**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONPATH": f"{REPO}/core:{REPO}"},
+    )  # fmt: skip
+
+    def wait_for(version: str) -> None:
+        deadline = time.monotonic() + 30
+        while _deployed_code_version(store) != version:
+            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+            assert time.monotonic() < deadline, f"code version {version} never deployed"
+            time.sleep(0.1)
+
+    try:
+        wait_for("1")
+        module.write_text(LOCATION_SOURCE.format(version="2") + "\n")  # another size
+        wait_for("2")
+        module.write_text("raise ValueError('half-written edit')\n")
+        time.sleep(1.5)  # several timer loops: the broken edit is reported, nothing deployed
+        assert _deployed_code_version(store) == "2"
+        module.write_text(LOCATION_SOURCE.format(version="3") + "\n\n")
+        wait_for("3")
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=10)
+    assert "deployed devloc.defs:defs: snapshot" in out
+    assert "reloaded devloc.defs:defs: snapshot" in out
+    assert "reload failed, still running the previous code:" in out
+    assert "defs.py:1" in out and "ValueError: half-written edit" in out

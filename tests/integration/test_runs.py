@@ -502,3 +502,70 @@ def test_a_backfill_of_an_unpartitioned_asset_runs_its_function_once(
     [run] = backfill_runs(ws, backfill["backfill_id"])
     assert run["status"] == "SUCCESS" and run["partition"] is None
     assert show_backfill(ws, backfill["backfill_id"])["status"] == "COMPLETED_SUCCESS"
+
+
+def _versioned(version: str) -> Any:
+    """A code location of one asset, `thing`, at `version` (as edited between deploys)."""
+    from arco.sdk import Definitions, asset
+
+    @asset(name="thing", code_version=version)
+    def thing() -> None: ...
+
+    return Definitions(assets=[thing])
+
+
+def _materialized(ws: Workspace) -> tuple[str | None, str]:
+    """(code version, run) of `thing`'s last materialization."""
+    ws.compactor.compact_until_idle()
+    (row,) = ws.snapshot().table("partition_status").to_pylist()
+    return row["materialized_code_version"], row["materialized_run_id"]
+
+
+def test_a_worker_never_records_a_code_version_it_did_not_run(tmp_path: Path) -> None:
+    """The issue's scenario: old code keeps running in a worker while version 2 is deployed.
+    The old worker refuses the run planned with 2 (nothing recorded); the worker with the new
+    code runs it and records 2; a run planned with 1 is refused by the new code."""
+    ws = Workspace(LocalObjectStore(tmp_path), "cv", clock=FixedClock(int(T0.timestamp() * 1000)))
+    old, new = _versioned("1"), _versioned("2")
+    deploy(ws, old.snapshot("loc"), "test")
+    ws.compactor.compact_until_idle()
+    first = launch_run(ws, LaunchRequest("key:thing"))
+    assert (
+        drive_run(ws, first.run_id, InProcessExecutor(ws, old), sleep=advance_by(ws)) == "SUCCESS"
+    )
+    assert _materialized(ws) == ("1", first.run_id)
+
+    deploy(ws, new.snapshot("loc"), "test")  # edited and deployed; the old worker still runs
+    ws.compactor.compact_until_idle()
+    second = launch_run(ws, LaunchRequest("key:thing"))
+    assert (
+        drive_run(ws, second.run_id, InProcessExecutor(ws, old), sleep=advance_by(ws)) == "FAILURE"
+    )
+    (task,) = run_status(ws, second.run_id)["task_list"]
+    assert task["error"].startswith("CodeVersionMismatch: asset 'thing' has code version '1'")
+    assert "planned with code version '2'" in task["error"]
+    assert _materialized(ws) == ("1", first.run_id)  # nothing recorded for the old code
+
+    third = launch_run(ws, LaunchRequest("key:thing"))
+    assert (
+        drive_run(ws, third.run_id, InProcessExecutor(ws, new), sleep=advance_by(ws)) == "SUCCESS"
+    )
+    assert _materialized(ws) == ("2", third.run_id)
+    assert run_status(ws, third.run_id)["task_list"][0]["code_version"] == "2"
+
+    deploy(ws, old.snapshot("loc"), "test")  # rolled back; a worker still has the new code
+    ws.compactor.compact_until_idle()
+    fourth = launch_run(ws, LaunchRequest("key:thing"))
+    status = drive_run(ws, fourth.run_id, InProcessExecutor(ws, new), sleep=advance_by(ws))
+    assert status == "FAILURE"
+    (task,) = run_status(ws, fourth.run_id)["task_list"]
+    assert "has code version '2' in this worker's code" in task["error"]
+    assert "planned with code version '1'" in task["error"]
+    assert _materialized(ws) == ("2", third.run_id)
+
+
+def advance_by(ws: Workspace) -> Any:
+    def sleep(seconds: float) -> None:
+        advance(ws, seconds)
+
+    return sleep

@@ -8,9 +8,24 @@ from dataclasses import replace
 from arco.bootstrap import Instance
 from arco.cli.output import console, err_console
 from arco.clock import clock_now
-from arco.domain.errors import InvalidInput
+from arco.domain.errors import ArcoError, InvalidInput
 from arco.services.auth import LoopbackGate, is_loopback
+from arco.services.code_location import ReloadingLocation
 from arco.services.workspace import Workspace
+
+
+def deploy_location(ws: Workspace, location: ReloadingLocation, verb: str) -> None:
+    """Deploy the location's current definitions (nothing when unchanged) and say so."""
+    from arco.services.commands.deploy import deploy
+
+    snapshot = location.definitions.snapshot(location.reference)
+    result = deploy(ws, snapshot, "dev")
+    ws.compactor.compact_until_idle()
+    state = "deployed" if result["changed"] else "unchanged"
+    console.print(
+        f"{verb} {location.reference}: snapshot {result['content_hash'][:12]} ({state}), "
+        f"{len(snapshot.assets)} asset(s)"
+    )
 
 
 def run_dev(
@@ -40,14 +55,30 @@ def run_dev(
     from arco.services.engines.timer import run_timer
 
     dispatcher: TaskDispatcher = NoWorkers()
+    location = None
     if definitions:
-        from arco.services.code_location import load_definitions
+        location = ReloadingLocation(definitions)
+        dispatcher = InProcessExecutor(ws, location.definitions)
+        deploy_location(ws, location, "deployed")
 
-        dispatcher = InProcessExecutor(ws, load_definitions(definitions))
+    def reload_if_changed() -> None:
+        """Like `dagster dev`: an edited code location is loaded again and deployed; one that
+        no longer loads is reported, and the previous code goes on running."""
+        nonlocal dispatcher
+        if location is None or not location.changed():
+            return
+        try:
+            location.reload()
+        except ArcoError as exc:
+            err_console.print(f"[red]reload failed, still running the previous code:[/] {exc}")
+            return
+        dispatcher = InProcessExecutor(ws, location.definitions)
+        deploy_location(ws, location, "reloaded")
 
     def timer_loop() -> None:
         while not stop.is_set():
             try:
+                reload_if_changed()
                 now = clock_now(ws.clock)
                 result = run_timer(ws, now, dispatcher=dispatcher)
                 if result.ledger_objects or result.dispatch.executed:

@@ -442,7 +442,8 @@ def settings_set(c: Context, name: str, value: str, request_id: str | None, as_j
     "reference",
     envvar="ARCO_DEFINITIONS",
     default=None,
-    help="Code location whose tasks the local executor runs. [env: ARCO_DEFINITIONS]",
+    help="Code location to deploy and run tasks of; deployed again when its files change. "
+    "[env: ARCO_DEFINITIONS]",
 )
 @pass_ctx
 @handle_errors
@@ -450,7 +451,8 @@ def dev(c: Context, host: str, port: int, interval: float, reference: str | None
     """Serve the HTTP API on localhost and run the timer (schedules, runs) locally.
 
     Nobody is authenticated: every caller is a local admin, so it binds to loopback only.
-    With --definitions, launched runs execute in this process."""
+    With --definitions, the code location is deployed, launched runs execute in this process,
+    and an edit to its files reloads and redeploys it (as `dagster dev` does)."""
     from arco.cli.dev import run_dev
 
     run_dev(c.instance, c.ws, host, port, interval, reference)

@@ -196,6 +196,14 @@ class Definitions:
             raise InvalidInput(f"asset {text!r} is an AssetSpec: it has no function to run")
         return item
 
+    def get_code_version(self, key: CoercibleToAssetKey) -> str | None:
+        """The code version of asset `key` in this code (what a worker records as having run)."""
+        text = _coerce_key(key, "get_code_version").to_user_string()
+        item = self._assets_by_key().get(text)
+        if item is None:
+            raise NotFound(f"no asset {text!r} in these definitions")
+        return item.node.code_version
+
     def get_asset_function(self, key: CoercibleToAssetKey) -> Callable[..., Any]:
         """The Python function that computes asset `key` (for the worker)."""
         text = _coerce_key(key, "get_asset_function").to_user_string()

@@ -51,3 +51,67 @@ def load_definitions(reference: str) -> Definitions:
     if not isinstance(value, Definitions):
         raise InvalidInput(f"{reference} is a {type(value).__name__}, not arco Definitions")
     return value
+
+
+class ReloadingLocation:
+    """A code location for `arco dev`: loaded once, and again when its source files change.
+
+    Watches every `.py` file of the reference's top-level package (or its single module); a
+    reload forgets those modules and imports them afresh, so the new code is what runs."""
+
+    def __init__(self, reference: str) -> None:
+        self.reference = reference
+        self.definitions = load_definitions(reference)
+        self._root = _source_root(reference)
+        self._stamp = _fingerprint(self._root)
+
+    def changed(self) -> bool:
+        """Has a source file been added, removed or written since the last load?"""
+        return _fingerprint(self._root) != self._stamp
+
+    def reload(self) -> Definitions:
+        """Import the location afresh (InvalidInput, naming file and line, if it no longer
+        loads; the previous definitions stay current then)."""
+        stamp = _fingerprint(self._root)
+        for name, module in list(sys.modules.items()):
+            path = getattr(module, "__file__", None)
+            if path and _under(os.path.realpath(path), self._root):
+                del sys.modules[name]
+        importlib.invalidate_caches()
+        self._stamp = stamp  # a broken edit is reported once, not at every check
+        self.definitions = load_definitions(self.reference)
+        return self.definitions
+
+
+def _source_root(reference: str) -> str:
+    top = sys.modules[reference.partition(":")[0].split(".")[0]]
+    paths = getattr(top, "__path__", None)
+    found = next(iter(paths)) if paths else top.__file__
+    if found is None:
+        raise InvalidInput(f"{reference}: cannot find the code location's source files")
+    return os.path.realpath(found)
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root + os.sep)
+
+
+def _fingerprint(root: str) -> frozenset[tuple[str, int, int]]:
+    files = (
+        [root]
+        if os.path.isfile(root)
+        else [
+            os.path.join(folder, name)
+            for folder, _, names in os.walk(root)
+            for name in names
+            if name.endswith(".py")
+        ]
+    )
+    out: set[tuple[str, int, int]] = set()
+    for path in files:
+        try:
+            stat = os.stat(path)
+        except FileNotFoundError:  # removed while walking: the next check sees it gone
+            continue
+        out.add((path, stat.st_mtime_ns, stat.st_size))
+    return frozenset(out)

@@ -69,7 +69,11 @@ from arco.sdk.io_managers import (
 from arco.sdk.metadata import Output, normalise_metadata
 from arco.sdk.resources import Resources, resources_for_execution
 from arco.services.engines.io_storage import StoreValueStorage
-from arco.services.queries.definitions import current_definitions, dynamic_partition_keys
+from arco.services.queries.definitions import (
+    current_definitions,
+    deployed_definitions,
+    dynamic_partition_keys,
+)
 from arco.services.queries.runs import find_run, rows_where, tasks_of
 from arco.services.workspace import Workspace
 
@@ -247,6 +251,14 @@ def execute_task(
     # never run.
     defs_snapshot = current_definitions(snapshot)
     node = defs_snapshot.assets.get(order.asset) if defs_snapshot else None
+    # The code version recorded is the one of the code that runs here; a run planned with
+    # another version of this asset (a deploy this worker's code does not match) is refused
+    # before user code runs, rather than recorded under a version that did not run.
+    planned = (
+        deployed_definitions(snapshot, run["definitions_hash"]) if run["definitions_hash"] else None
+    )
+    planned_node = planned.assets.get(order.asset) if planned is not None else node
+    mismatch = _code_mismatch(definitions, order, planned_node)
     if not _claim(ws, order):
         # Cloud Tasks delivered this attempt again while it runs (or after it ran, before the
         # projection shows it): user code runs once per dispatched attempt.
@@ -296,6 +308,8 @@ def execute_task(
             clock_now(ws.clock),
             dynamic_partition_keys(snapshot),
         )
+        if mismatch is not None:
+            raise CodeVersionMismatch(mismatch)
         value, checks = _call(definitions, order.asset, context, configured, io)
         if isinstance(value, MaterializeResult | Output):
             metadata.update(value.metadata or {})
@@ -305,7 +319,11 @@ def execute_task(
         metadata = normalise_metadata(metadata, f"asset {order.asset!r}")
     except Exception as exc:  # the asset's failure is reported, not raised
         outcome = "FAILURE"
-        error = "".join(traceback.format_exception(exc))[-MAX_ERROR_CHARS:]
+        error = (
+            f"CodeVersionMismatch: {exc}"  # Arco's refusal: its own traceback says nothing
+            if isinstance(exc, CodeVersionMismatch)
+            else "".join(traceback.format_exception(exc))[-MAX_ERROR_CHARS:]
+        )
         # With its traceback: `arco logs RUN` shows it next to what the asset logged.
         logger.error("asset %s failed: %s: %s", order.asset, type(exc).__name__, exc, exc_info=exc)
     finally:
@@ -320,8 +338,8 @@ def execute_task(
         else ({}, {})
     )
     provided = data_version is not None
+    code_version = _loaded_code_version(definitions, order.asset, node)
     if outcome == "SUCCESS" and data_version is None:
-        code_version = node.code_version if node is not None else None
         data_version = derive_data_version(code_version, by_dependency, order.run_id)
     _report(
         ws,
@@ -335,7 +353,7 @@ def execute_task(
             outcome=outcome,  # type: ignore[arg-type]
             error=error,
             metadata=json.loads(json.dumps(metadata, default=str)),
-            code_version=node.code_version if node is not None else None,
+            code_version=code_version,
             data_version=data_version,
             input_data_versions=inputs,
             data_version_provided=provided,
@@ -419,6 +437,36 @@ class _Values:
             node.partitions, [partition] if partition else [], up, self.now, self.dynamic
         ).keys
         return list(keys)
+
+
+class CodeVersionMismatch(Exception):
+    """This worker's code is not the code the run was planned with."""
+
+
+def _loaded_code_version(definitions: Definitions, asset: str, node: Any) -> str | None:
+    try:
+        return definitions.get_code_version(asset)
+    except NotFound:  # not in this code at all: the task fails in `_call`, saying so
+        return node.code_version if node is not None else None
+
+
+def _code_mismatch(definitions: Definitions, order: TaskOrder, planned: Any) -> str | None:
+    """Why this worker must not run `order` (its asset's code version differs from the run's
+    deployment), or None."""
+    if planned is None:
+        return None
+    try:
+        loaded = definitions.get_code_version(order.asset)
+    except NotFound:
+        return None  # `_call` says the asset is not in this code location
+    if loaded == planned.code_version:
+        return None
+    return (
+        f"asset {order.asset!r} has code version {loaded!r} in this worker's code, but run "
+        f"{order.run_id} was planned with code version {planned.code_version!r}: deploy the "
+        "code the workers run (`arco package`, `arco deploy`) and re-execute. The asset did "
+        "not run, so nothing is recorded under a version that did not run."
+    )
 
 
 def _call(

@@ -34,6 +34,11 @@ def current_definitions(snapshot: Snapshot) -> DefinitionsSnapshot | None:
     content_hash = current_hash(snapshot)
     if content_hash is None:
         return None
+    return deployed_definitions(snapshot, content_hash)
+
+
+def deployed_definitions(snapshot: Snapshot, content_hash: str) -> DefinitionsSnapshot | None:
+    """The definitions deployed under `content_hash` (a run's), current or not."""
     if content_hash not in _PARSED:
         import pyarrow.compute as pc
 
