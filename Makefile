@@ -23,7 +23,7 @@ STACK_ARGS ?=
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[s3]' --group dev
+	$(BIN)/pip install --quiet -e '.[s3,sql]' --group dev
 	touch $(STAMP)
 
 $(TASKS_EMU_STAMP):

@@ -458,6 +458,24 @@ def test_bad_input_in_the_cli_exits_2(run: Run, args: tuple[str, ...], needle: s
         assert code == 2 and needle in json.loads(out)["error"]["message"]
 
 
+def test_arco_sql_reads_the_same_report(run: Run, scene: Scene) -> None:
+    """`staleness` and `staleness_causes` as SQL views agree with the report's summary."""
+    code, out = run("staleness", "--json", "--limit", "1")
+    summary = json.loads(out)["summary"]
+    query = "select status, count(*) as n from staleness group by status"
+    code, out = run("sql", query, "--json")
+    assert code == 0, out
+    assert {r["status"]: r["n"] for r in json.loads(out)} == {
+        s: summary[s] for s in ("FRESH", "STALE", "MISSING") if summary[s]
+    }
+    query = (
+        "select code, count(distinct (asset, partition)) as n from staleness_causes group by code"
+    )
+    code, out = run("sql", query, "--json")
+    assert {r["code"]: r["n"] for r in json.loads(out)} == summary["by_reason"]
+    assert summary["by_reason"]["CODE_VERSION_CHANGED"] >= 1
+
+
 # --- helpers -------------------------------------------------------------------------------
 
 

@@ -466,6 +466,7 @@ from arco.cli import (  # noqa: E402  (registers deploy, run, ...)
     reconcile,
     runs,
     sensors,
+    sql,
     staleness,
 )
 
@@ -477,6 +478,7 @@ runs.register(cli)
 backfills.register(cli)
 staleness.register(cli)
 reconcile.register(cli)
+sql.register(cli)
 
 
 def main() -> None:
