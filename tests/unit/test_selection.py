@@ -272,7 +272,10 @@ def test_parsed_ast() -> None:
         KeyMatch("a"), And(KeyMatch("b"), Not(KeyMatch("c")))
     )
     assert parse_selection("2+group:g+") == Traversal(GroupMatch("g"), up=2, down=None)
-    assert parse_selection("tag:k") == TagMatch("k", "")
+    assert parse_selection("tag:k") == TagMatch("k", "") == TagMatch("k")  # value "" by default
+    # A bare value runs to a space, a parenthesis, a quote, '+' or '=': any letter belongs to it.
+    assert parse_selection("tag:team=DataXY") == TagMatch("team", "DataXY")
+    assert parse_selection("group:XL_models") == GroupMatch("XL_models")
     assert parse_selection("roots()") == Roots()
     assert parse_selection("sinks(*)") == Sinks(AllAssets())
     assert hash(parse_selection("a and b")) == hash(And(KeyMatch("a"), KeyMatch("b")))
