@@ -173,12 +173,17 @@ def _causes(
 
 
 class _Keys:
-    """(asset, partition) -> asset number * partitions + partition number, as int64 (null for a
-    partition no selected asset has: such rows never match)."""
+    """(asset, partition) -> asset number * partitions + partition number, as int64.
 
-    def __init__(self, defs: DefinitionsSnapshot, expected: pa.Table) -> None:
+    Every partition the report looks up is numbered: the selected assets' and those of the
+    rows it reads (upstream partitions a selection leaves out, such as the static partitions
+    an unpartitioned asset reads). A partition left unnumbered would be null, and a null key
+    matches any other null in a lookup: another asset's facts."""
+
+    def __init__(self, defs: DefinitionsSnapshot, *partitions: Any) -> None:
         self.assets = pa.array(list(defs.assets), pa.string())
-        self.partitions = pc.unique(expected.column("partition"))
+        chunks = [c for column in partitions for c in pa.chunked_array(column).chunks]
+        self.partitions = pc.unique(pa.chunked_array(chunks, pa.string()))
         self.width = max(1, len(self.partitions))
 
     def __call__(self, asset: Any, partition: Any) -> Any:
@@ -218,7 +223,10 @@ def compute_report(
     # Lookups by an integer key (asset number x partition number; index_in + take) keep the
     # expected order and cost far less than hash joins of strings over a million rows.
     status = status.select(STATUS_COLUMNS)
-    keys = _Keys(defs, expected)
+    keys = _Keys(
+        defs, expected.column("partition"), status.column("partition"), inputs.column("partition"),
+        inputs.column("input_partition"),
+    )  # fmt: skip
     status_key = keys(status.column("asset"), status.column("partition"))
     expected_key = keys(expected.column("asset"), expected.column("partition"))
     joined = _lookup(
