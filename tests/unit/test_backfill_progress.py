@@ -612,3 +612,51 @@ def test_an_unpartitioned_backfill_is_planned_as_one_chunk_of_one_run() -> None:
     assert isinstance(plan, BackfillChunkPlanned)
     assert (plan.chunk, plan.partitions, plan.pieces) == (0, 0, [(None, None)])
     assert plan.run_ids == [piece_run_id("ws", B, 0, 0)]
+
+
+def test_a_chunk_over_excluded_days_is_one_run_whose_range_skips_them() -> None:
+    """Dagster keeps one key range over a weekday-only definition's weekends; so does a chunk:
+    one piece, one run (whose range expands to the weekdays only). Keys the backfill did not
+    select, or that a status filter left out, still split it."""
+    from arco.domain.backfills import BackfillChunkPlanned, resolve_selection
+    from arco.sdk import TimeWindowPartitionsDefinition
+
+    weekdays = TimeWindowPartitionsDefinition(
+        cron_schedule="0 0 * * *",
+        start="2024-01-01",  # a Monday
+        fmt="%Y-%m-%d",
+        exclusions=["0 0 * * 6", "0 0 * * 0"],  # Saturdays and Sundays
+    )
+    defs = Definitions(assets=[AssetSpec("a", partitions_def=weekdays)]).snapshot("t")
+    space = weekdays.key_space()
+    selection = resolve_selection_of(resolve_selection, "2024-01-04", "2024-01-09", space)
+
+    def plan(status_filter: str | None = None, status: dict[str, str] | None = None) -> Any:
+        row = backfill(
+            chunks_total=1, chunks_planned=0, ranges=json.dumps(selection), total_partitions=4,
+            chunk_size=4, status_filter=status_filter,
+        )  # fmt: skip
+        view = BackfillView(row=row, chunks=[], run_status={}, anchor_status=status or {})
+        decisions = advance_backfills("ws", defs, [view], NOW, NOW_MS, RETRY)
+        (planned,) = [
+            e.payload for e in decisions.events if isinstance(e.payload, BackfillChunkPlanned)
+        ]
+        return planned.partitions, planned.pieces
+
+    # Thursday 4th to Tuesday 9th: two ranges of the key space (the weekend is a hole).
+    assert len(selection) == 2
+    assert plan() == (4, [("2024-01-04", "2024-01-09")])
+    assert weekdays.keys_in_range("2024-01-04", "2024-01-09", NOW) == [
+        "2024-01-04", "2024-01-05", "2024-01-08", "2024-01-09",
+    ]  # fmt: skip
+    # A present key left out by the filter splits the chunk as before.
+    assert plan("missing", {"2024-01-05": "MATERIALIZED"}) == (
+        3, [("2024-01-04", "2024-01-04"), ("2024-01-08", "2024-01-09")],
+    )  # fmt: skip
+
+
+def resolve_selection_of(resolve: Any, first: str, last: str, space: Any) -> list[list[int]]:
+    from arco.domain.backfills import PartitionSelection
+
+    ranges = resolve(PartitionSelection(kind="range", first=first, last=last), space, NOW)
+    return [list(r) for r in ranges]

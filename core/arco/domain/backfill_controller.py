@@ -22,7 +22,9 @@ not recorded (requests come from the chunk rows, one timer step later).
 
 from __future__ import annotations
 
+import bisect
 import json
+import math
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -163,7 +165,7 @@ def _advance(
         if status in {"REQUESTED", "PAUSED"}:  # a paused backfill's chunks still run
             _request_runs(defs, view, chunk, now, now_ms, default_retry, dynamic, decisions)
     if status == "REQUESTED":
-        _plan(workspace, defs, view, in_flight, now_ms, dynamic, decisions)
+        _plan(workspace, defs, view, in_flight, now, now_ms, dynamic, decisions)
     if status == "CANCELING" and row.get("cancel_runs"):
         for run_id in in_flight:
             cancel = RunCancelRequested(
@@ -294,6 +296,7 @@ def _plan(
     defs: DefinitionsSnapshot,
     view: BackfillView,
     in_flight: list[str],
+    now: datetime,
     now_ms: int,
     dynamic: Dynamic,
     decisions: BackfillDecisions,
@@ -328,7 +331,8 @@ def _plan(
             kept = [
                 i for i in indexes if _wanted(view.anchor_status.get(by_index[i]), status_filter)
             ]
-            pieces = [(by_index[a], by_index[b]) for a, b in _contiguous(kept)]
+            present = space.all_ranges(now)
+            pieces = [(by_index[a], by_index[b]) for a, b in _spans(kept, present)]
             count = len(kept)
         run_ids = [piece_run_id(workspace, backfill_id, next_chunk, n) for n in range(len(pieces))]
         payload = BackfillChunkPlanned(
@@ -354,6 +358,32 @@ def _wanted(status: str | None, status_filter: str | None) -> bool:
     if status_filter == "failed":
         return status == "FAILED"
     return True
+
+
+def _spans(indexes: Sequence[int], present: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted indexes as inclusive (first, last) runs with no present key left out between
+    them: a gap of keys the definition excludes (a weekday-only schedule's weekend) does not
+    split a run, as Dagster's key ranges skip excluded keys; a present key not wanted does."""
+    out: list[tuple[int, int]] = []
+    for i in indexes:
+        if out and not _any_present(out[-1][1] + 1, i, present):
+            out[-1] = (out[-1][0], i)
+        else:
+            out.append((i, i))
+    return out
+
+
+def _any_present(lo: int, hi: int, present: Sequence[tuple[int, int]]) -> bool:
+    """Is any index in [lo, hi) a key present now? (`present`: sorted half-open ranges.)"""
+    if lo >= hi:
+        return False
+    at = bisect.bisect_right(present, (lo, math.inf)) - 1
+    for a, b in present[max(at, 0) :]:
+        if a >= hi:
+            return False
+        if b > lo:  # overlaps [lo, hi): it starts before hi and ends after lo
+            return True
+    return False
 
 
 def _contiguous(indexes: Sequence[int]) -> list[tuple[int, int]]:
