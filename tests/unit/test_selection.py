@@ -357,6 +357,26 @@ def test_errors(text: str, message: str) -> None:
         select_assets(text, DEFS)
 
 
+def test_the_whole_message_of_a_plain_unknown_asset() -> None:
+    with pytest.raises(InvalidInput) as info:
+        select_assets("key:nope", DEFS)
+    assert str(info.value) == "bad selection 'key:nope': unknown asset 'nope'"
+
+
+def test_other_dagster_attributes_are_named_as_unsupported() -> None:
+    for attribute in ("key_substring", "status", "column", "table_name", "column_tag"):
+        with pytest.raises(InvalidInput, match=f"unsupported attribute '{attribute}'"):
+            parse_selection(f"{attribute}:x")
+
+
+def test_nesting_counts_depth_not_groups() -> None:
+    """101 groups side by side are 1 level deep; 101 inside each other are too deep."""
+    side_by_side = " or ".join(["(report)"] * 101)
+    assert select_assets(side_by_side, DEFS) == select_assets("report", DEFS)
+    with pytest.raises(InvalidInput, match="nested more than 100 levels"):
+        parse_selection("(" * 101 + "report" + ")" * 101)
+
+
 def test_unknown_key_in_a_selection_object_is_reported_in_canonical_form() -> None:
     with pytest.raises(InvalidInput, match=re.escape("bad selection 'key:a or *': unknown")):
         select_assets(Or(KeyMatch("a"), AllAssets()), DEFS)

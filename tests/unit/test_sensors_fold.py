@@ -176,6 +176,13 @@ def test_idempotency_keys() -> None:
     assert sensors.poll_evaluation_key("s", "01V", "e1") == "sensor_eval:s:01V:e1"
     assert sensors.status_idempotency_key("s", "r1") == "sensor_status:s:r1"
     assert sensors.cursor_idempotency_key("s", "r1") == "sensor_cursor:s:r1"
+    assert sensors.push_conflict_key("s", None, "m1", "f1") == "conflict:s:-:m1:f1"
+    assert sensors.push_conflict_key("s", "sub", "m1", "f1") == "conflict:s:sub:m1:f1"
+    assert sensors.push_quarantine_key("q/1") == "push_quarantine:q/1"
+    assert sensors.request_id("s", "01T", 2) == "sensor:s:01T:2"
+    assert sensors.tick_of_request("sensor:s:01T:2") == ("s", "01T")
+    assert sensors.tick_of_request("schedule:s:01T:2") is None
+    assert sensors.tick_of_request("sensor:s:01T") is None
 
 
 @pytest.mark.parametrize(
@@ -238,7 +245,7 @@ def test_skipped_and_empty_results(w: Writer, p: Projection) -> None:
     )
     assert (p.tick(empty)["status"], p.tick(empty)["skip_reason"]) == (
         "SKIPPED",
-        sensors.EMPTY_RESULT,
+        "Sensor function returned an empty result",  # Dagster's words
     )
     assert (p.tick(failed)["status"], p.tick(failed)["error"]) == ("FAILURE", "boom")
     assert p.requests() == []
@@ -321,6 +328,7 @@ def test_the_same_message_id_with_other_content_is_a_recorded_conflict(
     assert [r["run_key"] for r in p.requests()] == ["k1"]
     [conflict] = p.state.rows("push_quarantine").values()
     assert conflict["http_status"] == 409 and conflict["message_id"] == "m1"
+    assert conflict["object_key"].startswith(f"conflict:{S}:s:m1:")  # sensor, subscription
     assert real.event_id in conflict["reason"] or "tick" in conflict["reason"]
     assert forged.event_id in conflict["reason"]
     # A redelivery of the real message (same content, a new event) is not a conflict.
@@ -365,7 +373,10 @@ def test_cursor_cas_one_winner_and_a_stale_loser(w: Writer, p: Projection) -> No
 
     assert p.tick(winner)["status"] == "SUCCESS"
     tick = p.tick(loser)
-    assert (tick["status"], tick["skip_reason"]) == ("SKIPPED", sensors.STALE_CURSOR)
+    assert (tick["status"], tick["skip_reason"]) == (
+        "SKIPPED",
+        "stale cursor: another evaluation won",
+    )
     assert rids(tick) == [] and keys(tick) == ["k2"]
     assert [r["run_key"] for r in p.requests()] == ["k1"]
     assert p.claims() == {(S, "k1"): winner.event_id}
@@ -459,7 +470,7 @@ def test_a_push_to_a_stopped_sensor_is_skipped(w: Writer, p: Projection) -> None
     stopped = w.push("m1", req("k1"))
     p.deliver(stopped)
     tick = p.tick(stopped)
-    assert (tick["status"], tick["skip_reason"]) == ("SKIPPED", sensors.STOPPED)
+    assert (tick["status"], tick["skip_reason"]) == ("SKIPPED", "sensor is stopped")
     assert p.requests() == [] and p.claims() == {}
 
     p.deliver(w.status("RUNNING", "op-2"))
