@@ -38,7 +38,7 @@ def arco(tmp_path: Path) -> Run:
 
 
 def count(out: str) -> int:
-    header, value = out.splitlines()
+    _header, value = out.splitlines()
     return int(value)
 
 

@@ -649,8 +649,11 @@ class ScheduleNode:
 class SensorNode:
     """A sensor: what it watches, what it targets, how often it may be evaluated.
 
-    - `poll`: the user's function, evaluated no more often than `minimum_interval_seconds`,
-      with a durable cursor;
+    - `poll`: the user's function, evaluated by a worker no more often than
+      `minimum_interval_seconds`, with a durable cursor (Dagster's `@asset_sensor`,
+      `@multi_asset_sensor` and `@run_status_sensor` functions are poll sensors that record
+      what they watch in `monitored_assets` / `run_statuses`; one that only alerts has no
+      target);
     - `push`: the user's function, evaluated once per Pub/Sub message on `subscription`;
     - `asset`: built in, requests `target` for every new materialization of
       `monitored_assets` (partition by partition);
@@ -679,7 +682,7 @@ class SensorNode:
         if self.default_status not in ("RUNNING", "STOPPED"):
             raise InvalidInput(f"{owner}: default_status must be 'RUNNING' or 'STOPPED'")
         object.__setattr__(self, "target", _asset_keys(self.target, f"{owner} target"))
-        if not self.target:
+        if not self.target and self.kind != "poll":  # a poll sensor may only alert
             raise InvalidInput(f"{owner} targets no assets")
         interval = self.minimum_interval_seconds
         if not _is_int(interval) or not 1 <= interval <= 86_400:
@@ -700,16 +703,16 @@ class SensorNode:
             raise InvalidInput(f"{owner}: only push sensors have a subscription")
         if self.kind == "asset" and not monitored:
             raise InvalidInput(f"{owner}: an asset sensor monitors at least one asset")
-        if self.kind not in ("asset", "run_status") and monitored:
-            raise InvalidInput(f"{owner}: only asset and run-status sensors monitor assets")
-        if self.kind == "run_status":
+        if self.kind not in ("asset", "run_status", "poll") and monitored:
+            raise InvalidInput(f"{owner}: only asset, run-status and poll sensors monitor assets")
+        if self.kind == "run_status" or (self.kind == "poll" and statuses):
             unknown = [s for s in statuses if s not in RUN_STATUSES]
             if not statuses or unknown:
                 raise InvalidInput(
                     f"{owner}: run_status must be one or more of {', '.join(RUN_STATUSES)}"
                 )
         elif statuses:
-            raise InvalidInput(f"{owner}: only run-status sensors have run statuses")
+            raise InvalidInput(f"{owner}: only run-status and poll sensors have run statuses")
         object.__setattr__(self, "tags", validate_tags(self.tags, owner))
         _optional_text(self.description, f"{owner} description")
 

@@ -90,6 +90,11 @@ def _apply(ctx: FoldContext, event: DynamicPartitionsChanged, add: bool) -> Outc
     return Outcome.APPLIED if changed else Outcome.SUPERSEDED
 
 
+def apply_change(ctx: FoldContext, event: DynamicPartitionsChanged, add: bool) -> Outcome:
+    """Add or remove keys as part of another event's fold (a sensor's evaluation)."""
+    return _apply(ctx, event, add)
+
+
 def fold_added(ctx: FoldContext, event: DynamicPartitionsChanged) -> Outcome:
     return _apply(ctx, event, add=True)
 

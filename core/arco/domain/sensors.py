@@ -23,6 +23,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from arco.domain.dynamic_partitions import DynamicPartitionsChanged, apply_change
 from arco.domain.fold import FoldContext
 from arco.domain.registry import EventType, Outcome, Registry
 from arco.domain.schedules import RUN_REQUESTS
@@ -133,6 +134,15 @@ class SensorRunRequest(_Payload):
     run_config: dict[str, Any] | None = None
 
 
+class DynamicPartitionsRequest(_Payload):
+    """Keys a sensor adds to (or deletes from) a dynamic partitions definition: Dagster's
+    `AddDynamicPartitionsRequest` / `DeleteDynamicPartitionsRequest`."""
+
+    definition: str = Field(min_length=1, max_length=200)
+    add: bool
+    keys: list[str] = Field(min_length=1, max_length=10_000)
+
+
 class PushedMessage(_Payload):
     """The Pub/Sub message a push evaluation was made for, kept whole in the ledger."""
 
@@ -162,6 +172,8 @@ class SensorEvaluated(_Payload):
     message_id: str | None = None
     message: PushedMessage | None = None
     run_requests: list[SensorRunRequest] = Field(default_factory=list)
+    # Applied before the run requests, when the evaluation counts (as Dagster does).
+    dynamic_partitions: list[DynamicPartitionsRequest] = Field(default_factory=list)
     # The deployed definition's default status, used while no operator has started/stopped it.
     default_running: bool = False
 
@@ -350,6 +362,7 @@ def fold_evaluated(ctx: FoldContext, event: SensorEvaluated) -> Outcome:
         if polled:
             state["cursor_version"] = tick_id  # the cursor is kept
     else:
+        _change_dynamic_partitions(ctx, event)
         if event.outcome == "REQUESTED":
             request_ids = _claim_and_request(ctx, event, tick_id)
         if request_ids:
@@ -389,6 +402,18 @@ def fold_evaluated(ctx: FoldContext, event: SensorEvaluated) -> Outcome:
         state["last_evaluation_ms"] = ctx.time_ms
     ctx.put(SENSOR_STATE.name, state)
     return Outcome.APPLIED
+
+
+def _change_dynamic_partitions(ctx: FoldContext, event: SensorEvaluated) -> None:
+    """The evaluation's dynamic partition requests, in order, as `arco partitions` changes."""
+    for index, request in enumerate(event.dynamic_partitions):
+        change = DynamicPartitionsChanged(
+            definition=request.definition,
+            keys=request.keys,
+            changed_by=f"sensor:{event.sensor}",
+            request_id=f"{ctx.event_id}:{index}",
+        )
+        apply_change(ctx, change, add=request.add)
 
 
 def _first_delivery(ctx: FoldContext, event: SensorEvaluated) -> bool:

@@ -238,7 +238,10 @@ def _resolve_bare_dependencies(assets: Iterable[Any] | None) -> list[AssetLike]:
 
 def _sensor_node(item: SensorDefinition, resolver: JobResolver) -> SensorNode:
     owner = f"sensor {item.name!r}"
-    target, job = resolve_target(item.target, item.job, owner, resolver)
+    alert_only = item.flavor and not item.target and item.job is None
+    target, job = (
+        ((), None) if alert_only else resolve_target(item.target, item.job, owner, resolver)
+    )
     monitored = [_coerce_key(m, f"{owner} monitored asset") for m in item.monitored_assets]
     return SensorNode(
         name=item.name,

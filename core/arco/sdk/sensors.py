@@ -41,20 +41,34 @@ from typing import Any, overload
 
 from arco.domain.definitions import DEFAULT_MINIMUM_INTERVAL_S, SensorKind, validate_schedule_name
 from arco.domain.errors import InvalidInput
+from arco.sdk.assets import AssetKey
 from arco.sdk.jobs import JobLike, UnresolvedAssetJobDefinition
+from arco.sdk.sensor_state import (
+    AddDynamicPartitionsRequest,
+    DagsterRun,
+    DeleteDynamicPartitionsRequest,
+    EventLogRecord,
+    RunFailureEvent,
+    SensorInstance,
+)
 
 __all__ = [
     "DefaultSensorStatus",
+    "MultiAssetSensorEvaluationContext",
     "PubSubMessage",
     "PushSensorContext",
+    "RunFailureSensorContext",
     "RunRequest",
     "RunStatus",
+    "RunStatusSensorContext",
     "SensorDefinition",
     "SensorEvaluationContext",
     "SensorResult",
     "SkipReason",
     "asset_sensor",
+    "multi_asset_sensor",
     "push_sensor",
+    "run_failure_sensor",
     "run_status_sensor",
     "sensor",
 ]
@@ -98,11 +112,15 @@ class SkipReason:
 
 @dataclass(frozen=True)
 class SensorResult:
-    """Everything one evaluation decided: run requests or a skip reason, and the new cursor."""
+    """Everything one evaluation decided: run requests or a skip reason, the new cursor, and
+    dynamic partitions to add or delete (applied before the run requests, as in Dagster)."""
 
     run_requests: Sequence[RunRequest] | None = None
     skip_reason: SkipReason | str | None = None
     cursor: str | None = None
+    dynamic_partitions_requests: (
+        Sequence[AddDynamicPartitionsRequest | DeleteDynamicPartitionsRequest] | None
+    ) = None
 
 
 @dataclass(frozen=True)
@@ -134,6 +152,7 @@ class SensorEvaluationContext:
     cursor: str | None
     last_evaluation_ms: int | None = None
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("arco.sensor"))
+    instance: SensorInstance = field(default_factory=SensorInstance)
     _new_cursor: str | None = field(default=None, repr=False)
     _cursor_updated: bool = field(default=False, repr=False)
 
@@ -151,6 +170,74 @@ class SensorEvaluationContext:
     @property
     def new_cursor(self) -> str | None:
         return self._new_cursor
+
+
+@dataclass
+class MultiAssetSensorEvaluationContext(SensorEvaluationContext):
+    """What a `@multi_asset_sensor`'s function sees: the monitored assets' newest
+    materializations since the records it consumed, and the means to consume them. The cursor
+    is kept per asset (a JSON object); only what `advance_cursor` / `advance_all_cursors` marks
+    is consumed, so "both updated" waits until both are."""
+
+    monitored_asset_keys: tuple[str, ...] = ()
+    _consumed: dict[str, str] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        try:
+            parsed = json.loads(self.cursor) if self.cursor else {}
+        except ValueError:
+            parsed = {}
+        self._consumed = {k: v for k, v in parsed.items() if isinstance(v, str)}
+
+    @property
+    def asset_keys(self) -> list[AssetKey]:
+        return [AssetKey(k) for k in self.monitored_asset_keys]
+
+    def latest_materialization_records_by_key(
+        self, asset_keys: Sequence[Any] | None = None
+    ) -> dict[AssetKey, EventLogRecord | None]:
+        """Per asset, its newest materialization not yet consumed (None if there is none)."""
+        keys = self.monitored_asset_keys if asset_keys is None else [_key(k) for k in asset_keys]
+        return {
+            AssetKey(k): self.instance.latest_materialization(k, self._consumed.get(k))
+            for k in keys
+        }
+
+    def advance_cursor(self, materialization_records_by_key: Mapping[Any, Any]) -> None:
+        """Mark these records consumed (and everything of their asset before them)."""
+        for key, record in materialization_records_by_key.items():
+            if record is not None:
+                self._consumed[_key(key)] = record.storage_id
+        self.update_cursor(json.dumps(self._consumed, sort_keys=True))
+
+    def advance_all_cursors(self) -> None:
+        """Consume every monitored asset's newest materialization."""
+        self.advance_cursor(self.latest_materialization_records_by_key())
+
+
+def _key(value: Any) -> str:
+    if isinstance(value, AssetKey):
+        return value.to_user_string()
+    if hasattr(value, "key") and isinstance(value.key, AssetKey):
+        return str(value.key.to_user_string())
+    if isinstance(value, str):
+        return value
+    raise InvalidInput(f"an asset key is an AssetKey or a string, not {type(value).__name__}")
+
+
+@dataclass
+class RunStatusSensorContext:
+    """What a `@run_status_sensor`'s function sees, once per run that reached the status."""
+
+    sensor_name: str
+    dagster_run: DagsterRun
+    instance: SensorInstance = field(default_factory=SensorInstance)
+    log: logging.Logger = field(default_factory=lambda: logging.getLogger("arco.sensor"))
+    failure_event: RunFailureEvent | None = None
+
+
+RunFailureSensorContext = RunStatusSensorContext
+"""`@run_failure_sensor`'s context: `failure_event.message` holds the run's error."""
 
 
 @dataclass
@@ -183,6 +270,9 @@ class SensorDefinition:
     tags: Mapping[str, str] = field(default_factory=dict)
     description: str | None = None
     job: JobLike | None = None
+    # A poll sensor whose function Arco feeds: "asset" (@asset_sensor with a function),
+    # "multi_asset" (@multi_asset_sensor), "run_status" (@run_status_sensor with a function).
+    flavor: str = ""
 
     @property
     def job_name(self) -> str | None:
@@ -190,10 +280,34 @@ class SensorDefinition:
         return self.job.name if isinstance(self.job, UnresolvedAssetJobDefinition) else self.job
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        """Call the evaluation function directly (handy in tests, as in Dagster)."""
+        """Call the evaluation function directly (handy in tests, as in Dagster). A declarative
+        asset or run-status sensor used as a decorator becomes one with that function."""
+        decorating = len(args) == 1 and callable(args[0]) and not kwargs
+        if self.fn is None and self.kind in ("asset", "run_status") and decorating:
+            return _with_function(self, args[0])
         if self.fn is None:
             raise InvalidInput(f"sensor {self.name!r} is declarative: it has no function")
         return self.fn(*args, **kwargs)
+
+
+def _with_function(declared: SensorDefinition, fn: SensorFunction) -> SensorDefinition:
+    """The function form of a declarative asset or run-status sensor."""
+    from dataclasses import replace
+
+    if declared.kind == "asset":
+        if len(declared.monitored_assets) != 1:
+            raise InvalidInput(
+                f"sensor {declared.name!r}: an asset sensor with a function watches one asset; "
+                "use @multi_asset_sensor for several"
+            )
+        (key,) = declared.monitored_assets
+        return replace(declared, kind="poll", fn=fn, flavor="asset", monitored_assets=(_key(key),))
+    if declared.monitored_assets:
+        raise InvalidInput(
+            f"sensor {declared.name!r}: a run-status sensor with a function watches every run "
+            "(monitored_assets is for the declarative form)"
+        )
+    return replace(declared, kind="poll", fn=fn, flavor="run_status")
 
 
 def _targets(target: Any, owner: str) -> tuple[Any, ...]:
@@ -350,8 +464,9 @@ def push_sensor(
 
 def asset_sensor(
     *,
-    name: str,
-    monitored_assets: Any,
+    asset_key: Any = None,
+    name: str | None = None,
+    monitored_assets: Any = None,
     target: Any = None,
     job: UnresolvedAssetJobDefinition | None = None,
     job_name: str | None = None,
@@ -359,9 +474,46 @@ def asset_sensor(
     default_status: DefaultSensorStatus | str = DefaultSensorStatus.STOPPED,
     tags: Mapping[str, str] | None = None,
     description: str | None = None,
-) -> SensorDefinition:
-    """Request `target` (or `job`) once for every new materialization of `monitored_assets`
-    (for the same partition key when the target is partitioned). Evaluated by the timer."""
+) -> Any:
+    """Two forms.
+
+    Dagster's decorator, `@asset_sensor(asset_key=AssetKey("orders"), job=...)` on a function
+    `(context, asset_event)`: evaluated by a worker every `minimum_interval_seconds`; the
+    function is called with the newest materialization of the asset since the last one it saw
+    (none new: SKIPPED without calling it), and the cursor moves past it.
+
+    Arco's declarative form, `asset_sensor(name=..., monitored_assets=[...], target=...)`:
+    `target` is requested once for every new materialization of the monitored assets (for the
+    same partition key when the target is partitioned), evaluated by the timer itself."""
+    if asset_key is not None:
+        if monitored_assets is not None:
+            raise InvalidInput("asset_sensor takes asset_key= (a decorator) or monitored_assets=")
+        key = _key(asset_key)
+
+        def decorate(fn: SensorFunction) -> SensorDefinition:
+            sensor_name = name or fn.__name__
+            owner = f"sensor {sensor_name!r}"
+            targets, requested = _target_or_job(target, job, job_name, owner)
+            return SensorDefinition(
+                name=sensor_name,
+                kind="poll",
+                target=targets,
+                fn=fn,
+                minimum_interval_seconds=minimum_interval_seconds,
+                default_status=_default_status(default_status),
+                monitored_assets=(key,),
+                tags=dict(tags or {}),
+                description=description if description is not None else fn.__doc__,
+                job=requested,
+                flavor="asset",
+            )
+
+        return decorate
+    if name is None or monitored_assets is None:
+        raise InvalidInput(
+            "asset_sensor takes asset_key= (used as a decorator, as in Dagster) or name= and "
+            "monitored_assets= (Arco's declarative form)"
+        )
     targets, requested = _target_or_job(target, job, job_name, f"sensor {name!r}")
     return SensorDefinition(
         name=name,
@@ -376,10 +528,58 @@ def asset_sensor(
     )
 
 
+def multi_asset_sensor(
+    *,
+    monitored_assets: Any,
+    target: Any = None,
+    job: UnresolvedAssetJobDefinition | None = None,
+    job_name: str | None = None,
+    request_assets: Any = None,
+    name: str | None = None,
+    minimum_interval_seconds: int = DEFAULT_MINIMUM_INTERVAL_S,
+    default_status: DefaultSensorStatus | str = DefaultSensorStatus.STOPPED,
+    tags: Mapping[str, str] | None = None,
+    description: str | None = None,
+) -> Callable[[SensorFunction], SensorDefinition]:
+    """Dagster's `@multi_asset_sensor`: the function gets a `MultiAssetSensorEvaluationContext`
+    and decides when to request runs (`latest_materialization_records_by_key`, then
+    `advance_all_cursors` once it has what it waits for, e.g. every monitored asset updated).
+    Evaluated by a worker every `minimum_interval_seconds`."""
+    if request_assets is not None:
+        if target is not None:
+            raise InvalidInput("@multi_asset_sensor takes target= or request_assets=, not both")
+        target = request_assets
+    items = monitored_assets
+    if isinstance(items, str) or not isinstance(items, Iterable):
+        items = [items]
+    keys = tuple(dict.fromkeys(_key(k) for k in items))
+    if not keys:
+        raise InvalidInput("@multi_asset_sensor monitors at least one asset")
+
+    def decorate(fn: SensorFunction) -> SensorDefinition:
+        sensor_name = name or fn.__name__
+        targets, requested = _target_or_job(target, job, job_name, f"sensor {sensor_name!r}")
+        return SensorDefinition(
+            name=sensor_name,
+            kind="poll",
+            target=targets,
+            fn=fn,
+            minimum_interval_seconds=minimum_interval_seconds,
+            default_status=_default_status(default_status),
+            monitored_assets=keys,
+            tags=dict(tags or {}),
+            description=description if description is not None else fn.__doc__,
+            job=requested,
+            flavor="multi_asset",
+        )
+
+    return decorate
+
+
 def run_status_sensor(
     *,
-    name: str,
     run_status: RunStatus | str | Sequence[RunStatus | str],
+    name: str | None = None,
     target: Any = None,
     request_job: UnresolvedAssetJobDefinition | None = None,
     job_name: str | None = None,
@@ -388,13 +588,28 @@ def run_status_sensor(
     default_status: DefaultSensorStatus | str = DefaultSensorStatus.STOPPED,
     tags: Mapping[str, str] | None = None,
     description: str | None = None,
-) -> SensorDefinition:
-    """Request `target` (or `request_job`) once for every run that reaches `run_status` (runs
-    touching `monitored_assets`, or every run when none are given; never runs this sensor
-    started)."""
+) -> Any:
+    """Two forms.
+
+    Dagster's decorator, `@run_status_sensor(run_status=...)` on a function taking a
+    `RunStatusSensorContext`: a worker calls it once for every run that reached the status since
+    the sensor started (alerts, follow-up runs with `request_job=`), oldest first.
+
+    Arco's declarative form, `run_status_sensor(name=..., run_status=..., target=...)`: `target`
+    (or `request_job`) is requested once for every run that reaches `run_status` (runs touching
+    `monitored_assets`, or every run when none are given; never runs this sensor started),
+    evaluated by the timer itself. A declarative definition used as a decorator takes the
+    function form."""
+    statuses = (run_status,) if isinstance(run_status, str) else tuple(run_status)
+    declared = name is not None and any(x is not None for x in (target, request_job, job_name))
+    if not declared:
+        return _run_status_decorator(
+            statuses, name, target, request_job, job_name, monitored_assets,
+            minimum_interval_seconds, default_status, tags, description,
+        )  # fmt: skip
+    assert name is not None
     owner = f"sensor {name!r}"
     targets, requested = _target_or_job(target, request_job, job_name, owner, "request_job")
-    statuses = (run_status,) if isinstance(run_status, str) else tuple(run_status)
     return SensorDefinition(
         name=name,
         kind="run_status",
@@ -409,3 +624,73 @@ def run_status_sensor(
         description=description,
         job=requested,
     )
+
+
+def run_failure_sensor(
+    fn: SensorFunction | None = None,
+    *,
+    name: str | None = None,
+    target: Any = None,
+    request_job: UnresolvedAssetJobDefinition | None = None,
+    job_name: str | None = None,
+    minimum_interval_seconds: int = DEFAULT_MINIMUM_INTERVAL_S,
+    default_status: DefaultSensorStatus | str = DefaultSensorStatus.STOPPED,
+    tags: Mapping[str, str] | None = None,
+    description: str | None = None,
+) -> Any:
+    """Dagster's `@run_failure_sensor`: the function is called once for every run that failed,
+    with `context.dagster_run` and `context.failure_event.message` (e.g. to alert)."""
+    decorate = _run_status_decorator(
+        (RunStatus.FAILURE,), name, target, request_job, job_name, (),
+        minimum_interval_seconds, default_status, tags, description,
+    )  # fmt: skip
+    return decorate(fn) if fn is not None else decorate
+
+
+def _run_status_decorator(
+    statuses: Sequence[RunStatus | str],
+    name: str | None,
+    target: Any,
+    request_job: Any,
+    job_name: str | None,
+    monitored_assets: Any,
+    minimum_interval_seconds: int,
+    default_status: DefaultSensorStatus | str,
+    tags: Mapping[str, str] | None,
+    description: str | None,
+) -> Callable[[SensorFunction], SensorDefinition]:
+    if monitored_assets:
+        raise InvalidInput(
+            "@run_status_sensor with a function watches every run: monitored_assets is for "
+            "the declarative form"
+        )
+    unknown = [str(s) for s in statuses if str(s) not in {r.value for r in RunStatus}]
+    if not statuses or unknown:
+        raise InvalidInput(
+            f"run_status must be one or more of {', '.join(r.value for r in RunStatus)}"
+        )
+
+    def decorate(fn: SensorFunction) -> SensorDefinition:
+        sensor_name = name or fn.__name__
+        owner = f"sensor {sensor_name!r}"
+        given = any(x is not None for x in (target, request_job, job_name))
+        targets, requested = (
+            _target_or_job(target, request_job, job_name, owner, "request_job")
+            if given
+            else ((), None)  # an alert that requests nothing
+        )
+        return SensorDefinition(
+            name=sensor_name,
+            kind="poll",
+            target=targets,
+            fn=fn,
+            minimum_interval_seconds=minimum_interval_seconds,
+            default_status=_default_status(default_status),
+            run_statuses=tuple(str(s) for s in statuses),
+            tags=dict(tags or {}),
+            description=description if description is not None else fn.__doc__,
+            job=requested,
+            flavor="run_status",
+        )
+
+    return decorate

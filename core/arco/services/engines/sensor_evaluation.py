@@ -23,13 +23,24 @@ from typing import Any
 from arco.domain.definitions import SensorNode
 from arco.domain.errors import InvalidInput
 from arco.domain.run_identity import json_tag_values, validate_run_key, validate_user_tags
-from arco.domain.sensors import EvaluationOutcome, SensorEvaluated, SensorRunRequest
+from arco.domain.sensors import (
+    DynamicPartitionsRequest,
+    EvaluationOutcome,
+    SensorEvaluated,
+    SensorRunRequest,
+)
 from arco.sdk import AssetKey, AssetsDefinition, AssetSpec
 from arco.sdk.config import run_config_dict
 from arco.sdk.resources import resource_parameters, resources_for_execution
+from arco.sdk.sensor_state import (
+    AddDynamicPartitionsRequest,
+    DeleteDynamicPartitionsRequest,
+    RunFailureEvent,
+)
 from arco.sdk.sensors import (
     PushSensorContext,
     RunRequest,
+    RunStatusSensorContext,
     SensorDefinition,
     SensorEvaluationContext,
     SensorResult,
@@ -49,6 +60,7 @@ class Evaluation:
     skip_reason: str | None = None
     error: str | None = None
     cursor_after: str | None = None
+    dynamic_partitions: list[DynamicPartitionsRequest] = field(default_factory=list)
 
     def event(self, node: SensorNode, **kind_fields: Any) -> SensorEvaluated:
         """The `sensor.evaluated` payload, with what the kind adds (message, cursor read)."""
@@ -59,6 +71,7 @@ class Evaluation:
             skip_reason=self.skip_reason,
             error=self.error,
             run_requests=self.run_requests,
+            dynamic_partitions=self.dynamic_partitions,
             default_running=node.default_status == "RUNNING",
             **kind_fields,
         )
@@ -79,9 +92,26 @@ def evaluate(
     if definition.fn is None:
         raise InvalidInput(f"sensor {node.name!r} has no function to evaluate")
     try:
-        value = _call(definition.fn, context, resources or {})
+        if definition.flavor == "run_status":
+            assert isinstance(context, SensorEvaluationContext)
+            return _run_status(definition, node, context, resources or {})
+        extra: tuple[Any, ...] = ()
+        if definition.flavor == "asset":
+            assert isinstance(context, SensorEvaluationContext)
+            (key,) = definition.monitored_assets
+            record = context.instance.latest_materialization(str(key), context.cursor)
+            if record is None:
+                return Evaluation(
+                    "SKIPPED",
+                    skip_reason=f"No new materialization events found for asset key "
+                    f"{AssetKey(str(key))!r}",
+                )
+            extra = (record.event_log_entry,)
+        value = _call(definition.fn, context, resources or {}, extra)
         if inspect.isgenerator(value):
             value = list(value)
+        if definition.flavor == "asset":  # the cursor moves past the materialization seen
+            context.update_cursor(record.storage_id)  # type: ignore[union-attr]
         return _normalise(value, node, context)
     except _Misuse as exc:
         return Evaluation("FAILED", error=f"{exc}")
@@ -93,23 +123,99 @@ def evaluate(
 
 def _call(
     fn: Callable[..., Any],
-    context: SensorEvaluationContext | PushSensorContext,
+    context: SensorEvaluationContext | PushSensorContext | RunStatusSensorContext,
     resources: Mapping[str, object],
+    extra: tuple[Any, ...] = (),
 ) -> Any:
+    """The context goes to the first positional parameter that is not a resource, `extra`
+    (an asset sensor's event) to the next ones; resources by name."""
     wanted = set(resource_parameters(fn))
     missing = sorted(wanted - set(resources))
     if missing:
         raise _Misuse(f"the sensor needs resource {missing[0]!r}, which the location lacks")
     parameters = list(inspect.signature(fn).parameters.values())
+    positional = [context, *extra]
     with resources_for_execution({k: resources[k] for k in wanted}, context.log) as ready:
         args: list[Any] = []
         kwargs: dict[str, Any] = {}
-        for position, parameter in enumerate(parameters):
+        for parameter in parameters:
             if parameter.name in ready:
                 kwargs[parameter.name] = ready[parameter.name]
-            elif position == 0 and parameter.kind is not inspect.Parameter.KEYWORD_ONLY:
-                args.append(context)
+            elif positional and parameter.kind is inspect.Parameter.POSITIONAL_ONLY:
+                args.append(positional.pop(0))
+            elif parameter.kind is inspect.Parameter.VAR_POSITIONAL:
+                args.extend(positional)
+                positional = []
+            elif positional and parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD:
+                kwargs[parameter.name] = positional.pop(0)  # by name: resources may come first
         return fn(*args, **kwargs)
+
+
+RUNS_PER_EVALUATION = 25
+
+
+def _run_status(
+    definition: SensorDefinition,
+    node: SensorNode,
+    context: SensorEvaluationContext,
+    resources: Mapping[str, object],
+) -> Evaluation:
+    """Dagster's `@run_status_sensor`: the function once per run that ended in a watched status
+    since the cursor, oldest first (at most RUNS_PER_EVALUATION; the next evaluation goes on).
+    A first evaluation starts the cursor at the latest run, as Dagster starts from when the
+    sensor starts. A function that raises fails the evaluation: the cursor stays, so the run is
+    seen again next time."""
+    instance = context.instance
+    if context.cursor is None:
+        start = instance.last_run_position() or "0"
+        return Evaluation(
+            "SKIPPED",
+            skip_reason="started: runs that end from now on are watched",
+            cursor_after=start,
+        )
+    statuses = definition.run_statuses
+    seen = instance.runs_finished_after(statuses, context.cursor, RUNS_PER_EVALUATION)
+    requests: list[SensorRunRequest] = []
+    position = context.cursor
+    for seen_at, run, error in seen:
+        position = seen_at
+        if run.tags.get("arco/sensor_name") == node.name:
+            continue  # never react to a run this sensor requested
+        failure = RunFailureEvent(error or "") if run.status == "FAILURE" else None
+        run_context = RunStatusSensorContext(
+            sensor_name=node.name,
+            dagster_run=run,
+            instance=instance,
+            log=context.log,
+            failure_event=failure,
+        )
+        value = _call(definition.fn, run_context, resources)  # type: ignore[arg-type]
+        if inspect.isgenerator(value):
+            value = list(value)
+        if isinstance(value, SensorResult):
+            value = list(value.run_requests or [])
+        items = [] if value is None else list(value) if isinstance(value, list | tuple) else [value]
+        for item in items:
+            if isinstance(item, RunRequest):
+                if not node.target:
+                    raise _Misuse(
+                        f"sensor {node.name!r} requested a run but has no target: give "
+                        "request_job= (or target=)"
+                    )
+                requests.append(_run_request(item, node))
+            elif not isinstance(item, SkipReason):
+                raise _Misuse(
+                    f"sensor {node.name!r} returned a {type(item).__name__}; expected "
+                    "RunRequest, SkipReason or None"
+                )
+    if requests:
+        return Evaluation("REQUESTED", run_requests=requests, cursor_after=position)
+    reason = (
+        f"{len(seen)} run(s) seen, no run requested"
+        if seen
+        else f"no run reached {' or '.join(statuses)} since the last evaluation"
+    )
+    return Evaluation("SKIPPED", skip_reason=reason, cursor_after=position)
 
 
 def _normalise(
@@ -159,11 +265,48 @@ def _from_result(
     requests = list(result.run_requests or [])
     if requests and result.skip_reason is not None:
         raise _Misuse("a SensorResult cannot have both run_requests and a skip_reason")
+    changes = _dynamic_partitions(result.dynamic_partitions_requests)
     if result.skip_reason is not None:
         reason = result.skip_reason
         message = reason.skip_message if isinstance(reason, SkipReason) else str(reason)
-        return Evaluation("SKIPPED", skip_reason=message, cursor_after=cursor)
-    return _requested(requests, node, cursor)
+        evaluation = Evaluation("SKIPPED", skip_reason=message, cursor_after=cursor)
+    else:
+        evaluation = _requested(requests, node, cursor)
+    evaluation.dynamic_partitions = changes
+    return evaluation
+
+
+def _dynamic_partitions(requests: Any) -> list[DynamicPartitionsRequest]:
+    """`dynamic_partitions_requests`, in order. A key both added and deleted in one result is
+    refused: the order of the two would decide, and Dagster's docs leave it unsaid."""
+    out: list[DynamicPartitionsRequest] = []
+    added: set[tuple[str, str]] = set()
+    deleted: set[tuple[str, str]] = set()
+    for request in requests or []:
+        if not isinstance(request, AddDynamicPartitionsRequest | DeleteDynamicPartitionsRequest):
+            raise _Misuse(
+                "dynamic_partitions_requests takes AddDynamicPartitionsRequest and "
+                f"DeleteDynamicPartitionsRequest, not {type(request).__name__}"
+            )
+        add = isinstance(request, AddDynamicPartitionsRequest)
+        keys = list(dict.fromkeys(request.partition_keys))
+        if not keys:
+            continue
+        mine, other = (added, deleted) if add else (deleted, added)
+        both = [k for k in keys if (request.partitions_def_name, k) in other]
+        if both:
+            raise _Misuse(
+                f"dynamic partition {both[0]!r} of {request.partitions_def_name!r} is both "
+                "added and deleted in one SensorResult"
+            )
+        mine.update((request.partitions_def_name, k) for k in keys)
+        try:
+            out.append(
+                DynamicPartitionsRequest(definition=request.partitions_def_name, add=add, keys=keys)
+            )
+        except ValueError as exc:
+            raise _Misuse(f"invalid dynamic partitions request: {exc}") from exc
+    return out
 
 
 def _requested(requests: list[Any], node: SensorNode, cursor: str | None) -> Evaluation:

@@ -10,10 +10,13 @@ a stale SKIPPED tick.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from arco.domain.errors import InvalidInput, NotFound
+from arco.domain.runs import PARTITION_STATUS, RUNS, TASKS
 from arco.domain.sensor_controller import SensorOrder
 from arco.domain.sensors import (
     SENSOR_EVALUATED,
@@ -21,12 +24,22 @@ from arco.domain.sensors import (
     poll_evaluation_key,
 )
 from arco.ledger.writer import NewEvent
-from arco.sdk.sensors import SensorEvaluationContext
+from arco.sdk.assets import AssetKey
+from arco.sdk.sensor_state import (
+    AssetMaterialization,
+    DagsterRun,
+    EventLogEntry,
+    EventLogRecord,
+    SensorInstance,
+)
+from arco.sdk.sensors import MultiAssetSensorEvaluationContext, SensorEvaluationContext
 from arco.services.engines.sensor_evaluation import evaluate
-from arco.services.queries.definitions import current_definitions
+from arco.services.queries.definitions import current_definitions, dynamic_partition_keys
+from arco.services.queries.runs import rows_where
 from arco.services.workspace import Workspace
 
 if TYPE_CHECKING:
+    from arco.projections.cache import Snapshot
     from arco.sdk import Definitions
 
 
@@ -65,11 +78,23 @@ def evaluate_poll_sensor(
     if str(state.get("cursor_version") or "") != order.cursor_version:
         return SensorPollResult(order, "STALE")
     cursor = state.get("cursor")
-    context = SensorEvaluationContext(
-        sensor_name=order.sensor,
-        cursor=cursor,
-        last_evaluation_ms=state.get("last_evaluation_ms"),
-    )
+    instance = PublishedStateInstance(snapshot)
+    context: SensorEvaluationContext
+    if definition.flavor == "multi_asset":
+        context = MultiAssetSensorEvaluationContext(
+            sensor_name=order.sensor,
+            cursor=cursor,
+            last_evaluation_ms=state.get("last_evaluation_ms"),
+            instance=instance,
+            monitored_asset_keys=node.monitored_assets,
+        )
+    else:
+        context = SensorEvaluationContext(
+            sensor_name=order.sensor,
+            cursor=cursor,
+            last_evaluation_ms=state.get("last_evaluation_ms"),
+            instance=instance,
+        )
     evaluation = evaluate(definition, node, context, definitions.get_resources())
     payload = evaluation.event(
         node,
@@ -85,4 +110,77 @@ def evaluate_poll_sensor(
         run_requests=len(evaluation.run_requests),
         error=evaluation.error,
         ledger_object=appended.object_name,
+    )
+
+
+class PublishedStateInstance(SensorInstance):
+    """`context.instance` for a sensor evaluated by a worker: the published state it read."""
+
+    def __init__(self, snapshot: Snapshot) -> None:
+        self._snapshot = snapshot
+
+    def get_dynamic_partitions(self, partitions_def_name: str) -> list[str]:
+        return list(dynamic_partition_keys(self._snapshot).get(partitions_def_name, []))
+
+    def latest_materialization(self, asset_key: str, after: str | None) -> EventLogRecord | None:
+        rows = [
+            r
+            for r in rows_where(self._snapshot, PARTITION_STATUS.name, "asset", [asset_key])
+            if r["materialized_version"] and r["materialized_version"] > (after or "")
+        ]
+        if not rows:
+            return None
+        row = max(rows, key=lambda r: str(r["materialized_version"]))
+        entry = EventLogEntry(
+            run_id=row["materialized_run_id"],
+            timestamp=row["materialized_ms"] / 1000,
+            asset_materialization=AssetMaterialization(
+                AssetKey(asset_key),
+                row["partition"] or None,
+                json.loads(row["materialized_metadata"] or "{}"),
+            ),
+        )
+        return EventLogRecord(row["materialized_version"], entry)
+
+    def runs_finished_after(
+        self, statuses: Sequence[str], after: str | None, limit: int
+    ) -> list[tuple[str, DagsterRun, str | None]]:
+        rows = rows_where(self._snapshot, RUNS.name, "status", list(statuses))
+        ended = sorted(
+            (position, row)
+            for row in rows
+            if (position := _position(row)) is not None and position > (after or "")
+        )
+        chosen = ended[:limit]
+        failed = rows_where(self._snapshot, TASKS.name, "run_id", [r["run_id"] for _, r in chosen])
+        errors: dict[str, list[str]] = {}
+        for task in sorted(failed, key=lambda t: (t["run_id"], t["index"])):
+            if task["status"] == "FAILURE" and task["error"]:
+                label = task["asset"] + (f"[{task['partition']}]" if task["partition"] else "")
+                errors.setdefault(task["run_id"], []).append(f"{label} failed: {task['error']}")
+        return [
+            (position, _run(row), row["error"] or "\n".join(errors.get(row["run_id"], [])) or None)
+            for position, row in chosen
+        ]
+
+    def last_run_position(self) -> str | None:
+        positions = [p for r in self._snapshot.table(RUNS.name).to_pylist() if (p := _position(r))]
+        return max(positions, default=None)
+
+
+def _position(run: dict[str, Any]) -> str | None:
+    """Where a run stands among ended runs: its end time, then its id (sortable as text)."""
+    if run["finished_ms"] is None:
+        return None
+    return f"{int(run['finished_ms']):020d}:{run['run_id']}"
+
+
+def _run(row: dict[str, Any]) -> DagsterRun:
+    tags = json.loads(row["tags"] or "{}")
+    return DagsterRun(
+        run_id=row["run_id"],
+        status=row["status"],
+        tags=tags,
+        job_name=None,  # runs do not record the job that requested them
+        asset_selection=frozenset(AssetKey(a) for a in json.loads(row["assets"] or "[]")),
     )
