@@ -451,6 +451,15 @@ _ADD_OR_REMOVE = exactly_one("add", "remove")
 _CURSOR_OR_RESET = exactly_one("cursor", "reset")
 
 
+class ObservationBody(BodyModel):
+    """An observed data version of an asset (a source Arco does not materialize)."""
+
+    data_version: Annotated[str, Field(min_length=1, max_length=500)]
+    partition: Annotated[str | None, Field(min_length=1, max_length=500)] = None
+    metadata: Annotated[dict[str, Any], Field(default_factory=dict)]
+    request_id: RequestId = None
+
+
 class DynamicPartitionsBody(BodyModel):
     """Exactly one of `add` or `remove`: the keys."""
 
@@ -665,6 +674,13 @@ class PartitionPage(ResponseModel):
     keys: list[str]
     partitions: list[PartitionRow]
     next_cursor: str | None
+
+
+class AssetObserved(ResponseModel):
+    asset: str
+    partition: str | None
+    data_version: str
+    ledger_object: str | None
 
 
 class DynamicPartitionsChanged(ResponseModel):

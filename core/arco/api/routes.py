@@ -26,6 +26,7 @@ from arco.services.commands.backfills import (
     create_backfill,
     retry_failed,
 )
+from arco.services.commands.observations import observe_asset
 from arco.services.commands.partitions import change_dynamic_partitions
 from arco.services.commands.reconcile import execute_plan
 from arco.services.commands.runs import LaunchRequest, cancel_run, launch_run, rerun
@@ -202,6 +203,24 @@ def get_partitions(
             "next_cursor": encode_cursor({"offset": offset + limit}) if more else None,
         }
     )
+
+
+def post_observation(
+    ws: Workspace, who: Identity, req: Req[m.AssetPath, NoParams, m.ObservationBody]
+) -> tuple[m.AssetObserved, int]:
+    """Record an observed data version of an asset (Dagster: report_runless_asset_event)."""
+    body = req.body
+    result = observe_asset(
+        ws,
+        req.path.asset,
+        body.data_version,
+        body.partition,
+        _request_id(body.request_id, req),
+        who.principal,
+        clock_now(ws.clock),
+        body.metadata,
+    )
+    return m.AssetObserved.model_validate(result), 202
 
 
 def post_dynamic_partitions(
@@ -637,6 +656,10 @@ def route_table() -> list[Route]:
         r("DELETE", f"{WS}/access/{{principal}}", ADMIN, delete_access, status=202, tag="access"),
         r("GET", f"{WS}/assets", VIEWER, get_assets, tag="assets"),
         r("GET", f"{WS}/assets/{{asset}}/partitions", VIEWER, get_partitions, tag="assets"),
+        r(
+            "POST", f"{WS}/assets/{{asset}}/observations", OPERATOR, post_observation,
+            status=202, idempotency_header=True, tag="assets",
+        ),
         r(
             "POST", f"{WS}/dynamic-partitions/{{definition}}", OPERATOR,
             post_dynamic_partitions, status=202, tag="assets",

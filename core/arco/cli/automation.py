@@ -129,6 +129,47 @@ def register(cli: click.Group) -> None:
 
     @cli.command()
     @click.argument("asset")
+    @click.option("--data-version", required=True, help="The data version observed.")
+    @click.option("--partition", default=None, help="The partition observed (partitioned assets).")
+    @click.option("--request-id", default=None, help="Default: a new id (the same id: one effect).")
+    @json_option
+    @pass_ctx
+    @handle_errors
+    def observe(
+        c: Context,
+        asset: str,
+        data_version: str,
+        partition: str | None,
+        request_id: str | None,
+        as_json: bool,
+    ) -> None:
+        """Record an observed data version of ASSET (a source Arco does not materialize).
+
+        Assets downstream that read another version become STALE, naming it (Dagster:
+        report_runless_asset_event with an AssetObservation).
+
+        \b
+          arco observe raw/orders_export --data-version 2024-06-01T03:00:00Z
+        """
+        import uuid
+
+        from arco.clock import clock_now
+        from arco.services.commands.observations import observe_asset
+
+        c.ws.compactor.compact_until_idle()
+        result = observe_asset(
+            c.ws, asset, data_version, partition, request_id or uuid.uuid4().hex, c.actor,
+            clock_now(c.ws.clock),
+        )  # fmt: skip
+        c.ws.compactor.compact_until_idle()
+        if as_json:
+            print_model(m.AssetObserved, result)
+        else:
+            where = f"[{partition}]" if partition else ""
+            console.print(f"observed {escape(asset + where)}: data version {escape(data_version)}")
+
+    @cli.command()
+    @click.argument("asset")
     @click.option("--now", "now_text", default=None, help="Evaluate as of this time (ISO 8601).")
     @click.option(
         "--limit",

@@ -59,6 +59,7 @@ from arco.sdk.loading import (
 )
 from arco.sdk.metadata import MetadataValue, Output
 from arco.sdk.multi_assets import AssetOut, MultiAssetsDefinition, multi_asset
+from arco.sdk.observations import ObserveResult, observable_source_asset
 from arco.sdk.partitions import (
     AllPartitionMapping,
     DailyPartitionsDefinition,
@@ -174,6 +175,7 @@ __all__ = [
     "MultiPartitionsDefinition",
     "MultiToSingleDimensionPartitionMapping",
     "ObjectStoreIOManager",
+    "ObserveResult",
     "Output",
     "OutputContext",
     "ParquetIOManager",
@@ -217,6 +219,7 @@ __all__ = [
     "load_assets_from_package_name",
     "multi_asset",
     "multi_asset_sensor",
+    "observable_source_asset",
     "push_sensor",
     "resource",
     "run_failure_sensor",

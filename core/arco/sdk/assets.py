@@ -282,6 +282,9 @@ class AssetsDefinition:
         # parameter -> (upstream key, AssetIn metadata): what the worker loads for each input.
         self.inputs: dict[str, tuple[str, Mapping[str, Any]]] = dict(inputs or {})
         self.io_manager_key = io_manager_key
+        # An @observable_source_asset: its function returns a data version, not a value.
+        self.observable = False
+        self.auto_observe_interval_minutes: float | None = None
         # The output of a @multi_asset this asset is (None for a plain @asset).
         self.output_name: str | None = None
         self.output_names: tuple[str, ...] = ()  # all of them, in the order a tuple gives them
@@ -303,6 +306,8 @@ class AssetsDefinition:
             self.io_manager_key,
         )
         copy.output_name, copy.output_names = self.output_name, self.output_names
+        copy.observable = self.observable
+        copy.auto_observe_interval_minutes = self.auto_observe_interval_minutes
         return copy
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:

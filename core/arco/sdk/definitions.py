@@ -32,7 +32,7 @@ from arco.sdk.jobs import JobResolver, UnresolvedAssetJobDefinition, collect_job
 from arco.sdk.loading import resolve_bare_dependencies
 from arco.sdk.multi_assets import MultiAssetsDefinition
 from arco.sdk.resources import resource_parameters, validate_resources
-from arco.sdk.schedules import ScheduleDefinition, _status
+from arco.sdk.schedules import DefaultScheduleStatus, ScheduleDefinition, _status
 from arco.sdk.sensors import SensorDefinition
 
 # --- the code location -------------------------------------------------------------------------
@@ -89,6 +89,7 @@ class Definitions:
                     f"Definitions(schedules=...) takes ScheduleDefinitions, "
                     f"not {type(schedule).__name__}"
                 )
+        self.schedules += tuple(_auto_observe_schedules(self.assets))
 
     def _assets_by_key(self) -> dict[str, AssetLike]:
         out: dict[str, AssetLike] = {}
@@ -256,3 +257,25 @@ def _sensor_node(item: SensorDefinition, resolver: JobResolver) -> SensorNode:
         tags=_tags(item.tags),
         description=item.description,
     )
+
+
+def _auto_observe_schedules(assets: Iterable[AssetLike]) -> list[ScheduleDefinition]:
+    """`<key>_auto_observe` for each observable source asset observed on an interval: it runs
+    by default, as Dagster's automatic observation does."""
+    from arco.sdk.observations import observe_cron
+
+    out = []
+    for item in assets:
+        minutes = getattr(item, "auto_observe_interval_minutes", None)
+        if minutes is None:
+            continue
+        key = item.key.to_user_string()
+        out.append(
+            ScheduleDefinition(
+                name=key.replace("/", "__") + "_auto_observe",
+                cron_schedule=observe_cron(minutes, f"asset {key!r}"),
+                target=[item],
+                default_status=DefaultScheduleStatus.RUNNING,
+            )
+        )
+    return out

@@ -525,6 +525,8 @@ def _call(
             context.selected_asset_keys = {item.key}
             context.selected_output_names = {item.output_name}
         result = function(*args, **kwargs)
+        if item.observable:
+            result = _observed(result, asset)
         if item.output_name is not None:
             result = _select_output(result, item)
         stored = result.value if isinstance(result, Output) else result
@@ -536,6 +538,21 @@ def _call(
         value = None if isinstance(stored, MaterializeResult) else stored
         outcomes = [_run_check(check, context, ready, value) for check in checks]
         return result, outcomes
+
+
+def _observed(result: Any, asset: str) -> MaterializeResult:
+    """An observation function's answer as what the task records: its data version (and
+    metadata); nothing is stored by an IO manager."""
+    from arco.sdk.observations import ObserveResult
+
+    if isinstance(result, DataVersion):
+        return MaterializeResult(data_version=result)
+    if isinstance(result, ObserveResult) and result.data_version is not None:
+        return MaterializeResult(metadata=result.metadata, data_version=result.data_version)
+    raise InvalidInput(
+        f"observable source asset {asset!r} returned {type(result).__name__}: return a "
+        "DataVersion or ObserveResult(data_version=...)"
+    )
 
 
 def _run_check(
