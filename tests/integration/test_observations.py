@@ -109,3 +109,18 @@ def test_a_pushed_observation_of_an_external_source_makes_its_downstream_stale(
     arco("compact")  # the API appends; the compactor publishes
     assert causes(arco, "vendor_report") == ("STALE", ["UPSTREAM_DATA_CHANGED vendor_feed v1->v3"])
     arco("observe", "nope", "--data-version", "x", code=2)
+
+
+def test_a_push_sensor_observes_a_source(arco: Any) -> None:
+    """`SensorResult(asset_events=[AssetObservation(...)])` records the version as observed."""
+
+    def push(etag: str, message_id: str) -> None:
+        arco("sensors", "start", "vendor_landed")
+        arco("sensors", "push", "vendor_landed", "--attribute", f"etag={etag}",
+             "--message-id", message_id, "--definitions", LOCATION)  # fmt: skip
+
+    push("e1", "m1")
+    run(arco, "key:vendor_report")
+    assert causes(arco, "vendor_report") == ("FRESH", [])
+    push("e2", "m2")
+    assert causes(arco, "vendor_report") == ("STALE", ["UPSTREAM_DATA_CHANGED vendor_feed e1->e2"])

@@ -9,9 +9,12 @@ import pytest
 from arco.domain.definitions import DefinitionsSnapshot, SensorNode
 from arco.domain.errors import InvalidInput
 from arco.sdk import (
+    AddDynamicPartitionsRequest,
     AssetKey,
+    AssetObservation,
     DailyPartitionsDefinition,
     Definitions,
+    DeleteDynamicPartitionsRequest,
     PubSubMessage,
     PushSensorContext,
     RunRequest,
@@ -49,7 +52,8 @@ def poll(fn: Any, target: Any = (orders,)) -> tuple[Any, SensorNode]:
 
 def run(fn: Any, cursor: str | None = None) -> Any:
     definition, node = poll(fn)
-    return evaluate(definition, node, SensorEvaluationContext("s", cursor))
+    deployed = {"orders", "revenue"}
+    return evaluate(definition, node, SensorEvaluationContext("s", cursor), None, deployed)
 
 
 def test_a_snapshot_without_sensors_keeps_its_hash_and_one_with_sensors_round_trips() -> None:
@@ -146,6 +150,24 @@ def test_results_follow_dagsters_rules() -> None:
         (lambda: RunRequest(asset_selection=[AssetKey("revenue")]), "not in sensor 's'"),
         (lambda: RunRequest(tags={"arco/x": "1"}), "reserved prefix"),
         (lambda: RunRequest(run_key=""), "run_key"),
+        (
+            lambda: SensorResult(asset_events=[AssetObservation("nope", data_version="1")]),
+            "AssetObservation of 'nope', which is not deployed",
+        ),
+        (
+            lambda: SensorResult(asset_events=[AssetObservation("orders")]),
+            "has no data version",
+        ),
+        (lambda: SensorResult(asset_events=["orders"]), "asset_events takes AssetObservation"),
+        (
+            lambda: SensorResult(
+                dynamic_partitions_requests=[
+                    AddDynamicPartitionsRequest("c", ["k"]),
+                    DeleteDynamicPartitionsRequest("c", ["k"]),
+                ]
+            ),
+            "both added and deleted",
+        ),
     ],
 )
 def test_misuse_is_a_failed_evaluation_naming_the_rule(fn: Any, error: str) -> None:

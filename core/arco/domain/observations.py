@@ -40,19 +40,30 @@ def observation_key(asset: str, partition: str | None, request_id: str) -> str:
 
 
 def fold_observed(ctx: FoldContext, event: AssetObserved) -> Outcome:
-    key = (event.asset, event.partition or "")
+    return record_observation(ctx, event.asset, event.partition, event.data_version, event.metadata)
+
+
+def record_observation(
+    ctx: FoldContext,
+    asset: str,
+    partition: str | None,
+    data_version: str,
+    metadata: dict[str, object],
+) -> Outcome:
+    """Make `data_version` the partition's current version (an observation by this event)."""
+    key = (asset, partition or "")
     original = ctx.get(PARTITION_STATUS.name, *key)
     row = dict(original or {"asset": key[0], "partition": key[1]})
     row.pop(ROW_VERSION, None)
     if (row.get("materialized_version") or "") >= ctx.event_id:
         return Outcome.SUPERSEDED  # a later observation or materialization is current
-    if row.get("materialized_data_version") != event.data_version:
+    if row.get("materialized_data_version") != data_version:
         row["materialized_data_version_since_ms"] = ctx.time_ms
     row.update(
         materialized_run_id=OBSERVATION_RUN,
         materialized_ms=ctx.time_ms,
-        materialized_data_version=event.data_version,
-        materialized_metadata=json.dumps(event.metadata, sort_keys=True, default=str),
+        materialized_data_version=data_version,
+        materialized_metadata=json.dumps(metadata, sort_keys=True, default=str),
         materialized_version=ctx.event_id,
         materialized_data_version_provided=True,
     )

@@ -143,6 +143,16 @@ class DynamicPartitionsRequest(_Payload):
     keys: list[str] = Field(min_length=1, max_length=10_000)
 
 
+class SensorObservation(_Payload):
+    """An asset's data version a sensor observed (`SensorResult(asset_events=[AssetObservation
+    (...)])`), recorded like `arco observe` when the evaluation counts."""
+
+    asset: str = Field(min_length=1, max_length=500)
+    partition: str | None = Field(default=None, min_length=1, max_length=500)
+    data_version: str = Field(min_length=1, max_length=500)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
 class PushedMessage(_Payload):
     """The Pub/Sub message a push evaluation was made for, kept whole in the ledger."""
 
@@ -174,6 +184,7 @@ class SensorEvaluated(_Payload):
     run_requests: list[SensorRunRequest] = Field(default_factory=list)
     # Applied before the run requests, when the evaluation counts (as Dagster does).
     dynamic_partitions: list[DynamicPartitionsRequest] = Field(default_factory=list)
+    observations: list[SensorObservation] = Field(default_factory=list)
     # The deployed definition's default status, used while no operator has started/stopped it.
     default_running: bool = False
 
@@ -363,6 +374,7 @@ def fold_evaluated(ctx: FoldContext, event: SensorEvaluated) -> Outcome:
             state["cursor_version"] = tick_id  # the cursor is kept
     else:
         _change_dynamic_partitions(ctx, event)
+        _record_observations(ctx, event)
         if event.outcome == "REQUESTED":
             request_ids = _claim_and_request(ctx, event, tick_id)
         if request_ids:
@@ -414,6 +426,14 @@ def _change_dynamic_partitions(ctx: FoldContext, event: SensorEvaluated) -> None
             request_id=f"{ctx.event_id}:{index}",
         )
         apply_change(ctx, change, add=request.add)
+
+
+def _record_observations(ctx: FoldContext, event: SensorEvaluated) -> None:
+    # Imported here: observations write partition_status, whose module imports this one.
+    from arco.domain.observations import record_observation
+
+    for seen in event.observations:
+        record_observation(ctx, seen.asset, seen.partition, seen.data_version, seen.metadata)
 
 
 def _first_delivery(ctx: FoldContext, event: SensorEvaluated) -> bool:

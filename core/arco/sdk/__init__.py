@@ -99,6 +99,7 @@ from arco.sdk.schedules import (
 from arco.sdk.selections import AssetSelection
 from arco.sdk.sensor_state import (
     AddDynamicPartitionsRequest,
+    AssetObservation,
     DagsterRun,
     DeleteDynamicPartitionsRequest,
     EventLogEntry,
@@ -137,6 +138,7 @@ __all__ = [
     "AssetExecutionContext",
     "AssetIn",
     "AssetKey",
+    "AssetObservation",
     "AssetOut",
     "AssetSelection",
     "AssetSpec",

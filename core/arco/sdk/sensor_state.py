@@ -19,6 +19,7 @@ from arco.sdk.assets import AssetKey
 __all__ = [
     "AddDynamicPartitionsRequest",
     "AssetMaterialization",
+    "AssetObservation",
     "DagsterRun",
     "DeleteDynamicPartitionsRequest",
     "EventLogEntry",
@@ -123,6 +124,28 @@ class SensorInstance:
     def last_run_position(self) -> str | None:
         """The position of the most recently ended run (a new run-status sensor starts there)."""
         return None
+
+
+DATA_VERSION_TAG = "dagster/data_version"
+
+
+@dataclass(frozen=True)
+class AssetObservation:
+    """An asset's observed data version, for `SensorResult(asset_events=[...])`: Dagster puts
+    it in `tags={"dagster/data_version": ...}`; `data_version=` says the same."""
+
+    asset_key: Any
+    partition: str | None = None
+    metadata: Mapping[str, Any] | None = None
+    tags: Mapping[str, str] | None = None
+    data_version: Any = None
+
+    @property
+    def observed_version(self) -> str | None:
+        value = self.data_version
+        if value is None and self.tags:
+            value = self.tags.get(DATA_VERSION_TAG)
+        return None if value is None else str(getattr(value, "value", value))
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,7 @@ from arco.sdk.assets import AssetKey
 from arco.sdk.jobs import JobLike, UnresolvedAssetJobDefinition
 from arco.sdk.sensor_state import (
     AddDynamicPartitionsRequest,
+    AssetObservation,
     DagsterRun,
     DeleteDynamicPartitionsRequest,
     EventLogRecord,
@@ -121,6 +122,7 @@ class SensorResult:
     dynamic_partitions_requests: (
         Sequence[AddDynamicPartitionsRequest | DeleteDynamicPartitionsRequest] | None
     ) = None
+    asset_events: Sequence[AssetObservation] | None = None
 
 
 @dataclass(frozen=True)

@@ -15,8 +15,9 @@ Dagster's rules, as verified against 1.13:
 from __future__ import annotations
 
 import inspect
+import json
 import traceback
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,6 +28,7 @@ from arco.domain.sensors import (
     DynamicPartitionsRequest,
     EvaluationOutcome,
     SensorEvaluated,
+    SensorObservation,
     SensorRunRequest,
 )
 from arco.sdk import AssetKey, AssetsDefinition, AssetSpec
@@ -34,6 +36,7 @@ from arco.sdk.config import run_config_dict
 from arco.sdk.resources import resource_parameters, resources_for_execution
 from arco.sdk.sensor_state import (
     AddDynamicPartitionsRequest,
+    AssetObservation,
     DeleteDynamicPartitionsRequest,
     RunFailureEvent,
 )
@@ -61,6 +64,7 @@ class Evaluation:
     error: str | None = None
     cursor_after: str | None = None
     dynamic_partitions: list[DynamicPartitionsRequest] = field(default_factory=list)
+    observations: list[SensorObservation] = field(default_factory=list)
 
     def event(self, node: SensorNode, **kind_fields: Any) -> SensorEvaluated:
         """The `sensor.evaluated` payload, with what the kind adds (message, cursor read)."""
@@ -72,6 +76,7 @@ class Evaluation:
             error=self.error,
             run_requests=self.run_requests,
             dynamic_partitions=self.dynamic_partitions,
+            observations=self.observations,
             default_running=node.default_status == "RUNNING",
             **kind_fields,
         )
@@ -86,6 +91,7 @@ def evaluate(
     node: SensorNode,
     context: SensorEvaluationContext | PushSensorContext,
     resources: Mapping[str, object] | None = None,
+    known_assets: Collection[str] | None = None,
 ) -> Evaluation:
     """Call the sensor's function with `context` (its first parameter, unless that is a
     resource) and the location's resources by parameter name; normalise its result."""
@@ -112,7 +118,7 @@ def evaluate(
             value = list(value)
         if definition.flavor == "asset":  # the cursor moves past the materialization seen
             context.update_cursor(record.storage_id)  # type: ignore[union-attr]
-        return _normalise(value, node, context)
+        return _normalise(value, node, context, known_assets)
     except _Misuse as exc:
         return Evaluation("FAILED", error=f"{exc}")
     except Exception as exc:
@@ -219,13 +225,16 @@ def _run_status(
 
 
 def _normalise(
-    value: Any, node: SensorNode, context: SensorEvaluationContext | PushSensorContext
+    value: Any,
+    node: SensorNode,
+    context: SensorEvaluationContext | PushSensorContext,
+    known_assets: Collection[str] | None = None,
 ) -> Evaluation:
     cursor: str | None = None
     if isinstance(context, SensorEvaluationContext) and context.cursor_updated:
         cursor = context.new_cursor
     if isinstance(value, SensorResult):
-        return _from_result(value, node, context, cursor)
+        return _from_result(value, node, context, cursor, known_assets)
     items = [] if value is None else list(value) if isinstance(value, list | tuple) else [value]
     if any(isinstance(item, SensorResult) for item in items):
         raise _Misuse("a SensorResult must be the only object a sensor returns")
@@ -251,6 +260,7 @@ def _from_result(
     node: SensorNode,
     context: SensorEvaluationContext | PushSensorContext,
     cursor: str | None,
+    known_assets: Collection[str] | None = None,
 ) -> Evaluation:
     if result.cursor is not None:
         if isinstance(context, PushSensorContext):
@@ -273,7 +283,40 @@ def _from_result(
     else:
         evaluation = _requested(requests, node, cursor)
     evaluation.dynamic_partitions = changes
+    evaluation.observations = _observations(result.asset_events, known_assets)
     return evaluation
+
+
+def _observations(events: Any, known_assets: Collection[str] | None) -> list[SensorObservation]:
+    """`asset_events`: observations of deployed assets, each with its data version."""
+    out = []
+    for event in events or []:
+        if not isinstance(event, AssetObservation):
+            raise _Misuse(
+                f"asset_events takes AssetObservation, not {type(event).__name__} (a sensor "
+                "does not materialize)"
+            )
+        asset = _asset_key(event.asset_key)
+        if known_assets is not None and asset not in known_assets:
+            raise _Misuse(f"AssetObservation of {asset!r}, which is not deployed")
+        version = event.observed_version
+        if version is None:
+            raise _Misuse(
+                f"AssetObservation of {asset!r} has no data version: give data_version= or "
+                "tags={'dagster/data_version': ...}"
+            )
+        try:
+            out.append(
+                SensorObservation(
+                    asset=asset,
+                    partition=event.partition,
+                    data_version=version,
+                    metadata=json.loads(json.dumps(dict(event.metadata or {}), default=str)),
+                )
+            )
+        except ValueError as exc:
+            raise _Misuse(f"invalid AssetObservation of {asset!r}: {exc}") from exc
+    return out
 
 
 def _dynamic_partitions(requests: Any) -> list[DynamicPartitionsRequest]:

@@ -71,7 +71,7 @@ def evaluate_poll_sensor(
     snapshot = ws.snapshot()
     deployed = current_definitions(snapshot)
     node = None if deployed is None else deployed.sensors.get(order.sensor)
-    if node is None or node.kind != "poll":
+    if deployed is None or node is None or node.kind != "poll":
         raise NotFound(f"no deployed poll sensor {order.sensor!r} in workspace {ws.name!r}")
     definition = definitions.get_sensor(order.sensor)
     state = snapshot.rows(SENSOR_STATE.name).get((order.sensor,)) or {}
@@ -95,7 +95,9 @@ def evaluate_poll_sensor(
             last_evaluation_ms=state.get("last_evaluation_ms"),
             instance=instance,
         )
-    evaluation = evaluate(definition, node, context, definitions.get_resources())
+    evaluation = evaluate(
+        definition, node, context, definitions.get_resources(), set(deployed.assets)
+    )
     payload = evaluation.event(
         node,
         cursor_read_version=order.cursor_version,

@@ -109,6 +109,7 @@ class PushHandler:
             node,
             PushSensorContext(sensor_name=node.name, message=push.message),
             self.definitions.get_resources(),
+            set(self.snapshot.assets),
         )
         payload = evaluation.event(
             node,
