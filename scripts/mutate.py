@@ -547,7 +547,10 @@ def coverage_pass(modules: list[str], test_paths: list[str]) -> Coverage:
             elif report.failed:
                 cov.passed.discard(report.nodeid)
 
-    args = ["-q", "-p", "no:cacheprovider", "--no-header", *test_paths]
+    # The parity matrix's tests check docs/parity against pytest's collection (each starts a
+    # pytest process): slow, and about the documents, not the decision core.
+    ignored = ["--ignore=tests/unit/test_parity_matrix.py"]
+    args = ["-q", "-p", "no:cacheprovider", "--no-header", *ignored, *test_paths]
     rc = pytest.main(args, [Plugin()])
     for live, code in undo:
         live.__code__ = code
