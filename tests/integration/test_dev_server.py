@@ -119,6 +119,16 @@ defs = Definitions(assets=[thing])
 """
 
 
+DUPLICATE = """
+
+@asset(name="thing", code_version="other")
+def thing_again() -> None: ...
+
+
+defs = Definitions(assets=[thing, thing_again])
+"""
+
+
 def _deployed_code_version(store: Path) -> str | None:
     from arco.services.queries.definitions import current_definitions
     from arco.services.workspace import Workspace
@@ -162,6 +172,12 @@ def test_dev_deploys_the_location_and_reloads_it_when_edited(tmp_path: Path) -> 
         assert _deployed_code_version(store) == "2"
         module.write_text(LOCATION_SOURCE.format(version="3") + "\n\n")
         wait_for("3")
+        # Imports, but its snapshot cannot be built (two assets named alike): not deployed.
+        module.write_text(LOCATION_SOURCE.format(version="4") + DUPLICATE)
+        time.sleep(1.5)
+        assert _deployed_code_version(store) == "3"
+        module.write_text(LOCATION_SOURCE.format(version="5"))
+        wait_for("5")
     finally:
         proc.terminate()
         out, _ = proc.communicate(timeout=10)
@@ -169,3 +185,4 @@ def test_dev_deploys_the_location_and_reloads_it_when_edited(tmp_path: Path) -> 
     assert "reloaded devloc.defs:defs: snapshot" in out
     assert "reload failed, still running the previous code:" in out
     assert "defs.py:1" in out and "ValueError: half-written edit" in out
+    assert "duplicate asset key 'thing'" in out

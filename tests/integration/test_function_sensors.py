@@ -115,7 +115,7 @@ def test_an_asset_sensor_function_sees_each_new_materialization_once(ws: Workspa
     evaluate_sensors(ws)
     seen = list(loc.SEEN_EVENTS)
     assert seen == [("a", one), ("a", two)]
-    assert [r["run_key"] for r in runs_of(ws, "on_a")] == sorted([one, two])
+    assert sorted(r["run_key"] for r in runs_of(ws, "on_a")) == sorted([one, two])
 
 
 def test_a_run_failure_sensor_alerts_once_per_failed_run(ws: Workspace) -> None:

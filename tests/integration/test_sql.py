@@ -69,6 +69,9 @@ def test_counts_agree_with_arco_partitions_not_with_the_raw_files(
         {"partition": "2024-01-05", "attempt_status": "FAILURE"},
         {"partition": "2024-01-06", "attempt_status": "SUCCESS"},
     ]
+    # Values print as they are (no markup read into them); view names in any case.
+    code, out = arco("sql", "SELECT '[/tmp/x] a[b]c' AS v, count(*) AS n FROM RUNS")
+    assert code == 0 and out.splitlines()[1] == "[/tmp/x] a[b]c\t2", out
     code, out = arco("sql", "select run_id, status from runs order by run_id", "--csv")
     lines = out.splitlines()
     assert lines[0] == "run_id,status" and len(lines) == 3

@@ -12,6 +12,7 @@ from arco.sdk import (
     AddDynamicPartitionsRequest,
     AssetKey,
     AssetObservation,
+    DagsterRun,
     DailyPartitionsDefinition,
     Definitions,
     DeleteDynamicPartitionsRequest,
@@ -24,9 +25,11 @@ from arco.sdk import (
     asset,
     asset_sensor,
     push_sensor,
+    run_failure_sensor,
     run_status_sensor,
     sensor,
 )
+from arco.sdk.sensor_state import SensorInstance
 from arco.services.engines.sensor_evaluation import evaluate
 
 daily = DailyPartitionsDefinition(start_date="2024-01-01")
@@ -52,7 +55,7 @@ def poll(fn: Any, target: Any = (orders,)) -> tuple[Any, SensorNode]:
 
 def run(fn: Any, cursor: str | None = None) -> Any:
     definition, node = poll(fn)
-    deployed = {"orders", "revenue"}
+    deployed = {"orders": False, "revenue": False}  # deployed, unpartitioned
     return evaluate(definition, node, SensorEvaluationContext("s", cursor), None, deployed)
 
 
@@ -168,6 +171,16 @@ def test_results_follow_dagsters_rules() -> None:
             ),
             "both added and deleted",
         ),
+        (
+            lambda: SensorResult(
+                dynamic_partitions_requests=[AddDynamicPartitionsRequest("c", [""])]
+            ),
+            "invalid partition key ''",
+        ),
+        (
+            lambda: SensorResult(asset_events=[AssetObservation("orders", "p1", data_version="1")]),
+            "it is not partitioned",
+        ),
     ],
 )
 def test_misuse_is_a_failed_evaluation_naming_the_rule(fn: Any, error: str) -> None:
@@ -230,3 +243,47 @@ def test_sensors_whose_requests_could_never_run_are_refused_at_deploy(
     """Found by its requests failing tick after tick once; now the deploy says why."""
     with pytest.raises(InvalidInput, match=needle):
         Definitions(assets=[orders, revenue, alert], sensors=[make()]).snapshot("loc")
+
+
+class _Runs(SensorInstance):
+    """A workspace whose ended runs the test sets."""
+
+    lookback_ms = 60_000
+
+    def __init__(self) -> None:
+        self.ended: list[tuple[int, DagsterRun, str | None]] = []
+
+    def end(self, at_ms: int, run_id: str) -> None:
+        self.ended.append((at_ms, DagsterRun(run_id, "FAILURE"), f"{run_id} broke"))
+        self.ended.sort(key=lambda e: (e[0], e[1].run_id))
+
+    def runs_ended_since(self, statuses: Any, since_ms: int) -> list[Any]:
+        return [e for e in self.ended if e[0] > since_ms and e[1].status in statuses]
+
+    def last_run_end_ms(self) -> int | None:
+        return max((e[0] for e in self.ended), default=None)
+
+
+def test_a_run_failure_sensor_sees_a_run_whose_end_is_folded_late_and_each_run_once() -> None:
+    seen: list[str] = []
+
+    @run_failure_sensor(name="alert")
+    def alert(context: Any) -> None:
+        seen.append(context.dagster_run.run_id)
+
+    node = Definitions(assets=[orders], sensors=[alert]).snapshot("t").sensors["alert"]
+    runs = _Runs()
+    runs.end(1_000_000, "old")  # before the sensor started: never alerted
+
+    def evaluate_with(cursor: str | None) -> Any:
+        return evaluate(alert, node, SensorEvaluationContext("alert", cursor, instance=runs))
+
+    cursor = evaluate_with(None).cursor_after
+    runs.end(1_100_000, "b")
+    cursor = evaluate_with(cursor).cursor_after
+    runs.end(1_090_000, "a")  # ended before b, folded after b was handled (within lookback)
+    cursor = evaluate_with(cursor).cursor_after
+    cursor = evaluate_with(cursor).cursor_after
+    assert seen == ["b", "a"]
+    runs.end(1_200_000, "c")
+    assert evaluate_with(cursor).outcome == "SKIPPED" and seen == ["b", "a", "c"]

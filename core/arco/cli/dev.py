@@ -67,13 +67,15 @@ def run_dev(
         nonlocal dispatcher
         if location is None or not location.changed():
             return
+        previous = location.definitions
         try:
             location.reload()
+            deploy_location(ws, location, "reloaded")  # builds (checks) the snapshot first
         except ArcoError as exc:
+            location.definitions = previous
             err_console.print(f"[red]reload failed, still running the previous code:[/] {exc}")
             return
         dispatcher = InProcessExecutor(ws, location.definitions)
-        deploy_location(ws, location, "reloaded")
 
     def timer_loop() -> None:
         while not stop.is_set():

@@ -5,12 +5,15 @@ whole, tab-separated with a header line, and long lines are never wrapped, as `g
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
+from rich.errors import MarkupError
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -40,22 +43,34 @@ def shorten(text: str, width: int, keep: int | None = None) -> str:
     return text[: width - 1 if keep is None else keep] + "…"
 
 
-def _cell(value: Any) -> str:
-    """A whole value on one line, its markup rendered: tabs and line breaks would split it."""
-    text = "" if value is None else Text.from_markup(str(value)).plain
+def _cell(value: Any, markup: bool) -> str:
+    """A whole value on one line (its markup rendered when it has some): tabs and line breaks
+    would split it."""
+    text = "" if value is None else str(value)
+    if markup:
+        with contextlib.suppress(MarkupError):  # not markup after all: the value as it is
+            text = Text.from_markup(text).plain
     return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n")
 
 
-def print_table(title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+def print_table(
+    title: str, columns: Sequence[str], rows: Sequence[Sequence[Any]], markup: bool = True
+) -> None:
+    """Rows of values (with rich markup when `markup`; raw data such as `arco sql` results
+    pass False, so brackets in them are printed as they are)."""
     if not console.is_terminal:
-        lines = ["\t".join(columns), *("\t".join(_cell(v) for v in row) for row in rows)]
+        lines = [
+            "\t".join(columns),
+            *("\t".join(_cell(v, markup) for v in row) for row in rows),
+        ]
         sys.stdout.write("\n".join(lines) + "\n")
         return
     table = Table(title=title, title_justify="left", header_style="bold")
     for index, column in enumerate(columns):
         table.add_column(column, no_wrap=index == 0)  # names stay whole and greppable
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        cells = ["" if v is None else str(v) for v in row]
+        table.add_row(*(cells if markup else [escape(c) for c in cells]))
     console.print(table)
 
 

@@ -102,6 +102,8 @@ def _wait(
                 seen[t["index"]] = state
                 if t["status"] in ("FAILURE", "RETRY_WAIT") and t["error"]:
                     failed[t["index"]] = t
+                elif t["status"] == "SUCCESS":
+                    failed.pop(t["index"], None)  # a retry succeeded: nothing to show
                 if not as_json and t["status"] not in ("PENDING", "QUEUED"):
                     bar.console.print(task_event_line(t))
 

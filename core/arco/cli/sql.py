@@ -52,4 +52,4 @@ def register(cli: click.Group) -> None:
             writer.writerow(result.columns)
             writer.writerows(result.rows)
         else:
-            print_table("result", result.columns, result.rows)
+            print_table("result", result.columns, result.rows, markup=False)

@@ -114,15 +114,18 @@ class SensorInstance:
         `after`, or None."""
         return None
 
-    def runs_finished_after(
-        self, statuses: Sequence[str], after: str | None, limit: int
-    ) -> list[tuple[str, DagsterRun, str | None]]:
-        """Up to `limit` runs that ended in one of `statuses` after position `after`, oldest
-        first: (position, run, error)."""
+    lookback_ms: int = 0
+    """How late an event may be folded after a later one (the ledger's lookback window)."""
+
+    def runs_ended_since(
+        self, statuses: Sequence[str], since_ms: int
+    ) -> list[tuple[int, DagsterRun, str | None]]:
+        """Runs that ended in one of `statuses` after `since_ms`, oldest first:
+        (end time, run, error)."""
         return []
 
-    def last_run_position(self) -> str | None:
-        """The position of the most recently ended run (a new run-status sensor starts there)."""
+    def last_run_end_ms(self) -> int | None:
+        """When the most recently ended run ended (a new run-status sensor starts there)."""
         return None
 
 

@@ -189,6 +189,8 @@ class MultiAssetSensorEvaluationContext(SensorEvaluationContext):
             parsed = json.loads(self.cursor) if self.cursor else {}
         except ValueError:
             parsed = {}
+        if not isinstance(parsed, dict):  # a cursor of another form (set by hand): start over
+            parsed = {}
         self._consumed = {k: v for k, v in parsed.items() if isinstance(v, str)}
 
     @property

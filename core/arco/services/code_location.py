@@ -73,13 +73,22 @@ class ReloadingLocation:
         """Import the location afresh (InvalidInput, naming file and line, if it no longer
         loads; the previous definitions stay current then)."""
         stamp = _fingerprint(self._root)
+        removed = {}
         for name, module in list(sys.modules.items()):
             path = getattr(module, "__file__", None)
             if path and _under(os.path.realpath(path), self._root):
-                del sys.modules[name]
+                removed[name] = sys.modules.pop(name)
         importlib.invalidate_caches()
         self._stamp = stamp  # a broken edit is reported once, not at every check
-        self.definitions = load_definitions(self.reference)
+        try:
+            self.definitions = load_definitions(self.reference)
+        except Exception:
+            # The previous code goes on running: its modules come back, so its own lazy
+            # imports do not pick up the broken files.
+            for name in [n for n in list(sys.modules) if _module_under(n, self._root)]:
+                sys.modules.pop(name, None)
+            sys.modules.update(removed)
+            raise
         return self.definitions
 
 
@@ -90,6 +99,11 @@ def _source_root(reference: str) -> str:
     if found is None:
         raise InvalidInput(f"{reference}: cannot find the code location's source files")
     return os.path.realpath(found)
+
+
+def _module_under(name: str, root: str) -> bool:
+    path = getattr(sys.modules.get(name), "__file__", None)
+    return bool(path) and _under(os.path.realpath(str(path)), root)
 
 
 def _under(path: str, root: str) -> bool:

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from arco.domain.definitions import SensorNode
+from arco.domain.dynamic_partitions import DynamicPartitionsChanged
 from arco.domain.errors import InvalidInput
 from arco.domain.run_identity import json_tag_values, validate_run_key, validate_user_tags
 from arco.domain.sensors import (
@@ -105,7 +106,10 @@ def evaluate(
         if definition.flavor == "asset":
             assert isinstance(context, SensorEvaluationContext)
             (key,) = definition.monitored_assets
-            record = context.instance.latest_materialization(str(key), context.cursor)
+            after = (
+                context.cursor if _is_ulid(context.cursor) else None
+            )  # another form's: start over
+            record = context.instance.latest_materialization(str(key), after)
             if record is None:
                 return Evaluation(
                     "SKIPPED",
@@ -160,6 +164,10 @@ def _call(
 RUNS_PER_EVALUATION = 25
 
 
+def _is_ulid(value: str | None) -> bool:
+    return value is not None and len(value) == 26 and value.isalnum()
+
+
 def _run_status(
     definition: SensorDefinition,
     node: SensorNode,
@@ -167,24 +175,29 @@ def _run_status(
     resources: Mapping[str, object],
 ) -> Evaluation:
     """Dagster's `@run_status_sensor`: the function once per run that ended in a watched status
-    since the cursor, oldest first (at most RUNS_PER_EVALUATION; the next evaluation goes on).
-    A first evaluation starts the cursor at the latest run, as Dagster starts from when the
-    sensor starts. A function that raises fails the evaluation: the cursor stays, so the run is
-    seen again next time."""
+    since the sensor started, oldest first (at most RUNS_PER_EVALUATION; the next evaluation
+    goes on). The cursor is `{"since_ms": t, "seen": [run ids]}`: runs are read back a lookback
+    window before the newest one handled, so one whose end is folded late is still seen, and
+    the ids already handled are skipped. A first evaluation (or a cursor of another form)
+    starts at the newest run, as Dagster starts from when the sensor starts. A function that
+    raises fails the evaluation and keeps the cursor: its runs are handled again next time."""
     instance = context.instance
-    if context.cursor is None:
-        start = instance.last_run_position() or "0"
+    state = _run_cursor(context.cursor)
+    if state is None:
+        start = instance.last_run_end_ms() or 0
+        since = start - instance.lookback_ms
+        recent = instance.runs_ended_since(RUN_STATUS_VALUES, since)
+        cursor = {"since_ms": since, "seen": sorted(run.run_id for _, run, _ in recent)}
         return Evaluation(
             "SKIPPED",
             skip_reason="started: runs that end from now on are watched",
-            cursor_after=start,
+            cursor_after=json.dumps(cursor, sort_keys=True),
         )
-    statuses = definition.run_statuses
-    seen = instance.runs_finished_after(statuses, context.cursor, RUNS_PER_EVALUATION)
+    since, seen = state
+    ended = instance.runs_ended_since(definition.run_statuses, since)
+    new = [item for item in ended if item[1].run_id not in seen][:RUNS_PER_EVALUATION]
     requests: list[SensorRunRequest] = []
-    position = context.cursor
-    for seen_at, run, error in seen:
-        position = seen_at
+    for _, run, error in new:
         if run.tags.get("arco/sensor_name") == node.name:
             continue  # never react to a run this sensor requested
         failure = RunFailureEvent(error or "") if run.status == "FAILURE" else None
@@ -195,33 +208,70 @@ def _run_status(
             log=context.log,
             failure_event=failure,
         )
-        value = _call(definition.fn, run_context, resources)  # type: ignore[arg-type]
-        if inspect.isgenerator(value):
-            value = list(value)
-        if isinstance(value, SensorResult):
-            value = list(value.run_requests or [])
-        items = [] if value is None else list(value) if isinstance(value, list | tuple) else [value]
-        for item in items:
-            if isinstance(item, RunRequest):
-                if not node.target:
-                    raise _Misuse(
-                        f"sensor {node.name!r} requested a run but has no target: give "
-                        "request_job= (or target=)"
-                    )
-                requests.append(_run_request(item, node))
-            elif not isinstance(item, SkipReason):
-                raise _Misuse(
-                    f"sensor {node.name!r} returned a {type(item).__name__}; expected "
-                    "RunRequest, SkipReason or None"
-                )
+        assert definition.fn is not None
+        requests.extend(_run_status_requests(_call(definition.fn, run_context, resources), node))
+    handled = seen | {run.run_id for _, run, _ in new}
+    latest = max((end for end, _, _ in new), default=since + instance.lookback_ms)
+    since_after = max(since, latest - instance.lookback_ms)
+    ends = {run.run_id: end for end, run, _ in ended}
+    cursor = {
+        "since_ms": since_after,
+        "seen": sorted(r for r in handled if ends.get(r, since_after + 1) > since_after),
+    }
+    cursor_after = json.dumps(cursor, sort_keys=True)
     if requests:
-        return Evaluation("REQUESTED", run_requests=requests, cursor_after=position)
+        return Evaluation("REQUESTED", run_requests=requests, cursor_after=cursor_after)
     reason = (
-        f"{len(seen)} run(s) seen, no run requested"
-        if seen
-        else f"no run reached {' or '.join(statuses)} since the last evaluation"
+        f"{len(new)} run(s) seen, no run requested"
+        if new
+        else f"no run reached {' or '.join(definition.run_statuses)} since the last evaluation"
     )
-    return Evaluation("SKIPPED", skip_reason=reason, cursor_after=position)
+    return Evaluation("SKIPPED", skip_reason=reason, cursor_after=cursor_after)
+
+
+RUN_STATUS_VALUES = ("SUCCESS", "FAILURE", "CANCELED")
+
+
+def _run_cursor(cursor: str | None) -> tuple[int, set[str]] | None:
+    """(since_ms, seen run ids) of a run-status sensor's cursor; None if it is not one."""
+    try:
+        value = json.loads(cursor) if cursor else None
+    except ValueError:
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("since_ms"), int):
+        return None
+    seen = value.get("seen")
+    if not isinstance(seen, list) or not all(isinstance(r, str) for r in seen):
+        return None
+    return value["since_ms"], set(seen)
+
+
+def _run_status_requests(value: Any, node: SensorNode) -> list[SensorRunRequest]:
+    if inspect.isgenerator(value):
+        value = list(value)
+    if isinstance(value, SensorResult):
+        if value.dynamic_partitions_requests or value.asset_events or value.cursor is not None:
+            raise _Misuse(
+                "a run-status sensor's SensorResult may only carry run_requests (its cursor is "
+                "Arco's)"
+            )
+        value = list(value.run_requests or [])
+    items = [] if value is None else list(value) if isinstance(value, list | tuple) else [value]
+    out = []
+    for item in items:
+        if isinstance(item, RunRequest):
+            if not node.target:
+                raise _Misuse(
+                    f"sensor {node.name!r} requested a run but has no target: give "
+                    "request_job= (or target=)"
+                )
+            out.append(_run_request(item, node))
+        elif not isinstance(item, SkipReason):
+            raise _Misuse(
+                f"sensor {node.name!r} returned a {type(item).__name__}; expected "
+                "RunRequest, SkipReason or None"
+            )
+    return out
 
 
 def _normalise(
@@ -299,6 +349,12 @@ def _observations(events: Any, known_assets: Collection[str] | None) -> list[Sen
         asset = _asset_key(event.asset_key)
         if known_assets is not None and asset not in known_assets:
             raise _Misuse(f"AssetObservation of {asset!r}, which is not deployed")
+        partitioned = known_assets.get(asset) if isinstance(known_assets, Mapping) else None
+        if partitioned is not None and partitioned != (event.partition is not None):
+            raise _Misuse(
+                f"AssetObservation of {asset!r}: "
+                + ("give the partition observed" if partitioned else "it is not partitioned")
+            )
         version = event.observed_version
         if version is None:
             raise _Misuse(
@@ -344,6 +400,11 @@ def _dynamic_partitions(requests: Any) -> list[DynamicPartitionsRequest]:
             )
         mine.update((request.partitions_def_name, k) for k in keys)
         try:
+            # The fold's own checks, here: a key it would refuse fails this tick, rather than
+            # quarantining the evaluation (and every retry of it) at compaction.
+            DynamicPartitionsChanged(
+                definition=request.partitions_def_name, keys=keys, request_id="check"
+            )
             out.append(
                 DynamicPartitionsRequest(definition=request.partitions_def_name, add=add, keys=keys)
             )

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from arco.domain.errors import InvalidInput, NotFound
+from arco.domain.observations import OBSERVATION_RUN
 from arco.domain.runs import PARTITION_STATUS, RUNS, TASKS
 from arco.domain.sensor_controller import SensorOrder
 from arco.domain.sensors import (
@@ -78,7 +79,7 @@ def evaluate_poll_sensor(
     if str(state.get("cursor_version") or "") != order.cursor_version:
         return SensorPollResult(order, "STALE")
     cursor = state.get("cursor")
-    instance = PublishedStateInstance(snapshot)
+    instance = PublishedStateInstance(snapshot, ws.lookback_ms)
     context: SensorEvaluationContext
     if definition.flavor == "multi_asset":
         context = MultiAssetSensorEvaluationContext(
@@ -96,7 +97,11 @@ def evaluate_poll_sensor(
             instance=instance,
         )
     evaluation = evaluate(
-        definition, node, context, definitions.get_resources(), set(deployed.assets)
+        definition,
+        node,
+        context,
+        definitions.get_resources(),
+        {k: a.partitions is not None for k, a in deployed.assets.items()},
     )
     payload = evaluation.event(
         node,
@@ -118,8 +123,9 @@ def evaluate_poll_sensor(
 class PublishedStateInstance(SensorInstance):
     """`context.instance` for a sensor evaluated by a worker: the published state it read."""
 
-    def __init__(self, snapshot: Snapshot) -> None:
+    def __init__(self, snapshot: Snapshot, lookback_ms: int) -> None:
         self._snapshot = snapshot
+        self.lookback_ms = lookback_ms
 
     def get_dynamic_partitions(self, partitions_def_name: str) -> list[str]:
         return list(dynamic_partition_keys(self._snapshot).get(partitions_def_name, []))
@@ -128,7 +134,9 @@ class PublishedStateInstance(SensorInstance):
         rows = [
             r
             for r in rows_where(self._snapshot, PARTITION_STATUS.name, "asset", [asset_key])
-            if r["materialized_version"] and r["materialized_version"] > (after or "")
+            if r["materialized_version"]
+            and r["materialized_version"] > (after or "")
+            and r["materialized_run_id"] != OBSERVATION_RUN  # sensors watch materializations
         ]
         if not rows:
             return None
@@ -144,37 +152,33 @@ class PublishedStateInstance(SensorInstance):
         )
         return EventLogRecord(row["materialized_version"], entry)
 
-    def runs_finished_after(
-        self, statuses: Sequence[str], after: str | None, limit: int
-    ) -> list[tuple[str, DagsterRun, str | None]]:
-        rows = rows_where(self._snapshot, RUNS.name, "status", list(statuses))
-        ended = sorted(
-            (position, row)
-            for row in rows
-            if (position := _position(row)) is not None and position > (after or "")
-        )
-        chosen = ended[:limit]
-        failed = rows_where(self._snapshot, TASKS.name, "run_id", [r["run_id"] for _, r in chosen])
+    def runs_ended_since(
+        self, statuses: Sequence[str], since_ms: int
+    ) -> list[tuple[int, DagsterRun, str | None]]:
+        rows = [
+            r
+            for r in rows_where(self._snapshot, RUNS.name, "status", list(statuses))
+            if r["finished_ms"] is not None and r["finished_ms"] > since_ms
+        ]
+        rows.sort(key=lambda r: (r["finished_ms"], r["run_id"]))
+        failed = rows_where(self._snapshot, TASKS.name, "run_id", [r["run_id"] for r in rows])
         errors: dict[str, list[str]] = {}
         for task in sorted(failed, key=lambda t: (t["run_id"], t["index"])):
             if task["status"] == "FAILURE" and task["error"]:
                 label = task["asset"] + (f"[{task['partition']}]" if task["partition"] else "")
                 errors.setdefault(task["run_id"], []).append(f"{label} failed: {task['error']}")
         return [
-            (position, _run(row), row["error"] or "\n".join(errors.get(row["run_id"], [])) or None)
-            for position, row in chosen
+            (
+                int(row["finished_ms"]),
+                _run(row),
+                row["error"] or "\n".join(errors.get(row["run_id"], [])) or None,
+            )
+            for row in rows
         ]
 
-    def last_run_position(self) -> str | None:
-        positions = [p for r in self._snapshot.table(RUNS.name).to_pylist() if (p := _position(r))]
-        return max(positions, default=None)
-
-
-def _position(run: dict[str, Any]) -> str | None:
-    """Where a run stands among ended runs: its end time, then its id (sortable as text)."""
-    if run["finished_ms"] is None:
-        return None
-    return f"{int(run['finished_ms']):020d}:{run['run_id']}"
+    def last_run_end_ms(self) -> int | None:
+        ends = [r for r in self._snapshot.table(RUNS.name).column("finished_ms").to_pylist() if r]
+        return max(ends, default=None)
 
 
 def _run(row: dict[str, Any]) -> DagsterRun:

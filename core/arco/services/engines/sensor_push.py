@@ -109,7 +109,7 @@ class PushHandler:
             node,
             PushSensorContext(sensor_name=node.name, message=push.message),
             self.definitions.get_resources(),
-            set(self.snapshot.assets),
+            {k: a.partitions is not None for k, a in self.snapshot.assets.items()},
         )
         payload = evaluation.event(
             node,

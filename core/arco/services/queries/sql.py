@@ -53,7 +53,11 @@ def run_sql(ws: Workspace, query: str, now: datetime) -> SqlResult:
         ) from exc
     if not query.strip():
         raise InvalidInput("give a query, e.g. arco sql 'select count(*) from runs'")
-    named = [v for v in views(ws) if re.search(rf"(?<![\w.]){re.escape(v)}(?![\w])", query)]
+    named = [
+        v
+        for v in views(ws)
+        if re.search(rf"(?<![\w.]){re.escape(v)}(?![\w])", query, re.IGNORECASE)
+    ]
     snapshot = ws.snapshot()
     connection = duckdb.connect(":memory:")
     try:
