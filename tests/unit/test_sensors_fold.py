@@ -605,3 +605,56 @@ def test_push_claims_and_requests_do_not_depend_on_delivery(
         if r["run_key"] is None
     )
     assert requested(ordered) == keyless + len(ordered.rows("sensor_run_keys"))
+
+
+def _runs_fold_calls(p: Projection, call: Any) -> None:
+    """Apply what the runs fold does to a sensor's tick (as its own event would)."""
+    from arco.domain.fold import FoldContext
+    from arco.domain.state import StagedState
+
+    staged = StagedState(p.state)
+    envelope = Writer().status("RUNNING", "x")  # any envelope: only its id and time are used
+    call(FoldContext(staged, REG, envelope))
+    p.state = staged.commit()
+
+
+def test_runs_made_from_a_ticks_requests_are_listed_on_it_once_and_sorted(
+    w: Writer, p: Projection
+) -> None:
+    pushed = w.push("m1", req("k1"), req("k2"))
+    p.deliver(pushed)
+    first, second = rids(p.tick(pushed))
+    _runs_fold_calls(p, lambda ctx: sensors.link_run(ctx, second, "run_b"))
+    _runs_fold_calls(p, lambda ctx: sensors.link_run(ctx, first, "run_a"))
+    _runs_fold_calls(p, lambda ctx: sensors.link_run(ctx, first, "run_a"))  # again: once
+    assert json.loads(p.tick(pushed)["run_ids"]) == ["run_a", "run_b"]
+    _runs_fold_calls(p, lambda ctx: sensors.link_run(ctx, "schedule:s:1:0", "run_c"))  # not ours
+    assert json.loads(p.tick(pushed)["run_ids"]) == ["run_a", "run_b"]
+
+
+def test_a_request_that_cannot_run_fails_its_tick_naming_each_reason(
+    w: Writer, p: Projection
+) -> None:
+    pushed = w.push("m1", req("k1"), req("k2"))
+    p.deliver(pushed)
+    first, second = rids(p.tick(pushed))
+    _runs_fold_calls(p, lambda ctx: sensors.fail_request(ctx, first, "unknown partition"))
+    tick = p.tick(pushed)
+    assert (tick["status"], tick["error"]) == ("FAILURE", "run request 0 failed: unknown partition")
+    assert p.sensor()["last_tick_status"] == "FAILURE"  # it is the latest tick
+    _runs_fold_calls(p, lambda ctx: sensors.fail_request(ctx, second, "bad config"))
+    assert p.tick(pushed)["error"] == (
+        "run request 0 failed: unknown partition\nrun request 1 failed: bad config"
+    )
+    later = w.push("m2", req("k3"))
+    p.deliver(later)
+    _runs_fold_calls(p, lambda ctx: sensors.fail_request(ctx, first, "again"))
+    assert p.sensor()["last_tick_status"] == "SUCCESS"  # an older tick failing leaves it
+
+
+def test_the_last_evaluation_time_never_moves_back(w: Writer, p: Projection) -> None:
+    """An older evaluation folded after a newer one leaves the sensor's last evaluation time."""
+    newer = w.push("m2", ms=BASE_MS + 2_000)
+    older = w.push("m1", ms=BASE_MS + 1_000)
+    p.deliver(newer, older)
+    assert p.sensor()["last_evaluation_ms"] == BASE_MS + 2_000
