@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from fnmatch import fnmatchcase
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -14,10 +15,13 @@ from arco.domain.errors import InvalidInput
 from arco.domain.selection import (
     AllAssets,
     And,
+    CodeLocationMatch,
     GroupMatch,
     KeyMatch,
+    KindMatch,
     Not,
     Or,
+    OwnerMatch,
     Roots,
     Selection,
     Sinks,
@@ -355,6 +359,37 @@ ERRORS = [
 def test_errors(text: str, message: str) -> None:
     with pytest.raises(InvalidInput, match=re.escape(message)):
         select_assets(text, DEFS)
+
+
+@pytest.mark.parametrize(
+    ("build", "what"),
+    [
+        (lambda: KeyMatch("a\x01"), "key"),
+        (lambda: TagMatch("k\x01"), "tag key"),
+        (lambda: TagMatch("k", "v\x01"), "tag value"),
+        (lambda: GroupMatch("g\x01"), "group"),
+        (lambda: OwnerMatch("o\x01"), "owner"),
+        (lambda: KindMatch("k\x01"), "kind"),
+        (lambda: CodeLocationMatch("c\x01"), "code location"),
+    ],
+)
+def test_a_control_character_names_the_value_it_is_in(build: Any, what: str) -> None:
+    with pytest.raises(InvalidInput, match=f"^selection {what} '.*' contains a control character$"):
+        build()
+
+
+def test_whole_parse_errors_carry_a_hint_only_when_there_is_one() -> None:
+    for text, message in [
+        ("key:a and", "bad selection 'key:a and': expected an expression at position 9"),
+        ("(report", "bad selection '(report': expected 'and', 'or' or ')' at position 7"),
+        ("nope:x", "bad selection 'nope:x': unknown attribute 'nope' at position 0 "
+         "(use key, tag, group, owner, kind or code_location)"),
+        ("*nope:x", "bad selection '*nope:x': unknown attribute '*nope' at position 0 "
+         "(use key, tag, group, owner, kind or code_location)"),
+    ]:  # fmt: skip
+        with pytest.raises(InvalidInput) as info:
+            parse_selection(text)
+        assert str(info.value) == message
 
 
 def test_the_whole_message_of_a_plain_unknown_asset() -> None:
