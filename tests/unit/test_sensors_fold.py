@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from arco.domain import schedules, sensors
-from arco.domain.envelope import EventEnvelope
+from arco.domain import dynamic_partitions, schedules, sensors
+from arco.domain.envelope import EventEnvelope, parse_time_ms
 from arco.domain.fold import LedgerObject, fold_objects
 from arco.domain.registry import Registry
 from arco.domain.sensors import SensorEvaluated, SensorRunRequest
@@ -38,7 +38,9 @@ def _install_system_tables(registry: Registry) -> None:
         registry.add_table(spec)
 
 
-REG = Registry().extend((_install_system_tables, schedules.install, sensors.install))
+REG = Registry().extend(
+    (_install_system_tables, schedules.install, dynamic_partitions.install, sensors.install)
+)
 STEP_MS = EnvelopeWriter.STEP_MS
 S = "new_files"
 
@@ -658,3 +660,30 @@ def test_the_last_evaluation_time_never_moves_back(w: Writer, p: Projection) -> 
     older = w.push("m1", ms=BASE_MS + 1_000)
     p.deliver(newer, older)
     assert p.sensor()["last_evaluation_ms"] == BASE_MS + 2_000
+
+
+def test_an_operator_status_change_records_who_and_when(w: Writer, p: Projection) -> None:
+    stop = w.status("STOPPED", "op-1")
+    p.deliver(stop)
+    state = p.sensor()
+    assert (state["status"], state["status_changed_by"]) == ("STOPPED", "alice")
+    assert state["status_changed_ms"] == parse_time_ms(stop.time)
+
+
+def test_dynamic_partition_requests_apply_when_the_evaluation_counts(
+    w: Writer, p: Projection
+) -> None:
+    add = sensors.DynamicPartitionsRequest(definition="customers", add=True, keys=["a", "b"])
+    drop = sensors.DynamicPartitionsRequest(definition="customers", add=False, keys=["a"])
+    p.deliver(w.push("m1", dynamic_partitions=[add]))
+    p.deliver(w.push("m2", dynamic_partitions=[drop]))
+    present = {k[1] for k, r in p.state.rows("dynamic_partitions").items() if r["present"]}
+    assert present == {"b"}
+    p.deliver(w.status("STOPPED", "op-1"))
+    p.deliver(w.push("m3", dynamic_partitions=[add]))  # a stopped sensor's: not applied
+    present = {k[1] for k, r in p.state.rows("dynamic_partitions").items() if r["present"]}
+    assert present == {"b"}
+    p.deliver(w.status("RUNNING", "op-2"))
+    p.deliver(w.push("m4", outcome="FAILED", error="boom", dynamic_partitions=[add]))
+    present = {k[1] for k, r in p.state.rows("dynamic_partitions").items() if r["present"]}
+    assert present == {"b"}  # a failed evaluation's: not applied
