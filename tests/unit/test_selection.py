@@ -386,6 +386,9 @@ def test_whole_parse_errors_carry_a_hint_only_when_there_is_one() -> None:
          "(use key, tag, group, owner, kind or code_location)"),
         ("*nope:x", "bad selection '*nope:x': unknown attribute '*nope' at position 0 "
          "(use key, tag, group, owner, kind or code_location)"),
+        # A bare value stops at a control character, which nothing else reads.
+        ("key:a\x01b", "bad selection 'key:a\\x01b': expected 'and', 'or' or the end of the "
+         "selection at position 5"),
     ]:  # fmt: skip
         with pytest.raises(InvalidInput) as info:
             parse_selection(text)
