@@ -687,3 +687,16 @@ def test_dynamic_partition_requests_apply_when_the_evaluation_counts(
     p.deliver(w.push("m4", outcome="FAILED", error="boom", dynamic_partitions=[add]))
     present = {k[1] for k, r in p.state.rows("dynamic_partitions").items() if r["present"]}
     assert present == {"b"}  # a failed evaluation's: not applied
+
+
+def test_a_refused_push_is_listed_once_with_why(w: Writer, p: Projection) -> None:
+    def refused(key: str, reason: str) -> EventEnvelope:
+        payload = sensors.PushQuarantined(
+            object_key="quarantine/push/abc", reason=reason, http_status=400, sensor=S
+        )
+        return w.envelope(sensors.SENSOR_PUSH_QUARANTINED, payload, key)
+
+    assert p.deliver(refused("q1", "not JSON")) == ["applied"]
+    assert p.deliver(refused("q2", "again")) == ["superseded"]  # the same object: listed once
+    (row,) = p.state.rows("push_quarantine").values()
+    assert (row["reason"], row["http_status"], row["sensor"]) == ("not JSON", 400, S)
