@@ -66,9 +66,9 @@ def cli(ctx: click.Context, store: str, workspace: str, lookback_ms: int, at: st
     \b
     Definitions and automation:
       arco definitions validate --definitions M:A check a code location (no store; CI)
-    arco deploy --definitions pkg.module:attr   record a code location's snapshot
+      arco deploy --definitions pkg.module:attr   record a code location's snapshot
       arco assets / arco partitions ASSET         what is deployed
-    arco observe ASSET --data-version V         a source's observed data version
+      arco observe ASSET --data-version V         a source's observed data version
       arco schedules [ticks|start|stop]           schedules and their tick history
       arco sensors [ticks|start|stop|cursor]      sensors, their ticks and cursors
       arco tick --now TIME                        run the timer once as of a time
@@ -96,7 +96,7 @@ def cli(ctx: click.Context, store: str, workspace: str, lookback_ms: int, at: st
       arco state            what is published: manifest, watermark, rows per table
       arco rebuild --verify rebuild from the ledger and compare with what is published
       arco doctor           health of pointer, manifests, files, quarantine, ledger
-    arco sql QUERY        SQL over the published state and the staleness report (DuckDB)
+      arco sql QUERY        SQL over the published state and the staleness report (DuckDB)
       arco quarantine list / replay   what the fold did not apply; apply it again
       arco gc [--dry-run]   delete superseded manifests, table files, claims (grace period)
       arco package          the functions' source archive, with your code location
