@@ -517,3 +517,34 @@ def test_unparenthesized_precedence_is_not_and_or(
 def test_selection_is_the_base_of_every_node() -> None:
     for text, _ in CASES:
         assert isinstance(parse_selection(text), Selection)
+
+
+def test_names_starting_with_any_letter_parse_inside_expressions() -> None:
+    """No letter is whitespace, a quote, a parenthesis or a separator."""
+    assert parse_selection("XL or report") == Or(KeyMatch("XL"), KeyMatch("report"))
+    assert parse_selection("report\tor\nXL") == Or(KeyMatch("report"), KeyMatch("XL"))
+    assert parse_selection("tag:X=Y and XL") == And(TagMatch("X", "Y"), KeyMatch("XL"))
+
+
+def test_quoted_values_take_escaped_quotes_and_backslashes() -> None:
+    assert parse_selection('key:"a\\"b" or x') == Or(KeyMatch('a"b'), KeyMatch("x"))
+    assert parse_selection('key:"a\\\\b" or x') == Or(KeyMatch("a\\b"), KeyMatch("x"))
+    assert parse_selection('key:"a\\b" or x') == Or(KeyMatch("a\\b"), KeyMatch("x"))  # kept
+    with pytest.raises(InvalidInput, match="unterminated string starting at position 4"):
+        parse_selection('key:"ab\\"')  # the last quote is escaped: the string never ends
+
+
+def test_keywords_and_functions_alone_and_as_names() -> None:
+    with pytest.raises(
+        InvalidInput, match=r"^bad selection 'and': expected an expression at position 0$"
+    ):
+        parse_selection("and")
+    assert parse_selection("roots or x") == Or(KeyMatch("roots"), KeyMatch("x"))  # not called
+    with pytest.raises(InvalidInput, match="unsupported attribute 'changed_in_branch'"):
+        parse_selection("changed_in_branch:x")
+
+
+def test_depth_is_counted_again_after_a_closed_group() -> None:
+    deep = "(" * 101 + "report" + ")" * 101
+    with pytest.raises(InvalidInput, match="nested more than 100 levels deep"):
+        parse_selection("((report)) or " + deep)
