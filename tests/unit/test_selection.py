@@ -530,8 +530,11 @@ def test_quoted_values_take_escaped_quotes_and_backslashes() -> None:
     assert parse_selection('key:"a\\"b" or x') == Or(KeyMatch('a"b'), KeyMatch("x"))
     assert parse_selection('key:"a\\\\b" or x') == Or(KeyMatch("a\\b"), KeyMatch("x"))
     assert parse_selection('key:"a\\b" or x') == Or(KeyMatch("a\\b"), KeyMatch("x"))  # kept
+    assert parse_selection('key:"a\\Xb" or x') == Or(KeyMatch("a\\Xb"), KeyMatch("x"))
     with pytest.raises(InvalidInput, match="unterminated string starting at position 4"):
         parse_selection('key:"ab\\"')  # the last quote is escaped: the string never ends
+    with pytest.raises(InvalidInput, match="unterminated string starting at position 4"):
+        parse_selection('key:"ab\\')  # a backslash last
 
 
 def test_keywords_and_functions_alone_and_as_names() -> None:
