@@ -675,3 +675,34 @@ def test_iteration_matches_a_minute_by_minute_statement_of_the_rules(
 
 
 # Speed is measured in benchmarks/schedules.py (make bench), not asserted here.
+
+
+MONTHS = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
+
+
+@pytest.mark.parametrize(("name", "number"), list(zip(MONTHS, range(1, 13), strict=True)))
+def test_every_month_name_is_its_number(name: str, number: int) -> None:
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    by_name = CronSchedule.parse(f"0 0 1 {name} *").next_tick(start, "UTC")
+    assert by_name == CronSchedule.parse(f"0 0 1 {number} *").next_tick(start, "UTC")
+    assert by_name.month == number
+
+
+@pytest.mark.parametrize(
+    ("months", "text"),
+    [
+        ("2", "February"),
+        ("4", "April"),
+        ("6", "June"),
+        ("9", "September"),
+        ("11", "November"),
+        ("2,4,6,9,11", "February, April, June, September or November"),
+    ],
+)
+def test_a_day_no_month_has_names_every_month(months: str, text: str) -> None:
+    with pytest.raises(InvalidInput, match=f"day 31 never occurs in {text}'?$"):
+        CronSchedule.parse(f"0 0 31 {months} *")
+
+
+def test_the_long_months_have_a_31st() -> None:
+    CronSchedule.parse("0 0 31 1,3,5,7,8,10,12 *")  # January, March, May, July, August, ...
