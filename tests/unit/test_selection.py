@@ -551,3 +551,17 @@ def test_depth_is_counted_again_after_a_closed_group() -> None:
     deep = "(" * 101 + "report" + ")" * 101
     with pytest.raises(InvalidInput, match="nested more than 100 levels deep"):
         parse_selection("((report)) or " + deep)
+
+
+def test_traversals_of_quoted_and_grouped_names_are_not_the_old_clause() -> None:
+    expected = parse_selection("+key:report or lonely")
+    assert parse_selection('+"report" or lonely') == expected
+    assert parse_selection("+(report) or lonely") == expected
+
+
+def test_a_keyword_or_starred_name_before_a_colon_is_an_unknown_attribute() -> None:
+    for text, name in [("and:x", "and"), ("*Xkey:x", "*Xkey")]:
+        with pytest.raises(
+            InvalidInput, match=re.escape(f"unknown attribute '{name}' at position 0")
+        ):
+            parse_selection(text)
