@@ -332,6 +332,7 @@ def test_the_same_message_id_with_other_content_is_a_recorded_conflict(
     [conflict] = p.state.rows("push_quarantine").values()
     assert conflict["http_status"] == 409 and conflict["message_id"] == "m1"
     assert conflict["object_key"].startswith(f"conflict:{S}:s:m1:")  # sensor, subscription
+    assert conflict["subscription"] == "s"
     assert real.event_id in conflict["reason"] or "tick" in conflict["reason"]
     assert forged.event_id in conflict["reason"]
     # A redelivery of the real message (same content, a new event) is not a conflict.
@@ -720,5 +721,14 @@ def test_a_message_fingerprint_is_pinned() -> None:
 def test_the_latest_tick_is_the_newest_whatever_the_folding_order(w: Writer, p: Projection) -> None:
     newer = w.push("m2", ms=BASE_MS + 2_000)
     older = w.push("m1", ms=BASE_MS + 1_000)
-    p.deliver(older, newer)
+    p.deliver(newer, older)  # the older one folded last
     assert p.sensor()["last_tick_id"] == newer.event_id
+
+
+def test_a_failed_evaluation_without_an_error_says_so(w: Writer, p: Projection) -> None:
+    failed = w.push("m1", outcome="FAILED")
+    p.deliver(failed)
+    assert (p.tick(failed)["status"], p.tick(failed)["error"]) == (
+        "FAILURE",
+        "sensor evaluation failed",
+    )
