@@ -362,10 +362,23 @@ def _decorator(
     subscription: str | None,
     tags: Mapping[str, str] | None,
     description: str | None,
+    *,
+    flavor: str = "",
+    monitored_assets: tuple[str, ...] = (),
+    run_statuses: tuple[str, ...] = (),
+    job_argument: str = "job",
+    may_request_nothing: bool = False,
 ) -> Callable[[SensorFunction], SensorDefinition]:
+    """What every sensor decorator returns: the function, named after it unless `name`, with
+    its target or job; `may_request_nothing` lets a sensor that only alerts have neither."""
+
     def decorate(fn: SensorFunction) -> SensorDefinition:
         sensor_name = name or fn.__name__
-        targets, requested = _target_or_job(target, job, job_name, f"sensor {sensor_name!r}")
+        owner = f"sensor {sensor_name!r}"
+        if may_request_nothing and all(x is None for x in (target, job, job_name)):
+            targets, requested = (), None
+        else:
+            targets, requested = _target_or_job(target, job, job_name, owner, job_argument)
         return SensorDefinition(
             name=sensor_name,
             kind=kind,
@@ -374,9 +387,12 @@ def _decorator(
             minimum_interval_seconds=minimum_interval_seconds,
             default_status=_default_status(default_status),
             subscription=subscription,
+            monitored_assets=monitored_assets,
+            run_statuses=run_statuses,
             tags=dict(tags or {}),
             description=description if description is not None else fn.__doc__,
             job=requested,
+            flavor=flavor,
         )
 
     return decorate
@@ -492,27 +508,10 @@ def asset_sensor(
     if asset_key is not None:
         if monitored_assets is not None:
             raise InvalidInput("asset_sensor takes asset_key= (a decorator) or monitored_assets=")
-        key = _key(asset_key)
-
-        def decorate(fn: SensorFunction) -> SensorDefinition:
-            sensor_name = name or fn.__name__
-            owner = f"sensor {sensor_name!r}"
-            targets, requested = _target_or_job(target, job, job_name, owner)
-            return SensorDefinition(
-                name=sensor_name,
-                kind="poll",
-                target=targets,
-                fn=fn,
-                minimum_interval_seconds=minimum_interval_seconds,
-                default_status=_default_status(default_status),
-                monitored_assets=(key,),
-                tags=dict(tags or {}),
-                description=description if description is not None else fn.__doc__,
-                job=requested,
-                flavor="asset",
-            )
-
-        return decorate
+        return _decorator(
+            "poll", name, target, job, job_name, minimum_interval_seconds, default_status,
+            None, tags, description, flavor="asset", monitored_assets=(_key(asset_key),),
+        )  # fmt: skip
     if name is None or monitored_assets is None:
         raise InvalidInput(
             "asset_sensor takes asset_key= (used as a decorator, as in Dagster) or name= and "
@@ -560,24 +559,10 @@ def multi_asset_sensor(
     if not keys:
         raise InvalidInput("@multi_asset_sensor monitors at least one asset")
 
-    def decorate(fn: SensorFunction) -> SensorDefinition:
-        sensor_name = name or fn.__name__
-        targets, requested = _target_or_job(target, job, job_name, f"sensor {sensor_name!r}")
-        return SensorDefinition(
-            name=sensor_name,
-            kind="poll",
-            target=targets,
-            fn=fn,
-            minimum_interval_seconds=minimum_interval_seconds,
-            default_status=_default_status(default_status),
-            monitored_assets=keys,
-            tags=dict(tags or {}),
-            description=description if description is not None else fn.__doc__,
-            job=requested,
-            flavor="multi_asset",
-        )
-
-    return decorate
+    return _decorator(
+        "poll", name, target, job, job_name, minimum_interval_seconds, default_status, None,
+        tags, description, flavor="multi_asset", monitored_assets=keys,
+    )  # fmt: skip
 
 
 def run_status_sensor(
@@ -674,27 +659,9 @@ def _run_status_decorator(
             f"run_status must be one or more of {', '.join(r.value for r in RunStatus)}"
         )
 
-    def decorate(fn: SensorFunction) -> SensorDefinition:
-        sensor_name = name or fn.__name__
-        owner = f"sensor {sensor_name!r}"
-        given = any(x is not None for x in (target, request_job, job_name))
-        targets, requested = (
-            _target_or_job(target, request_job, job_name, owner, "request_job")
-            if given
-            else ((), None)  # an alert that requests nothing
-        )
-        return SensorDefinition(
-            name=sensor_name,
-            kind="poll",
-            target=targets,
-            fn=fn,
-            minimum_interval_seconds=minimum_interval_seconds,
-            default_status=_default_status(default_status),
-            run_statuses=tuple(str(s) for s in statuses),
-            tags=dict(tags or {}),
-            description=description if description is not None else fn.__doc__,
-            job=requested,
-            flavor="run_status",
-        )
-
-    return decorate
+    return _decorator(
+        "poll", name, target, request_job, job_name, minimum_interval_seconds, default_status,
+        None, tags, description, flavor="run_status",
+        run_statuses=tuple(str(s) for s in statuses), job_argument="request_job",
+        may_request_nothing=True,
+    )  # fmt: skip
