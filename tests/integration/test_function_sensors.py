@@ -14,6 +14,7 @@ import pytest
 from arco.clock import FixedClock
 from arco.services.code_location import load_definitions
 from arco.services.commands.deploy import deploy
+from arco.services.commands.observations import observe_asset
 from arco.services.commands.runs import LaunchRequest, launch_run
 from arco.services.engines.dispatch import InProcessExecutor
 from arco.services.engines.local_runner import drive_run
@@ -115,6 +116,11 @@ def test_an_asset_sensor_function_sees_each_new_materialization_once(ws: Workspa
     evaluate_sensors(ws)
     seen = list(loc.SEEN_EVENTS)
     assert seen == [("a", one), ("a", two)]
+    # An observation is not a materialization: the sensor does not fire on it (as in Dagster).
+    observe_asset(ws, "a", "v9", None, "obs-1", "test", now_of(ws))
+    ws.compactor.compact_until_idle()
+    evaluate_sensors(ws)
+    assert list(loc.SEEN_EVENTS) == seen
     assert sorted(r["run_key"] for r in runs_of(ws, "on_a")) == sorted([one, two])
 
 

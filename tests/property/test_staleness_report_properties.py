@@ -90,18 +90,25 @@ def states(draw: st.DrawFn) -> State:
     return defs, status, inputs, versions
 
 
+def tables(
+    status_rows: list[dict[str, Any]], input_rows: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], pa.Table, pa.Table]:
+    """One row per key, as the tables hold them: the rows, and the two tables."""
+    status_rows = list({(r["asset"], r["partition"]): r for r in status_rows}.values())
+    key_of = lambda r: (r["asset"], r["partition"], r["input_asset"], r["input_partition"])  # noqa: E731
+    input_rows = list({key_of(r): r for r in input_rows}.values())
+    status = pa.Table.from_pylist(status_rows, schema=arrow_schema(PARTITION_STATUS))
+    inputs = pa.Table.from_pylist(input_rows, schema=arrow_schema(PARTITION_INPUTS))
+    return status_rows, input_rows, status, inputs
+
+
 @examples(150, deadline=None)
 @given(states())
 def test_the_report_equals_the_reference_rules(
     state: State,
 ) -> None:
     defs, status_rows, input_rows, versions = state
-    # One row per key, as the tables hold them.
-    status_rows = list({(r["asset"], r["partition"]): r for r in status_rows}.values())
-    key_of = lambda r: (r["asset"], r["partition"], r["input_asset"], r["input_partition"])  # noqa: E731
-    input_rows = list({key_of(r): r for r in input_rows}.values())
-    status = pa.Table.from_pylist(status_rows, schema=arrow_schema(PARTITION_STATUS))
-    inputs = pa.Table.from_pylist(input_rows, schema=arrow_schema(PARTITION_INPUTS))
+    status_rows, input_rows, status, inputs = tables(status_rows, input_rows)
     report = compute_report(defs, status, inputs, versions, NOW)
     grouped = causes_json(report.causes)
 
@@ -132,11 +139,7 @@ def test_a_report_over_some_assets_is_the_full_report_for_them(
     """A selection reads fewer rows, never other facts: the unpartitioned `flat` alone reads
     `a`'s daily partitions, which no selected asset has."""
     defs, status_rows, input_rows, versions = state
-    status_rows = list({(r["asset"], r["partition"]): r for r in status_rows}.values())
-    key_of = lambda r: (r["asset"], r["partition"], r["input_asset"], r["input_partition"])  # noqa: E731
-    input_rows = list({key_of(r): r for r in input_rows}.values())
-    status = pa.Table.from_pylist(status_rows, schema=arrow_schema(PARTITION_STATUS))
-    inputs = pa.Table.from_pylist(input_rows, schema=arrow_schema(PARTITION_INPUTS))
+    _, _, status, inputs = tables(status_rows, input_rows)
     full = compute_report(defs, status, inputs, versions, NOW)
     order = [a for a in defs.topological_order() if a in chosen]
     part = compute_report(defs, status, inputs, versions, NOW, order)

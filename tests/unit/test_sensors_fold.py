@@ -672,6 +672,10 @@ def test_an_operator_status_change_records_who_and_when(w: Writer, p: Projection
     assert state["status_changed_ms"] == parse_time_ms(stop.time)
 
 
+def present_keys(p: Projection) -> set[str]:
+    return {k[1] for k, r in p.state.rows("dynamic_partitions").items() if r["present"]}
+
+
 def test_dynamic_partition_requests_apply_when_the_evaluation_counts(
     w: Writer, p: Projection
 ) -> None:
@@ -679,16 +683,13 @@ def test_dynamic_partition_requests_apply_when_the_evaluation_counts(
     drop = sensors.DynamicPartitionsRequest(definition="customers", add=False, keys=["a"])
     p.deliver(w.push("m1", dynamic_partitions=[add]))
     p.deliver(w.push("m2", dynamic_partitions=[drop]))
-    present = {k[1] for k, r in p.state.rows("dynamic_partitions").items() if r["present"]}
-    assert present == {"b"}
+    assert present_keys(p) == {"b"}
     p.deliver(w.status("STOPPED", "op-1"))
     p.deliver(w.push("m3", dynamic_partitions=[add]))  # a stopped sensor's: not applied
-    present = {k[1] for k, r in p.state.rows("dynamic_partitions").items() if r["present"]}
-    assert present == {"b"}
+    assert present_keys(p) == {"b"}
     p.deliver(w.status("RUNNING", "op-2"))
     p.deliver(w.push("m4", outcome="FAILED", error="boom", dynamic_partitions=[add]))
-    present = {k[1] for k, r in p.state.rows("dynamic_partitions").items() if r["present"]}
-    assert present == {"b"}  # a failed evaluation's: not applied
+    assert present_keys(p) == {"b"}  # a failed evaluation's: not applied
 
 
 def test_a_refused_push_is_listed_once_with_why(w: Writer, p: Projection) -> None:

@@ -33,15 +33,18 @@ def parse_step(text: str) -> timedelta:
     return timedelta(**{units[unit]: int(number)})
 
 
+location_option = click.option(
+    "--definitions",
+    "reference",
+    envvar="ARCO_DEFINITIONS",
+    required=True,
+    help="The code location, pkg.module:attr. [env: ARCO_DEFINITIONS]",
+)
+
+
 def register(cli: click.Group) -> None:
     @cli.command()
-    @click.option(
-        "--definitions",
-        "reference",
-        envvar="ARCO_DEFINITIONS",
-        required=True,
-        help="The code location, pkg.module:attr. [env: ARCO_DEFINITIONS]",
-    )
+    @location_option
     @json_option
     @pass_ctx
     @handle_errors
@@ -70,13 +73,7 @@ def register(cli: click.Group) -> None:
         """Check a code location without a store (Dagster: `dagster definitions validate`)."""
 
     @definitions.command("validate")
-    @click.option(
-        "--definitions",
-        "reference",
-        envvar="ARCO_DEFINITIONS",
-        required=True,
-        help="The code location, pkg.module:attr. [env: ARCO_DEFINITIONS]",
-    )
+    @location_option
     @json_option
     @handle_errors
     def definitions_validate(reference: str, as_json: bool) -> None:

@@ -15,6 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from arco.domain.errors import InvalidInput, NotFound
 from arco.domain.observations import OBSERVATION_RUN
 from arco.domain.runs import PARTITION_STATUS, RUNS, TASKS
@@ -131,16 +134,18 @@ class PublishedStateInstance(SensorInstance):
         return list(dynamic_partition_keys(self._snapshot).get(partitions_def_name, []))
 
     def latest_materialization(self, asset_key: str, after: str | None) -> EventLogRecord | None:
-        rows = [
-            r
-            for r in rows_where(self._snapshot, PARTITION_STATUS.name, "asset", [asset_key])
-            if r["materialized_version"]
-            and r["materialized_version"] > (after or "")
-            and r["materialized_run_id"] != OBSERVATION_RUN  # sensors watch materializations
-        ]
-        if not rows:
+        table = self._snapshot.table(PARTITION_STATUS.name)
+        version = table.column("materialized_version")
+        mask = pc.and_(
+            pc.and_(pc.equal(table.column("asset"), asset_key), pc.greater(version, after or "")),
+            # Sensors watch materializations; an observation is not one.
+            pc.not_equal(table.column("materialized_run_id"), OBSERVATION_RUN),
+        )
+        found = table.filter(pc.fill_null(mask, False))
+        if not found.num_rows:
             return None
-        row = max(rows, key=lambda r: str(r["materialized_version"]))
+        newest = found.sort_by([("materialized_version", "descending")]).slice(0, 1)
+        (row,) = newest.to_pylist()
         entry = EventLogEntry(
             run_id=row["materialized_run_id"],
             timestamp=row["materialized_ms"] / 1000,
@@ -155,12 +160,13 @@ class PublishedStateInstance(SensorInstance):
     def runs_ended_since(
         self, statuses: Sequence[str], since_ms: int
     ) -> list[tuple[int, DagsterRun, str | None]]:
-        rows = [
-            r
-            for r in rows_where(self._snapshot, RUNS.name, "status", list(statuses))
-            if r["finished_ms"] is not None and r["finished_ms"] > since_ms
-        ]
-        rows.sort(key=lambda r: (r["finished_ms"], r["run_id"]))
+        table = self._snapshot.table(RUNS.name)
+        mask = pc.and_(
+            pc.is_in(table.column("status"), value_set=pa.array(list(statuses), pa.string())),
+            pc.greater(table.column("finished_ms"), since_ms),
+        )
+        ended = table.filter(pc.fill_null(mask, False))
+        rows = ended.sort_by([("finished_ms", "ascending"), ("run_id", "ascending")]).to_pylist()
         failed = rows_where(self._snapshot, TASKS.name, "run_id", [r["run_id"] for r in rows])
         errors: dict[str, list[str]] = {}
         for task in sorted(failed, key=lambda t: (t["run_id"], t["index"])):
@@ -177,8 +183,8 @@ class PublishedStateInstance(SensorInstance):
         ]
 
     def last_run_end_ms(self) -> int | None:
-        ends = [r for r in self._snapshot.table(RUNS.name).column("finished_ms").to_pylist() if r]
-        return max(ends, default=None)
+        value = pc.max(self._snapshot.table(RUNS.name).column("finished_ms")).as_py()
+        return None if value is None else int(value)
 
 
 def _run(row: dict[str, Any]) -> DagsterRun:
