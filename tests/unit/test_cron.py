@@ -14,6 +14,8 @@ from itertools import islice, pairwise
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from arco.domain.cron import CronSchedule, validate_timezone
 from arco.domain.errors import InvalidInput
@@ -706,3 +708,71 @@ def test_a_day_no_month_has_names_every_month(months: str, text: str) -> None:
 
 def test_the_long_months_have_a_31st() -> None:
     CronSchedule.parse("0 0 31 1,3,5,7,8,10,12 *")  # January, March, May, July, August, ...
+
+
+# --------------------------------------------------------------------------- bulk and step
+
+
+def _stepped(schedule: CronSchedule, tz: str, low: int, high: int) -> list[int]:
+    """Ticks in [low, high] taken one at a time with `next_tick` (the per-tick search)."""
+    out: list[int] = []
+    moment = datetime.fromtimestamp(low - 1, UTC)
+    while True:
+        tick = schedule.next_tick(moment, tz)
+        if tick.timestamp() > high:
+            return out
+        out.append(int(tick.timestamp()))
+        moment = tick
+
+
+BULK_CRONS: list[str | list[str]] = [
+    "*/15 * * * *",
+    "0 * * * *",
+    "30 2 * * *",
+    "0 0 * * *",
+    "0 1,2,3 * * *",
+    "0 9 * * 1-5",
+    "0 0 1 * *",
+    "0 0 L * *",
+    "0 0 29 2 *",
+    "5 4 * * SUN",
+    "0 0 13 * FRI",
+    ["0 2 * * *", "30 2 * * *"],
+    ["0 * * * *", "30 1 * * *"],
+]
+BULK_ZONES = ["UTC", NY, BERLIN, SYDNEY, KOLKATA, "Australia/Lord_Howe", "Pacific/Apia"]
+
+
+@given(
+    cron=st.sampled_from(BULK_CRONS),
+    tz=st.sampled_from(BULK_ZONES),
+    low=st.integers(
+        int(at("2011-01-01T00:00:00+00:00").timestamp()),
+        int(at("2025-12-31T00:00:00+00:00").timestamp()),
+    ),
+    span=st.integers(0, 40 * 86_400),
+)
+def test_bulk_ticks_equal_the_ticks_taken_one_at_a_time(
+    cron: str | list[str], tz: str, low: int, span: int
+) -> None:
+    schedule = CronSchedule.parse(cron)
+    expected = _stepped(schedule, tz, low, low + span)
+    assert schedule.instants_between(low, low + span, tz) == expected
+    until = datetime.fromtimestamp(low + span, UTC)
+    after = datetime.fromtimestamp(low - 1, UTC)
+    assert [int(t.timestamp()) for t in schedule.ticks_between(after, until, tz)] == expected
+    walked = islice(schedule.ticks_from(datetime.fromtimestamp(low, UTC), tz), len(expected))
+    assert [int(t.timestamp()) for t in walked] == expected
+
+
+@pytest.mark.parametrize(("tz", "transition"), TRANSITIONS)
+def test_bulk_ticks_cut_anywhere_around_a_transition_join_up(tz: str, transition: str) -> None:
+    # A window ending or starting inside a gap or a repeated hour loses and repeats nothing.
+    schedule = CronSchedule.parse(["*/30 * * * *", "30 2 * * *", "0 1,2,3 * * *"])
+    pivot = int(at(transition).timestamp())
+    whole = schedule.instants_between(pivot - 86_400, pivot + 86_400, tz)
+    assert whole == _stepped(schedule, tz, pivot - 86_400, pivot + 86_400)
+    for cut in range(pivot - 3 * 3600, pivot + 3 * 3600, 900):
+        left = schedule.instants_between(pivot - 86_400, cut, tz)
+        right = schedule.instants_between(cut + 1, pivot + 86_400, tz)
+        assert left + right == whole

@@ -27,6 +27,7 @@ descending iteration stops before 1970-01-01T00:00:00Z.
 from __future__ import annotations
 
 import functools
+import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from arco.domain.errors import InvalidInput
 
-__all__ = ["CronSchedule", "validate_timezone"]
+__all__ = ["CronSchedule", "Segment", "fixed_zone_offset", "offset_segment", "validate_timezone"]
 
 _DAY = 86_400
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
@@ -46,6 +47,8 @@ _MIN_YEAR = 2
 _MAX_YEAR = 9998
 _DESCENDING_FLOOR = 0
 _MAX_MONTHS_SCANNED = 12 * 400
+_FIRST_SPAN = 3600
+_MAX_SPAN = 366 * _DAY
 
 _ALIASES = {
     "@YEARLY": "0 0 1 1 *",
@@ -111,7 +114,20 @@ def _utc_year(instant: int) -> int:
 
 
 _ZoneYear = tuple[tuple[int, ...], tuple[int, ...], int, int]
-_Segment = tuple[int, int, int, int, int]
+Segment = tuple[int, int, int, int, int]
+
+
+# tzdb zones defined with one offset and no rules: they never change, so their years need no
+# scan (UTC above all, the zone of most partitions).
+_FIXED_ZONES = re.compile(r"(Etc/)?(UTC|UCT|Universal|Zulu|GMT|GMT[+-]\d{1,2}|GMT0|Greenwich)")
+
+
+@functools.lru_cache(maxsize=512)
+def fixed_zone_offset(zone: ZoneInfo) -> int | None:
+    """The zone's only UTC offset in seconds, for the zones tzdb defines without changes."""
+    if zone.key is not None and _FIXED_ZONES.fullmatch(zone.key):
+        return _offset(zone, 0)
+    return None
 
 
 @functools.lru_cache(maxsize=2048)
@@ -123,6 +139,9 @@ def _zone_year(zone: ZoneInfo, year: int) -> _ZoneYear:
     real transition falls exactly on it).
     """
     start, end = _year_start(year), _year_start(year + 1)
+    fixed = fixed_zone_offset(zone)
+    if fixed is not None:
+        return (start, end), (fixed,), fixed, fixed
     bounds = [start]
     offsets = [_offset(zone, start)]
     known_t, known_o = start, offsets[0]
@@ -146,7 +165,7 @@ def _zone_year(zone: ZoneInfo, year: int) -> _ZoneYear:
     return tuple(bounds), tuple(offsets), _offset(zone, start - 1), _offset(zone, end)
 
 
-def _segment(zone: ZoneInfo, instant: int) -> _Segment | None:
+def offset_segment(zone: ZoneInfo, instant: int) -> Segment | None:
     """(start, end, offset, offset before start, offset from end) of the constant-offset
     stretch of time holding `instant`, or None outside the supported years."""
     year = _utc_year(instant)
@@ -411,11 +430,52 @@ class _Cron:
         previous = self._prev_day(day - 1)
         return None if previous is None else previous * _DAY + seconds[-1]
 
+    def walls_into(self, low: int, high: int, shift: int, out: list[int]) -> None:
+        """Append `wall + shift` for every matching wall time in `[low, high)`, ascending."""
+        if high <= low:
+            return
+        seconds = self.seconds_of_day
+        first_day, last_day = low // _DAY, (high - 1) // _DAY
+        if self.day_kind == 0 and len(seconds) == 1:
+            # once a day, every day: an arithmetic sequence
+            first, last = first_day * _DAY + seconds[0], last_day * _DAY + seconds[0]
+            first += _DAY if first < low else 0
+            last -= _DAY if last >= high else 0
+            out += range(first + shift, last + shift + 1, _DAY)
+            return
+        day = self._next_day(first_day)
+        while day is not None and day <= last_day:
+            base = day * _DAY
+            if base >= low and base + _DAY <= high:
+                base += shift
+                out += [base + s for s in seconds]  # a whole day: no bounds to check
+            else:
+                out += [base + s + shift for s in seconds if low <= base + s < high]
+            day = self._next_day(day + 1)
+
     # -- instants
+
+    def ticks_into(self, zone: ZoneInfo, low: int, high: int, out: list[int]) -> None:
+        """Append every tick in `[low, high]` (epoch seconds), ascending: the segments of
+        constant offset in turn, each a run of wall times (the bulk form of
+        `first_at_or_after`, with the same rules at the segment ends)."""
+        segment = offset_segment(zone, low)
+        while segment is not None and segment[0] <= high:
+            start, end, offset, before, after = segment
+            first = max(start, low)
+            if not self.hourly and before < offset and start >= low:
+                # wall times skipped by a spring-forward gap fire once, when the gap ends
+                wall = self.next_wall(start + before)
+                if wall is not None and wall < start + offset:
+                    out.append(start)
+                    first = start + 1
+            limit = end + (offset if self.hourly else min(offset, after))
+            self.walls_into(first + offset, min(limit, high + offset + 1), -offset, out)
+            segment = offset_segment(zone, end)
 
     def first_at_or_after(self, zone: ZoneInfo, instant: int) -> int | None:
         """The earliest tick >= `instant` (epoch seconds)."""
-        segment = _segment(zone, instant)
+        segment = offset_segment(zone, instant)
         while segment is not None:
             start, end, offset, before, after = segment
             if not self.hourly and before < offset and start >= instant:
@@ -429,12 +489,12 @@ class _Cron:
                 return None
             if wall < limit:
                 return wall - offset
-            segment = _segment(zone, end)
+            segment = offset_segment(zone, end)
         return None
 
     def last_at_or_before(self, zone: ZoneInfo, instant: int) -> int | None:
         """The latest tick <= `instant` (epoch seconds)."""
-        segment = _segment(zone, instant)
+        segment = offset_segment(zone, instant)
         while segment is not None:
             start, end, offset, before, after = segment
             limit = end + (offset if self.hourly else min(offset, after))
@@ -449,7 +509,7 @@ class _Cron:
                     return start
             if start <= _DESCENDING_FLOOR:
                 return None
-            segment = _segment(zone, start - 1)
+            segment = offset_segment(zone, start - 1)
         return None
 
 
@@ -547,6 +607,23 @@ class CronSchedule:
 
     # -- iteration
 
+    def instants_between(self, low: int, high: int, tz: str = "UTC") -> list[int]:
+        """Ticks with `low <= tick <= high` as epoch seconds, ascending: the bulk form of
+        `ticks_between` for callers that work in instants (no datetime is built)."""
+        return self._instants(validate_timezone(tz), low, high)
+
+    def _instants(self, zone: ZoneInfo, low: int, high: int) -> list[int]:
+        if len(self._crons) == 1:
+            out: list[int] = []
+            self._crons[0].ticks_into(zone, low, high, out)
+            return out
+        union: set[int] = set()
+        for cron in self._crons:
+            part: list[int] = []
+            cron.ticks_into(zone, low, high, part)
+            union.update(part)
+        return sorted(union)
+
     def ticks_from(self, start: datetime, tz: str = "UTC") -> Iterator[datetime]:
         """Ticks >= `start`, ascending, without end (until year 9999)."""
         zone = validate_timezone(tz)
@@ -566,6 +643,8 @@ class CronSchedule:
             raise InvalidInput(f"limit must be a non-negative integer, got {limit!r}")
         low = _floor(after, "after") + 1
         high = _floor(until, "until")
+        if limit is None:
+            return [datetime.fromtimestamp(t, zone) for t in self._instants(zone, low, high)]
         out: list[datetime] = []
         if limit == 0:
             return out
@@ -573,7 +652,7 @@ class CronSchedule:
             if tick > high:
                 break
             out.append(datetime.fromtimestamp(tick, zone))
-            if limit is not None and len(out) >= limit:
+            if len(out) >= limit:
                 break
         return out
 
@@ -582,18 +661,18 @@ class CronSchedule:
             yield datetime.fromtimestamp(tick, zone)
 
     def _ascending_instants(self, zone: ZoneInfo, instant: int) -> Iterator[int]:
-        crons = self._crons
-        heads = [c.first_at_or_after(zone, instant) for c in crons]
+        # Chunks from the next tick on, growing from an hour so that taking one tick stays
+        # cheap and a long walk is a few bulk calls.
+        span = _FIRST_SPAN
         while True:
+            heads = [c.first_at_or_after(zone, instant) for c in self._crons]
             live = [h for h in heads if h is not None]
             if not live:
                 return
-            tick = min(live)
-            yield tick
-            heads = [
-                c.first_at_or_after(zone, tick + 1) if h == tick else h
-                for c, h in zip(crons, heads, strict=True)
-            ]
+            first = min(live)
+            yield from self._instants(zone, first, first + span)
+            instant = first + span + 1
+            span = min(span * 4, _MAX_SPAN)
 
     def _descending(self, zone: ZoneInfo, instant: int) -> Iterator[datetime]:
         crons = self._crons

@@ -29,7 +29,7 @@ import functools
 import re
 from abc import ABC, abstractmethod
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import timezone as fixed_offset
@@ -37,15 +37,18 @@ from itertools import pairwise
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from arco.domain.cron import CronSchedule, validate_timezone
+from arco.domain.cron import CronSchedule, fixed_zone_offset, validate_timezone
 from arco.domain.errors import InvalidInput
 from arco.domain.partitions.base import NO_DYNAMIC, KeySpace, PartitionsDefinition, check_now
+from arco.domain.partitions.key_format import render_keys
 
 DEFAULT_DATE_FORMAT = "%Y-%m-%d"
 DEFAULT_HOURLY_FORMAT = "%Y-%m-%d-%H:%M"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _DOW = {"0", "1", "2", "3", "4", "5", "6", "7", "SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"}
 _GRANULARITY_SAMPLE = 16
+# From this many windows on, starts are taken from the cron in one bulk call.
+_BULK_STARTS = 64
 # Offsets are sampled daily from the first window to this year (+1) to see whether an evenly
 # spaced cron stays evenly spaced; zoneinfo repeats its last rule every year after that.
 _OFFSET_SCAN_UNTIL = datetime(2041, 1, 1, tzinfo=UTC)
@@ -188,7 +191,7 @@ class _Calendar(ABC):
     def index_at_or_after(self, instant: int) -> int:
         """The smallest index whose start is >= `instant` (0 if `instant` <= the first)."""
 
-    def starts(self, lo: int, hi: int) -> Iterable[int]:
+    def starts(self, lo: int, hi: int) -> Sequence[int]:
         """Starts of windows `lo` to `hi - 1`."""
         return [self.start(i) for i in range(lo, hi)]
 
@@ -208,7 +211,7 @@ class _Uniform(_Calendar):
     def start(self, index: int) -> int:
         return self._anchor + index * self._step
 
-    def starts(self, lo: int, hi: int) -> Iterable[int]:
+    def starts(self, lo: int, hi: int) -> Sequence[int]:
         return range(self.start(lo), self.start(hi), self._step)
 
     def index_at_or_after(self, instant: int) -> int:
@@ -255,6 +258,15 @@ class _Periodic(_Calendar):
         probe = _floor(wall.replace(tzinfo=self._zone))
         tick = self._cron.next_tick(datetime.fromtimestamp(probe - 1, UTC), self._tz)
         return _floor(tick)
+
+    def starts(self, lo: int, hi: int) -> Sequence[int]:
+        if hi - lo < _BULK_STARTS:
+            return [self.start(i) for i in range(lo, hi)]
+        # the cron's own ticks between the first and the last start, in one bulk call
+        ticks = self._cron.instants_between(self.start(lo), self.start(hi - 1), self._tz)
+        if len(ticks) == hi - lo:
+            return ticks
+        return [self.start(i) for i in range(lo, hi)]  # pragma: no cover - ticks are windows
 
     def start(self, index: int) -> int:
         cached = self._cache.get(index)
@@ -310,6 +322,9 @@ def _zone_profile(tz: str, year: int) -> tuple[frozenset[int], int]:
     `year` on. Sampled daily up to 2041 plus a year: zoneinfo repeats its last rule every year
     after its table, so later years hold nothing new."""
     zone = validate_timezone(tz)
+    fixed = fixed_zone_offset(zone)
+    if fixed is not None:
+        return frozenset({fixed}), 0
     first = _floor(datetime(year, 1, 1, tzinfo=UTC))
     last = max(first, _floor(_OFFSET_SCAN_UNTIL)) + 400 * 86_400
     offsets: set[int] = set()
@@ -526,17 +541,10 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
 
     def _format_range(self, lo: int, hi: int) -> list[str]:
         """Keys of windows `lo` to `hi - 1` (the bulk path of `_format`)."""
-        zone, fmt = self._zone, self._fmt
-        suffixed = "%z" not in fmt and self._hourly
-        out: list[str] = []
-        append = out.append
-        for instant in self._calendar.starts(lo, hi):
-            moment = datetime.fromtimestamp(instant, zone)
-            if suffixed and moment.fold and _is_second_occurrence(moment):
-                append(moment.strftime(fmt + "%z"))
-            else:
-                append(moment.strftime(fmt))
-        return out
+        return render_keys(self._calendar.starts(lo, hi), self._zone, self._fmt, self._key_at)
+
+    def _key_at(self, instant: int) -> str:
+        return self._render(datetime.fromtimestamp(instant, self._zone))
 
     def _parse(self, text: str) -> datetime | None:
         """Read a string written with `fmt` (or `fmt` + `%z`) as a moment in the zone."""

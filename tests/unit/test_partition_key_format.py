@@ -1,0 +1,110 @@
+"""Keys rendered in bulk equal `strftime`'s, whatever the format, zone and instant."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, available_timezones
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from arco.domain.cron import _offset, fixed_zone_offset
+from arco.domain.partitions import DailyPartitionsDefinition, HourlyPartitionsDefinition
+from arco.domain.partitions.key_format import render_keys
+
+FORMATS = [
+    "%Y-%m-%d",
+    "%Y-%m-%d-%H:%M",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y%m%d",
+    "%Y-%m",
+    "year %Y, 100%% day %d",
+    "%Y-%m-%d %H",
+    "%d/%m/%Y",
+    "%H:%M on %Y-%m-%d",  # a time directive first: strftime
+    "%Y-%m-%d %z",  # another directive: strftime
+    "%Y-%j",
+]
+ZONES = ["UTC", "America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kolkata"]
+
+
+def _reference(zone: ZoneInfo, fmt: str) -> object:
+    return lambda t: datetime.fromtimestamp(t, zone).strftime(fmt)
+
+
+@given(
+    fmt=st.sampled_from(FORMATS),
+    tz=st.sampled_from(ZONES),
+    start=st.integers(-62_000_000_000, 4_000_000_000),  # year 5 to 2096
+    steps=st.lists(st.integers(1, 40 * 86_400), min_size=1, max_size=60),
+)
+def test_bulk_keys_equal_strftime(fmt: str, tz: str, start: int, steps: list[int]) -> None:
+    zone = ZoneInfo(tz)
+    instants = [start]
+    for step in steps:
+        instants.append(instants[-1] + step)
+    reference = _reference(zone, fmt)
+    assert render_keys(instants, zone, fmt, reference) == [reference(t) for t in instants]  # type: ignore[operator]
+
+
+def test_the_repeated_hour_is_rendered_by_the_slow_path() -> None:
+    # New York's 2024-11-03 01:00-02:00 happens twice; the renderer asks `slow` for those keys.
+    zone = ZoneInfo("America/New_York")
+    first = int(datetime(2024, 11, 3, 5, 0, tzinfo=UTC).timestamp())  # 01:00 EDT
+    instants = list(range(first - 3600, first + 3 * 3600, 900))
+    asked: list[int] = []
+
+    def slow(t: int) -> str:
+        asked.append(t)
+        return "slow"
+
+    keys = render_keys(instants, zone, "%Y-%m-%d-%H:%M", slow)
+    repeated = [t for t in instants if first + 3600 <= t < first + 7200]
+    assert asked == repeated
+    assert keys[:4] == [
+        "2024-11-03-00:00",
+        "2024-11-03-00:15",
+        "2024-11-03-00:30",
+        "2024-11-03-00:45",
+    ]
+    assert keys[4:8] == [
+        "2024-11-03-01:00",
+        "2024-11-03-01:15",
+        "2024-11-03-01:30",
+        "2024-11-03-01:45",
+    ]
+    assert keys[8:12] == ["slow"] * 4
+
+
+def test_hourly_keys_over_a_fall_back_carry_the_offset_once() -> None:
+    hourly = HourlyPartitionsDefinition(start_date="2024-11-02-00:00", timezone="America/New_York")
+    keys = hourly.keys(datetime(2024, 11, 4, tzinfo=UTC))
+    assert keys[24:28] == [
+        "2024-11-03-00:00",
+        "2024-11-03-01:00",
+        "2024-11-03-01:00-0500",
+        "2024-11-03-02:00",
+    ]
+    # now is 19:00 EST on the 3rd: 24 windows on the 2nd, 19 wall hours and the repeat on the 3rd
+    assert len(keys) == len(set(keys)) == 24 + 19 + 1
+
+
+def test_a_century_of_daily_keys() -> None:
+    daily = DailyPartitionsDefinition(start_date="1925-01-01")
+    keys = daily.keys(datetime(2025, 1, 1, tzinfo=UTC))
+    assert len(keys) == 36_525
+    assert keys[0] == "1925-01-01" and keys[-1] == "2024-12-31"
+    assert "2000-02-29" in keys and "1900-02-29" not in keys
+
+
+def test_zones_taken_as_fixed_never_change_offset() -> None:
+    weekly = range(-2_208_988_800, 4_102_444_800, 7 * 86_400)  # 1900 to 2100
+    fixed_zones = []
+    for tz in sorted(available_timezones()):
+        zone = ZoneInfo(tz)
+        fixed = fixed_zone_offset(zone)
+        if fixed is not None:
+            fixed_zones.append(tz)
+            assert {_offset(zone, t) for t in weekly} == {fixed}, tz
+    assert {"UTC", "Etc/UTC", "GMT", "Etc/GMT+5", "Etc/GMT-14"} <= set(fixed_zones)
+    assert "America/New_York" not in fixed_zones and "Europe/London" not in fixed_zones
