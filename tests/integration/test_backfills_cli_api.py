@@ -435,9 +435,11 @@ def test_pause_resume_show_runs_and_retry_failed(
 
     shown = body_of(http.get(f"{URL}/{child['backfill_id']}"))
     assert shown["parent_backfill_id"] == bf and shown["root_backfill_id"] == bf
-    assert shown["partitions"]["keys"] == ["2024-01-05"]
+    assert shown["partitions"]["key_count"] == 1
+    assert shown["key_ranges"] == [["2024-01-05", "2024-01-05"]]
     code, out = run("backfill", "show", child["backfill_id"])
     assert code == 0 and f"parent       {bf}   root {bf}" in out
+    assert "partitions   1 listed keys: 1 of" in out and "keys         2024-01-05\n" in out
 
     # Cancel the child (and its runs) from the CLI; canceling twice is refused.
     code, out = run("backfill", "cancel", child["backfill_id"], "--cancel-runs")

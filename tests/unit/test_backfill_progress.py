@@ -18,6 +18,7 @@ from arco.domain.backfills import (
     BackfillStatusChanged,
     next_action,
 )
+from arco.domain.deployments import CURRENT_DEPLOYMENT
 from arco.domain.run_identity import backfill_scope
 from arco.domain.runs import RUNS, TASKS, RetrySpec, RunCancelRequested
 from arco.domain.tables import Row
@@ -134,6 +135,8 @@ class _Snapshot:
         self._tables = {
             RUNS.name: pa.Table.from_pylist(runs, schema=arrow_schema(RUNS)),
             TASKS.name: pa.Table.from_pylist(tasks, schema=arrow_schema(TASKS)),
+            # nothing deployed: the view lists no key ranges
+            CURRENT_DEPLOYMENT.name: pa.Table.from_pylist([], arrow_schema(CURRENT_DEPLOYMENT)),
         }
 
     def rows(self, name: str) -> dict[tuple[Any, ...], Row]:
@@ -546,9 +549,12 @@ def test_selection_bounds_and_chunk_arguments() -> None:
     )
     from arco.domain.errors import InvalidInput
 
-    assert MAX_EXPLICIT_KEYS == 10_000
-    many = PartitionSelection(kind="keys", keys=tuple(str(i) for i in range(10_000)))
-    assert len(many.keys) == 10_000  # exactly the limit is allowed
+    assert MAX_EXPLICIT_KEYS == 1_000_000
+    keys = tuple(str(i) for i in range(1_000_000))
+    many = PartitionSelection(kind="keys", keys=keys)
+    assert len(many.keys) == 1_000_000  # exactly the limit is allowed
+    with pytest.raises(ValueError, match="at most 1000000 explicit keys"):
+        PartitionSelection(kind="keys", keys=(*keys, "one more"))
     space = DAILY.key_space()
     now = datetime(2024, 3, 1, tzinfo=UTC)
     one = PartitionSelection(kind="range", first="2024-01-05", last="2024-01-05")

@@ -77,7 +77,7 @@ def test_bad_selections_name_the_problem(selection: PartitionSelection, message:
         {"kind": "keys"},
         {"kind": "range", "first": "a"},
         {"kind": "all", "keys": ("a",)},
-        {"kind": "keys", "keys": tuple(str(i) for i in range(10_001))},
+        {"kind": "keys", "keys": tuple(str(i) for i in range(1_000_001))},
         {"kind": "all", "status": "stale"},
     ],
 )
@@ -315,3 +315,39 @@ def test_a_failed_filter_plans_one_run_per_contiguous_piece_and_skips_empty_chun
         (1, [], 0),  # nothing failed in 2024-01-06 .. 10: done at once, no run
     ]
     assert len({rid for p in plans for rid in p.run_ids}) == 2  # type: ignore[attr-defined]
+
+
+def _disjoint(steps: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
+    """Sorted disjoint half-open ranges from (gap, width) steps."""
+    out, at = [], 0
+    for gap, width in steps:
+        at += gap + (1 if out else 0)
+        out.append((at, at + width))
+        at += width
+    return tuple(out)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 50), st.integers(1, 6)), max_size=40).map(_disjoint))
+def test_packed_ranges_unpack_to_the_same_ranges(ranges: tuple[tuple[int, int], ...]) -> None:
+    from arco.domain.backfills import pack_ranges, unpack_ranges
+
+    packed = pack_ranges(ranges)
+    assert unpack_ranges(packed) == ranges
+    assert len(packed) <= len(ranges)
+
+
+def test_equally_spaced_ranges_pack_into_one_run() -> None:
+    from arco.domain.backfills import pack_ranges, unpack_ranges
+
+    assert pack_ranges(((5, 10_005),)) == [(5, 10_000, 10_000, 1)]
+    every_other = tuple((i, i + 1) for i in range(0, 200_000, 2))
+    assert pack_ranges(every_other) == [(0, 1, 2, 100_000)]
+    # a different width or spacing starts a new run
+    assert pack_ranges(((0, 1), (2, 3), (4, 6), (10, 12), (14, 16))) == [
+        (0, 1, 2, 2),
+        (4, 2, 6, 2),
+        (14, 2, 2, 1),
+    ]
+    # ranges stored one pair each (backfills created before runs) still read back
+    assert unpack_ranges([[0, 3], [7, 9]]) == ((0, 3), (7, 9))

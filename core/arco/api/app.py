@@ -158,6 +158,8 @@ def _view(
         query = validate_part(
             route.query, query_input(route.query, request.args.to_dict(flat=False)), "query"
         )
+        if route.max_body_bytes is not None:
+            request.max_content_length = route.max_body_bytes
         body = _body(route.body) if route.body is not None else None
         req = Req(
             path, query, body, {k.lower(): v for k, v in request.headers.items()}, deployment.admins

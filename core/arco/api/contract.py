@@ -116,6 +116,8 @@ class Route:
     # The response is not our model (the OpenAPI document itself): served as is.
     raw_response: bool = False
     tags: tuple[str, ...] = field(default=())
+    # A larger body than the app's default bound (a backfill's explicit key list).
+    max_body_bytes: int | None = None
 
     @property
     def operation_id(self) -> str:
@@ -168,6 +170,7 @@ def route(
     errors: tuple[int, ...] = (),
     idempotency_header: bool = False,
     tag: str | None = None,
+    max_body_bytes: int | None = None,
 ) -> Route:
     """A `Route` whose models are read from the handler's signature, where they are declared
     (and type-checked) once: `req: Req[PathModel, QueryModel, BodyModel]` (None for no path or
@@ -194,6 +197,7 @@ def route(
         idempotency_header=idempotency_header,
         raw_response=raw,
         tags=(tag,) if tag else (),
+        max_body_bytes=max_body_bytes,
     )
 
 

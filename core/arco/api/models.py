@@ -923,10 +923,11 @@ class ChunkCounts(ResponseModel):
 
 class PartitionSelectionReply(ResponseModel):
     kind: Literal["keys", "range", "all"]
-    keys: list[str]
+    keys: list[str]  # empty: an explicit list is stored as its count (`key_ranges` lists it)
     first: str | None
     last: str | None
     status: Literal["missing", "failed"] | None
+    key_count: int | None = None
 
 
 class Backfill(ResponseModel):
@@ -961,6 +962,8 @@ class AssetProgress(ResponseModel):
 
 
 class BackfillDetail(Backfill):
+    key_ranges: list[tuple[str, str]]  # the first 100 targeted (first, last) anchor key ranges
+    key_ranges_total: int
     anchor_partitions_planned: int
     anchor_partitions_not_started: int
     per_asset: dict[str, AssetProgress]

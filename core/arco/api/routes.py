@@ -633,6 +633,9 @@ def get_reconciliation_log(
 # -- the table --
 
 WS = "/v1/workspaces/{name}"
+# A backfill may list up to a million keys (~20 MB of JSON); 32 MB is Cloud Functions' own
+# bound on a request. Every other body keeps the app's 1 MB.
+BACKFILL_BODY_BYTES = 32 << 20
 
 
 def route_table() -> list[Route]:
@@ -707,6 +710,7 @@ def route_table() -> list[Route]:
         r(
             "POST", f"{WS}/backfills", OPERATOR, post_backfill,
             status=201, also=(200,), errors=(409,), idempotency_header=True, tag="backfills",
+            max_body_bytes=BACKFILL_BODY_BYTES,
         ),
         r("GET", f"{WS}/backfills", VIEWER, get_backfills, tag="backfills"),
         r("GET", f"{WS}/backfills/{{backfill_id}}", VIEWER, get_backfill, tag="backfills"),

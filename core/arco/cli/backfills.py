@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, get_args
+from typing import Any, TextIO, get_args
 
 import click
 from pydantic import ValidationError
@@ -41,6 +41,8 @@ def partitions_text(selection: dict[str, Any] | None, count: int | None = None) 
     kind = selection["kind"]
     if kind == "range":
         text = f"{selection['first']} .. {selection['last']}"
+    elif kind == "keys" and not selection["keys"]:
+        text = f"{selection.get('key_count')} listed keys"
     elif kind == "keys":
         keys = list(selection["keys"])
         text = ", ".join(keys[:3]) + (f", … (+{len(keys) - 3})" if len(keys) > 3 else "")
@@ -53,11 +55,23 @@ def partitions_text(selection: dict[str, Any] | None, count: int | None = None) 
     return escape(text)
 
 
+def _keys(keys: str | None, keys_file: TextIO | None) -> list[str] | None:
+    """The keys --keys (comma-separated) or --keys-file (one per line) gives, if either."""
+    if keys is not None and keys_file is not None:
+        raise InvalidInput("give only one of --keys and --keys-file")
+    if keys_file is not None:
+        listed = [line.strip() for line in keys_file if line.strip()]
+        if not listed:
+            raise InvalidInput(f"--keys-file {keys_file.name} lists no key")
+        return listed
+    return None if keys is None else [k.strip() for k in keys.split(",") if k.strip()]
+
+
 def _selection(
     from_key: str | None,
     to_key: str | None,
     all_keys: bool,
-    keys: str | None,
+    keys: list[str] | None,
     status: str | None,
 ) -> PartitionSelection | None:
     """The PartitionSelection the flags ask for, or None to let the service decide."""
@@ -68,7 +82,7 @@ def _selection(
         for flag, present in (
             ("--from/--to", from_key is not None),
             ("--all", all_keys),
-            ("--keys", keys is not None),
+            ("--keys/--keys-file", keys is not None),
         )
         if present
     ]
@@ -89,7 +103,7 @@ def _selection(
         data.update(kind="all")
     else:
         assert keys is not None
-        data.update(kind="keys", keys=[k.strip() for k in keys.split(",") if k.strip()])
+        data.update(kind="keys", keys=keys)
     try:
         return PartitionSelection.model_validate(data)
     except ValidationError as exc:
@@ -129,6 +143,13 @@ def register(cli: click.Group) -> None:
     @click.option("--all", "all_keys", is_flag=True, help="Every partition (present now).")
     @click.option("--keys", default=None, metavar="K1,K2", help="These partition keys.")
     @click.option(
+        "--keys-file",
+        type=click.File("r"),
+        default=None,
+        metavar="PATH",
+        help="These partition keys, one per line ('-': standard input); up to 1,000,000.",
+    )
+    @click.option(
         "--status",
         type=click.Choice(["missing", "failed"], case_sensitive=False),
         default=None,
@@ -156,6 +177,7 @@ def register(cli: click.Group) -> None:
         to_key: str | None,
         all_keys: bool,
         keys: str | None,
+        keys_file: TextIO | None,
         status: str | None,
         chunk_size: int,
         max_concurrent_runs: int,
@@ -172,13 +194,18 @@ def register(cli: click.Group) -> None:
           arco backfill create 'key:raw+' --from 2024-01-01 --to 2024-01-31
           arco backfill create 'group:marts' --all --status missing --chunk-size 10
           arco backfill create 'key:report' --keys 2024-01-03,2024-01-05
+          arco backfill create 'key:report' --keys-file failed-hours.txt
         """
         from arco.services.commands.backfills import BackfillRequest, create_backfill
 
         request = BackfillRequest(
             selection=selection,
             partitions=_selection(
-                from_key, to_key, all_keys, keys, status.lower() if status else None
+                from_key,
+                to_key,
+                all_keys,
+                _keys(keys, keys_file),
+                status.lower() if status else None,
             ),
             chunk_size=chunk_size,
             max_concurrent_runs=max_concurrent_runs,
@@ -260,6 +287,12 @@ def register(cli: click.Group) -> None:
         console.print(
             f"partitions   {partitions_text(view['partitions'], view['total_partitions'])}{anchor}"
         )
+        if view["key_ranges"]:
+            shown = [a if a == b else f"{a} .. {b}" for a, b in view["key_ranges"][:3]]
+            more = view["key_ranges_total"] - len(shown)
+            console.print(
+                f"keys         {escape(', '.join(shown))}" + (f" (+{more} ranges)" if more else "")
+            )
         console.print(
             f"chunk size   {view['chunk_size']}   concurrency {view['max_concurrent_runs']}"
         )

@@ -46,6 +46,7 @@ from arco.domain.backfills import (
     chunk_ranges,
     next_action,
     status_key,
+    unpack_ranges,
 )
 from arco.domain.definitions import DefinitionsSnapshot
 from arco.domain.envelope import NewEvent
@@ -306,7 +307,7 @@ def _plan(
     capacity = int(row["max_concurrent_runs"]) - len(in_flight)
     planned = {int(chunk["chunk"]) for chunk in view.chunks}
     next_chunk = 0
-    ranges: Ranges = tuple((lo, hi) for lo, hi in json.loads(row["ranges"] or "[]"))
+    ranges: Ranges = unpack_ranges(json.loads(row["ranges"] or "[]"))
     anchor = row["anchor"]
     space = defs.assets[anchor].partitions.key_space(dynamic) if anchor else None  # type: ignore[union-attr]
     status_filter = row.get("status_filter")

@@ -4,9 +4,11 @@ The compact partition selection, its resolution to index ranges of the anchor's 
 chunk arithmetic, the lifecycle and its fold rules. Pure.
 
 - The selection is stored compactly: an explicit key list, a range, or "all", resolved once at
-  creation to sorted, disjoint, half-open index ranges of the anchor asset's key space (a
-  100,000-partition backfill is one range, never a 100,000-key list). Chunk `i` is positions
-  `[i * size, (i + 1) * size)` of the concatenated ranges, computed without listing keys.
+  creation to sorted, disjoint, half-open index ranges of the anchor asset's key space, stored
+  as runs of equally spaced ranges (a 100,000-partition range is one run, and so is a
+  100,000-key every-other-hour list; an explicit list keeps only its count). Chunk `i` is
+  positions `[i * size, (i + 1) * size)` of the concatenated ranges, computed without listing
+  keys.
 - Lifecycle (Dagster's `BulkActionStatus` without its deprecated COMPLETED and its FAILING,
   plus PAUSED, which Dagster OSS lacks; docs/backfills.md §3):
 
@@ -72,9 +74,13 @@ TRANSITIONS: dict[str, tuple[frozenset[str], str]] = {
     # error says why. Its runs in flight go on; retry-failed starts over what did not succeed.
     "fail": (frozenset({"REQUESTED", "PAUSED", "CANCELING"}), "FAILED"),
 }
-MAX_EXPLICIT_KEYS = 10_000
+MAX_EXPLICIT_KEYS = 1_000_000
 MAX_CHUNK_SIZE = 10_000
 MAX_CONCURRENT_RUNS = 1_000
+# Explicit lists longer than this are looked up in a table of the present keys (listed in bulk)
+# while there are at most _LOOKUP_LIMIT of them; shorter lists parse each key.
+_LOOKUP_FROM = 64
+_LOOKUP_LIMIT = 20_000_000
 
 Ranges = tuple[tuple[int, int], ...]
 
@@ -146,11 +152,13 @@ class PartitionSelection(BaseModel):
     first: str | None = None
     last: str | None = None
     status: StatusFilter | None = None
+    # How many keys an explicit list named, once stored without them (see `stored`).
+    key_count: int | None = Field(default=None, ge=1)
 
     @model_validator(mode="after")
     def _shape(self) -> PartitionSelection:
         if self.kind == "keys":
-            if not self.keys:
+            if not self.keys and self.key_count is None:
                 raise ValueError("an explicit partition selection names at least one key")
             if len(self.keys) > MAX_EXPLICIT_KEYS:
                 raise ValueError(f"at most {MAX_EXPLICIT_KEYS} explicit keys; use a range for more")
@@ -158,7 +166,16 @@ class PartitionSelection(BaseModel):
             raise ValueError(f"a {self.kind} selection takes no explicit keys")
         if (self.kind == "range") != (self.first is not None and self.last is not None):
             raise ValueError("a range selection needs both first and last (and only it does)")
+        if self.key_count is not None and (self.kind != "keys" or self.keys):
+            raise ValueError("key_count stands for the keys of a stored explicit list")
         return self
+
+    def stored(self) -> PartitionSelection:
+        """The selection as a backfill records it: an explicit list becomes its count (the
+        resolved index ranges say which keys; a million keys are not written twice)."""
+        if self.kind != "keys" or not self.keys:
+            return self
+        return PartitionSelection(kind="keys", key_count=len(set(self.keys)), status=self.status)
 
 
 def resolve_selection(selection: PartitionSelection, space: KeySpace, now: datetime) -> Ranges:
@@ -182,8 +199,24 @@ def resolve_selection(selection: PartitionSelection, space: KeySpace, now: datet
                 f"reversed range: {selection.first!r} comes after {selection.last!r}"
             )
         return _intersect(((lo, hi + 1),), present)
-    indexes = sorted({_index(space, present, key) for key in selection.keys})
+    if len(selection.keys) > _LOOKUP_FROM:
+        indexes = _indexes(space, present, selection.keys)
+    else:
+        indexes = sorted({_index(space, present, key) for key in selection.keys})
     return _merge((i, i + 1) for i in indexes)
+
+
+def _indexes(space: KeySpace, present: Sequence[tuple[int, int]], keys: Sequence[str]) -> list[int]:
+    """Indexes of many keys at once: the present keys listed in bulk into a lookup table (a key
+    not in it gets `_index`'s own error)."""
+    if total(tuple(present)) > _LOOKUP_LIMIT:
+        return sorted({_index(space, present, key) for key in keys})
+    table = {key: i for lo, hi in present for i, key in enumerate(space.keys_between(lo, hi), lo)}
+    found: set[int] = set()
+    for key in keys:
+        index = table.get(key) if isinstance(key, str) else None
+        found.add(_index(space, present, key) if index is None else index)
+    return sorted(found)
 
 
 def _index(space: KeySpace, present: Sequence[tuple[int, int]], key: str) -> int:
@@ -214,6 +247,35 @@ def _intersect(ranges: Ranges, present: Sequence[tuple[int, int]]) -> Ranges:
             if a < b:
                 out.append((a, b))
     return _merge(out)
+
+
+def pack_ranges(ranges: Ranges) -> list[tuple[int, int, int, int]]:
+    """Ranges as runs `(start, width, period, count)`: `count` ranges of `width` indexes, one
+    every `period` from `start` (10,000 contiguous keys and 100,000 every-other keys are one run
+    each)."""
+    runs: list[list[int]] = []
+    for lo, hi in ranges:
+        if runs:
+            start, width, period, count = runs[-1]
+            last = start + (count - 1) * period
+            if hi - lo == width and (count == 1 or lo - last == period) and lo > last:
+                runs[-1] = [start, width, lo - start if count == 1 else period, count + 1]
+                continue
+        runs.append([lo, hi - lo, hi - lo, 1])
+    return [(a, b, c, d) for a, b, c, d in runs]
+
+
+def unpack_ranges(runs: Iterable[Sequence[int]]) -> Ranges:
+    """The ranges of `pack_ranges`' runs; a pair `(lo, hi)` (as older backfills stored them) is
+    a range of its own."""
+    out: list[tuple[int, int]] = []
+    for run in runs:
+        if len(run) == 2:
+            out.append((run[0], run[1]))
+            continue
+        start, width, period, count = run
+        out.extend((lo, lo + width) for lo in range(start, start + count * period, period))
+    return tuple(out)
 
 
 def total(ranges: Ranges) -> int:
@@ -259,7 +321,10 @@ class BackfillCreated(_Payload):
     assets: list[str] = Field(min_length=1)
     anchor: str | None = None
     partitions: PartitionSelection | None = None
+    # the resolved index ranges: as runs (pack_ranges); `ranges`, one pair per range, is how
+    # backfills created before runs were stored
     ranges: list[tuple[int, int]] = Field(default_factory=list)
+    range_runs: list[tuple[int, int, int, int]] = Field(default_factory=list)
     chunk_size: int = Field(ge=1, le=MAX_CHUNK_SIZE)
     max_concurrent_runs: int = Field(ge=1, le=MAX_CONCURRENT_RUNS)
     parent_backfill_id: str | None = None
@@ -337,7 +402,7 @@ def _copy(row: Row | None) -> dict[str, Any] | None:
 def fold_created(ctx: FoldContext, event: BackfillCreated) -> Outcome:
     if ctx.get(BACKFILLS.name, event.backfill_id) is not None:
         return Outcome.SUPERSEDED
-    ranges: Ranges = tuple((lo, hi) for lo, hi in event.ranges)
+    ranges = unpack_ranges(event.range_runs) if event.range_runs else tuple(event.ranges)
     chunks = chunk_count(ranges, event.chunk_size) if event.anchor else 1
     ctx.put(
         BACKFILLS.name,
@@ -348,7 +413,7 @@ def fold_created(ctx: FoldContext, event: BackfillCreated) -> Outcome:
             "assets": json.dumps(event.assets),
             "anchor": event.anchor,
             "partitions": event.partitions.model_dump_json() if event.partitions else None,
-            "ranges": json.dumps([list(r) for r in ranges]),
+            "ranges": json.dumps([list(r) for r in pack_ranges(ranges)]),
             "status_filter": event.partitions.status if event.partitions else None,
             "total_partitions": total(ranges),
             "chunk_size": event.chunk_size,

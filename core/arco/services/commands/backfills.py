@@ -27,9 +27,11 @@ from arco.domain.backfills import (
     can,
     chunk_ranges,
     created_key,
+    pack_ranges,
     resolve_selection,
     status_key,
     total,
+    unpack_ranges,
 )
 from arco.domain.canonical import fingerprint as short_hash
 from arco.domain.definitions import DefinitionsSnapshot
@@ -149,8 +151,8 @@ def create_backfill(
         selection=request.selection,
         assets=list(assets),
         anchor=anchor,
-        partitions=request.partitions,
-        ranges=list(ranges),
+        partitions=request.partitions.stored() if request.partitions else None,
+        range_runs=pack_ranges(ranges),
         chunk_size=request.chunk_size,
         max_concurrent_runs=request.max_concurrent_runs,
         parent_backfill_id=parent["backfill_id"] if parent else None,
@@ -242,7 +244,7 @@ def retry_failed(
     pdef = defs.assets[anchor].partitions
     assert pdef is not None
     space = pdef.key_space(dynamic_partition_keys(snapshot))
-    ranges = tuple((lo, hi) for lo, hi in json.loads(row["ranges"]))
+    ranges = unpack_ranges(json.loads(row["ranges"]))
     wanted = {key for lo, hi in ranges for key in space.keys_between(lo, hi)}
     succeeded: set[str] = set()
     failed: set[str] = set()

@@ -8,18 +8,18 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from arco.domain.backfills import (
-    BACKFILL_CHUNKS,
-    BACKFILLS,
-)
+from arco.domain.backfills import BACKFILL_CHUNKS, BACKFILLS, unpack_ranges
 from arco.domain.definitions import DefinitionsSnapshot
-from arco.domain.errors import NotFound
+from arco.domain.errors import InvalidInput, NotFound
 from arco.domain.names import validate_key_component
 from arco.domain.run_identity import backfill_scope
 from arco.domain.tables import ROW_VERSION, Row
 from arco.projections.cache import Snapshot
+from arco.services.queries.definitions import current_definitions, dynamic_partition_keys
 from arco.services.queries.runs import rows_where, run_view
 from arco.services.workspace import Workspace
+
+KEY_RANGES_SHOWN = 100
 
 
 def anchor_of(defs: DefinitionsSnapshot, assets: tuple[str, ...]) -> str | None:
@@ -106,9 +106,27 @@ def show_backfill(ws: Workspace, backfill_id: str) -> dict[str, Any]:
     chunks = snapshot.rows(BACKFILL_CHUNKS.name)
     planned = sum(r["partitions"] or 0 for k, r in chunks.items() if k[0] == backfill_id)
     view["per_asset"] = counts
+    view["key_ranges"], view["key_ranges_total"] = _key_ranges(snapshot, row)
     view["anchor_partitions_planned"] = planned
     view["anchor_partitions_not_started"] = max(0, int(row["total_partitions"]) - planned)
     return view
+
+
+def _key_ranges(snapshot: Snapshot, row: Row) -> tuple[list[tuple[str, str]], int]:
+    """The first KEY_RANGES_SHOWN of the anchor keys the backfill targets, as inclusive
+    (first, last) ranges, and how many ranges there are; ([], 0) unpartitioned, or when the
+    deployed definitions no longer number the anchor's keys."""
+    ranges = unpack_ranges(json.loads(row["ranges"] or "[]"))
+    defs = current_definitions(snapshot)
+    anchor = defs.assets.get(row["anchor"]) if defs and row["anchor"] else None
+    if anchor is None or anchor.partitions is None:
+        return [], 0
+    space = anchor.partitions.key_space(dynamic_partition_keys(snapshot))
+    try:
+        shown = [(space.key_at(lo), space.key_at(hi - 1)) for lo, hi in ranges[:KEY_RANGES_SHOWN]]
+    except InvalidInput:  # the definitions changed since: the counts still hold
+        return [], 0
+    return shown, len(ranges)
 
 
 def backfill_runs(ws: Workspace, backfill_id: str) -> list[dict[str, Any]]:
