@@ -64,12 +64,21 @@ def reconciliation_runs(world: World) -> list[dict[str, Any]]:
 
 def test_the_plan_fixes_targets_and_their_downstream_in_dependency_order(world: World) -> None:
     plan = reconciliation_plan(world.ws, PlanQuery()).as_dict()
-    assert [(r["partition"], r["assets"]) for r in plan["runs"]] == [
-        ("2024-01-01", ["source"]),
-        ("2024-01-02", ["source", "rolling", "digest", "untracked"]),
-        ("2024-01-03", ["source", "rolling", "digest", "untracked"]),
+    # Days 2 and 3 need the same assets: one range run (as a backfill chunk); day 1 only source.
+    assert [(r["partition"], r["partition_range"], r["assets"]) for r in plan["runs"]] == [
+        ("2024-01-01", None, ["source"]),
+        (None, ["2024-01-02", "2024-01-03"], ["source", "rolling", "digest", "untracked"]),
     ]
-    second = plan["runs"][1]
+    per_key = reconciliation_plan(world.ws, PlanQuery(max_partitions_per_run=1)).as_dict()
+    assert [(r["partition"], r["partition_range"], r["assets"]) for r in per_key["runs"]] == [
+        ("2024-01-01", None, ["source"]),
+        ("2024-01-02", None, ["source", "rolling", "digest", "untracked"]),
+        ("2024-01-03", None, ["source", "rolling", "digest", "untracked"]),
+    ]
+    assert [t for r in per_key["runs"] for t in r["targets"]] == [
+        t for r in plan["runs"] for t in r["targets"]
+    ]  # the same targets, fewer runs
+    second = per_key["runs"][1]
     causes = {t["asset"]: [c["code"] for c in t["causes"]] for t in second["targets"]}
     assert causes == {
         "source": ["CODE_VERSION_CHANGED"],
@@ -95,7 +104,7 @@ def test_nothing_runs_while_reconciliation_is_disabled(world: World) -> None:
 def test_a_dry_run_launches_nothing_and_records_the_would_be_runs(world: World) -> None:
     manual = execute_plan(world.ws, PlanQuery(), dry_run=True)
     # untracked did not opt in: the runs go without it.
-    assert manual["mode"] == "dry_run" and manual["counts"] == {"would_launch": 3}
+    assert manual["mode"] == "dry_run" and manual["counts"] == {"would_launch": 2}
     assert all("untracked" not in o["selection"] for o in manual["outcomes"])
     setting(world, "reconciliation.enabled", True)  # dry_run is still on (the default)
     timer(world, 2)
@@ -113,19 +122,21 @@ def test_execution_respects_opt_in_and_the_rate_limit_and_launches_once(world: W
     setting(world, "reconciliation.dry_run", False)
     setting(world, "reconciliation.max_runs_per_hour", 1)
     first = execute_plan(world.ws, PlanQuery())
-    assert first["counts"] == {"launched": 1, "held_by_rate_limit": 2}
+    assert first["counts"] == {"launched": 1, "held_by_rate_limit": 1}
     again = execute_plan(world.ws, PlanQuery())
     # The launched run is in flight: left out of the plan; the hour's budget is spent.
-    assert again["counts"] == {"held_by_rate_limit": 2}
+    assert again["counts"] == {"held_by_rate_limit": 1}
     assert again["plan"]["summary"]["left_out_in_flight"] == 1
     world.ws.compactor.compact_until_idle()
     assert len(reconciliation_runs(world)) == 1
     # The limit lifted: the same plan, a different outcome, recorded as its own entry.
     setting(world, "reconciliation.max_runs_per_hour", 10)
     third = execute_plan(world.ws, PlanQuery())
-    assert third["counts"] == {"launched": 2}
+    assert third["counts"] == {"launched": 1}  # days 2 and 3: one range run
     world.ws.compactor.compact_until_idle()
-    assert [e["launched"] for e in reconciliation_log(world.ws)] == [2, 0, 1]
+    assert [e["launched"] for e in reconciliation_log(world.ws)] == [1, 0, 1]
+    ranged = [r for r in reconciliation_runs(world) if r["partition"] is None]
+    assert len(ranged) == 1
 
 
 def test_opted_in_assets_are_brought_back_to_fresh_by_the_timer(tmp_path: Path) -> None:

@@ -126,6 +126,12 @@ Limit = Annotated[
 TaskNumber = Annotated[int, Strict(), Field(ge=0, le=100_000), BeforeValidator(_query_int)]
 MaxRuns = Annotated[int, Strict(), Field(ge=1, le=1000), BeforeValidator(_query_int)]
 MaxPartitions = Annotated[int, Strict(), Field(ge=1, le=100_000), BeforeValidator(_query_int)]
+PartitionsPerRun = Annotated[
+    int,
+    Strict(),
+    Field(ge=1, le=10_000, description="Consecutive keys one range run takes (1: one per key)."),
+    BeforeValidator(_query_int),
+]
 Cursor = Annotated[
     str | None, Field(None, description="The previous page's next_cursor (empty: the first).")
 ]
@@ -346,6 +352,7 @@ class PlanQueryParams(QueryModel):
     include_missing: QueryBool = False
     max_runs: MaxRuns = 50
     max_partitions: MaxPartitions = 10_000
+    max_partitions_per_run: PartitionsPerRun = 25
     as_of: AsOfParam = None
 
 
@@ -541,6 +548,9 @@ class ReconcileExecuteBody(BodyModel):
     max_partitions: Annotated[
         int, Strict(), Field(ge=1, le=100_000), BeforeValidator(_integral)
     ] = 10_000
+    max_partitions_per_run: Annotated[
+        int, Strict(), Field(ge=1, le=10_000), BeforeValidator(_integral)
+    ] = 25
 
 
 class AccessBody(BodyModel):
@@ -1042,6 +1052,7 @@ class StalenessSummary(ResponseModel):
 class PlannedRun(ResponseModel):
     selection: str
     partition: str | None
+    partition_range: tuple[str, str] | None  # (first, last) keys of a range run
     run_key: str
     assets: list[str]
     targets: list[JsonObject]
@@ -1066,6 +1077,7 @@ class ReconciliationPlan(ResponseModel):
 class ReconcileOutcome(ResponseModel):
     selection: str
     partition: str | None
+    partition_range: tuple[str, str] | None = None
     run_key: str
     outcome: str
     run_id: str | None

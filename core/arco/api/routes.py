@@ -602,6 +602,7 @@ def get_reconciliation_plan(
         include_missing=q.include_missing,
         max_runs=q.max_runs,
         max_partitions=q.max_partitions,
+        max_partitions_per_run=q.max_partitions_per_run,
         as_of=q.as_of,
     )
     return m.ReconciliationPlan.model_validate(reconciliation_plan(ws, query).as_dict())
@@ -617,6 +618,7 @@ def post_reconciliation_execute(
         include_missing=b.include_missing,
         max_runs=b.max_runs,
         max_partitions=b.max_partitions,
+        max_partitions_per_run=b.max_partitions_per_run,
     )
     query.validate()  # before the service folds anything
     result = execute_plan(ws, query, dry_run=b.dry_run, requested_by=who.principal)

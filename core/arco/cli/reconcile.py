@@ -41,8 +41,12 @@ def short_key(run_key: str) -> str:
     return shorten(run_key, 19)
 
 
-def _partition(partition: str | None) -> str:
-    return escape(partition) if partition else "unpartitioned"
+def _partition(run: dict[str, Any]) -> str:
+    """A run's partition, its range 'first .. last', or 'unpartitioned'."""
+    if run.get("partition_range"):
+        first, last = run["partition_range"]
+        return escape(f"{first} .. {last}")
+    return escape(run["partition"]) if run["partition"] else "unpartitioned"
 
 
 def _opted_in(run: dict[str, Any]) -> str:
@@ -103,7 +107,7 @@ def _print_plan(plan: dict[str, Any]) -> None:
         [
             (
                 index,
-                _partition(run["partition"]),
+                _partition(run),
                 escape(", ".join(run["assets"])),
                 _opted_in(run),
                 "\n".join(target_text(t) for t in run["targets"]),
@@ -150,7 +154,7 @@ def _print_execution(result: dict[str, Any], dry_run_flag: bool) -> None:
             [
                 (
                     index,
-                    _partition(o["partition"]),
+                    _partition(o),
                     escape(o["selection"]),
                     outcome_styled(o["outcome"]),
                     o["run_id"] or "",
@@ -175,6 +179,13 @@ def _plan_options(fn: Any) -> Any:
         default=10_000,
         show_default=True,
         help="At most this many target partitions.",
+    )(fn)
+    fn = click.option(
+        "--max-partitions-per-run",
+        type=click.IntRange(min=1, max=10_000),
+        default=25,
+        show_default=True,
+        help="Consecutive stale keys of one definition one range run takes (1: a run per key).",
     )(fn)
     fn = click.option(
         "--max-runs",
@@ -218,13 +229,16 @@ def register(cli: click.Group) -> None:
         include_missing: bool,
         max_runs: int,
         max_partitions: int,
+        max_partitions_per_run: int,
         as_of: str | None,
         as_json: bool,
     ) -> None:
         """The runs that would bring the assets SELECTION matches (default: all) back to
         FRESH: their STALE partitions (and MISSING ones with --include-missing), and what is
-        downstream of them, one run per partition in dependency order. Partitions a run in
-        flight covers are left out. Deterministic: the same state gives the same plan (hash).
+        downstream of them, in dependency order: one run per partition, or per range of up to
+        --max-partitions-per-run consecutive keys needing the same assets (time-window and
+        static partitions, as a backfill's chunks). Partitions a run in flight covers are left
+        out. Deterministic: the same state gives the same plan (hash).
 
         \b
         Examples:
@@ -239,6 +253,7 @@ def register(cli: click.Group) -> None:
             include_missing=include_missing,
             max_runs=max_runs,
             max_partitions=max_partitions,
+            max_partitions_per_run=max_partitions_per_run,
             as_of=as_of or None,
         )
         result = reconciliation_plan(c.ws, query).as_dict()
@@ -265,6 +280,7 @@ def register(cli: click.Group) -> None:
         include_missing: bool,
         max_runs: int,
         max_partitions: int,
+        max_partitions_per_run: int,
         as_json: bool,
     ) -> None:
         """Plan, then launch the runs for the assets that opted in, within
@@ -288,6 +304,7 @@ def register(cli: click.Group) -> None:
             include_missing=include_missing,
             max_runs=max_runs,
             max_partitions=max_partitions,
+            max_partitions_per_run=max_partitions_per_run,
         )
         query.validate()  # bad limits are bad input, even while reconciliation is disabled
         result = execute_plan(c.ws, query, dry_run=dry_run, requested_by=c.actor)

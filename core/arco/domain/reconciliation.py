@@ -3,10 +3,13 @@ evaluation. Pure.
 
 - `plan_runs` groups target partitions (STALE, and MISSING when asked) into runs: one per
   partitions definition and key (every targeted asset of that key in one run, which plans them in
-  dependency order), one for the unpartitioned targets; runs are ordered by the dependency order
-  of their first asset, then by partition order. Each run's key is a hash of what it fixes
-  (targets and the evidence of their causes), so the same staleness always gives the same run
-  keys and executing a plan twice launches nothing new.
+  dependency order), one for the unpartitioned targets; then consecutive keys of a time-window
+  or static definition that need the same assets are one range run (at most
+  `max_partitions_per_run` keys, as a backfill's chunks: 252 stale hours are 11 runs, not 252).
+  Runs are ordered by the dependency order of their first asset, then by partition order.
+  Each run's key is a hash of what it fixes (targets and the evidence of their causes), so the
+  same staleness always gives the same run keys and executing a plan twice launches nothing
+  new.
 - `reconciliation.evaluated` records each execution (or dry run): its runs, which were launched,
   which the rate limit held back. Keyed by the plan's hash, mode, trigger and outcomes.
 """
@@ -48,6 +51,8 @@ class PlannedRun:
     targets: tuple[Target, ...]
     order: tuple[int, int]
     opted_in: bool = field(default=False)
+    # (first, last) keys of a range run; `partition` is then None
+    partition_range: tuple[str, str] | None = None
 
     def opted_in_part(self) -> PlannedRun | None:
         """The run restricted to targets whose assets opted in (None if none did); its key is
@@ -64,6 +69,7 @@ class PlannedRun:
             targets=kept,
             order=self.order,
             opted_in=True,
+            partition_range=self.partition_range,
         )
 
     @property
@@ -76,6 +82,7 @@ class PlannedRun:
             "selection": self.selection,
             "assets": list(self.assets),
             "partition": self.partition,
+            "partition_range": list(self.partition_range) if self.partition_range else None,
             "opted_in": self.opted_in,
             "targets": [
                 {
@@ -112,32 +119,72 @@ def plan_runs(
     asset_order: Mapping[str, int],
     group_of: Mapping[str, int],
     partition_order: Mapping[tuple[str, str | None], int],
+    max_partitions_per_run: int = 1,
+    ranged_groups: frozenset[int] = frozenset(),
 ) -> list[PlannedRun]:
     """Targets grouped into runs. `group_of`: asset -> the index of its partitions definition
     (assets sharing a definition share runs; -1 for unpartitioned); `partition_order`: the
-    position of each target's partition in its definition."""
+    position of each target's partition in its definition; `ranged_groups`: the definitions
+    whose consecutive keys may share a range run (up to `max_partitions_per_run` keys)."""
     groups: dict[tuple[int, str | None], list[Target]] = {}
     for target in targets:
         groups.setdefault((group_of[target.asset], target.partition), []).append(target)
-    runs = []
-    for (_, partition), members in groups.items():
+    # (group, position, assets) -> members, per partition; then runs of consecutive positions
+    spans: list[tuple[int, int, tuple[str, ...], list[list[Target]]]] = []
+    for (group, partition), members in sorted(
+        groups.items(),
+        key=lambda item: (item[0][0], _position(item[1], item[0][1], partition_order)),
+    ):
         members.sort(key=lambda t: asset_order[t.asset])
         assets = tuple(dict.fromkeys(t.asset for t in members))
-        key = run_key_of(members)
-        first = members[0]
-        order = (asset_order[first.asset], partition_order.get((first.asset, partition), 0))
-        runs.append(
-            PlannedRun(
-                run_key=key,
-                assets=assets,
-                partition=partition,
-                targets=tuple(members),
-                order=order,
-                opted_in=all(t.opted_in for t in members),
-            )
-        )
+        position = _position(members, partition, partition_order)
+        if spans and group in ranged_groups:
+            last_group, last_position, last_assets, parts = spans[-1]
+            if (
+                last_group == group
+                and last_assets == assets
+                and position == last_position + 1
+                and len(parts) < max_partitions_per_run
+            ):
+                parts.append(members)
+                spans[-1] = (group, position, assets, parts)
+                continue
+        spans.append((group, position, assets, [members]))
+    runs = [_run(parts, asset_order, partition_order) for _, _, _, parts in spans]
     runs.sort(key=lambda r: (r.order, r.run_key))
     return runs
+
+
+def _position(
+    members: Sequence[Target],
+    partition: str | None,
+    partition_order: Mapping[tuple[str, str | None], int],
+) -> int:
+    return partition_order.get((members[0].asset, partition), 0)
+
+
+def _run(
+    parts: list[list[Target]],
+    asset_order: Mapping[str, int],
+    partition_order: Mapping[tuple[str, str | None], int],
+) -> PlannedRun:
+    """One run over consecutive partitions' targets (one partition: no range)."""
+    members = [t for part in parts for t in part]
+    first, last = parts[0][0], parts[-1][0]
+    ranged = len(parts) > 1
+    partition_range = None
+    if ranged:
+        assert first.partition is not None and last.partition is not None
+        partition_range = (first.partition, last.partition)
+    return PlannedRun(
+        run_key=run_key_of(members),
+        assets=tuple(dict.fromkeys(t.asset for t in parts[0])),
+        partition=None if ranged else first.partition,
+        targets=tuple(members),
+        order=(asset_order[first.asset], partition_order.get((first.asset, first.partition), 0)),
+        opted_in=all(t.opted_in for t in members),
+        partition_range=partition_range,
+    )
 
 
 def plan_hash(runs: Sequence[PlannedRun]) -> str:
@@ -169,6 +216,7 @@ class RunOutcome(BaseModel):
     run_key: str
     selection: str
     partition: str | None = None
+    partition_range: tuple[str, str] | None = None
     outcome: Literal["launched", "existing", "would_launch", "held_by_rate_limit", "not_opted_in"]
     run_id: str | None = None
 

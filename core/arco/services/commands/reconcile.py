@@ -84,10 +84,16 @@ def execute_plan(
                 "run_key": planned.run_key,
                 "selection": planned.selection,
                 "partition": planned.partition,
+                "partition_range": planned.partition_range,
             }
             outcomes.append(RunOutcome(**base, outcome="not_opted_in"))
             continue
-        base = {"run_key": run.run_key, "selection": run.selection, "partition": run.partition}
+        base = {
+            "run_key": run.run_key,
+            "selection": run.selection,
+            "partition": run.partition,
+            "partition_range": run.partition_range,
+        }
         run_id = keyed_run_id(ws.name, RECONCILIATION_SCOPE, run.run_key)
         if find_run(snapshot, run_id) is not None:  # executed before: the same fix, no new run
             outcomes.append(RunOutcome(**base, outcome="existing", run_id=run_id))
@@ -98,7 +104,12 @@ def execute_plan(
         else:
             result = launch_run(
                 ws,
-                LaunchRequest(run.selection, partition=run.partition, run_key=run.run_key),
+                LaunchRequest(
+                    run.selection,
+                    partition=run.partition,
+                    partition_range=run.partition_range,
+                    run_key=run.run_key,
+                ),
                 requested_by,
                 scope=RECONCILIATION_SCOPE,
                 source="reconciliation",

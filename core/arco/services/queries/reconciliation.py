@@ -51,6 +51,13 @@ MAX_RUNS = 1000
 MAX_PARTITIONS = 100_000
 
 
+DEFAULT_PARTITIONS_PER_RUN = 25
+MAX_PARTITIONS_PER_RUN = 10_000
+# Definitions whose consecutive keys a range run may take: their key order never changes
+# between planning and launch (dynamic keys, and so multi-partitions, can).
+RANGED_KINDS = frozenset({"time_window", "static"})
+
+
 @dataclass(frozen=True)
 class PlanQuery:
     selection: str | None = None
@@ -58,10 +65,16 @@ class PlanQuery:
     max_runs: int = 50
     max_partitions: int = 10_000
     as_of: str | None = None
+    # consecutive keys per range run, as a backfill's chunk (Dagster's run chunk size)
+    max_partitions_per_run: int = DEFAULT_PARTITIONS_PER_RUN
 
     def validate(self) -> None:
         if not 1 <= self.max_runs <= MAX_RUNS:
             raise InvalidInput(f"max_runs must be between 1 and {MAX_RUNS}")
+        if not 1 <= self.max_partitions_per_run <= MAX_PARTITIONS_PER_RUN:
+            raise InvalidInput(
+                f"max_partitions_per_run must be between 1 and {MAX_PARTITIONS_PER_RUN}"
+            )
         if not 1 <= self.max_partitions <= MAX_PARTITIONS:
             raise InvalidInput(f"max_partitions must be between 1 and {MAX_PARTITIONS}")
 
@@ -203,7 +216,10 @@ def plan_from_report(
     partition_order = {
         (r["asset"], r["partition"] or None): int(r["partition_order"]) for r in wanted
     }
-    runs = plan_runs(targets, order, group_of, partition_order)
+    ranged = frozenset(i for i, pdef in enumerate(pdefs) if pdef.kind in RANGED_KINDS)
+    runs = plan_runs(
+        targets, order, group_of, partition_order, query.max_partitions_per_run, ranged
+    )
     if len(runs) > query.max_runs:
         runs, truncated = runs[: query.max_runs], True
     return Plan(
