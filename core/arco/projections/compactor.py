@@ -39,6 +39,8 @@ from arco.projections.manifest import (
     Manifest,
     TableEntry,
     read_current_manifest,
+    recent_fields,
+    recent_names,
     remember_manifest,
     swap_pointer,
 )
@@ -223,7 +225,7 @@ class CompactionSession:
                 c.store,
                 c.layout,
                 self.manifest.watermark,
-                [*self.manifest.recent_objects, *self.batch],
+                [*self.recent, *self.batch],
                 c.lookback_ms,
                 now,
                 c.max_future_ms,
@@ -253,6 +255,11 @@ class CompactionSession:
     def state(self) -> FoldState:
         """The published state by key (loaded on first need: an idle call reads no table)."""
         return self.compactor.cache.state_for(self.manifest)
+
+    @cached_property
+    def recent(self) -> tuple[str, ...]:
+        """Names the published manifest folded inside its window."""
+        return recent_names(self.compactor.store, self.compactor.layout, self.manifest)
 
     @cached_property
     def staged(self) -> StagedState:
@@ -309,8 +316,11 @@ class CompactionSession:
         floor = window_start(watermark, c.lookback_ms) or ""
         # Remember folded names inside the window; names that are not ULIDs (garbage dropped
         # into the ledger prefix by hand) stay remembered so they are quarantined only once.
-        recent = sorted(
-            {n for n in (*manifest.recent_objects, *self.batch) if not is_ulid(n) or n > floor}
+        recent_objects, recent_file = recent_fields(
+            c.store,
+            c.layout,
+            new_id,
+            sorted({n for n in (*self.recent, *self.batch) if not is_ulid(n) or n > floor}),
         )
         return Manifest(
             manifest_id=new_id,
@@ -320,7 +330,8 @@ class CompactionSession:
             compactor=c.compactor_id,
             watermark=watermark,
             lookback_ms=c.lookback_ms,
-            recent_objects=tuple(recent),
+            recent_objects=recent_objects,
+            recent_file=recent_file,
             tables=tables,
             objects_total=manifest.objects_total + fold.objects,
             events_total=manifest.events_total + fold.events_seen,

@@ -2,13 +2,20 @@
 
 A manifest is immutable and numbered; it names every table's base file and delta files, the
 watermark (the newest ledger object folded) and the names folded inside the lookback window.
+Every reader reads the manifest, but only the compactor needs those names: up to
+RECENT_INLINE of them are kept in the manifest, more go to a side object the manifest names
+(`recent_file`), so a manifest stays a few kilobytes whatever the ingest rate.
 The pointer names the current manifest and is only ever replaced by compare-and-swap: that CAS
 is the single commit point of a compaction.
 """
 
 from __future__ import annotations
 
+import gzip
+import hashlib
+import json
 import weakref
+from collections.abc import Sequence
 from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -19,6 +26,8 @@ from arco.storage.layout import WorkspaceLayout
 from arco.storage.port import ObjectStore
 
 MANIFEST_FORMAT: Final = "arco.manifest/1"
+# ~7 KB of ULID names; beyond this the window's names live in the side object.
+RECENT_INLINE: Final = 256
 POINTER_FORMAT: Final = "arco.pointer/1"
 
 
@@ -57,6 +66,8 @@ class Manifest(BaseModel):
     watermark: str | None
     lookback_ms: int
     recent_objects: tuple[str, ...] = ()
+    # the names folded inside the window when there are more than RECENT_INLINE (gzip JSON)
+    recent_file: TableFile | None = None
     tables: dict[str, TableEntry] = Field(default_factory=dict)
     objects_total: int = 0
     events_total: int = 0
@@ -164,3 +175,47 @@ def read_current_manifest(
     if pointer is None:
         return Manifest.empty(layout.workspace, lookback_ms), None
     return read_manifest(store, layout, pointer.manifest_id), version
+
+
+_RECENT: weakref.WeakKeyDictionary[ObjectStore, dict[str, tuple[str, ...]]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def recent_fields(
+    store: ObjectStore, layout: WorkspaceLayout, manifest_id: int, names: Sequence[str]
+) -> tuple[tuple[str, ...], TableFile | None]:
+    """(`recent_objects`, `recent_file`) of a manifest recording `names` (sorted): inline when
+    few, else a side object written now (create-if-absent; its name carries its digest, so a
+    retry writes the same bytes)."""
+    if len(names) <= RECENT_INLINE:
+        return tuple(names), None
+    data = gzip.compress(json.dumps(list(names)).encode(), compresslevel=6, mtime=0)
+    digest = hashlib.sha256(data).hexdigest()
+    key = layout.recent_key(manifest_id, digest)
+    store.create(key, data)  # an existing object with this name holds these very bytes
+    _RECENT.setdefault(store, {})[key] = tuple(names)
+    return (), TableFile(key=key, rows=len(names), bytes=len(data), sha256=digest)
+
+
+def recent_names(
+    store: ObjectStore, layout: WorkspaceLayout, manifest: Manifest
+) -> tuple[str, ...]:
+    """The ledger object names folded inside the manifest's window (the compactor's concern;
+    fetched once per process: side objects are immutable)."""
+    ref = manifest.recent_file
+    if ref is None:
+        return manifest.recent_objects
+    per_store = _RECENT.setdefault(store, {})
+    cached = per_store.get(ref.key)
+    if cached is not None:
+        return cached
+    stored = store.get(ref.key)
+    if stored is None or hashlib.sha256(stored.data).hexdigest() != ref.sha256:
+        raise CorruptState(
+            f"{ref.key} named by manifest {manifest.manifest_id} is missing or altered"
+        )
+    names = tuple(json.loads(gzip.decompress(stored.data)))
+    per_store.clear()  # only the newest window is ever needed again
+    per_store[ref.key] = names
+    return names

@@ -60,6 +60,10 @@ class WorkspaceLayout:
     def manifest_key(self, manifest_id: int) -> str:
         return f"{self.manifests_prefix}{manifest_id:020d}.json"
 
+    def recent_key(self, manifest_id: int, digest: str) -> str:
+        """The side object with the names a manifest's compaction folded inside its window."""
+        return f"{self.manifests_prefix}{manifest_id:020d}.recent.{digest[:12]}.json.gz"
+
     @property
     def tables_prefix(self) -> str:
         return f"{self.state_prefix}tables/"

@@ -28,7 +28,7 @@ from arco.projections.manifest import Manifest, read_manifest
 from arco.services.workspace import Workspace
 
 _CLAIM = re.compile(r"/claims/([^/]+)/(\d+)/(\d+)\.json$")
-_ID = re.compile(r"/(\d{20})(?:\.json|\.[a-z]+\.[0-9a-f]{12}\.parquet)$")
+_ID = re.compile(r"/(\d{20})(?:\.json|\.[a-z]+\.[0-9a-f]{12}\.(?:parquet|json\.gz))$")
 DEFAULT_GRACE_MS = 60 * 60 * 1000
 
 
@@ -89,6 +89,7 @@ def collect_garbage(
     kept = kept_manifests(ws, current, ws.clock.now_ms() - grace_ms)
     oldest = min(m.manifest_id for m in kept)
     named = {f.key for m in kept for entry in m.tables.values() for f in entry.files}
+    named |= {m.recent_file.key for m in kept if m.recent_file is not None}
     report = GcReport(current.manifest_id, oldest, len(kept), dry_run=dry_run)
     if current.manifest_id == 0:
         return report  # nothing published: nothing superseded

@@ -20,7 +20,13 @@ from arco.domain.system_tables import LEDGER_OBJECTS
 from arco.domain.tables import Key, Row
 from arco.domain.ulid import is_ulid
 from arco.ledger.reader import read_objects, window_start
-from arco.projections.manifest import Manifest, TableEntry, read_current_manifest, swap_pointer
+from arco.projections.manifest import (
+    Manifest,
+    TableEntry,
+    read_current_manifest,
+    recent_fields,
+    swap_pointer,
+)
 from arco.projections.table_files import load_fold_state, write_base
 from arco.services.workspace import Workspace
 
@@ -164,6 +170,9 @@ def publish(ws: Workspace, progress: Progress | None = None) -> Manifest:
     watermark = max(valid) if valid else None
     floor = window_start(watermark, ws.lookback_ms) or ""
     now = ws.clock.now_ms()
+    recent_objects, recent_file = recent_fields(
+        ws.store, ws.layout, new_id, sorted(n for n in names if not is_ulid(n) or n > floor)
+    )
     manifest = Manifest(
         manifest_id=new_id,
         parent_id=current.manifest_id,
@@ -172,7 +181,8 @@ def publish(ws: Workspace, progress: Progress | None = None) -> Manifest:
         compactor="rebuild",
         watermark=watermark,
         lookback_ms=ws.lookback_ms,
-        recent_objects=tuple(n for n in names if not is_ulid(n) or n > floor),
+        recent_objects=recent_objects,
+        recent_file=recent_file,
         tables=tables,
         objects_total=report.objects,
         events_total=report.events_seen,
