@@ -15,11 +15,13 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 _PROBE = """
-import json, resource, sys
+import json, sys
 from importlib import import_module
 module, _, name = sys.argv[1].partition(":")
 result = getattr(import_module(module), name)(json.loads(sys.argv[2]))
-result["peak_rss_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
+# VmHWM, not ru_maxrss: Linux keeps the forking parent's maxrss across exec
+peak = next(line for line in open("/proc/self/status") if line.startswith("VmHWM"))
+result["peak_rss_mb"] = round(int(peak.split()[1]) / 1024, 1)
 print(json.dumps(result))
 """
 

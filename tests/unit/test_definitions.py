@@ -530,3 +530,38 @@ def test_nodes_can_be_built_directly() -> None:
     validate_definitions(snapshot)
     with pytest.raises(InvalidInput, match="listed under the key"):
         DefinitionsSnapshot("direct", {"x": AssetNode("a")})
+
+
+def test_assets_sharing_a_partitions_definition_share_one_parsed_object() -> None:
+    from arco.sdk import AssetSpec, DailyPartitionsDefinition, Definitions
+
+    daily = DailyPartitionsDefinition(start_date="2024-01-01")
+    other = DailyPartitionsDefinition(start_date="2024-02-01")
+    defs = Definitions(
+        assets=[
+            AssetSpec("a", partitions_def=daily),
+            AssetSpec("b", partitions_def=daily, deps=["a"]),
+            AssetSpec("c", partitions_def=other, deps=["b"]),
+        ]
+    ).snapshot("t")
+    parsed = DefinitionsSnapshot.from_json(defs.to_json())
+    a, b, c = (parsed.assets[k].partitions for k in "abc")
+    assert a is b  # built once (10,000 daily assets parse one definition)
+    assert c is not a and c != a
+    assert parsed == defs and parsed.content_hash == defs.content_hash
+
+
+def test_a_broken_shared_partitions_snapshot_still_names_its_asset() -> None:
+    from arco.sdk import AssetSpec, DailyPartitionsDefinition, Definitions
+
+    daily = DailyPartitionsDefinition(start_date="2024-01-01")
+    data = (
+        Definitions(
+            assets=[AssetSpec("a", partitions_def=daily), AssetSpec("b", partitions_def=daily)]
+        )
+        .snapshot("t")
+        .to_json()
+    )
+    data["assets"][1]["partitions"] = {**data["assets"][1]["partitions"], "cron_schedule": "bad"}
+    with pytest.raises(InvalidInput, match="asset 'b' partitions"):
+        DefinitionsSnapshot.from_json(data)

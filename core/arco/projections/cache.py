@@ -16,8 +16,13 @@ from arco.domain.registry import Registry
 from arco.domain.state import FoldState
 from arco.domain.tables import Key, Row
 from arco.projections.manifest import Manifest, TableEntry
-from arco.projections.parquet import conform, merge_arrow, rows_to_arrow
-from arco.projections.table_files import apply_files_to_rows, load_arrow_table, read_files
+from arco.projections.parquet import Projection, arrow_schema, conform, merge_arrow, rows_to_arrow
+from arco.projections.table_files import (
+    apply_files_to_rows,
+    load_arrow_table,
+    load_projection,
+    read_files,
+)
 from arco.storage.port import ObjectStore
 
 
@@ -99,6 +104,7 @@ class Snapshot:
     registry: Registry
     manifest: Manifest
     tables: dict[str, pa.Table] = field(default_factory=dict)
+    projections: dict[tuple[str, Projection], pa.Table] = field(default_factory=dict)
 
     def table(self, name: str) -> pa.Table:
         """The table `name` (empty when the manifest has none yet)."""
@@ -113,6 +119,23 @@ class Snapshot:
     def rows(self, name: str) -> dict[Key, Row]:
         spec = self.registry.table(name)
         return {spec.key_of(r): r for r in self.table(name).to_pylist()}
+
+    def projection(self, name: str, projection: Projection) -> pa.Table:
+        """Some columns of table `name` (see `Projection`); from the whole table when it is
+        loaded already, else read on its own and kept beside it."""
+        spec = self.registry.table(name)
+        schema = arrow_schema(spec, projection=projection)
+        if name in self.tables:
+            return self.tables[name].select(list(schema.names)).cast(schema)
+        key = (name, projection)
+        if key not in self.projections:
+            entry = self.manifest.tables.get(name)
+            self.projections[key] = (
+                load_projection(self.store, spec, entry, projection)
+                if entry
+                else schema.empty_table()
+            )
+        return self.projections[key]
 
 
 class SnapshotCache:
@@ -161,6 +184,12 @@ class StagedSnapshot(Snapshot):
         self.base = base
         # Copied: the session goes on folding after this view was taken.
         self.changes = {name: dict(rows) for name, rows in changes.items() if rows}
+
+    def projection(self, name: str, projection: Projection) -> pa.Table:
+        if not self.changes.get(name):
+            return self.base.projection(name, projection)
+        self.table(name)  # merged with the staged changes: projected from it
+        return super().projection(name, projection)
 
     def table(self, name: str) -> pa.Table:
         changed = self.changes.get(name)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -27,8 +28,29 @@ _ARROW: Mapping[ColumnType, pa.DataType] = {
 }
 
 
-def arrow_schema(spec: TableSpec, delta: bool = False) -> pa.Schema:
-    fields = [pa.field(c.name, _ARROW[c.type]) for c in spec.all_columns]
+DICTIONARY = pa.dictionary(pa.int32(), pa.string())
+
+
+@dataclass(frozen=True)
+class Projection:
+    """Some columns of a table, string columns among them dictionary-encoded: how a reader
+    of a million rows asks for only what it uses (the staleness report reads 7 of
+    `partition_status`'s columns, with its few thousand asset names as one dictionary)."""
+
+    columns: tuple[str, ...]
+    dictionary: tuple[str, ...] = ()
+
+
+def arrow_schema(
+    spec: TableSpec, delta: bool = False, projection: Projection | None = None
+) -> pa.Schema:
+    columns = spec.all_columns
+    if projection is not None:
+        columns = tuple(c for c in columns if c.name in projection.columns)
+    dictionary = projection.dictionary if projection is not None else ()
+    fields = [
+        pa.field(c.name, DICTIONARY if c.name in dictionary else _ARROW[c.type]) for c in columns
+    ]
     if delta:
         fields.append(pa.field(DELETED, pa.bool_()))
     return pa.schema(fields, metadata={b"arco.table": spec.name.encode()})
@@ -62,18 +84,26 @@ def arrow_to_parquet(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
-def parquet_to_arrow(data: bytes) -> pa.Table:
-    return pq.read_table(io.BytesIO(data))
+def parquet_to_arrow(data: bytes, projection: Projection | None = None) -> pa.Table:
+    """A Parquet file as Arrow; with a `projection`, only its columns (and a delta's
+    tombstones), its dictionary columns read straight into dictionaries."""
+    if projection is None:
+        return pq.read_table(io.BytesIO(data))
+    file = pq.ParquetFile(io.BytesIO(data), read_dictionary=list(projection.dictionary))
+    present = set(file.schema_arrow.names)
+    table = file.read(columns=[c for c in (*projection.columns, DELETED) if c in present])
+    file.close()
+    return table
 
 
-def conform(spec: TableSpec, table: pa.Table) -> pa.Table:
-    """Fit a file written by another build to this build's schema.
+def conform(spec: TableSpec, table: pa.Table, projection: Projection | None = None) -> pa.Table:
+    """Fit a file written by another build to this build's schema (or a projection of it).
 
     Columns are only ever added (docs/protocol.md, "Versioning"): a column this build knows but
     the file lacks reads as nulls; a column the file has but this build does not is dropped.
     """
     delta = DELETED in table.column_names
-    schema = arrow_schema(spec, delta)
+    schema = arrow_schema(spec, delta, projection)
     columns = [
         table.column(f.name).cast(f.type)
         if f.name in table.column_names
@@ -109,13 +139,16 @@ def key_strings(spec: TableSpec, table: pa.Table) -> pa.Array:
     return joined.combine_chunks() if isinstance(joined, pa.ChunkedArray) else joined
 
 
-def merge_arrow(spec: TableSpec, base: pa.Table | None, *deltas: pa.Table) -> pa.Table:
+def merge_arrow(
+    spec: TableSpec, base: pa.Table | None, *deltas: pa.Table, projection: Projection | None = None
+) -> pa.Table:
     """Apply deltas (upserts and tombstones, in order) to a base table, in one vectorised pass.
 
-    The last write of each key across the deltas wins; the base is filtered once.
+    The last write of each key across the deltas wins; the base is filtered once. With a
+    `projection`, the tables hold its columns (the key among them).
     """
     if not deltas:
-        return base if base is not None else rows_to_arrow(spec, [])
+        return base if base is not None else arrow_schema(spec, projection=projection).empty_table()
     combined = pa.concat_tables(deltas) if len(deltas) > 1 else deltas[0]
     keys = key_strings(spec, combined)
     if len(deltas) > 1:
@@ -125,8 +158,9 @@ def merge_arrow(spec: TableSpec, base: pa.Table | None, *deltas: pa.Table) -> pa
         combined = combined.take(pc.take(last.column("i_max"), order))
         keys = key_strings(spec, combined)
     upserts = combined.filter(pc.invert(combined.column(DELETED))).drop_columns([DELETED])
-    upserts = upserts.cast(arrow_schema(spec))
+    upserts = upserts.cast(arrow_schema(spec, projection=projection))
     if base is None or base.num_rows == 0:
         return upserts
     keep = pc.invert(pc.is_in(key_strings(spec, base), value_set=keys))
-    return pa.concat_tables([base.filter(keep), upserts])
+    merged = pa.concat_tables([base.filter(keep), upserts])
+    return merged.unify_dictionaries() if projection and projection.dictionary else merged

@@ -19,6 +19,7 @@ from arco.domain.state import FoldState, StagedState
 from arco.domain.tables import Key, Row, TableSpec
 from arco.projections.manifest import Manifest, TableEntry, TableFile
 from arco.projections.parquet import (
+    Projection,
     arrow_to_parquet,
     arrow_to_rows,
     conform,
@@ -99,20 +100,24 @@ def write_table_changes(
     return TableEntry(base=entry.base, deltas=(*entry.deltas, delta), rows=live_after)
 
 
-def read_table_file(store: ObjectStore, file: TableFile) -> pa.Table:
+def read_table_file(
+    store: ObjectStore, file: TableFile, projection: Projection | None = None
+) -> pa.Table:
     stored = store.get(file.key)
     if stored is None:
         raise CorruptState(f"table file {file.key} named by the manifest does not exist")
     if sha256_hex(stored.data) != file.sha256:
         raise CorruptState(f"table file {file.key} does not match its checksum")
-    return parquet_to_arrow(stored.data)
+    return parquet_to_arrow(stored.data, projection)
 
 
-def read_files(store: ObjectStore, files: Sequence[TableFile]) -> list[pa.Table]:
+def read_files(
+    store: ObjectStore, files: Sequence[TableFile], projection: Projection | None = None
+) -> list[pa.Table]:
     if len(files) <= 1:
-        return [read_table_file(store, f) for f in files]
+        return [read_table_file(store, f, projection) for f in files]
     with ThreadPoolExecutor(max_workers=min(8, len(files))) as pool:
-        return list(pool.map(lambda f: read_table_file(store, f), files))
+        return list(pool.map(lambda f: read_table_file(store, f, projection), files))
 
 
 def apply_files_to_rows(spec: TableSpec, rows: dict[Key, Row], tables: Sequence[pa.Table]) -> None:
@@ -148,6 +153,17 @@ def load_arrow_table(
     return merge_arrow(spec, base, *tables)
 
 
+def load_projection(
+    store: ObjectStore, spec: TableSpec, entry: TableEntry, projection: Projection
+) -> pa.Table:
+    """Some columns of one table (its key among them), merged as `load_arrow_table` does."""
+    assert set(spec.key) <= set(projection.columns), "a projection keeps the key"
+    files = read_files(store, entry.files, projection)
+    tables = [conform(spec, t, projection) for t in files]
+    base = tables.pop(0) if entry.base is not None else None
+    return merge_arrow(spec, base, *tables, projection=projection)
+
+
 def write_base(
     store: ObjectStore,
     layout: WorkspaceLayout,
@@ -156,7 +172,12 @@ def write_base(
     rows: dict[Key, Row],
 ) -> TableEntry:
     """Write a whole table as a new base file (used by rebuild)."""
-    base = _write_file(
-        store, layout, spec.name, manifest_id, "base", rows_to_arrow(spec, rows.values())
-    )
-    return TableEntry(base=base, deltas=(), rows=len(rows))
+    return write_arrow_base(store, layout, manifest_id, spec, rows_to_arrow(spec, rows.values()))
+
+
+def write_arrow_base(
+    store: ObjectStore, layout: WorkspaceLayout, manifest_id: int, spec: TableSpec, arrow: pa.Table
+) -> TableEntry:
+    """Write a whole table, as Arrow in its published schema and key order, as a base file."""
+    base = _write_file(store, layout, spec.name, manifest_id, "base", arrow)
+    return TableEntry(base=base, deltas=(), rows=arrow.num_rows)

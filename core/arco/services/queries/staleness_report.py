@@ -36,6 +36,7 @@ from arco.domain.staleness import (
     freshness_violation,
 )
 from arco.domain.tables import Row
+from arco.projections.parquet import Projection
 
 Dynamic = Mapping[str, Sequence[str]]
 
@@ -158,18 +159,53 @@ def _causes(
 
     return pa.table(
         {
-            "asset": table.column("asset"),
-            "partition": table.column("partition"),
+            "asset": _plain(table.column("asset")),
+            "partition": _plain(table.column("partition")),
             "code": pa.array([code] * n, pa.string()),
             "since_ms": since,
-            "upstream_asset": column(upstream_asset),
-            "upstream_partition": column(upstream_partition),
+            "upstream_asset": _plain(column(upstream_asset)),
+            "upstream_partition": _plain(column(upstream_partition)),
             "recorded": column(recorded),
             "current": column(current),
             "materialization": column(materialization),
         },
         schema=CAUSE_SCHEMA,
     )
+
+
+def _encoded(table: pa.Table, names: Sequence[str]) -> pa.Table:
+    """`table` with the string columns `names` dictionary-encoded (one dictionary each): a
+    million rows name a few thousand assets and a hundred partitions, so every later lookup
+    hashes the few distinct strings once and moves integers."""
+    for name in names:
+        column = table.column(name)
+        if not pa.types.is_dictionary(column.type):
+            encoded = pc.dictionary_encode(column.combine_chunks())
+            table = table.set_column(table.schema.get_field_index(name), name, encoded)
+    return table
+
+
+def _plain(column: Any) -> Any:
+    """A dictionary-encoded column as plain strings (what the report's tables hold)."""
+    return column.cast(pa.string()) if pa.types.is_dictionary(column.type) else column
+
+
+def _distinct(column: Any) -> list[pa.Array]:
+    """The values of a column, or of its dictionaries (the values it can hold)."""
+    chunks = pa.chunked_array(column).chunks
+    return [c.dictionary if pa.types.is_dictionary(c.type) else c for c in chunks]
+
+
+def _index_in(column: Any, value_set: pa.Array) -> pa.ChunkedArray:
+    """`pc.index_in` that looks up a dictionary's values once, then takes by its indices."""
+    chunks = []
+    for chunk in pa.chunked_array(column).chunks:
+        if pa.types.is_dictionary(chunk.type):
+            found = pc.index_in(chunk.dictionary, value_set=value_set)
+            chunks.append(pc.take(found, chunk.indices))
+        else:
+            chunks.append(pc.index_in(chunk, value_set=value_set))
+    return pa.chunked_array(chunks, pa.int32())
 
 
 class _Keys:
@@ -182,23 +218,31 @@ class _Keys:
 
     def __init__(self, defs: DefinitionsSnapshot, *partitions: Any) -> None:
         self.assets = pa.array(list(defs.assets), pa.string())
-        chunks = [c for column in partitions for c in pa.chunked_array(column).chunks]
+        chunks = [c for column in partitions for c in _distinct(column)]
         self.partitions = pc.unique(pa.chunked_array(chunks, pa.string()))
         self.width = max(1, len(self.partitions))
 
     def __call__(self, asset: Any, partition: Any) -> Any:
-        a = pc.index_in(asset, value_set=self.assets).cast(pa.int64())
-        p = pc.index_in(partition, value_set=self.partitions).cast(pa.int64())
+        a = _index_in(asset, self.assets).cast(pa.int64())
+        p = _index_in(partition, self.partitions).cast(pa.int64())
         return pc.add(pc.multiply(a, self.width), p)
 
     def edge(self, asset: Any, upstream: Any) -> Any:
-        a = pc.index_in(asset, value_set=self.assets).cast(pa.int64())
-        u = pc.index_in(upstream, value_set=self.assets).cast(pa.int64())
+        a = _index_in(asset, self.assets).cast(pa.int64())
+        u = _index_in(upstream, self.assets).cast(pa.int64())
         return pc.add(pc.multiply(a, len(self.assets)), u)
 
 
 def _max(a: Any, b: Any) -> Any:
     return pc.max_element_wise(a, b)
+
+
+def _where(table: pa.Table, mask: Any) -> pa.Table:
+    """`table.filter(mask)`, without the copy when every row is kept (the usual case: every
+    partition materialized, every input still a dependency)."""
+    if pc.all(mask).as_py() and mask.null_count == 0:
+        return table
+    return table.filter(mask)
 
 
 def compute_report(
@@ -220,6 +264,8 @@ def compute_report(
         )
         inputs = inputs.filter(pc.is_in(inputs.column("asset"), value_set=wanted))
     expected = _expected(defs, chosen, now, dynamic)
+    status = _encoded(status, ("asset", "partition"))
+    inputs = _encoded(inputs, ("asset", "partition", "input_asset", "input_partition"))
     # Lookups by an integer key (asset number x partition number; index_in + take) keep the
     # expected order and cost far less than hash joins of strings over a million rows.
     status = status.select(STATUS_COLUMNS)
@@ -241,7 +287,7 @@ def compute_report(
     order = joined.column("asset_order")
     for name in ("current_code", "code_since_ms", "deps_since_ms", "external"):
         joined = joined.append_column(name, pc.take(meta.column(name), order))
-    materialized = joined.filter(pc.is_valid(joined.column("materialized_run_id")))
+    materialized = _where(joined, pc.is_valid(joined.column("materialized_run_id")))
     parts = [
         _code_causes(materialized),
         *_input_causes(defs, chosen, inputs, materialized, status, status_key, keys),
@@ -297,8 +343,8 @@ def _input_causes(
         keys(inputs.column("asset"), inputs.column("partition")),
         value_set=materialized.column("key"),
     )
-    recorded = inputs.filter(pc.is_valid(at))
-    at = at.filter(pc.is_valid(at))
+    recorded = _where(inputs, pc.is_valid(at))
+    at = at.drop_null()
     for name in ("materialized_ms", "deps_since_ms"):
         recorded = recorded.append_column(name, pc.take(materialized.column(name), at))
     edges = _edges(defs, chosen)
@@ -320,18 +366,11 @@ def _input_causes(
                 upstream_asset=removed.column("input_asset"),
             )
         )
-    kept = recorded.filter(is_edge)
-    compared = _lookup(
-        kept,
-        keys(kept.column("input_asset"), kept.column("input_partition")),
-        status_key,
-        status,
-        {
-            "up_run": "materialized_run_id",
-            "up_ms": "materialized_ms",
-            "up_version": "materialized_data_version",
-            "up_since_ms": "materialized_data_version_since_ms",
-        },
+    kept = _where(recorded, is_edge)
+    # The upstream's row for each input; its other facts are taken only where they are shown.
+    up = pc.index_in(keys(kept.column("input_asset"), kept.column("input_partition")), status_key)
+    compared = kept.append_column("up", up).append_column(
+        "up_run", pc.take(status.column("materialized_run_id"), up)
     )
     external = pa.array(
         sorted(a for a, node in defs.assets.items() if node.compute is None), pa.string()
@@ -363,12 +402,17 @@ def _input_causes(
             recorded=missing.column("data_version"),
         )
     )
-    present = compared.filter(pc.invert(unreported))
+    present = _where(compared, pc.invert(unreported))
+    up_version = pc.take(status.column("materialized_data_version"), present.column("up"))
     differs = present.filter(
-        pc.fill_null(
-            pc.not_equal(present.column("up_version"), present.column("data_version")), True
-        )
+        pc.fill_null(pc.not_equal(up_version, present.column("data_version")), True)
     )
+    for name, column in (
+        ("up_ms", "materialized_ms"),
+        ("up_version", "materialized_data_version"),
+        ("up_since_ms", "materialized_data_version_since_ms"),
+    ):
+        differs = differs.append_column(name, pc.take(status.column(column), differs.column("up")))
     appeared = pc.coalesce(differs.column("up_since_ms"), differs.column("up_ms"))
     parts.append(
         _causes(
@@ -387,7 +431,9 @@ def _input_causes(
     later = facts.filter(pc.greater(facts.column("deps_since_ms"), facts.column("materialized_ms")))
     if later.num_rows:
         wanted = later.join(edges, "asset", join_type="inner")
-        read = inputs.select(["asset", "partition", "input_asset"])
+        read = pa.table(
+            {name: _plain(inputs.column(name)) for name in ("asset", "partition", "input_asset")}
+        )
         added = wanted.join(read, ["asset", "partition", "input_asset"], join_type="left anti")
         parts.append(
             _causes(
@@ -477,9 +523,21 @@ def _freshness(
     return pa.Table.from_pylist(rows, schema=CAUSE_SCHEMA)
 
 
+# What the report reads: 7 of partition_status's columns, all of partition_inputs; names and
+# keys as dictionaries (a few thousand distinct strings over millions of rows).
+STATUS_PROJECTION = Projection(tuple(STATUS_COLUMNS), ("asset", "partition"))
+INPUTS_PROJECTION = Projection(
+    tuple(c.name for c in PARTITION_INPUTS.all_columns),
+    ("asset", "partition", "input_asset", "input_partition"),
+)
+
+
 def load_tables(snapshot: Any) -> tuple[pa.Table, pa.Table]:
-    """partition_status and partition_inputs from a published snapshot."""
-    return snapshot.table(PARTITION_STATUS.name), snapshot.table(PARTITION_INPUTS.name)
+    """partition_status and partition_inputs from a published (or staged) snapshot."""
+    return (
+        snapshot.projection(PARTITION_STATUS.name, STATUS_PROJECTION),
+        snapshot.projection(PARTITION_INPUTS.name, INPUTS_PROJECTION),
+    )
 
 
 def causes_json(causes: pa.Table) -> dict[tuple[str, str], list[dict[str, Any]]]:
