@@ -1,4 +1,5 @@
-"""10,000 schedules evaluated in one timer call (budget ≤ 1 s)."""
+"""10,000 schedules due in one timer call: evaluate, append ticks and run requests, and the
+one compaction that publishes them (issue 18's budget: ≤ 0.5 s in all)."""
 
 from __future__ import annotations
 
@@ -75,10 +76,10 @@ def measure(quick: bool) -> dict[str, Any]:
         "compact_ticks_seconds": round(compact_s, 3),
         "budgets": [
             {
-                "name": f"{count} schedules evaluated in one timer call (evaluate + append)",
-                "value": round(timer_s, 4),
-                "budget": "<= 1.0 s",
-                "met": timer_s <= 1.0,
+                "name": f"{count} schedules due: one timer call and its compaction",
+                "value": round(timer_s + compact_s, 3),
+                "budget": "<= 0.5 s",
+                "met": timer_s + compact_s <= 0.5,
             }
         ],
     }
