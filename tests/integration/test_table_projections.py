@@ -27,6 +27,13 @@ def deltas(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(table_files, "MERGE_FRACTION", 1e9)
 
 
+def _deploy_dynamic(ws: Workspace) -> None:
+    """One asset on the dynamic partitions definition "dyn", deployed and folded."""
+    defs = Definitions(assets=[AssetSpec("a", partitions_def=DynamicPartitionsDefinition("dyn"))])
+    deploy(ws, defs.snapshot("t"), "t")
+    ws.compactor.compact()
+
+
 def _plain(table: pa.Table) -> list[dict[str, object]]:
     return sorted(table.to_pylist(), key=lambda r: (r["definition"], r["partition_key"]))
 
@@ -39,14 +46,7 @@ def _whole(table: pa.Table) -> list[dict[str, object]]:
 def test_a_projection_over_a_base_deltas_and_tombstones_is_the_whole_tables(
     ws: Workspace, clock: FixedClock
 ) -> None:
-    deploy(
-        ws,
-        Definitions(
-            assets=[AssetSpec("a", partitions_def=DynamicPartitionsDefinition("dyn"))]
-        ).snapshot("t"),
-        "t",
-    )
-    ws.compactor.compact()
+    _deploy_dynamic(ws)
     for step, (action, keys) in enumerate(
         [("add", ["k1", "k2", "k3"]), ("add", ["k4"]), ("remove", ["k2"]), ("add", ["k2"])]
     ):
@@ -75,14 +75,7 @@ def test_a_projection_over_a_base_deltas_and_tombstones_is_the_whole_tables(
 def test_a_staged_snapshots_projection_shows_its_staged_changes(
     ws: Workspace, clock: FixedClock
 ) -> None:
-    deploy(
-        ws,
-        Definitions(
-            assets=[AssetSpec("a", partitions_def=DynamicPartitionsDefinition("dyn"))]
-        ).snapshot("t"),
-        "t",
-    )
-    ws.compactor.compact()
+    _deploy_dynamic(ws)
     change_dynamic_partitions(ws, "dyn", ["k1"], "add", "r1", "test")
     ws.compactor.compact_until_idle()
     published = ws.snapshot()
