@@ -371,14 +371,6 @@ def _copy(row: Row | None) -> dict[str, Any] | None:
     return None if row is None else {k: v for k, v in row.items() if k != ROW_VERSION}
 
 
-def _put(ctx: FoldContext, table: str, row: Row, previous: Row | None) -> None:
-    """Stamp with the newest event that touched the row, whatever order events came in."""
-    version = ctx.event_id
-    if previous is not None and (previous.get(ROW_VERSION) or "") > version:
-        version = previous[ROW_VERSION]
-    ctx.put(table, row, version=version)
-
-
 def _history(row: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
     raw = row.get("attempts")
     return dict(json.loads(raw)) if raw else {}
@@ -519,8 +511,9 @@ class _RunUpdate:
                 or original is None
                 or any(task.get(k) != original.get(k) for k in task)
             ):
-                _put(self.ctx, TASKS.name, task, original)
-        _put(self.ctx, RUNS.name, self.run, self.original)
+                # stamped with the newest event that touched it, whatever the fold order
+                self.ctx.put(TASKS.name, task)
+        self.ctx.put(RUNS.name, self.run)
 
 
 def _task_label(asset: str, partition: str | None) -> str:
@@ -767,7 +760,7 @@ def _partition_attempt(
         attempt_error=error,
         attempt_version=ctx.event_id,
     )
-    _put(ctx, PARTITION_STATUS.name, row, original)
+    ctx.put(PARTITION_STATUS.name, row)
 
 
 def _partition_materialized(
@@ -793,7 +786,7 @@ def _partition_materialized(
         materialized_input_versions=json.dumps(event.input_data_versions, sort_keys=True),
         materialized_data_version_provided=event.data_version_provided,
     )
-    _put(ctx, PARTITION_STATUS.name, row, original)
+    ctx.put(PARTITION_STATUS.name, row)
 
 
 def _checks_evaluated(ctx: FoldContext, task: Mapping[str, Any], event: TaskFinished) -> None:
@@ -1001,7 +994,7 @@ def _touch_partition(ctx: FoldContext, task: Mapping[str, Any]) -> None:
     row_version does not depend on whether the event changed anything."""
     original = ctx.get(PARTITION_STATUS.name, task["asset"], _partition(task["partition"]))
     if original is not None:
-        _put(ctx, PARTITION_STATUS.name, dict(original), original)
+        ctx.put(PARTITION_STATUS.name, dict(original))
 
 
 def _timed_out_after(ctx: FoldContext, task: Mapping[str, Any]) -> bool:
@@ -1028,7 +1021,7 @@ def _undo_timeout(ctx: FoldContext, task: dict[str, Any], event: TaskFinished) -
         row = _copy(original)
         assert row is not None
         row["attempt_version"] = ""  # let this report's attempt replace the timeout's
-        _put(ctx, PARTITION_STATUS.name, row, original)
+        ctx.put(PARTITION_STATUS.name, row)
 
 
 def fold_timed_out(ctx: FoldContext, event: TaskTimedOut) -> Outcome:
