@@ -84,6 +84,14 @@ def dynamic_partitions_event(
     )
 
 
+def _current_version(type_: str) -> int:
+    """The version this build writes for `type_` (1 for a type it does not know)."""
+    from arco.domain.catalog import default_registry
+
+    known = default_registry().events.get(type_)
+    return known.version if known is not None else 1
+
+
 class EnvelopeWriter:
     """Writes envelopes the way production does: one clock tick per event, increasing ids.
     Capability tests subclass it with builders for their own events."""
@@ -104,7 +112,7 @@ class EnvelopeWriter:
         return EventEnvelope(
             event_id=ulid_at(ms, self.n),
             type=type_,
-            version=1,
+            version=_current_version(type_),
             workspace="default",
             idempotency_key=key,
             time=format_time_ms(ms),

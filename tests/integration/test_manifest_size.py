@@ -3,7 +3,10 @@ inside the lookback window leave the manifest for a side object only the compact
 
 from __future__ import annotations
 
+import pytest
+
 from arco.clock import FixedClock
+from arco.projections.compactor import AFTER_MANIFEST_WRITE
 from arco.projections.manifest import RECENT_INLINE
 from arco.services.operations.gc import collect_garbage
 from arco.services.workspace import Workspace
@@ -65,7 +68,8 @@ def test_a_cold_compactor_reads_the_side_object_once_and_refolds_nothing(
     assert result.published and result.fold.objects == 1
     assert recording.count(op="get", prefix=ws.layout.ledger_prefix) == 1
     assert recording.count(op="get", prefix=side.key) == 0  # kept: it is immutable
-    assert ws.manifest().recent_file is not None and ws.manifest().recent_file.rows == 601
+    now = ws.manifest().recent_file
+    assert now is not None and now.rows == 601
 
 
 def test_names_leave_the_window_and_gc_keeps_only_the_side_objects_in_use(
@@ -84,3 +88,37 @@ def test_names_leave_the_window_and_gc_keeps_only_the_side_objects_in_use(
     assert first.key in report.manifests_deleted
     assert ws.store.get(first.key) is None
     assert not ws.compactor.compact().published  # and nothing is refolded
+
+
+class Crash(Exception):
+    pass
+
+
+def test_a_crash_in_a_first_publication_with_a_side_object_heals(
+    ws: Workspace, clock: FixedClock
+) -> None:
+    _fill(ws, clock, 300)  # more names than a manifest holds: a side object is written
+
+    def crash(point: str) -> None:
+        if point == AFTER_MANIFEST_WRITE:
+            raise Crash(point)
+
+    ws.compactor.crash = crash
+    with pytest.raises(Crash):
+        ws.compactor.compact()  # manifest 1 and its side object written, no pointer
+    listed = [o.key for o in ws.store.list(ws.layout.manifests_prefix)]
+    assert any(".recent." in key for key in listed)
+    survivor = Workspace(ws.store, "default", clock=clock, lookback_ms=ws.lookback_ms)
+    assert survivor.compactor.compact().published  # the side object is no lost history
+    assert published_settings(survivor)
+
+
+def test_the_compactor_keeps_one_window_of_names_in_memory(
+    ws: Workspace, clock: FixedClock
+) -> None:
+    from arco.projections.manifest import _RECENT
+
+    for step in range(5):
+        _fill(ws, clock, 300, start=300 * step)
+        ws.compactor.compact_until_idle()
+    assert len(_RECENT.get(ws.store, {})) == 1

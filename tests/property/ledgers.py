@@ -660,13 +660,14 @@ def op_backfill(w: World) -> None:
         assets=["a", "b"],
         anchor="a",
         partitions=selection,
-        ranges=list(ranges),
+        range_runs=backfills.pack_ranges(ranges),
         chunk_size=w.draw(st.integers(1, 2), label="chunk size"),
         max_concurrent_runs=w.draw(st.integers(1, 2), label="max concurrent runs"),
         fingerprint=f"fp{w.serial}",
     )
     key = backfills.created_key(backfill_id)
-    w.write("backfill create", [NewEvent(backfills.BACKFILL_CREATED, payload, key)])
+    version = backfills.BACKFILL_CREATED_VERSION
+    w.write("backfill create", [NewEvent(backfills.BACKFILL_CREATED, payload, key, version)])
 
 
 def _plan(w: World, partition: str = "p1") -> tuple[RunPlan, dict[str, runs.RetrySpec]]:

@@ -307,7 +307,7 @@ def test_backfill_paused_before_the_timer_completes_it(w: Writer) -> None:
         assets=["a"],
         anchor="a",
         partitions=backfills.PartitionSelection(kind="all", status="missing"),
-        ranges=[(0, 1)],
+        range_runs=[(0, 1, 1, 1)],
         chunk_size=1,
         max_concurrent_runs=1,
         fingerprint="fp",

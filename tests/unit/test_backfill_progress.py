@@ -395,7 +395,7 @@ def created_payload() -> Any:
         assets=["orders"],
         anchor="orders",
         partitions=PartitionSelection(kind="all"),
-        ranges=[(0, 6)],
+        range_runs=[(0, 6, 6, 1)],
         chunk_size=2,
         max_concurrent_runs=2,
         fingerprint="f",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -135,7 +136,7 @@ class Writer(EnvelopeWriter):
             assets=["orders"],
             anchor="orders",
             partitions=sel(kind="all"),
-            ranges=[(0, chunks * size)],
+            range_runs=backfills.pack_ranges(((0, chunks * size),)),
             chunk_size=size,
             max_concurrent_runs=2,
             fingerprint="f",
@@ -351,3 +352,33 @@ def test_equally_spaced_ranges_pack_into_one_run() -> None:
     ]
     # ranges stored one pair each (backfills created before runs) still read back
     assert unpack_ranges([[0, 3], [7, 9]]) == ((0, 3), (7, 9))
+
+
+def test_a_version_1_backfill_created_event_folds_as_its_packed_ranges() -> None:
+    # Backfills created before the ranges were packed: `ranges` one pair each, version 1.
+    v1 = EventEnvelope(
+        event_id="01HQ0000000000000000000001",
+        type=backfills.BACKFILL_CREATED,
+        version=1,
+        workspace="default",
+        idempotency_key=backfills.created_key(B),
+        time="2024-02-01T00:00:00.000Z",
+        source="test",
+        payload={
+            "backfill_id": B,
+            "selection": "key:orders",
+            "assets": ["orders"],
+            "anchor": "orders",
+            "partitions": {"kind": "keys", "keys": ["a", "c", "e"]},
+            "ranges": [[0, 1], [2, 3], [4, 5]],
+            "chunk_size": 1,
+            "max_concurrent_runs": 2,
+            "fingerprint": "f",
+        },
+    )
+    p = Projection()
+    assert p.deliver(v1) == ["applied"]
+    row = p.backfill()
+    assert json.loads(row["ranges"]) == [[0, 1, 2, 3]]  # three single keys, every other one
+    assert (row["total_partitions"], row["chunks_total"]) == (3, 3)
+    assert json.loads(row["partitions"])["keys"] == ["a", "c", "e"]  # as it was given then

@@ -776,3 +776,10 @@ def test_bulk_ticks_cut_anywhere_around_a_transition_join_up(tz: str, transition
         left = schedule.instants_between(pivot - 86_400, cut, tz)
         right = schedule.instants_between(cut + 1, pivot + 86_400, tz)
         assert left + right == whole
+
+
+def test_ascending_iteration_ends_quietly_at_the_last_supported_year() -> None:
+    ticks = list(CronSchedule.parse("0 0 * * *").ticks_from(at("9998-12-01T00:00:00+00:00")))
+    assert len(ticks) == 31 and ticks[-1].isoformat() == "9998-12-31T00:00:00+00:00"
+    last = CronSchedule.parse("0 0 * * *").instants_between(0, 10**12)
+    assert last[-1] == int(at("9998-12-31T00:00:00+00:00").timestamp())

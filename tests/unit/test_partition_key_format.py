@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, available_timezones
 
@@ -9,7 +10,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from arco.domain.cron import _offset, fixed_zone_offset
-from arco.domain.partitions import DailyPartitionsDefinition, HourlyPartitionsDefinition
+from arco.domain.partitions import (
+    DailyPartitionsDefinition,
+    HourlyPartitionsDefinition,
+    TimeWindowPartitionsDefinition,
+)
 from arco.domain.partitions.key_format import render_keys
 
 FORMATS = [
@@ -28,7 +33,7 @@ FORMATS = [
 ZONES = ["UTC", "America/New_York", "Europe/Berlin", "Australia/Lord_Howe", "Asia/Kolkata"]
 
 
-def _reference(zone: ZoneInfo, fmt: str) -> object:
+def _reference(zone: ZoneInfo, fmt: str) -> Callable[[int], str]:
     return lambda t: datetime.fromtimestamp(t, zone).strftime(fmt)
 
 
@@ -44,7 +49,7 @@ def test_bulk_keys_equal_strftime(fmt: str, tz: str, start: int, steps: list[int
     for step in steps:
         instants.append(instants[-1] + step)
     reference = _reference(zone, fmt)
-    assert render_keys(instants, zone, fmt, reference) == [reference(t) for t in instants]  # type: ignore[operator]
+    assert render_keys(instants, zone, fmt, reference) == [reference(t) for t in instants]
 
 
 def test_the_repeated_hour_is_rendered_by_the_slow_path() -> None:
@@ -108,3 +113,15 @@ def test_zones_taken_as_fixed_never_change_offset() -> None:
             assert {_offset(zone, t) for t in weekly} == {fixed}, tz
     assert {"UTC", "Etc/UTC", "GMT", "Etc/GMT+5", "Etc/GMT-14"} <= set(fixed_zones)
     assert "America/New_York" not in fixed_zones and "Europe/London" not in fixed_zones
+
+
+def test_a_fall_back_just_before_a_utc_new_year_repeats_into_the_new_year() -> None:
+    # Africa/Niamey fell back from local mean time (+00:08) to -01:00 just before 1912: wall
+    # hour 23:00 of Dec 31 comes again at 1912-01-01T00:00Z, after the offset tables' cut at
+    # the UTC new year. The second one carries its offset, as in every other fall-back.
+    hourly = TimeWindowPartitionsDefinition(
+        "0 * * * *", "1911-12-31-20:00", "%Y-%m-%d-%H:%M", "Africa/Niamey"
+    )
+    bulk = hourly._format_range(0, 12)
+    assert bulk == [hourly._format(i) for i in range(12)]
+    assert len(set(bulk)) == 12 and "1911-12-31-23:00-0100" in bulk

@@ -40,6 +40,8 @@ from arco.domain.registry import EventType, Outcome, Registry
 from arco.domain.tables import ROW_VERSION, Column, Row, TableSpec
 
 BACKFILL_CREATED = "backfill.created"
+# 2: the resolved ranges are packed into runs (`range_runs`)
+BACKFILL_CREATED_VERSION = 2
 BACKFILL_STATUS_CHANGED = "backfill.status_changed"
 BACKFILL_CHUNK_PLANNED = "backfill.chunk_planned"
 BACKFILL_CHUNK_FINISHED = "backfill.chunk_finished"
@@ -80,7 +82,7 @@ MAX_CONCURRENT_RUNS = 1_000
 # Explicit lists longer than this are looked up in a table of the present keys (listed in bulk)
 # while there are at most _LOOKUP_LIMIT of them; shorter lists parse each key.
 _LOOKUP_FROM = 64
-_LOOKUP_LIMIT = 20_000_000
+_LOOKUP_LIMIT = 2_000_000
 
 Ranges = tuple[tuple[int, int], ...]
 
@@ -321,9 +323,7 @@ class BackfillCreated(_Payload):
     assets: list[str] = Field(min_length=1)
     anchor: str | None = None
     partitions: PartitionSelection | None = None
-    # the resolved index ranges: as runs (pack_ranges); `ranges`, one pair per range, is how
-    # backfills created before runs were stored
-    ranges: list[tuple[int, int]] = Field(default_factory=list)
+    # the resolved index ranges, as runs (pack_ranges); version 1 listed one pair per range
     range_runs: list[tuple[int, int, int, int]] = Field(default_factory=list)
     chunk_size: int = Field(ge=1, le=MAX_CHUNK_SIZE)
     max_concurrent_runs: int = Field(ge=1, le=MAX_CONCURRENT_RUNS)
@@ -402,7 +402,7 @@ def _copy(row: Row | None) -> dict[str, Any] | None:
 def fold_created(ctx: FoldContext, event: BackfillCreated) -> Outcome:
     if ctx.get(BACKFILLS.name, event.backfill_id) is not None:
         return Outcome.SUPERSEDED
-    ranges = unpack_ranges(event.range_runs) if event.range_runs else tuple(event.ranges)
+    ranges = unpack_ranges(event.range_runs)
     chunks = chunk_count(ranges, event.chunk_size) if event.anchor else 1
     ctx.put(
         BACKFILLS.name,
@@ -529,12 +529,29 @@ def next_action(row: Row, runs_in_flight: int) -> str | None:
     return "complete_failed" if bad else "complete_success"
 
 
+def _created_from_v1(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 listed the resolved ranges one pair each (`ranges`); version 2 packs them."""
+    pairs = tuple((int(lo), int(hi)) for lo, hi in data.get("ranges") or ())
+    upgraded = {k: v for k, v in data.items() if k != "ranges"}
+    upgraded["range_runs"] = [list(run) for run in pack_ranges(pairs)]
+    return upgraded
+
+
 def install(registry: Registry) -> None:
     """Register the backfill tables and events."""
     for spec in (BACKFILLS, BACKFILL_CHUNKS):
         registry.add_table(spec)
+    registry.add_event(
+        EventType(
+            name=BACKFILL_CREATED,
+            version=BACKFILL_CREATED_VERSION,
+            payload=BackfillCreated,
+            rule=fold_created,
+            upcasters={1: _created_from_v1},
+            description="A backfill was created.",
+        )
+    )
     for name, payload, rule, description in (
-        (BACKFILL_CREATED, BackfillCreated, fold_created, "A backfill was created."),
         (
             BACKFILL_STATUS_CHANGED,
             BackfillStatusChanged,

@@ -109,6 +109,10 @@ def _year_start(year: int) -> int:
     return (date(year, 1, 1).toordinal() - _EPOCH_ORDINAL) * _DAY
 
 
+_FIRST_INSTANT = _year_start(_MIN_YEAR)
+_END_INSTANT = _year_start(_MAX_YEAR + 1)
+
+
 def _utc_year(instant: int) -> int:
     return date.fromordinal(instant // _DAY + _EPOCH_ORDINAL).year
 
@@ -168,9 +172,9 @@ def _zone_year(zone: ZoneInfo, year: int) -> _ZoneYear:
 def offset_segment(zone: ZoneInfo, instant: int) -> Segment | None:
     """(start, end, offset, offset before start, offset from end) of the constant-offset
     stretch of time holding `instant`, or None outside the supported years."""
+    if not _FIRST_INSTANT <= instant < _END_INSTANT:
+        return None  # (past year 9999 a date cannot even be built)
     year = _utc_year(instant)
-    if year < _MIN_YEAR or year > _MAX_YEAR:
-        return None
     bounds, offsets, before, after = _zone_year(zone, year)
     i = bisect_right(bounds, instant) - 1
     return (

@@ -126,12 +126,12 @@ class Snapshot:
         spec = self.registry.table(name)
         schema = arrow_schema(spec, projection=projection)
         if name in self.tables:
-            return self.tables[name].select(list(schema.names)).cast(schema)
+            return self.tables[name].select(list(schema.names)).cast(schema).unify_dictionaries()
         key = (name, projection)
         if key not in self.projections:
             entry = self.manifest.tables.get(name)
             self.projections[key] = (
-                load_projection(self.store, spec, entry, projection)
+                load_projection(self.store, spec, entry, projection).unify_dictionaries()
                 if entry
                 else schema.empty_table()
             )

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import socket
 import time
 from collections.abc import Callable, Sequence
@@ -49,6 +50,7 @@ from arco.storage.layout import WorkspaceLayout
 from arco.storage.port import ObjectStore
 
 CrashHook = Callable[[str], None]
+_MANIFEST_NAME = re.compile(r"/\d{20}\.json$")
 
 # Named points where tests inject failures (see tests/integration/test_crash_points.py).
 AFTER_TABLE_WRITE = "after_table_write"
@@ -172,6 +174,8 @@ class Compactor:
         objects are folded by the next step. A manifest with a parent means a published history
         whose pointer was lost: starting over from the empty state would hide it, so stop."""
         for listed in self.store.list(self.layout.manifests_prefix):
+            if not _MANIFEST_NAME.search(listed.key):
+                continue  # a manifest's side object (`recent_file`), not a manifest
             stored = self.store.get(listed.key)
             try:
                 first = stored is None or json.loads(stored.data).get("parent_id") in (None, 0)

@@ -194,7 +194,9 @@ def recent_fields(
     digest = hashlib.sha256(data).hexdigest()
     key = layout.recent_key(manifest_id, digest)
     store.create(key, data)  # an existing object with this name holds these very bytes
-    _RECENT.setdefault(store, {})[key] = tuple(names)
+    per_store = _RECENT.setdefault(store, {})
+    per_store.clear()  # only the newest window is ever needed again
+    per_store[key] = tuple(names)
     return (), TableFile(key=key, rows=len(names), bytes=len(data), sha256=digest)
 
 

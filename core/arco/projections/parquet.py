@@ -89,11 +89,12 @@ def parquet_to_arrow(data: bytes, projection: Projection | None = None) -> pa.Ta
     tombstones), its dictionary columns read straight into dictionaries."""
     if projection is None:
         return pq.read_table(io.BytesIO(data))
-    file = pq.ParquetFile(io.BytesIO(data), read_dictionary=list(projection.dictionary))
-    present = set(file.schema_arrow.names)
-    table = file.read(columns=[c for c in (*projection.columns, DELETED) if c in present])
-    file.close()
-    return table
+    present = set(pq.read_schema(io.BytesIO(data)).names)  # a file of an older build may lack some
+    return pq.read_table(
+        io.BytesIO(data),
+        columns=[c for c in (*projection.columns, DELETED) if c in present],
+        read_dictionary=[c for c in projection.dictionary if c in present],
+    )
 
 
 def conform(spec: TableSpec, table: pa.Table, projection: Projection | None = None) -> pa.Table:

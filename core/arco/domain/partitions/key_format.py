@@ -79,6 +79,18 @@ def _split(fmt: str) -> tuple[_Part, _Part] | None:
     return date_part, time_part
 
 
+def _repeated_until(zone: ZoneInfo, start: int, offset: int, before: int) -> int:
+    """The end of the wall times a segment starting at `start` repeats: those right after a
+    fall-back also occurred before it. Segments are also cut at each UTC new year without an
+    offset change (`before == offset`); a fall-back just before one repeats into the next
+    segment (Africa/Niamey, 1911-12-31 23:00), so look at the segment before."""
+    if before == offset:
+        previous = offset_segment(zone, start - 1)
+        if previous is not None and previous[2] == offset:
+            return previous[0] + max(0, previous[3] - offset)
+    return start + max(0, before - offset)
+
+
 def render_keys(
     instants: Sequence[int], zone: ZoneInfo, fmt: str, slow: Callable[[int], str]
 ) -> list[str]:
@@ -104,8 +116,7 @@ def render_keys(
                 append(slow(t))
                 continue
             segment_start, end, offset, before, _ = segment
-            # wall times right after a fall-back also occurred before it
-            repeat_end = segment_start + max(0, before - offset)
+            repeat_end = _repeated_until(zone, segment_start, offset, before)
         if t < repeat_end:
             append(slow(t))
             continue

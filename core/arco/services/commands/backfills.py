@@ -15,6 +15,7 @@ from typing import Any
 from arco.clock import clock_now
 from arco.domain.backfills import (
     BACKFILL_CREATED,
+    BACKFILL_CREATED_VERSION,
     BACKFILL_STATUS_CHANGED,
     BACKFILLS,
     MAX_CHUNK_SIZE,
@@ -115,7 +116,10 @@ def create_backfill(
         prepare_run(defs, assets, None, span, tags, now, default_retry(snapshot), dynamic)
     body = {
         "assets": list(assets),
-        "partitions": request.partitions.model_dump(mode="json") if request.partitions else None,
+        # (key_count, added later, only when set: keys reserved before keep their fingerprint)
+        "partitions": request.partitions.model_dump(mode="json", exclude={"key_count"})
+        if request.partitions
+        else None,
         "chunk_size": request.chunk_size,
         "max_concurrent_runs": request.max_concurrent_runs,
         "tags": tags,
@@ -161,7 +165,9 @@ def create_backfill(
         fingerprint=fingerprint,
         tags=tags,
     )
-    appended = ws.writer.append([NewEvent(BACKFILL_CREATED, payload, created_key(backfill_id))])
+    appended = ws.writer.append(
+        [NewEvent(BACKFILL_CREATED, payload, created_key(backfill_id), BACKFILL_CREATED_VERSION)]
+    )
     out = _summary(backfill_id, request, assets, anchor, ranges, "REQUESTED")
     out["ledger_object"] = appended.object_name
     return out, True

@@ -182,7 +182,9 @@ def _encoded(table: pa.Table, names: Sequence[str]) -> pa.Table:
         if not pa.types.is_dictionary(column.type):
             encoded = pc.dictionary_encode(column.combine_chunks())
             table = table.set_column(table.schema.get_field_index(name), name, encoded)
-    return table
+    # Chunks read apart (a base and its deltas, row groups) carry dictionaries of their own:
+    # one per column, or grouping and joining refuse them.
+    return table.unify_dictionaries()
 
 
 def _plain(column: Any) -> Any:
