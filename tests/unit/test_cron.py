@@ -783,3 +783,11 @@ def test_ascending_iteration_ends_quietly_at_the_last_supported_year() -> None:
     assert len(ticks) == 31 and ticks[-1].isoformat() == "9998-12-31T00:00:00+00:00"
     last = CronSchedule.parse("0 0 * * *").instants_between(0, 10**12)
     assert last[-1] == int(at("9998-12-31T00:00:00+00:00").timestamp())
+
+
+def test_the_first_supported_year_is_year_2() -> None:
+    daily = CronSchedule.parse("0 0 * * *")
+    tick = daily.next_tick(datetime(2, 3, 1, tzinfo=UTC))
+    assert tick.isoformat() == "0002-03-02T00:00:00+00:00"
+    with pytest.raises(InvalidInput, match="no tick"):
+        daily.next_tick(datetime(1, 6, 1, tzinfo=UTC))  # year 1 has no offset table
