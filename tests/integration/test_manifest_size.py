@@ -122,3 +122,19 @@ def test_the_compactor_keeps_one_window_of_names_in_memory(
         _fill(ws, clock, 300, start=300 * step)
         ws.compactor.compact_until_idle()
     assert len(_RECENT.get(ws.store, {})) == 1
+
+
+def test_restore_pointer_skips_a_manifest_whose_side_object_is_gone(
+    ws: Workspace, clock: FixedClock
+) -> None:
+    from arco.services.operations.recovery import restore_pointer
+
+    _fill(ws, clock, 10)
+    ws.compactor.compact_until_idle()
+    inline = ws.manifest().manifest_id
+    _fill(ws, clock, 300, start=10)
+    ws.compactor.compact_until_idle()
+    side = ws.manifest().recent_file
+    assert side is not None and ws.manifest().manifest_id > inline
+    ws.store.delete(side.key)
+    assert restore_pointer(ws).manifest_id == inline  # the newest complete manifest

@@ -28,9 +28,10 @@ def manifest_ids(ws: Workspace) -> list[int]:
 
 
 def _complete(ws: Workspace, manifest: Manifest) -> bool:
-    return all(
-        ws.store.get(f.key) is not None for entry in manifest.tables.values() for f in entry.files
-    )
+    files = [f for entry in manifest.tables.values() for f in entry.files]
+    if manifest.recent_file is not None:  # the compactor reads it at its next step
+        files.append(manifest.recent_file)
+    return all(ws.store.get(f.key) is not None for f in files)
 
 
 def restore_pointer(ws: Workspace, manifest_id: int | None = None) -> Manifest:
