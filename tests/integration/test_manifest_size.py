@@ -138,3 +138,18 @@ def test_restore_pointer_skips_a_manifest_whose_side_object_is_gone(
     assert side is not None and ws.manifest().manifest_id > inline
     ws.store.delete(side.key)
     assert restore_pointer(ws).manifest_id == inline  # the newest complete manifest
+
+
+def test_doctor_reports_a_missing_side_object(ws: Workspace, clock: FixedClock) -> None:
+    from arco.services.operations.doctor import run_doctor
+
+    _fill(ws, clock, 300)
+    ws.compactor.compact_until_idle()
+    side = ws.manifest().recent_file
+    assert side is not None
+    assert {f.check: f for f in run_doctor(ws)}["table files"].status == "ok"
+    ws.store.delete(side.key)
+    files = {f.check: f for f in run_doctor(ws)}["table files"]
+    assert files.status == "error" and files.details == [
+        {"table": "(recent objects)", "file": side.key, "problem": "missing"}
+    ]

@@ -273,6 +273,12 @@ def _check_files(ws: Workspace, manifest: Manifest) -> Finding:
                 problems.append({"table": name, "file": file.key, "problem": "missing"})
             elif listed[file.key] != file.bytes:
                 problems.append({"table": name, "file": file.key, "problem": "size differs"})
+    side = manifest.recent_file
+    if side is not None:  # the names folded in the window, which the compactor reads
+        stored = next(iter(ws.store.list(side.key)), None)
+        if stored is None or stored.size != side.bytes:
+            problem = "missing" if stored is None else "size differs"
+            problems.append({"table": "(recent objects)", "file": side.key, "problem": problem})
     if problems:
         return Finding(
             "table files",
