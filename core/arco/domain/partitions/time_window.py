@@ -49,6 +49,8 @@ _DOW = {"0", "1", "2", "3", "4", "5", "6", "7", "SUN", "MON", "TUE", "WED", "THU
 _GRANULARITY_SAMPLE = 16
 # From this many windows on, starts are taken from the cron in one bulk call.
 _BULK_STARTS = 64
+# Keys whose window number a definition remembers.
+_INDEX_CACHE_SIZE = 65_536
 # Offsets are sampled daily from the first window to this year (+1) to see whether an evenly
 # spaced cron stays evenly spaced; zoneinfo repeats its last rule every year after that.
 _OFFSET_SCAN_UNTIL = datetime(2041, 1, 1, tzinfo=UTC)
@@ -437,6 +439,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         self._calendar = _calendar(cron, timezone, zone, _floor(anchor))
         self._end_ts = None if self._end is None else _floor(self._end)
         self._excluded_cache: dict[int, tuple[int, ...]] = {}
+        self._index_cache: dict[str, int | None] = {}
         self._space = _TimeWindowKeySpace(self)
         self._check_granularity()
 
@@ -601,11 +604,19 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         return any(cron.latest_tick(moment, self._tz) == moment for cron in self._exclude_crons)
 
     def _index(self, key: str) -> int | None:
-        """The window number of `key` if it names a window within bounds, not excluded."""
-        index = self._locate(key)
-        if index is None or not self._within_end(index):
+        """The window number of `key` if it names a window within bounds, not excluded.
+        Remembered per key: 10,000 run requests name the same few keys again and again."""
+        if not isinstance(key, str):
             return None
-        return None if self._is_excluded(index) else index
+        if key in self._index_cache:
+            return self._index_cache[key]
+        index = self._locate(key)
+        if index is not None and (not self._within_end(index) or self._is_excluded(index)):
+            index = None
+        if len(self._index_cache) >= _INDEX_CACHE_SIZE:
+            self._index_cache.clear()
+        self._index_cache[key] = index
+        return index
 
     def _count(self, now: datetime) -> int:
         """How many windows (counting excluded ones) are present at `now`.
