@@ -791,3 +791,33 @@ def test_the_first_supported_year_is_year_2() -> None:
     assert tick.isoformat() == "0002-03-02T00:00:00+00:00"
     with pytest.raises(InvalidInput, match="no tick"):
         daily.next_tick(datetime(1, 6, 1, tzinfo=UTC))  # year 1 has no offset table
+
+
+DAYS_OF_WEEK = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"]
+
+
+@pytest.mark.parametrize(("name", "number"), [(d, i) for i, d in enumerate(DAYS_OF_WEEK)])
+def test_every_weekday_name_is_its_number(name: str, number: int) -> None:
+    start = datetime(2024, 1, 1, tzinfo=UTC)  # a Monday
+    by_name = CronSchedule.parse(f"0 0 * * {name}").next_tick(start, "UTC")
+    assert by_name == CronSchedule.parse(f"0 0 * * {number}").next_tick(start, "UTC")
+    assert (by_name.weekday() + 1) % 7 == number  # cron counts from Sunday
+
+
+def test_months_restricted_by_name_have_exactly_their_days() -> None:
+    # The seven 31-day months, every day: 217 ticks a year, none in another month.
+    long_months = CronSchedule.parse("0 0 * JAN,MAR,MAY,JUL,AUG,OCT,DEC *")
+    start = datetime(2023, 12, 31, 12, tzinfo=UTC)
+    ticks = long_months.ticks_between(start, datetime(2024, 12, 31, 12, tzinfo=UTC))
+    assert len(ticks) == 217
+    assert {t.month for t in ticks} == {1, 3, 5, 7, 8, 10, 12}
+    assert [t.day for t in ticks if t.month == 1][-1] == 31
+    assert ticks[31].isoformat() == "2024-03-01T00:00:00+00:00"  # after Jan 31, not Feb 1
+
+
+@pytest.mark.parametrize("month", [1, 3, 5, 7, 8, 10, 12])
+def test_the_last_tick_of_a_long_month_is_its_31st(month: int) -> None:
+    # Searching back from the month after: the calendar holds 31 days, not a 32nd.
+    after = datetime(2024 + month // 12, month % 12 + 1, 15, tzinfo=UTC)
+    latest = CronSchedule.parse(f"0 0 * {month} *").latest_tick(after)
+    assert latest is not None and (latest.month, latest.day) == (month, 31)
