@@ -564,7 +564,7 @@ def test_unknown_timezones_are_rejected(
         call(CronSchedule.parse("@daily"), aware, "Mars/Base")
 
 
-@pytest.mark.parametrize("name", ["Mars/Base", "", "../etc/passwd", "/UTC", " UTC"])
+@pytest.mark.parametrize("name", ["Mars/Base", "", "../etc/passwd", "/UTC", " UTC", 5, None])
 def test_validate_timezone_rejects(name: str) -> None:
     with pytest.raises(InvalidInput) as info:
         validate_timezone(name)

@@ -280,7 +280,6 @@ class _Cron:
         "dom",
         "dom_all",
         "dom_last",
-        "dow",
         "dow_all",
         "dow_mask",
         "hourly",
@@ -307,7 +306,6 @@ class _Cron:
         self.seconds_of_day = tuple(sorted(h * 3600 + m * 60 for h in hours for m in minutes))
         self.dom = dom
         self.dom_last = dom_last
-        self.dow = dow
         self.months = months
         self.dom_all = parts[2] == "*" or (len(dom) == 31 and not dom_last and "*" in parts[4])
         self.dow_all = parts[4] == "*" or (len(dow) == 7 and "*" in parts[2])
