@@ -41,3 +41,29 @@ def test_unevenly_spaced_minutes_keep_their_own_ticks() -> None:
     keys = uneven.keys(datetime(2024, 1, 1, 1, 16, tzinfo=UTC))
     assert keys == ["2024-01-01 00:00", "2024-01-01 00:15", "2024-01-01 00:45", "2024-01-01 01:00"]
     assert uneven.key_index("2024-01-01 00:45") == 2
+
+
+def test_the_definition_reports_what_it_was_given() -> None:
+    hourly = TimeWindowPartitionsDefinition(
+        "0 * * * *",
+        datetime(2024, 1, 1, tzinfo=UTC),
+        "%Y-%m-%d-%H:%M",
+        end=datetime(2024, 2, 1, tzinfo=UTC),
+        end_offset=2,
+    )
+    assert hourly.end == datetime(2024, 2, 1, tzinfo=UTC) and hourly.end_offset == 2
+    assert hourly.is_hourly_or_faster is True
+    assert DailyPartitionsDefinition(start_date="2024-01-01").is_hourly_or_faster is False
+    # Two definitions that number keys the same way share a key space identity.
+    same = TimeWindowPartitionsDefinition(
+        "0 * * * *",
+        datetime(2024, 1, 1, tzinfo=UTC),
+        "%Y-%m-%d-%H:%M",
+        end=datetime(2024, 2, 1, tzinfo=UTC),
+        end_offset=2,
+    )
+    assert hourly.key_space().identity == same.key_space().identity
+    assert hourly.key_space().identity is not None
+    assert (
+        hourly.key_space().identity != DailyPartitionsDefinition("2024-01-01").key_space().identity
+    )
