@@ -821,3 +821,30 @@ def test_the_last_tick_of_a_long_month_is_its_31st(month: int) -> None:
     after = datetime(2024 + month // 12, month % 12 + 1, 15, tzinfo=UTC)
     latest = CronSchedule.parse(f"0 0 * {month} *").latest_tick(after)
     assert latest is not None and (latest.month, latest.day) == (month, 31)
+
+
+@pytest.mark.parametrize(
+    ("cron", "weekdays"),
+    [
+        ("0 0 * * 1/2", ["Mon", "Wed", "Fri"]),  # a step from Monday stops at Saturday
+        ("0 0 * * 7-2", ["Mon", "Tue", "Sun"]),  # 7 is Sunday, also as a range's start
+        ("0 0 * * 5-5", ["Fri"]),  # a one-day range, not a wrap around the week
+    ],
+)
+def test_day_of_week_steps_and_ranges(cron: str, weekdays: list[str]) -> None:
+    week = CronSchedule.parse(cron).ticks_between(
+        at("2024-01-07T00:00:00+00:00"), at("2024-01-14T00:00:00+00:00")
+    )  # Monday 8th to Sunday 14th
+    assert sorted(t.strftime("%a") for t in week) == sorted(weekdays)
+
+
+def test_the_last_day_and_another_day_in_one_field() -> None:
+    ticks = CronSchedule.parse("0 0 L,15 * *").ticks_between(
+        at("2024-01-31T12:00:00+00:00"), at("2024-03-31T12:00:00+00:00")
+    )
+    assert [t.date().isoformat() for t in ticks] == [
+        "2024-02-15",
+        "2024-02-29",
+        "2024-03-15",
+        "2024-03-31",
+    ]
