@@ -67,3 +67,33 @@ def test_the_definition_reports_what_it_was_given() -> None:
     assert (
         hourly.key_space().identity != DailyPartitionsDefinition("2024-01-01").key_space().identity
     )
+
+
+def test_a_fraction_of_a_second_past_a_boundary_is_in_the_next_window() -> None:
+    daily = DailyPartitionsDefinition(start_date="2024-01-01")
+    just_after = datetime(2024, 1, 3, 0, 0, 0, 1, tzinfo=UTC)
+    assert daily.key_for_timestamp(just_after, end_closed=True) == "2024-01-03"
+    assert daily.key_for_timestamp(datetime(2024, 1, 3, tzinfo=UTC), end_closed=True) == (
+        "2024-01-02"
+    )
+    # [Jan 2, Jan 3 + 1 µs) overlaps Jan 2 and Jan 3
+    lo, hi = daily.index_range_overlapping(datetime(2024, 1, 2, tzinfo=UTC), just_after)
+    assert (lo, hi) == (1, 3)
+
+
+def test_a_fresh_listed_calendar_reaches_any_window_asked_for() -> None:
+    uneven = TimeWindowPartitionsDefinition(
+        "0,15,45 * * * *", datetime(2024, 1, 1, tzinfo=UTC), "%Y-%m-%d %H:%M"
+    )
+    assert uneven.key_at(5) == "2024-01-01 01:45"  # nothing listed before this call
+
+
+def test_an_offset_change_years_after_the_start_keeps_hourly_keys_on_the_hour() -> None:
+    # Caracas moved from -04:30 to -04:00 on 2016-05-01: hourly windows stay on the wall
+    # clock's hours, so the definition cannot be a fixed 3,600-second step from 2015.
+    hourly = TimeWindowPartitionsDefinition(
+        "0 * * * *", datetime(2015, 6, 1, tzinfo=UTC), "%Y-%m-%d-%H:%M", "America/Caracas"
+    )
+    keys = hourly.keys(datetime(2016, 5, 2, tzinfo=UTC))
+    assert all(k.endswith(":00") for k in keys)
+    assert "2016-05-01-03:00" in keys and keys[-1] == "2016-05-01-19:00"
