@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
+from arco.domain.cron import CronSchedule
+from arco.domain.errors import InvalidInput
 from arco.domain.partitions import DailyPartitionsDefinition, TimeWindowPartitionsDefinition
 
 NOW = datetime(2024, 1, 10, tzinfo=UTC)
@@ -97,3 +101,50 @@ def test_an_offset_change_years_after_the_start_keeps_hourly_keys_on_the_hour() 
     keys = hourly.keys(datetime(2016, 5, 2, tzinfo=UTC))
     assert all(k.endswith(":00") for k in keys)
     assert "2016-05-01-03:00" in keys and keys[-1] == "2016-05-01-19:00"
+
+
+def test_bad_arguments_are_refused() -> None:
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    with pytest.raises(InvalidInput, match="must be a strftime format"):
+        TimeWindowPartitionsDefinition("0 0 * * *", start, "daily")
+    with pytest.raises(InvalidInput, match="exclusions"):
+        TimeWindowPartitionsDefinition("0 0 * * *", start, "%Y-%m-%d", exclusions="0 0 * * SAT")  # type: ignore[arg-type]
+    daily = DailyPartitionsDefinition(start_date="2024-01-01")
+    with pytest.raises(InvalidInput):
+        daily.key_at(True)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput, match="at least one cron string"):
+        CronSchedule("@daily")  # type: ignore[arg-type]
+
+
+def test_the_granularity_check_runs_for_each_format() -> None:
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    TimeWindowPartitionsDefinition("0 * * * *", start, "%Y-%m-%d-%H:%M")  # granular enough
+    with pytest.raises(InvalidInput, match="not granular enough"):
+        TimeWindowPartitionsDefinition("0 * * * *", start, "%Y-%m-%d")  # 24 windows a key
+
+
+def test_an_exclusion_on_the_first_window_removes_it() -> None:
+    daily = TimeWindowPartitionsDefinition(
+        "0 0 * * *", datetime(2024, 1, 6, tzinfo=UTC), "%Y-%m-%d", exclusions=["0 0 * * SAT"]
+    )  # January 6th 2024 is a Saturday
+    assert daily.keys(NOW)[:2] == ["2024-01-07", "2024-01-08"]
+
+
+def test_a_time_of_day_key_in_a_repeated_hour_is_found() -> None:
+    # New York's 01:00-02:00 repeats on 2024-11-03; a non-hourly cron fires at the later one.
+    twice = TimeWindowPartitionsDefinition(
+        "0,30 1 * * *",
+        datetime(2024, 11, 1, tzinfo=UTC),
+        "%Y-%m-%d %H:%M",
+        "America/New_York",
+    )
+    now = datetime(2024, 11, 5, tzinfo=UTC)
+    assert twice.has_key("2024-11-03 01:30", now) and twice.has_key("2024-11-03 01:00", now)
+    assert twice.key_index("2024-11-03 01:30") == twice.key_index("2024-11-03 01:00") + 1
+
+
+def test_the_description_names_the_end_offset() -> None:
+    hourly = TimeWindowPartitionsDefinition(
+        "0 * * * *", datetime(2024, 1, 1, tzinfo=UTC), "%Y-%m-%d-%H:%M", end_offset=2
+    )
+    assert hourly.describe().endswith(", end_offset 2)")
