@@ -302,6 +302,14 @@ def test_an_empty_log(run: Run, http: FlaskClient) -> None:
         ("max_runs=1001", "query.max_runs: Input should be less than or equal to 1000"),
         ("max_runs=x", "query.max_runs: must be an integer"),
         ("max_partitions=0", "query.max_partitions: Input should be greater than or equal to 1"),
+        (
+            "max_partitions_per_run=0",
+            "query.max_partitions_per_run: Input should be greater than or equal to 1",
+        ),
+        (
+            "max_partitions_per_run=10001",
+            "query.max_partitions_per_run: Input should be less than or equal to 10000",
+        ),
         ("include_missing=maybe", "query.include_missing: must be true or false"),
         ("selection=key:nothing", "unknown asset 'nothing'"),
         ("as_of=yesterday", "as_of 'yesterday' is not an ISO 8601 timestamp"),
@@ -322,6 +330,10 @@ def test_bad_plan_parameters_are_a_400(http: FlaskClient, query: str, needle: st
             "body.max_partitions: Input should be less than or equal to 100000",
         ),
         ({"max_runs": "5"}, "body.max_runs: Input should be a valid integer"),
+        (
+            {"max_partitions_per_run": 0},
+            "body.max_partitions_per_run: Input should be greater than or equal to 1",
+        ),
         ({"include_missing": "maybe"}, "body.include_missing: Input should be a valid boolean"),
         ({"dry_run": "yes"}, "body.dry_run: Input should be a valid boolean"),
         ({"selection": 3}, "body.selection: Input should be a valid string"),
@@ -357,6 +369,7 @@ def test_bad_log_limit_is_a_400(http: FlaskClient) -> None:
         (("plan", "--max-runs", "0"), "0 is not in the range x>=1"),
         (("plan", "--max-runs", "1001"), "max_runs must be between 1 and 1000"),
         (("plan", "--max-partitions", "0"), "0 is not in the range x>=1"),
+        (("plan", "--max-partitions-per-run", "0"), "0 is not in the range 1<=x<=10000"),
         (("plan", "key:nothing"), "unknown asset 'nothing'"),
         (("plan", "--as-of", "yesterday"), "not an ISO 8601 timestamp"),
         (("execute", "--max-runs", "0"), "0 is not in the range x>=1"),

@@ -84,3 +84,15 @@ def test_a_range_runs_key_is_what_it_fixes_and_opt_in_keeps_the_range() -> None:
     ]
     part = runs[1].opted_in_part()
     assert part is not None and part.assets == ("events",) and part.run_key != runs[1].run_key
+
+
+def test_the_plan_refuses_a_run_size_out_of_bounds() -> None:
+    import pytest
+
+    from arco.domain.errors import InvalidInput
+    from arco.services.queries.reconciliation import PlanQuery
+
+    for size in (0, 10_001):
+        with pytest.raises(InvalidInput, match="max_partitions_per_run must be between 1 and"):
+            PlanQuery(max_partitions_per_run=size).validate()
+    PlanQuery(max_partitions_per_run=10_000).validate()

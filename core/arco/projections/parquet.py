@@ -163,5 +163,4 @@ def merge_arrow(
     if base is None or base.num_rows == 0:
         return upserts
     keep = pc.invert(pc.is_in(key_strings(spec, base), value_set=keys))
-    merged = pa.concat_tables([base.filter(keep), upserts])
-    return merged.unify_dictionaries() if projection and projection.dictionary else merged
+    return pa.concat_tables([base.filter(keep), upserts])
