@@ -273,6 +273,69 @@ def cron_cases() -> list[Case]:
     return cases
 
 
+# Zones whose clocks change outside 01:00-03:59 local, where Dagster places a wall time that
+# does not exist or repeats differently (docs/parity/differential.md), with the years they did:
+# midnight changes (Santiago, Havana, Asuncion, Cairo, Beirut, Tehran, Amman, Gaza, Sao Paulo),
+# a gap across midnight (Nuuk, Scoresbysund, Pyongyang), a gap not on the hour (Chatham) and a
+# negative DST (Casablanca). New York and Lord Howe are the controls.
+DST_ZONES = (
+    ("America/Santiago", (2016, 2024)),
+    ("America/Havana", (2012, 2024)),
+    ("America/Asuncion", (2016, 2024)),
+    ("Africa/Cairo", (2014, 2024)),
+    ("Asia/Beirut", (2016, 2024)),
+    ("America/Nuuk", (2012, 2025)),
+    ("Asia/Tehran", (2012, 2020)),
+    ("Asia/Amman", (2012, 2020)),
+    ("Asia/Gaza", (2016, 2024)),
+    ("Pacific/Chatham", (2012, 2024)),
+    ("Africa/Casablanca", (2020, 2024)),
+    ("America/Scoresbysund", (2012, 2025)),
+    ("Asia/Pyongyang", (2018, 2018)),
+    ("America/Sao_Paulo", (2012, 2016)),
+    ("America/New_York", (2016, 2024)),
+    ("Australia/Lord_Howe", (2016, 2024)),
+)
+
+
+def cron_dst_cases() -> list[Case]:
+    """Crons naming a wall time just before, inside or just after a change of clocks in the
+    zones above: daily, weekly and monthly (Dagster's fast paths) and two-hour lists (its
+    croniter path), ascending and descending from two days away."""
+    r = random.Random(SEED + 11)
+    cases: list[Case] = []
+    for tz, years in DST_ZONES:
+        zone = ZoneInfo(tz)
+        for change in [t for y in range(years[0], years[1] + 1) for t in transitions(tz, y)]:
+            before = datetime.fromtimestamp(change - 1, zone).replace(tzinfo=None)
+            after = datetime.fromtimestamp(change, zone).replace(tzinfo=None)
+            for wall in (before + timedelta(seconds=1), after):
+                minute = r.choice((0, 15, 30, 45))
+                hour = (wall + timedelta(minutes=r.choice((-60, -30, 0, 15)))).hour
+                cron = r.choice(
+                    (
+                        f"{minute} {hour} * * *",
+                        f"{minute} {hour} * * {after.isoweekday() % 7}",
+                        f"{minute} {hour} {min(after.day, 28)} * *",
+                        f"{minute} {hour},{(hour + 12) % 24} * * *",
+                    )
+                )
+                descending = r.random() < 0.4
+                start = change + (2 if descending else -2) * 86_400 + r.randint(-3600, 3600)
+                cases.append(
+                    {
+                        "id": f"cron-dst-{len(cases):04d}",
+                        "family": "cron",
+                        "cron": cron,
+                        "tz": tz,
+                        "start": start,
+                        "n": 5,
+                        "descending": descending,
+                    }
+                )
+    return cases
+
+
 _CRON_VALIDITY_FIXED = (
     "0 0 30 2 *",
     "0 0 31 2 *",
@@ -519,6 +582,30 @@ _FIXED_PARTITIONS: tuple[tuple[str, dict[str, Any], str], ...] = (
             "fmt": "%Y-%m-%d-%H:%M%z",
         },
         "2024-11-04T12:00:00+00:00",
+    ),
+    (
+        # Nuuk's clocks jump from 23:00 to 00:00: the 23:30 of 2024-03-30 does not exist
+        "daily-nuuk-gap-across-midnight",
+        {
+            "class": "daily",
+            "start": "2024-03-25",
+            "timezone": "America/Nuuk",
+            "hour_offset": 23,
+            "minute_offset": 30,
+        },
+        "2024-04-04T12:00:00+00:00",
+    ),
+    (
+        # Santiago's clocks go back from 24:00 to 23:00: 23:30 of 2024-04-06 happens twice
+        "daily-santiago-repeat-before-midnight",
+        {
+            "class": "daily",
+            "start": "2024-04-01",
+            "timezone": "America/Santiago",
+            "hour_offset": 23,
+            "minute_offset": 30,
+        },
+        "2024-04-10T12:00:00+00:00",
     ),
     (
         "daily-ny",
@@ -1149,6 +1236,7 @@ def all_cases() -> list[Case]:
     """Every case of every family (one list per process: do not modify it)."""
     return [
         *cron_cases(),
+        *cron_dst_cases(),
         *cron_validity_cases(),
         *partition_cases(),
         *fixed_partition_cases(),

@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 from unittest import mock
+from zoneinfo import ZoneInfo
 
 from arco.domain import selection as arco_selection
 from arco.domain.cron import CronSchedule
@@ -91,6 +92,83 @@ def _arco_refuses_hash_or_question_mark(facet: Facet) -> bool:
 
 
 # --------------------------------------------------------------------------- partitions
+
+
+def _exists(wall: datetime, zone: ZoneInfo) -> bool:
+    """Whether the naive wall time occurs in the zone (it survives a round trip through UTC)."""
+    aware = wall.replace(tzinfo=zone)
+    return aware.astimezone(UTC).astimezone(zone).replace(tzinfo=None) == wall
+
+
+def _placed_by_arco(wall: datetime, zone: ZoneInfo) -> int:
+    """Arco's (and Dagster's documented) placement of a wall time a non-hourly cron names: in a
+    gap, the first instant after it; repeated, the later instant; otherwise its only one."""
+    if _exists(wall, zone):
+        return int(wall.replace(tzinfo=zone, fold=1).timestamp())
+    # fold=1 reads a gap's wall time with the offset after the change (an instant before it),
+    # fold=0 with the offset before it (an instant after it): the change lies between.
+    lo = int(wall.replace(tzinfo=zone, fold=1).timestamp())
+    hi = int(wall.replace(tzinfo=zone, fold=0).timestamp())
+    offset = datetime.fromtimestamp(lo, zone).utcoffset()
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if datetime.fromtimestamp(mid, zone).utcoffset() == offset:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+def _dagster_places_odd_dst_times_differently(facet: Facet) -> bool:
+    """Dagster's schedules only apply their DST rule (a time in a gap fires when the gap ends,
+    a repeated time at its later instant) to wall times in hours 1-3 (`DAYLIGHT_SAVINGS_HOURS`
+    of `dagster._utils.schedules`), and its fast paths check the hour after moving the time:
+    elsewhere a gap's wall time is read with the offset before the change and a repeated one at
+    its earlier instant, and a gap not starting on the hour (Chatham) can fire before it.
+    Recognised by placing Dagster's own wall times by Arco's rule: that must give Arco's ticks,
+    and at least one of them must not exist or must repeat."""
+    if facet.d is None or facet.a is None or _hourly_or_faster_any(facet):
+        return False
+    zone = ZoneInfo(facet.case["tz"])
+    walls = [datetime.fromisoformat(t).replace(tzinfo=None) for t in facet.d]
+    odd = [w for w in walls if not _exists(w, zone) or _ambiguous(w, zone)]
+    arco = [int(datetime.fromisoformat(t).timestamp()) for t in facet.a]
+    placed: list[int] = []
+    for wall in walls:
+        instant = _placed_by_arco(wall, zone)
+        gap_end = _gap_end_in_the_hour_before(wall, zone)
+        if gap_end is not None and len(placed) < len(arco) and arco[len(placed)] == gap_end:
+            odd.append(wall)
+            instant = gap_end
+        if not placed or placed[-1] != instant:  # several walls on one instant: one tick
+            placed.append(instant)
+    return bool(odd) and placed == arco[: len(placed)]
+
+
+def _gap_end_in_the_hour_before(wall: datetime, zone: ZoneInfo) -> int | None:
+    """Dagster moves a time in a gap of hours 1-3 to the next whole hour, assuming gaps start on
+    the hour: Chatham's 02:45-03:45 gap sends 03:30 to 04:00. The end of a gap that began in
+    the hour before `wall` (a whole hour), if there is one."""
+    if wall.minute or wall.second or wall.hour not in (2, 3, 4) or not _exists(wall, zone):
+        return None
+    end = int(wall.replace(tzinfo=zone).timestamp())
+    for instant in range(end - 3600 + 60, end, 60):
+        previous = datetime.fromtimestamp(instant - 60, zone).utcoffset()
+        current = datetime.fromtimestamp(instant, zone).utcoffset()
+        if previous is not None and current is not None and current > previous:
+            return instant
+    return None
+
+
+def _ambiguous(wall: datetime, zone: ZoneInfo) -> bool:
+    return (
+        wall.replace(tzinfo=zone, fold=0).utcoffset()
+        != wall.replace(tzinfo=zone, fold=1).utcoffset()
+    )
+
+
+def _hourly_or_faster_any(facet: Facet) -> bool:
+    return any(_hourly_or_faster(c) for c in _crons(facet))
 
 
 def _now(facet: Facet) -> datetime:
@@ -377,6 +455,18 @@ KNOWN: tuple[Known, ...] = (
         "minute during the season whose offset differs from today's; Arco ticks on the minute.",
         _dagster_minute_resolution_by_today,
         must_match=False,
+    ),
+    Known(
+        "dagster-dst-rule-only-in-hours-1-to-3",
+        "cron",
+        "deliberate",
+        "ADR 0008 (proposed entry 27b: DST placement outside 01:00-03:59)",
+        "In zones whose clocks change outside 01:00-03:59 (Santiago, Havana, Cairo, Beirut, "
+        "Nuuk...), a non-hourly cron naming a time in the gap fires when the gap ends in Arco "
+        "and the gap's length later in Dagster; a repeated time fires at its later instant in "
+        "Arco and (daily, weekly, monthly crons) at its earlier one in Dagster. Arco applies "
+        "Dagster's documented rule in every hour.",
+        _dagster_places_odd_dst_times_differently,
     ),
     Known(
         "cron-feb-30-31-with-weekday",

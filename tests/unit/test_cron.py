@@ -9,7 +9,7 @@ same rules, minute by minute, around real transitions.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from itertools import islice, pairwise
 from zoneinfo import ZoneInfo
 
@@ -553,6 +553,28 @@ def test_naive_datetimes_are_rejected(
 ) -> None:
     with pytest.raises(InvalidInput, match="naive datetime"):
         call(CronSchedule.parse("@daily"), NAIVE, "UTC")
+
+
+class _NoOffset(tzinfo):
+    """A tzinfo that answers no offset: Python counts such a datetime as naive."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def tzname(self, dt: datetime | None) -> str | None:
+        return None
+
+
+@pytest.mark.parametrize("call", CALLS)
+def test_a_datetime_whose_tzinfo_answers_no_offset_is_naive(
+    call: Callable[[CronSchedule, datetime, str], object],
+) -> None:
+    # `tzinfo is not None` alone would take it for aware and fail later with a TypeError.
+    with pytest.raises(InvalidInput, match="naive datetime"):
+        call(CronSchedule.parse("@daily"), datetime(2024, 1, 1, tzinfo=_NoOffset()), "UTC")
 
 
 @pytest.mark.parametrize("call", CALLS)

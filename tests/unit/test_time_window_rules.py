@@ -4,7 +4,7 @@ as datetimes, and unevenly spaced minutes (never taken for a uniform step)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -148,3 +148,50 @@ def test_the_description_names_the_end_offset() -> None:
         "0 * * * *", datetime(2024, 1, 1, tzinfo=UTC), "%Y-%m-%d-%H:%M", end_offset=2
     )
     assert hourly.describe().endswith(", end_offset 2)")
+
+
+# Nuuk's clocks jump from 23:00 (-02:00) to 00:00 (-01:00) on 2024-03-31 (01:00 UTC): the
+# 23:30 of the 30th never happens, and the tick moves to the gap's end, 00:00 on the 31st.
+NUUK = "America/Nuuk"
+NUUK_GAP_END = datetime(2024, 3, 31, 1, 0, tzinfo=UTC)
+
+
+def _nuuk_daily(start: str) -> DailyPartitionsDefinition:
+    return DailyPartitionsDefinition(
+        start_date=start, hour_offset=23, minute_offset=30, timezone=NUUK, end_date="2024-04-03"
+    )
+
+
+@pytest.mark.parametrize("start", ["2024-03-28", "2024-03-30"])
+def test_a_window_a_gap_moves_past_midnight_keeps_its_day(start: str) -> None:
+    # The keys are Dagster 1.13.29's (`get_partition_keys`); Arco used to refuse the
+    # definition, its 30th and 31st windows both starting on the 31st.
+    daily = _nuuk_daily(start)
+    later = datetime(2025, 1, 1, tzinfo=UTC)
+    expected = ["2024-03-28", "2024-03-29", "2024-03-30", "2024-03-31", "2024-04-01"]
+    assert daily.keys(later) == expected[expected.index(start) :]
+    moved = daily.time_window_for_key("2024-03-30")
+    assert moved.start == NUUK_GAP_END  # Arco's placement (ADR 0008 §36)
+    assert moved.end == datetime(2024, 4, 1, 0, 30, tzinfo=UTC)  # 23:30 -01:00 on the 31st
+    assert daily.time_window_for_key("2024-03-31").start == moved.end
+    assert daily.key_for_timestamp(NUUK_GAP_END) == "2024-03-30"
+    assert daily.has_key("2024-03-31", later) and daily.has_key("2024-03-30", later)
+
+
+def test_the_wall_time_a_gap_moved_is_the_one_the_cron_named() -> None:
+    cron = CronSchedule.parse("30 23 * * *")
+    gap_end = int(NUUK_GAP_END.timestamp())
+    named = cron.named_wall(gap_end, NUUK)
+    assert named is not None
+    assert (named.replace(tzinfo=None), named.utcoffset()) == (
+        datetime(2024, 3, 30, 23, 30),
+        timedelta(hours=-2),  # read with the offset before the gap, as Dagster writes it
+    )
+    first = CronSchedule.parse("0 23 * * *").named_wall(gap_end, NUUK)  # the gap's first wall
+    assert first is not None and first.replace(tzinfo=None) == datetime(2024, 3, 30, 23, 0)
+    assert cron.named_wall(gap_end + 60, NUUK) is None  # not a gap's end
+    assert CronSchedule.parse("0 0 * * *").named_wall(gap_end, NUUK) is None  # fires there
+    assert CronSchedule.parse("30 22 * * *").named_wall(gap_end, NUUK) is None  # not in it
+    assert CronSchedule.parse("30 * * * *").named_wall(gap_end, NUUK) is None  # hourly skips
+    fall_back = int(datetime(2024, 10, 27, 1, tzinfo=UTC).timestamp())  # a repeat, no gap
+    assert CronSchedule.parse("30 23 * * *").named_wall(fall_back, NUUK) is None

@@ -14,7 +14,8 @@ Ticks are local wall-clock times matching the fields, placed on the timeline of 
   twice (fall-back) fires twice;
 - any other expression fires once per matching wall time: a time in a gap fires at the first
   instant after the gap, a repeated time fires at its later (standard time, fold=1) instant;
-  several wall times landing on the same instant give one tick.
+  several wall times landing on the same instant give one tick. This is Dagster's documented
+  rule, applied in every hour; Dagster's code applies it only in hours 1-3 (ADR 0008 §36).
 
 The timeline is cut into segments of constant UTC offset (found once per zone and year by
 sampling the zone every six hours and bisecting each change to the second), so the work per
@@ -31,7 +32,7 @@ import re
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from arco.domain.errors import InvalidInput
@@ -606,6 +607,33 @@ class CronSchedule:
         if best is None or best < _DESCENDING_FLOOR:
             return None
         return datetime.fromtimestamp(best, zone)
+
+    def named_wall(self, instant: int, tz: str = "UTC") -> datetime | None:
+        """The wall time this schedule named for a tick that a spring-forward gap moved to
+        `instant` (the gap's end), read with the offset before the gap as Dagster writes it
+        (fold=0); None when no tick was moved there, or a wall time matches `instant` itself.
+        Partition keys name it: Nuuk's `30 23 * * *` on 2024-03-30 fires at 00:00 the next
+        day, and its window is still the 30th's."""
+        zone = validate_timezone(tz)
+        segment = offset_segment(zone, instant)
+        if segment is None or segment[0] != instant or segment[3] >= segment[2]:
+            return None
+        start, _, offset, before, _ = segment
+        named: int | None = None
+        for cron in self._crons:
+            if cron.next_wall(start + offset) == start + offset:
+                return None
+            if cron.hourly:  # hourly-or-faster crons skip a gap's wall times
+                continue
+            wall = cron.prev_wall(start + offset - 1)
+            if wall is not None and wall >= start + before and (named is None or wall > named):
+                named = wall
+        if named is None:
+            return None
+        days, seconds = divmod(named, _DAY)
+        return datetime.combine(
+            date.fromordinal(days + _EPOCH_ORDINAL), time(seconds // 3600, seconds // 60 % 60)
+        ).replace(tzinfo=zone)
 
     # -- iteration
 

@@ -106,7 +106,7 @@ def render_keys(
     out: list[str] = []
     append = out.append
     end = repeat_end = offset = 0
-    segment_start = 1
+    segment_start = gap_end = 1
     last_day = None
     prefix: str | None = None
     for t in instants:
@@ -117,7 +117,8 @@ def render_keys(
                 continue
             segment_start, end, offset, before, _ = segment
             repeat_end = _repeated_until(zone, segment_start, offset, before)
-        if t < repeat_end:
+            gap_end = segment_start if before < offset else -1
+        if t < repeat_end or t == gap_end:  # a gap's end may name a wall time in the gap
             append(slow(t))
             continue
         day, second = divmod(t + offset, _DAY)

@@ -540,13 +540,18 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         return moment.strftime(self._fmt)
 
     def _format(self, index: int) -> str:
-        return self._render(self._dt(index))
+        return self._key_at(self._calendar.start(index))
 
     def _format_range(self, lo: int, hi: int) -> list[str]:
         """Keys of windows `lo` to `hi - 1` (the bulk path of `_format`)."""
         return render_keys(self._calendar.starts(lo, hi), self._zone, self._fmt, self._key_at)
 
     def _key_at(self, instant: int) -> str:
+        if not self._hourly:
+            # a window a gap moved past midnight keeps the day its cron named (ADR 0008 §36)
+            named = self._cron.named_wall(instant, self._tz)
+            if named is not None:
+                return self._render(named)
         return self._render(datetime.fromtimestamp(instant, self._zone))
 
     def _parse(self, text: str) -> datetime | None:
@@ -577,6 +582,9 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         index = self._calendar.index_at_or_after(_ceil(parsed))
         if self._format(index) == key:
             return index
+        if not self._hourly and self._format(index + 1) == key:
+            # the window at `parsed` is the previous day's, moved there by a gap (`_key_at`)
+            return index + 1
         later = parsed.replace(fold=1)
         if not parsed.fold and later.utcoffset() != parsed.utcoffset():
             # a repeated wall time: non-hourly crons fire at its later instant
