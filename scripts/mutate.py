@@ -154,10 +154,37 @@ class Mutant:
     tests_run: int = 0
     killer: str | None = None
     seconds: float = 0.0
+    ordinal: int = 1  # the n-th mutant of the module with this scope, kind and description
 
     @property
     def key(self) -> str:
-        return f"{self.module}:{self.line}:{self.kind}:{self.description}"
+        """What the mutant changes and in which function, not the line it is on:
+        `module:scope:kind:description`, with `#n` for the n-th identical change in one scope.
+        A key survives edits elsewhere in the module, so the equivalents listed in
+        docs/parity/mutation.md stay attached to their mutants."""
+        suffix = f"#{self.ordinal}" if self.ordinal > 1 else ""
+        return f"{self.module}:{self.qualname or '<module>'}:{self.kind}:{self.description}{suffix}"
+
+    @property
+    def where(self) -> str:
+        return f"{self.module}:{self.line}"
+
+
+def _number(mutants: list[Mutant]) -> list[Mutant]:
+    """Set each mutant's ordinal among identical changes of its scope (in discovery order)."""
+    seen: dict[tuple[str | None, str, str], int] = {}
+    for m in mutants:
+        same = (m.qualname, m.kind, m.description)
+        seen[same] = m.ordinal = seen.get(same, 0) + 1
+    return mutants
+
+
+def load_state(module: str) -> list[Mutant]:
+    """The mutants of the last run of `module` (build/mutate), keyed as today."""
+    path = _state_path(module)
+    if not path.exists():
+        return []
+    return _number([Mutant(**d) for d in json.loads(path.read_text())])
 
 
 def _short(node: ast.AST) -> str:
@@ -355,8 +382,10 @@ def _is_lambda_inside(node: ast.AST, parents: dict[int, tuple[ast.AST, str, int 
     return False
 
 
-def discover(module: str) -> list[Mutant]:
-    source = (CORE / "arco" / module).read_text()
+def discover(module: str, source: str | None = None) -> list[Mutant]:
+    """The mutants of `module` (a path under core/arco), of its current source by default."""
+    if source is None:
+        source = (CORE / "arco" / module).read_text()
     tree = ast.parse(source)
     skip = _skipped_nodes(tree)
     parents = _parents(tree)
@@ -380,7 +409,7 @@ def discover(module: str) -> list[Mutant]:
                     qualname=qualname,
                 )
             )
-    return out
+    return _number(out)
 
 
 def mutated_tree(m: Mutant) -> ast.Module:
@@ -722,7 +751,7 @@ def _run_child(m: Mutant, tests: list[str], budget: float, killer_file: str, rei
 
 
 def _equivalents() -> dict[str, str]:
-    """`module:line:kind:description` -> reason, from the equivalents list of the doc."""
+    """Mutant key (`module:scope:kind:description`) -> reason, from the doc's equivalents."""
     if not DOC.exists():
         return {}
     out: dict[str, str] = {}
@@ -744,10 +773,9 @@ def summarize(modules: list[str]) -> str:
         "|---|---|---|---|---|---|---|---|",
     ]
     for module in modules:
-        path = _state_path(module)
-        if not path.exists():
+        mutants = load_state(module)
+        if not mutants:
             continue
-        mutants = [Mutant(**d) for d in json.loads(path.read_text())]
         counts: dict[str, int] = {}
         for m in mutants:
             status = "equivalent" if m.status == "survived" and m.key in equivalents else m.status
@@ -785,7 +813,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.list:
         for module in modules:
             for m in discover(module):
-                print(f"{m.key}  [{m.qualname or 'module level'}]")
+                print(f"{m.key}  [line {m.line}]")
         return 0
     os.chdir(ROOT)
     sys.path.insert(0, str(ROOT))
@@ -798,8 +826,8 @@ def main(argv: list[str] | None = None) -> int:
     for module in modules:
         mutants = discover(module)
         previous: dict[str, dict[str, Any]] = {}
-        if args.survivors_only and _state_path(module).exists():
-            previous = {Mutant(**d).key: d for d in json.loads(_state_path(module).read_text())}
+        if args.survivors_only:
+            previous = {m.key: asdict(m) for m in load_state(module)}
         per_test = cov.lines[module]
         kills: dict[str, int] = {}  # tests that killed mutants of this module run first
         started = time.monotonic()
@@ -844,7 +872,7 @@ def main(argv: list[str] | None = None) -> int:
             if m.status == "survived" and m.key in equivalents:
                 m.status = "equivalent"
             if m.status in ("survived", "uncovered", "error"):
-                print(f"  {m.status:9} {m.key}", flush=True)
+                print(f"  {m.status:9} {m.key}  (line {m.line})", flush=True)
         _state_path(module).write_text(json.dumps([asdict(m) for m in mutants], indent=1))
         print(f"{module}: {len(mutants)} mutants in {time.monotonic() - started:.0f}s", flush=True)
     print(summarize(modules))

@@ -352,6 +352,13 @@ def test_all_tasks_succeeding_finish_the_run_exactly_once(w: Writer, p: Projecti
     assert (p.task(IA)["attempt"], p.task(IC)["worker"]) == (1, "w1")
 
 
+def test_the_report_of_the_current_attempt_is_applied(w: Writer, p: Projection) -> None:
+    # The fold report counts it as applied (not superseded): mutation survivor runs.py:989.
+    started_run(w, p)
+    assert p.deliver(w.finished(IA, outcome="FAILURE", error="boom")) == ["applied"]
+    assert p.task(IA)["status"] == "FAILURE"
+
+
 def test_late_report_from_a_newer_attempt_of_a_final_task_changes_nothing(
     w: Writer, p: Projection
 ) -> None:
