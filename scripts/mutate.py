@@ -797,7 +797,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--survivors-only",
         action="store_true",
-        help="rerun only the last survivors and undecided mutants (resumes a run)",
+        help="rerun only the last survivors and undecided mutants, not those the doc lists as "
+        "equivalent (resumes a run)",
     )
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
     parser.add_argument("--summary", action="store_true", help="print the table and stop")
@@ -846,6 +847,11 @@ def main(argv: list[str] | None = None) -> int:
                 m.status, m.killer = old["status"], old.get("killer")
                 if m.killer:
                     kills[m.killer] = kills.get(m.killer, 0) + 1
+                continue
+            if args.survivors_only and m.key in equivalents:
+                # Examined and explained (the doc says why): a survivor would run every
+                # selected test again only to survive again.
+                m.status = "equivalent"
                 continue
             lines = set(range(m.line, m.end_line + 1))
             reimport = m.qualname is None or m.qualname in cov.unpatched[module]
