@@ -795,6 +795,95 @@ class SensorCursorChanged(ResponseModel):
     ledger_object: str | None
 
 
+class AutomationTicksQuery(PageQuery):
+    status: Literal["SUCCESS", "SKIPPED", "FAILURE"] | None = None
+
+
+class AutomationWhyQuery(QueryModel):
+    partition: Annotated[
+        str | None, Field(min_length=1, description="Mark each node's verdict on this partition.")
+    ] = None
+    now: Annotated[
+        Instant | None, Field(description="Evaluate as of this time (default: the clock).")
+    ] = None
+
+
+class AutomationStatus(ResponseModel):
+    name: str
+    status: Literal["RUNNING", "STOPPED"]
+    default_status: Literal["RUNNING", "STOPPED"]
+    status_changed_by: str | None
+    assets_with_conditions: int
+    last_evaluation: str | None
+    last_tick_id: str | None
+    last_tick_status: str | None
+    dry_run: bool
+    max_runs_per_hour: int
+
+
+class AutomationRun(ResponseModel):
+    assets: list[str]
+    partition_key: str | None = None
+    partition_range: tuple[str, str] | None = None
+    tags: dict[str, str] = {}
+
+
+class AutomationTick(ResponseModel):
+    tick_id: str
+    status: str
+    evaluated_at: str | None
+    skip_reason: str | None
+    error: str | None
+    assets_evaluated: int
+    requested: dict[str, int]
+    request_ids: list[str]
+    run_ids: list[str]
+    held: list[AutomationRun]
+    dry_run: bool
+
+
+class AutomationTickPage(ResponseModel):
+    ticks: list[AutomationTick]
+    next_cursor: str | None
+
+
+class ConditionNode(ResponseModel):
+    name: str
+    label: str | None = None
+    true: int
+    candidates: int
+    sample: list[str]
+    key: str | None = None
+    holds: bool | None = None
+    children: list[ConditionNode] = []
+
+
+class RecordedEvaluation(ResponseModel):
+    tick_id: str
+    evaluated_at: str | None
+    requested: dict[str, Any]
+    tree: ConditionNode
+
+
+class AutomationWhy(ResponseModel):
+    asset: str
+    partition: str | None
+    condition: str
+    automation_running: bool
+    evaluated_at: str | None
+    first_evaluation: bool
+    would_request: list[str]
+    would_request_count: int
+    tree: ConditionNode
+    last_recorded: RecordedEvaluation | None
+
+
+class AutomationStatusChanged(ResponseModel):
+    name: str
+    status: str
+    ledger_object: str | None
+
+
 def _range_of(value: object) -> object:
     """The runs table stores a range as `[first, last]`; the API answers `{first, last}`."""
     if isinstance(value, list | tuple) and len(value) == 2:

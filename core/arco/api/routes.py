@@ -18,7 +18,7 @@ from arco.api.contract import Access, NoParams, Req, Route, route
 from arco.api.pagination import decode_cursor, encode_cursor, page_by_name
 from arco.clock import clock_now
 from arco.domain.access import Identity, Role
-from arco.domain.errors import ArcoError, InvalidInput
+from arco.domain.errors import ArcoError, InvalidInput, NotFound
 from arco.services.commands.access import change_access
 from arco.services.commands.backfills import (
     BackfillRequest,
@@ -318,6 +318,82 @@ def get_sensor_ticks(
     return m.SensorTickPage.model_validate(
         {"ticks": page, "next_cursor": encode_cursor({"before": last}) if last else None}
     )
+
+
+# -- declarative automation --
+
+
+def get_automation(
+    ws: Workspace, who: Identity, req: Req[m.WorkspacePath, NoParams, None]
+) -> m.AutomationStatus:
+    """Declarative automation: started or stopped, its gates and last evaluation."""
+    from arco.services.queries.automation import automation_status
+    from arco.services.queries.definitions import current_definitions
+
+    snapshot = ws.snapshot()
+    return m.AutomationStatus.model_validate(
+        automation_status(snapshot, current_definitions(snapshot))
+    )
+
+
+def get_automation_ticks(
+    ws: Workspace, who: Identity, req: Req[m.WorkspacePath, m.AutomationTicksQuery, None]
+) -> m.AutomationTickPage:
+    """Recorded automation evaluations, newest first."""
+    from arco.services.queries.automation import automation_ticks
+
+    position = decode_cursor(req.query.cursor, ("before",))
+    before = position["before"] if position else None
+    if before is not None and not isinstance(before, str):
+        raise InvalidInput(f"invalid cursor {req.query.cursor!r}")
+    page = automation_ticks(ws.snapshot(), req.query.status, req.query.limit + 1, before)
+    more = len(page) > req.query.limit
+    page = page[: req.query.limit]
+    return m.AutomationTickPage.model_validate(
+        {
+            "ticks": page,
+            "next_cursor": encode_cursor({"before": page[-1]["tick_id"]}) if more else None,
+        }
+    )
+
+
+def get_automation_why(
+    ws: Workspace, who: Identity, req: Req[m.AssetPath, m.AutomationWhyQuery, None]
+) -> m.AutomationWhy:
+    """Why an asset is or is not requested: its condition evaluated now, node by node."""
+    from arco.services.queries.automation import why
+    from arco.services.queries.definitions import current_definitions
+
+    snapshot = ws.snapshot()
+    defs = current_definitions(snapshot)
+    if defs is None:
+        raise NotFound("nothing is deployed in this workspace")
+    now = req.query.now or clock_now(ws.clock)
+    result = why(snapshot, defs, req.path.asset, int(now.timestamp() * 1000), req.query.partition)
+    return m.AutomationWhy.model_validate(result)
+
+
+def _automation_status(
+    ws: Workspace, who: Identity, req: Req[m.WorkspacePath, NoParams, m.RequestIdBody], status: str
+) -> tuple[m.AutomationStatusChanged, int]:
+    from arco.services.commands.automation import set_automation_status
+
+    result = set_automation_status(ws, status, _request_id(req.body.request_id, req), who.principal)
+    return m.AutomationStatusChanged.model_validate(result), 202
+
+
+def start_automation(
+    ws: Workspace, who: Identity, req: Req[m.WorkspacePath, NoParams, m.RequestIdBody]
+) -> tuple[m.AutomationStatusChanged, int]:
+    """Start declarative automation (stopped by default, as Dagster's automation sensor)."""
+    return _automation_status(ws, who, req, "RUNNING")
+
+
+def stop_automation(
+    ws: Workspace, who: Identity, req: Req[m.WorkspacePath, NoParams, m.RequestIdBody]
+) -> tuple[m.AutomationStatusChanged, int]:
+    """Stop declarative automation."""
+    return _automation_status(ws, who, req, "STOPPED")
 
 
 def _sensor_status(
@@ -678,6 +754,20 @@ def route_table() -> list[Route]:
         r(
             "POST", f"{WS}/schedules/{{schedule}}/stop", OPERATOR, stop_schedule,
             status=202, idempotency_header=True, tag="schedules",
+        ),
+        r("GET", f"{WS}/automation", VIEWER, get_automation, tag="automation"),
+        r("GET", f"{WS}/automation/ticks", VIEWER, get_automation_ticks, tag="automation"),
+        r(
+            "GET", f"{WS}/assets/{{asset}}/automation", VIEWER, get_automation_why,
+            tag="automation",
+        ),
+        r(
+            "POST", f"{WS}/automation/start", OPERATOR, start_automation,
+            status=202, idempotency_header=True, tag="automation",
+        ),
+        r(
+            "POST", f"{WS}/automation/stop", OPERATOR, stop_automation,
+            status=202, idempotency_header=True, tag="automation",
         ),
         r("GET", f"{WS}/sensors", VIEWER, get_sensors, tag="sensors"),
         r("GET", f"{WS}/sensors/{{sensor}}/ticks", VIEWER, get_sensor_ticks, tag="sensors"),

@@ -71,6 +71,8 @@ def cli(ctx: click.Context, store: str, workspace: str, lookback_ms: int, at: st
       arco observe ASSET --data-version V         a source's observed data version
       arco schedules [ticks|start|stop]           schedules and their tick history
       arco sensors [ticks|start|stop|cursor]      sensors, their ticks and cursors
+      arco automation [ticks|why ASSET|start|stop] declarative automation (conditions)
+    arco automation [ticks|why ASSET|start|stop] declarative automation (automation_condition)
       arco tick --now TIME                        run the timer once as of a time
 
     \b
@@ -465,6 +467,7 @@ from arco.cli import (  # noqa: E402  (registers deploy, run, ...)
     access,
     automation,
     backfills,
+    conditions,
     quarantine,
     reconcile,
     runs,
@@ -477,6 +480,7 @@ access.register(cli)
 quarantine.register(cli)
 automation.register(cli)
 sensors.register(cli)
+conditions.register(cli)
 runs.register(cli)
 backfills.register(cli)
 staleness.register(cli)

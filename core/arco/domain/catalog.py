@@ -9,6 +9,7 @@ from functools import cache
 
 from arco.domain import (
     access,
+    automation,
     backfills,
     deployments,
     dynamic_partitions,
@@ -33,6 +34,7 @@ INSTALLERS = (
     sensors.install,
     backfills.install,
     reconciliation.install,
+    automation.install,
 )
 
 

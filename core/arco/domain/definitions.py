@@ -21,6 +21,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Any, Literal, cast
 
+from arco.domain.automation_conditions import AutomationCondition
 from arco.domain.canonical import canonical_json, sha256_hex
 from arco.domain.cron import CronSchedule, validate_timezone
 from arco.domain.errors import InvalidInput, NotFound
@@ -406,6 +407,9 @@ class AssetNode:
     # Dagster's op name when it is not the key with `__` between segments: the function's name
     # for assets prefixed by load_assets_from_modules, a multi-asset's name for its assets.
     op: str | None = None
+    # When the timer's automation evaluation requests the asset (Dagster's declarative
+    # automation); None: never.
+    automation_condition: AutomationCondition | None = None
 
     def __post_init__(self) -> None:
         validate_asset_key(self.key)
@@ -471,6 +475,14 @@ class AssetNode:
                 canonical_json(dict(self.config_schema))
             except (TypeError, ValueError) as exc:
                 raise InvalidInput(f"{owner}: config_schema must be JSON: {exc}") from None
+        if self.automation_condition is not None:
+            if not isinstance(self.automation_condition, AutomationCondition):
+                raise InvalidInput(f"{owner}: automation_condition must be an AutomationCondition")
+            if self.reconcile:
+                raise InvalidInput(
+                    f"{owner} has both reconcile=True and an automation_condition: choose one "
+                    "(the reconciliation plan and declarative automation would both request it)"
+                )
         if self.compute is not None and (
             not isinstance(self.compute, str) or not _COMPUTE.match(self.compute)
         ):
@@ -506,6 +518,11 @@ class AssetNode:
             ),
             **({"checks": [c.to_json() for c in self.checks]} if self.checks else {}),
             **({"op": self.op} if self.op is not None else {}),
+            **(
+                {"automation_condition": self.automation_condition.to_json()}
+                if self.automation_condition is not None
+                else {}
+            ),
         }
 
     @classmethod
@@ -532,6 +549,7 @@ class AssetNode:
         partitions = reader.get_optional("partitions", dict)
         freshness = reader.get_optional("freshness", dict)
         retry = reader.get_optional("retry_policy", dict)
+        condition = reader.get_optional("automation_condition", dict)
         return cls(
             key=key,
             deps=tuple(deps),
@@ -550,6 +568,11 @@ class AssetNode:
             config_schema=reader.get_optional("config_schema", dict),
             op=reader.get_optional("op", str),
             checks=tuple(CheckNode.from_json(c) for c in reader.get_optional("checks", list) or []),
+            automation_condition=_load(
+                AutomationCondition.from_json, condition, f"asset {key!r} automation_condition"
+            )
+            if condition is not None
+            else None,
         )
 
 

@@ -131,9 +131,16 @@ def automation_run_id(workspace: str, row: Row) -> tuple[str, str]:
     source, name = row["source"], row["source_name"]
     scope = sensor_scope(name) if source == "sensor" else schedule_scope(name, row["tick_ms"])
     run_key = row.get("run_key")
-    if run_key is None:
+    if run_key is None or source == "automation":
         return scope, keyed_run_id(workspace, KEYLESS_SCOPE, row["request_id"])
     return scope, keyed_run_id(workspace, scope, run_key)
+
+
+def _range_of(tags: Mapping[str, str]) -> tuple[str, str] | None:
+    """A partition range asked for with Dagster's range tags (under Arco's prefix)."""
+    start = tags.get("arco/asset_partition_range_start")
+    end = tags.get("arco/asset_partition_range_end")
+    return None if start is None or end is None else (start, end)
 
 
 def automation_requests_to_events(
@@ -152,7 +159,7 @@ def automation_requests_to_events(
     events: list[NewEvent] = []
     for row in sorted(requests, key=lambda r: str(r["request_id"])):
         source = row.get("source")
-        if row.get("status") != "REQUESTED" or source not in ("schedule", "sensor"):
+        if row.get("status") != "REQUESTED" or source not in ("schedule", "sensor", "automation"):
             continue
         run_key = row["run_key"]
         scope, run_id = automation_run_id(workspace, row)
@@ -161,13 +168,14 @@ def automation_requests_to_events(
         tags = dict(json.loads(row["tags"] or "{}"))
         selection = list(json.loads(row["asset_selection"] or "[]"))
         partition = row.get("partition_key")
+        partition_range = _range_of(tags)
         run_config = json.loads(row.get("run_config") or "null")
         try:
             prepared = prepare_run(
                 defs,
                 selection,
                 partition,
-                None,
+                partition_range,
                 tags,
                 now,
                 default_retry,
@@ -196,10 +204,11 @@ def automation_requests_to_events(
             source=source,
             selection=" or ".join(f'key:"{k}"' for k in selection),
             partition=partition,
+            partition_range=partition_range,
             tags={
                 **defs.job_run_tags(source, row["source_name"]),
                 **tags,
-                **system_tags(partition, None),
+                **system_tags(partition, partition_range),
                 **_source_tags(row),
             },
             request_id=row["request_id"],
@@ -216,5 +225,13 @@ def automation_requests_to_events(
 
 
 def _source_tags(row: Row) -> dict[str, str]:
-    """Dagster's `dagster/sensor_name`, under Arco's prefix (schedule ticks tag their own)."""
-    return {"arco/sensor_name": row["source_name"]} if row["source"] == "sensor" else {}
+    """Dagster's `dagster/sensor_name` and automation tags, under Arco's prefix (schedule ticks
+    tag their own)."""
+    if row["source"] == "sensor":
+        return {"arco/sensor_name": row["source_name"]}
+    if row["source"] == "automation":
+        return {
+            "arco/from_automation_condition": "true",
+            "arco/asset_evaluation_id": str(row["request_id"]).split(":")[1],
+        }
+    return {}

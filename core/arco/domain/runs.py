@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from arco.domain import sensors
+from arco.domain import automation, sensors
 from arco.domain.fold import FoldContext
 from arco.domain.registry import EventType, Outcome, Registry
 from arco.domain.run_plan import RunPlan
@@ -610,6 +610,8 @@ def _link_request(ctx: FoldContext, request_id: str, run_id: str) -> None:
     ctx.put(RUN_REQUESTS.name, request)
     if request.get("source") == "sensor":
         sensors.link_run(ctx, request_id, run_id)
+    elif request.get("source") == "automation":
+        automation.link_run(ctx, request_id, run_id)
     elif request.get("source") == "schedule":
         tick = _copy(ctx.get(SCHEDULE_TICKS.name, request["source_name"], request["tick_ms"]))
         if tick is not None:
@@ -657,6 +659,8 @@ def _fail_tick(ctx: FoldContext, request: Row, error: str) -> None:
     (as Dagster fails a tick whose run request is invalid): never a SUCCESS with no run."""
     if request.get("source") == "sensor":
         sensors.fail_request(ctx, request["request_id"], error)
+    elif request.get("source") == "automation":
+        automation.fail_request(ctx, request["request_id"], error)
     elif request.get("source") == "schedule":
         tick = _copy(ctx.get(SCHEDULE_TICKS.name, request["source_name"], request["tick_ms"]))
         if tick is not None:

@@ -50,6 +50,18 @@ SETTINGS: dict[str, SettingSpec] = {
             "Rate limit for runs launched by reconciliation.",
         ),
         SettingSpec(
+            "automation.dry_run",
+            bool,
+            False,
+            "Record the runs declarative automation would request instead of requesting them.",
+        ),
+        SettingSpec(
+            "automation.max_runs_per_hour",
+            int,
+            1000,
+            "Rate limit for runs requested by declarative automation (0: no limit).",
+        ),
+        SettingSpec(
             "gc.enabled",
             bool,
             False,

@@ -13,6 +13,7 @@ This package is import-light on purpose: user code imports it, and so does the w
 
 from __future__ import annotations
 
+from arco.domain.automation_conditions import AutomationCondition
 from arco.domain.definitions import FreshnessPolicy, RetryPolicy
 from arco.domain.partitions.time_window import TimeWindow
 from arco.sdk.assets import (
@@ -143,6 +144,7 @@ __all__ = [
     "AssetSelection",
     "AssetSpec",
     "AssetsDefinition",
+    "AutomationCondition",
     "CatchUp",
     "Config",
     "ConfigurableIOManager",

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, overload
 
+from arco.domain.automation_conditions import AutomationCondition
 from arco.domain.definitions import (
     AssetDepNode,
     AssetNode,
@@ -193,6 +194,7 @@ def _build_node(
     retry_policy: RetryPolicy | None = None,
     metadata: Mapping[str, Any] | None = None,
     config_schema: Mapping[str, Any] | None = None,
+    automation_condition: AutomationCondition | None = None,
 ) -> AssetNode:
     owner = f"asset {key.to_user_string()!r}"
     return AssetNode(
@@ -211,6 +213,7 @@ def _build_node(
         retry_policy=retry_policy,
         metadata=dict(metadata or {}),
         config_schema=config_schema,
+        automation_condition=automation_condition,
     )
 
 
@@ -232,6 +235,7 @@ class AssetSpec:
         freshness_policy: FreshnessPolicy | None = None,
         reconcile: bool = False,
         metadata: Mapping[str, Any] | None = None,
+        automation_condition: AutomationCondition | None = None,
     ) -> None:
         self.key = _coerce_key(key, "AssetSpec")
         owner = f"asset {self.key.to_user_string()!r}"
@@ -251,6 +255,7 @@ class AssetSpec:
             reconcile=reconcile,
             compute=None,
             metadata=normalise_metadata(metadata, owner),
+            automation_condition=automation_condition,
         )
 
     def __repr__(self) -> str:
@@ -400,6 +405,7 @@ def asset(
     freshness_policy: FreshnessPolicy | None = None,
     reconcile: bool = False,
     retry_policy: RetryPolicy | None = None,
+    automation_condition: AutomationCondition | None = None,
     metadata: Mapping[str, Any] | None = None,
     required_resource_keys: Iterable[str] | None = None,
     io_manager_key: str | None = None,
@@ -426,6 +432,7 @@ def asset(
     freshness_policy: FreshnessPolicy | None = None,
     reconcile: bool = False,
     retry_policy: RetryPolicy | None = None,
+    automation_condition: AutomationCondition | None = None,
     metadata: Mapping[str, Any] | None = None,
     required_resource_keys: Iterable[str] | None = None,
     io_manager_key: str | None = None,
@@ -437,7 +444,8 @@ def asset(
     elsewhere, or its annotation makes it a resource (`ConfigurableResource`, `ResourceParam`);
     `deps` adds upstreams that are not inputs. `AssetDep(..., partition_mapping=)`
     and `AssetIn(partition_mapping=)` choose a non-default partition mapping. `reconcile=True`
-    opts the asset in to automatic reconciliation.
+    opts the asset in to automatic reconciliation; `automation_condition=` (such as
+    `AutomationCondition.eager()`) lets the timer request it when the condition holds.
     """
 
     def decorate(function: Callable[..., Any]) -> AssetsDefinition:
@@ -469,6 +477,7 @@ def asset(
             retry_policy=retry_policy,
             metadata=normalise_metadata(metadata, owner),
             config_schema=_config_schema(function, owner),
+            automation_condition=automation_condition,
         )
         if isinstance(required_resource_keys, str):
             raise InvalidInput(f"{owner}: required_resource_keys is a set of names, not a string")

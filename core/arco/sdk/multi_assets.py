@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from arco.domain.automation_conditions import AutomationCondition
 from arco.domain.definitions import RetryPolicy
 from arco.domain.errors import InvalidInput
 from arco.domain.partitions import PartitionsDefinition
@@ -59,6 +60,7 @@ class AssetOut:
     kinds: Iterable[str] | None = None
     io_manager_key: str | None = None
     is_required: bool = True
+    automation_condition: AutomationCondition | None = None
 
 
 class MultiAssetsDefinition:
@@ -176,6 +178,7 @@ def _declared(
             "kinds": spec.kinds,
             "description": spec.description,
             "metadata": normalise_metadata(spec.metadata, f"{owner} out {output_name!r}"),
+            "automation_condition": spec.automation_condition,
         }
         out.append((output_name, (key, settings, spec.io_manager_key)))
     for asset_spec in specs or ():
@@ -193,6 +196,7 @@ def _declared(
             "kinds": node.kinds,
             "description": node.description,
             "metadata": dict(node.metadata),
+            "automation_condition": node.automation_condition,
         }
         key = asset_spec.key
         out.append((key.to_user_string().replace("/", "__"), (key, settings, None)))

@@ -58,6 +58,7 @@ class TimerResult:
     ticks: dict[str, int] = field(default_factory=dict)
     sensors_evaluated: int = 0
     sensor_ticks: int = 0
+    automation_evaluations: int = 0
     backfill_chunks_planned: int = 0
     backfill_chunks_finished: int = 0
     backfill_runs_requested: int = 0
@@ -109,6 +110,7 @@ class TimerResult:
             "sensors_evaluated": self.sensors_evaluated,
             "sensor_ticks": self.sensor_ticks,
             "sensor_dispatch": self.sensor_dispatch.as_dict(),
+            "automation_evaluations": self.automation_evaluations,
             "backfill_chunks_planned": self.backfill_chunks_planned,
             "backfill_chunks_finished": self.backfill_chunks_finished,
             "backfill_runs_requested": self.backfill_runs_requested,
@@ -226,6 +228,22 @@ def sensors_step(call: TimerCall, defs: DefinitionsSnapshot) -> None:
         call.catch_up()
 
 
+def automation_step(call: TimerCall, defs: DefinitionsSnapshot) -> None:
+    """Declarative automation, when started: evaluate the assets' conditions and request the
+    runs they ask for (the requests step, next, turns them into runs)."""
+    from arco.domain.automation_controller import evaluate_conditions
+    from arco.services.queries.automation import automation_inputs
+
+    view = call.view()
+    inputs = automation_inputs(view, defs, call.now_ms)
+    if inputs is None:
+        return
+    events = evaluate_conditions(defs, inputs, call.now_ms, lookback_ms=call.ws.lookback_ms)
+    call.result.automation_evaluations = len(events)
+    if events:
+        call.append(events)
+
+
 def requests_step(call: TimerCall, defs: DefinitionsSnapshot) -> None:
     """Open run requests of schedules and sensors become runs (or FAILED, with the reason)."""
     view = call.view()
@@ -307,6 +325,7 @@ def runs_step(call: TimerCall, defs: DefinitionsSnapshot | None) -> None:
 AUTOMATION_STEPS: tuple[tuple[str, Step], ...] = (
     ("schedules", schedules_step),
     ("sensors", sensors_step),
+    ("automation", automation_step),
     ("requests", requests_step),
     ("backfills", backfills_step),
     ("reconciliation", reconciliation_step),

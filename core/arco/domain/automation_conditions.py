@@ -1,0 +1,464 @@
+"""Declarative automation conditions: Dagster's `AutomationCondition` as a pure, frozen tree.
+
+An asset's condition says when the timer should request it. It is built from Dagster's
+operands (`missing()`, `newly_updated()`, `cron_tick_passed(...)`...) and operators (`&`, `|`,
+`~`, `.since()`, `.newly_true()`, `any_deps_match(...)`...), or from the composites
+`eager()`, `on_cron(...)` and `on_missing()`, whose structure is Dagster 1.13's, node for node.
+
+The tree compiles to canonical JSON in the definitions snapshot (`to_json` / `from_json`) and
+is evaluated by `automation_evaluation`. Nodes that remember something between evaluations
+(`since`, `newly_true`, `code_version_changed`) are named by `memory_ids`: a hash of the node's
+own structure and an occurrence number, never of labels or of its position, so an edit that
+wraps, reorders or relabels a condition keeps its memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from arco.domain.cron import CronSchedule, validate_timezone
+from arco.domain.errors import InvalidInput
+
+__all__ = ["OPERANDS", "STATEFUL", "AutomationCondition", "Path", "memory_ids"]
+
+# Leaves: facts about one asset (or one dependency, inside `any_deps_match`).
+OPERANDS = frozenset(
+    {
+        "missing",
+        "run_in_progress",
+        "backfill_in_progress",
+        "execution_failed",
+        "newly_updated",
+        "newly_requested",
+        "will_be_requested",
+        "initial_evaluation",
+        "in_latest_time_window",
+        "cron_tick_passed",
+        "code_version_changed",
+        "executed_with_root_target",
+    }
+)
+_OPERATORS = frozenset({"and", "or", "not", "since", "newly_true", "any_deps", "all_deps"})
+# Nodes whose result depends on their own previous result.
+STATEFUL = frozenset({"since", "newly_true", "code_version_changed"})
+_MAX_DEPTH = 64
+_MAX_NODES = 2_000
+_MAX_LABEL = 200
+_FIELDS = ("label", "cron", "timezone", "lookback_seconds", "allow_selection", "ignore_selection")
+
+
+def _selection_text(selection: object, what: str) -> str:
+    """A selection as Arco's selection string: a string, a domain `Selection`, or the SDK's
+    `AssetSelection` (anything whose `selection` attribute is one)."""
+    from arco.domain.selection import Selection, parse_selection  # imports definitions
+
+    inner = getattr(selection, "selection", selection)
+    if isinstance(inner, Selection):
+        return str(inner)
+    if isinstance(inner, str):
+        return str(parse_selection(inner))
+    raise InvalidInput(f"{what} takes an asset selection, not {type(selection).__name__}")
+
+
+@dataclass(frozen=True)
+class AutomationCondition:
+    """One node of a condition tree. Build trees with the static constructors and operators
+    (`AutomationCondition.eager()`, `a & b`, `~a`, `a.since(b)`), as in Dagster."""
+
+    kind: str
+    operands: tuple[AutomationCondition, ...] = ()
+    label: str | None = None
+    cron: str | None = None
+    timezone: str | None = None
+    lookback_seconds: float | None = None
+    allow_selection: str | None = None
+    ignore_selection: str | None = None
+    _depth: int = field(default=1, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.kind not in OPERANDS and self.kind not in _OPERATORS:
+            raise InvalidInput(f"unknown automation condition {self.kind!r}")
+        if not all(isinstance(o, AutomationCondition) for o in self.operands):
+            raise InvalidInput(
+                f"automation condition {self.kind!r}: operands must be AutomationConditions"
+            )
+        expected = {"not": 1, "newly_true": 1, "any_deps": 1, "all_deps": 1, "since": 2}
+        if self.kind in expected and len(self.operands) != expected[self.kind]:
+            raise InvalidInput(
+                f"automation condition {self.kind!r} takes {expected[self.kind]} operand(s)"
+            )
+        if self.kind in ("and", "or") and not self.operands:
+            raise InvalidInput(f"automation condition {self.kind!r} needs operands")
+        if self.kind in OPERANDS and self.operands:
+            raise InvalidInput(f"automation condition {self.kind!r} takes no operands")
+        if self.label is not None and (
+            not isinstance(self.label, str) or not self.label or len(self.label) > _MAX_LABEL
+        ):
+            raise InvalidInput(f"an automation condition label must be 1-{_MAX_LABEL} characters")
+        if self.kind == "cron_tick_passed":
+            if not isinstance(self.cron, str):
+                raise InvalidInput("cron_tick_passed needs a cron string")
+            CronSchedule.parse(self.cron)
+            validate_timezone(self.timezone or "UTC")
+        elif self.cron is not None or self.timezone is not None:
+            raise InvalidInput(f"automation condition {self.kind!r} takes no cron schedule")
+        if self.lookback_seconds is not None and (
+            self.kind != "in_latest_time_window"
+            or isinstance(self.lookback_seconds, bool)
+            or not isinstance(self.lookback_seconds, int | float)
+            or self.lookback_seconds <= 0
+        ):
+            raise InvalidInput("in_latest_time_window's lookback must be a positive duration")
+        if (
+            self.allow_selection is not None or self.ignore_selection is not None
+        ) and self.kind not in (
+            "any_deps",
+            "all_deps",
+        ):
+            raise InvalidInput("only dependency conditions hold allow/ignore selections")
+        depth = 1 + max((o._depth for o in self.operands), default=0)
+        if depth > _MAX_DEPTH:
+            raise InvalidInput(f"an automation condition is nested deeper than {_MAX_DEPTH}")
+        object.__setattr__(self, "_depth", depth)
+
+    # -- operands (Dagster's names) -----------------------------------------------------------
+
+    @staticmethod
+    def missing() -> AutomationCondition:
+        """The partition has never been materialized."""
+        return AutomationCondition("missing")
+
+    @staticmethod
+    def run_in_progress() -> AutomationCondition:
+        """A run that targets the partition has not finished (queued runs included)."""
+        return AutomationCondition("run_in_progress")
+
+    @staticmethod
+    def backfill_in_progress() -> AutomationCondition:
+        """An unfinished backfill targets the partition and has not materialized it yet."""
+        return AutomationCondition("backfill_in_progress")
+
+    @staticmethod
+    def in_progress() -> AutomationCondition:
+        """A run or a backfill is in progress for the partition."""
+        return (
+            AutomationCondition.run_in_progress() | AutomationCondition.backfill_in_progress()
+        ).with_label("in_progress")
+
+    @staticmethod
+    def execution_failed() -> AutomationCondition:
+        """The latest run that targeted the partition failed."""
+        return AutomationCondition("execution_failed")
+
+    @staticmethod
+    def newly_updated() -> AutomationCondition:
+        """Materialized since the previous evaluation (false on the first one)."""
+        return AutomationCondition("newly_updated")
+
+    @staticmethod
+    def newly_requested() -> AutomationCondition:
+        """Requested by the previous evaluation."""
+        return AutomationCondition("newly_requested")
+
+    @staticmethod
+    def will_be_requested() -> AutomationCondition:
+        """Requested by this evaluation, in a run that can also run the asset evaluated."""
+        return AutomationCondition("will_be_requested")
+
+    @staticmethod
+    def initial_evaluation() -> AutomationCondition:
+        """The first evaluation of the asset, or the first since its partitions changed."""
+        return AutomationCondition("initial_evaluation")
+
+    @staticmethod
+    def in_latest_time_window(lookback_delta: Any = None) -> AutomationCondition:
+        """In the latest complete time window (every partition of other assets); with a
+        lookback (a `timedelta` or seconds), in the windows ending within it."""
+        seconds = None
+        if lookback_delta is not None:
+            total = getattr(lookback_delta, "total_seconds", None)
+            seconds = total() if callable(total) else lookback_delta
+        return AutomationCondition("in_latest_time_window", lookback_seconds=seconds)
+
+    @staticmethod
+    def cron_tick_passed(cron_schedule: str, cron_timezone: str = "UTC") -> AutomationCondition:
+        """A tick of the cron schedule passed since the previous evaluation."""
+        return AutomationCondition("cron_tick_passed", cron=cron_schedule, timezone=cron_timezone)
+
+    @staticmethod
+    def code_version_changed() -> AutomationCondition:
+        """The asset's code version changed since the previous evaluation."""
+        return AutomationCondition("code_version_changed")
+
+    @staticmethod
+    def executed_with_root_target() -> AutomationCondition:
+        """The latest materialization came from a run that also targeted the asset evaluated."""
+        return AutomationCondition("executed_with_root_target")
+
+    # -- dependency operators ------------------------------------------------------------------
+
+    @staticmethod
+    def any_deps_match(condition: AutomationCondition) -> AutomationCondition:
+        """True for a partition if the condition holds for a mapped partition of any dependency."""
+        return AutomationCondition("any_deps", (condition,))
+
+    @staticmethod
+    def all_deps_match(condition: AutomationCondition) -> AutomationCondition:
+        """True for a partition if, for every dependency, the condition holds for one of its
+        mapped partitions (always true without dependencies)."""
+        return AutomationCondition("all_deps", (condition,))
+
+    @staticmethod
+    def newly_missing() -> AutomationCondition:
+        return AutomationCondition.missing().newly_true().with_label("newly_missing")
+
+    @staticmethod
+    def any_deps_updated() -> AutomationCondition:
+        a = AutomationCondition
+        updated = (a.newly_updated() & ~a.executed_with_root_target()).with_label(
+            "newly_updated_without_root"
+        )
+        return a.any_deps_match(updated | a.will_be_requested()).with_label("any_deps_updated")
+
+    @staticmethod
+    def any_deps_missing() -> AutomationCondition:
+        a = AutomationCondition
+        return a.any_deps_match(a.missing() & ~a.will_be_requested()).with_label("any_deps_missing")
+
+    @staticmethod
+    def any_deps_in_progress() -> AutomationCondition:
+        a = AutomationCondition
+        return a.any_deps_match(a.in_progress()).with_label("any_deps_in_progress")
+
+    @staticmethod
+    def all_deps_updated_since_cron(
+        cron_schedule: str, cron_timezone: str = "UTC"
+    ) -> AutomationCondition:
+        a = AutomationCondition
+        since_tick = a.newly_updated().since(a.cron_tick_passed(cron_schedule, cron_timezone))
+        return a.all_deps_match(since_tick | a.will_be_requested()).with_label(
+            f"all_deps_updated_since_cron({cron_schedule}, {cron_timezone})"
+        )
+
+    # -- composites ----------------------------------------------------------------------------
+
+    @staticmethod
+    def eager() -> AutomationCondition:
+        """Request the latest partition when a dependency updates or it goes missing, unless
+        a dependency is missing or in progress, or the asset itself is in progress."""
+        a = AutomationCondition
+        return (
+            a.in_latest_time_window()
+            & (a.newly_missing() | a.any_deps_updated()).since_last_handled()
+            & ~a.any_deps_missing()
+            & ~a.any_deps_in_progress()
+            & ~a.in_progress()
+        ).with_label("eager")
+
+    @staticmethod
+    def on_cron(cron_schedule: str, cron_timezone: str = "UTC") -> AutomationCondition:
+        """Request the latest partition once per cron tick, after every dependency updated
+        since that tick."""
+        a = AutomationCondition
+        return (
+            a.in_latest_time_window()
+            & a.cron_tick_passed(cron_schedule, cron_timezone).since_last_handled()
+            & a.all_deps_updated_since_cron(cron_schedule, cron_timezone)
+        ).with_label(f"on_cron({cron_schedule}, {cron_timezone})")
+
+    @staticmethod
+    def on_missing() -> AutomationCondition:
+        """Request a partition once when it becomes missing, when no dependency is missing."""
+        a = AutomationCondition
+        return (
+            a.in_latest_time_window()
+            & a.missing().newly_true().since_last_handled().with_label("missing_since_last_handled")
+            & ~a.any_deps_missing()
+        ).with_label("on_missing")
+
+    # -- operators -----------------------------------------------------------------------------
+
+    def _flat(self, kind: str) -> tuple[AutomationCondition, ...]:
+        # Dagster flattens `a & b & c` into one AND, unless a part carries a label.
+        return self.operands if self.kind == kind and self.label is None else (self,)
+
+    def __and__(self, other: AutomationCondition) -> AutomationCondition:
+        _check_condition(other, "&")
+        return AutomationCondition("and", (*self._flat("and"), *other._flat("and")))
+
+    def __or__(self, other: AutomationCondition) -> AutomationCondition:
+        _check_condition(other, "|")
+        return AutomationCondition("or", (*self._flat("or"), *other._flat("or")))
+
+    def __invert__(self) -> AutomationCondition:
+        return AutomationCondition("not", (self,))
+
+    def since(self, reset_condition: AutomationCondition) -> AutomationCondition:
+        """True from when this condition is true until `reset_condition` is (a reset and a
+        trigger at the same evaluation: the later one in time wins, a tie the reset)."""
+        _check_condition(reset_condition, "since")
+        return AutomationCondition("since", (self, reset_condition))
+
+    def newly_true(self) -> AutomationCondition:
+        """True where this condition is true now and was not at the previous evaluation."""
+        return AutomationCondition("newly_true", (self,))
+
+    def since_last_handled(self) -> AutomationCondition:
+        a = AutomationCondition
+        handled = (a.newly_requested() | a.newly_updated() | a.initial_evaluation()).with_label(
+            "handled"
+        )
+        return self.since(handled)
+
+    def with_label(self, label: str | None) -> AutomationCondition:
+        return replace(self, label=label)
+
+    def without(self, condition: AutomationCondition) -> AutomationCondition:
+        """This AND without the operand equal to `condition` (labels count), keeping its
+        label: `eager().without(~AutomationCondition.any_deps_missing())`."""
+        if self.kind != "and":
+            raise InvalidInput("without() applies to a condition built with &")
+        kept = tuple(o for o in self.operands if o != condition)
+        if len(kept) == len(self.operands):
+            raise InvalidInput(f"without(): {condition.describe()} is not an operand of this AND")
+        if len(kept) < 2:
+            raise InvalidInput("without() must leave at least two operands")
+        return replace(self, operands=kept)
+
+    def allow(self, selection: object) -> AutomationCondition:
+        """Only look at the dependencies in `selection` (pushed into every dependency
+        condition below this one)."""
+        return self._selecting("allow", _selection_text(selection, "allow()"))
+
+    def ignore(self, selection: object) -> AutomationCondition:
+        """Do not look at the dependencies in `selection`."""
+        return self._selecting("ignore", _selection_text(selection, "ignore()"))
+
+    def _selecting(self, which: str, text: str) -> AutomationCondition:
+        if self.kind in ("any_deps", "all_deps"):
+            current = getattr(self, f"{which}_selection")
+            joined = text if current is None else f"({current}) or ({text})"
+            if which == "allow":
+                return replace(self, allow_selection=joined)
+            return replace(self, ignore_selection=joined)
+        if self.kind in OPERANDS:
+            raise InvalidInput(f"{which}() applies to conditions on dependencies")
+        return replace(self, operands=tuple(_push(o, which, text) for o in self.operands))
+
+    # -- reading -------------------------------------------------------------------------------
+
+    @property
+    def name(self) -> str:
+        """The node's name without its label, with its parameters (Dagster's `name`)."""
+        if self.kind == "cron_tick_passed":
+            return f"cron_tick_passed({self.cron}, {self.timezone or 'UTC'})"
+        if self.kind == "in_latest_time_window" and self.lookback_seconds is not None:
+            return f"in_latest_time_window({self.lookback_seconds:g}s)"
+        if self.kind in ("any_deps", "all_deps"):
+            parts = [f"allow {self.allow_selection}"] if self.allow_selection else []
+            parts += [f"ignore {self.ignore_selection}"] if self.ignore_selection else []
+            return f"{self.kind}_match" + (f" ({'; '.join(parts)})" if parts else "")
+        return {"and": "AND", "or": "OR", "not": "NOT", "since": "SINCE"}.get(self.kind, self.kind)
+
+    def describe(self) -> str:
+        """A one-line rendering: the label, or the expression."""
+        if self.label:
+            return self.label
+        if self.kind in ("and", "or"):
+            joiner = " & " if self.kind == "and" else " | "
+            return "(" + joiner.join(o.describe() for o in self.operands) + ")"
+        if self.kind == "not":
+            return "~" + self.operands[0].describe()
+        if self.kind == "since":
+            return f"{self.operands[0].describe()}.since({self.operands[1].describe()})"
+        if self.kind == "newly_true":
+            return f"{self.operands[0].describe()}.newly_true()"
+        if self.kind in ("any_deps", "all_deps"):
+            return f"{self.name}({self.operands[0].describe()})"
+        return self.name + ("()" if "(" not in self.name else "")
+
+    def walk(self) -> Iterator[AutomationCondition]:
+        """Every node, depth first, this one first."""
+        yield self
+        for operand in self.operands:
+            yield from operand.walk()
+
+    def uses(self, kind: str) -> bool:
+        return any(node.kind == kind for node in self.walk())
+
+    # -- snapshot ------------------------------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"kind": self.kind}
+        if self.operands:
+            out["operands"] = [o.to_json() for o in self.operands]
+        for name in _FIELDS:
+            value = getattr(self, name)
+            if value is not None:
+                out[name] = value
+        return out
+
+    @classmethod
+    def from_json(cls, data: Any, _count: list[int] | None = None) -> AutomationCondition:
+        count = [0] if _count is None else _count
+        count[0] += 1
+        if count[0] > _MAX_NODES:
+            raise InvalidInput(f"an automation condition has more than {_MAX_NODES} nodes")
+        if not isinstance(data, dict) or not isinstance(data.get("kind"), str):
+            raise InvalidInput(f"an automation condition must be an object with a kind: {data!r}")
+        unknown = set(data) - {"kind", "operands", *_FIELDS}
+        if unknown:
+            raise InvalidInput(f"automation condition: unknown fields {sorted(unknown)}")
+        operands = data.get("operands", [])
+        if not isinstance(operands, list):
+            raise InvalidInput("automation condition operands must be a list")
+        return cls(
+            kind=data["kind"],
+            operands=tuple(cls.from_json(o, count) for o in operands),
+            **{name: data.get(name) for name in _FIELDS},
+        )
+
+
+def _check_condition(value: object, what: str) -> None:
+    if not isinstance(value, AutomationCondition):
+        raise InvalidInput(f"{what} combines AutomationConditions, not {type(value).__name__}")
+
+
+def _push(node: AutomationCondition, which: str, text: str) -> AutomationCondition:
+    if node.kind in OPERANDS:
+        return node
+    return node._selecting(which, text)
+
+
+def _structure(node: AutomationCondition) -> str:
+    """The node's structure without labels: what its memory depends on."""
+    if not node.operands:
+        return node.name
+    return f"{node.name}[{','.join(_structure(o) for o in node.operands)}]"
+
+
+Path = tuple[int, ...]
+"""A node's place in its tree: the operand indexes from the root (the root is `()`)."""
+
+
+def memory_ids(condition: AutomationCondition) -> dict[Path, str]:
+    """Path -> memory id for every stateful node of the tree. The id hashes the node's
+    structure (labels left out) and its occurrence among identical nodes, depth first: editing
+    other parts of the tree, wrapping it or relabelling it keeps a node's memory."""
+    seen: dict[str, int] = {}
+    out: dict[Path, str] = {}
+
+    def visit(node: AutomationCondition, path: Path) -> None:
+        if node.kind in STATEFUL:
+            structure = _structure(node)
+            seen[structure] = seen.get(structure, 0) + 1
+            text = f"{structure}#{seen[structure]}"
+            out[path] = hashlib.sha256(text.encode()).hexdigest()[:16]
+        for index, operand in enumerate(node.operands):
+            visit(operand, (*path, index))
+
+    visit(condition, ())
+    return out

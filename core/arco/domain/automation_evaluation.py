@@ -1,0 +1,598 @@
+"""Evaluating automation conditions: which partitions of which assets to request now.
+
+Pure: the facts (materializations, runs in progress, failures), the memory of the previous
+evaluation and the time come in; the requested partitions, each node's result (for `arco
+automation why`) and the new memory go out. The semantics are Dagster 1.13's, operator by
+operator:
+
+- a condition is evaluated per asset over a *candidate* set of partitions (every partition that
+  exists now); `&` narrows the candidate operand by operand, `|` gives each operand the same
+  one, `~` is the candidate minus its operand;
+- `since` and `newly_true` look at the whole asset whatever the candidate, and remember their
+  result (or their operand's) from one evaluation to the next;
+- dependency operators evaluate their operand on each dependency (the candidate mapped up
+  through the edge's partition mapping) and map the result back down;
+- assets are evaluated in dependency order, so `will_be_requested` sees what this evaluation
+  requested upstream (when the child could run in the same run: same partitions, an identity
+  or time-window mapping).
+
+`newly_updated` compares materializations with what the previous evaluation saw: every
+materialization id newer than its watermark, and the ids within the ledger's lookback window
+below it that it had not seen (a materialization folded late, ADR 0007, still counts once).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from arco.domain.automation_conditions import AutomationCondition, Path, memory_ids
+from arco.domain.canonical import fingerprint
+from arco.domain.cron import CronSchedule
+from arco.domain.definitions import DefinitionsSnapshot
+from arco.domain.partition_mappings import IdentityPartitionMapping, TimeWindowPartitionMapping
+from arco.domain.partitions import (
+    NO_DYNAMIC,
+    MultiPartitionsDefinition,
+    PartitionsDefinition,
+    TimeWindowPartitionsDefinition,
+)
+from arco.domain.ulid import ulid_time_ms
+
+__all__ = [
+    "AssetEvaluation",
+    "AssetFacts",
+    "AssetMemory",
+    "Materialization",
+    "NodeResult",
+    "Updates",
+    "evaluate_automation",
+    "next_updates",
+]
+
+UNPARTITIONED = ""
+# Partition keys kept per node result for `why` (the count is always whole).
+SAMPLE = 20
+# More partitions than this updated at once: their timestamps are the evaluation time (Dagster
+# does the same above 100).
+_TIMED_LIMIT = 100
+
+Subset = frozenset[str]
+Dynamic = Mapping[str, Sequence[str]]
+Timing = dict[str, int]
+EMPTY: Subset = frozenset()
+
+
+@dataclass(frozen=True)
+class Materialization:
+    """The latest materialization of one asset partition."""
+
+    version: str  # the id of the event that recorded it
+    ms: int
+    run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AssetFacts:
+    """What the projections say about one asset at the evaluation time."""
+
+    materialized: Mapping[str, Materialization] = field(default_factory=dict)
+    run_in_progress: Subset = EMPTY
+    backfill_in_progress: Subset = EMPTY
+    failed: Subset = EMPTY
+
+
+NO_FACTS = AssetFacts()
+
+
+@dataclass(frozen=True)
+class AssetMemory:
+    """What an asset's previous evaluation left for the next one."""
+
+    evaluated_ms: int
+    requested: Subset = EMPTY
+    nodes: Mapping[str, Subset] = field(default_factory=dict)
+    code_versions: Mapping[str, str] = field(default_factory=dict)
+    partitions: str = ""  # fingerprint of the partitions definition evaluated
+
+
+@dataclass(frozen=True)
+class Updates:
+    """The materializations an evaluation saw: ids up to `watermark`, and `recent` ones (those
+    within the lookback below it), so the next evaluation can tell a late one from an old one."""
+
+    watermark: str = ""
+    recent: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class NodeResult:
+    """One node of an evaluated condition: how many partitions it held for, and which."""
+
+    label: str | None
+    name: str
+    true_count: int
+    candidate_count: int
+    sample: tuple[str, ...]
+    children: tuple[NodeResult, ...] = ()
+    key: str | None = None  # the dependency evaluated, inside a dependency operator
+    holds: bool | None = None  # whether it held for the partition asked about (`why`)
+
+    def to_json(self) -> dict[str, object]:
+        out: dict[str, object] = {
+            "name": self.name,
+            "true": self.true_count,
+            "candidates": self.candidate_count,
+            "sample": list(self.sample),
+        }
+        if self.label:
+            out["label"] = self.label
+        if self.key is not None:
+            out["key"] = self.key
+        if self.holds is not None:
+            out["holds"] = self.holds
+        if self.children:
+            out["children"] = [c.to_json() for c in self.children]
+        return out
+
+
+@dataclass(frozen=True)
+class AssetEvaluation:
+    asset: str
+    requested: Subset
+    result: NodeResult
+    memory: AssetMemory
+
+
+@dataclass
+class _Result:
+    true: Subset
+    node: NodeResult
+    timing: Timing | None = None
+
+
+def next_updates(
+    facts: Mapping[str, AssetFacts], previous: Updates | None, lookback_ms: int
+) -> Updates:
+    """What this evaluation saw, for the next one's `newly_updated`."""
+    versions = [m.version for f in facts.values() for m in f.materialized.values()]
+    watermark = max([*versions, previous.watermark if previous else ""])
+    if not watermark:
+        return Updates()
+    floor = ulid_time_ms(watermark) - lookback_ms
+    return Updates(
+        watermark=watermark,
+        recent=frozenset(v for v in versions if ulid_time_ms(v) >= floor),
+    )
+
+
+def _is_new(version: str, previous: Updates, lookback_ms: int) -> bool:
+    if version > previous.watermark:
+        return True
+    if not previous.watermark:
+        return True
+    floor = ulid_time_ms(previous.watermark) - lookback_ms
+    return ulid_time_ms(version) >= floor and version not in previous.recent
+
+
+class _Evaluation:
+    """One evaluation of every asset that has a condition (the state of one call)."""
+
+    def __init__(
+        self,
+        defs: DefinitionsSnapshot,
+        facts: Mapping[str, AssetFacts],
+        memory: Mapping[str, AssetMemory],
+        updates: Updates | None,
+        run_targets: Mapping[str, frozenset[str]],
+        now_ms: int,
+        lookback_ms: int,
+        dynamic: Dynamic,
+        focus: str | None = None,
+    ) -> None:
+        self.defs = defs
+        self.focus = focus
+        self.facts = facts
+        self.memory = memory
+        self.updates = updates
+        self.run_targets = run_targets
+        self.now_ms = now_ms
+        self.now = datetime.fromtimestamp(now_ms / 1000, UTC)
+        self.lookback_ms = lookback_ms
+        self.dynamic = dynamic
+        self.requested: dict[str, Subset] = {}  # this evaluation's, for will_be_requested
+        self._full: dict[str, Subset] = {}
+        self._newly: dict[str, tuple[Subset, Timing]] = {}
+
+    # -- facts ---------------------------------------------------------------------------------
+
+    def partitions(self, asset: str) -> PartitionsDefinition | None:
+        return self.defs.assets[asset].partitions
+
+    def full(self, asset: str) -> Subset:
+        """Every partition of `asset` that exists now."""
+        if asset not in self._full:
+            definition = self.partitions(asset)
+            self._full[asset] = (
+                frozenset({UNPARTITIONED})
+                if definition is None
+                else frozenset(definition.keys(self.now, self.dynamic))
+            )
+        return self._full[asset]
+
+    def facts_of(self, asset: str) -> AssetFacts:
+        return self.facts.get(asset, NO_FACTS)
+
+    def newly_updated(self, asset: str) -> tuple[Subset, Timing]:
+        if asset not in self._newly:
+            previous = self.updates
+            if previous is None:
+                self._newly[asset] = (EMPTY, {})
+            else:
+                new = {
+                    key: m
+                    for key, m in self.facts_of(asset).materialized.items()
+                    if _is_new(m.version, previous, self.lookback_ms)
+                }
+                many = len(new) > _TIMED_LIMIT
+                self._newly[asset] = (
+                    frozenset(new),
+                    {key: self.now_ms if many else m.ms for key, m in new.items()},
+                )
+        return self._newly[asset]
+
+    # -- partition mappings --------------------------------------------------------------------
+
+    def map_up(self, child: str, parent: str, keys: Subset) -> Subset:
+        """The partitions of `parent` that `keys` of `child` depend on."""
+        if not keys:
+            return EMPTY
+        child_def, parent_def = self.partitions(child), self.partitions(parent)
+        if parent_def is None:
+            return frozenset({UNPARTITIONED})
+        if child_def is None:
+            return self.full(parent)
+        mapping = self.defs.mapping_for(child, parent)
+        found = mapping.upstream_partitions(
+            child_def, sorted(keys), parent_def, self.now, self.dynamic
+        )
+        return frozenset(found.keys)
+
+    def map_down(self, parent: str, child: str, keys: Subset) -> Subset:
+        """The partitions of `child` that depend on `keys` of `parent`."""
+        if not keys:
+            return EMPTY
+        child_def, parent_def = self.partitions(child), self.partitions(parent)
+        if child_def is None or parent_def is None:
+            return self.full(child)
+        mapping = self.defs.mapping_for(child, parent)
+        return frozenset(
+            mapping.downstream_partitions(
+                parent_def, sorted(keys), child_def, self.now, self.dynamic
+            )
+        )
+
+    def same_run(self, child: str, parent: str) -> bool:
+        """Dagster's `executable_in_same_run`: a request of `parent` this evaluation can carry
+        `child` in the same run (same partitions; an identity or time-window mapping), and the
+        parent is materializable."""
+        parent_node = self.defs.assets[parent]
+        if parent_node.compute is None:
+            return False
+        child_def, parent_def = self.partitions(child), parent_node.partitions
+        if child_def != parent_def:
+            return False
+        if child_def is None:
+            return True
+        mapping = self.defs.mapping_for(child, parent)
+        return isinstance(mapping, IdentityPartitionMapping | TimeWindowPartitionMapping)
+
+    def latest_window(self, asset: str, lookback_seconds: float | None) -> Subset:
+        """`in_latest_time_window`: the partitions of the last complete time window (with a
+        lookback, of the windows ending within it); every partition without a time dimension."""
+        definition = self.partitions(asset)
+        time_def = _time_dimension(definition)
+        if definition is None or time_def is None:
+            return self.full(asset)
+        last = time_def.last_key(self.now)
+        if last is None:
+            return EMPTY
+        time_keys = {last}
+        if lookback_seconds is not None:
+            index = time_def.key_index(last)
+            since = time_def.window_at(index).end.timestamp() - lookback_seconds
+            first = time_def.first_key(self.now)
+            lowest = time_def.key_index(first) if first is not None else index
+            while index > lowest and time_def.window_at(index - 1).end.timestamp() > since:
+                index -= 1
+                time_keys.add(time_def.key_at(index))
+        if isinstance(definition, MultiPartitionsDefinition):
+            return frozenset(
+                k for k in self.full(asset) if any(p in time_keys for p in k.split("|"))
+            )
+        return frozenset(time_keys)
+
+    # -- evaluation ----------------------------------------------------------------------------
+
+    def evaluate(self, root: str, condition: AutomationCondition) -> AssetEvaluation:
+        previous = self.memory.get(root)
+        definition = self.partitions(root)
+        shape = "" if definition is None else fingerprint(definition.to_snapshot())
+        state = _AssetState(
+            root=root,
+            previous=previous,
+            initial=previous is None or previous.partitions != shape,
+            ids=memory_ids(condition),
+        )
+        result = self.node(state, condition, (), root, self.full(root))
+        requested = frozenset(result.true & self.full(root))
+        self.requested[root] = requested
+        memory = AssetMemory(
+            evaluated_ms=self.now_ms,
+            requested=requested,
+            nodes={k: v for k, v in state.nodes.items() if v},
+            code_versions=state.code_versions,
+            partitions=shape,
+        )
+        return AssetEvaluation(root, requested, result.node, memory)
+
+    def node(
+        self,
+        state: _AssetState,
+        c: AutomationCondition,
+        path: Path,
+        key: str,
+        candidate: Subset,
+    ) -> _Result:
+        kind = c.kind
+        timing: Timing | None = None
+        children: list[NodeResult] = []
+        if kind == "and":
+            true = candidate
+            for i, operand in enumerate(c.operands):
+                r = self.node(state, operand, (*path, i), key, true)
+                children.append(r.node)
+                true = true & r.true
+        elif kind == "or":
+            true = EMPTY
+            for i, operand in enumerate(c.operands):
+                r = self.node(state, operand, (*path, i), key, candidate)
+                children.append(r.node)
+                true = true | r.true
+        elif kind == "not":
+            r = self.node(state, c.operands[0], (*path, 0), key, candidate)
+            children.append(r.node)
+            true = candidate - r.true
+        elif kind == "since":
+            true, timing = self.since(state, c, path, key, children)
+        elif kind == "newly_true":
+            r = self.node(state, c.operands[0], (*path, 0), key, self.full(key))
+            children.append(r.node)
+            memory_id = state.memory_id(path, key)
+            before = state.remembered(memory_id)
+            state.nodes[memory_id] = r.true
+            true = candidate & (r.true - before)
+        elif kind in ("any_deps", "all_deps"):
+            true, timing = self.deps(state, c, path, key, candidate, children)
+        else:
+            true, timing = self.operand(state, c, path, key, candidate)
+        node = NodeResult(
+            label=c.label,
+            name=c.name,
+            true_count=len(true),
+            candidate_count=len(candidate),
+            sample=tuple(sorted(true)[:SAMPLE]),
+            children=tuple(children),
+            holds=(self.focus in true) if self.focus is not None and key == state.root else None,
+        )
+        return _Result(true, node, timing)
+
+    def since(
+        self,
+        state: _AssetState,
+        c: AutomationCondition,
+        path: Path,
+        key: str,
+        children: list[NodeResult],
+    ) -> tuple[Subset, Timing | None]:
+        full = self.full(key)
+        trigger = self.node(state, c.operands[0], (*path, 0), key, full)
+        reset = self.node(state, c.operands[1], (*path, 1), key, full)
+        children += [trigger.node, reset.node]
+        memory_id = state.memory_id(path, key)
+        true = (state.remembered(memory_id) | trigger.true) - reset.true
+        both = trigger.true & reset.true
+        if both and trigger.timing and reset.timing:
+            # the same evaluation saw both: the trigger wins where it came strictly later
+            later, earlier = trigger.timing, reset.timing
+            true |= {p for p in both if p in later and (p not in earlier or earlier[p] < later[p])}
+        state.nodes[memory_id] = true
+        return true, trigger.timing
+
+    def deps(
+        self,
+        state: _AssetState,
+        c: AutomationCondition,
+        path: Path,
+        key: str,
+        candidate: Subset,
+        children: list[NodeResult],
+    ) -> tuple[Subset, Timing | None]:
+        deps = self.dep_keys(key, c)
+        any_ = c.kind == "any_deps"
+        true = EMPTY if any_ else candidate
+        merged: Timing = {}
+        for dep in deps:
+            up = self.map_up(key, dep, candidate)
+            r = self.node(state, c.operands[0], (*path, 0), dep, up)
+            mapped = self.map_down(dep, key, r.true)
+            children.append(_with_key(r.node, dep, up, mapped))
+            if any_:
+                true = true | mapped
+                if r.timing:
+                    merged.update(self.map_timing(dep, key, r.timing, merged))
+            else:
+                true = true & mapped
+        if any_:
+            true = candidate & true
+            return true, (merged or None)
+        return true, None
+
+    def map_timing(self, parent: str, child: str, timing: Timing, merged: Timing) -> Timing:
+        out: Timing = {}
+        if len(timing) > _TIMED_LIMIT:
+            return {k: self.now_ms for k in self.map_down(parent, child, frozenset(timing))}
+        for up_key, ms in timing.items():
+            for down_key in self.map_down(parent, child, frozenset({up_key})):
+                out[down_key] = max(ms, out.get(down_key, merged.get(down_key, ms)))
+        return out
+
+    def dep_keys(self, key: str, c: AutomationCondition) -> list[str]:
+        deps = set(self.defs.upstream(key))
+        if c.allow_selection is not None or c.ignore_selection is not None:
+            from arco.domain.selection import select_assets  # imports definitions
+
+            if c.allow_selection is not None:
+                deps &= set(select_assets(c.allow_selection, self.defs))
+            if c.ignore_selection is not None:
+                deps -= set(select_assets(c.ignore_selection, self.defs))
+        return sorted(deps)
+
+    def operand(
+        self,
+        state: _AssetState,
+        c: AutomationCondition,
+        path: Path,
+        key: str,
+        candidate: Subset,
+    ) -> tuple[Subset, Timing | None]:
+        kind = c.kind
+        facts = self.facts_of(key)
+        if kind == "missing":
+            return candidate - facts.materialized.keys(), None
+        if kind == "run_in_progress":
+            return facts.run_in_progress, None
+        if kind == "backfill_in_progress":
+            return facts.backfill_in_progress, None
+        if kind == "execution_failed":
+            return facts.failed, None
+        if kind == "newly_updated":
+            new, timing = self.newly_updated(key)
+            return new, (dict(timing) if timing else None)
+        if kind == "newly_requested":
+            last = self.memory.get(key)
+            if last is None or state.previous is None:
+                return EMPTY, None
+            return last.requested, {p: last.evaluated_ms for p in last.requested}
+        if kind == "will_be_requested":
+            # requests of this evaluation upstream, when the root could run in the same run
+            if key == state.root or not self.same_run(state.root, key):
+                return EMPTY, None
+            return self.requested.get(key, EMPTY), None
+        if kind == "initial_evaluation":
+            return (candidate if state.initial else EMPTY), None
+        if kind == "in_latest_time_window":
+            return self.latest_window(key, c.lookback_seconds), None
+        if kind == "cron_tick_passed":
+            if state.previous is None:
+                return EMPTY, None
+            assert c.cron is not None
+            tick = CronSchedule.parse(c.cron).latest_tick(self.now, c.timezone or "UTC")
+            if tick is None:
+                return EMPTY, None
+            tick_ms = int(tick.timestamp() * 1000)
+            if tick_ms < state.previous.evaluated_ms:
+                return EMPTY, None
+            return candidate, dict.fromkeys(candidate, tick_ms)
+        if kind == "code_version_changed":
+            memory_id = state.memory_id(path, key)
+            current = self.defs.assets[key].code_version or ""
+            stored = state.previous.code_versions.get(memory_id) if state.previous else None
+            state.code_versions[memory_id] = current
+            return (candidate if stored is not None and stored != current else EMPTY), None
+        if kind == "executed_with_root_target":
+            if key == state.root:
+                return EMPTY, None
+            return frozenset(
+                p
+                for p, m in facts.materialized.items()
+                if m.run_id is not None and state.root in self.run_targets.get(m.run_id, ())
+            ), None
+        raise AssertionError(f"unknown operand {kind!r}")  # pragma: no cover - validated
+
+
+@dataclass
+class _AssetState:
+    root: str
+    previous: AssetMemory | None
+    initial: bool
+    ids: Mapping[Path, str]
+    nodes: dict[str, Subset] = field(default_factory=dict)
+    code_versions: dict[str, str] = field(default_factory=dict)
+
+    def memory_id(self, path: Path, key: str) -> str:
+        base = self.ids[path]
+        return base if key == self.root else f"{base}@{key}"
+
+    def remembered(self, memory_id: str) -> Subset:
+        if self.previous is None:
+            return EMPTY
+        return self.previous.nodes.get(memory_id, EMPTY)
+
+
+def _with_key(node: NodeResult, key: str, candidate: Subset, mapped: Subset) -> NodeResult:
+    return NodeResult(
+        label=node.label,
+        name=node.name,
+        true_count=node.true_count,
+        candidate_count=len(candidate),
+        sample=node.sample,
+        children=node.children,
+        key=key,
+        holds=node.holds,
+    )
+
+
+def _time_dimension(
+    definition: PartitionsDefinition | None,
+) -> TimeWindowPartitionsDefinition | None:
+    if isinstance(definition, TimeWindowPartitionsDefinition):
+        return definition
+    if isinstance(definition, MultiPartitionsDefinition):
+        for dimension in definition.dimensions.values():
+            if isinstance(dimension, TimeWindowPartitionsDefinition):
+                return dimension
+    return None
+
+
+def evaluate_automation(
+    defs: DefinitionsSnapshot,
+    facts: Mapping[str, AssetFacts],
+    memory: Mapping[str, AssetMemory],
+    updates: Updates | None,
+    now_ms: int,
+    *,
+    run_targets: Mapping[str, frozenset[str]] | None = None,
+    lookback_ms: int = 120_000,
+    dynamic: Dynamic = NO_DYNAMIC,
+    assets: Iterable[str] | None = None,
+    focus: str | None = None,
+) -> list[AssetEvaluation]:
+    """Evaluate the condition of every asset that has one (or of `assets`), upstream first.
+
+    `updates` is what the previous evaluation saw (None before the first one); `run_targets`
+    maps a run id to the assets it targeted (for `executed_with_root_target`); `focus`, a
+    partition key, marks in each node's result whether it held for that partition.
+    """
+    evaluation = _Evaluation(
+        defs, facts, memory, updates, run_targets or {}, now_ms, lookback_ms, dynamic, focus
+    )
+    wanted = None if assets is None else set(assets)
+    out: list[AssetEvaluation] = []
+    for asset in defs.topological_order():
+        condition = defs.assets[asset].automation_condition
+        if condition is None or (wanted is not None and asset not in wanted):
+            continue
+        out.append(evaluation.evaluate(asset, condition))
+    return out

@@ -1,0 +1,288 @@
+"""Reads for declarative automation: the evaluator's inputs from the projections, its status,
+its ticks, and why an asset is (or is not) requested."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from arco.domain.automation import (
+    AUTOMATION_EVALUATIONS,
+    AUTOMATION_MEMORY,
+    AUTOMATION_STATE,
+    AUTOMATION_TICKS,
+    SENSOR_NAME,
+    is_running,
+)
+from arco.domain.automation_controller import AutomationInputs, decode_memory, previous_updates
+from arco.domain.automation_evaluation import (
+    AssetFacts,
+    Materialization,
+    evaluate_automation,
+)
+from arco.domain.definitions import DefinitionsSnapshot
+from arco.domain.errors import InvalidInput, NotFound
+from arco.domain.runs import PARTITION_STATUS, RUNS, TASKS, TERMINAL_RUN
+from arco.domain.tables import ROW_VERSION, Row
+from arco.projections.cache import Snapshot
+from arco.services.queries.definitions import dynamic_partition_keys
+from arco.services.queries.runs import rows_where
+from arco.services.queries.schedules import iso_time
+from arco.services.queries.settings import setting_value
+
+HOUR_MS = 3_600_000
+
+
+def _automated(defs: DefinitionsSnapshot) -> list[str]:
+    return [k for k, node in defs.assets.items() if node.automation_condition is not None]
+
+
+def _watched(defs: DefinitionsSnapshot, automated: Iterable[str]) -> list[str]:
+    """The automated assets and their dependencies: what conditions read facts about."""
+    out = set(automated)
+    for asset in list(out):
+        out.update(defs.upstream(asset))
+    return sorted(out)
+
+
+def _state(snapshot: Snapshot) -> Row | None:
+    row = snapshot.rows(AUTOMATION_STATE.name).get((SENSOR_NAME,))
+    return None if row is None else {k: v for k, v in row.items() if k != ROW_VERSION}
+
+
+def _facts(snapshot: Snapshot, assets: list[str]) -> tuple[dict[str, AssetFacts], set[str]]:
+    """Per asset its materializations, runs in progress and failures; and the run ids of the
+    materializations (whose targets `executed_with_root_target` looks at)."""
+    materialized: dict[str, dict[str, Materialization]] = {a: {} for a in assets}
+    failed: dict[str, set[str]] = {a: set() for a in assets}
+    run_ids: set[str] = set()
+    for row in rows_where(snapshot, PARTITION_STATUS.name, "asset", assets):
+        asset, partition = row["asset"], row["partition"] or ""
+        version = row.get("materialized_version")
+        if version and row.get("materialized_ms") is not None:
+            run_id = row.get("materialized_run_id") or None
+            materialized[asset][partition] = Materialization(
+                version, int(row["materialized_ms"]), run_id
+            )
+            if run_id:
+                run_ids.add(run_id)
+        if row.get("attempt_status") == "FAILURE" and (row.get("attempt_version") or "") > (
+            version or ""
+        ):
+            failed[asset].add(partition)
+    running, backfilling = _in_flight(snapshot, set(assets))
+    facts = {
+        a: AssetFacts(
+            materialized=materialized[a],
+            run_in_progress=frozenset(running.get(a, ())),
+            backfill_in_progress=frozenset(backfilling.get(a, ())),
+            failed=frozenset(failed[a]),
+        )
+        for a in assets
+    }
+    return facts, run_ids
+
+
+def _in_flight(
+    snapshot: Snapshot, assets: set[str]
+) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+    """(asset -> partitions of unfinished runs, asset -> those of unfinished backfill runs)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    runs = snapshot.table(RUNS.name)
+    if runs.num_rows == 0:
+        return {}, {}
+    live = runs.filter(
+        pc.invert(pc.is_in(runs.column("status"), value_set=pa.array(sorted(TERMINAL_RUN))))
+    ).select(["run_id", "source"])
+    if live.num_rows == 0:
+        return {}, {}
+    source = dict(
+        zip(live.column("run_id").to_pylist(), live.column("source").to_pylist(), strict=True)
+    )
+    running: dict[str, set[str]] = {}
+    backfilling: dict[str, set[str]] = {}
+    for task in rows_where(snapshot, TASKS.name, "run_id", list(source)):
+        if task["asset"] not in assets:
+            continue
+        partition = task["partition"] or ""
+        running.setdefault(task["asset"], set()).add(partition)
+        if source[task["run_id"]] == "backfill":
+            backfilling.setdefault(task["asset"], set()).add(partition)
+    return running, backfilling
+
+
+def _run_targets(snapshot: Snapshot, run_ids: set[str]) -> dict[str, frozenset[str]]:
+    if not run_ids:
+        return {}
+    return {
+        row["run_id"]: frozenset(json.loads(row["assets"] or "[]"))
+        for row in rows_where(snapshot, RUNS.name, "run_id", sorted(run_ids))
+    }
+
+
+def _runs_last_hour(snapshot: Snapshot, now_ms: int) -> int:
+    import pyarrow.compute as pc
+
+    runs = snapshot.table(RUNS.name)
+    if runs.num_rows == 0:
+        return 0
+    mask = pc.and_(
+        pc.equal(runs.column("source"), "automation"),
+        pc.greater_equal(runs.column("created_ms"), now_ms - HOUR_MS),
+    )
+    return int(pc.sum(mask.cast("int64")).as_py() or 0)
+
+
+def automation_inputs(
+    snapshot: Snapshot, defs: DefinitionsSnapshot, now_ms: int
+) -> AutomationInputs | None:
+    """What the evaluator needs, read from `snapshot`; None when there is nothing to evaluate
+    (no condition, no memory) or automation is stopped (reading nothing more)."""
+    automated = _automated(defs)
+    memory_table = snapshot.table(AUTOMATION_MEMORY.name)
+    if not automated and memory_table.num_rows == 0:
+        return None
+    state = _state(snapshot)
+    if not is_running(state, False):
+        return None
+    memory: dict[str, str] = {}
+    if memory_table.num_rows:
+        assets, texts = memory_table.column("asset"), memory_table.column("memory")
+        memory = dict(zip(assets.to_pylist(), texts.to_pylist(), strict=True))
+    facts, run_ids = _facts(snapshot, _watched(defs, automated))
+    return AutomationInputs(
+        state=state,
+        memory=memory,
+        facts=facts,
+        run_targets=_run_targets(snapshot, run_ids),
+        runs_last_hour=_runs_last_hour(snapshot, now_ms),
+        dry_run=bool(setting_value(snapshot, "automation.dry_run")),
+        max_runs_per_hour=int(setting_value(snapshot, "automation.max_runs_per_hour")),
+        dynamic=dynamic_partition_keys(snapshot),
+    )
+
+
+# --------------------------------------------------------------------------- status and ticks
+
+
+def automation_status(snapshot: Snapshot, defs: DefinitionsSnapshot | None) -> dict[str, Any]:
+    state = _state(snapshot) or {}
+    automated = _automated(defs) if defs is not None else []
+    return {
+        "name": SENSOR_NAME,
+        "status": "RUNNING" if is_running(state, False) else "STOPPED",
+        "default_status": "STOPPED",
+        "status_changed_by": state.get("status_changed_by"),
+        "assets_with_conditions": len(automated),
+        "last_evaluation": iso_time(state.get("last_evaluation_ms")),
+        "last_tick_id": state.get("last_tick_id"),
+        "last_tick_status": state.get("last_tick_status"),
+        "dry_run": bool(setting_value(snapshot, "automation.dry_run")),
+        "max_runs_per_hour": int(setting_value(snapshot, "automation.max_runs_per_hour")),
+    }
+
+
+def _tick(row: Row) -> dict[str, Any]:
+    return {
+        "tick_id": row["tick_id"],
+        "status": row["status"],
+        "evaluated_at": iso_time(row["evaluated_ms"]),
+        "skip_reason": row.get("skip_reason"),
+        "error": row.get("error"),
+        "assets_evaluated": row.get("assets_evaluated") or 0,
+        "requested": json.loads(row.get("requested") or "{}"),
+        "request_ids": json.loads(row.get("request_ids") or "[]"),
+        "run_ids": json.loads(row.get("run_ids") or "[]"),
+        "held": json.loads(row.get("held") or "[]"),
+        "dry_run": bool(row.get("dry_run")),
+    }
+
+
+def automation_ticks(
+    snapshot: Snapshot, status: str | None = None, limit: int = 25, before: str | None = None
+) -> list[dict[str, Any]]:
+    """Recorded evaluations, newest first (`before`: a tick id, for the next page)."""
+    rows = [r for r in snapshot.rows(AUTOMATION_TICKS.name).values()]
+    if status is not None:
+        rows = [r for r in rows if r["status"] == status]
+    if before is not None:
+        rows = [r for r in rows if r["tick_id"] < before]
+    rows.sort(key=lambda r: r["tick_id"], reverse=True)
+    return [_tick(r) for r in rows[:limit]]
+
+
+# --------------------------------------------------------------------------- why
+
+
+def why(
+    snapshot: Snapshot,
+    defs: DefinitionsSnapshot,
+    asset: str,
+    now_ms: int,
+    partition: str | None = None,
+) -> dict[str, Any]:
+    """The asset's condition evaluated now against the current memory (nothing is recorded),
+    node by node, and its last recorded evaluation."""
+    node = defs.assets.get(asset)
+    if node is None:
+        raise NotFound(f"no asset {asset!r} in the deployed definitions")
+    if node.automation_condition is None:
+        raise InvalidInput(f"asset {asset!r} has no automation_condition")
+    dynamic = dynamic_partition_keys(snapshot)
+    if partition is not None:
+        if node.partitions is None:
+            raise InvalidInput(f"asset {asset!r} is not partitioned")
+        node.partitions.validate_key(partition, datetime.fromtimestamp(now_ms / 1000, UTC), dynamic)
+    state = _state(snapshot)
+    last_ms = int((state or {}).get("last_evaluation_ms") or 0)
+    memory_rows = {
+        r["asset"]: r["memory"]
+        for r in rows_where(snapshot, AUTOMATION_MEMORY.name, "asset", _automated(defs))
+    }
+    memory = {
+        a: decode_memory(defs, a, json.loads(text), last_ms, dynamic)
+        for a, text in memory_rows.items()
+        if a in defs.assets
+    }
+    facts, run_ids = _facts(snapshot, _watched(defs, _automated(defs)))
+    upstream = set(defs.topological_order()[: defs.topological_order().index(asset) + 1])
+    evaluations = evaluate_automation(
+        defs,
+        facts,
+        memory,
+        previous_updates(state),
+        now_ms,
+        run_targets=_run_targets(snapshot, run_ids),
+        dynamic=dynamic,
+        assets=[a for a in _automated(defs) if a in upstream],
+        focus=partition,
+    )
+    mine = next(e for e in evaluations if e.asset == asset)
+    recorded = sorted(
+        rows_where(snapshot, AUTOMATION_EVALUATIONS.name, "asset", [asset]),
+        key=lambda r: r["tick_id"],
+    )
+    last = recorded[-1] if recorded else None
+    return {
+        "asset": asset,
+        "partition": partition,
+        "condition": node.automation_condition.describe(),
+        "automation_running": is_running(state, False),
+        "evaluated_at": iso_time(now_ms),
+        "first_evaluation": asset not in memory,
+        "would_request": sorted(mine.requested)[:100],
+        "would_request_count": len(mine.requested),
+        "tree": mine.result.to_json(),
+        "last_recorded": None
+        if last is None
+        else {
+            "tick_id": last["tick_id"],
+            "evaluated_at": iso_time(last["evaluated_ms"]),
+            "requested": json.loads(last["requested"]),
+            "tree": json.loads(last["result"]),
+        },
+    }
