@@ -18,7 +18,9 @@ Each case names its family:
 - `data_version`: the logical data version of a code version and input data versions;
 - `staleness`: a scripted history (materializations, redeploys) run with
   `materialize_to_memory` on one ephemeral instance; after every step, each asset's
-  status, stale causes and current data version.
+  status, stale causes and current data version;
+- `automation`: a declarative automation scenario (`dagster_oracle_automation.py`); per tick,
+  the asset partitions requested and the runs.
 """
 
 from __future__ import annotations
@@ -436,6 +438,18 @@ def staleness_case(case: Mapping[str, Any]) -> Any:
     return states
 
 
+# --------------------------------------------------------------------------- automation
+
+
+def automation_case(case: Mapping[str, Any]) -> Any:
+    """Per tick: the asset partitions Dagster's evaluator requested, and its runs."""
+    import copy
+
+    from dagster_oracle_automation import run_scenario
+
+    return run_scenario(copy.deepcopy(dict(case["scenario"])))
+
+
 # --------------------------------------------------------------------------- main
 
 FAMILIES: dict[str, Callable[[Mapping[str, Any]], Any]] = {
@@ -446,6 +460,7 @@ FAMILIES: dict[str, Callable[[Mapping[str, Any]], Any]] = {
     "selection": selection_case,
     "data_version": data_version_case,
     "staleness": staleness_case,
+    "automation": automation_case,
 }
 
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from arco.domain.cron import CronSchedule
 from arco.domain.data_versions import INITIAL_VERSION, NULL_VERSION, derive_data_version
-from arco.domain.errors import ArcoError
+from arco.domain.errors import ArcoError, InvalidInput
 from arco.domain.partition_mappings import (
     AllPartitionMapping,
     DimensionPartitionMapping,
@@ -428,6 +428,15 @@ def staleness_answer(case: Mapping[str, Any]) -> Answer:
     return {"ok": states}
 
 
+def automation_answer(case: Mapping[str, Any]) -> Answer:
+    from tests.differential.arco_automation import automation_answer_value
+
+    try:
+        return {"ok": automation_answer_value(case["scenario"])}
+    except InvalidInput as exc:
+        return {"error": f"InvalidInput: {exc}"}
+
+
 ANSWERS: dict[str, Callable[[Mapping[str, Any]], Answer]] = {
     "cron": cron_answer,
     "cron_valid": cron_valid_answer,
@@ -436,4 +445,5 @@ ANSWERS: dict[str, Callable[[Mapping[str, Any]], Answer]] = {
     "selection": selection_answer,
     "data_version": data_version_answer,
     "staleness": staleness_answer,
+    "automation": automation_answer,
 }

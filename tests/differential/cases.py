@@ -10,8 +10,10 @@ need to answer it. Nothing here calls Arco or Dagster: the generators only know 
 from __future__ import annotations
 
 import functools
+import json
 import random
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -1231,6 +1233,132 @@ def _partitioned_staleness_case(r: random.Random, i: int) -> Case:
     }
 
 
+# --------------------------------------------------------------------------- automation
+
+AUTOMATION_SCENARIOS = Path(__file__).parent / "automation_scenarios"
+
+# Conditions a random scenario gives its assets: the composites, their variants, and
+# hand-composed trees over every operand and operator (Python expressions, evaluated by each
+# side with its own AutomationCondition; `{dep}` names one of the asset's dependencies).
+_CONDITIONS = (
+    "eager()",
+    "eager()",
+    "on_missing()",
+    "on_cron('0 * * * *')",
+    "on_cron('30 */2 * * *')",
+    "eager().without(~any_deps_missing())",
+    "eager().without(in_latest_time_window())",
+    "missing() & ~in_progress()",
+    "missing().newly_true().since_last_handled()",
+    "any_deps_match(newly_updated()).since_last_handled()",
+    "any_deps_updated().since(newly_requested() | newly_updated())",
+    "(newly_updated() | missing()).newly_true()",
+    "execution_failed() & ~in_progress()",
+    "cron_tick_passed('0 * * * *').since_last_handled() & ~any_deps_missing()",
+    "all_deps_match(newly_updated()) & ~in_progress()",
+    "all_deps_updated_since_cron('0 * * * *')",
+    "(eager() | on_cron('0 */3 * * *')).with_label('either')",
+    "eager().ignore(AssetSelection.assets('{dep}'))",
+    "any_deps_match(missing()).allow(AssetSelection.assets('{dep}')) & newly_requested()",
+    "in_latest_time_window(timedelta(days=2)) & missing().newly_true().since_last_handled()",
+    "any_downstream_conditions()",
+)
+
+
+def _automation_graph(r: random.Random) -> list[dict[str, Any]]:
+    daily = {"type": "daily", "start": "2024-01-01"}
+    assets: list[dict[str, Any]] = []
+    for i in range(r.randint(3, 6)):
+        key = "ABCDEF"[i]
+        partitioned = r.random() < 0.3
+        asset: dict[str, Any] = {"key": key}
+        if partitioned:
+            asset["partitions"] = daily
+        parents = [a for a in assets if r.random() < 0.6]
+        deps: list[Any] = []
+        for parent in parents[:2]:
+            if partitioned and "partitions" in parent and r.random() < 0.3:
+                deps.append(
+                    {
+                        "key": parent["key"],
+                        "mapping": {"time_window": {"start_offset": -1, "end_offset": -1}},
+                    }
+                )
+            else:
+                deps.append(parent["key"])
+        if deps:
+            asset["deps"] = deps
+        if i > 0 or r.random() < 0.4:
+            condition = r.choice(_CONDITIONS)
+            dep_keys = [d if isinstance(d, str) else d["key"] for d in deps]
+            if "{dep}" in condition:
+                if not dep_keys:
+                    condition = "eager()"
+                else:
+                    condition = condition.replace("{dep}", r.choice(dep_keys))
+            asset["condition"] = condition
+        assets.append(asset)
+    return assets
+
+
+def _automation_ticks(r: random.Random, assets: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    now = datetime(2024, 1, 5, r.choice((0, 9, 22)), r.choice((0, 30, 55)), tzinfo=UTC)
+    ticks: list[dict[str, Any]] = []
+    open_runs: list[str] = []
+    for i in range(r.randint(6, 10)):
+        events: list[dict[str, Any]] = []
+        for asset in assets:
+            if r.random() < (0.35 if "deps" not in asset else 0.08):
+                event: dict[str, Any] = {"type": "materialize", "asset": asset["key"]}
+                if "partitions" in asset:
+                    day = (now - timedelta(days=r.choice((1, 1, 1, 2)))).strftime("%Y-%m-%d")
+                    event["partition"] = day
+                events.append(event)
+        roll = r.random()
+        if i and roll < 0.45:
+            events.append({"type": "execute_requested", "status": "success"})
+        elif i and roll < 0.55:
+            events.append({"type": "execute_requested", "status": "failure"})
+        elif i and roll < 0.65:
+            events.append(
+                {"type": "execute_requested", "status": "in_progress", "prefix": f"p{i}_"}
+            )
+            open_runs.append(f"p{i}_")
+        if open_runs and r.random() < 0.5:
+            prefix = open_runs.pop(0)
+            events.append(
+                {"type": "end_runs", "prefix": prefix, "status": r.choice(("success", "failure"))}
+            )
+        ticks.append({"now": now.isoformat(), "events": events})
+        now += timedelta(minutes=r.choice((10, 20, 30, 45, 60, 90)))
+    return ticks
+
+
+def automation_cases() -> list[Case]:
+    """The scenarios written by hand from Dagster's documented behaviour (each checked against
+    Dagster), then random graphs, conditions and histories."""
+    cases: list[Case] = []
+    for path in sorted(AUTOMATION_SCENARIOS.glob("*.json")):
+        cases.append(
+            {
+                "id": f"automation-{path.stem}",
+                "family": "automation",
+                "scenario": json.loads(path.read_text()),
+            }
+        )
+    r = random.Random(SEED + 19)
+    for i in range(120):
+        assets = _automation_graph(r)
+        cases.append(
+            {
+                "id": f"automation-random-{i:03d}",
+                "family": "automation",
+                "scenario": {"assets": assets, "ticks": _automation_ticks(r, assets)},
+            }
+        )
+    return cases
+
+
 @functools.cache
 def all_cases() -> list[Case]:
     """Every case of every family (one list per process: do not modify it)."""
@@ -1244,4 +1372,5 @@ def all_cases() -> list[Case]:
         *selection_cases(),
         *data_version_cases(),
         *staleness_cases(),
+        *automation_cases(),
     ]

@@ -136,6 +136,56 @@ def staleness_facets(case: Case, dagster: Any, arco: Any) -> list[Facet]:
     return out
 
 
+def automation_facets(case: Case, dagster: Any, arco: Any) -> list[Facet]:
+    """Per tick: the asset partitions requested (`automation`), and how they were grouped into
+    runs (`automation_runs`: Dagster's runs, or a backfill's partitions)."""
+    if "ok" not in dagster or "ok" not in arco:
+        return _whole("automation", case, "scenario", dagster, arco)
+    out = []
+    for d_tick, a_tick in zip(dagster["ok"], arco["ok"], strict=True):
+        index = d_tick["tick"]
+        extra = {"tick": index, "dagster_runs": d_tick["runs"], "arco_runs": a_tick["runs"]}
+        out.append(
+            Facet(
+                "automation",
+                case,
+                f"tick {index} requested",
+                ok(d_tick["requested"]),
+                ok(a_tick["requested"]),
+                extra,
+            )
+        )
+        out.append(
+            Facet(
+                "automation_runs",
+                case,
+                f"tick {index} runs",
+                ok(sorted(_dagster_runs(d_tick["runs"]))),
+                ok(sorted(_arco_runs(a_tick["runs"]))),
+                extra,
+                derived_from=f"tick {index} requested",
+            )
+        )
+    return out
+
+
+def _dagster_runs(runs: list[dict[str, Any]]) -> list[list[Any]]:
+    out: list[list[Any]] = []
+    for run in runs:
+        if run.get("backfill"):
+            parts = run["asset_partitions"]
+            out.append(
+                ["backfill", sorted(parts), sorted({p for v in parts.values() for p in v}, key=str)]
+            )
+        else:
+            out.append(["run", sorted(run["assets"]), [run["partition_key"]]])
+    return out
+
+
+def _arco_runs(runs: list[dict[str, Any]]) -> list[list[Any]]:
+    return [["run", sorted(run["assets"]), run["partition_keys"]] for run in runs]
+
+
 FACETS = {
     "cron": cron_facets,
     "cron_valid": cron_valid_facets,
@@ -144,4 +194,5 @@ FACETS = {
     "selection": selection_facets,
     "data_version": data_version_facets,
     "staleness": staleness_facets,
+    "automation": automation_facets,
 }

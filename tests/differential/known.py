@@ -444,6 +444,109 @@ def _null_input_version(facet: Facet) -> bool:
 
 # --------------------------------------------------------------------------- the list
 
+# --------------------------------------------------------------------------- automation
+
+
+def _assets(facet: Facet) -> dict[str, dict[str, Any]]:
+    return {a["key"]: a for a in facet.case["scenario"]["assets"]}
+
+
+def _runless_after_failure(facet: Facet, asset: str) -> bool:
+    """The scenario materialized unpartitioned `asset` outside any run, at or before this tick,
+    after one of its runs failed."""
+    failed = False
+    for tick in facet.case["scenario"]["ticks"][: facet.extra["tick"] + 1]:
+        for event in tick.get("events", []):
+            if event["type"] == "run_failed" and asset in event["assets"]:
+                failed = True
+            materialized = event.get("assets") or [event.get("asset")]
+            if (
+                event["type"] == "materialize"
+                and asset in materialized
+                and failed
+                and event.get("partition") is None
+            ):
+                return True
+    return False
+
+
+def _execution_failed_outlives_runless(facet: Facet) -> bool:
+    """Dagster keeps an unpartitioned asset's `execution_failed()` true after a materialization
+    outside any run (until a run succeeds), while a later materialization clears it in Arco,
+    which has no materializations outside runs: every differing asset is such a case."""
+    if facet.d is None or facet.a is None:
+        return False
+    if facet.family == "automation_runs":
+        return False  # its runs differ because the requests do (the requested facet says why)
+    assets = _assets(facet)
+    differing = set(facet.d) ^ set(facet.a)
+    return (
+        bool(differing)
+        and all(
+            key in facet.d
+            and key not in facet.a
+            and facet.d[key] == [None]
+            and "execution_failed" in (assets[key].get("condition") or "")
+            and _runless_after_failure(facet, key)
+            for key in differing
+        )
+        and all(facet.d[k] == facet.a[k] for k in set(facet.d) & set(facet.a))
+    )
+
+
+def _dagster_covered(runs: list[dict[str, Any]]) -> set[tuple[str, Any]]:
+    out: set[tuple[str, Any]] = set()
+    for run in runs:
+        if run.get("backfill"):
+            out |= {(a, k) for a, keys in run["asset_partitions"].items() for k in keys}
+        else:
+            out |= {(a, run["partition_key"]) for a in run["assets"]}
+    return out
+
+
+def _arco_covered(runs: list[dict[str, Any]]) -> set[tuple[str, Any]]:
+    return {(a, k) for run in runs for a in run["assets"] for k in run["partition_keys"]}
+
+
+def _range_runs_not_backfills(facet: Facet) -> bool:
+    """Where Dagster requests several partitions of an asset as a backfill (or, with
+    `emit_backfills=False`, one run per partition), Arco requests one run per contiguous range:
+    the same asset partitions, and every run that differs covers several partitions on Arco's
+    side or is a backfill or a run of such an asset on Dagster's."""
+    if facet.family != "automation_runs" or facet.d is None or facet.a is None:
+        return False
+    extra = facet.extra
+    if _dagster_covered(extra["dagster_runs"]) != _arco_covered(extra["arco_runs"]):
+        return _execution_failed_outlives_runless_runs(facet)
+    several = {asset for _, assets, keys in facet.a if len(keys) > 1 for asset in assets} | {
+        asset for kind, assets, _ in facet.d if kind == "backfill" for asset in assets
+    }
+    d_only = [r for r in facet.d if r not in facet.a]
+    a_only = [r for r in facet.a if r not in facet.d]
+    in_backfill = {
+        asset
+        for run in extra["dagster_runs"]
+        if run.get("backfill")
+        for asset in run["asset_partitions"]
+    }
+    return all(len(keys) > 1 or set(assets) <= in_backfill for _, assets, keys in a_only) and all(
+        kind == "backfill" or set(assets) <= several for kind, assets, _ in d_only
+    )
+
+
+def _execution_failed_outlives_runless_runs(facet: Facet) -> bool:
+    extra = facet.extra
+    d_assets = {a for r in extra["dagster_runs"] if not r.get("backfill") for a in r["assets"]}
+    a_assets = {a for r in extra["arco_runs"] for a in r["assets"]}
+    assets = _assets(facet)
+    return all(
+        key not in a_assets
+        and "execution_failed" in (assets[key].get("condition") or "")
+        and _runless_after_failure(facet, key)
+        for key in d_assets ^ a_assets
+    ) and bool(d_assets ^ a_assets)
+
+
 KNOWN: tuple[Known, ...] = (
     # cron
     Known(
@@ -501,6 +604,27 @@ KNOWN: tuple[Known, ...] = (
         "ADR 0008 (proposed entry 28: cron validity)",
         "Arco refuses `#` (nth weekday) and `?`, which croniter accepts.",
         _arco_refuses_hash_or_question_mark,
+    ),
+    # automation
+    Known(
+        "execution-failed-outlives-runless-materialization",
+        "automation",
+        "deliberate",
+        "ADR 0008 §37",
+        "Dagster keeps an unpartitioned asset's execution_failed() true after a materialization "
+        "reported outside any run; Arco has no such materializations, and any later "
+        "materialization clears a failure (as Dagster does for partitions).",
+        _execution_failed_outlives_runless,
+    ),
+    Known(
+        "automation-range-runs-not-backfills",
+        "automation_runs",
+        "deliberate",
+        "ADR 0008 §37",
+        "An asset with several partitions requested at once: Dagster's automation sensor emits a "
+        "backfill (or one run per partition without emit_backfills); Arco requests one run per "
+        "contiguous range of them, with the assets that requested the same partitions.",
+        _range_runs_not_backfills,
     ),
     # partitions
     Known(

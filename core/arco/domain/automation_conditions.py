@@ -39,6 +39,7 @@ OPERANDS = frozenset(
         "cron_tick_passed",
         "code_version_changed",
         "executed_with_root_target",
+        "any_downstream_conditions",
     }
 )
 _OPERATORS = frozenset({"and", "or", "not", "since", "newly_true", "any_deps", "all_deps"})
@@ -197,6 +198,12 @@ class AutomationCondition:
     def executed_with_root_target() -> AutomationCondition:
         """The latest materialization came from a run that also targeted the asset evaluated."""
         return AutomationCondition("executed_with_root_target")
+
+    @staticmethod
+    def any_downstream_conditions() -> AutomationCondition:
+        """True where any condition of an asset downstream (transitively) is true when
+        evaluated on this asset: requests it when a descendant would want it."""
+        return AutomationCondition("any_downstream_conditions")
 
     # -- dependency operators ------------------------------------------------------------------
 
@@ -431,6 +438,31 @@ def _push(node: AutomationCondition, which: str, text: str) -> AutomationConditi
     if node.kind in OPERANDS:
         return node
     return node._selecting(which, text)
+
+
+def strip_downstream(condition: AutomationCondition) -> AutomationCondition | None:
+    """A descendant's condition as `any_downstream_conditions()` evaluates it: nested
+    `any_downstream_conditions()` count as false (an AND holding one is dropped, an OR loses
+    it), labelled conditions are kept whole (Dagster's rule)."""
+    if condition.label is not None:
+        return condition
+    if condition.kind == "any_downstream_conditions":
+        return None
+    if condition.kind not in ("and", "or"):
+        return condition
+    kept = []
+    for operand in condition.operands:
+        simplified = strip_downstream(operand)
+        if simplified is None:
+            if condition.kind == "and":
+                return None
+            continue
+        kept.append(simplified)
+    if not kept:
+        return None
+    if len(kept) == 1:
+        return kept[0]
+    return replace(condition, operands=tuple(kept))
 
 
 def _structure(node: AutomationCondition) -> str:

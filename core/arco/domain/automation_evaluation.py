@@ -27,7 +27,12 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from arco.domain.automation_conditions import AutomationCondition, Path, memory_ids
+from arco.domain.automation_conditions import (
+    AutomationCondition,
+    Path,
+    memory_ids,
+    strip_downstream,
+)
 from arco.domain.canonical import fingerprint
 from arco.domain.cron import CronSchedule
 from arco.domain.definitions import DefinitionsSnapshot
@@ -204,6 +209,7 @@ class _Evaluation:
         self.requested: dict[str, Subset] = {}  # this evaluation's, for will_be_requested
         self._full: dict[str, Subset] = {}
         self._newly: dict[str, tuple[Subset, Timing]] = {}
+        self._descendants: dict[str, set[str]] = {}
 
     # -- facts ---------------------------------------------------------------------------------
 
@@ -375,6 +381,8 @@ class _Evaluation:
             true = candidate & (r.true - before)
         elif kind in ("any_deps", "all_deps"):
             true, timing = self.deps(state, c, path, key, candidate, children)
+        elif kind == "any_downstream_conditions":
+            true = self.downstream(state, path, key, candidate, children)
         else:
             true, timing = self.operand(state, c, path, key, candidate)
         node = NodeResult(
@@ -438,6 +446,52 @@ class _Evaluation:
             true = candidate & true
             return true, (merged or None)
         return true, None
+
+    def downstream(
+        self,
+        state: _AssetState,
+        path: Path,
+        key: str,
+        candidate: Subset,
+        children: list[NodeResult],
+    ) -> Subset:
+        """`any_downstream_conditions()`: every distinct condition of the assets downstream of
+        `key`, evaluated on `key` itself, or'ed (each remembers under its own ids)."""
+        found: dict[AutomationCondition, set[str]] = {}
+        for asset in self.defs.topological_order():
+            if asset == key or not self.is_descendant(key, asset):
+                continue
+            condition = self.defs.assets[asset].automation_condition
+            simplified = None if condition is None else strip_downstream(condition)
+            if simplified is not None:
+                found.setdefault(simplified, set()).add(asset)
+        true = EMPTY
+        for i, (condition, assets) in enumerate(sorted(found.items(), key=lambda x: sorted(x[1]))):
+            prefix = state.memory_id_or_path(path, key) + f"/{i}:"
+            scoped = _AssetState(
+                root=state.root,
+                previous=state.previous,
+                initial=state.initial,
+                ids={p: prefix + mid for p, mid in memory_ids(condition).items()},
+                nodes=state.nodes,
+                code_versions=state.code_versions,
+            )
+            r = self.node(scoped, condition, (), key, candidate)
+            children.append(_with_key(r.node, ",".join(sorted(assets)), candidate, r.true))
+            true = true | r.true
+        return true
+
+    def is_descendant(self, ancestor: str, asset: str) -> bool:
+        if ancestor not in self._descendants:
+            seen: set[str] = set()
+            stack = [ancestor]
+            while stack:
+                for child in self.defs.downstream(stack.pop()):
+                    if child not in seen:
+                        seen.add(child)
+                        stack.append(child)
+            self._descendants[ancestor] = seen
+        return asset in self._descendants[ancestor]
 
     def map_timing(self, parent: str, child: str, timing: Timing, merged: Timing) -> Timing:
         out: Timing = {}
@@ -534,6 +588,11 @@ class _AssetState:
     def memory_id(self, path: Path, key: str) -> str:
         base = self.ids[path]
         return base if key == self.root else f"{base}@{key}"
+
+    def memory_id_or_path(self, path: Path, key: str) -> str:
+        """A stable name for a stateless node (`any_downstream_conditions()`): its path."""
+        base = self.ids.get(path, "adc" + "".join(f".{i}" for i in path))
+        return base if key == self.root else f"{base}~{key}"
 
     def remembered(self, memory_id: str) -> Subset:
         if self.previous is None:
