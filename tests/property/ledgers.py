@@ -34,9 +34,23 @@ from typing import Any
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
-from arco.domain import access, backfills, dynamic_partitions, reconciliation, runs, schedules
+from arco.domain import (
+    access,
+    automation,
+    backfills,
+    dynamic_partitions,
+    reconciliation,
+    runs,
+    schedules,
+)
 from arco.domain import sensors as sensors_domain
 from arco.domain import settings as settings_domain
+from arco.domain.automation_controller import (
+    AutomationInputs,
+    asset_facts,
+    evaluate_conditions,
+    watched_assets,
+)
 from arco.domain.backfill_controller import BackfillView, advance_backfills
 from arco.domain.canonical import canonical_json, fingerprint
 from arco.domain.catalog import default_registry
@@ -60,6 +74,7 @@ from arco.domain.state import FoldState, StagedState
 from arco.domain.tables import Key, Row
 from arco.domain.ulid import deterministic_ulid, encode_ulid, ulid_time_ms
 from arco.sdk import (
+    AutomationCondition,
     CatchUp,
     DefaultScheduleStatus,
     DefaultSensorStatus,
@@ -296,9 +311,10 @@ def _nothing(*_: Any) -> None:
 
 @cache
 def code_location(version: int) -> DefinitionsSnapshot:
-    """Two versions of one code location: three assets (a, b partitioned, c not), schedules,
-    and a sensor of each kind the timer or a worker evaluates. Version 2 changes a code
-    version, a dependency and drops a schedule (what a deploy changes in the tables)."""
+    """Two versions of one code location: five assets (a, b, e partitioned; c, d not; d and e
+    with automation conditions), schedules, and a sensor of each kind the timer or a worker
+    evaluates. Version 2 changes a code version, a dependency, a condition and drops a schedule
+    (what a deploy changes in the tables)."""
 
     @asset(name="a", partitions_def=PARTS, code_version=f"a{version}")
     def a() -> None: ...
@@ -308,6 +324,19 @@ def code_location(version: int) -> DefinitionsSnapshot:
 
     @asset(name="c", deps=["b"] if version == 1 else ["a", "b"])
     def c() -> None: ...
+
+    @asset(name="d", deps=["c"], automation_condition=AutomationCondition.eager())
+    def d() -> None: ...
+
+    @asset(
+        name="e",
+        partitions_def=PARTS,
+        deps=["b"],
+        automation_condition=AutomationCondition.eager()
+        if version == 1
+        else AutomationCondition.on_missing(),
+    )
+    def e() -> None: ...
 
     every_minute = ScheduleDefinition(
         "every_minute",
@@ -341,7 +370,7 @@ def code_location(version: int) -> DefinitionsSnapshot:
         default_status=DefaultSensorStatus.RUNNING,
     )
     return Definitions(
-        assets=[a, b, c],
+        assets=[a, b, c, d, e],
         schedules=[every_minute, per_partition] if version == 1 else [every_minute],
         sensors=[poll_on if version == 1 else poll, push, on_a],
     ).snapshot("prop")
@@ -595,6 +624,22 @@ def op_schedule_status(w: World) -> None:
     w.write("schedule status", [NewEvent(schedules.SCHEDULE_STATUS_CHANGED, payload, key)])
 
 
+def op_automation_status(w: World) -> None:
+    rid = f"req{w.serial}"
+    payload = automation.AutomationStatusChanged(
+        status=w.pick(["RUNNING", "RUNNING", "STOPPED"], "automation status"), request_id=rid
+    )
+    key = automation.status_key(automation.SENSOR_NAME, rid)
+    w.write("automation status", [NewEvent(automation.AUTOMATION_STATUS_CHANGED, payload, key)])
+
+
+def op_automation_start(w: World) -> None:
+    rid = f"req{w.serial}"
+    payload = automation.AutomationStatusChanged(status="RUNNING", request_id=rid)
+    key = automation.status_key(automation.SENSOR_NAME, rid)
+    w.write("automation start", [NewEvent(automation.AUTOMATION_STATUS_CHANGED, payload, key)])
+
+
 def op_sensor_status(w: World) -> None:
     defs = w.definitions()
     if defs is None:
@@ -778,7 +823,9 @@ def timer(w: World) -> None:
             _schedules_step(w, defs, now_ms)
         if "sensors" in w.families:
             _sensors_step(w, defs, now_ms)
-        if w.families & {"schedules", "sensors"}:
+        if "automation" in w.families:
+            _automation_step(w, defs, now_ms)
+        if w.families & {"schedules", "sensors", "automation"}:
             _requests_step(w, defs, runs_ms)
         if "backfills" in w.families:
             for _ in range(2):
@@ -825,6 +872,32 @@ def _sensors_step(w: World, defs: DefinitionsSnapshot, now_ms: int) -> None:
     decisions = evaluate_sensors(WS, defs, states, inputs, now_ms, 60_000)
     _timer_write(w, "sensors", decisions.events)
     w.sensor_orders.extend(decisions.orders)
+
+
+def _automation_step(w: World, defs: DefinitionsSnapshot, now_ms: int) -> None:
+    state = w.rows(automation.AUTOMATION_STATE.name).get((automation.SENSOR_NAME,))
+    memory = {k[0]: r["memory"] for k, r in w.rows(automation.AUTOMATION_MEMORY.name).items()}
+    live = {k[0] for k, r in w.rows(runs.RUNS.name).items() if r["status"] not in runs.TERMINAL_RUN}
+    running: dict[str, set[str]] = {}
+    for task in w.rows(runs.TASKS.name).values():
+        if task["run_id"] in live:
+            running.setdefault(task["asset"], set()).add(task["partition"] or "")
+    assets = watched_assets(defs)
+    facts, run_ids = asset_facts(assets, w.rows(runs.PARTITION_STATUS.name).values(), running, {})
+    run_rows = w.rows(runs.RUNS.name)
+    targets = {
+        r: frozenset(json.loads(run_rows[(r,)]["assets"] or "[]"))
+        for r in run_ids
+        if (r,) in run_rows
+    }
+    inputs = AutomationInputs(
+        state=None if state is None else dict(state),
+        memory=memory,
+        facts=facts,
+        run_targets=targets,
+        dynamic=w.dynamic(),
+    )
+    _timer_write(w, "automation", evaluate_conditions(defs, inputs, now_ms, lookback_ms=60_000))
 
 
 def _requests_step(w: World, defs: DefinitionsSnapshot, runs_ms: int) -> None:
@@ -1132,6 +1205,12 @@ FAMILY_ACTIONS: dict[str, tuple[Action, ...]] = {
         op_cancel,
         op_deploy,
     ),
+    "automation": (
+        *(timer, worker_delivery, worker_progress) * 2,
+        op_request_run,
+        op_automation_status,
+        op_deploy,
+    ),
 }
 FAMILIES = tuple(FAMILY_ACTIONS)
 PAUSES_MS = (1, 2_000, 12_000, 31_000, 100_000)
@@ -1146,6 +1225,7 @@ SEEDS: dict[str, tuple[Action, ...]] = {
     "schedules": (op_deploy,),
     "sensors": (op_deploy, compactor, push_delivery),
     "backfills": (op_deploy, compactor, op_backfill),
+    "automation": (op_deploy, op_automation_start, compactor, op_request_run),
 }
 
 

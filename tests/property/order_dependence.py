@@ -258,6 +258,24 @@ def push_message_claims(ledger: Ledger) -> list[Edge]:
     )
 
 
+def automation_status_and_evaluation(ledger: Ledger) -> list[Edge]:
+    """An automation evaluation is SKIPPED ("automation is stopped") by the status as folded so
+    far (as a sensor's)."""
+    return both_ways(
+        ledger, ["automation.evaluated"], ["automation.status_changed"], lambda x, y: True
+    )
+
+
+def automation_evaluations_from_one_version(ledger: Ledger) -> list[Edge]:
+    """Of two automation evaluations that read the same version, the first folded wins."""
+    return in_id_order(
+        ledger,
+        ["automation.evaluated"],
+        ["automation.evaluated"],
+        lambda x, y: x.get("cursor_read_version") == y.get("cursor_read_version"),
+    )
+
+
 def schedule_started_twice(ledger: Ledger) -> list[Edge]:
     """Starting a running schedule keeps its start time, as folded so far."""
     return in_id_order(
@@ -355,6 +373,16 @@ KNOWN = (
         "push message claims",
         "test_order_dependence.py::test_push_message_id_with_other_content",
         push_message_claims,
+    ),
+    Known(
+        "automation status and evaluation",
+        "test_order_dependence.py::test_automation_stopped_after_an_earlier_evaluation",
+        automation_status_and_evaluation,
+    ),
+    Known(
+        "automation evaluations from one version",
+        "test_order_dependence.py::test_automation_evaluations_from_one_version",
+        automation_evaluations_from_one_version,
     ),
     Known(
         "schedule started twice",

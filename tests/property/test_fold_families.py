@@ -43,6 +43,7 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "operators": ("settings", "access", "dynamic_partitions"),
     "deployments": ("deployments",),
     "reconciliation": ("reconciliation",),
+    "automation": ("automation",),
     "everything": lg.FAMILIES,
 }
 # A table every ledger of the family fills, so no property holds only over empty tables.
@@ -54,6 +55,7 @@ FILLED = {
     "operators": "access_grants",
     "deployments": "current_deployment",
     "reconciliation": "reconciliation_log",
+    "automation": "automation_state",
     "everything": "runs",
 }
 # Examples per property and family under the ci profile (scaled up by fuzz).
@@ -65,6 +67,7 @@ BUDGET = {
     "operators": 25,
     "deployments": 20,
     "reconciliation": 15,
+    "automation": 30,
     "everything": 40,
 }
 SYSTEM = frozenset({"ledger_objects", "quarantine"})

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import pytest
 from pydantic import BaseModel
 
-from arco.domain import backfills, reconciliation, runs, schedules, sensors
+from arco.domain import automation, backfills, reconciliation, runs, schedules, sensors
 from arco.domain.canonical import fingerprint
 from arco.domain.deployments import DEFINITIONS_DEPLOYED, deploy_idempotency_key
 from arco.domain.envelope import EventEnvelope
@@ -100,6 +100,26 @@ class Writer(EnvelopeWriter):
         )
         key = sensors.poll_evaluation_key("poll", read, dispatch)
         return self.envelope(sensors.SENSOR_EVALUATED, payload, key)
+
+    def automation_evaluated(self, read: str = "", run: str = "c") -> EventEnvelope:
+        payload = automation.AutomationEvaluated(
+            cursor_read_version=read,
+            assets=[
+                automation.AssetEvaluated(
+                    asset=run, requested=[""], requested_count=1, memory={"requested": [""]}
+                )
+            ],
+            runs=[automation.AutomationRunRequest(assets=[run])],
+            watermark="",
+        )
+        event_id_seed = f"{read}:{run}:{self.n}"
+        key = automation.evaluation_key(automation.SENSOR_NAME, read, event_id_seed)
+        return self.envelope(automation.AUTOMATION_EVALUATED, payload, key)
+
+    def automation_status(self, status: str, request: str) -> EventEnvelope:
+        payload = automation.AutomationStatusChanged(status=status, request_id=request)  # type: ignore[arg-type]
+        key = automation.status_key(automation.SENSOR_NAME, request)
+        return self.envelope(automation.AUTOMATION_STATUS_CHANGED, payload, key)
 
     def pushed(self, data: str) -> EventEnvelope:
         message = sensors.PushedMessage(data_b64=data, subscription="s")
@@ -278,6 +298,27 @@ def test_poll_evaluations_from_one_cursor_version(w: Writer) -> None:
 def test_push_message_id_with_other_content(w: Writer) -> None:
     first, second = w.pushed("b25l"), w.pushed("dHdv")
     assert_folds_like_a_rebuild([second], [first])
+
+
+@known(
+    "An automation evaluation folded after a later-id stop is SKIPPED (automation is stopped); "
+    "in id order it applies and requests its runs (as a sensor's)"
+)
+def test_automation_stopped_after_an_earlier_evaluation(w: Writer) -> None:
+    start = w.automation_status("RUNNING", "q0")
+    evaluation = w.automation_evaluated()  # lands late
+    stop = w.automation_status("STOPPED", "q1")
+    assert_folds_like_a_rebuild([start], [stop], [evaluation])
+
+
+@known(
+    "Of two automation evaluations that read the same version (two timers at once), the first "
+    "folded wins the compare-and-set, not the lowest id: each run is requested once either way"
+)
+def test_automation_evaluations_from_one_version(w: Writer) -> None:
+    start = w.automation_status("RUNNING", "q0")
+    first, second = w.automation_evaluated(run="c"), w.automation_evaluated(run="d")
+    assert_folds_like_a_rebuild([start], [second], [first])
 
 
 @known(

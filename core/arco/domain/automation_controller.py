@@ -14,7 +14,7 @@ that asked for them (latched by `since_last_handled`) ask again at a later evalu
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -32,6 +32,7 @@ from arco.domain.automation_evaluation import (
     AssetEvaluation,
     AssetFacts,
     AssetMemory,
+    Materialization,
     Subset,
     Updates,
     evaluate_automation,
@@ -46,11 +47,13 @@ from arco.domain.ulid import deterministic_ulid
 
 __all__ = [
     "AutomationInputs",
+    "asset_facts",
     "decode_memory",
     "encode_memory",
     "evaluate_conditions",
     "group_runs",
     "previous_updates",
+    "watched_assets",
 ]
 
 # Dagster's minimum interval of the automation condition sensor.
@@ -73,6 +76,58 @@ class AutomationInputs:
     dry_run: bool = False
     max_runs_per_hour: int = 0  # 0: no limit
     dynamic: Dynamic = field(default_factory=lambda: NO_DYNAMIC)
+
+
+# --------------------------------------------------------------------------- facts
+
+
+def asset_facts(
+    assets: Sequence[str],
+    partition_rows: Iterable[Row],
+    running: Mapping[str, set[str]],
+    backfilling: Mapping[str, set[str]],
+) -> tuple[dict[str, AssetFacts], set[str]]:
+    """Per asset its materializations, runs in progress and failures, from `partition_status`
+    rows and the (asset -> partitions) of unfinished runs; and the run ids of the
+    materializations (whose targets `executed_with_root_target` looks at)."""
+    materialized: dict[str, dict[str, Materialization]] = {a: {} for a in assets}
+    failed: dict[str, set[str]] = {a: set() for a in assets}
+    run_ids: set[str] = set()
+    for row in partition_rows:
+        asset, partition = row["asset"], row["partition"] or ""
+        if asset not in materialized:
+            continue
+        version = row.get("materialized_version")
+        if version and row.get("materialized_ms") is not None:
+            run_id = row.get("materialized_run_id") or None
+            materialized[asset][partition] = Materialization(
+                version, int(row["materialized_ms"]), run_id
+            )
+            if run_id:
+                run_ids.add(run_id)
+        # the latest attempt failed after the latest materialization (partition_state FAILED)
+        if row.get("attempt_status") == "FAILURE" and (row.get("attempt_version") or "") > (
+            version or ""
+        ):
+            failed[asset].add(partition)
+    facts = {
+        a: AssetFacts(
+            materialized=materialized[a],
+            run_in_progress=frozenset(running.get(a, ())),
+            backfill_in_progress=frozenset(backfilling.get(a, ())),
+            failed=frozenset(failed[a]),
+        )
+        for a in assets
+    }
+    return facts, run_ids
+
+
+def watched_assets(defs: DefinitionsSnapshot) -> list[str]:
+    """The assets with a condition and their dependencies: what conditions read facts about."""
+    out = {k for k, node in defs.assets.items() if node.automation_condition is not None}
+    for asset in list(out):
+        out.update(defs.upstream(asset))
+    return sorted(out)
 
 
 # --------------------------------------------------------------------------- memory encoding

@@ -4,7 +4,6 @@ its ticks, and why an asset is (or is not) requested."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,12 +15,14 @@ from arco.domain.automation import (
     SENSOR_NAME,
     is_running,
 )
-from arco.domain.automation_controller import AutomationInputs, decode_memory, previous_updates
-from arco.domain.automation_evaluation import (
-    AssetFacts,
-    Materialization,
-    evaluate_automation,
+from arco.domain.automation_controller import (
+    AutomationInputs,
+    asset_facts,
+    decode_memory,
+    previous_updates,
+    watched_assets,
 )
+from arco.domain.automation_evaluation import AssetFacts, evaluate_automation
 from arco.domain.definitions import DefinitionsSnapshot
 from arco.domain.errors import InvalidInput, NotFound
 from arco.domain.runs import PARTITION_STATUS, RUNS, TASKS, TERMINAL_RUN
@@ -39,50 +40,15 @@ def _automated(defs: DefinitionsSnapshot) -> list[str]:
     return [k for k, node in defs.assets.items() if node.automation_condition is not None]
 
 
-def _watched(defs: DefinitionsSnapshot, automated: Iterable[str]) -> list[str]:
-    """The automated assets and their dependencies: what conditions read facts about."""
-    out = set(automated)
-    for asset in list(out):
-        out.update(defs.upstream(asset))
-    return sorted(out)
-
-
 def _state(snapshot: Snapshot) -> Row | None:
     row = snapshot.rows(AUTOMATION_STATE.name).get((SENSOR_NAME,))
     return None if row is None else {k: v for k, v in row.items() if k != ROW_VERSION}
 
 
 def _facts(snapshot: Snapshot, assets: list[str]) -> tuple[dict[str, AssetFacts], set[str]]:
-    """Per asset its materializations, runs in progress and failures; and the run ids of the
-    materializations (whose targets `executed_with_root_target` looks at)."""
-    materialized: dict[str, dict[str, Materialization]] = {a: {} for a in assets}
-    failed: dict[str, set[str]] = {a: set() for a in assets}
-    run_ids: set[str] = set()
-    for row in rows_where(snapshot, PARTITION_STATUS.name, "asset", assets):
-        asset, partition = row["asset"], row["partition"] or ""
-        version = row.get("materialized_version")
-        if version and row.get("materialized_ms") is not None:
-            run_id = row.get("materialized_run_id") or None
-            materialized[asset][partition] = Materialization(
-                version, int(row["materialized_ms"]), run_id
-            )
-            if run_id:
-                run_ids.add(run_id)
-        if row.get("attempt_status") == "FAILURE" and (row.get("attempt_version") or "") > (
-            version or ""
-        ):
-            failed[asset].add(partition)
     running, backfilling = _in_flight(snapshot, set(assets))
-    facts = {
-        a: AssetFacts(
-            materialized=materialized[a],
-            run_in_progress=frozenset(running.get(a, ())),
-            backfill_in_progress=frozenset(backfilling.get(a, ())),
-            failed=frozenset(failed[a]),
-        )
-        for a in assets
-    }
-    return facts, run_ids
+    rows = rows_where(snapshot, PARTITION_STATUS.name, "asset", assets)
+    return asset_facts(assets, rows, running, backfilling)
 
 
 def _in_flight(
@@ -153,7 +119,7 @@ def automation_inputs(
     if memory_table.num_rows:
         assets, texts = memory_table.column("asset"), memory_table.column("memory")
         memory = dict(zip(assets.to_pylist(), texts.to_pylist(), strict=True))
-    facts, run_ids = _facts(snapshot, _watched(defs, automated))
+    facts, run_ids = _facts(snapshot, watched_assets(defs))
     return AutomationInputs(
         state=state,
         memory=memory,
@@ -248,7 +214,7 @@ def why(
         for a, text in memory_rows.items()
         if a in defs.assets
     }
-    facts, run_ids = _facts(snapshot, _watched(defs, _automated(defs)))
+    facts, run_ids = _facts(snapshot, watched_assets(defs))
     upstream = set(defs.topological_order()[: defs.topological_order().index(asset) + 1])
     evaluations = evaluate_automation(
         defs,
