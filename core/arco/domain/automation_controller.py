@@ -60,6 +60,8 @@ __all__ = [
 MINIMUM_INTERVAL_S = 30
 # Subsets longer than this are stored as key ranges.
 _LISTED = 16
+# Condition trees recorded per evaluation (`automation_evaluations`); `why` evaluates live.
+RECORDED_TREES = 100
 
 Dynamic = Mapping[str, Sequence[str]]
 
@@ -378,12 +380,16 @@ def _evaluation(
             )
     evaluations = _without_held(defs, evaluations, held, inputs.dynamic)
     changed: list[AssetEvaluated] = []
+    trees = 0
     for evaluation in evaluations:
         encoded = encode_memory(defs, evaluation.asset, evaluation.memory, inputs.dynamic)
         before = inputs.memory.get(evaluation.asset)
         if before is not None and json.loads(before) == encoded and not evaluation.requested:
             continue
-        show = bool(evaluation.requested) or before is None
+        # the condition tree of what it requested (and of a first evaluation), for `why`'s
+        # history; a tick requesting thousands of assets records the first ones only
+        show = (bool(evaluation.requested) or before is None) and trees < RECORDED_TREES
+        trees += show
         changed.append(
             AssetEvaluated(
                 asset=evaluation.asset,

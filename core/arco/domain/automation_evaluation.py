@@ -23,11 +23,12 @@ below it that it had not seen (a materialization folded late, ADR 0007, still co
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from arco.domain.automation_conditions import (
+    STATEFUL,
     AutomationCondition,
     Path,
     memory_ids,
@@ -67,6 +68,7 @@ Subset = frozenset[str]
 Dynamic = Mapping[str, Sequence[str]]
 Timing = dict[str, int]
 EMPTY: Subset = frozenset()
+ONLY: Subset = frozenset({UNPARTITIONED})  # the one "partition" of an unpartitioned asset
 
 
 @dataclass(frozen=True)
@@ -142,19 +144,43 @@ class NodeResult:
         return out
 
 
+@dataclass(slots=True)
+class _Result:
+    """A node's result while evaluating; `to_node` renders it (and its children) for `why`
+    and the recorded evaluations, only for the assets that need it."""
+
+    true: Subset
+    timing: Timing | None
+    condition: AutomationCondition
+    candidate_count: int
+    children: list[_Result]
+    holds: bool | None = None
+    key: str | None = None
+
+    def to_node(self) -> NodeResult:
+        return NodeResult(
+            label=self.condition.label,
+            name=self.condition.name,
+            true_count=len(self.true),
+            candidate_count=self.candidate_count,
+            sample=tuple(sorted(self.true)[:SAMPLE]),
+            children=tuple(child.to_node() for child in self.children),
+            key=self.key,
+            holds=self.holds,
+        )
+
+
 @dataclass(frozen=True)
 class AssetEvaluation:
     asset: str
     requested: Subset
-    result: NodeResult
+    tree: _Result
     memory: AssetMemory
 
-
-@dataclass
-class _Result:
-    true: Subset
-    node: NodeResult
-    timing: Timing | None = None
+    @property
+    def result(self) -> NodeResult:
+        """The evaluated condition, node by node."""
+        return self.tree.to_node()
 
 
 def next_updates(
@@ -210,20 +236,25 @@ class _Evaluation:
         self._full: dict[str, Subset] = {}
         self._newly: dict[str, tuple[Subset, Timing]] = {}
         self._descendants: dict[str, set[str]] = {}
+        self._stateful: dict[int, bool] = {}
+        self._ids: dict[int, Mapping[Path, str]] = {}
+        self._keep: list[AutomationCondition] = []
+        self._dep_keys: dict[tuple[str, str | None, str | None], list[str]] = {}
+        self._defs_of: dict[str, PartitionsDefinition | None] = {
+            k: node.partitions for k, node in defs.assets.items()
+        }
 
     # -- facts ---------------------------------------------------------------------------------
 
     def partitions(self, asset: str) -> PartitionsDefinition | None:
-        return self.defs.assets[asset].partitions
+        return self._defs_of[asset]
 
     def full(self, asset: str) -> Subset:
         """Every partition of `asset` that exists now."""
         if asset not in self._full:
             definition = self.partitions(asset)
             self._full[asset] = (
-                frozenset({UNPARTITIONED})
-                if definition is None
-                else frozenset(definition.keys(self.now, self.dynamic))
+                ONLY if definition is None else frozenset(definition.keys(self.now, self.dynamic))
             )
         return self._full[asset]
 
@@ -254,9 +285,9 @@ class _Evaluation:
         """The partitions of `parent` that `keys` of `child` depend on."""
         if not keys:
             return EMPTY
-        child_def, parent_def = self.partitions(child), self.partitions(parent)
+        child_def, parent_def = self._defs_of[child], self._defs_of[parent]
         if parent_def is None:
-            return frozenset({UNPARTITIONED})
+            return ONLY
         if child_def is None:
             return self.full(parent)
         mapping = self.defs.mapping_for(child, parent)
@@ -269,8 +300,10 @@ class _Evaluation:
         """The partitions of `child` that depend on `keys` of `parent`."""
         if not keys:
             return EMPTY
-        child_def, parent_def = self.partitions(child), self.partitions(parent)
-        if child_def is None or parent_def is None:
+        child_def, parent_def = self._defs_of[child], self._defs_of[parent]
+        if child_def is None:
+            return ONLY
+        if parent_def is None:
             return self.full(child)
         mapping = self.defs.mapping_for(child, parent)
         return frozenset(
@@ -329,7 +362,7 @@ class _Evaluation:
             root=root,
             previous=previous,
             initial=previous is None or previous.partitions != shape,
-            ids=memory_ids(condition),
+            ids=self.memory_ids(condition),
         )
         result = self.node(state, condition, (), root, self.full(root))
         requested = frozenset(result.true & self.full(root))
@@ -341,7 +374,7 @@ class _Evaluation:
             code_versions=state.code_versions,
             partitions=shape,
         )
-        return AssetEvaluation(root, requested, result.node, memory)
+        return AssetEvaluation(root, requested, result, memory)
 
     def node(
         self,
@@ -351,30 +384,34 @@ class _Evaluation:
         key: str,
         candidate: Subset,
     ) -> _Result:
+        if not candidate and not self.stateful(c):
+            # nothing to decide and nothing to remember: every enclosing operator clips this
+            # result to an empty candidate
+            return _Result(EMPTY, None, c, 0, [])
         kind = c.kind
         timing: Timing | None = None
-        children: list[NodeResult] = []
+        children: list[_Result] = []
         if kind == "and":
             true = candidate
             for i, operand in enumerate(c.operands):
                 r = self.node(state, operand, (*path, i), key, true)
-                children.append(r.node)
+                children.append(r)
                 true = true & r.true
         elif kind == "or":
             true = EMPTY
             for i, operand in enumerate(c.operands):
                 r = self.node(state, operand, (*path, i), key, candidate)
-                children.append(r.node)
+                children.append(r)
                 true = true | r.true
         elif kind == "not":
             r = self.node(state, c.operands[0], (*path, 0), key, candidate)
-            children.append(r.node)
+            children.append(r)
             true = candidate - r.true
         elif kind == "since":
             true, timing = self.since(state, c, path, key, children)
         elif kind == "newly_true":
             r = self.node(state, c.operands[0], (*path, 0), key, self.full(key))
-            children.append(r.node)
+            children.append(r)
             memory_id = state.memory_id(path, key)
             before = state.remembered(memory_id)
             state.nodes[memory_id] = r.true
@@ -385,16 +422,29 @@ class _Evaluation:
             true = self.downstream(state, path, key, candidate, children)
         else:
             true, timing = self.operand(state, c, path, key, candidate)
-        node = NodeResult(
-            label=c.label,
-            name=c.name,
-            true_count=len(true),
-            candidate_count=len(candidate),
-            sample=tuple(sorted(true)[:SAMPLE]),
-            children=tuple(children),
-            holds=(self.focus in true) if self.focus is not None and key == state.root else None,
-        )
-        return _Result(true, node, timing)
+        holds = None
+        if self.focus is not None and key == state.root:
+            holds = self.focus in true
+        return _Result(true, timing, c, len(candidate), children, holds)
+
+    def memory_ids(self, c: AutomationCondition) -> Mapping[Path, str]:
+        found = self._ids.get(id(c))
+        if found is None:
+            found = self._ids[id(c)] = memory_ids(c)
+            self._keep.append(c)
+        return found
+
+    def stateful(self, c: AutomationCondition) -> bool:
+        """Whether `c` or a node below it remembers something (it must be evaluated even when
+        its result cannot matter). Cached per condition object."""
+        found = self._stateful.get(id(c))
+        if found is None:
+            found = any(
+                n.kind in STATEFUL or n.kind == "any_downstream_conditions" for n in c.walk()
+            )
+            self._stateful[id(c)] = found
+            self._keep.append(c)  # its id stays its own while cached
+        return found
 
     def since(
         self,
@@ -402,12 +452,12 @@ class _Evaluation:
         c: AutomationCondition,
         path: Path,
         key: str,
-        children: list[NodeResult],
+        children: list[_Result],
     ) -> tuple[Subset, Timing | None]:
         full = self.full(key)
         trigger = self.node(state, c.operands[0], (*path, 0), key, full)
         reset = self.node(state, c.operands[1], (*path, 1), key, full)
-        children += [trigger.node, reset.node]
+        children += [trigger, reset]
         memory_id = state.memory_id(path, key)
         true = (state.remembered(memory_id) | trigger.true) - reset.true
         both = trigger.true & reset.true
@@ -425,7 +475,7 @@ class _Evaluation:
         path: Path,
         key: str,
         candidate: Subset,
-        children: list[NodeResult],
+        children: list[_Result],
     ) -> tuple[Subset, Timing | None]:
         deps = self.dep_keys(key, c)
         any_ = c.kind == "any_deps"
@@ -435,7 +485,8 @@ class _Evaluation:
             up = self.map_up(key, dep, candidate)
             r = self.node(state, c.operands[0], (*path, 0), dep, up)
             mapped = self.map_down(dep, key, r.true)
-            children.append(_with_key(r.node, dep, up, mapped))
+            r.key, r.candidate_count = dep, len(up)
+            children.append(r)
             if any_:
                 true = true | mapped
                 if r.timing:
@@ -453,7 +504,7 @@ class _Evaluation:
         path: Path,
         key: str,
         candidate: Subset,
-        children: list[NodeResult],
+        children: list[_Result],
     ) -> Subset:
         """`any_downstream_conditions()`: every distinct condition of the assets downstream of
         `key`, evaluated on `key` itself, or'ed (each remembers under its own ids)."""
@@ -477,7 +528,8 @@ class _Evaluation:
                 code_versions=state.code_versions,
             )
             r = self.node(scoped, condition, (), key, candidate)
-            children.append(_with_key(r.node, ",".join(sorted(assets)), candidate, r.true))
+            r.key = ",".join(sorted(assets))
+            children.append(r)
             true = true | r.true
         return true
 
@@ -503,6 +555,13 @@ class _Evaluation:
         return out
 
     def dep_keys(self, key: str, c: AutomationCondition) -> list[str]:
+        cache_key = (key, c.allow_selection, c.ignore_selection)
+        found = self._dep_keys.get(cache_key)
+        if found is None:
+            found = self._dep_keys[cache_key] = self._select_deps(key, c)
+        return found
+
+    def _select_deps(self, key: str, c: AutomationCondition) -> list[str]:
         deps = set(self.defs.upstream(key))
         if c.allow_selection is not None or c.ignore_selection is not None:
             from arco.domain.selection import select_assets  # imports definitions
@@ -521,59 +580,114 @@ class _Evaluation:
         key: str,
         candidate: Subset,
     ) -> tuple[Subset, Timing | None]:
-        kind = c.kind
-        facts = self.facts_of(key)
-        if kind == "missing":
-            return candidate - facts.materialized.keys(), None
-        if kind == "run_in_progress":
-            return facts.run_in_progress, None
-        if kind == "backfill_in_progress":
-            return facts.backfill_in_progress, None
-        if kind == "execution_failed":
-            return facts.failed, None
-        if kind == "newly_updated":
-            new, timing = self.newly_updated(key)
-            return new, (dict(timing) if timing else None)
-        if kind == "newly_requested":
-            last = self.memory.get(key)
-            if last is None or state.previous is None:
-                return EMPTY, None
-            return last.requested, {p: last.evaluated_ms for p in last.requested}
-        if kind == "will_be_requested":
-            # requests of this evaluation upstream, when the root could run in the same run
-            if key == state.root or not self.same_run(state.root, key):
-                return EMPTY, None
-            return self.requested.get(key, EMPTY), None
-        if kind == "initial_evaluation":
-            return (candidate if state.initial else EMPTY), None
-        if kind == "in_latest_time_window":
-            return self.latest_window(key, c.lookback_seconds), None
-        if kind == "cron_tick_passed":
-            if state.previous is None:
-                return EMPTY, None
-            assert c.cron is not None
-            tick = CronSchedule.parse(c.cron).latest_tick(self.now, c.timezone or "UTC")
-            if tick is None:
-                return EMPTY, None
-            tick_ms = int(tick.timestamp() * 1000)
-            if tick_ms < state.previous.evaluated_ms:
-                return EMPTY, None
-            return candidate, dict.fromkeys(candidate, tick_ms)
-        if kind == "code_version_changed":
-            memory_id = state.memory_id(path, key)
-            current = self.defs.assets[key].code_version or ""
-            stored = state.previous.code_versions.get(memory_id) if state.previous else None
-            state.code_versions[memory_id] = current
-            return (candidate if stored is not None and stored != current else EMPTY), None
-        if kind == "executed_with_root_target":
-            if key == state.root:
-                return EMPTY, None
-            return frozenset(
-                p
-                for p, m in facts.materialized.items()
-                if m.run_id is not None and state.root in self.run_targets.get(m.run_id, ())
-            ), None
-        raise AssertionError(f"unknown operand {kind!r}")  # pragma: no cover - validated
+        return _OPERANDS[c.kind](self, state, c, path, key, candidate)
+
+    def _missing(
+        self, state: _AssetState, c: AutomationCondition, path: Path, key: str, candidate: Subset
+    ) -> tuple[Subset, Timing | None]:
+        return candidate - self.facts_of(key).materialized.keys(), None
+
+    def _run_in_progress(
+        self, state: _AssetState, c: AutomationCondition, path: Path, key: str, candidate: Subset
+    ) -> tuple[Subset, Timing | None]:
+        return self.facts_of(key).run_in_progress, None
+
+    def _backfill_in_progress(
+        self, state: _AssetState, c: AutomationCondition, path: Path, key: str, candidate: Subset
+    ) -> tuple[Subset, Timing | None]:
+        return self.facts_of(key).backfill_in_progress, None
+
+    def _execution_failed(
+        self, state: _AssetState, c: AutomationCondition, path: Path, key: str, candidate: Subset
+    ) -> tuple[Subset, Timing | None]:
+        return self.facts_of(key).failed, None
+
+    def _newly_updated(
+        self, state: _AssetState, c: AutomationCondition, path: Path, key: str, candidate: Subset
+    ) -> tuple[Subset, Timing | None]:
+        new, timing = self.newly_updated(key)
+        return new, (dict(timing) if timing else None)
+
+    def _newly_requested(
+        self, state: _AssetState, c: AutomationCondition, path: Path, key: str, candidate: Subset
+    ) -> tuple[Subset, Timing | None]:
+        last = self.memory.get(key)
+        if last is None or state.previous is None or not last.requested:
+            return EMPTY, None
+        return last.requested, {p: last.evaluated_ms for p in last.requested}
+
+    def _will_be_requested(
+        self, state: _AssetState, c: AutomationCondition, path: Path, key: str, candidate: Subset
+    ) -> tuple[Subset, Timing | None]:
+        # requests of this evaluation upstream, when the root could run in the same run
+        requested = self.requested.get(key, EMPTY)
+        if not requested or key == state.root or not self.same_run(state.root, key):
+            return EMPTY, None
+        return requested, None
+
+    def _initial_evaluation(
+        self, state: _AssetState, c: AutomationCondition, path: Path, key: str, candidate: Subset
+    ) -> tuple[Subset, Timing | None]:
+        return (candidate if state.initial else EMPTY), None
+
+    def _in_latest_time_window(
+        self, state: _AssetState, c: AutomationCondition, path: Path, key: str, candidate: Subset
+    ) -> tuple[Subset, Timing | None]:
+        return self.latest_window(key, c.lookback_seconds), None
+
+    def _cron_tick_passed(
+        self, state: _AssetState, c: AutomationCondition, path: Path, key: str, candidate: Subset
+    ) -> tuple[Subset, Timing | None]:
+        if state.previous is None:
+            return EMPTY, None
+        assert c.cron is not None
+        tick = CronSchedule.parse(c.cron).latest_tick(self.now, c.timezone or "UTC")
+        if tick is None:
+            return EMPTY, None
+        tick_ms = int(tick.timestamp() * 1000)
+        if tick_ms < state.previous.evaluated_ms:
+            return EMPTY, None
+        return candidate, dict.fromkeys(candidate, tick_ms)
+
+    def _code_version_changed(
+        self, state: _AssetState, c: AutomationCondition, path: Path, key: str, candidate: Subset
+    ) -> tuple[Subset, Timing | None]:
+        memory_id = state.memory_id(path, key)
+        current = self.defs.assets[key].code_version or ""
+        stored = state.previous.code_versions.get(memory_id) if state.previous else None
+        state.code_versions[memory_id] = current
+        return (candidate if stored is not None and stored != current else EMPTY), None
+
+    def _executed_with_root_target(
+        self, state: _AssetState, c: AutomationCondition, path: Path, key: str, candidate: Subset
+    ) -> tuple[Subset, Timing | None]:
+        if key == state.root:
+            return EMPTY, None
+        materialized = self.facts_of(key).materialized
+        return frozenset(
+            p
+            for p, m in materialized.items()
+            if m.run_id is not None and state.root in self.run_targets.get(m.run_id, ())
+        ), None
+
+
+_OPERANDS: dict[str, Callable[..., tuple[Subset, Timing | None]]] = {
+    kind: getattr(_Evaluation, f"_{kind}")
+    for kind in (
+        "missing",
+        "run_in_progress",
+        "backfill_in_progress",
+        "execution_failed",
+        "newly_updated",
+        "newly_requested",
+        "will_be_requested",
+        "initial_evaluation",
+        "in_latest_time_window",
+        "cron_tick_passed",
+        "code_version_changed",
+        "executed_with_root_target",
+    )
+}
 
 
 @dataclass
@@ -598,19 +712,6 @@ class _AssetState:
         if self.previous is None:
             return EMPTY
         return self.previous.nodes.get(memory_id, EMPTY)
-
-
-def _with_key(node: NodeResult, key: str, candidate: Subset, mapped: Subset) -> NodeResult:
-    return NodeResult(
-        label=node.label,
-        name=node.name,
-        true_count=node.true_count,
-        candidate_count=len(candidate),
-        sample=node.sample,
-        children=node.children,
-        key=key,
-        holds=node.holds,
-    )
 
 
 def _time_dimension(

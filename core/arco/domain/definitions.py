@@ -568,12 +568,26 @@ class AssetNode:
             config_schema=reader.get_optional("config_schema", dict),
             op=reader.get_optional("op", str),
             checks=tuple(CheckNode.from_json(c) for c in reader.get_optional("checks", list) or []),
-            automation_condition=_load(
-                AutomationCondition.from_json, condition, f"asset {key!r} automation_condition"
-            )
-            if condition is not None
-            else None,
+            automation_condition=_condition(condition, key) if condition is not None else None,
         )
+
+
+_CONDITIONS: dict[str, AutomationCondition] = {}
+
+
+def _condition(snapshot: Mapping[str, Any], key: str) -> AutomationCondition:
+    """One object per distinct condition (10,000 eager assets share one tree, and the
+    evaluator caches what it derives from a tree by its identity)."""
+    text = repr(snapshot)
+    found = _CONDITIONS.get(text)
+    if found is None:
+        found = _load(
+            AutomationCondition.from_json, snapshot, f"asset {key!r} automation_condition"
+        )
+        if len(_CONDITIONS) >= 1024:
+            _CONDITIONS.clear()
+        _CONDITIONS[text] = found
+    return found
 
 
 def _partitions(
