@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import (
+    automation,
     backfills,
     cold_start,
     compaction,
@@ -42,6 +43,7 @@ BENCHMARKS: dict[str, Callable[[bool], dict[str, Any]]] = {
     "sensors": sensors.measure,
     "backfills": backfills.measure,
     "staleness": staleness.measure,
+    "automation": automation.measure,
     "storage": storage.measure,
 }
 

@@ -1,0 +1,126 @@
+"""AutomationCondition: Dagster's constructors and operators, the snapshot form, validation, and
+memory ids that survive edits elsewhere in a tree."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from arco.domain.automation_conditions import AutomationCondition, memory_ids, strip_downstream
+from arco.domain.errors import InvalidInput
+from arco.sdk import AssetSelection
+
+AC = AutomationCondition
+
+
+def test_composites_have_dagsters_structure() -> None:
+    eager = AC.eager()
+    assert eager.label == "eager" and eager.kind == "and"
+    assert [o.label or o.name for o in eager.operands] == [
+        "in_latest_time_window",
+        "SINCE",
+        "NOT",
+        "NOT",
+        "NOT",
+    ]
+    trigger, handled = eager.operands[1].operands
+    assert [o.label for o in trigger.operands] == ["newly_missing", "any_deps_updated"]
+    assert handled.label == "handled"
+    assert [o.kind for o in handled.operands] == [
+        "newly_requested",
+        "newly_updated",
+        "initial_evaluation",
+    ]
+    on_cron = AC.on_cron("0 * * * *")
+    assert on_cron.label == "on_cron(0 * * * *, UTC)"
+    assert on_cron.operands[2].label == "all_deps_updated_since_cron(0 * * * *, UTC)"
+    assert AC.on_missing().operands[1].label == "missing_since_last_handled"
+
+
+def test_and_or_flatten_unlabelled_parts_only() -> None:
+    a, b, c = AC.missing(), AC.newly_updated(), AC.execution_failed()
+    assert (a & b & c).operands == (a, b, c)
+    assert (a | b | c).operands == (a, b, c)
+    assert len((AC.eager() & a).operands) == 2  # a labelled AND stays whole
+    assert (~a).kind == "not" and (~a).operands == (a,)
+    assert (a & (b | c)).operands[1].kind == "or"
+
+
+def test_without_removes_an_operand_of_an_and_and_keeps_its_label() -> None:
+    lighter = AC.eager().without(~AC.any_deps_missing())
+    assert lighter.label == "eager" and len(lighter.operands) == 4
+    with pytest.raises(InvalidInput, match="not an operand"):
+        AC.eager().without(AC.missing())
+    with pytest.raises(InvalidInput, match="built with &"):
+        AC.missing().without(AC.missing())
+    with pytest.raises(InvalidInput, match="at least two"):
+        (AC.missing() & AC.newly_updated()).without(AC.missing())
+
+
+def test_allow_and_ignore_reach_every_dependency_operator_below() -> None:
+    condition = AC.eager().ignore(AssetSelection.assets("b")).allow("key:c")
+    deps = [n for n in condition.walk() if n.kind in ("any_deps", "all_deps")]
+    assert len(deps) == 3
+    assert all(n.ignore_selection == "key:b" for n in deps), [n.ignore_selection for n in deps]
+    assert all(n.allow_selection == "key:c" for n in deps)
+    twice = AC.any_deps_match(AC.missing()).ignore("key:b").ignore("key:c")
+    assert twice.ignore_selection == "(key:b) or (key:c)"
+    with pytest.raises(InvalidInput, match="dependencies"):
+        AC.missing().allow("key:b")
+    with pytest.raises(InvalidInput, match="bad selection"):
+        AC.any_deps_updated().ignore("key:(")
+
+
+def test_the_snapshot_form_round_trips_and_refuses_what_it_does_not_know() -> None:
+    for condition in (
+        AC.eager(),
+        AC.on_cron("0 9 * * MON", "Europe/Berlin"),
+        AC.on_missing(),
+        AC.in_latest_time_window(timedelta(days=2)) & AC.code_version_changed(),
+        AC.any_downstream_conditions().with_label("mine"),
+        AC.eager().ignore("key:b"),
+    ):
+        assert AC.from_json(condition.to_json()) == condition
+    with pytest.raises(InvalidInput, match="unknown automation condition 'sometimes'"):
+        AC.from_json({"kind": "sometimes"})
+    with pytest.raises(InvalidInput, match="unknown fields"):
+        AC.from_json({"kind": "missing", "extra": 1})
+    with pytest.raises(InvalidInput, match="takes 1 operand"):
+        AC.from_json({"kind": "not", "operands": []})
+    with pytest.raises(InvalidInput, match="takes no operands"):
+        AC.from_json({"kind": "missing", "operands": [{"kind": "missing"}]})
+    with pytest.raises(InvalidInput, match="invalid cron string"):
+        AC.cron_tick_passed("every minute")
+    with pytest.raises(InvalidInput, match="unknown timezone"):
+        AC.on_cron("0 * * * *", "Mars/Base")
+    with pytest.raises(InvalidInput, match="positive duration"):
+        AC.in_latest_time_window(timedelta(0))
+    with pytest.raises(InvalidInput, match="combines AutomationConditions"):
+        AC.missing() & "x"  # type: ignore[operator]
+    node = AC.missing()
+    for _ in range(63):
+        node = ~node  # 64 levels: accepted
+    with pytest.raises(InvalidInput, match="deeper than 64"):
+        ~node  # noqa: B018
+
+
+def test_memory_ids_ignore_labels_position_and_wrapping_but_not_structure() -> None:
+    since = AC.missing().newly_true().since_last_handled()
+    alone = memory_ids(since)
+    wrapped = memory_ids((AC.in_latest_time_window() & since.with_label("x")).with_label("y"))
+    assert set(alone.values()) == set(wrapped.values())  # same memory after the edit
+    other = memory_ids(AC.newly_updated().newly_true().since_last_handled())
+    assert not set(alone.values()) & set(other.values())
+    twice = memory_ids(since | since)  # one tree, the same node twice: two memories
+    assert len(set(twice.values())) == 4
+
+
+def test_a_nested_any_downstream_conditions_counts_as_false() -> None:
+    adc = AC.any_downstream_conditions()
+    assert strip_downstream(adc) is None
+    assert strip_downstream(adc & AC.missing()) is None
+    assert strip_downstream(adc | AC.missing()) == AC.missing()
+    labelled = (adc | AC.missing()).with_label("kept")
+    assert strip_downstream(labelled) == labelled
+    assert strip_downstream(AC.eager()) == AC.eager()
