@@ -384,7 +384,8 @@ def _evaluation(
     for evaluation in evaluations:
         encoded = encode_memory(defs, evaluation.asset, evaluation.memory, inputs.dynamic)
         before = inputs.memory.get(evaluation.asset)
-        if before is not None and json.loads(before) == encoded and not evaluation.requested:
+        # the fold stores memory as key-sorted JSON: unchanged memory is the same text
+        if before == json.dumps(encoded, sort_keys=True) and not evaluation.requested:
             continue
         # the condition tree of what it requested (and of a first evaluation), for `why`'s
         # history; a tick requesting thousands of assets records the first ones only
