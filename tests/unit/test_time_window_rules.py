@@ -10,7 +10,13 @@ import pytest
 
 from arco.domain.cron import CronSchedule
 from arco.domain.errors import InvalidInput
-from arco.domain.partitions import DailyPartitionsDefinition, TimeWindowPartitionsDefinition
+from arco.domain.partitions import (
+    DailyPartitionsDefinition,
+    HourlyPartitionsDefinition,
+    MonthlyPartitionsDefinition,
+    TimeWindowPartitionsDefinition,
+    WeeklyPartitionsDefinition,
+)
 
 NOW = datetime(2024, 1, 10, tzinfo=UTC)
 
@@ -195,3 +201,57 @@ def test_the_wall_time_a_gap_moved_is_the_one_the_cron_named() -> None:
     assert CronSchedule.parse("30 * * * *").named_wall(gap_end, NUUK) is None  # hourly skips
     fall_back = int(datetime(2024, 10, 27, 1, tzinfo=UTC).timestamp())  # a repeat, no gap
     assert CronSchedule.parse("30 23 * * *").named_wall(fall_back, NUUK) is None
+
+
+# The convenience constructors pass every argument on (mutation survivors of
+# partitions/time_window.py: a dropped timezone, end or exclusions went unnoticed).
+CONSTRUCTORS = {
+    "hourly": (HourlyPartitionsDefinition, "2024-01-01-00:00", timedelta(hours=1)),
+    "daily": (DailyPartitionsDefinition, "2024-01-01", timedelta(days=1)),
+    "weekly": (WeeklyPartitionsDefinition, "2024-01-07", timedelta(days=7)),
+    "monthly": (MonthlyPartitionsDefinition, "2024-01-01", None),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(CONSTRUCTORS))
+def test_the_constructors_pass_timezone_end_and_exclusions_on(kind: str) -> None:
+    cls, start, _ = CONSTRUCTORS[kind]
+    plain = cls(start_date=start)
+    later = datetime(2024, 6, 1, tzinfo=UTC)
+    keys = plain.keys(later)
+    zoned = cls(start_date=start, timezone="America/New_York")
+    assert zoned.timezone == "America/New_York"
+    assert zoned.time_window_for_key(keys[1]).start.utcoffset() == timedelta(hours=-5)
+    ended = cls(start_date=start, end_date=keys[3])
+    assert ended.keys(later) == keys[:3]
+    excluded = cls(start_date=start, exclusions=[plain.time_window_for_key(keys[1]).start])
+    assert excluded.keys(later)[:2] == [keys[0], keys[2]]
+
+
+@pytest.mark.parametrize(
+    ("kind", "argument", "bad"),
+    [
+        ("hourly", "minute_offset", 60),
+        ("daily", "minute_offset", 60),
+        ("daily", "hour_offset", 24),
+        ("weekly", "minute_offset", 60),
+        ("weekly", "hour_offset", 24),
+        ("weekly", "day_offset", 7),
+        ("monthly", "minute_offset", 60),
+        ("monthly", "hour_offset", 24),
+        ("monthly", "day_offset", 32),
+    ],
+)
+def test_offsets_out_of_range_are_refused_by_name(kind: str, argument: str, bad: int) -> None:
+    cls, start, _ = CONSTRUCTORS[kind]
+    with pytest.raises(InvalidInput, match=f"{argument}"):
+        cls(start_date=start, **{argument: bad})
+    cls(start_date=start, **{argument: bad - 1})  # the last value allowed
+
+
+def test_a_monthly_day_offset_of_zero_means_the_first() -> None:
+    first = MonthlyPartitionsDefinition(start_date="2024-01-01", day_offset=0)
+    assert first.cron_schedule == "0 0 1 * *"
+    assert MonthlyPartitionsDefinition(start_date="2024-01-01", day_offset=31).cron_schedule == (
+        "0 0 31 * *"
+    )
