@@ -510,9 +510,10 @@ def _arco_covered(runs: list[dict[str, Any]]) -> set[tuple[str, Any]]:
 
 def _range_runs_not_backfills(facet: Facet) -> bool:
     """Where Dagster requests several partitions of an asset as a backfill (or, with
-    `emit_backfills=False`, one run per partition), Arco requests one run per contiguous range:
-    the same asset partitions, and every run that differs covers several partitions on Arco's
-    side or is a backfill or a run of such an asset on Dagster's."""
+    `emit_backfills=False`, one run per partition), Arco requests one run per contiguous range
+    (and runs the backfilled asset's other keys with the assets that requested the same key):
+    the same asset partitions, and every run that differs covers several partitions or holds a
+    backfilled asset on Arco's side, and is a backfill or a run of such an asset on Dagster's."""
     if facet.family != "automation_runs" or facet.d is None or facet.a is None:
         return False
     extra = facet.extra
@@ -529,8 +530,16 @@ def _range_runs_not_backfills(facet: Facet) -> bool:
         if run.get("backfill")
         for asset in run["asset_partitions"]
     }
-    return all(len(keys) > 1 or set(assets) <= in_backfill for _, assets, keys in a_only) and all(
-        kind == "backfill" or set(assets) <= several for kind, assets, _ in d_only
+    backfill_keys = {
+        key
+        for run in extra["dagster_runs"]
+        if run.get("backfill")
+        for keys in run["asset_partitions"].values()
+        for key in keys
+    }
+    return all(len(keys) > 1 or set(assets) & in_backfill for _, assets, keys in a_only) and all(
+        kind == "backfill" or set(assets) <= several or set(keys) <= backfill_keys
+        for kind, assets, keys in d_only
     )
 
 

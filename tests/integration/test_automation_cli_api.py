@@ -89,6 +89,8 @@ def test_status_start_stop_in_the_cli_and_over_http(
     code, out = run("automation", "start")
     assert code == 0 and "automation is now RUNNING" in out
     assert json.loads(run("automation", "--json")[1])["status"] == "RUNNING"
+    assert isinstance(ws.clock, FixedClock)
+    ws.clock.advance(1000)  # a later operator event (the latest by id wins)
     reply = http.post("/v1/workspaces/x/automation/stop", json={"request_id": "r1"})
     assert reply.status_code == 202 and reply.json["status"] == "STOPPED"
     ws.compactor.compact_until_idle()

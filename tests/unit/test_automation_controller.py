@@ -44,16 +44,27 @@ def test_runs_group_by_partition_across_assets_and_ranges_per_asset() -> None:
             "c": frozenset({""}),
             "d": frozenset({"2024-01-05"}),
             "e": frozenset({"2024-01-05", "2024-01-02", "2024-01-03"}),
-            "f": frozenset({"x"}),
+            "f": frozenset({"x", "y"}),
         },
     )
     shown = [(r.assets, r.partition_key, r.partition_range) for r in runs]
     assert shown == [
         (["b", "c"], None, None),  # every unpartitioned request in one run
-        (["d"], "2024-01-05", None),
-        (["e"], None, ("2024-01-02", "2024-01-03")),  # contiguous ranges of one asset
-        (["e"], "2024-01-05", None),
-        (["f"], "x", None),  # another definition: its own run, even with one key
+        (["d", "e"], "2024-01-05", None),  # one partition key: one run across assets
+        (["e"], None, ("2024-01-02", "2024-01-03")),  # consecutive keys of the same assets
+        (["f"], "x", None),  # static keys are not merged into ranges
+        (["f"], "y", None),
+    ]
+
+
+def test_a_child_requested_for_one_key_runs_with_its_parent_for_that_key() -> None:
+    runs = group_runs(
+        defs(),
+        {"d": frozenset({"2024-01-30", "2024-01-31"}), "e": frozenset({"2024-01-31"})},
+    )
+    assert [(r.assets, r.partition_key, r.partition_range) for r in runs] == [
+        (["d"], "2024-01-30", None),
+        (["d", "e"], "2024-01-31", None),
     ]
 
 

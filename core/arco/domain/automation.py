@@ -112,7 +112,7 @@ class _Payload(BaseModel):
 class AutomationRunRequest(_Payload):
     """One run the evaluation requests: assets of one partition (or one range of them)."""
 
-    assets: list[str] = Field(min_length=1, max_length=10_000)
+    assets: list[str] = Field(min_length=1, max_length=100_000)
     partition_key: str | None = None
     partition_range: tuple[str, str] | None = None
     tags: dict[str, str] = Field(default_factory=dict)
@@ -151,6 +151,8 @@ class AutomationEvaluated(_Payload):
     runs: list[AutomationRunRequest] = Field(default_factory=list)
     held: list[AutomationRunRequest] = Field(default_factory=list)
     held_reason: str | None = None
+    # assets whose condition raised (nothing requested for them, their memory kept)
+    asset_errors: dict[str, str] = Field(default_factory=dict)
     dry_run: bool = False
     watermark: str = ""
     recent: list[str] = Field(default_factory=list)
@@ -241,6 +243,12 @@ def fold_evaluated(ctx: FoldContext, event: AutomationEvaluated) -> Outcome:
         status = "SUCCESS" if request_ids else "SKIPPED"
         if not request_ids:
             skip_reason = event.held_reason if event.held else None
+        if event.asset_errors:  # the others' requests stand; these failed alone
+            error = "\n".join(
+                f"{asset}: {message}" for asset, message in sorted(event.asset_errors.items())
+            )
+            if not request_ids:
+                status = "FAILURE"
         state.update(
             cursor_version=tick_id,
             watermark=event.watermark or state.get("watermark"),

@@ -22,7 +22,7 @@ from typing import Any
 from arco.domain.cron import CronSchedule, validate_timezone
 from arco.domain.errors import InvalidInput
 
-__all__ = ["OPERANDS", "STATEFUL", "AutomationCondition", "Path", "memory_ids"]
+__all__ = ["OPERANDS", "STATEFUL", "AutomationCondition", "Path", "memory_ids", "structure"]
 
 # Leaves: facts about one asset (or one dependency, inside `any_deps_match`).
 OPERANDS = frozenset(
@@ -474,6 +474,11 @@ def _structure(node: AutomationCondition) -> str:
 
 Path = tuple[int, ...]
 """A node's place in its tree: the operand indexes from the root (the root is `()`)."""
+
+
+def structure(condition: AutomationCondition) -> str:
+    """The condition's structure, labels left out: what names its memory."""
+    return _structure(condition)
 
 
 def memory_ids(condition: AutomationCondition) -> dict[Path, str]:

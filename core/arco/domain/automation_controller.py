@@ -27,6 +27,7 @@ from arco.domain.automation import (
     evaluation_key,
     is_running,
 )
+from arco.domain.automation_conditions import AutomationCondition
 from arco.domain.automation_evaluation import (
     UNPARTITIONED,
     AssetEvaluation,
@@ -41,7 +42,11 @@ from arco.domain.automation_evaluation import (
 from arco.domain.canonical import fingerprint
 from arco.domain.definitions import DefinitionsSnapshot
 from arco.domain.envelope import NewEvent
-from arco.domain.partitions import NO_DYNAMIC, PartitionsDefinition
+from arco.domain.partitions import (
+    NO_DYNAMIC,
+    PartitionsDefinition,
+    TimeWindowPartitionsDefinition,
+)
 from arco.domain.tables import Row
 from arco.domain.ulid import deterministic_ulid
 
@@ -78,6 +83,10 @@ class AutomationInputs:
     dry_run: bool = False
     max_runs_per_hour: int = 0  # 0: no limit
     dynamic: Dynamic = field(default_factory=lambda: NO_DYNAMIC)
+    # Every asset's latest materialization ids within the lookback of the newest (None: take
+    # them from `facts`): what the next evaluation compares `newly_updated` with, so an asset
+    # that becomes watched later (a new dependency) does not count its old updates as new.
+    seen: tuple[str, ...] | None = None
 
 
 # --------------------------------------------------------------------------- facts
@@ -124,11 +133,31 @@ def asset_facts(
     return facts, run_ids
 
 
+def _deps_depth(condition: AutomationCondition) -> int:
+    """How many dependency operators are nested in `condition` (how far up it looks)."""
+    below = max((_deps_depth(o) for o in condition.operands), default=0)
+    return below + (condition.kind in ("any_deps", "all_deps"))
+
+
 def watched_assets(defs: DefinitionsSnapshot) -> list[str]:
-    """The assets with a condition and their dependencies: what conditions read facts about."""
-    out = {k for k, node in defs.assets.items() if node.automation_condition is not None}
-    for asset in list(out):
-        out.update(defs.upstream(asset))
+    """What conditions read facts about: the assets with a condition and their dependencies,
+    as many levels up as their dependency operators nest (as deep as any condition's, for
+    `any_downstream_conditions()`, which evaluates its descendants' conditions on the asset)."""
+    out: set[str] = set()
+    conditions = [n.automation_condition for n in defs.assets.values() if n.automation_condition]
+    deepest = max((_deps_depth(c) for c in conditions), default=0)
+    for key, node in defs.assets.items():
+        condition = node.automation_condition
+        if condition is None:
+            continue
+        out.add(key)
+        level = {key}
+        depth = _deps_depth(condition)
+        if condition.uses("any_downstream_conditions"):
+            depth = max(depth, deepest)
+        for _ in range(depth):
+            level = {up for asset in level for up in defs.upstream(asset)}
+            out |= level
     return sorted(out)
 
 
@@ -141,8 +170,10 @@ def _definition(defs: DefinitionsSnapshot, asset: str) -> PartitionsDefinition |
 
 
 def encode_subset(definition: PartitionsDefinition | None, keys: Subset, dynamic: Dynamic) -> Any:
-    """Keys as a sorted list, or as inclusive key ranges (`{"ranges": [[a, b]]}`) when long."""
-    if definition is None or len(keys) <= _LISTED:
+    """Keys as a sorted list, or, for long subsets of time windows, as inclusive key ranges
+    (`{"ranges": [[a, b]]}`). Static and dynamic keys stay listed: a key added or deleted in
+    the middle would change what a range holds."""
+    if not isinstance(definition, TimeWindowPartitionsDefinition) or len(keys) <= _LISTED:
         return sorted(keys)
     space = definition.key_space(dynamic)
     indexes = sorted(i for i in (space.index_of(k) for k in keys) if i is not None)
@@ -215,13 +246,15 @@ def group_runs(
     requested: Mapping[str, Subset],
     dynamic: Dynamic = NO_DYNAMIC,
 ) -> list[AutomationRunRequest]:
-    """Runs for the requested partitions: one per (partitions definition, key) across assets;
-    an asset with several partitions requested gets one run per contiguous range of them,
-    shared with the assets of the same definition that requested exactly the same ones."""
+    """Runs for the requested partitions, as Dagster groups them: one run per (partitions
+    definition, key) across the assets that requested it, every unpartitioned request in one
+    run. Where Dagster makes a backfill of several partitions, consecutive keys requested by
+    the same assets share one range run (so a child requested for one key with its parent
+    stays in its parent's run)."""
     order = {asset: i for i, asset in enumerate(defs.topological_order())}
     unpartitioned: list[str] = []
-    single: dict[tuple[str, str], list[str]] = {}
-    several: dict[tuple[str, frozenset[str]], list[str]] = {}
+    by_key: dict[str, dict[str, set[str]]] = {}  # definition shape -> key -> assets
+    shapes: dict[str, PartitionsDefinition] = {}
     for asset, keys in requested.items():
         if not keys:
             continue
@@ -230,44 +263,42 @@ def group_runs(
             unpartitioned.append(asset)
             continue
         shape = fingerprint(definition.to_snapshot())
-        if len(keys) == 1:
-            single.setdefault((shape, next(iter(keys))), []).append(asset)
-        else:
-            several.setdefault((shape, frozenset(keys)), []).append(asset)
+        shapes[shape] = definition
+        for key in keys:
+            by_key.setdefault(shape, {}).setdefault(key, set()).add(asset)
     runs: list[AutomationRunRequest] = []
     if unpartitioned:
         runs.append(AutomationRunRequest(assets=sorted(unpartitioned, key=order.__getitem__)))
-    for (_, key), assets in sorted(single.items(), key=lambda item: item[0][1]):
-        runs.append(
-            AutomationRunRequest(assets=sorted(assets, key=order.__getitem__), partition_key=key)
-        )
-    for (_, keys), assets in several.items():
-        definition = _definition(defs, assets[0])
-        assert definition is not None
-        for first, last in _ranges(definition, keys, dynamic):
-            runs.append(
-                AutomationRunRequest(
-                    assets=sorted(assets, key=order.__getitem__),
-                    partition_key=first if first == last else None,
-                    partition_range=None if first == last else (first, last),
-                )
-            )
+    for shape, assets_of in by_key.items():
+        space = shapes[shape].key_space(dynamic)
+        positions = {k: space.index_of(k) for k in assets_of}
+        indexed = sorted((i, k) for k, i in positions.items() if i is not None)
+        current: list[tuple[int, str]] = []
+        for index, key in indexed:
+            same = bool(current) and assets_of[current[-1][1]] == assets_of[key]
+            if (
+                same
+                and index == current[-1][0] + 1
+                and isinstance(shapes[shape], TimeWindowPartitionsDefinition)
+            ):
+                current.append((index, key))
+                continue
+            if current:
+                runs.append(_run(current, assets_of, order))
+            current = [(index, key)]
+        if current:
+            runs.append(_run(current, assets_of, order))
     runs.sort(key=lambda r: (order[r.assets[0]], r.partition_key or "", r.partition_range or ()))
     return runs
 
 
-def _ranges(
-    definition: PartitionsDefinition, keys: Subset, dynamic: Dynamic
-) -> list[tuple[str, str]]:
-    space = definition.key_space(dynamic)
-    indexes = sorted(i for i in (space.index_of(k) for k in keys) if i is not None)
-    out: list[list[int]] = []
-    for index in indexes:
-        if out and index == out[-1][1] + 1:
-            out[-1][1] = index
-        else:
-            out.append([index, index])
-    return [(space.key_at(lo), space.key_at(hi)) for lo, hi in out]
+def _run(
+    span: list[tuple[int, str]], keys: Mapping[str, set[str]], order: Mapping[str, int]
+) -> AutomationRunRequest:
+    assets = sorted(keys[span[0][1]], key=order.__getitem__)
+    if len(span) == 1:
+        return AutomationRunRequest(assets=assets, partition_key=span[0][1])
+    return AutomationRunRequest(assets=assets, partition_range=(span[0][1], span[-1][1]))
 
 
 def _run_partitions(
@@ -405,12 +436,16 @@ def _evaluation(
         for asset in inputs.memory
         if asset not in defs.assets or defs.assets[asset].automation_condition is None
     )
-    new_updates = next_updates(inputs.facts, updates, lookback_ms)
+    errors = {e.asset: e.error for e in evaluations if e.error is not None}
+    new_updates = next_updates(inputs.facts, updates, lookback_ms, inputs.seen)
     if (
         not changed
         and not runs
         and not held
         and not forget
+        and not errors
+        # a cron tick that counted moves "the previous evaluation" past it, as in Dagster
+        and not any(e.cron_fired for e in evaluations)
         and updates is not None
         and new_updates == updates
     ):
@@ -424,6 +459,7 @@ def _evaluation(
         runs=runs,
         held=held,
         held_reason=held_reason,
+        asset_errors=errors,
         dry_run=inputs.dry_run,
         watermark=new_updates.watermark,
         recent=sorted(new_updates.recent),

@@ -33,6 +33,7 @@ from arco.domain.automation_conditions import (
     Path,
     memory_ids,
     strip_downstream,
+    structure,
 )
 from arco.domain.canonical import fingerprint
 from arco.domain.cron import CronSchedule
@@ -176,6 +177,8 @@ class AssetEvaluation:
     requested: Subset
     tree: _Result
     memory: AssetMemory
+    error: str | None = None  # the condition raised: nothing requested, memory kept
+    cron_fired: bool = False  # a cron tick counted (the evaluation must be recorded)
 
     @property
     def result(self) -> NodeResult:
@@ -184,10 +187,18 @@ class AssetEvaluation:
 
 
 def next_updates(
-    facts: Mapping[str, AssetFacts], previous: Updates | None, lookback_ms: int
+    facts: Mapping[str, AssetFacts],
+    previous: Updates | None,
+    lookback_ms: int,
+    seen: Sequence[str] | None = None,
 ) -> Updates:
-    """What this evaluation saw, for the next one's `newly_updated`."""
-    versions = [m.version for f in facts.values() for m in f.materialized.values()]
+    """What this evaluation saw, for the next one's `newly_updated`: the materialization ids of
+    `facts`, or `seen` (every asset's, when the caller read them)."""
+    versions = (
+        [m.version for f in facts.values() for m in f.materialized.values()]
+        if seen is None
+        else list(seen)
+    )
     watermark = max([*versions, previous.watermark if previous else ""])
     if not watermark:
         return Updates()
@@ -239,6 +250,8 @@ class _Evaluation:
         self._stateful: dict[int, bool] = {}
         self._ids: dict[int, Mapping[Path, str]] = {}
         self._keep: list[AutomationCondition] = []
+        self._stack: list[AutomationCondition] = []
+        self.cron_fired = False  # a cron tick counted: the evaluation must be recorded
         self._dep_keys: dict[tuple[str, str | None, str | None], list[str]] = {}
         self._defs_of: dict[str, PartitionsDefinition | None] = {
             k: node.partitions for k, node in defs.assets.items()
@@ -364,6 +377,8 @@ class _Evaluation:
             initial=previous is None or previous.partitions != shape,
             ids=self.memory_ids(condition),
         )
+        self._stack = [condition]
+        self.cron_fired = False
         result = self.node(state, condition, (), root, self.full(root))
         requested = frozenset(result.true & self.full(root))
         self.requested[root] = requested
@@ -374,7 +389,16 @@ class _Evaluation:
             code_versions=state.code_versions,
             partitions=shape,
         )
-        return AssetEvaluation(root, requested, result, memory)
+        return AssetEvaluation(root, requested, result, memory, cron_fired=self.cron_fired)
+
+    def failed(self, root: str, condition: AutomationCondition, error: str) -> AssetEvaluation:
+        """An asset whose condition raised: nothing requested, its memory left as it was (the
+        next evaluation tries again), the error kept."""
+        self.requested[root] = EMPTY
+        previous = self.memory.get(root)
+        memory = previous or AssetMemory(evaluated_ms=self.now_ms)
+        tree = _Result(EMPTY, None, condition, 0, [])
+        return AssetEvaluation(root, EMPTY, tree, memory, error=error[:2000])
 
     def node(
         self,
@@ -517,8 +541,12 @@ class _Evaluation:
             if simplified is not None:
                 found.setdefault(simplified, set()).add(asset)
         true = EMPTY
-        for i, (condition, assets) in enumerate(sorted(found.items(), key=lambda x: sorted(x[1]))):
-            prefix = state.memory_id_or_path(path, key) + f"/{i}:"
+        for condition, assets in sorted(found.items(), key=lambda x: sorted(x[1])):
+            if condition in self._stack:
+                continue  # already being evaluated above: Dagster skips it too
+            # named by the condition's structure, not its place among the others, so a
+            # descendant added or removed leaves the others' memory alone
+            prefix = state.memory_id_or_path(path, key) + f"/{structure_id(condition)}:"
             scoped = _AssetState(
                 root=state.root,
                 previous=state.previous,
@@ -527,7 +555,11 @@ class _Evaluation:
                 nodes=state.nodes,
                 code_versions=state.code_versions,
             )
-            r = self.node(scoped, condition, (), key, candidate)
+            self._stack.append(condition)
+            try:
+                r = self.node(scoped, condition, (), key, candidate)
+            finally:
+                self._stack.pop()
             r.key = ",".join(sorted(assets))
             children.append(r)
             true = true | r.true
@@ -564,12 +596,12 @@ class _Evaluation:
     def _select_deps(self, key: str, c: AutomationCondition) -> list[str]:
         deps = set(self.defs.upstream(key))
         if c.allow_selection is not None or c.ignore_selection is not None:
-            from arco.domain.selection import select_assets  # imports definitions
-
+            # a selection naming an asset no longer deployed selects nothing of it (Dagster's
+            # allow_missing), rather than failing every evaluation
             if c.allow_selection is not None:
-                deps &= set(select_assets(c.allow_selection, self.defs))
+                deps &= _selected(c.allow_selection, self.defs)
             if c.ignore_selection is not None:
-                deps -= set(select_assets(c.ignore_selection, self.defs))
+                deps -= _selected(c.ignore_selection, self.defs)
         return sorted(deps)
 
     def operand(
@@ -647,6 +679,8 @@ class _Evaluation:
         tick_ms = int(tick.timestamp() * 1000)
         if tick_ms < state.previous.evaluated_ms:
             return EMPTY, None
+        if candidate:
+            self.cron_fired = True
         return candidate, dict.fromkeys(candidate, tick_ms)
 
     def _code_version_changed(
@@ -714,6 +748,21 @@ class _AssetState:
         return self.previous.nodes.get(memory_id, EMPTY)
 
 
+def _selected(text: str, defs: DefinitionsSnapshot) -> set[str]:
+    from arco.domain.errors import InvalidInput
+    from arco.domain.selection import select_assets  # it imports definitions
+
+    try:
+        return set(select_assets(text, defs))
+    except InvalidInput:
+        return set()
+
+
+def structure_id(condition: AutomationCondition) -> str:
+    """A short stable name of a condition's structure (labels left out)."""
+    return fingerprint(structure(condition), 8)
+
+
 def _time_dimension(
     definition: PartitionsDefinition | None,
 ) -> TimeWindowPartitionsDefinition | None:
@@ -754,5 +803,8 @@ def evaluate_automation(
         condition = defs.assets[asset].automation_condition
         if condition is None or (wanted is not None and asset not in wanted):
             continue
-        out.append(evaluation.evaluate(asset, condition))
+        try:
+            out.append(evaluation.evaluate(asset, condition))
+        except Exception as exc:  # one asset's failure stays its own
+            out.append(evaluation.failed(asset, condition, f"{type(exc).__name__}: {exc}"))
     return out

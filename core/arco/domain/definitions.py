@@ -478,6 +478,11 @@ class AssetNode:
         if self.automation_condition is not None:
             if not isinstance(self.automation_condition, AutomationCondition):
                 raise InvalidInput(f"{owner}: automation_condition must be an AutomationCondition")
+            if self.compute is None:
+                raise InvalidInput(
+                    f"{owner} has an automation_condition but no code in this location "
+                    "(an AssetSpec): nothing could run it"
+                )
             if self.reconcile:
                 raise InvalidInput(
                     f"{owner} has both reconcile=True and an automation_condition: choose one "

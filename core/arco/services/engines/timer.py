@@ -235,7 +235,7 @@ def automation_step(call: TimerCall, defs: DefinitionsSnapshot) -> None:
     from arco.services.queries.automation import automation_inputs
 
     view = call.view()
-    inputs = automation_inputs(view, defs, call.now_ms)
+    inputs = automation_inputs(view, defs, call.now_ms, call.ws.lookback_ms)
     if inputs is None:
         return
     events = evaluate_conditions(defs, inputs, call.now_ms, lookback_ms=call.ws.lookback_ms)

@@ -103,8 +103,23 @@ def _runs_last_hour(snapshot: Snapshot, now_ms: int) -> int:
     return int(pc.sum(mask.cast("int64")).as_py() or 0)
 
 
+def _recent_materializations(snapshot: Snapshot, lookback_ms: int) -> tuple[str, ...]:
+    """Every materialization id within `lookback_ms` of the newest one (all assets)."""
+    import pyarrow.compute as pc
+
+    from arco.domain.ulid import ulid_floor, ulid_time_ms
+
+    versions = snapshot.table(PARTITION_STATUS.name).column("materialized_version")
+    newest = pc.max(versions).as_py() if len(versions) else None
+    if not newest:
+        return ()
+    floor = ulid_floor(ulid_time_ms(newest) - lookback_ms)
+    recent = pc.filter(versions, pc.greater_equal(versions, floor))
+    return tuple(v for v in recent.to_pylist() if v)
+
+
 def automation_inputs(
-    snapshot: Snapshot, defs: DefinitionsSnapshot, now_ms: int
+    snapshot: Snapshot, defs: DefinitionsSnapshot, now_ms: int, lookback_ms: int = 120_000
 ) -> AutomationInputs | None:
     """What the evaluator needs, read from `snapshot`; None when there is nothing to evaluate
     (no condition, no memory) or automation is stopped (reading nothing more)."""
@@ -121,6 +136,7 @@ def automation_inputs(
         memory = dict(zip(assets.to_pylist(), texts.to_pylist(), strict=True))
     facts, run_ids = _facts(snapshot, watched_assets(defs))
     return AutomationInputs(
+        seen=_recent_materializations(snapshot, int(lookback_ms)),
         state=state,
         memory=memory,
         facts=facts,
