@@ -28,6 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from arco.domain.fold import FoldContext
 from arco.domain.registry import EventType, Outcome, Registry
 from arco.domain.schedules import RUN_REQUESTS
+from arco.domain.sensors import is_running
 from arco.domain.tables import ROW_VERSION, Column, TableSpec
 
 AUTOMATION_EVALUATED = "automation.evaluated"
@@ -184,13 +185,6 @@ def tick_of_request(request_id: str) -> str | None:
     if len(parts) != 3 or parts[0] != "automation":
         return None
     return parts[1]
-
-
-def is_running(state: dict[str, Any] | None, default_running: bool) -> bool:
-    status = None if state is None else state.get("status")
-    if status is None:
-        return default_running
-    return bool(status == "RUNNING")
 
 
 def _state(ctx: FoldContext, sensor: str) -> dict[str, Any]:

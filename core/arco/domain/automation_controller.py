@@ -25,7 +25,6 @@ from arco.domain.automation import (
     AutomationEvaluated,
     AutomationRunRequest,
     evaluation_key,
-    is_running,
 )
 from arco.domain.automation_conditions import AutomationCondition
 from arco.domain.automation_evaluation import (
@@ -47,6 +46,7 @@ from arco.domain.partitions import (
     PartitionsDefinition,
     TimeWindowPartitionsDefinition,
 )
+from arco.domain.sensors import is_running
 from arco.domain.tables import Row
 from arco.domain.ulid import deterministic_ulid
 

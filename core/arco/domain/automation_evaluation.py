@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from arco.domain.automation_conditions import (
+    OPERANDS,
     STATEFUL,
     AutomationCondition,
     Path,
@@ -705,22 +706,10 @@ class _Evaluation:
         ), None
 
 
+# Every operand but `any_downstream_conditions()` (evaluated by `downstream`) has its method.
 _OPERANDS: dict[str, Callable[..., tuple[Subset, Timing | None]]] = {
     kind: getattr(_Evaluation, f"_{kind}")
-    for kind in (
-        "missing",
-        "run_in_progress",
-        "backfill_in_progress",
-        "execution_failed",
-        "newly_updated",
-        "newly_requested",
-        "will_be_requested",
-        "initial_evaluation",
-        "in_latest_time_window",
-        "cron_tick_passed",
-        "code_version_changed",
-        "executed_with_root_target",
-    )
+    for kind in sorted(OPERANDS - {"any_downstream_conditions"})
 }
 
 

@@ -13,7 +13,6 @@ from arco.domain.automation import (
     AUTOMATION_STATE,
     AUTOMATION_TICKS,
     SENSOR_NAME,
-    is_running,
 )
 from arco.domain.automation_controller import (
     AutomationInputs,
@@ -26,6 +25,7 @@ from arco.domain.automation_evaluation import AssetFacts, evaluate_automation
 from arco.domain.definitions import DefinitionsSnapshot
 from arco.domain.errors import InvalidInput, NotFound
 from arco.domain.runs import PARTITION_STATUS, RUNS, TASKS, TERMINAL_RUN
+from arco.domain.sensors import is_running
 from arco.domain.tables import ROW_VERSION, Row
 from arco.projections.cache import Snapshot
 from arco.services.queries.definitions import dynamic_partition_keys
