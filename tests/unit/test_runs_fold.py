@@ -352,6 +352,32 @@ def test_all_tasks_succeeding_finish_the_run_exactly_once(w: Writer, p: Projecti
     assert (p.task(IA)["attempt"], p.task(IC)["worker"]) == (1, "w1")
 
 
+@pytest.mark.parametrize("outcome", ["SUCCESS", "FAILURE"])
+def test_a_late_report_undoes_the_timeout_it_preceded(
+    w: Writer, p: Projection, outcome: str
+) -> None:
+    # The worker's report has the earlier id but folds after the timer's timeout (mutation
+    # survivors of runs._undo_timeout: the attempt must read as the report says, not as the
+    # timeout left it).
+    started_run(w, p, retries={"a": RetrySpec(max_attempts=3, delay_ms=60_000)})
+    error = "boom" if outcome == "FAILURE" else None
+    late = w.finished(IA, outcome=outcome, error=error, logs="the worker's logs")
+    p.deliver(w.timed_out(IA, reason="silent"))
+    assert p.task(IA)["status"] == "RETRY_WAIT"
+    assert p.deliver(late) == ["applied"]
+    task = p.task(IA)
+    entry = json.loads(task["attempts"])["1"]
+    assert entry["outcome"] == outcome and entry["logs"] == "the worker's logs"
+    assert entry.get("error") == error
+    assert task["timed_out_by"] is None
+    if outcome == "SUCCESS":
+        assert (task["status"], task["error"], task["retry_at_ms"]) == ("SUCCESS", None, None)
+        assert p.partition("a")["attempt_status"] == "SUCCESS"
+    else:
+        assert task["status"] == "RETRY_WAIT" and task["error"] == "boom"
+        assert p.partition("a")["attempt_status"] == "FAILURE"
+
+
 def test_the_report_of_the_current_attempt_is_applied(w: Writer, p: Projection) -> None:
     # The fold report counts it as applied (not superseded): mutation survivor runs.py:989.
     started_run(w, p)
