@@ -378,6 +378,21 @@ def test_a_late_report_undoes_the_timeout_it_preceded(
         assert p.partition("a")["attempt_status"] == "FAILURE"
 
 
+def test_a_dispatch_moves_the_task_to_dispatched_and_clears_its_retry_time(
+    w: Writer, p: Projection
+) -> None:
+    # mutation survivors of runs.fold_dispatched: the status and retry time it sets
+    p.deliver(w.requested(retries={"a": RetrySpec(max_attempts=2, delay_ms=60_000)}))
+    p.deliver(w.launched(), w.dispatched(IA))
+    assert p.task(IA)["status"] == "DISPATCHED"
+    p.deliver(w.started(IA), w.finished(IA, outcome="FAILURE", error="boom"))
+    waiting = p.task(IA)
+    assert waiting["status"] == "RETRY_WAIT" and waiting["retry_at_ms"] is not None
+    p.deliver(w.dispatched(IA, 2))
+    again = p.task(IA)
+    assert (again["status"], again["attempt"], again["retry_at_ms"]) == ("DISPATCHED", 2, None)
+
+
 def test_the_report_of_the_current_attempt_is_applied(w: Writer, p: Projection) -> None:
     # The fold report counts it as applied (not superseded): mutation survivor runs.py:989.
     started_run(w, p)
