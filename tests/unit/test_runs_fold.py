@@ -393,6 +393,38 @@ def test_a_dispatch_moves_the_task_to_dispatched_and_clears_its_retry_time(
     assert (again["status"], again["attempt"], again["retry_at_ms"]) == ("DISPATCHED", 2, None)
 
 
+def test_a_materialization_records_its_versions_and_when_its_data_version_appeared(
+    w: Writer, p: Projection
+) -> None:
+    # mutation survivors of runs._partition_materialized
+    p.deliver(w.requested(run_id="r1"), w.launched("r1"))
+    p.deliver(
+        *w.attempt(
+            IA,
+            run_id="r1",
+            data_version="v1",
+            input_data_versions={"up": "u1"},
+            data_version_provided=True,
+        )
+    )
+    first = p.partition("a")
+    assert first["materialized_data_version"] == "v1"
+    assert json.loads(first["materialized_input_versions"]) == {"up": "u1"}
+    assert first["materialized_data_version_provided"] is True
+    since = first["materialized_data_version_since_ms"]
+    assert since == first["materialized_ms"]
+    p.deliver(w.requested(run_id="r2"), w.launched("r2"))
+    p.deliver(*w.attempt(IA, run_id="r2", data_version="v1"))  # the same data version again
+    again = p.partition("a")
+    assert again["materialized_ms"] > since
+    assert again["materialized_data_version_since_ms"] == since  # not a new version
+    assert again["materialized_data_version_provided"] is False
+    p.deliver(w.requested(run_id="r3"), w.launched("r3"))
+    p.deliver(*w.attempt(IA, run_id="r3", data_version="v2"))
+    newer = p.partition("a")
+    assert newer["materialized_data_version_since_ms"] == newer["materialized_ms"] > since
+
+
 def test_the_report_of_the_current_attempt_is_applied(w: Writer, p: Projection) -> None:
     # The fold report counts it as applied (not superseded): mutation survivor runs.py:989.
     started_run(w, p)
