@@ -109,6 +109,11 @@ def test_a_viewer_reads_but_may_not_operate(
     assert response.status_code == 403
     message = response.json["error"]["message"]  # type: ignore[index]
     assert "viewer" in message and "operator" in message
+    for verb in ("start", "stop"):  # the automation switch is an operator's
+        url = f"/v1/workspaces/w1/automation/{verb}"
+        assert client.post(url, json={}, headers=bearer(certs, VIEWER)).status_code == 403
+        assert client.post(url, json={}).status_code == 401
+    assert client.get("/v1/workspaces/w1/automation", headers=bearer(certs, VIEWER)).json
     assert listing(store) == before
 
 

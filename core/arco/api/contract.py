@@ -77,6 +77,9 @@ class ErrorBody(BaseModel):
 ErrorDetail.model_rebuild()
 
 
+_IDEMPOTENCY_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=-]{0,199}")
+
+
 @dataclass(frozen=True)
 class Req(Generic[P, Q, B]):
     """A validated request: the path, query and body models, and the headers a handler may
@@ -89,7 +92,17 @@ class Req(Generic[P, Q, B]):
     admins: frozenset[str] = frozenset()  # the deployment's admins (for the access listing)
 
     def idempotency_key(self) -> str | None:
-        return self.headers.get("idempotency-key") or None
+        """The Idempotency-Key header; a header that is sent must match its documented pattern
+        (an empty or malformed key is refused, not replaced by a fresh one)."""
+        value = self.headers.get("idempotency-key")
+        if value is None:
+            return None
+        if not _IDEMPOTENCY_KEY.fullmatch(value):
+            message = "header Idempotency-Key: use 1-200 characters from A-Z a-z 0-9 . _ = -"
+            raise RequestInvalid(
+                message, [FieldError(path="header.Idempotency-Key", message=message)]
+            )
+        return value
 
 
 @dataclass(frozen=True)
