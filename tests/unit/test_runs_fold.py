@@ -425,6 +425,37 @@ def test_a_materialization_records_its_versions_and_when_its_data_version_appear
     assert newer["materialized_data_version_since_ms"] == newer["materialized_ms"] > since
 
 
+def test_check_results_of_an_older_materialization_folded_late_are_not_kept(
+    w: Writer, p: Projection
+) -> None:
+    # mutation survivors of runs._checks_evaluated: the newest materialization's results win,
+    # check by check, whatever the order reports fold in
+    def results(run: str) -> list[runs.CheckOutcome]:
+        checks = [
+            runs.CheckOutcome(name="rows", passed=run == "r2"),
+            runs.CheckOutcome(name="nulls", passed=run == "r2", description=run),
+        ]
+        if run == "r1":  # a check only the older run evaluated: its result is the newest
+            checks.append(runs.CheckOutcome(name="retired", passed=False))
+        return checks
+
+    for run in ("r1", "r2"):
+        p.deliver(w.requested(run_id=run), w.launched(run))
+    older = w.attempt(IA, run_id="r1", check_results=results("r1"))
+    newer = w.attempt(IA, run_id="r2", check_results=results("r2"))
+    p.deliver(*newer, *older)  # the older run's report lands last
+    rows = {
+        key[2]: row
+        for key, row in p.state.rows(runs.ASSET_CHECK_RESULTS.name).items()
+        if key[0] == "a"
+    }
+    assert {name: (r["run_id"], r["passed"]) for name, r in rows.items()} == {
+        "rows": ("r2", True),
+        "nulls": ("r2", True),
+        "retired": ("r1", False),
+    }
+
+
 def test_the_report_of_the_current_attempt_is_applied(w: Writer, p: Projection) -> None:
     # The fold report counts it as applied (not superseded): mutation survivor runs.py:989.
     started_run(w, p)
