@@ -456,6 +456,19 @@ def test_check_results_of_an_older_materialization_folded_late_are_not_kept(
     }
 
 
+def test_a_failed_attempt_waits_as_its_assets_backoff_says(w: Writer, p: Projection) -> None:
+    # mutation survivor of runs._attempt_failed: the retry spec's backoff is the task's
+    p.deliver(
+        w.requested(retries={"a": RetrySpec(max_attempts=3, delay_ms=1_000, backoff="constant")})
+    )
+    p.deliver(w.launched(), *w.attempt(IA, outcome="FAILURE", error="one"))
+    first = p.task(IA)
+    assert first["retry_at_ms"] == first["finished_ms"] + 1_000
+    p.deliver(*w.attempt(IA, 2, outcome="FAILURE", error="two"))
+    second = p.task(IA)
+    assert second["retry_at_ms"] == second["finished_ms"] + 1_000  # exponential: 2,000
+
+
 def test_the_report_of_the_current_attempt_is_applied(w: Writer, p: Projection) -> None:
     # The fold report counts it as applied (not superseded): mutation survivor runs.py:989.
     started_run(w, p)
