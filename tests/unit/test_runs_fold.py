@@ -469,6 +469,21 @@ def test_a_failed_attempt_waits_as_its_assets_backoff_says(w: Writer, p: Project
     assert second["retry_at_ms"] == second["finished_ms"] + 1_000  # exponential: 2,000
 
 
+@pytest.mark.parametrize("attempts", [1, 3])
+def test_a_timeout_in_a_canceling_run_cancels_the_task_with_the_reason(
+    w: Writer, p: Projection, attempts: int
+) -> None:
+    # mutation survivors of runs.fold_timed_out: the reason kept, the attempt's end recorded,
+    # canceled (not failed) even on the last attempt
+    started_run(w, p, retries={"a": RetrySpec(max_attempts=attempts, delay_ms=0)})
+    p.deliver(w.cancel())
+    p.deliver(w.timed_out(IA, reason="no heartbeat for 300 s"))
+    task = p.task(IA)
+    assert (task["status"], task["error"]) == ("CANCELED", "no heartbeat for 300 s")
+    entry = json.loads(task["attempts"])["1"]
+    assert entry["outcome"] == "TIMED_OUT" and entry["finished_ms"] == task["finished_ms"]
+
+
 def test_the_report_of_the_current_attempt_is_applied(w: Writer, p: Projection) -> None:
     # The fold report counts it as applied (not superseded): mutation survivor runs.py:989.
     started_run(w, p)
