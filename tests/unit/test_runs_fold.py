@@ -484,6 +484,19 @@ def test_a_timeout_in_a_canceling_run_cancels_the_task_with_the_reason(
     assert entry["outcome"] == "TIMED_OUT" and entry["finished_ms"] == task["finished_ms"]
 
 
+def test_a_cancel_after_one_task_finished_cancels_the_others_and_the_run(
+    w: Writer, p: Projection
+) -> None:
+    # mutation survivors of runs.fold_cancel_requested (a finished task does not end the
+    # loop) and _derive_terminal (one canceled task makes the run CANCELED)
+    p.deliver(w.requested(plan=RunPlan((PlannedTask(A), PlannedTask(B)))), w.launched())
+    p.deliver(*w.attempt(IA))
+    assert (p.task(IA)["status"], p.task(IB)["status"]) == ("SUCCESS", "PENDING")
+    p.deliver(w.cancel())
+    assert p.task(IB)["status"] == "CANCELED"
+    assert p.run()["status"] == "CANCELED"
+
+
 def test_the_report_of_the_current_attempt_is_applied(w: Writer, p: Projection) -> None:
     # The fold report counts it as applied (not superseded): mutation survivor runs.py:989.
     started_run(w, p)
