@@ -497,6 +497,20 @@ def test_a_cancel_after_one_task_finished_cancels_the_others_and_the_run(
     assert p.run()["status"] == "CANCELED"
 
 
+def test_a_materializations_inputs_replace_the_previous_ones(w: Writer, p: Projection) -> None:
+    # mutation survivors of runs._replace_inputs and split_input_name
+    def inputs() -> set[tuple[str, str, str]]:
+        rows = p.state.rows(runs.PARTITION_INPUTS.name).values()
+        return {(r["input_asset"], r["input_partition"], r["data_version"]) for r in rows}
+
+    p.deliver(w.requested(run_id="r1"), w.launched("r1"))
+    p.deliver(*w.attempt(IA, run_id="r1", input_data_versions={"up[p1]": "u1", "side": "s1"}))
+    assert inputs() == {("up", "p1", "u1"), ("side", "", "s1")}
+    p.deliver(w.requested(run_id="r2"), w.launched("r2"))
+    p.deliver(*w.attempt(IA, run_id="r2", input_data_versions={"up[p1]": "u2"}))
+    assert inputs() == {("up", "p1", "u2")}
+
+
 def test_the_report_of_the_current_attempt_is_applied(w: Writer, p: Projection) -> None:
     # The fold report counts it as applied (not superseded): mutation survivor runs.py:989.
     started_run(w, p)
