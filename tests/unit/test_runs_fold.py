@@ -511,6 +511,23 @@ def test_a_materializations_inputs_replace_the_previous_ones(w: Writer, p: Proje
     assert inputs() == {("up", "p1", "u2")}
 
 
+def test_a_failure_skips_every_task_waiting_for_it_and_nothing_else(
+    w: Writer, p: Projection
+) -> None:
+    # mutation survivors of runs._RunUpdate.skip_downstream: an unrelated task in between
+    # does not stop the scan, and a task already canceled stays canceled
+    x = TaskKey("x")
+    plan = RunPlan((PlannedTask(A), PlannedTask(x), PlannedTask(C, (A,))))
+    p.deliver(w.requested(plan=plan), w.launched(), *w.attempt(IA, outcome="FAILURE"))
+    assert [p.task(i)["status"] for i in range(3)] == ["FAILURE", "PENDING", "SKIPPED"]
+    p.deliver(w.requested(run_id="r2", plan=RunPlan((PlannedTask(A), PlannedTask(C, (A,))))))
+    p.deliver(w.launched("r2"), w.dispatched(IA, run_id="r2"), w.started(IA, run_id="r2"))
+    p.deliver(w.cancel("r2"))  # the waiting task is canceled, the running one goes on
+    assert p.task(1, "r2")["status"] == "CANCELED"
+    p.deliver(w.finished(IA, run_id="r2", outcome="FAILURE", error="boom"))
+    assert [p.task(i, "r2")["status"] for i in range(2)] == ["FAILURE", "CANCELED"]
+
+
 def test_the_report_of_the_current_attempt_is_applied(w: Writer, p: Projection) -> None:
     # The fold report counts it as applied (not superseded): mutation survivor runs.py:989.
     started_run(w, p)
