@@ -6,7 +6,9 @@ started and evaluated once (its first evaluation requests nothing). Then, in a f
 reading the store (what a timer call pays), with the warm figure of a second evaluation beside
 it:
 
-- a quiet call: nothing changed, nothing is written;
+- a quiet call: nothing changed since the last evaluation, which found nothing new: each
+  asset's inputs are summed up and compared with what its memory recorded, and nothing is
+  evaluated again or written;
 - a busy call: the first layer was materialized again, so every eager asset is requested
   (one run: the requests of one tick and one partition share a run, as in Dagster).
 """
@@ -137,6 +139,10 @@ def measure(quick: bool) -> dict[str, Any]:
         assert isinstance(ws.clock, FixedClock)
         ws.clock.advance(60_000)
         first = run_timer(ws, datetime.fromtimestamp(ws.clock.now_ms() / 1000, UTC))
+        # The second evaluation finds nothing new and says so in each asset's memory, so the
+        # next one (measured) reuses every result whose inputs have not changed.
+        ws.clock.advance(60_000)
+        run_timer(ws, datetime.fromtimestamp(ws.clock.now_ms() / 1000, UTC))
         ws.clock.advance(60_000)
         quiet = in_fresh_process(
             "benchmarks.automation:timer_call", {"root": tmp, "now_ms": ws.clock.now_ms()}

@@ -4,6 +4,7 @@ listed keys survive a deleted dynamic partition."""
 
 from __future__ import annotations
 
+from arco.domain.automation import AutomationEvaluated
 from arco.domain.automation_conditions import AutomationCondition
 from arco.domain.automation_controller import (
     AutomationInputs,
@@ -20,7 +21,7 @@ from arco.domain.automation_evaluation import (
     next_updates,
 )
 from arco.domain.definitions import AssetDepNode, AssetNode, DefinitionsSnapshot
-from arco.domain.partitions import DynamicPartitionsDefinition
+from arco.domain.partitions import DailyPartitionsDefinition, DynamicPartitionsDefinition
 from arco.domain.ulid import encode_ulid
 
 AC = AutomationCondition
@@ -124,7 +125,8 @@ def test_an_evaluation_where_a_cron_tick_counted_is_recorded() -> None:
     [event] = evaluate_conditions(defs, inputs, at_the_hour)  # recorded, though idle
     later = {**state, "cursor_version": event.event_id, "last_evaluation_ms": at_the_hour}
     done = AutomationInputs(state=later, memory=memory, facts={})
-    assert evaluate_conditions(defs, done, at_the_hour + 120_000) == []  # the tick is spent
+    after = evaluate_conditions(defs, done, at_the_hour + 120_000)
+    assert not any(e.payload.runs for e in after if isinstance(e.payload, AutomationEvaluated))
 
 
 def test_listed_dynamic_keys_survive_a_deleted_key() -> None:
@@ -136,3 +138,22 @@ def test_listed_dynamic_keys_survive_a_deleted_key() -> None:
     assert stored["requested"] == keys  # listed, not a range over insertion order
     after = decode_memory(defs, "a", stored, T0, {"regions": keys[1:]})
     assert after.requested == frozenset(keys)
+
+
+def test_an_evaluation_reuses_the_last_one_only_when_nothing_it_read_was_new() -> None:
+    # `~missing().newly_true()` is false for a partition the evaluation it appears in, true at
+    # the next: the evaluation where it was newly true must not be reused as a fixed point.
+    daily = DailyPartitionsDefinition(start_date="2024-01-30")
+    condition = AC.in_latest_time_window() & ~AC.missing().newly_true()
+    defs = snapshot(AssetNode("a", partitions=daily, compute="m:a", automation_condition=condition))
+    day = 86_400_000
+    memory: dict[str, AssetMemory] = {}
+    requested = []
+    for now in (T0, T0 + day, T0 + day + 3_600_000, T0 + day + 7_200_000):
+        [a] = evaluate_automation(defs, {}, memory, Updates(), now)
+        memory = {"a": a.memory}
+        requested.append(sorted(a.requested))
+    assert requested == [[], [], ["2024-02-01"], ["2024-02-01"]]
+    # the last one is a fixed point: reused as it was
+    [again] = evaluate_automation(defs, {}, memory, Updates(), T0 + day + 10_800_000)
+    assert again.memory is memory["a"] and again.requested == frozenset({"2024-02-01"})

@@ -22,7 +22,15 @@ from typing import Any
 from arco.domain.cron import CronSchedule, validate_timezone
 from arco.domain.errors import InvalidInput
 
-__all__ = ["OPERANDS", "STATEFUL", "AutomationCondition", "Path", "memory_ids", "structure"]
+__all__ = [
+    "OPERANDS",
+    "STATEFUL",
+    "AutomationCondition",
+    "Path",
+    "deps_depth",
+    "memory_ids",
+    "structure",
+]
 
 # Leaves: facts about one asset (or one dependency, inside `any_deps_match`).
 OPERANDS = frozenset(
@@ -474,6 +482,12 @@ def _structure(node: AutomationCondition) -> str:
 
 Path = tuple[int, ...]
 """A node's place in its tree: the operand indexes from the root (the root is `()`)."""
+
+
+def deps_depth(condition: AutomationCondition) -> int:
+    """How many dependency operators are nested in `condition` (how far up it looks)."""
+    below = max((deps_depth(o) for o in condition.operands), default=0)
+    return below + (condition.kind in ("any_deps", "all_deps"))
 
 
 def structure(condition: AutomationCondition) -> str:

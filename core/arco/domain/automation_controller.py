@@ -26,7 +26,7 @@ from arco.domain.automation import (
     AutomationRunRequest,
     evaluation_key,
 )
-from arco.domain.automation_conditions import AutomationCondition
+from arco.domain.automation_conditions import deps_depth
 from arco.domain.automation_evaluation import (
     UNPARTITIONED,
     AssetEvaluation,
@@ -133,26 +133,20 @@ def asset_facts(
     return facts, run_ids
 
 
-def _deps_depth(condition: AutomationCondition) -> int:
-    """How many dependency operators are nested in `condition` (how far up it looks)."""
-    below = max((_deps_depth(o) for o in condition.operands), default=0)
-    return below + (condition.kind in ("any_deps", "all_deps"))
-
-
 def watched_assets(defs: DefinitionsSnapshot) -> list[str]:
     """What conditions read facts about: the assets with a condition and their dependencies,
     as many levels up as their dependency operators nest (as deep as any condition's, for
     `any_downstream_conditions()`, which evaluates its descendants' conditions on the asset)."""
     out: set[str] = set()
     conditions = [n.automation_condition for n in defs.assets.values() if n.automation_condition]
-    deepest = max((_deps_depth(c) for c in conditions), default=0)
+    deepest = max((deps_depth(c) for c in conditions), default=0)
     for key, node in defs.assets.items():
         condition = node.automation_condition
         if condition is None:
             continue
         out.add(key)
         level = {key}
-        depth = _deps_depth(condition)
+        depth = deps_depth(condition)
         if condition.uses("any_downstream_conditions"):
             depth = max(depth, deepest)
         for _ in range(depth):
@@ -216,6 +210,7 @@ def encode_memory(
         },
         "code_versions": dict(sorted(memory.code_versions.items())),
         "partitions": memory.partitions,
+        **({"quiet_inputs": memory.quiet_inputs} if memory.quiet_inputs else {}),
     }
 
 
@@ -235,6 +230,7 @@ def decode_memory(
         },
         code_versions={str(k): str(v) for k, v in dict(data.get("code_versions", {})).items()},
         partitions=str(data.get("partitions", "")),
+        quiet_inputs=str(data.get("quiet_inputs", "")),
     )
 
 

@@ -23,6 +23,7 @@ below it that it had not seen (a materialization folded late, ADR 0007, still co
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,6 +33,7 @@ from arco.domain.automation_conditions import (
     STATEFUL,
     AutomationCondition,
     Path,
+    deps_depth,
     memory_ids,
     strip_downstream,
     structure,
@@ -104,6 +106,10 @@ class AssetMemory:
     nodes: Mapping[str, Subset] = field(default_factory=dict)
     code_versions: Mapping[str, str] = field(default_factory=dict)
     partitions: str = ""  # fingerprint of the partitions definition evaluated
+    # What the evaluation read (`_Evaluation.inputs_of`), when nothing in it was new (no
+    # update, request, cron tick or first evaluation): the same inputs again give the same
+    # result and memory, so the next evaluation can reuse them.
+    quiet_inputs: str = ""
 
 
 @dataclass(frozen=True)
@@ -252,6 +258,9 @@ class _Evaluation:
         self._ids: dict[int, Mapping[Path, str]] = {}
         self._keep: list[AutomationCondition] = []
         self._stack: list[AutomationCondition] = []
+        self._shapes: dict[int, str] = {}
+        self._depths: dict[int, int] = {}
+        self.noticed = False  # this asset's evaluation read something new
         self.cron_fired = False  # a cron tick counted: the evaluation must be recorded
         self._dep_keys: dict[tuple[str, str | None, str | None], list[str]] = {}
         self._defs_of: dict[str, PartitionsDefinition | None] = {
@@ -371,15 +380,23 @@ class _Evaluation:
     def evaluate(self, root: str, condition: AutomationCondition) -> AssetEvaluation:
         previous = self.memory.get(root)
         definition = self.partitions(root)
-        shape = "" if definition is None else fingerprint(definition.to_snapshot())
+        shape = self._shape(root, definition)
+        initial = previous is None or previous.partitions != shape
+        inputs = "" if initial or self.focus is not None else self.inputs_of(root, condition)
+        if inputs and previous is not None and previous.quiet_inputs == inputs:
+            # A fixed point: the last evaluation read exactly this and found nothing new.
+            self.requested[root] = previous.requested
+            tree = _Result(previous.requested, None, condition, len(self.full(root)), [])
+            return AssetEvaluation(root, previous.requested, tree, previous)
         state = _AssetState(
             root=root,
             previous=previous,
-            initial=previous is None or previous.partitions != shape,
+            initial=initial,
             ids=self.memory_ids(condition),
         )
         self._stack = [condition]
         self.cron_fired = False
+        self.noticed = initial
         result = self.node(state, condition, (), root, self.full(root))
         requested = frozenset(result.true & self.full(root))
         self.requested[root] = requested
@@ -389,8 +406,61 @@ class _Evaluation:
             nodes={k: v for k, v in state.nodes.items() if v},
             code_versions=state.code_versions,
             partitions=shape,
+            quiet_inputs="" if self.noticed or self.cron_fired or not inputs else inputs,
         )
         return AssetEvaluation(root, requested, result, memory, cron_fired=self.cron_fired)
+
+    def _shape(self, root: str, definition: PartitionsDefinition | None) -> str:
+        if definition is None:
+            return ""
+        found = self._shapes.get(id(definition))
+        if found is None:
+            found = self._shapes[id(definition)] = fingerprint(definition.to_snapshot())
+        return found
+
+    def inputs_of(self, root: str, condition: AutomationCondition) -> str:
+        """A digest of everything `condition` can read for `root` now: the facts of the asset
+        and of the dependencies it looks at, their previous and current requests, the
+        partitions that exist, the code version, and the latest tick of each cron it names.
+        "" when it cannot be summed up so (it looks downstream)."""
+        if condition.uses("any_downstream_conditions"):
+            return ""
+        assets = [root]
+        level = [root]
+        for _ in range(self._depth(condition)):
+            level = sorted({up for a in level for up in self.defs.upstream(a)})
+            assets += level
+        parts: list[object] = [self.defs.assets[root].code_version]
+        for asset in assets:
+            facts = self.facts_of(asset)
+            last = self.memory.get(asset)
+            parts.append(
+                (
+                    asset,
+                    sorted((k, m.version) for k, m in facts.materialized.items()),
+                    sorted(facts.run_in_progress),
+                    sorted(facts.backfill_in_progress),
+                    sorted(facts.failed),
+                    sorted(last.requested) if last is not None else None,
+                    sorted(self.requested.get(asset, EMPTY)),
+                    len(self.full(asset)),
+                )
+            )
+        for node in condition.walk():
+            if node.kind == "cron_tick_passed":
+                assert node.cron is not None
+                tick = CronSchedule.parse(node.cron).latest_tick(self.now, node.timezone or "UTC")
+                parts.append(None if tick is None else tick.timestamp())
+            elif node.kind == "in_latest_time_window":
+                parts.append(sorted(self.latest_window(root, node.lookback_seconds)))
+        return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+    def _depth(self, condition: AutomationCondition) -> int:
+        found = self._depths.get(id(condition))
+        if found is None:
+            found = self._depths[id(condition)] = deps_depth(condition)
+            self._keep.append(condition)
+        return found
 
     def failed(self, root: str, condition: AutomationCondition, error: str) -> AssetEvaluation:
         """An asset whose condition raised: nothing requested, its memory left as it was (the
@@ -440,7 +510,10 @@ class _Evaluation:
             memory_id = state.memory_id(path, key)
             before = state.remembered(memory_id)
             state.nodes[memory_id] = r.true
-            true = candidate & (r.true - before)
+            newly = r.true - before
+            if newly:
+                self.noticed = True  # the same inputs again would not make it newly true
+            true = candidate & newly
         elif kind in ("any_deps", "all_deps"):
             true, timing = self.deps(state, c, path, key, candidate, children)
         elif kind == "any_downstream_conditions":
@@ -639,6 +712,8 @@ class _Evaluation:
         self, state: _AssetState, c: AutomationCondition, path: Path, key: str, candidate: Subset
     ) -> tuple[Subset, Timing | None]:
         new, timing = self.newly_updated(key)
+        if new:
+            self.noticed = True
         return new, (dict(timing) if timing else None)
 
     def _newly_requested(
@@ -647,6 +722,7 @@ class _Evaluation:
         last = self.memory.get(key)
         if last is None or state.previous is None or not last.requested:
             return EMPTY, None
+        self.noticed = True
         return last.requested, {p: last.evaluated_ms for p in last.requested}
 
     def _will_be_requested(
@@ -656,6 +732,7 @@ class _Evaluation:
         requested = self.requested.get(key, EMPTY)
         if not requested or key == state.root or not self.same_run(state.root, key):
             return EMPTY, None
+        self.noticed = True
         return requested, None
 
     def _initial_evaluation(
@@ -691,7 +768,10 @@ class _Evaluation:
         current = self.defs.assets[key].code_version or ""
         stored = state.previous.code_versions.get(memory_id) if state.previous else None
         state.code_versions[memory_id] = current
-        return (candidate if stored is not None and stored != current else EMPTY), None
+        if stored is not None and stored != current:
+            self.noticed = True
+            return candidate, None
+        return EMPTY, None
 
     def _executed_with_root_target(
         self, state: _AssetState, c: AutomationCondition, path: Path, key: str, candidate: Subset
