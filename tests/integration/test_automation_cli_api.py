@@ -145,4 +145,9 @@ def test_bad_input_is_refused_and_writes_nothing(
     assert http.get("/v1/workspaces/x/automation/ticks?status=BAD").status_code == 400
     assert http.get("/v1/workspaces/x/automation/ticks?cursor=zz").status_code in (400, 422)
     assert http.post("/v1/workspaces/x/automation/start", json={"extra": 1}).status_code == 400
+    for key in ("", "not a key!"):  # a sent Idempotency-Key is never replaced by a fresh one
+        reply = http.post(
+            "/v1/workspaces/x/automation/start", json={}, headers={"Idempotency-Key": key}
+        )
+        assert reply.status_code == 400 and "Idempotency-Key" in reply.json["error"]["message"]
     assert ledger_size(ws) == before

@@ -157,3 +157,20 @@ def test_an_evaluation_reuses_the_last_one_only_when_nothing_it_read_was_new() -
     # the last one is a fixed point: reused as it was
     [again] = evaluate_automation(defs, {}, memory, Updates(), T0 + day + 10_800_000)
     assert again.memory is memory["a"] and again.requested == frozenset({"2024-02-01"})
+
+
+def test_a_dynamic_key_replaced_by_another_is_not_taken_for_the_same_inputs() -> None:
+    regions = DynamicPartitionsDefinition(name="regions")
+    defs = snapshot(
+        AssetNode("a", partitions=regions, compute="m:a", automation_condition=AC.missing())
+    )
+    memory: dict[str, AssetMemory] = {}
+    for now in (T0, T0 + 60_000):  # the second evaluation is quiet: a fixed point
+        [a] = evaluate_automation(defs, {}, memory, Updates(), now, dynamic={"regions": ["eu"]})
+        memory = {"a": a.memory}
+    assert a.memory.quiet_inputs and a.requested == frozenset({"eu"})
+    # "eu" deleted, "us" added: as many keys as before, but other ones
+    [a] = evaluate_automation(
+        defs, {}, memory, Updates(), T0 + 120_000, dynamic={"regions": ["us"]}
+    )
+    assert a.requested == frozenset({"us"})

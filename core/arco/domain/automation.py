@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from arco.domain.fold import FoldContext
 from arco.domain.registry import EventType, Outcome, Registry
 from arco.domain.schedules import RUN_REQUESTS
-from arco.domain.sensors import is_running
+from arco.domain.sensors import apply_status, is_running
 from arco.domain.tables import ROW_VERSION, Column, TableSpec
 
 AUTOMATION_EVALUATED = "automation.evaluated"
@@ -195,17 +195,7 @@ def _state(ctx: FoldContext, sensor: str) -> dict[str, Any]:
 
 
 def fold_status_changed(ctx: FoldContext, event: AutomationStatusChanged) -> Outcome:
-    state = _state(ctx, event.sensor)
-    if (state.get("operator_version") or "") >= ctx.event_id:
-        return Outcome.SUPERSEDED
-    state.update(
-        status=event.status,
-        status_changed_by=event.changed_by,
-        status_changed_ms=ctx.time_ms,
-        operator_version=ctx.event_id,
-    )
-    ctx.put(AUTOMATION_STATE.name, state)
-    return Outcome.APPLIED
+    return apply_status(ctx, AUTOMATION_STATE.name, event.sensor, event.status, event.changed_by)
 
 
 def _requested_counts(event: AutomationEvaluated) -> dict[str, int]:

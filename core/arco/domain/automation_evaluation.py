@@ -44,6 +44,7 @@ from arco.domain.definitions import DefinitionsSnapshot
 from arco.domain.partition_mappings import IdentityPartitionMapping, TimeWindowPartitionMapping
 from arco.domain.partitions import (
     NO_DYNAMIC,
+    DynamicPartitionsDefinition,
     MultiPartitionsDefinition,
     PartitionsDefinition,
     TimeWindowPartitionsDefinition,
@@ -443,7 +444,7 @@ class _Evaluation:
                     sorted(facts.failed),
                     sorted(last.requested) if last is not None else None,
                     sorted(self.requested.get(asset, EMPTY)),
-                    len(self.full(asset)),
+                    self._existing(asset),
                 )
             )
         for node in condition.walk():
@@ -454,6 +455,15 @@ class _Evaluation:
             elif node.kind == "in_latest_time_window":
                 parts.append(sorted(self.latest_window(root, node.lookback_seconds)))
         return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+    def _existing(self, asset: str) -> object:
+        """What says which partitions exist: their count when partitions are only ever
+        appended (time windows, static keys), the keys themselves when some can be deleted
+        (dynamic keys: one deleted and one added keep the count)."""
+        definition = self._defs_of[asset]
+        if definition is not None and _has_dynamic(definition):
+            return sorted(self.full(asset))
+        return len(self.full(asset))
 
     def _depth(self, condition: AutomationCondition) -> int:
         found = self._depths.get(id(condition))
@@ -830,6 +840,16 @@ def _selected(text: str, defs: DefinitionsSnapshot) -> set[str]:
 def structure_id(condition: AutomationCondition) -> str:
     """A short stable name of a condition's structure (labels left out)."""
     return fingerprint(structure(condition), 8)
+
+
+def _has_dynamic(definition: PartitionsDefinition) -> bool:
+    if isinstance(definition, DynamicPartitionsDefinition):
+        return True
+    if isinstance(definition, MultiPartitionsDefinition):
+        return any(
+            isinstance(d, DynamicPartitionsDefinition) for d in definition.dimensions.values()
+        )
+    return False
 
 
 def _time_dimension(

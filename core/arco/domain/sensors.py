@@ -313,18 +313,29 @@ def _state(ctx: FoldContext, sensor: str) -> dict[str, Any]:
     return {k: v for k, v in row.items() if k != ROW_VERSION}
 
 
-def fold_status_changed(ctx: FoldContext, event: SensorStatusChanged) -> Outcome:
-    row = _state(ctx, event.sensor)
+def apply_status(ctx: FoldContext, table: str, sensor: str, status: str, by: str) -> Outcome:
+    """An operator's start or stop of a sensor, or of a sensor-like evaluator (declarative
+    automation), in `table`: the latest by event id wins."""
+    found = ctx.get(table, sensor)
+    row: dict[str, Any] = (
+        {"sensor": sensor, "cursor_version": ""}
+        if found is None
+        else {k: v for k, v in found.items() if k != ROW_VERSION}
+    )
     if (row.get("operator_version") or "") >= ctx.event_id:
         return Outcome.SUPERSEDED
     row.update(
-        status=event.status,
-        status_changed_by=event.changed_by,
+        status=status,
+        status_changed_by=by,
         status_changed_ms=ctx.time_ms,
         operator_version=ctx.event_id,
     )
-    ctx.put(SENSOR_STATE.name, row)
+    ctx.put(table, row)
     return Outcome.APPLIED
+
+
+def fold_status_changed(ctx: FoldContext, event: SensorStatusChanged) -> Outcome:
+    return apply_status(ctx, SENSOR_STATE.name, event.sensor, event.status, event.changed_by)
 
 
 def fold_cursor_set(ctx: FoldContext, event: SensorCursorSet) -> Outcome:

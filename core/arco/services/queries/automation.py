@@ -187,14 +187,20 @@ def _tick(row: Row) -> dict[str, Any]:
 def automation_ticks(
     snapshot: Snapshot, status: str | None = None, limit: int = 25, before: str | None = None
 ) -> list[dict[str, Any]]:
-    """Recorded evaluations, newest first (`before`: a tick id, for the next page)."""
-    rows = [r for r in snapshot.rows(AUTOMATION_TICKS.name).values()]
+    """Recorded evaluations, newest first (`before`: a tick id, for the next page); filtered
+    and cut in Arrow, so a page costs the page, not the history."""
+    import pyarrow.compute as pc
+
+    table = snapshot.table(AUTOMATION_TICKS.name)
+    if table.num_rows == 0:
+        return []
+    mask = pc.is_valid(table.column("tick_id"))
     if status is not None:
-        rows = [r for r in rows if r["status"] == status]
+        mask = pc.and_(mask, pc.equal(table.column("status"), status))
     if before is not None:
-        rows = [r for r in rows if r["tick_id"] < before]
-    rows.sort(key=lambda r: r["tick_id"], reverse=True)
-    return [_tick(r) for r in rows[:limit]]
+        mask = pc.and_(mask, pc.less(table.column("tick_id"), before))
+    page = table.filter(mask).sort_by([("tick_id", "descending")]).slice(0, limit)
+    return [_tick(r) for r in page.to_pylist()]
 
 
 # --------------------------------------------------------------------------- why
