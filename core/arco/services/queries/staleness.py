@@ -231,7 +231,7 @@ def _summary(report: Report) -> dict[str, Any]:
                 report.causes.column("asset"), report.causes.column("partition"), "\x00"
             ),
         )
-        .group_by("code")
+        .group_by("code", use_threads=False)  # ordered: the same JSON on every call
         .aggregate([("key", "count_distinct")])
         .rename_columns(["code", "count_distinct"])
         .to_pylist()

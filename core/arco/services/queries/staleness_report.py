@@ -357,7 +357,8 @@ def _input_causes(
     )
     gone = recorded.filter(pc.invert(is_edge))
     if gone.num_rows:
-        removed = gone.group_by(["asset", "partition", "input_asset"]).aggregate(
+        # Ordered (no threads): the causes keep their inputs' order whatever the chunking.
+        removed = gone.group_by(["asset", "partition", "input_asset"], use_threads=False).aggregate(
             [("materialized_ms", "max"), ("deps_since_ms", "max")]
         )
         parts.append(
