@@ -19,14 +19,15 @@ layout (the package lives under `core/`, installed editable) and for a shared 2-
    time budget is a *timeout* (counted apart); a mutant no test executes is *uncovered*.
 
 Mutants that cannot change behaviour are listed, with the reason, in docs/parity/mutation.md
-(rows `| `module:line:kind:description` | reason |`); they are reported as *equivalent*.
+(rows `| `module:function:kind:description` | reason |`); they are reported as *equivalent*.
 Not mutated: docstrings, annotations and type aliases, imports, decorators, `TYPE_CHECKING`
 blocks, `__all__`, asserts, f-strings, exception messages and log lines.
 
 Usage:
     python scripts/mutate.py [MODULE ...] [--survivors-only] [--list] [--summary]
 MODULE is a path under core/arco (e.g. domain/fold.py) or a dotted name (arco.domain.fold);
-default: every module of DEFAULT_MODULES. Results: build/mutate/<module>.json and a summary
+default: every module of DEFAULT_MODULES (the decision modules first, then the rest of
+core/arco/domain). Results: build/mutate/<module>.json and a summary
 table on stdout (the format of docs/parity/mutation.md).
 """
 
@@ -82,6 +83,12 @@ DEFAULT_MODULES = [
     "domain/selection.py",
     "domain/data_versions.py",
 ]
+# The rest of the domain, so a module added there is mutated without being listed.
+DEFAULT_MODULES += sorted(
+    str(path.relative_to(CORE / "arco"))
+    for path in (CORE / "arco" / "domain").rglob("*.py")
+    if path.name != "__init__.py" and str(path.relative_to(CORE / "arco")) not in DEFAULT_MODULES
+)
 
 # --- mutants ------------------------------------------------------------------------------
 

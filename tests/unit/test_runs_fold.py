@@ -1072,3 +1072,34 @@ def test_run_failed_changes_nothing_in_a_finished_run(w: Writer, p: Projection) 
     before = without_version(p.run())
     p.deliver(_run_failed(w))
     assert without_version(p.run()) == before
+
+
+
+def test_a_late_report_of_an_earlier_attempt_does_not_take_the_current_attempts_place(
+    w: Writer, p: Projection
+) -> None:
+    # Attempt 1's dispatch (or start) folds late, after attempt 2 moved the task and before
+    # attempt 2's own: it is not taken for attempt 2's (the task row stays as a rebuild has it).
+    retries = {"a": RetrySpec(max_attempts=3, delay_ms=0)}
+    p.deliver(w.requested(retries=retries), w.launched())
+    dispatch_1 = w.dispatched(IA, 1)
+    p.deliver(w.started(IA, 1), w.finished(IA, 1, outcome="FAILURE", error="boom"))
+    p.deliver(w.started(IA, 2, worker="w2"))  # moves the task to attempt 2, not dispatched yet
+    assert p.deliver(dispatch_1) == ["superseded"]
+    a = p.task(IA)
+    assert (a["attempt"], a["dispatch_name"], a["dispatched_ms"]) == (2, None, None)
+    p.deliver(w.dispatched(IA, 2))
+    a = p.task(IA)
+    assert (a["attempt"], a["dispatch_name"], a["dispatched_ms"]) == (2, "d-0-2", w.ms)
+
+    p2 = Projection()
+    p2.deliver(w.requested(run_id="r2", retries=retries), w.launched("r2"))
+    start_1 = w.started(IA, 1, "r2", worker="w1")
+    p2.deliver(w.dispatched(IA, 1, "r2"), w.finished(IA, 1, "r2", outcome="FAILURE"))
+    p2.deliver(w.dispatched(IA, 2, "r2"))  # attempt 2, not started yet
+    assert p2.deliver(start_1) == ["superseded"]
+    a = p2.task(IA, "r2")
+    assert (a["attempt"], a["worker"], a["started_ms"]) == (2, None, None)
+    p2.deliver(w.started(IA, 2, "r2", worker="w2"))
+    a = p2.task(IA, "r2")
+    assert (a["attempt"], a["worker"], a["started_ms"]) == (2, "w2", w.ms)
