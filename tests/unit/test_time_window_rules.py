@@ -255,3 +255,32 @@ def test_a_monthly_day_offset_of_zero_means_the_first() -> None:
     assert MonthlyPartitionsDefinition(start_date="2024-01-01", day_offset=31).cron_schedule == (
         "0 0 31 * *"
     )
+
+
+def test_a_format_only_strptime_reads_in_a_zone_west_of_utc() -> None:
+    # New York falls back on 2024-11-03: 01:00 happens twice. The second 01:00 is written
+    # with its offset, as Dagster writes it, and read back with it.
+    hourly = TimeWindowPartitionsDefinition(
+        "0 * * * *", "03 Nov 2024 00:00", "%d %b %Y %H:%M", timezone="America/New_York"
+    )
+    keys = hourly.keys(datetime(2024, 11, 3, 9, tzinfo=UTC))
+    assert keys == [
+        "03 Nov 2024 00:00",
+        "03 Nov 2024 01:00",
+        "03 Nov 2024 01:00-0500",
+        "03 Nov 2024 02:00",
+        "03 Nov 2024 03:00",
+    ]
+    assert [hourly.key_index(key) for key in keys] == [0, 1, 2, 3, 4]
+    starts = [hourly.time_window_for_key(key).start.astimezone(UTC).hour for key in keys]
+    assert starts == [4, 5, 6, 7, 8]
+
+
+def test_a_format_with_its_own_offset_refuses_what_it_cannot_read() -> None:
+    daily = TimeWindowPartitionsDefinition(
+        "0 0 * * *", "01 Jan 2024 -0500", "%d %b %Y %z", timezone="America/New_York"
+    )
+    now = datetime(2024, 1, 4, tzinfo=UTC)
+    assert daily.keys(now) == ["01 Jan 2024 -0500", "02 Jan 2024 -0500"]
+    assert daily.has_key("02 Jan 2024 -0500", now)
+    assert not daily.has_key("02 Jan 2024", now) and not daily.has_key("nonsense", now)
