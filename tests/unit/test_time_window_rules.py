@@ -284,3 +284,17 @@ def test_a_format_with_its_own_offset_refuses_what_it_cannot_read() -> None:
     assert daily.keys(now) == ["01 Jan 2024 -0500", "02 Jan 2024 -0500"]
     assert daily.has_key("02 Jan 2024 -0500", now)
     assert not daily.has_key("02 Jan 2024", now) and not daily.has_key("nonsense", now)
+
+
+
+def test_a_key_of_a_repeated_wall_time_names_its_later_instant() -> None:
+    # A non-hourly cron fires once at a repeated time, at its later instant (01:40 EST on the
+    # day New York falls back): the key, read at the earlier instant first, still finds it.
+    thrice_at_one = TimeWindowPartitionsDefinition(
+        "0,20,40 1 * * *", "2024-11-02 00:00", "%Y-%m-%d %H:%M", timezone="America/New_York"
+    )
+    keys = thrice_at_one.keys(datetime(2024, 11, 5, tzinfo=UTC))
+    assert keys[3:6] == ["2024-11-03 01:00", "2024-11-03 01:20", "2024-11-03 01:40"]
+    assert [thrice_at_one.key_index(key) for key in keys[:7]] == list(range(7))
+    start = thrice_at_one.time_window_for_key("2024-11-03 01:40").start
+    assert start.timestamp() == datetime(2024, 11, 3, 6, 40, tzinfo=UTC).timestamp()
