@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 
-from arco.domain import runs, schedules, sensors
+from arco.domain import automation, runs, schedules, sensors
 from arco.domain.catalog import default_registry
 from arco.domain.envelope import EventEnvelope
 from arco.domain.run_plan import PlannedTask, RunPlan, TaskKey
@@ -37,6 +37,25 @@ class Writer(RunWriter, SensorWriter):
     def run_failed(self, run_id: str, error: str = "boom") -> EventEnvelope:
         payload = runs.RunFailed(run_id=run_id, error=error)
         return self.envelope(runs.RUN_FAILED, payload, f"run_failed:{run_id}")
+
+    def automation_started(self) -> EventEnvelope:
+        payload = automation.AutomationStatusChanged(status="RUNNING", request_id="start")
+        key = automation.status_key(automation.SENSOR_NAME, "start")
+        return self.envelope(automation.AUTOMATION_STATUS_CHANGED, payload, key)
+
+    def automation_evaluated(self, read: str, *assets: str) -> EventEnvelope:
+        payload = automation.AutomationEvaluated(
+            cursor_read_version=read,
+            assets=[
+                automation.AssetEvaluated(
+                    asset=a, requested=[""], requested_count=1, memory={"requested": [""]}
+                )
+                for a in assets
+            ],
+            runs=[automation.AutomationRunRequest(assets=[a]) for a in assets],
+        )
+        key = automation.evaluation_key(automation.SENSOR_NAME, read, f"e-{read}")
+        return self.envelope(automation.AUTOMATION_EVALUATED, payload, key)
 
     def schedule_tick(self, *run_keys: str) -> EventEnvelope:
         payload = ScheduleTicked(
@@ -97,6 +116,22 @@ def test_a_run_for_a_schedule_request_is_listed_on_its_tick_once() -> None:
         second: "LAUNCHED",
     }
     assert p.schedule_tick()["status"] != "FAILED"
+
+
+def test_automation_requests_list_their_runs_and_failures_on_their_tick() -> None:
+    w, p = Writer(), Projection()
+    evaluation = w.automation_evaluated("", "a", "b")
+    p.deliver(w.automation_started(), evaluation)
+    tick = evaluation.event_id
+    first, second = (r["request_id"] for r in p.requests())
+    assert p.deliver(w.requested_for(first, "run_a")) == ["applied"]
+    row = p.state.rows("automation_ticks")[(tick,)]
+    assert (json.loads(row["run_ids"]), row["status"]) == (["run_a"], "SUCCESS")
+    assert p.request(first)["status"] == "LAUNCHED"
+    assert p.deliver(w.request_failed(second, "no such asset")) == ["applied"]
+    row = p.state.rows("automation_ticks")[(tick,)]
+    assert row["status"] == "FAILURE"
+    assert row["error"] == f"run request {second.rsplit(':', 1)[-1]} failed: no such asset"
 
 
 def test_a_failed_request_fails_its_sensor_tick_and_only_a_requested_one_fails() -> None:
