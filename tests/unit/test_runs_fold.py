@@ -1103,3 +1103,48 @@ def test_a_late_report_of_an_earlier_attempt_does_not_take_the_current_attempts_
     p2.deliver(w.started(IA, 2, "r2", worker="w2"))
     a = p2.task(IA, "r2")
     assert (a["attempt"], a["worker"], a["started_ms"]) == (2, "w2", w.ms)
+
+
+def test_a_failed_run_leaves_failed_and_skipped_tasks_as_they_were(
+    w: Writer, p: Projection
+) -> None:
+    # a failed (b and c skipped because of it), d waits: the run fails. Only d is skipped by
+    # the run's failure; a, b and c keep their status, reason and count.
+    started_run(w, p)
+    p.deliver(w.finished(IA, outcome="FAILURE", error="boom"))
+    p.deliver(_run_failed(w))
+    assert p.statuses() == ["FAILURE", "SKIPPED", "SKIPPED", "SKIPPED"]
+    assert p.task(IB)["skipped_because"] == "a failed"
+    assert p.task(ID)["skipped_because"] == "the run failed: corrupt row"
+    run = p.run()
+    assert (run["tasks_failed"], run["tasks_skipped"], run["tasks_total"]) == (1, 3, 4)
+
+
+def test_a_task_canceled_before_it_started_is_no_attempt_at_its_partition(
+    w: Writer, p: Projection
+) -> None:
+    p.deliver(w.requested(), w.launched(), *w.attempt(ID))
+    before = p.partition("d", "p1")
+    assert before["attempt_status"] == "SUCCESS"
+    p.deliver(w.requested("r2"), w.launched("r2"), w.dispatched(ID, run_id="r2"))
+    p.deliver(w.finished(ID, run_id="r2", outcome="CANCELED"))
+    assert p.task(ID, "r2")["status"] == "CANCELED"
+    after = p.partition("d", "p1")
+    assert (after["attempt_run_id"], after["attempt_status"]) == ("r1", "SUCCESS")
+
+
+def test_a_timeout_of_an_attempt_already_over_changes_nothing(w: Writer, p: Projection) -> None:
+    started_run(w, p, retries={"a": RetrySpec(max_attempts=3, delay_ms=10_000)})
+    p.deliver(w.finished(IA, outcome="FAILURE", error="boom"))
+    waiting = without_version(p.task(IA))
+    assert waiting["status"] == "RETRY_WAIT"
+    assert p.deliver(w.timed_out(IA, 1)) == ["superseded"]  # the timer raced the report
+    assert without_version(p.task(IA)) == waiting
+
+
+    p2 = Projection()
+    started_run(w, p2, retries={"a": RetrySpec(max_attempts=3, delay_ms=0)})
+    p2.deliver(w.finished(IA, outcome="FAILURE"), w.dispatched(IA, 2), w.started(IA, 2))
+    started = without_version(p2.task(IA))
+    assert p2.deliver(w.timed_out(IA, 1)) == ["superseded"]  # attempt 2 runs now
+    assert without_version(p2.task(IA)) == started
