@@ -641,6 +641,28 @@ _FIXED_PARTITIONS: tuple[tuple[str, dict[str, Any], str], ...] = (
         {"class": "daily", "start": "2024-01-10", "end_offset": 2},
         "2024-01-09T12:00:00+00:00",
     ),
+    # Before the first window, an end offset counts kept windows only (found by mutation
+    # testing: Arco counted the excluded first window and showed no partition)
+    (
+        "repro-end-offset-before-an-excluded-first-window",
+        {"class": "daily", "start": "2024-01-06", "end_offset": 1, "exclusions": ["0 0 * * 6"]},
+        "2024-01-05T23:59:00+00:00",
+    ),
+    (
+        "repro-end-offset-two-before-an-excluded-first-window",
+        {"class": "daily", "start": "2024-01-06", "end_offset": 2, "exclusions": ["0 0 * * 6"]},
+        "2024-01-04T12:00:00+00:00",
+    ),
+    (
+        "repro-end-offset-over-an-excluded-weekend-before-the-start",
+        {"class": "daily", "start": "2024-01-08", "end_offset": 2, "exclusions": ["0 0 * * 6,0"]},
+        "2024-01-05T12:00:00+00:00",
+    ),
+    (
+        "repro-end-offset-three-over-an-excluded-weekend-before-the-start",
+        {"class": "daily", "start": "2024-01-08", "end_offset": 4, "exclusions": ["0 0 * * 6,0"]},
+        "2024-01-05T12:00:00+00:00",
+    ),
 )
 
 

@@ -286,7 +286,6 @@ def test_a_format_with_its_own_offset_refuses_what_it_cannot_read() -> None:
     assert not daily.has_key("02 Jan 2024", now) and not daily.has_key("nonsense", now)
 
 
-
 def test_a_key_of_a_repeated_wall_time_names_its_later_instant() -> None:
     # A non-hourly cron fires once at a repeated time, at its later instant (01:40 EST on the
     # day New York falls back): the key, read at the earlier instant first, still finds it.
@@ -298,3 +297,30 @@ def test_a_key_of_a_repeated_wall_time_names_its_later_instant() -> None:
     assert [thrice_at_one.key_index(key) for key in keys[:7]] == list(range(7))
     start = thrice_at_one.time_window_for_key("2024-11-03 01:40").start
     assert start.timestamp() == datetime(2024, 11, 3, 6, 40, tzinfo=UTC).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("start", "end_offset", "exclusions", "now", "keys"),
+    [
+        # Dagster 1.13.29's get_partition_keys(current_time=now) for each (tests/differential
+        # has the same cases): an end offset counts kept windows, before the first one too.
+        ("2024-01-06", 1, ["0 0 * * 6"], "2024-01-05T23:59:00", ["2024-01-07"]),
+        ("2024-01-06", 2, ["0 0 * * 6"], "2024-01-04T12:00:00", ["2024-01-07"]),
+        ("2024-01-08", 1, ["0 0 * * 6,0"], "2024-01-05T12:00:00", ["2024-01-08"]),
+        ("2024-01-08", 2, ["0 0 * * 6,0"], "2024-01-05T12:00:00", ["2024-01-08"]),
+        (
+            "2024-01-08",
+            4,
+            ["0 0 * * 6,0"],
+            "2024-01-05T12:00:00",
+            ["2024-01-08", "2024-01-09", "2024-01-10"],
+        ),
+    ],
+)
+def test_an_end_offset_before_the_first_window_counts_kept_windows(
+    start: str, end_offset: int, exclusions: list[str], now: str, keys: list[str]
+) -> None:
+    daily = TimeWindowPartitionsDefinition(
+        "0 0 * * *", start, "%Y-%m-%d", end_offset=end_offset, exclusions=exclusions
+    )
+    assert daily.keys(datetime.fromisoformat(now).replace(tzinfo=UTC)) == keys

@@ -605,10 +605,13 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
     def _is_excluded(self, index: int) -> bool:
         if not self._exclude_crons and not self._exclude_at:
             return False
-        instant = self._calendar.start(index)
+        return self._excludes(self._calendar.start(index))
+
+    def _excludes(self, instant: int) -> bool:
+        """Whether the window starting at `instant` (before the first window too) is excluded."""
         if instant in self._exclude_at:
             return True
-        moment = self._dt(index)
+        moment = datetime.fromtimestamp(instant, self._zone)
         return any(cron.latest_tick(moment, self._tz) == moment for cron in self._exclude_crons)
 
     def _index(self, key: str) -> int | None:
@@ -651,23 +654,38 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         return count
 
     def _count_before_start(self, moment: int) -> int:
-        """Before the first window starts, only a positive `end_offset` reaches it: Dagster
-        counts the offset from the windows before the first (it has partitions once the window
-        `end_offset` after the next one to start is past the first), and then shows at least
-        the first."""
-        if self._end_offset <= 0:
+        """Before the first window starts, only a positive `end_offset` reaches it. As Dagster,
+        counting kept windows only (excluded ones are skipped, before the first window too):
+        there are partitions once the `end_offset`-th kept window after the next one to start
+        begins after the first kept window ends; the last is then the `end_offset`-th kept
+        window from the one in progress at `now`, and at least the first."""
+        offset = self._end_offset
+        if offset <= 0:
             return 0
-        first = datetime.fromtimestamp(self._calendar.start(0), UTC)
-        at = datetime.fromtimestamp(moment, UTC)
-        limit = self._end_offset + 2
-        second = timedelta(seconds=1)
-        # Windows starting at or after `now` and before the first one.
-        ahead = len(self._cron.ticks_between(at - second, first - second, self._tz, limit))
-        if self._end_offset < ahead + 1:
+        first = 0
+        while self._is_excluded(first):
+            first += 1
+        ahead = self._kept_starts(moment, offset + 1)
+        if ahead[offset] < self._calendar.start(first + 1):
             return 0
-        # The last window ended by `now` is `ended` windows before the first.
-        ended = len(self._cron.ticks_between(at, first, self._tz, limit)) + 1
-        return max(0, self._end_offset - ended) + 1
+        in_progress = self._cron.latest_tick(datetime.fromtimestamp(moment, UTC), self._tz)
+        since = moment if in_progress is None else _floor(in_progress)
+        last = self._kept_starts(since, offset)[offset - 1]
+        if last < self._calendar.start(first):
+            return first + 1
+        return self._calendar.index_at_or_after(last) + 1
+
+    def _kept_starts(self, instant: int, count: int) -> list[int]:
+        """The starts of the first `count` windows starting at or after `instant` that are not
+        excluded."""
+        starts: list[int] = []
+        for tick in self._cron.ticks_from(datetime.fromtimestamp(instant, UTC), self._tz):
+            start = _floor(tick)
+            if not self._excludes(start):
+                starts.append(start)
+                if len(starts) == count:
+                    break
+        return starts
 
     def _excluded_below(self, count: int) -> tuple[int, ...]:
         """Sorted indices < `count` of excluded windows."""
