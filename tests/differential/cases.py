@@ -659,6 +659,18 @@ _FIXED_PARTITIONS: tuple[tuple[str, dict[str, Any], str], ...] = (
         "2024-01-05T12:00:00+00:00",
     ),
     (
+        # Deliberate (ADR 0008 §38): an end inside the first window leaves no partition
+        "end-inside-the-first-window",
+        {
+            "class": "cron",
+            "cron": "0 0 * * *",
+            "fmt": "%Y-%m-%d-%H:%M",
+            "start": "2024-01-01-00:00",
+            "end": "2024-01-01-12:00",
+        },
+        "2024-01-03T00:00:00+00:00",
+    ),
+    (
         "repro-end-offset-three-over-an-excluded-weekend-before-the-start",
         {"class": "daily", "start": "2024-01-08", "end_offset": 4, "exclusions": ["0 0 * * 6,0"]},
         "2024-01-05T12:00:00+00:00",

@@ -12,7 +12,7 @@ import hashlib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest import mock
 from zoneinfo import ZoneInfo
@@ -217,6 +217,29 @@ def _key_for_timestamp_outside(facet: Facet) -> bool:
     if definition.exclusions and _shadow(definition, True).key_for_timestamp(ts, closed) is None:
         return True  # an excluded window
     return _shadow(definition, False).key_for_timestamp(ts, closed) == facet.d
+
+
+def _end_inside_the_first_window(facet: Facet) -> bool:
+    """ADR 0008 §38: an `end` inside the first window. Arco's partitions are the windows
+    that end by `end`: none. Dagster's key list shows the first window anyway, its first key
+    is that window's and its last key the window before it (and its has_partition_key refuses
+    the key it lists)."""
+    spec = facet.case["def"]
+    if not spec.get("end") or facet.name not in ("keys", "first", "last"):
+        return False
+    definition = time_windows(spec)
+    shadow = _shadow(definition, False)
+    first = shadow.key_for_timestamp(definition.start)
+    if definition.end is None or first is None:
+        return False
+    if shadow.time_window_for_key(first).end <= definition.end:
+        return False
+    if facet.name == "keys":
+        return facet.a == [] and facet.d == [first]
+    if facet.name == "first":
+        return facet.a is None and facet.d == first
+    before = definition.start - timedelta(seconds=1)
+    return facet.a is None and facet.d == shadow.key_for_timestamp(before)
 
 
 # --------------------------------------------------------------------------- mappings
@@ -654,6 +677,16 @@ KNOWN: tuple[Known, ...] = (
         "For an instant before the first partition or in an excluded window Dagster names a "
         "key anyway; Arco answers None.",
         _key_for_timestamp_outside,
+    ),
+    Known(
+        "end-inside-the-first-window",
+        "partitions",
+        "deliberate",
+        "ADR 0008 §38",
+        "An end date inside the first window: Arco has no partition; Dagster lists the first "
+        "window (its first key), names the window before it as its last key, and refuses that "
+        "key in has_partition_key.",
+        _end_inside_the_first_window,
     ),
     # mappings
     Known(

@@ -324,3 +324,18 @@ def test_an_end_offset_before_the_first_window_counts_kept_windows(
         "0 0 * * *", start, "%Y-%m-%d", end_offset=end_offset, exclusions=exclusions
     )
     assert daily.keys(datetime.fromisoformat(now).replace(tzinfo=UTC)) == keys
+
+
+def test_an_end_inside_the_first_window_leaves_no_partition() -> None:
+    # ADR 0008 §38: the partitions are the windows that end by `end` (Dagster lists the first
+    # one anyway, and refuses its key).
+    def daily_until(end: str) -> TimeWindowPartitionsDefinition:
+        return TimeWindowPartitionsDefinition(
+            "0 0 * * *", "2024-01-01-00:00", "%Y-%m-%d-%H:%M", end=end
+        )
+
+    now = datetime(2024, 2, 1, tzinfo=UTC)
+    inside_first = daily_until("2024-01-01-12:00")
+    assert inside_first.keys(now) == [] and inside_first.key_count(now) == 0
+    assert not inside_first.has_key("2024-01-01-00:00", now)
+    assert daily_until("2024-01-02-12:00").keys(now) == ["2024-01-01-00:00"]
