@@ -658,6 +658,18 @@ _FIXED_PARTITIONS: tuple[tuple[str, dict[str, Any], str], ...] = (
         {"class": "daily", "start": "2024-01-08", "end_offset": 2, "exclusions": ["0 0 * * 6,0"]},
         "2024-01-05T12:00:00+00:00",
     ),
+    # A negative end offset steps back over kept windows from the last kept one ended (found by
+    # mutation testing: Arco stepped back from the last window ended, excluded or not)
+    (
+        "repro-negative-end-offset-after-an-excluded-window",
+        {"class": "daily", "start": "2024-01-01", "end_offset": -1, "exclusions": ["0 0 * * 6"]},
+        "2024-01-07T12:00:00+00:00",
+    ),
+    (
+        "repro-negative-end-offset-two-over-an-excluded-weekend",
+        {"class": "daily", "start": "2024-01-01", "end_offset": -2, "exclusions": ["0 0 * * 6,0"]},
+        "2024-01-09T00:00:00+00:00",
+    ),
     (
         # Deliberate (ADR 0008 §38): an end inside the first window leaves no partition
         "end-inside-the-first-window",

@@ -315,9 +315,19 @@ def test_a_key_of_a_repeated_wall_time_names_its_later_instant() -> None:
             "2024-01-05T12:00:00",
             ["2024-01-08", "2024-01-09", "2024-01-10"],
         ),
+        # A negative offset steps back over kept windows from the last kept one ended.
+        ("2024-01-01", -1, ["0 0 * * 6"], "2024-01-07T12:00:00", [f"2024-01-0{d}" for d in "1234"]),
+        ("2024-01-01", -2, ["0 0 * * 6"], "2024-01-07T12:00:00", [f"2024-01-0{d}" for d in "123"]),
+        (
+            "2024-01-01",
+            -2,
+            ["0 0 * * 6,0"],
+            "2024-01-09T00:00:00",
+            [f"2024-01-0{d}" for d in "1234"],
+        ),
     ],
 )
-def test_an_end_offset_before_the_first_window_counts_kept_windows(
+def test_an_end_offset_counts_kept_windows(
     start: str, end_offset: int, exclusions: list[str], now: str, keys: list[str]
 ) -> None:
     daily = TimeWindowPartitionsDefinition(

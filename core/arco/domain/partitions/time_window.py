@@ -633,21 +633,29 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         """How many windows (counting excluded ones) are present at `now`.
 
         As Dagster: the last window is the last one ended by `now` moved by `end_offset`
-        windows (kept windows only, when some are excluded), and then no later than the last
-        window ending by `end_date`."""
+        windows (kept windows only, when some are excluded, from the last kept one ended), and
+        then no later than the last window ending by `end_date`."""
         moment = _floor(check_now(now))
         if moment < self._calendar.start(0):
             count = self._count_before_start(moment)
         else:
             # The first window starting after `now`; the one before it is in progress.
             last = self._calendar.index_at_or_after(moment + 1) - 2
-            if self._end_offset > 0 and (self._exclude_crons or self._exclude_at):
+            if not self._exclude_crons and not self._exclude_at:
+                last += self._end_offset
+            elif self._end_offset > 0:
                 for _ in range(self._end_offset):
                     last += 1
                     while self._is_excluded(last):
                         last += 1
-            else:
-                last += self._end_offset
+            elif self._end_offset < 0:
+                # back from the last kept window ended by `now`, over kept windows
+                while last >= 0 and self._is_excluded(last):
+                    last -= 1
+                for _ in range(-self._end_offset):
+                    last -= 1
+                    while last >= 0 and self._is_excluded(last):
+                        last -= 1
             count = max(0, last + 1)
         if count and not self._within_end(count - 1):
             count = self._cap()
