@@ -349,3 +349,17 @@ def test_an_end_inside_the_first_window_leaves_no_partition() -> None:
     assert inside_first.keys(now) == [] and inside_first.key_count(now) == 0
     assert not inside_first.has_key("2024-01-01-00:00", now)
     assert daily_until("2024-01-02-12:00").keys(now) == ["2024-01-01-00:00"]
+
+
+def test_exclusions_that_name_no_window_start_exclude_nothing() -> None:
+    # Monday 09:00 (a cron) and Tuesday 09:00 (a datetime) fall inside daily windows, at no
+    # window's start: every window stays.
+    daily = TimeWindowPartitionsDefinition(
+        "0 0 * * *",
+        "2024-01-01",
+        "%Y-%m-%d",
+        exclusions=["0 9 * * 1", datetime(2024, 1, 2, 9, tzinfo=UTC)],
+    )
+    now = datetime(2024, 1, 10, tzinfo=UTC)
+    assert daily.keys(now) == [f"2024-01-0{d}" for d in range(1, 10)]
+    assert daily.key_count(now) == 9 and daily.has_key("2024-01-08", now)
