@@ -1148,3 +1148,16 @@ def test_a_timeout_of_an_attempt_already_over_changes_nothing(w: Writer, p: Proj
     started = without_version(p2.task(IA))
     assert p2.deliver(w.timed_out(IA, 1)) == ["superseded"]  # attempt 2 runs now
     assert without_version(p2.task(IA)) == started
+
+
+def test_a_failure_after_a_cancel_gives_canceled_tasks_no_skip_reason(
+    w: Writer, p: Projection
+) -> None:
+    # b and c were canceled while a ran; a then fails: they stay canceled, with no reason to
+    # have been skipped.
+    started_run(w, p)
+    p.deliver(w.cancel())
+    assert p.statuses() == ["STARTED", "CANCELED", "CANCELED", "CANCELED"]
+    p.deliver(w.finished(IA, outcome="FAILURE", error="boom"))
+    assert p.statuses() == ["FAILURE", "CANCELED", "CANCELED", "CANCELED"]
+    assert [p.task(i)["skipped_because"] for i in (IB, IC)] == [None, None]
