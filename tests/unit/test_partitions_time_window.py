@@ -146,6 +146,8 @@ def test_bad_timezone_cron_and_arguments_are_rejected() -> None:
         TimeWindowPartitionsDefinition("0 0 * *", "2024-01-01", "%Y-%m-%d")
     with pytest.raises(InvalidInput, match="end 2024-01-01T00:00:00\\+00:00 must be after start"):
         DailyPartitionsDefinition("2024-01-02", end_date="2024-01-01")
+    with pytest.raises(InvalidInput, match="end 2024-01-02T00:00:00\\+00:00 must be after start"):
+        DailyPartitionsDefinition("2024-01-02", end_date="2024-01-02")  # ADR 0008 §38
     with pytest.raises(InvalidInput, match="end_offset"):
         DailyPartitionsDefinition("2024-01-01", end_offset=True)
     with pytest.raises(InvalidInput, match="now must be timezone-aware"):
