@@ -638,7 +638,19 @@ def _live_function(module: types.ModuleType, qualname: str) -> types.FunctionTyp
     return obj if isinstance(obj, types.FunctionType) else None
 
 
+# Process-wide memos of pure results that are not `lru_cache`s: cleared with the caches, so a
+# mutant behind one is run, not answered from what the coverage pass remembered.
+MEMOS = {
+    "arco.domain.partitions.time_window": ("_GRANULAR_ENOUGH",),
+    "arco.domain.definitions": ("_CONDITIONS",),
+}
+
+
 def _clear_caches() -> None:
+    for dotted, names in MEMOS.items():
+        if dotted in sys.modules:
+            for memo in names:
+                getattr(sys.modules[dotted], memo).clear()  # AttributeError: renamed? update MEMOS
     for name, module in list(sys.modules.items()):
         if not name.startswith("arco") or module is None:
             continue
