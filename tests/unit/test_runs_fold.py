@@ -1161,3 +1161,14 @@ def test_a_failure_after_a_cancel_gives_canceled_tasks_no_skip_reason(
     p.deliver(w.finished(IA, outcome="FAILURE", error="boom"))
     assert p.statuses() == ["FAILURE", "CANCELED", "CANCELED", "CANCELED"]
     assert [p.task(i)["skipped_because"] for i in (IB, IC)] == [None, None]
+
+
+def test_a_report_rewrites_only_the_tasks_it_changed(w: Writer, p: Projection) -> None:
+    # A row's version is the newest event about it: a's failure skips b and c (and reads d,
+    # which does not wait for it) and leaves d's row as it was.
+    started_run(w, p)
+    before = p.task(ID)[ROW_VERSION]
+    p.deliver(w.finished(IA, outcome="FAILURE"))
+    assert p.statuses() == ["FAILURE", "SKIPPED", "SKIPPED", "PENDING"]
+    assert p.task(ID)[ROW_VERSION] == before
+    assert p.task(IA)[ROW_VERSION] != before
