@@ -1172,3 +1172,17 @@ def test_a_report_rewrites_only_the_tasks_it_changed(w: Writer, p: Projection) -
     assert p.statuses() == ["FAILURE", "SKIPPED", "SKIPPED", "PENDING"]
     assert p.task(ID)[ROW_VERSION] == before
     assert p.task(IA)[ROW_VERSION] != before
+
+
+def test_a_materialization_whose_blocking_check_failed_fails_the_task(
+    w: Writer, p: Projection
+) -> None:
+    # The data was written (it is the partition's materialization), but a blocking check
+    # failed: the task fails and what waits for it is skipped, as Dagster does.
+    started_run(w, p)
+    p.deliver(w.finished(IA, data_version="v1", blocked_by="not_empty"))
+    a = p.task(IA)
+    assert (a["status"], a["error"]) == ("FAILURE", "blocking asset check 'not_empty' failed")
+    assert p.statuses()[IB:] == ["SKIPPED", "SKIPPED", "PENDING"]
+    assert (p.run()["tasks_failed"], p.run()["tasks_skipped"]) == (1, 2)
+    assert p.partition("a")["materialized_data_version"] == "v1"
