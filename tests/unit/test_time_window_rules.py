@@ -363,3 +363,24 @@ def test_exclusions_that_name_no_window_start_exclude_nothing() -> None:
     now = datetime(2024, 1, 10, tzinfo=UTC)
     assert daily.keys(now) == [f"2024-01-0{d}" for d in range(1, 10)]
     assert daily.key_count(now) == 9 and daily.has_key("2024-01-08", now)
+
+
+@pytest.mark.parametrize(
+    ("end_offset", "now", "last_keys"),
+    [
+        # Dagster 1.13.29's keys, 2024-01-10 excluded by a datetime (not a cron)
+        (1, datetime(2024, 1, 10, 12, tzinfo=UTC), ["2024-01-09", "2024-01-11"]),
+        (-1, datetime(2024, 1, 11, 12, tzinfo=UTC), ["2024-01-07", "2024-01-08"]),
+    ],
+)
+def test_an_end_offset_steps_over_a_window_excluded_by_a_datetime(
+    end_offset: int, now: datetime, last_keys: list[str]
+) -> None:
+    daily = TimeWindowPartitionsDefinition(
+        "0 0 * * *",
+        "2024-01-01",
+        "%Y-%m-%d",
+        end_offset=end_offset,
+        exclusions=[datetime(2024, 1, 10, tzinfo=UTC)],
+    )
+    assert daily.keys(now)[-2:] == last_keys
