@@ -384,3 +384,28 @@ def test_an_end_offset_steps_over_a_window_excluded_by_a_datetime(
         exclusions=[datetime(2024, 1, 10, tzinfo=UTC)],
     )
     assert daily.keys(now)[-2:] == last_keys
+
+
+def test_a_snapshot_names_what_it_cannot_read() -> None:
+    snapshot = TimeWindowPartitionsDefinition(
+        "0 0 * * *", "2024-01-01", "%Y-%m-%d", exclusions=[datetime(2024, 1, 3, tzinfo=UTC)]
+    ).to_snapshot()
+    assert TimeWindowPartitionsDefinition.from_snapshot(snapshot).exclusions == (
+        datetime(2024, 1, 3, tzinfo=UTC),
+    )
+    bad = {**snapshot, "exclusions": {"datetimes": ["the third"]}}
+    with pytest.raises(InvalidInput, match="snapshot: exclusion 'the third' is not ISO 8601"):
+        TimeWindowPartitionsDefinition.from_snapshot(bad)
+    with pytest.raises(InvalidInput, match="snapshot: end 3 must be ISO 8601"):
+        TimeWindowPartitionsDefinition.from_snapshot({**snapshot, "end": 3})
+    with pytest.raises(InvalidInput, match="bad exclusions"):
+        TimeWindowPartitionsDefinition.from_snapshot({**snapshot, "exclusions": ["0 0 * * 6"]})
+
+
+def test_a_window_excluded_alone_is_not_listed() -> None:
+    # 2024-01-06 is a Saturday: the only window ended is excluded, so no key yet.
+    saturdays_off = TimeWindowPartitionsDefinition(
+        "0 0 * * *", "2024-01-06", "%Y-%m-%d", exclusions=["0 0 * * 6"]
+    )
+    assert saturdays_off.keys(datetime(2024, 1, 7, 1, tzinfo=UTC)) == []
+    assert saturdays_off.keys(datetime(2024, 1, 8, tzinfo=UTC)) == ["2024-01-07"]
