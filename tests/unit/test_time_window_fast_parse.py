@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -75,3 +76,11 @@ def test_the_fast_path_reads_any_string_as_strptime_does_or_declines(
         assert (fast, fast.tzinfo) == (slow, slow.tzinfo), (fmt, text)
     if slow is None:
         assert fast is None or re.search(r"%z%[YmdHMS]", fmt), (fmt, text)
+
+
+@pytest.mark.parametrize("offset", ["+0000", "+0530", "-0500", "+1030", "-1145", "+1400"])
+@pytest.mark.parametrize("fmt", ["%Y-%m-%d%z", "%Y-%m-%d-%H:%M"])
+def test_an_offset_is_read_to_the_minute(fmt: str, offset: str) -> None:
+    text = f"2024-01-02{offset}" if fmt.endswith("%z") else f"2024-01-02-03:04{offset}"
+    fast = _fast_parse(fmt, text)
+    assert fast is not None and fast.utcoffset() == _strptime(text, fmt).utcoffset()  # type: ignore[union-attr]
