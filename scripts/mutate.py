@@ -819,6 +819,12 @@ def main(argv: list[str] | None = None) -> int:
         help="rerun only the last survivors and undecided mutants, not those the doc lists as "
         "equivalent (resumes a run)",
     )
+    parser.add_argument(
+        "--recheck-equivalents",
+        action="store_true",
+        help="with --survivors-only, also run the mutants docs/parity/mutation.md explains as "
+        "equivalent, and name those a test now kills (their row is then wrong)",
+    )
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
     parser.add_argument("--summary", action="store_true", help="print the table and stop")
     parser.add_argument("--tests", nargs="*", default=TEST_PATHS, help="suites to run")
@@ -857,17 +863,15 @@ def main(argv: list[str] | None = None) -> int:
             if done and done % 10 == 0:  # an interrupted run keeps what it decided
                 _state_path(module).write_text(json.dumps([asdict(m) for m in mutants], indent=1))
             old = previous.get(m.key)
-            if old is not None and old["status"] not in (
-                "pending",
-                "survived",
-                "uncovered",
-                "error",
-            ):
+            rerun = ("pending", "survived", "uncovered", "error")
+            if args.recheck_equivalents:
+                rerun += ("equivalent",)
+            if old is not None and old["status"] not in rerun:
                 m.status, m.killer = old["status"], old.get("killer")
                 if m.killer:
                     kills[m.killer] = kills.get(m.killer, 0) + 1
                 continue
-            if args.survivors_only and m.key in equivalents:
+            if args.survivors_only and m.key in equivalents and not args.recheck_equivalents:
                 # Examined and explained (the doc says why): a survivor would run every
                 # selected test again only to survive again.
                 m.status = "equivalent"
@@ -894,6 +898,8 @@ def main(argv: list[str] | None = None) -> int:
                 m.status = run_mutant(m, tests, budget, reimport)
             if m.status == "killed" and m.killer:
                 kills[m.killer] = kills.get(m.killer, 0) + 1
+            if m.status == "killed" and m.key in equivalents:
+                print(f"  listed as equivalent, killed by {m.killer}: {m.key}", flush=True)
             if m.status == "survived" and m.key in equivalents:
                 m.status = "equivalent"
             if m.status in ("survived", "uncovered", "error"):
