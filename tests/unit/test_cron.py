@@ -870,3 +870,14 @@ def test_the_last_day_and_another_day_in_one_field() -> None:
         "2024-03-15",
         "2024-03-31",
     ]
+
+
+def test_the_offset_segments_cover_exactly_the_supported_years() -> None:
+    from arco.domain.cron import _END_INSTANT, _FIRST_INSTANT, offset_segment
+
+    zone = ZoneInfo("Europe/Paris")
+    first, last = offset_segment(zone, _FIRST_INSTANT), offset_segment(zone, _END_INSTANT - 1)
+    assert first is not None and first[0] <= _FIRST_INSTANT < first[1]
+    assert last is not None and last[0] <= _END_INSTANT - 1 < last[1]
+    assert offset_segment(zone, _FIRST_INSTANT - 1) is None
+    assert offset_segment(zone, _END_INSTANT) is None
