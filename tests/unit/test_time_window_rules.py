@@ -5,6 +5,7 @@ as datetimes, and unevenly spaced minutes (never taken for a uniform step)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -409,3 +410,88 @@ def test_a_window_excluded_alone_is_not_listed() -> None:
     )
     assert saturdays_off.keys(datetime(2024, 1, 7, 1, tzinfo=UTC)) == []
     assert saturdays_off.keys(datetime(2024, 1, 8, tzinfo=UTC)) == ["2024-01-07"]
+
+
+@pytest.mark.parametrize(
+    ("make", "name"),
+    [
+        (lambda: HourlyPartitionsDefinition("2024-01-01-00:00", minute_offset=60), "minute_offset"),
+        (lambda: DailyPartitionsDefinition("2024-01-01", minute_offset=60), "minute_offset"),
+        (lambda: DailyPartitionsDefinition("2024-01-01", hour_offset=24), "hour_offset"),
+        (lambda: WeeklyPartitionsDefinition("2024-01-01", minute_offset=-1), "minute_offset"),
+        (lambda: WeeklyPartitionsDefinition("2024-01-01", hour_offset=24), "hour_offset"),
+        (lambda: WeeklyPartitionsDefinition("2024-01-01", day_offset=7), "day_offset"),
+        (lambda: MonthlyPartitionsDefinition("2024-01-01", minute_offset=60), "minute_offset"),
+        (lambda: MonthlyPartitionsDefinition("2024-01-01", hour_offset=24), "hour_offset"),
+        (lambda: MonthlyPartitionsDefinition("2024-01-01", day_offset=32), "day_offset"),
+    ],
+)
+def test_every_constructor_names_the_offset_it_refuses(make: Any, name: str) -> None:
+    with pytest.raises(InvalidInput, match=f"^{name} "):
+        make()
+
+
+def test_the_end_bounds_the_windows_to_the_second() -> None:
+    # Dagster 1.13.29: an end one second before midnight leaves that day's window out
+    daily = DailyPartitionsDefinition(
+        "2024-01-01", end_date=datetime(2024, 1, 5, 23, 59, 59, tzinfo=UTC)
+    )
+    assert daily.last_key(datetime(2024, 2, 1, tzinfo=UTC)) == "2024-01-04"
+    # An end after `now` does not bring the window in progress forward (Dagster: 2024-01-09).
+    soon = DailyPartitionsDefinition("2024-01-01", end_date="2024-01-11")
+    assert soon.last_key(datetime(2024, 1, 10, tzinfo=UTC)) == "2024-01-09"
+
+
+def test_a_negative_offset_landing_on_an_excluded_window_steps_over_it() -> None:
+    # Dagster 1.13.29: Saturdays excluded, 2024-01-08: the last kept window ended is Sunday the
+    # 7th; one back over the excluded Saturday is Friday the 5th.
+    daily = TimeWindowPartitionsDefinition(
+        "0 0 * * *", "2024-01-01", "%Y-%m-%d", end_offset=-1, exclusions=["0 0 * * 6"]
+    )
+    assert daily.keys(datetime(2024, 1, 8, tzinfo=UTC))[-2:] == ["2024-01-04", "2024-01-05"]
+
+
+def test_the_first_key_skips_excluded_windows_without_now() -> None:
+    saturdays_off = TimeWindowPartitionsDefinition(
+        "0 0 * * *", "2024-01-06", "%Y-%m-%d", exclusions=["0 0 * * 6"]
+    )
+    assert saturdays_off.first_key() == "2024-01-07"
+
+
+def test_windows_overlapping_a_range_stop_at_the_end() -> None:
+    daily = DailyPartitionsDefinition("2024-01-01", end_date="2024-01-05")  # 1st to 4th
+
+    def overlapping(start: datetime, end: datetime) -> tuple[int, int]:
+        return daily.index_range_overlapping(start, end)
+
+    assert overlapping(datetime(2024, 1, 3, tzinfo=UTC), datetime(2024, 1, 10, tzinfo=UTC)) == (
+        2,
+        4,
+    )
+    assert overlapping(datetime(2024, 1, 2, tzinfo=UTC), datetime(2024, 1, 6, tzinfo=UTC)) == (1, 4)
+    a_second_before_the_3rd = datetime(2024, 1, 2, 23, 59, 59, tzinfo=UTC)
+    assert overlapping(a_second_before_the_3rd, datetime(2024, 1, 4, tzinfo=UTC)) == (1, 3)
+    until_the_9th = DailyPartitionsDefinition("2024-01-01", end_date="2024-01-09")
+    in_range = until_the_9th.index_range_overlapping(
+        datetime(2024, 1, 3, tzinfo=UTC), datetime(2024, 1, 8, tzinfo=UTC)
+    )
+    assert in_range == (2, 7)
+
+
+def test_the_key_for_a_timestamp_a_second_before_a_boundary() -> None:
+    daily = DailyPartitionsDefinition("2024-01-01")
+    assert daily.key_for_timestamp(datetime(2024, 1, 3, 23, 59, 59, tzinfo=UTC)) == "2024-01-03"
+
+
+def test_a_range_cannot_end_at_the_window_in_progress() -> None:
+    daily = DailyPartitionsDefinition("2024-01-01")
+    now = datetime(2024, 1, 10, 12, tzinfo=UTC)
+    assert daily.keys_in_range("2024-01-08", "2024-01-09", now) == ["2024-01-08", "2024-01-09"]
+    with pytest.raises(InvalidInput, match="partition key '2024-01-10' is not in"):
+        daily.keys_in_range("2024-01-08", "2024-01-10", now)
+
+
+@pytest.mark.parametrize("index", [-1, True, 1.0])
+def test_a_window_number_must_be_a_natural_number(index: Any) -> None:
+    with pytest.raises(InvalidInput, match="must be >= 0"):
+        DailyPartitionsDefinition("2024-01-01").window_at(index)
