@@ -86,6 +86,7 @@ def test_every_calendar_gives_the_crons_own_ticks(
         ("0,15,45 * * * *", "UTC", 2024, _Listed),  # unevenly spaced
         ("0 0 * * *", "UTC", 2024, _Periodic),
         ("0 0 * * *", "America/New_York", 2024, _Periodic),
+        ("0 0 * * *", "Atlantic/Azores", 2024, _Periodic),  # -01:00 and +00:00
         ("30 2 * * 1", "Europe/Berlin", 2024, _Periodic),
         ("0 0 15 * *", "UTC", 2024, _Periodic),
         ("0 0 28 * *", "America/Santiago", 2024, _Periodic),
