@@ -881,3 +881,13 @@ def test_the_offset_segments_cover_exactly_the_supported_years() -> None:
     assert last is not None and last[0] <= _END_INSTANT - 1 < last[1]
     assert offset_segment(zone, _FIRST_INSTANT - 1) is None
     assert offset_segment(zone, _END_INSTANT) is None
+
+
+def test_the_time_zone_is_utc_unless_named() -> None:
+    daily = CronSchedule.parse("0 0 * * *")
+    start = datetime(2024, 1, 1, 12, tzinfo=UTC)
+    assert next(daily.ticks_from(start)) == datetime(2024, 1, 2, tzinfo=UTC)
+    assert next(daily.ticks_until(start)) == datetime(2024, 1, 1, tzinfo=UTC)
+    assert daily.next_tick(start) == datetime(2024, 1, 2, tzinfo=UTC)
+    assert daily.latest_tick(start) == datetime(2024, 1, 1, tzinfo=UTC)
+    assert daily.named_wall(int(datetime(2024, 1, 2, tzinfo=UTC).timestamp())) is None
