@@ -891,3 +891,27 @@ def test_the_time_zone_is_utc_unless_named() -> None:
     assert daily.next_tick(start) == datetime(2024, 1, 2, tzinfo=UTC)
     assert daily.latest_tick(start) == datetime(2024, 1, 1, tzinfo=UTC)
     assert daily.named_wall(int(datetime(2024, 1, 2, tzinfo=UTC).timestamp())) is None
+
+
+
+@pytest.mark.parametrize("tz", ["America/New_York", "America/St_Johns", "Australia/Lord_Howe"])
+def test_offset_segments_start_at_the_transition_second(tz: str) -> None:
+    from arco.domain.cron import offset_segment
+
+    zone = ZoneInfo(tz)
+    # St John's changed at 00:01 local until 2011: bisection must land on that odd second
+    t = int(datetime(2005, 1, 1, tzinfo=UTC).timestamp())
+    changes = 0
+    while t < int(datetime(2015, 1, 1, tzinfo=UTC).timestamp()):
+        segment = offset_segment(zone, t)
+        assert segment is not None
+        start, end, offset, _, _ = segment
+        assert datetime.fromtimestamp(t, zone).utcoffset() == timedelta(seconds=offset)
+        # the offset changes exactly at `end` (or `end` is a year's end with no change)
+        inside, beyond = datetime.fromtimestamp(end - 1, zone), datetime.fromtimestamp(end, zone)
+        if inside.utcoffset() != beyond.utcoffset():
+            changes += 1
+        else:
+            assert datetime.fromtimestamp(end, UTC).strftime("%m-%d %H:%M:%S") == "01-01 00:00:00"
+        t = end
+    assert changes == 20
