@@ -905,7 +905,7 @@ def test_offset_segments_start_at_the_transition_second(tz: str) -> None:
     while t < int(datetime(2015, 1, 1, tzinfo=UTC).timestamp()):
         segment = offset_segment(zone, t)
         assert segment is not None
-        start, end, offset, _, _ = segment
+        _, end, offset, _, _ = segment
         assert datetime.fromtimestamp(t, zone).utcoffset() == timedelta(seconds=offset)
         # the offset changes exactly at `end` (or `end` is a year's end with no change)
         inside, beyond = datetime.fromtimestamp(end - 1, zone), datetime.fromtimestamp(end, zone)
@@ -915,3 +915,19 @@ def test_offset_segments_start_at_the_transition_second(tz: str) -> None:
             assert datetime.fromtimestamp(end, UTC).strftime("%m-%d %H:%M:%S") == "01-01 00:00:00"
         t = end
     assert changes == 20
+
+
+def test_the_latest_tick_of_several_expressions_skips_one_with_none_yet() -> None:
+    # 1970-01-01 12:00 UTC: "0 0 2 1 *" has no tick yet, the hourly one has.
+    union = CronSchedule.parse(["0 0 2 1 *", "0 * * * *"])
+    noon = datetime(1970, 1, 1, 12, tzinfo=UTC)
+    assert union.latest_tick(noon) == noon
+
+
+def test_ticks_between_names_the_bound_it_cannot_read() -> None:
+    daily = CronSchedule.parse("0 0 * * *")
+    aware = datetime(2024, 1, 1, tzinfo=UTC)
+    with pytest.raises(InvalidInput, match="^until 2024-01-02T00:00:00 is a naive"):
+        daily.ticks_between(aware, datetime(2024, 1, 2))
+    with pytest.raises(InvalidInput, match="^after 2024-01-01T00:00:00 is a naive"):
+        daily.ticks_between(datetime(2024, 1, 1), aware)
