@@ -927,7 +927,7 @@ def test_the_latest_tick_of_several_expressions_skips_one_with_none_yet() -> Non
 def test_ticks_between_names_the_bound_it_cannot_read() -> None:
     daily = CronSchedule.parse("0 0 * * *")
     aware = datetime(2024, 1, 1, tzinfo=UTC)
-    with pytest.raises(InvalidInput, match="^until 2024-01-02T00:00:00 is a naive"):
+    with pytest.raises(InvalidInput, match=r"^until 2024-01-02T00:00:00 is a naive"):
         daily.ticks_between(aware, datetime(2024, 1, 2))
-    with pytest.raises(InvalidInput, match="^after 2024-01-01T00:00:00 is a naive"):
+    with pytest.raises(InvalidInput, match=r"^after 2024-01-01T00:00:00 is a naive"):
         daily.ticks_between(datetime(2024, 1, 1), aware)
