@@ -931,3 +931,25 @@ def test_ticks_between_names_the_bound_it_cannot_read() -> None:
         daily.ticks_between(aware, datetime(2024, 1, 2))
     with pytest.raises(InvalidInput, match=r"^after 2024-01-01T00:00:00 is a naive"):
         daily.ticks_between(datetime(2024, 1, 1), aware)
+
+
+def test_walking_ticks_asks_for_chunks_no_longer_than_the_longest_span(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Taking ticks one by one stays cheap however long the walk: the bulk calls grow from an
+    # hour up to _MAX_SPAN, never beyond (a minutely cron over a decade is 5 million ticks).
+    from arco.domain import cron as cron_module
+
+    asked: list[int] = []
+    real = CronSchedule._instants
+
+    def recording(self: CronSchedule, zone: ZoneInfo, low: int, high: int) -> list[int]:
+        asked.append(high - low)
+        return real(self, zone, low, high)
+
+    monkeypatch.setattr(CronSchedule, "_instants", recording)
+    hourly = CronSchedule.parse("0 * * * *").ticks_from(datetime(2024, 1, 1, tzinfo=UTC))
+    for _ in range(24 * 400):
+        next(hourly)
+    assert asked[0] == cron_module._FIRST_SPAN
+    assert max(asked) == cron_module._MAX_SPAN
