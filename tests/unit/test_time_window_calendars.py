@@ -89,6 +89,7 @@ def test_every_calendar_gives_the_crons_own_ticks(
         ("0 0 * * *", "Atlantic/Azores", 2024, _Periodic),  # -01:00 and +00:00
         ("30 2 * * 1", "Europe/Berlin", 2024, _Periodic),
         ("0 0 15 * *", "UTC", 2024, _Periodic),
+        ("0 0 1 * *", "UTC", 2024, _Periodic),
         ("0 0 28 * *", "America/Santiago", 2024, _Periodic),
         ("0 0 29 * *", "UTC", 2024, _Listed),  # not every month has it
         ("0 0 * 1 *", "UTC", 2024, _Listed),  # some months only
