@@ -90,6 +90,7 @@ def test_every_calendar_gives_the_crons_own_ticks(
         ("30 2 * * 1", "Europe/Berlin", 2024, _Periodic),
         ("0 0 15 * *", "UTC", 2024, _Periodic),
         ("0 0 1 * *", "UTC", 2024, _Periodic),
+        ("30 * * * *", "UTC", 2024, _Uniform),
         ("0 0 28 * *", "America/Santiago", 2024, _Periodic),
         ("0 0 29 * *", "UTC", 2024, _Listed),  # not every month has it
         ("0 0 * 1 *", "UTC", 2024, _Listed),  # some months only
@@ -103,3 +104,14 @@ def test_the_cheapest_calendar_that_holds_is_chosen(
     cron = CronSchedule.parse(text)
     anchor = _anchor(cron, tz, int(datetime(year, 3, 1, tzinfo=UTC).timestamp()))
     assert type(_calendar(cron, tz, ZoneInfo(tz), anchor)) is kind
+
+
+def test_an_offset_of_the_first_days_of_a_year_counts() -> None:
+    # Monrovia left -00:44:30 for UTC on 1972-01-07: hourly windows from 1972-01-02 are not
+    # evenly spaced across that change, so they are listed, tick by tick.
+    cron = CronSchedule.parse("0 * * * *")
+    anchor = _anchor(cron, "Africa/Monrovia", int(datetime(1972, 1, 2, tzinfo=UTC).timestamp()))
+    chosen = _calendar(cron, "Africa/Monrovia", ZoneInfo("Africa/Monrovia"), anchor)
+    assert type(chosen) is _Listed
+    listed = _Listed(cron, "Africa/Monrovia", anchor)
+    assert [chosen.start(i) for i in range(200)] == [listed.start(i) for i in range(200)]
