@@ -498,3 +498,9 @@ def test_a_range_cannot_end_at_the_window_in_progress() -> None:
 def test_a_window_number_must_be_a_natural_number(index: Any) -> None:
     with pytest.raises(InvalidInput, match="must be >= 0"):
         DailyPartitionsDefinition("2024-01-01").window_at(index)
+
+
+def test_an_empty_range_of_window_numbers_has_no_keys() -> None:
+    space = DailyPartitionsDefinition("2024-01-01").key_space()
+    assert space.keys_between(0, 0) == [] and space.keys_between(3, 3) == []
+    assert space.keys_between(3, 5) == ["2024-01-04", "2024-01-05"]
