@@ -953,3 +953,16 @@ def test_walking_ticks_asks_for_chunks_no_longer_than_the_longest_span(
         next(hourly)
     assert asked[0] == cron_module._FIRST_SPAN
     assert max(asked) == cron_module._MAX_SPAN
+
+
+def test_a_cron_with_no_tick_left_has_no_next_tick_across_a_gap() -> None:
+    # The last 29 February before year 10000 is in 9996: after it, New York's spring-forward
+    # gap is no tick of this cron.
+    leap_day = CronSchedule.parse("0 0 29 2 *")
+    gap = datetime(9996, 3, 10, 7, tzinfo=UTC)  # 02:00 EST, the gap's start that year
+    for after in (datetime(9996, 3, 1, tzinfo=UTC), gap - timedelta(seconds=1)):
+        with pytest.raises(InvalidInput, match="no tick of"):
+            leap_day.next_tick(after, "America/New_York")
+    assert leap_day.next_tick(datetime(9996, 1, 1, tzinfo=UTC), "America/New_York") == datetime(
+        9996, 2, 29, tzinfo=ZoneInfo("America/New_York")
+    )
