@@ -931,6 +931,8 @@ def test_ticks_between_names_the_bound_it_cannot_read() -> None:
         daily.ticks_between(aware, datetime(2024, 1, 2))
     with pytest.raises(InvalidInput, match=r"^after 2024-01-01T00:00:00 is a naive"):
         daily.ticks_between(datetime(2024, 1, 1), aware)
+    with pytest.raises(InvalidInput, match=r"^after 2024-01-01T00:00:00 is a naive"):
+        daily.next_tick(datetime(2024, 1, 1))
 
 
 def test_walking_ticks_asks_for_chunks_no_longer_than_the_longest_span(

@@ -201,6 +201,8 @@ def test_the_wall_time_a_gap_moved_is_the_one_the_cron_named() -> None:
     # With an hourly expression beside it (which skips the gap), the daily one still names it.
     both = CronSchedule.parse(["15 * * * *", "30 23 * * *"]).named_wall(gap_end, NUUK)
     assert both == named
+    # With an expression that fires at the gap's end itself, nothing was moved there.
+    assert CronSchedule.parse(["0 0 * * *", "30 23 * * *"]).named_wall(gap_end, NUUK) is None
     assert CronSchedule.parse("30 22 * * *").named_wall(gap_end, NUUK) is None  # not in it
     assert CronSchedule.parse("30 * * * *").named_wall(gap_end, NUUK) is None  # hourly skips
     fall_back = int(datetime(2024, 10, 27, 1, tzinfo=UTC).timestamp())  # a repeat, no gap
