@@ -506,3 +506,16 @@ def test_an_empty_range_of_window_numbers_has_no_keys() -> None:
     space = DailyPartitionsDefinition("2024-01-01").key_space()
     assert space.keys_between(0, 0) == [] and space.keys_between(3, 3) == []
     assert space.keys_between(3, 5) == ["2024-01-04", "2024-01-05"]
+
+
+@pytest.mark.parametrize(
+    "now", [datetime(2024, 1, 5, tzinfo=UTC), datetime(2024, 1, 15, tzinfo=UTC)]
+)
+def test_an_exclusion_of_every_window_leaves_no_partition_and_ends(now: datetime) -> None:
+    # The exclusion is the cron itself: every window is excluded, before the first window
+    # starts (2024-01-10) and after. The searches for a kept window give up; nothing hangs.
+    nothing = TimeWindowPartitionsDefinition(
+        "0 0 * * *", "2024-01-10", "%Y-%m-%d", end_offset=1, exclusions=["0 0 * * *"]
+    )
+    assert nothing.keys(now) == [] and nothing.key_count(now) == 0
+    assert nothing.first_key() is None and nothing.first_key(now) is None

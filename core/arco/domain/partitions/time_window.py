@@ -55,6 +55,9 @@ _INDEX_CACHE_SIZE = 65_536
 # spaced cron stays evenly spaced; zoneinfo repeats its last rule every year after that.
 _OFFSET_SCAN_UNTIL = datetime(2041, 1, 1, tzinfo=UTC)
 _PERIODIC_MAX_JUMP = 12 * 3600
+# More excluded windows in a row than this and a definition has no further partition in
+# practice: searches for the next kept window stop there.
+_EXCLUDED_IN_A_ROW = 10_000
 _GRANULAR_ENOUGH: set[tuple[str, str, str, int, int | None]] = set()
 
 
@@ -645,9 +648,10 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
                 last += self._end_offset
             elif self._end_offset > 0:
                 for _ in range(self._end_offset):
-                    last += 1
-                    while self._is_excluded(last):
-                        last += 1
+                    kept = self._next_kept(last + 1)
+                    if kept is None:  # excluded from here on: no later partition to reach
+                        break
+                    last = kept
             elif self._end_offset < 0:
                 # back from the last kept window ended by `now`, over kept windows
                 while last >= 0 and self._is_excluded(last):
@@ -670,30 +674,45 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         offset = self._end_offset
         if offset <= 0:
             return 0
-        first = 0
-        while self._is_excluded(first):
-            first += 1
+        first = self._next_kept(0)
         ahead = self._kept_starts(moment, offset + 1)
-        if ahead[offset] < self._calendar.start(first + 1):
+        if first is None or ahead is None or ahead[offset] < self._calendar.start(first + 1):
             return 0
         in_progress = self._cron.latest_tick(datetime.fromtimestamp(moment, UTC), self._tz)
         since = moment if in_progress is None else _floor(in_progress)
-        last = self._kept_starts(since, offset)[offset - 1]
+        kept = self._kept_starts(since, offset)
+        assert kept is not None  # `since` <= `moment`: at least `ahead`'s windows are kept
+        last = kept[offset - 1]
         if last < self._calendar.start(first):
             return first + 1
         return self._calendar.index_at_or_after(last) + 1
 
-    def _kept_starts(self, instant: int, count: int) -> list[int]:
+    def _kept_starts(self, instant: int, count: int) -> list[int] | None:
         """The starts of the first `count` windows starting at or after `instant` that are not
-        excluded."""
+        excluded (None past `_EXCLUDED_IN_A_ROW` excluded windows in a row)."""
         starts: list[int] = []
+        excluded = 0
         for tick in self._cron.ticks_from(datetime.fromtimestamp(instant, UTC), self._tz):
             start = _floor(tick)
-            if not self._excludes(start):
-                starts.append(start)
-                if len(starts) == count:
-                    break
-        return starts
+            if self._excludes(start):
+                excluded += 1
+                if excluded > _EXCLUDED_IN_A_ROW:
+                    return None
+                continue
+            starts.append(start)
+            excluded = 0
+            if len(starts) == count:
+                return starts
+        return None
+
+    def _next_kept(self, index: int) -> int | None:
+        """The first window at or after `index` that is not excluded (None past
+        `_EXCLUDED_IN_A_ROW` excluded windows in a row: an exclusion such as the cron itself
+        excludes every window, and the search must end)."""
+        for candidate in range(index, index + _EXCLUDED_IN_A_ROW + 1):
+            if not self._is_excluded(candidate):
+                return candidate
+        return None
 
     def _excluded_below(self, count: int) -> tuple[int, ...]:
         """Sorted indices < `count` of excluded windows."""
@@ -891,14 +910,10 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         if now is not None:
             ranges = self._present_ranges(now)
             return self._format(ranges[0][0]) if ranges else None
-        index = 0
-        while self._within_end(index):
-            if not self._is_excluded(index):
-                return self._format(index)
-            index += 1
-            if index > 10_000:
-                return None
-        return None
+        index = self._next_kept(0)
+        if index is None or not self._within_end(index):
+            return None
+        return self._format(index)
 
     def last_key(self, now: datetime) -> str | None:
         """The last key present at `now` (None before the first window closes)."""
