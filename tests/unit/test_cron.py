@@ -893,7 +893,6 @@ def test_the_time_zone_is_utc_unless_named() -> None:
     assert daily.named_wall(int(datetime(2024, 1, 2, tzinfo=UTC).timestamp())) is None
 
 
-
 @pytest.mark.parametrize("tz", ["America/New_York", "America/St_Johns", "Australia/Lord_Howe"])
 def test_offset_segments_start_at_the_transition_second(tz: str) -> None:
     from arco.domain.cron import offset_segment
@@ -968,3 +967,18 @@ def test_a_cron_with_no_tick_left_has_no_next_tick_across_a_gap() -> None:
     assert leap_day.next_tick(datetime(9996, 1, 1, tzinfo=UTC), "America/New_York") == datetime(
         9996, 2, 29, tzinfo=ZoneInfo("America/New_York")
     )
+
+
+def test_ticks_between_stop_a_second_before_the_next_tick() -> None:
+    daily = CronSchedule.parse("0 0 * * *")
+    until = datetime(2024, 1, 2, 23, 59, 59, tzinfo=UTC)
+    assert daily.ticks_between(datetime(2024, 1, 1, tzinfo=UTC), until) == [
+        datetime(2024, 1, 2, tzinfo=UTC)
+    ]
+    paris = CronSchedule.parse("30 * * * *")
+    ticks = paris.ticks_between(
+        datetime(2024, 1, 1, tzinfo=UTC),
+        datetime(2024, 1, 1, 1, 29, 59, tzinfo=UTC),
+        "Europe/Paris",
+    )
+    assert [t.astimezone(UTC).strftime("%H:%M") for t in ticks] == ["00:30"]
