@@ -982,3 +982,86 @@ def test_ticks_between_stop_a_second_before_the_next_tick() -> None:
         "Europe/Paris",
     )
     assert [t.astimezone(UTC).strftime("%H:%M") for t in ticks] == ["00:30"]
+
+
+def _days(spec: str, start: datetime, count: int) -> list[str]:
+    ticks = CronSchedule.parse(spec).ticks_from(start)
+    return [next(ticks).strftime("%Y-%m-%d %a") for _ in range(count)]
+
+
+def test_leap_days_follow_the_gregorian_century_rule() -> None:
+    # 2000 is a leap year (divisible by 400), 2100 is not (by 100 only).
+    assert _days("0 0 29 2 *", datetime(1999, 1, 1, tzinfo=UTC), 2) == [
+        "2000-02-29 Tue",
+        "2004-02-29 Sun",
+    ]
+    assert _days("0 0 29 2 *", datetime(2097, 1, 1, tzinfo=UTC), 1) == ["2104-02-29 Fri"]
+    assert _days("0 0 L 2 *", datetime(2100, 1, 1, tzinfo=UTC), 1) == ["2100-02-28 Sun"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "weekdays"),
+    [
+        ("0 0 * * 7", ["Sun"]),
+        ("0 0 * * 5-7", ["Fri", "Sat", "Sun"]),
+        ("0 0 * * 7-1", ["Sun", "Mon"]),
+        ("0 0 * * 5-2", ["Fri", "Sat", "Sun", "Mon", "Tue"]),
+        ("0 0 * * 1-7/2", ["Mon", "Wed", "Fri", "Sun"]),
+        ("0 0 * * */3", ["Sun", "Wed", "Sat"]),
+    ],
+)
+def test_day_of_week_seven_is_sunday_in_lists_ranges_and_wraps(
+    spec: str, weekdays: list[str]
+) -> None:
+    # 2024-01-01 is a Monday; a fortnight shows every weekday the cron picks.
+    days = _days(spec, datetime(2024, 1, 1, tzinfo=UTC), len(weekdays) * 2)
+    assert sorted({d[-3:] for d in days}, key=weekdays.index) == weekdays
+
+
+def test_wrapping_ranges_of_hours_and_months() -> None:
+    hours = CronSchedule.parse("0 22-1 * * *").ticks_from(datetime(2024, 1, 1, tzinfo=UTC))
+    assert [next(hours).strftime("%d %H") for _ in range(6)] == [
+        "01 00",
+        "01 01",
+        "01 22",
+        "01 23",
+        "02 00",
+        "02 01",
+    ]
+    assert [d[:7] for d in _days("0 0 1 11-2 *", datetime(2024, 3, 1, tzinfo=UTC), 4)] == [
+        "2024-11",
+        "2024-12",
+        "2025-01",
+        "2025-02",
+    ]
+
+
+def test_every_tick_method_names_the_naive_datetime_it_refuses() -> None:
+    daily = CronSchedule.parse("0 0 * * *")
+    naive = datetime(2024, 1, 1)
+    with pytest.raises(InvalidInput, match=r"^now 2024-01-01T00:00:00 is a naive"):
+        daily.latest_tick(naive)
+    with pytest.raises(InvalidInput, match=r"^start 2024-01-01T00:00:00 is a naive"):
+        daily.ticks_from(naive)
+    with pytest.raises(InvalidInput, match=r"^end 2024-01-01T00:00:00 is a naive"):
+        daily.ticks_until(naive)
+
+
+def test_ticks_from_a_fraction_of_a_second_before_a_tick_include_it() -> None:
+    minutely = CronSchedule.parse("* * * * *")
+    start = datetime(2024, 1, 1, 0, 0, 59, 500_000, tzinfo=UTC)
+    assert next(minutely.ticks_from(start)) == datetime(2024, 1, 1, 0, 1, tzinfo=UTC)
+
+
+def test_the_wall_time_a_gap_moved_east_of_utc_and_before_a_years_end() -> None:
+    # Berlin springs forward 02:00 -> 03:00 on 2024-03-31; Moscow moved to +04 for good on
+    # 2011-03-27 (no other change that year): 02:30 fires at the gap's end in both.
+    for tz, gap_end in (
+        ("Europe/Berlin", datetime(2024, 3, 31, 1, tzinfo=UTC)),
+        ("Europe/Moscow", datetime(2011, 3, 26, 23, tzinfo=UTC)),
+    ):
+        named = CronSchedule.parse("30 2 * * *").named_wall(int(gap_end.timestamp()), tz)
+        assert named is not None, tz
+        assert named.replace(tzinfo=None) == gap_end.astimezone(ZoneInfo(tz)).replace(
+            hour=2, minute=30, tzinfo=None
+        ), tz
