@@ -1065,3 +1065,22 @@ def test_the_wall_time_a_gap_moved_east_of_utc_and_before_a_years_end() -> None:
         assert named.replace(tzinfo=None) == gap_end.astimezone(ZoneInfo(tz)).replace(
             hour=2, minute=30, tzinfo=None
         ), tz
+
+
+def test_a_range_from_seven_is_only_remapped_in_the_day_of_week() -> None:
+    hours = CronSchedule.parse("0 7-9 * * *").ticks_from(datetime(2024, 1, 1, tzinfo=UTC))
+    assert [next(hours).hour for _ in range(4)] == [7, 8, 9, 7]
+    assert [d[8:10] for d in _days("0 0 7-8 * *", datetime(2024, 1, 1, tzinfo=UTC), 3)] == [
+        "07",
+        "08",
+        "07",
+    ]
+
+
+def test_the_last_supported_year_has_its_ticks() -> None:
+    july = CronSchedule.parse("0 0 1 7 *")
+    assert july.next_tick(datetime(9997, 12, 15, tzinfo=UTC)) == datetime(9998, 7, 1, tzinfo=UTC)
+
+
+def test_a_schedule_shows_its_expressions_only() -> None:
+    assert repr(CronSchedule.parse("@daily")) == "CronSchedule(expressions=('0 0 * * *',))"
