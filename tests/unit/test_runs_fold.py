@@ -1074,7 +1074,6 @@ def test_run_failed_changes_nothing_in_a_finished_run(w: Writer, p: Projection) 
     assert without_version(p.run()) == before
 
 
-
 def test_a_late_report_of_an_earlier_attempt_does_not_take_the_current_attempts_place(
     w: Writer, p: Projection
 ) -> None:
@@ -1140,7 +1139,6 @@ def test_a_timeout_of_an_attempt_already_over_changes_nothing(w: Writer, p: Proj
     assert waiting["status"] == "RETRY_WAIT"
     assert p.deliver(w.timed_out(IA, 1)) == ["superseded"]  # the timer raced the report
     assert without_version(p.task(IA)) == waiting
-
 
     p2 = Projection()
     started_run(w, p2, retries={"a": RetrySpec(max_attempts=3, delay_ms=0)})
