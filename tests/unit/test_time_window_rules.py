@@ -519,3 +519,45 @@ def test_an_exclusion_of_every_window_leaves_no_partition_and_ends(now: datetime
     )
     assert nothing.keys(now) == [] and nothing.key_count(now) == 0
     assert nothing.first_key() is None and nothing.first_key(now) is None
+
+
+def test_an_excluded_first_window_at_a_gaps_end_is_not_listed() -> None:
+    # Berlin springs forward at 02:00 on 2024-03-31: the first window starts at 03:00 CEST,
+    # the gap's end, and is excluded. Dagster 1.13.29 lists 04:00 and 05:00 at 06:00 CEST.
+    hourly = TimeWindowPartitionsDefinition(
+        "0 * * * *",
+        "2024-03-31-03:00",
+        "%Y-%m-%d-%H:%M",
+        timezone="Europe/Berlin",
+        exclusions=["0 3 * * *"],
+    )
+    now = datetime(2024, 3, 31, 4, tzinfo=UTC)
+    assert hourly.keys(now) == ["2024-03-31-04:00", "2024-03-31-05:00"]
+    assert not hourly.has_key("2024-03-31-03:00", now)
+    assert hourly.first_key() == hourly.first_key(now) == "2024-03-31-04:00"
+
+
+def test_a_window_starting_half_a_second_before_now_has_started() -> None:
+    # Dagster 1.13.29: ['2024-01-10'] (the window of the 9th started half a second ago).
+    daily = DailyPartitionsDefinition("2024-01-10", end_offset=1)
+    assert daily.keys(datetime(2024, 1, 9, 0, 0, 0, 500_000, tzinfo=UTC)) == ["2024-01-10"]
+
+
+def test_a_month_of_excluded_minutes_is_searched_through() -> None:
+    # 44,640 excluded windows in a row, then February (Dagster 1.13.29 lists these three).
+    minutely = TimeWindowPartitionsDefinition(
+        "* * * * *", "2024-01-01-00:00", "%Y-%m-%d-%H:%M", exclusions=["* * * 1 *"]
+    )
+    assert minutely.first_key() == "2024-02-01-00:00"
+    assert minutely.keys(datetime(2024, 2, 1, 0, 3, tzinfo=UTC)) == [
+        "2024-02-01-00:00",
+        "2024-02-01-00:01",
+        "2024-02-01-00:02",
+    ]
+
+
+def test_the_key_for_a_timestamp_half_a_second_before_a_boundary_end_closed() -> None:
+    daily = DailyPartitionsDefinition("2024-01-01")
+    ts = datetime(2024, 1, 3, 23, 59, 59, 500_000, tzinfo=UTC)
+    assert daily.key_for_timestamp(ts, end_closed=True) == "2024-01-03"
+    assert daily.index_range_overlapping(datetime(2024, 1, 3, tzinfo=UTC), ts) == (2, 3)

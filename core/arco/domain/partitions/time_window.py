@@ -55,9 +55,11 @@ _INDEX_CACHE_SIZE = 65_536
 # spaced cron stays evenly spaced; zoneinfo repeats its last rule every year after that.
 _OFFSET_SCAN_UNTIL = datetime(2041, 1, 1, tzinfo=UTC)
 _PERIODIC_MAX_JUMP = 12 * 3600
-# More excluded windows in a row than this and a definition has no further partition in
-# practice: searches for the next kept window stop there.
+# Searches for a kept window give up after this many excluded windows in a row spanning more
+# than `_EXCLUDED_SPAN` seconds (a minutely definition excluding all of January still finds
+# February; one that excludes every window ends). Dagster searches forever (ADR 0008 §38).
 _EXCLUDED_IN_A_ROW = 10_000
+_EXCLUDED_SPAN = 400 * 86_400
 _GRANULAR_ENOUGH: set[tuple[str, str, str, int, int | None]] = set()
 
 
@@ -640,7 +642,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         then no later than the last window ending by `end_date`."""
         moment = _floor(check_now(now))
         if moment < self._calendar.start(0):
-            count = self._count_before_start(moment)
+            count = self._count_before_start(moment, _ceil(now))
         else:
             # The first window starting after `now`; the one before it is in progress.
             last = self._calendar.index_at_or_after(moment + 1) - 2
@@ -654,34 +656,34 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
                     last = kept
             elif self._end_offset < 0:
                 # back from the last kept window ended by `now`, over kept windows
-                while last >= 0 and self._is_excluded(last):
-                    last -= 1
+                last = self._prev_kept(last)
                 for _ in range(-self._end_offset):
-                    last -= 1
-                    while last >= 0 and self._is_excluded(last):
-                        last -= 1
+                    last = self._prev_kept(last - 1)
             count = max(0, last + 1)
         if count and not self._within_end(count - 1):
             count = self._cap()
         return count
 
-    def _count_before_start(self, moment: int) -> int:
+    def _count_before_start(self, moment: int, ceiling: int) -> int:
         """Before the first window starts, only a positive `end_offset` reaches it. As Dagster,
         counting kept windows only (excluded ones are skipped, before the first window too):
         there are partitions once the `end_offset`-th kept window after the next one to start
         begins after the first kept window ends; the last is then the `end_offset`-th kept
-        window from the one in progress at `now`, and at least the first."""
+        window from the one in progress at `now`, and at least the first. (`moment` is `now`
+        rounded down to the second, `ceiling` rounded up: a window starting half a second
+        before `now` has started.)"""
         offset = self._end_offset
         if offset <= 0:
             return 0
         first = self._next_kept(0)
-        ahead = self._kept_starts(moment, offset + 1)
+        ahead = self._kept_starts(ceiling, offset + 1)
         if first is None or ahead is None or ahead[offset] < self._calendar.start(first + 1):
             return 0
         in_progress = self._cron.latest_tick(datetime.fromtimestamp(moment, UTC), self._tz)
         since = moment if in_progress is None else _floor(in_progress)
         kept = self._kept_starts(since, offset)
-        assert kept is not None  # `since` <= `moment`: at least `ahead`'s windows are kept
+        if kept is None:
+            return 0
         last = kept[offset - 1]
         if last < self._calendar.start(first):
             return first + 1
@@ -696,11 +698,11 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
             start = _floor(tick)
             if self._excludes(start):
                 excluded += 1
-                if excluded > _EXCLUDED_IN_A_ROW:
+                if excluded > _EXCLUDED_IN_A_ROW and start - instant > _EXCLUDED_SPAN:
                     return None
                 continue
             starts.append(start)
-            excluded = 0
+            excluded, instant = 0, start
             if len(starts) == count:
                 return starts
         return None
@@ -709,10 +711,28 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         """The first window at or after `index` that is not excluded (None past
         `_EXCLUDED_IN_A_ROW` excluded windows in a row: an exclusion such as the cron itself
         excludes every window, and the search must end)."""
-        for candidate in range(index, index + _EXCLUDED_IN_A_ROW + 1):
-            if not self._is_excluded(candidate):
-                return candidate
-        return None
+        candidate = index
+        while self._is_excluded(candidate):
+            candidate += 1
+            if candidate - index > _EXCLUDED_IN_A_ROW and (
+                self._calendar.start(candidate) - self._calendar.start(index) > _EXCLUDED_SPAN
+            ):
+                return None
+        return candidate
+
+    def _prev_kept(self, index: int) -> int:
+        """The last window at or before `index` that is not excluded (-1 if none: the search
+        also gives up as `_next_kept` does)."""
+        candidate = index
+        while candidate >= 0 and self._is_excluded(candidate):
+            candidate -= 1
+            if (
+                index - candidate > _EXCLUDED_IN_A_ROW
+                and candidate >= 0
+                and self._calendar.start(index) - self._calendar.start(candidate) > _EXCLUDED_SPAN
+            ):
+                return -1
+        return candidate
 
     def _excluded_below(self, count: int) -> tuple[int, ...]:
         """Sorted indices < `count` of excluded windows."""
@@ -724,7 +744,8 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         limit = self._calendar.start(count)
         found: set[int] = set()
         instants = {i for i in self._exclude_at if self._calendar.start(0) <= i < limit}
-        first = self._dt(0) - timedelta(seconds=1)
+        # from an instant (not wall-clock arithmetic: the first window may start at a gap's end)
+        first = datetime.fromtimestamp(self._calendar.start(0) - 1, UTC)
         last = datetime.fromtimestamp(limit - 1, self._zone)
         for cron in self._exclude_crons:
             instants.update(_floor(t) for t in cron.ticks_between(first, last, self._tz))
