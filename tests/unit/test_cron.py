@@ -890,7 +890,11 @@ def test_the_time_zone_is_utc_unless_named() -> None:
     assert next(daily.ticks_until(start)) == datetime(2024, 1, 1, tzinfo=UTC)
     assert daily.next_tick(start) == datetime(2024, 1, 2, tzinfo=UTC)
     assert daily.latest_tick(start) == datetime(2024, 1, 1, tzinfo=UTC)
-    assert daily.named_wall(int(datetime(2024, 1, 2, tzinfo=UTC).timestamp())) is None
+    # Berlin's 2024 spring gap ends at 01:00Z: 02:30 was moved there in Berlin, not in UTC.
+    gap_end = int(datetime(2024, 3, 31, 1, tzinfo=UTC).timestamp())
+    half_past_two = CronSchedule.parse("30 2 * * *")
+    assert half_past_two.named_wall(gap_end, "Europe/Berlin") is not None
+    assert half_past_two.named_wall(gap_end) is None
 
 
 @pytest.mark.parametrize("tz", ["America/New_York", "America/St_Johns", "Australia/Lord_Howe"])
@@ -1084,3 +1088,9 @@ def test_the_last_supported_year_has_its_ticks() -> None:
 
 def test_a_schedule_shows_its_expressions_only() -> None:
     assert repr(CronSchedule.parse("@daily")) == "CronSchedule(expressions=('0 0 * * *',))"
+
+
+def test_a_stepped_range_that_wraps_keeps_its_step_across_the_wrap() -> None:
+    # October to March every third month: October and January.
+    months = [d[:7] for d in _days("0 0 1 10-3/3 *", datetime(2024, 1, 2, tzinfo=UTC), 3)]
+    assert months == ["2024-10", "2025-01", "2025-10"]
