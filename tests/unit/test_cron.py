@@ -1094,3 +1094,28 @@ def test_a_stepped_range_that_wraps_keeps_its_step_across_the_wrap() -> None:
     # October to March every third month: October and January.
     months = [d[:7] for d in _days("0 0 1 10-3/3 *", datetime(2024, 1, 2, tzinfo=UTC), 3)]
     assert months == ["2024-10", "2025-01", "2025-10"]
+
+
+EVERY_DAY = ["01-01", "01-02", "01-03", "01-04", "01-05", "01-06"]
+
+
+@pytest.mark.parametrize(
+    ("spec", "days"),
+    [
+        # Dagster 1.13.29's cron_string_iterator from 2024-01-01 (a Monday): a field spelled
+        # out in full is "every day" for the either-field rule only as Dagster reads it.
+        ("0 0 1-31 * 1", EVERY_DAY),
+        ("0 0 1 * 0-6", EVERY_DAY),
+        ("0 0 1-31 * 0-6", EVERY_DAY),
+        ("0 0 15 * 0-6", EVERY_DAY),
+        ("0 0 L * 0-6", EVERY_DAY),
+        ("0 0 1-31 1-12 *", EVERY_DAY),
+        ("0 0 1-31 * */2", ["01-02", "01-04", "01-06", "01-07", "01-09", "01-11"]),
+        ("0 0 */2 * 0-6", ["01-01", "01-03", "01-05", "01-07", "01-09", "01-11"]),
+    ],
+)
+def test_day_fields_spelled_out_in_full_read_as_dagster_reads_them(
+    spec: str, days: list[str]
+) -> None:
+    ticks = CronSchedule.parse(spec).ticks_from(datetime(2024, 1, 1, tzinfo=UTC))
+    assert [next(ticks).strftime("%m-%d") for _ in range(6)] == days
