@@ -28,6 +28,7 @@ from arco.sdk import (
     HourlyPartitionsDefinition,
     StaticPartitionsDefinition,
     TimeWindowPartitionMapping,
+    WeeklyPartitionsDefinition,
     asset,
 )
 
@@ -234,6 +235,25 @@ def test_an_upstream_with_other_partitions_is_resolved_through_its_downstream() 
         "a_daily": ("2024-01-02",),
         "b_hourly": tuple(hours("2024-01-02")),
         "c_daily": ("2024-01-02",),
+    }
+
+
+def test_partitions_resolve_through_two_mappings_in_a_row() -> None:
+    # `b_weekly` comes before `c_hourly` in the selection's order but only reaches the anchor
+    # through it: it is resolved on a second pass, once `c_hourly` is.
+    a_daily = AssetSpec("a_daily", partitions_def=DAILY)
+    b_weekly = AssetSpec(
+        "b_weekly", partitions_def=WeeklyPartitionsDefinition(start_date="2024-01-01")
+    )
+    c_hourly = AssetSpec("c_hourly", deps=[a_daily, b_weekly], partitions_def=HOURLY)
+    defs = snapshot(a_daily, b_weekly, c_hourly)
+    parts = resolve_partitions(
+        defs, ["a_daily", "b_weekly", "c_hourly"], "2024-01-10", None, NOW, {}
+    )
+    assert parts == {
+        "a_daily": ("2024-01-10",),
+        "b_weekly": ("2024-01-07",),  # the week (from Sunday) holding the 10th's hours
+        "c_hourly": tuple(hours("2024-01-10")),
     }
 
 
