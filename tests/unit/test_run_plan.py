@@ -305,6 +305,19 @@ def test_plan_run_puts_given_partitions_in_definition_order() -> None:
     assert plan.keys == (TaskKey("raw", "2024-01-01"), TaskKey("raw", "2024-01-03"))
 
 
+def test_static_partitions_given_out_of_order_run_in_definition_order() -> None:
+    # red, green, blue, yellow: not the alphabetical order
+    defs = snapshot(AssetSpec("paint", partitions_def=COLORS))
+    plan = plan_run(defs, ["paint"], {"paint": ["yellow", "blue", "red"]}, NOW, {})
+    assert [k.partition for k in plan.keys] == ["red", "blue", "yellow"]
+
+
+def test_a_static_range_from_a_key_to_itself_is_that_key() -> None:
+    defs = snapshot(AssetSpec("paint", partitions_def=COLORS))
+    parts = resolve_partitions(defs, ["paint"], None, ("blue", "blue"), NOW, {})
+    assert parts == {"paint": ("blue",)}
+
+
 def test_thirty_days_of_three_layers() -> None:
     plan = plan_for(CHAIN, ["raw", "clean", "report"], partition_range=("2024-01-01", "2024-01-30"))
     assert len(plan) == 90
