@@ -561,3 +561,21 @@ def test_the_key_for_a_timestamp_half_a_second_before_a_boundary_end_closed() ->
     ts = datetime(2024, 1, 3, 23, 59, 59, 500_000, tzinfo=UTC)
     assert daily.key_for_timestamp(ts, end_closed=True) == "2024-01-03"
     assert daily.index_range_overlapping(datetime(2024, 1, 3, tzinfo=UTC), ts) == (2, 3)
+
+
+def test_the_search_for_a_kept_window_gives_up_only_after_both_bounds() -> None:
+    # Two years of excluded days (731 windows, fewer than 10,000): still searched through.
+    two_years = [datetime(2024, 1, 1, tzinfo=UTC) + timedelta(days=d) for d in range(731)]
+    daily = TimeWindowPartitionsDefinition(
+        "0 0 * * *", "2024-01-01", "%Y-%m-%d", exclusions=two_years
+    )
+    assert daily.first_key() == "2026-01-01"
+    ahead = TimeWindowPartitionsDefinition(
+        "0 0 * * *", "2024-01-01", "%Y-%m-%d", end_offset=1, exclusions=two_years
+    )
+    assert ahead.keys(datetime(2023, 12, 31, 12, tzinfo=UTC)) == ["2026-01-01"]
+    # Every day excluded for 34 years, looking back from the last one ended: nothing.
+    nothing = TimeWindowPartitionsDefinition(
+        "0 0 * * *", "1990-01-01", "%Y-%m-%d", end_offset=-1, exclusions=["0 0 * * *"]
+    )
+    assert nothing.keys(datetime(2024, 1, 1, tzinfo=UTC)) == []
