@@ -1185,3 +1185,10 @@ def test_a_materialization_whose_blocking_check_failed_fails_the_task(
     assert p.statuses()[IB:] == ["SKIPPED", "SKIPPED", "PENDING"]
     assert (p.run()["tasks_failed"], p.run()["tasks_skipped"]) == (1, 2)
     assert p.partition("a")["materialized_data_version"] == "v1"
+
+
+def test_a_task_canceled_by_its_worker_keeps_the_workers_reason(w: Writer, p: Projection) -> None:
+    started_run(w, p)
+    p.deliver(w.finished(IA, outcome="CANCELED", error="stopped: the run was canceled"))
+    a = p.task(IA)
+    assert (a["status"], a["error"]) == ("CANCELED", "stopped: the run was canceled")

@@ -1016,8 +1016,7 @@ def _undo_timeout(ctx: FoldContext, task: dict[str, Any], event: TaskFinished) -
     entry.pop("error", None)
     if event.error is not None:
         entry["error"] = event.error
-    if event.logs is not None:
-        entry["logs"] = event.logs
+    # (the report's logs are already noted: the timeout wrote none, and the first report wins)
     task["attempts"] = json.dumps(history, sort_keys=True)
     key = (task["asset"], _partition(task["partition"]))
     original = ctx.get(PARTITION_STATUS.name, *key)
