@@ -60,6 +60,14 @@ _PERIODIC_MAX_JUMP = 12 * 3600
 # February; one that excludes every window ends). Dagster searches forever (ADR 0008 §38).
 _EXCLUDED_IN_A_ROW = 10_000
 _EXCLUDED_SPAN = 400 * 86_400
+
+
+def _search_exhausted(excluded: int, span: int) -> bool:
+    """Whether `excluded` excluded windows in a row, spanning `span` seconds, end a search for
+    a kept window."""
+    return excluded > _EXCLUDED_IN_A_ROW and span > _EXCLUDED_SPAN
+
+
 _GRANULAR_ENOUGH: set[tuple[str, str, str, int, int | None]] = set()
 
 
@@ -698,7 +706,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
             start = _floor(tick)
             if self._excludes(start):
                 excluded += 1
-                if excluded > _EXCLUDED_IN_A_ROW and start - instant > _EXCLUDED_SPAN:
+                if _search_exhausted(excluded, start - instant):
                     return None
                 continue
             starts.append(start)
@@ -714,11 +722,16 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         candidate = index
         while self._is_excluded(candidate):
             candidate += 1
-            if candidate - index > _EXCLUDED_IN_A_ROW and (
-                self._calendar.start(candidate) - self._calendar.start(index) > _EXCLUDED_SPAN
-            ):
+            if self._excluded_run_exhausted(index, candidate):
                 return None
         return candidate
+
+    def _excluded_run_exhausted(self, lo: int, hi: int) -> bool:
+        """`_search_exhausted` for excluded windows `lo` to `hi` (their starts are only computed
+        once the count is past the limit)."""
+        return hi - lo > _EXCLUDED_IN_A_ROW and _search_exhausted(
+            hi - lo, self._calendar.start(hi) - self._calendar.start(lo)
+        )
 
     def _prev_kept(self, index: int) -> int:
         """The last window at or before `index` that is not excluded (-1 if none: the search
@@ -726,11 +739,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         candidate = index
         while candidate >= 0 and self._is_excluded(candidate):
             candidate -= 1
-            if (
-                index - candidate > _EXCLUDED_IN_A_ROW
-                and candidate >= 0
-                and self._calendar.start(index) - self._calendar.start(candidate) > _EXCLUDED_SPAN
-            ):
+            if candidate >= 0 and self._excluded_run_exhausted(candidate, index):
                 return -1
         return candidate
 
