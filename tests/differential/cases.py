@@ -275,6 +275,48 @@ def cron_cases() -> list[Case]:
     return cases
 
 
+# Reversed ranges with steps in every field, where the step continues past the wrap (a
+# review found Arco counting it differently from Dagster).
+_CRON_WRAPS = (
+    "0 0 28-4/3 * *",
+    "0 0 25-5/4 * *",
+    "0 0 31-3/2 * *",
+    "0 0 27-4/3 * *",
+    "0 0 28-4/2 * *",
+    "0 0 20-10/5 * *",
+    "50-10/7 * * * *",
+    "45-15/20 * * * *",
+    "0 22-3/2 * * *",
+    "0 20-4/3 * * *",
+    "0 0 1 11-2/2 *",
+    "0 0 1 10-3/3 *",
+    "0 0 1 9-4/4 *",
+    "0 0 * * 5-2/2",
+    "0 0 * * 6-3/4",
+    "0 0 * * FRI-TUE/3",
+)
+
+
+def cron_wrap_cases() -> list[Case]:
+    r = random.Random(SEED + 12)
+    cases: list[Case] = []
+    for i, cron in enumerate(_CRON_WRAPS * 2):
+        tz = ("UTC", "America/New_York", "Europe/Berlin", "Australia/Sydney")[i % 4]
+        descending = i >= len(_CRON_WRAPS)
+        cases.append(
+            {
+                "id": f"cron-wrap-{i:02d}",
+                "family": "cron",
+                "cron": cron,
+                "tz": tz,
+                "start": _instant(r, tz, (2019, 2031), near_transition=0.3),
+                "n": 12,
+                "descending": descending,
+            }
+        )
+    return cases
+
+
 # Zones whose clocks change outside 01:00-03:59 local, where Dagster places a wall time that
 # does not exist or repeats differently (docs/parity/differential.md), with the years they did:
 # midnight changes (Santiago, Havana, Asuncion, Cairo, Beirut, Tehran, Amman, Gaza, Sao Paulo),
@@ -1411,6 +1453,7 @@ def all_cases() -> list[Case]:
     return [
         *cron_cases(),
         *cron_dst_cases(),
+        *cron_wrap_cases(),
         *cron_validity_cases(),
         *partition_cases(),
         *fixed_partition_cases(),

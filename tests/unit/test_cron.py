@@ -1096,6 +1096,27 @@ def test_a_stepped_range_that_wraps_keeps_its_step_across_the_wrap() -> None:
     assert months == ["2024-10", "2025-01", "2025-10"]
 
 
+@pytest.mark.parametrize(
+    ("spec", "ticks"),
+    [
+        # Dagster 1.13.29's cron_string_iterator from 2026-01-01 UTC: after the wrap, the step
+        # resumes one value late when it jumps past the field's end (its croniter's counting).
+        ("0 0 28-4/3 * *", ["01-04 00:00", "01-28 00:00", "01-31 00:00", "02-04 00:00"]),
+        ("0 0 25-5/4 * *", ["01-03 00:00", "01-25 00:00", "01-29 00:00", "02-03 00:00"]),
+        ("0 0 31-3/2 * *", ["01-03 00:00", "01-31 00:00", "02-03 00:00", "03-03 00:00"]),
+        ("50-10/7 0 * * *", ["01-01 00:05", "01-01 00:50", "01-01 00:57", "01-02 00:05"]),
+        # ... and on time when the step lands exactly on the field's start.
+        ("0 0 28-4/2 * *", ["01-01 00:00", "01-03 00:00", "01-28 00:00", "01-30 00:00"]),
+        ("0 22-3/2 * * *", ["01-01 00:00", "01-01 02:00", "01-01 22:00", "01-02 00:00"]),
+    ],
+)
+def test_a_stepped_range_that_wraps_resumes_its_step_as_dagster_counts_it(
+    spec: str, ticks: list[str]
+) -> None:
+    it = CronSchedule.parse(spec).ticks_from(datetime(2026, 1, 1, tzinfo=UTC))
+    assert [next(it).strftime("%m-%d %H:%M") for _ in range(4)] == ticks
+
+
 EVERY_DAY = ["01-01", "01-02", "01-03", "01-04", "01-05", "01-06"]
 
 

@@ -252,9 +252,13 @@ def _parse_field(spec: str, index: int, text: str) -> tuple[frozenset[int], bool
         if start <= stop:
             picked = list(range(start, stop + 1, step))
         else:  # a reversed range wraps around the cycle
-            size = high - low + 1
-            distance = (stop - start) % size
-            picked = [low + (start - low + k) % size for k in range(0, distance + 1, step)]
+            picked = list(range(start, high + 1, step))
+            # Dagster (its croniter) resumes the step after the wrap one value late when the
+            # step jumps past the cycle's end: `28-4/3` is 28, 31 and 4 (not 3), `50-10/7` is
+            # 50, 57 and 5. Ported schedules keep their ticks (docs/schedules.md).
+            left = high - picked[-1]
+            skip = step - left if step >= left + 2 else 0
+            picked += range(low + skip, stop + 1, step)
         values.update(0 if (index == 4 and v == 7) else v for v in picked)
     return frozenset(values), last
 
