@@ -381,7 +381,7 @@ def test_a_late_report_undoes_the_timeout_it_preceded(
 def test_a_dispatch_moves_the_task_to_dispatched_and_clears_its_retry_time(
     w: Writer, p: Projection
 ) -> None:
-    # mutation survivors of runs.fold_dispatched: the status and retry time it sets
+    # a dispatch moves the task to its attempt (status, retry time cleared)
     p.deliver(w.requested(retries={"a": RetrySpec(max_attempts=2, delay_ms=60_000)}))
     p.deliver(w.launched(), w.dispatched(IA))
     assert p.task(IA)["status"] == "DISPATCHED"
@@ -1192,3 +1192,103 @@ def test_a_task_canceled_by_its_worker_keeps_the_workers_reason(w: Writer, p: Pr
     p.deliver(w.finished(IA, outcome="CANCELED", error="stopped: the run was canceled"))
     a = p.task(IA)
     assert (a["status"], a["error"]) == ("CANCELED", "stopped: the run was canceled")
+
+
+def test_a_blocking_check_failure_ends_the_task_when_its_report_folds(
+    w: Writer, p: Projection
+) -> None:
+    started_run(w, p)
+    p.deliver(w.finished(IA, data_version="v1", blocked_by="not_empty"))
+    assert p.task(IA)["finished_ms"] == w.ms
+    assert p.run()["tasks_final_ms"] == w.ms
+
+
+def test_a_task_canceled_while_waiting_for_its_retry_ended_with_its_last_attempt(
+    w: Writer,
+) -> None:
+    # Attempt 1 fails (attempts are left) and the run is canceled: the task ends CANCELED at
+    # the failed attempt's end, whichever of the two folds first.
+    retries = {"a": RetrySpec(max_attempts=3, delay_ms=0)}
+    requested, launched = w.requested(retries=retries), w.launched()
+    dispatched, started, failed = w.attempt(IA, outcome="FAILURE")
+    failed_ms = w.ms
+    cancel = w.cancel()
+    assert w.ms > failed_ms
+    for order in ((failed, cancel), (cancel, failed)):
+        a = folded(requested, launched, dispatched, started, *order).task(IA)
+        assert (a["status"], a["finished_ms"]) == ("CANCELED", failed_ms)
+
+
+DIAMOND = RunPlan((PlannedTask(A), PlannedTask(B), PlannedTask(TaskKey("c"), (A, B))))
+
+
+def test_a_skipped_task_names_only_the_upstream_tasks_that_failed_or_were_skipped(
+    w: Writer, p: Projection
+) -> None:
+    p.deliver(w.requested(plan=DIAMOND), w.launched())
+    p.deliver(*w.attempt(IB), *w.attempt(IA, outcome="FAILURE"))
+    assert (p.task(2)["status"], p.task(2)["skipped_because"]) == ("SKIPPED", "a failed")
+
+
+def test_a_task_both_of_whose_upstream_tasks_failed_names_both(w: Writer, p: Projection) -> None:
+    p.deliver(w.requested(plan=DIAMOND), w.launched())
+    p.deliver(*w.attempt(IA, outcome="FAILURE"), *w.attempt(IB, outcome="FAILURE"))
+    assert p.task(2)["skipped_because"] == "a failed; b failed"
+
+
+def test_a_failed_run_leaves_a_dispatched_task_to_its_worker(w: Writer, p: Projection) -> None:
+    # a was dispatched and has not started: a worker may hold it, so it reports when it ends.
+    p.deliver(w.requested(), w.launched(), w.dispatched(IA))
+    p.deliver(_run_failed(w))
+    assert p.statuses() == ["DISPATCHED", "SKIPPED", "SKIPPED", "SKIPPED"]
+    p.deliver(w.started(IA), w.finished(IA, outcome="SUCCESS"))
+    assert (p.run()["status"], p.task(IA)["status"]) == ("FAILURE", "SUCCESS")
+
+
+def test_a_retry_without_delay_is_due_when_the_attempt_failed(w: Writer, p: Projection) -> None:
+    started_run(w, p, retries={"a": RetrySpec(max_attempts=2, delay_ms=0)})
+    p.deliver(w.finished(IA, outcome="FAILURE", error="boom"))
+    assert (p.task(IA)["status"], p.task(IA)["retry_at_ms"]) == ("RETRY_WAIT", w.ms)
+
+
+def test_a_heartbeat_time_before_1970_is_refused() -> None:
+    with pytest.raises(ValueError, match="at_ms"):
+        runs.TaskHeartbeat(run_id="r1", task=0, attempt=1, at_ms=-1)
+
+
+def test_an_undone_timeout_records_the_late_failure_as_a_rebuild_does(w: Writer) -> None:
+    # The worker's failure (with its error) was written before the timeout but folds after it:
+    # the attempt's history and the task read as they do when the failure folds first.
+    single = RunPlan((PlannedTask(A),))
+    retries = {"a": RetrySpec(max_attempts=2, delay_ms=0)}
+    requested, launched = w.requested(plan=single, retries=retries), w.launched()
+    dispatched, started, failed = w.attempt(IA, outcome="FAILURE", error="disk full")
+    timed_out = w.timed_out(IA)
+    live = folded(requested, launched, dispatched, started, timed_out, failed)
+    rebuild = folded(requested, launched, dispatched, started, failed, timed_out)
+    assert rebuild.history(IA)["1"]["error"] == "disk full"
+    assert live.task(IA)["attempts"] == rebuild.task(IA)["attempts"]
+    assert without_version(live.task(IA)) == without_version(rebuild.task(IA))
+
+
+def test_a_late_report_of_a_timed_out_attempt_leaves_a_newer_runs_attempt_in_place(
+    w: Writer,
+) -> None:
+    # r1's attempt at a is timed out; r2 then starts a; r1's worker report (written before
+    # the timeout) folds last. The partition's latest attempt is r2's, as in a rebuild.
+    single = RunPlan((PlannedTask(A),))
+    retries = {"a": RetrySpec(max_attempts=2, delay_ms=0)}
+    r1 = [w.requested(plan=single, retries=retries), w.launched()]
+    dispatched, started, finished = w.attempt(IA, outcome="FAILURE", error="late")
+    timed_out = w.timed_out(IA)
+    r2 = [w.requested("r2", plan=single), w.launched("r2"), w.dispatched(IA, run_id="r2")]
+    r2.append(w.started(IA, run_id="r2"))
+    live = folded(*r1, dispatched, started, timed_out, *r2, finished)
+    rebuild = folded(*r1, dispatched, started, finished, timed_out, *r2)
+    attempt = ("attempt_run_id", "attempt_status", "attempt_error")
+    assert columns(rebuild.partition("a"), *attempt) == {
+        "attempt_run_id": "r2",
+        "attempt_status": "STARTED",
+        "attempt_error": None,
+    }
+    assert columns(live.partition("a"), *attempt) == columns(rebuild.partition("a"), *attempt)

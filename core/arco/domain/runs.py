@@ -319,7 +319,7 @@ class TaskStarted(_TaskReport):
 
 
 class TaskHeartbeat(_TaskReport):
-    at_ms: int
+    at_ms: int = Field(ge=0)
 
 
 class CheckOutcome(_Payload):
@@ -878,9 +878,10 @@ def fold_dispatched(ctx: FoldContext, event: TaskDispatched) -> Outcome:
         return Outcome.REJECTED
     update, task, current, same = opened
     _note_attempt(task, event.attempt, dispatched_ms=ctx.time_ms)
-    if current and _ATTEMPT_RANK.get(task["status"], 9) < _ATTEMPT_RANK["DISPATCHED"]:
-        task.update(status="DISPATCHED", retry_at_ms=None)
-    if same and task.get("dispatched_ms") is None:
+    # `_open_report` has already moved the task to this attempt (DISPATCHED): a task is only
+    # PENDING before its first attempt. One dispatch folds per attempt (its idempotency key
+    # names the attempt), so its time and name are recorded as they come.
+    if same:
         task.update(dispatched_ms=ctx.time_ms, dispatch_name=event.dispatch_name)
     update.write(event.task)
     return Outcome.APPLIED if current else Outcome.SUPERSEDED
@@ -914,7 +915,8 @@ def fold_heartbeat(ctx: FoldContext, event: TaskHeartbeat) -> Outcome:
     if opened is None:
         return Outcome.REJECTED
     update, task, _, same = opened
-    applies = same and (task.get("heartbeat_ms") or -1) < event.at_ms
+    last = task.get("heartbeat_ms")
+    applies = same and (last is None or last < event.at_ms)
     if applies:
         task["heartbeat_ms"] = event.at_ms
     update.write(event.task)
@@ -972,8 +974,7 @@ def fold_finished(ctx: FoldContext, event: TaskFinished) -> Outcome:
     # A RETRY_WAIT attempt is over (it timed out): its late report changes nothing.
     if current and _ATTEMPT_RANK.get(task["status"], 9) <= _ATTEMPT_RANK["STARTED"]:
         if event.outcome == "SUCCESS":
-            task.update(
-                error=None,
+            task.update(  # (its error is None: entering an attempt or undoing a timeout clears it)
                 metadata=json.dumps(event.metadata, sort_keys=True, default=str),
                 code_version=event.code_version,
                 data_version=event.data_version,
