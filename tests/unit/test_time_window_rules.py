@@ -579,3 +579,94 @@ def test_the_search_for_a_kept_window_gives_up_only_after_both_bounds() -> None:
         "0 0 * * *", "1990-01-01", "%Y-%m-%d", end_offset=-1, exclusions=["0 0 * * *"]
     )
     assert nothing.keys(datetime(2024, 1, 1, tzinfo=UTC)) == []
+
+
+# The give-up rule at its exact bounds (ADR 0008 §38: more than 10,000 excluded windows in a
+# row AND more than 400 days). Where a kept window is found, the key is Dagster 1.13.29's
+# (`get_first_partition_key`, `get_partition_keys(current_time=...)`), which never gives up.
+START = datetime(2024, 1, 1, tzinfo=UTC)
+FMT = "%Y-%m-%d-%H:%M"
+
+
+def _hours(first: int, last: int) -> list[datetime]:
+    return [START + timedelta(hours=h) for h in range(first, last + 1)]
+
+
+def test_ten_thousand_excluded_windows_are_searched_through_and_one_more_ends_the_search() -> None:
+    # Hourly: 10,000 windows span 416 days, so the count is the bound that decides.
+    searched = TimeWindowPartitionsDefinition("0 * * * *", START, FMT, exclusions=_hours(0, 9_999))
+    assert searched.first_key() == "2025-02-20-16:00"
+    ended = TimeWindowPartitionsDefinition("0 * * * *", START, FMT, exclusions=_hours(0, 10_000))
+    assert ended.first_key() is None
+
+
+def test_four_hundred_days_of_excluded_windows_are_searched_through_and_one_more_ends_it() -> None:
+    # Every 30 minutes: 19,200 windows span exactly 400 days, so the span decides.
+    halves = [START + timedelta(minutes=30 * i) for i in range(19_201)]
+    searched = TimeWindowPartitionsDefinition(
+        "0,30 * * * *", START, FMT, exclusions=halves[:19_200]
+    )
+    assert searched.first_key() == "2025-02-04-00:00"
+    ended = TimeWindowPartitionsDefinition("0,30 * * * *", START, FMT, exclusions=halves)
+    assert ended.first_key() is None
+
+
+def test_a_long_excluded_run_of_short_windows_is_searched_through_before_the_start() -> None:
+    # Minutely, all of January excluded: 44,640 windows in a row, but 31 days. Three minutes
+    # before 2025 with end_offset 3, the third kept window from now is February's first.
+    january = TimeWindowPartitionsDefinition(
+        "* * * * *", "2025-02-01-00:00", FMT, end_offset=3, exclusions=["* * * 1 *"]
+    )
+    assert january.keys(datetime(2024, 12, 31, 23, 58, 30, tzinfo=UTC)) == ["2025-02-01-00:00"]
+
+
+def test_kept_windows_before_the_start_are_counted_at_the_search_bound() -> None:
+    # The 10,000 hourly windows before the start are excluded; now is just before them (with
+    # end_offset 1), or one kept window before them (end_offset 2): the start is reached.
+    before = _hours(-10_000, -1)
+    one = TimeWindowPartitionsDefinition("0 * * * *", START, FMT, end_offset=1, exclusions=before)
+    assert one.keys(START - timedelta(hours=10_000, minutes=30)) == ["2024-01-01-00:00"]
+    two = TimeWindowPartitionsDefinition("0 * * * *", START, FMT, end_offset=2, exclusions=before)
+    assert two.keys(START - timedelta(hours=10_001, minutes=30)) == ["2024-01-01-00:00"]
+
+
+def test_an_excluded_window_in_progress_before_the_start_is_not_counted_twice() -> None:
+    # now is inside the first of 10,001 excluded windows before the start: from the next
+    # window the search passes 10,000 excluded ones and reaches the start, as Dagster does.
+    before = _hours(-10_001, -1)
+    one = TimeWindowPartitionsDefinition("0 * * * *", START, FMT, end_offset=1, exclusions=before)
+    now = START - timedelta(hours=10_001) + timedelta(minutes=30)
+    assert one.keys(now) == ["2024-01-01-00:00"]
+
+
+def test_looking_back_over_more_than_ten_thousand_excluded_windows_gives_up() -> None:
+    # Window 0 is kept, the 10,001 after it are excluded (416 days), and end_offset -1 steps
+    # back from window 10,002: the search gives up before window 0. Dagster, which never
+    # gives up, lists window 0 (ADR 0008 §38).
+    after = _hours(1, 10_001)
+    back = TimeWindowPartitionsDefinition("0 * * * *", START, FMT, end_offset=-1, exclusions=after)
+    assert back.keys(START + timedelta(hours=10_003, minutes=30)) == []
+    # With one excluded window fewer it is found.
+    fewer = TimeWindowPartitionsDefinition(
+        "0 * * * *", START, FMT, end_offset=-1, exclusions=after[:-1]
+    )
+    assert fewer.keys(START + timedelta(hours=10_002, minutes=30)) == ["2024-01-01-00:00"]
+
+
+@pytest.mark.parametrize(
+    ("now", "end_offset", "exclusions"),
+    [
+        # Dagster 1.13.29's keys. The window in progress is excluded: the sixth kept window
+        # from now is the 11th.
+        (datetime(2024, 1, 5, 12, tzinfo=UTC), 6, [datetime(2024, 1, 5, tzinfo=UTC)]),
+        # now is exactly a window's start: that window is in progress, counted once.
+        (datetime(2024, 1, 5, tzinfo=UTC), 7, []),
+    ],
+)
+def test_before_the_start_the_window_in_progress_counts_once_and_only_if_kept(
+    now: datetime, end_offset: int, exclusions: list[datetime]
+) -> None:
+    daily = TimeWindowPartitionsDefinition(
+        "0 0 * * *", "2024-01-10", "%Y-%m-%d", end_offset=end_offset, exclusions=exclusions
+    )
+    assert daily.keys(now) == ["2024-01-10", "2024-01-11"]

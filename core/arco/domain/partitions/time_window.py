@@ -59,7 +59,7 @@ _PERIODIC_MAX_JUMP = 12 * 3600
 # than `_EXCLUDED_SPAN` seconds (a minutely definition excluding all of January still finds
 # February; one that excludes every window ends). Dagster searches forever (ADR 0008 §38).
 _EXCLUDED_IN_A_ROW = 10_000
-_EXCLUDED_SPAN = 400 * 86_400
+_EXCLUDED_SPAN = int(timedelta(days=400).total_seconds())
 
 
 def _search_exhausted(excluded: int, span: int) -> bool:
@@ -687,12 +687,15 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
         ahead = self._kept_starts(ceiling, offset + 1)
         if first is None or ahead is None or ahead[offset] < self._calendar.start(first + 1):
             return 0
+        # The kept windows from the one in progress: that window (if kept), then `ahead`'s (no
+        # tick falls between them: a tick after it and before `ceiling` would be in progress).
         in_progress = self._cron.latest_tick(datetime.fromtimestamp(moment, UTC), self._tz)
-        since = moment if in_progress is None else _floor(in_progress)
-        kept = self._kept_starts(since, offset)
-        if kept is None:
-            return 0
-        last = kept[offset - 1]
+        lead = []
+        if in_progress is not None:
+            since = _floor(in_progress)
+            if since < ahead[0] and not self._excludes(since):
+                lead.append(since)
+        last = [*lead, *ahead][offset - 1]
         if last < self._calendar.start(first):
             return first + 1
         return self._calendar.index_at_or_after(last) + 1
