@@ -278,3 +278,51 @@ def test_definitions_compare_by_content() -> None:
 def test_malformed_snapshots_are_rejected(snapshot: object, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         partitions_from_snapshot(snapshot)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "definition",
+    [
+        StaticPartitionsDefinition(["c", "a", "b"]),
+        DynamicPartitionsDefinition("customers"),
+        MultiPartitionsDefinition(
+            {
+                "date": DailyPartitionsDefinition("2024-01-01"),
+                "abc": StaticPartitionsDefinition(["a"]),
+            }
+        ),
+        MultiPartitionsDefinition(
+            {
+                "who": DynamicPartitionsDefinition("customers"),
+                "abc": StaticPartitionsDefinition(["a", "b"]),
+            }
+        ),
+    ],
+)
+def test_has_key_is_membership_in_the_keys(definition: PartitionsDefinition) -> None:
+    # run plans check a list of keys against the listed keys of these kinds and one key at a
+    # time with has_key: the two must agree.
+    state = {"customers": ["c1", "c2"]}
+    candidates = [
+        *definition.keys(NOW, state),
+        "a",
+        "b",
+        "c",
+        "d",
+        "c1",
+        "c3",
+        "",
+        "a|2024-01-01",
+        "a|2024-01-04",
+        "a|c1",
+        "b|c2",
+        "c1|a",
+        "a|2023-12-31",
+        "a|c1|x",
+        "A",
+    ]
+    listed = set(definition.keys(NOW, state))
+    assert listed
+    assert [k for k in candidates if definition.has_key(k, NOW, state)] == [
+        k for k in candidates if k in listed
+    ]

@@ -594,3 +594,124 @@ def test_plan_run_rejects_partitions_for_an_unpartitioned_asset() -> None:
         plan_run(defs, ["a"], {"a": ["x"]}, NOW, {})
     with pytest.raises(InvalidInput, match="asset 'a' is unpartitioned"):
         plan_run(defs, ["a"], {"a": []}, NOW, {})
+
+
+# --------------------------------------------------------------------------- mutation survivors
+
+
+def test_a_plan_given_a_list_of_tasks_is_the_plan_given_a_tuple() -> None:
+    as_list = RunPlan([PlannedTask(TaskKey("a"))])  # type: ignore[arg-type]
+    assert as_list == RunPlan((PlannedTask(TaskKey("a")),))
+    assert isinstance(as_list.tasks, tuple)
+    hash(as_list)
+
+
+@pytest.mark.parametrize(
+    "task",
+    [("a", ()), PlannedTask("a")],  # type: ignore[arg-type]
+)
+def test_a_plan_refuses_tasks_that_are_not_planned_tasks_with_task_keys(task: Any) -> None:
+    with pytest.raises(InvalidInput, match="tasks must be PlannedTask values with a TaskKey"):
+        RunPlan((task,))
+
+
+def _chain_plan(deps: list[list[int]]) -> RunPlan:
+    keys = [TaskKey("a", str(i)) for i in range(len(deps))]
+    return RunPlan(
+        tuple(PlannedTask(k, tuple(keys[d] for d in ds)) for k, ds in zip(keys, deps, strict=True))
+    )
+
+
+def test_the_json_writes_runs_of_three_or_more_positions_as_first_last_pairs() -> None:
+    # The ledger format of a plan's edges (run.requested): single positions, and inclusive
+    # [first, last] pairs for three or more consecutive ones.
+    deps = [[], [], [], [], [], [], [], [0, 1], [0, 1, 2], [0, 2, 3, 4, 6], [1, 2, 3, 4, 5, 6]]
+    plan = _chain_plan(deps)
+    assert [t[2] for t in plan.to_json()["tasks"]] == [
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [],
+        [0, 1],
+        [[0, 2]],
+        [0, [2, 4], 6],
+        [[1, 6]],
+    ]
+    assert RunPlan.from_json(plan.to_json()) == plan
+
+
+@pytest.mark.parametrize(
+    ("dependency", "expected"),
+    [([1, 1], [1]), ([0, 2], [0, 1, 2])],
+)
+def test_a_hand_written_range_of_positions_is_read_inclusively(
+    dependency: list[int], expected: list[int]
+) -> None:
+    data = {"format": 1, "assets": ["a"], "tasks": [[0, str(i), []] for i in range(3)]}
+    data["tasks"].append([0, "3", [dependency]])
+    plan = RunPlan.from_json(data)
+    assert [k.partition for k in plan.tasks[3].depends_on] == [str(i) for i in expected]
+
+
+@pytest.mark.parametrize("dependency", [[2, 1], [-1, 1], ["x", 1], [0, "1"], [0, 1, 2]])
+def test_a_bad_range_of_positions_is_refused(dependency: list[Any]) -> None:
+    data = {"format": 1, "assets": ["a"], "tasks": [[0, str(i), []] for i in range(3)]}
+    data["tasks"].append([0, "3", [dependency]])
+    with pytest.raises(InvalidInput, match="task 3 has a bad dependency"):
+        RunPlan.from_json(data)
+
+
+@pytest.mark.parametrize("partition_range", ["ab", ["a", "b", "c"], ("red", 1), ("red",)])
+def test_a_partition_range_must_be_a_pair_of_keys(partition_range: Any) -> None:
+    defs = snapshot(AssetSpec("paint", partitions_def=COLORS))
+    with pytest.raises(InvalidInput, match="partition range must be a"):
+        resolve_partitions(defs, ["paint"], None, partition_range, NOW, {})
+
+
+def test_a_range_for_unpartitioned_assets_is_named_in_the_refusal() -> None:
+    defs = snapshot(AssetSpec("a"))
+    with pytest.raises(InvalidInput, match=r"partition \('x', 'y'\) was given but no selected"):
+        resolve_partitions(defs, ["a"], None, ("x", "y"), NOW, {})
+
+
+def test_partitions_given_for_unselected_assets_of_any_key_type_are_named() -> None:
+    given: dict[Any, Any] = {"raw": ["2024-01-01"], 1: [], "zz": []}
+    with pytest.raises(InvalidInput, match="partitions given for asset 1, which is not selected"):
+        plan_run(CHAIN, ["raw"], given, NOW, {})
+
+
+def test_an_unpartitioned_asset_takes_none_only_and_a_partitioned_one_keys_only() -> None:
+    defs = snapshot(AssetSpec("a"), AssetSpec("paint", partitions_def=COLORS))
+    with pytest.raises(InvalidInput, match="asset 'a' is unpartitioned"):
+        plan_run(defs, ["a"], {"a": [None, "x"]}, NOW, {})
+    with pytest.raises(InvalidInput, match="asset 'paint' is partitioned"):
+        plan_run(defs, ["paint"], {"paint": ["red", None]}, NOW, {})
+
+
+def test_an_unselected_upstream_does_not_hide_a_selected_one() -> None:
+    # c's upstreams are a (not selected) and b (selected): c waits for b.
+    a, b = AssetSpec("a"), AssetSpec("b")
+    c = AssetSpec("c", deps=[a, b])
+    defs = snapshot(a, b, c)
+    plan = plan_run(defs, ["b", "c"], {"b": [None], "c": [None]}, NOW, {})
+    assert edges(plan)["c"] == ["b"]
+
+
+def test_a_task_waits_for_its_upstream_tasks_in_plan_order() -> None:
+    # COLORS' order is red, green, blue, yellow (not alphabetical): an unpartitioned
+    # downstream lists its upstream tasks in that order.
+    paint = AssetSpec("paint", partitions_def=COLORS)
+    mix = AssetSpec("mix", deps=[paint])
+    defs = snapshot(paint, mix)
+    colors = ["red", "green", "blue", "yellow"]
+    plan = plan_run(defs, ["paint", "mix"], {"paint": colors, "mix": [None]}, NOW, {})
+    assert edges(plan)["mix"] == [f"paint[{c}]" for c in colors]
+
+
+def test_the_first_two_keys_of_a_definition_given_reversed_run_in_its_order() -> None:
+    defs = snapshot(AssetSpec("paint", partitions_def=COLORS))
+    plan = plan_run(defs, ["paint"], {"paint": ["green", "red"]}, NOW, {})
+    assert [k.partition for k in plan.keys] == ["red", "green"]
