@@ -382,3 +382,18 @@ def test_a_version_1_backfill_created_event_folds_as_its_packed_ranges() -> None
     assert json.loads(row["ranges"]) == [[0, 1, 2, 3]]  # three single keys, every other one
     assert (row["total_partitions"], row["chunks_total"]) == (3, 3)
     assert json.loads(row["partitions"])["keys"] == ["a", "c", "e"]  # as it was given then
+
+
+def test_a_range_over_excluded_days_resolves_to_the_days_around_them() -> None:
+    # 2024-01-03 and 2024-01-06 are excluded: the present keys are three ranges, and a range
+    # may start and end in any of them.
+    space = DailyPartitionsDefinition(
+        start_date="2024-01-01",
+        exclusions=[datetime(2024, 1, 3, tzinfo=UTC), datetime(2024, 1, 6, tzinfo=UTC)],
+    ).key_space()
+    assert space.all_ranges(NOW) == [(0, 2), (3, 5), (6, 60)]
+    ranges = resolve_selection(sel(kind="range", first="2024-01-04", last="2024-01-08"), space, NOW)
+    assert ranges == ((3, 5), (6, 8))
+    assert chunk_keys(space, ranges) == ["2024-01-04", "2024-01-05", "2024-01-07", "2024-01-08"]
+    with pytest.raises(InvalidInput, match="'2024-01-06' is not a key of the anchor asset's"):
+        resolve_selection(sel(kind="range", first="2024-01-06", last="2024-01-08"), space, NOW)
