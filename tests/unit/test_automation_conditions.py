@@ -7,7 +7,13 @@ from datetime import timedelta
 
 import pytest
 
-from arco.domain.automation_conditions import AutomationCondition, memory_ids, strip_downstream
+from arco.domain.automation_conditions import (
+    AutomationCondition,
+    deps_depth,
+    memory_ids,
+    strip_downstream,
+    structure,
+)
 from arco.domain.errors import InvalidInput
 from arco.sdk import AssetSelection
 
@@ -124,3 +130,62 @@ def test_a_nested_any_downstream_conditions_counts_as_false() -> None:
     labelled = (adc | AC.missing()).with_label("kept")
     assert strip_downstream(labelled) == labelled
     assert strip_downstream(AC.eager()) == AC.eager()
+
+
+def test_a_condition_reads_as_the_expression_that_built_it() -> None:
+    # What `arco automation why` and the API show for an unlabelled condition (a labelled
+    # part, such as Dagster's in_progress, shows its label).
+    condition = (AC.missing() & ~AC.in_progress()) | AC.newly_updated().since(AC.newly_requested())
+    assert condition.describe() == (
+        "((missing() & ~in_progress) | newly_updated().since(newly_requested()))"
+    )
+    assert AC.cron_tick_passed("0 * * * *").describe() == "cron_tick_passed(0 * * * *, UTC)"
+    assert AC.any_deps_match(AC.missing()).newly_true().describe() == (
+        "any_deps_match(missing()).newly_true()"
+    )
+
+
+def test_a_label_has_at_most_200_characters() -> None:
+    assert AC.missing().with_label("x" * 200).label == "x" * 200
+    with pytest.raises(InvalidInput, match="label must be 1-200 characters"):
+        AC.missing().with_label("x" * 201)
+
+
+def test_a_condition_read_from_a_snapshot_has_at_most_2000_nodes() -> None:
+    def wide(nodes: int) -> dict[str, object]:
+        return {"kind": "or", "operands": [{"kind": "missing"}] * (nodes - 1)}
+
+    assert len(list(AC.from_json(wide(2_000)).walk())) == 2_000
+    with pytest.raises(InvalidInput, match="more than 2000 nodes"):
+        AC.from_json(wide(2_001))
+
+
+def test_stripping_nested_downstream_conditions_keeps_the_other_operands() -> None:
+    adc = AC.any_downstream_conditions()
+    stripped = strip_downstream(AC.missing() | adc | AC.in_progress())
+    assert stripped == AC.missing() | AC.in_progress()
+
+
+def test_the_depth_of_dependency_operators_is_their_deepest_nesting() -> None:
+    one = AC.any_deps_match(AC.missing())
+    assert [deps_depth(c) for c in (AC.missing(), one, AC.missing() & one)] == [0, 1, 1]
+    two = AC.all_deps_match(AC.any_deps_match(AC.missing()))
+    assert deps_depth(one | two) == 2
+    assert deps_depth(AC.eager()) == 1
+
+
+def test_a_conditions_structure_names_its_nodes_without_labels() -> None:
+    # The structure names a condition's memory: its text is part of the stored state.
+    labelled = (AC.missing() & ~AC.in_progress()).with_label("quiet")
+    # (in_progress is Dagster's labelled OR of run_in_progress and backfill_in_progress)
+    assert structure(labelled) == "AND[missing,NOT[OR[run_in_progress,backfill_in_progress]]]"
+    assert structure(AC.any_deps_match(AC.missing())) == "any_deps_match[missing]"
+
+
+def test_uses_finds_a_kind_anywhere_in_the_tree() -> None:
+    assert (AC.missing() & ~AC.any_downstream_conditions()).uses("any_downstream_conditions")
+    assert not AC.eager().uses("any_downstream_conditions")
+
+
+def test_a_conditions_repr_shows_its_fields_not_its_private_depth() -> None:
+    assert "_depth" not in repr(AC.missing())
