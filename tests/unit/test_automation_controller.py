@@ -9,12 +9,15 @@ from arco.domain.automation import AutomationEvaluated
 from arco.domain.automation_conditions import AutomationCondition
 from arco.domain.automation_controller import (
     AutomationInputs,
+    asset_facts,
     decode_memory,
     encode_memory,
+    encode_subset,
     evaluate_conditions,
     group_runs,
+    watched_assets,
 )
-from arco.domain.automation_evaluation import AssetMemory
+from arco.domain.automation_evaluation import AssetFacts, AssetMemory, Materialization
 from arco.domain.definitions import AssetDepNode, AssetNode, DefinitionsSnapshot
 from arco.domain.partitions import DailyPartitionsDefinition, StaticPartitionsDefinition
 
@@ -127,3 +130,90 @@ def test_a_broken_evaluation_is_a_failed_tick_with_its_reason() -> None:
     assert isinstance(event.payload, AutomationEvaluated)
     assert event.payload.outcome == "FAILED"
     assert event.payload.error is not None and event.payload.error.startswith("JSONDecodeError")
+
+
+def test_asset_facts_read_materializations_failures_and_runs_in_progress() -> None:
+    rows = [
+        # materialized, then a later attempt failed: failed
+        {
+            "asset": "d",
+            "partition": "2024-01-01",
+            "materialized_version": "V1",
+            "materialized_ms": 10,
+            "materialized_run_id": "r1",
+            "attempt_status": "FAILURE",
+            "attempt_version": "V2",
+        },
+        # failed, then materialized by a later attempt: not failed
+        {
+            "asset": "d",
+            "partition": "2024-01-02",
+            "materialized_version": "V4",
+            "materialized_ms": 20,
+            "materialized_run_id": "",
+            "attempt_status": "FAILURE",
+            "attempt_version": "V3",
+        },
+        # never materialized, the attempt failed
+        {
+            "asset": "c",
+            "partition": None,
+            "materialized_version": None,
+            "materialized_ms": None,
+            "attempt_status": "FAILURE",
+            "attempt_version": "V5",
+        },
+        # an asset not asked for
+        {"asset": "zz", "partition": "", "materialized_version": "V6", "materialized_ms": 1},
+    ]
+    facts, run_ids = asset_facts(["c", "d"], rows, {"d": {"2024-01-03"}}, {"c": {""}})
+    assert facts == {
+        "c": AssetFacts(failed=frozenset({""}), backfill_in_progress=frozenset({""})),
+        "d": AssetFacts(
+            materialized={
+                "2024-01-01": Materialization("V1", 10, "r1"),
+                "2024-01-02": Materialization("V4", 20, None),
+            },
+            run_in_progress=frozenset({"2024-01-03"}),
+            failed=frozenset({"2024-01-01"}),
+        ),
+    }
+    assert run_ids == {"r1"}
+
+
+def test_watched_assets_reach_as_far_up_as_the_conditions_look() -> None:
+    def node(key: str, up: str | None, condition: AutomationCondition | None) -> AssetNode:
+        deps = (AssetDepNode(up),) if up else ()
+        return AssetNode(key, deps=deps, compute=f"m:{key}", automation_condition=condition)
+
+    two_up = AC.any_deps_match(AC.any_deps_match(AC.missing()))
+    chain = [node("a", None, None), node("b", "a", None), node("c", "b", None)]
+    looks_up = DefinitionsSnapshot("loc", {n.key: n for n in [*chain, node("d", "c", two_up)]})
+    assert watched_assets(looks_up) == ["b", "c", "d"]
+    # A condition reading its descendants' conditions looks as far up as the deepest one.
+    downstream = node("x", "a", AC.any_downstream_conditions())
+    nodes = [*chain, node("d", "c", two_up), downstream]
+    assert watched_assets(DefinitionsSnapshot("loc", {n.key: n for n in nodes})) == [
+        "a",
+        "b",
+        "c",
+        "d",
+        "x",
+    ]
+
+
+def test_memory_subsets_of_up_to_16_keys_are_listed_and_longer_ones_ranged() -> None:
+    sixteen = frozenset(f"2024-01-{d:02d}" for d in range(1, 17))
+    assert encode_subset(DAILY, sixteen, {}) == sorted(sixteen)
+    assert encode_subset(DAILY, sixteen | {"2024-01-17"}, {}) == {
+        "ranges": [["2024-01-01", "2024-01-17"]]
+    }
+
+
+def test_a_node_evaluated_on_a_dependency_stores_the_dependencys_partitions() -> None:
+    # c is unpartitioned; its node `n@d` remembers partitions of d (daily): stored as ranges.
+    days = frozenset(f"2024-01-{d:02d}" for d in range(1, 21))
+    memory = AssetMemory(evaluated_ms=NOW_MS, requested=frozenset({""}), nodes={"n@d": days})
+    stored = encode_memory(defs(), "c", memory)
+    assert stored["nodes"]["n@d"] == {"ranges": [["2024-01-01", "2024-01-20"]]}
+    assert decode_memory(defs(), "c", stored, NOW_MS).nodes["n@d"] == days
