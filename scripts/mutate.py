@@ -55,7 +55,14 @@ ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "core"
 STATE_DIR = ROOT / "build" / "mutate"
 DOC = ROOT / "docs" / "parity" / "mutation.md"
-TEST_PATHS = ["tests/unit", "tests/property"]
+# The fast suites, and the API's and entry points' own auth tests (seconds; they are what
+# proves `services/auth.py`'s gates).
+TEST_PATHS = [
+    "tests/unit",
+    "tests/property",
+    "tests/integration/test_api_auth.py",
+    "tests/integration/test_entry_auth.py",
+]
 # The domain, then the services that decide effects (the controllers are in the domain).
 DEFAULT_MODULES = [
     "domain/fold.py",
@@ -89,6 +96,8 @@ DEFAULT_MODULES += sorted(
     for path in (CORE / "arco" / "domain").rglob("*.py")
     if path.name != "__init__.py" and str(path.relative_to(CORE / "arco")) not in DEFAULT_MODULES
 )
+# The services that decide effects outside the domain: who may call at all.
+DEFAULT_MODULES += ["services/auth.py"]
 
 # --- mutants ------------------------------------------------------------------------------
 
@@ -828,6 +837,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--list", action="store_true", help="list the mutants and stop")
     parser.add_argument("--summary", action="store_true", help="print the table and stop")
     parser.add_argument("--tests", nargs="*", default=TEST_PATHS, help="suites to run")
+    parser.add_argument(
+        "--max-tests",
+        type=int,
+        default=None,
+        metavar="N",
+        help="a first, quick pass: run at most N of each mutant's selected tests (those that "
+        "killed mutants of the module first, then the fastest). A survivor may then be killed "
+        "by a test left out: rerun the survivors without it (--survivors-only) before "
+        "recording them",
+    )
     args = parser.parse_args(argv)
     modules = [
         m if m.endswith(".py") else m.removeprefix("arco.").replace(".", "/") + ".py"
@@ -886,6 +905,8 @@ def main(argv: list[str] | None = None) -> int:
             if reimport:  # import-time state: any test may observe it
                 tests = sorted(cov.passed)
             tests.sort(key=lambda t: (-kills.get(t, 0), cov.durations.get(t, 1.0)))
+            if args.max_tests is not None:
+                tests = tests[: args.max_tests]
             budget = 20.0 + 5.0 * sum(cov.durations.get(t, 1.0) for t in tests)
             m.tests_run = len(tests)
             # The tests that killed mutants of this module first, alone: most mutants die
