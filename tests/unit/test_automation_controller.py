@@ -217,3 +217,26 @@ def test_a_node_evaluated_on_a_dependency_stores_the_dependencys_partitions() ->
     stored = encode_memory(defs(), "c", memory)
     assert stored["nodes"]["n@d"] == {"ranges": [["2024-01-01", "2024-01-20"]]}
     assert decode_memory(defs(), "c", stored, NOW_MS).nodes["n@d"] == days
+
+
+def test_an_evaluation_records_the_trees_of_its_first_100_requesting_assets() -> None:
+    nodes = [
+        AssetNode(f"a{i:03d}", compute="m:a", automation_condition=AC.missing()) for i in range(101)
+    ]
+    many = DefinitionsSnapshot("loc", {n.key: n for n in nodes})
+    state = {"status": "RUNNING", "cursor_version": ""}
+    [event] = evaluate_conditions(many, inputs(state), NOW_MS)
+    assert isinstance(event.payload, AutomationEvaluated)
+    recorded = [a.result is not None for a in event.payload.assets]
+    assert len(recorded) == 101 and recorded.count(True) == 100 and recorded[-1] is False
+
+
+def test_an_evaluation_lists_the_first_20_requested_partitions_and_counts_them_all() -> None:
+    node = AssetNode("d", partitions=DAILY, compute="m:d", automation_condition=AC.missing())
+    state = {"status": "RUNNING", "cursor_version": ""}
+    one = DefinitionsSnapshot("loc", {"d": node})
+    [event] = evaluate_conditions(one, inputs(state), NOW_MS)  # 31 days of January missing
+    assert isinstance(event.payload, AutomationEvaluated)
+    [d] = event.payload.assets
+    assert d.requested_count == 31
+    assert d.requested == [f"2024-01-{day:02d}" for day in range(1, 21)]
