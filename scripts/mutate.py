@@ -667,7 +667,7 @@ def _clear_caches() -> None:
             if isinstance(value, functools._lru_cache_wrapper):
                 value.cache_clear()
             elif isinstance(value, type):
-                for attr in vars(value).values():
+                for attr in list(vars(value).values()):
                     inner = getattr(attr, "__func__", attr)
                     if isinstance(inner, functools._lru_cache_wrapper):
                         inner.cache_clear()
