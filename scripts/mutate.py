@@ -904,7 +904,11 @@ def main(argv: list[str] | None = None) -> int:
                 reimport = not tests
             if reimport:  # import-time state: any test may observe it
                 tests = sorted(cov.passed)
-            tests.sort(key=lambda t: (-kills.get(t, 0), cov.durations.get(t, 1.0)))
+            # killers of this module's mutants first, then (for an import-time mutant, which
+            # any test may observe) the tests that run the module's code, the fastest first
+            tests.sort(
+                key=lambda t: (-kills.get(t, 0), not per_test.get(t), cov.durations.get(t, 1.0))
+            )
             if args.max_tests is not None:
                 tests = tests[: args.max_tests]
             budget = 20.0 + 5.0 * sum(cov.durations.get(t, 1.0) for t in tests)
