@@ -37,8 +37,20 @@ def missing_message() -> str:
     )
 
 
+# Answers already given in this process, by the cases' JSON: a process that runs the suite
+# again (scripts/mutate.py's forked children, one per mutant) asks Dagster once.
+_ANSWERED: dict[str, tuple[str, dict[str, Any]]] = {}
+
+
 def ask_dagster(cases: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
     """(Dagster's version, {case id: answer}) for every case, from one subprocess."""
+    asked = json.dumps(cases, sort_keys=True)
+    if asked not in _ANSWERED:
+        _ANSWERED[asked] = _ask(cases)
+    return _ANSWERED[asked]
+
+
+def _ask(cases: list[dict[str, Any]]) -> tuple[str, dict[str, Any]]:
     if not DAGSTER_PYTHON.exists():
         raise OracleMissing(missing_message())
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
