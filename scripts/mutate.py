@@ -55,13 +55,17 @@ ROOT = Path(__file__).resolve().parent.parent
 CORE = ROOT / "core"
 STATE_DIR = ROOT / "build" / "mutate"
 DOC = ROOT / "docs" / "parity" / "mutation.md"
-# The fast suites, and the API's and entry points' own auth tests (seconds; they are what
-# proves `services/auth.py`'s gates).
+# The fast suites; the API's and entry points' own auth tests (seconds: they are what proves
+# `services/auth.py`'s gates); the automation timer on the local store, and the differential
+# automation scenarios (Dagster answers once per process, Arco's side takes 1.5 s).
 TEST_PATHS = [
     "tests/unit",
     "tests/property",
     "tests/integration/test_api_auth.py",
     "tests/integration/test_entry_auth.py",
+    "tests/integration/test_automation.py",
+    "tests/integration/test_automation_cli_api.py",
+    "tests/differential/test_automation.py",
 ]
 # The domain, then the services that decide effects (the controllers are in the domain).
 DEFAULT_MODULES = [
