@@ -189,3 +189,31 @@ def test_uses_finds_a_kind_anywhere_in_the_tree() -> None:
 
 def test_a_conditions_repr_shows_its_fields_not_its_private_depth() -> None:
     assert "_depth" not in repr(AC.missing())
+
+
+def test_code_version_changed_remembers_the_version_it_saw() -> None:
+    assert set(memory_ids(AC.missing() & AC.code_version_changed())) == {(1,)}
+
+
+def test_all_deps_updated_since_cron_is_in_utc_unless_told() -> None:
+    assert AC.all_deps_updated_since_cron("0 * * * *").label == (
+        "all_deps_updated_since_cron(0 * * * *, UTC)"
+    )
+
+
+def test_without_may_leave_two_operands_and_no_fewer() -> None:
+    a, b, c = AC.missing(), AC.newly_updated(), AC.newly_requested()
+    assert (a & b & c).without(c) == a & b
+    with pytest.raises(InvalidInput, match="at least two operands"):
+        (a & b).without(b)
+
+
+def test_a_lookback_names_its_seconds() -> None:
+    assert AC.in_latest_time_window(timedelta(hours=1)).name == "in_latest_time_window(3600s)"
+    assert AC.in_latest_time_window().name == "in_latest_time_window"
+
+
+@pytest.mark.parametrize("data", [{}, "missing", {"kind": 1}, None])
+def test_a_snapshot_condition_is_an_object_with_a_kind(data: object) -> None:
+    with pytest.raises(InvalidInput, match="must be an object with a kind"):
+        AC.from_json(data)
