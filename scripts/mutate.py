@@ -708,7 +708,9 @@ def _child(m: Mutant, tests: list[str], killer_file: str, reimport: bool) -> int
         # hypothesis' default, as the first import did.
         settings.load_profile("default")
         for name in list(sys.modules):
-            if name == "arco" or name.startswith(("arco.", "tests")):
+            # (the differential oracle's answers are kept: they do not depend on Arco)
+            purged = name == "arco" or name.startswith(("arco.", "tests"))
+            if purged and name != "tests.differential.oracle":
                 del sys.modules[name]
         sys.meta_path.insert(0, _MutantFinder(dotted, code, path))
         try:  # a module that no longer imports fails every test that needs it
@@ -929,7 +931,8 @@ def main(argv: list[str] | None = None) -> int:
                 kills[m.killer] = kills.get(m.killer, 0) + 1
             if m.status == "killed" and m.key in equivalents:
                 print(f"  listed as equivalent, killed by {m.killer}: {m.key}", flush=True)
-            if m.status == "survived" and m.key in equivalents:
+            if m.status == "survived" and m.key in equivalents and args.max_tests is None:
+                # (after a quick pass it stays a survivor: the full rerun decides)
                 m.status = "equivalent"
             if m.status in ("survived", "uncovered", "error"):
                 print(f"  {m.status:9} {m.key}  (line {m.line})", flush=True)

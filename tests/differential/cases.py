@@ -294,6 +294,11 @@ _CRON_WRAPS = (
     "0 0 * * 5-2/2",
     "0 0 * * 6-3/4",
     "0 0 * * FRI-TUE/3",
+    # one-value ranges: the value in Arco, the whole cycle in Dagster (ADR 0008 §39)
+    "0 0 * * 5-5",
+    "0 0 3-3 * *",
+    "0 3-3/6 * * *",
+    "0 0 * * SUN-SUN",
 )
 
 

@@ -23,6 +23,7 @@ from arco.domain.partitions import TimeWindowPartitionsDefinition
 from tests.differential.arco_side import (
     build_definitions,
     build_partitions,
+    cron_answer,
     time_windows,
 )
 from tests.differential.compare import Facet, Known
@@ -63,6 +64,55 @@ def _feb_30_31_with_weekday(cron: str) -> bool:
     _, _, dom, month, dow = fields
     days = set(re.split(r"[,-]", dom))
     return bool(days) and days <= {"30", "31"} and month in ("2", "FEB") and dow not in ("*", "?")
+
+
+_MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
+_RANGE_ITEM = re.compile(r"^([0-9A-Z]+)-([0-9A-Z]+)(/[0-9]+)?$")
+
+
+_NAMES = {
+    3: {m: str(i) for i, m in enumerate(_MONTH_NAMES, 1)},
+    4: {d: str(i) for i, d in enumerate(_DAY_NAMES)},
+}
+
+
+def _same_value(field: int, first: str, second: str) -> bool:
+    values = [_NAMES.get(field, {}).get(v, v).lstrip("0") or "0" for v in (first, second)]
+    if field == 4:  # day-of-week 7 is 0 (Sunday)
+        values = ["0" if v == "7" else v for v in values]
+    return values[0] == values[1]
+
+
+def _one_value_ranges_as_croniter_reads_them(cron: str) -> str | None:
+    """`cron` with every one-value range (`5-5`, `FRI-FRI`, `3-3/2`, `7-0`) written as the whole
+    cycle croniter reads it as (`*`, `*/2`); None if it has no such range."""
+    fields = cron.upper().split()
+    if len(fields) != 5:
+        return None
+    changed = False
+    for index, text in enumerate(fields):
+        items = []
+        for item in text.split(","):
+            match = _RANGE_ITEM.match(item)
+            if match and _same_value(index, match.group(1), match.group(2)):
+                items.append("*" + (match.group(3) or ""))
+                changed = True
+            else:
+                items.append(item)
+        fields[index] = ",".join(items)
+    return " ".join(fields) if changed else None
+
+
+def _one_value_range_is_the_whole_cycle_in_dagster(facet: Facet) -> bool:
+    """Recognised by reading Dagster's answer as Arco's for the cron with each one-value range
+    written as the whole cycle."""
+    crons = [_one_value_ranges_as_croniter_reads_them(c) for c in _crons(facet)]
+    if facet.d is None or not any(crons):
+        return False
+    as_dagster = [c or original for c, original in zip(crons, _crons(facet), strict=True)]
+    cron = as_dagster[0] if isinstance(facet.case["cron"], str) else as_dagster
+    return cron_answer({**facet.case, "cron": cron}).get("ok") == facet.d
 
 
 def _dagster_refuses_feb_30_31_with_weekday(facet: Facet) -> bool:
@@ -602,6 +652,16 @@ KNOWN: tuple[Known, ...] = (
         "Arco and (daily, weekly, monthly crons) at its earlier one in Dagster. Arco applies "
         "Dagster's documented rule in every hour.",
         _dagster_places_odd_dst_times_differently,
+    ),
+    Known(
+        "cron-one-value-range-is-that-value",
+        "cron",
+        "deliberate",
+        "ADR 0008 §39",
+        "A range whose two ends are the same value (`5-5`, `FRI-FRI`, `3-3/2`) is that one "
+        "value in Arco, as in standard cron; Dagster's croniter reads it as the whole cycle "
+        "(every day of the week, every hour...).",
+        _one_value_range_is_the_whole_cycle_in_dagster,
     ),
     Known(
         "cron-feb-30-31-with-weekday",

@@ -188,7 +188,9 @@ def test_uses_finds_a_kind_anywhere_in_the_tree() -> None:
 
 
 def test_a_conditions_repr_shows_its_fields_not_its_private_depth() -> None:
-    assert "_depth" not in repr(AC.missing())
+    shown = repr(AC.missing())
+    assert shown.startswith("AutomationCondition(kind='missing', operands=()")
+    assert "_depth" not in shown
 
 
 def test_code_version_changed_remembers_the_version_it_saw() -> None:

@@ -850,7 +850,7 @@ def test_the_last_tick_of_a_long_month_is_its_31st(month: int) -> None:
     [
         ("0 0 * * 1/2", ["Mon", "Wed", "Fri"]),  # a step from Monday stops at Saturday
         ("0 0 * * 7-2", ["Mon", "Tue", "Sun"]),  # 7 is Sunday, also as a range's start
-        ("0 0 * * 5-5", ["Fri"]),  # a one-day range, not a wrap around the week
+        ("0 0 * * 5-5", ["Fri"]),  # a one-day range, not the whole week (ADR 0008 §39)
     ],
 )
 def test_day_of_week_steps_and_ranges(cron: str, weekdays: list[str]) -> None:
@@ -1108,6 +1108,8 @@ def test_a_stepped_range_that_wraps_keeps_its_step_across_the_wrap() -> None:
         # ... and on time when the step lands exactly on the field's start.
         ("0 0 28-4/2 * *", ["01-01 00:00", "01-03 00:00", "01-28 00:00", "01-30 00:00"]),
         ("0 22-3/2 * * *", ["01-01 00:00", "01-01 02:00", "01-01 22:00", "01-02 00:00"]),
+        # The late resumption can leave nothing after the wrap: Saturdays only, not Mondays.
+        ("0 0 * * SAT-MON/2", ["01-03 00:00", "01-10 00:00", "01-17 00:00", "01-24 00:00"]),
     ],
 )
 def test_a_stepped_range_that_wraps_resumes_its_step_as_dagster_counts_it(

@@ -255,7 +255,7 @@ def _parse_field(spec: str, index: int, text: str) -> tuple[frozenset[int], bool
             picked = list(range(start, high + 1, step))
             # Dagster (its croniter) resumes the step after the wrap one value late when the
             # step jumps past the cycle's end: `28-4/3` is 28, 31 and 4 (not 3), `50-10/7` is
-            # 50, 57 and 5. Ported schedules keep their ticks (docs/schedules.md).
+            # 50, 57 and 5. Ported schedules keep their ticks (docs/scheduling.md §4).
             left = high - picked[-1]
             skip = step - left if step >= left + 2 else 0
             picked += range(low + skip, stop + 1, step)

@@ -319,7 +319,7 @@ class TaskStarted(_TaskReport):
 
 
 class TaskHeartbeat(_TaskReport):
-    at_ms: int = Field(ge=0)
+    at_ms: int  # the worker's clock
 
 
 class CheckOutcome(_Payload):
@@ -879,9 +879,9 @@ def fold_dispatched(ctx: FoldContext, event: TaskDispatched) -> Outcome:
     update, task, current, same = opened
     _note_attempt(task, event.attempt, dispatched_ms=ctx.time_ms)
     # `_open_report` has already moved the task to this attempt (DISPATCHED): a task is only
-    # PENDING before its first attempt. One dispatch folds per attempt (its idempotency key
-    # names the attempt), so its time and name are recorded as they come.
-    if same:
+    # PENDING before its first attempt. The first dispatch of the attempt is recorded, as in its
+    # history (the protocol's idempotency key names the attempt, so there is only one).
+    if same and task.get("dispatched_ms") is None:
         task.update(dispatched_ms=ctx.time_ms, dispatch_name=event.dispatch_name)
     update.write(event.task)
     return Outcome.APPLIED if current else Outcome.SUPERSEDED

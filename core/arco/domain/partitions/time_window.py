@@ -689,6 +689,7 @@ class TimeWindowPartitionsDefinition(PartitionsDefinition):
             return 0
         # The kept windows from the one in progress: that window (if kept), then `ahead`'s (no
         # tick falls between them: a tick after it and before `ceiling` would be in progress).
+        # (`latest_tick` finds no tick before 1970: a window in progress then is not counted.)
         in_progress = self._cron.latest_tick(datetime.fromtimestamp(moment, UTC), self._tz)
         lead = []
         if in_progress is not None:
