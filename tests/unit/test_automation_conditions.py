@@ -3,7 +3,9 @@ memory ids that survive edits elsewhere in a tree."""
 
 from __future__ import annotations
 
+import hashlib
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -219,3 +221,84 @@ def test_a_lookback_names_its_seconds() -> None:
 def test_a_snapshot_condition_is_an_object_with_a_kind(data: object) -> None:
     with pytest.raises(InvalidInput, match="must be an object with a kind"):
         AC.from_json(data)
+
+
+def test_composite_labels_are_dagsters() -> None:
+    # Dagster 1.13.29's labels (get_label()) of these composites and their parts.
+    assert AC.any_deps_missing().label == "any_deps_missing"
+    assert AC.any_deps_in_progress().label == "any_deps_in_progress"
+    assert AC.on_missing().label == "on_missing"
+    updated = AC.any_deps_updated()
+    assert updated.operands[0].operands[0].label == "newly_updated_without_root"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"kind": "newly_true"}, "'newly_true' takes 1 operand"),
+        ({"kind": "any_deps", "operands": [{"kind": "missing"}] * 2}, "'any_deps' takes 1"),
+        ({"kind": "all_deps"}, "'all_deps' takes 1 operand"),
+        ({"kind": "since", "operands": [{"kind": "missing"}]}, "'since' takes 2 operand"),
+        ({"kind": "and", "operands": []}, "'and' needs operands"),
+        ({"kind": "or", "operands": []}, "'or' needs operands"),
+        ({"kind": "missing", "timezone": "UTC"}, "'missing' takes no cron schedule"),
+        ({"kind": "missing", "ignore_selection": "a"}, "only dependency conditions hold"),
+        ({"kind": "missing", "allow_selection": "a"}, "only dependency conditions hold"),
+        ({"kind": "in_latest_time_window", "lookback_seconds": 0}, "lookback must be a positive"),
+    ],
+)
+def test_a_condition_refuses_a_shape_dagster_cannot_build(
+    data: dict[str, object], message: str
+) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        AC.from_json(data)
+
+
+def test_a_condition_accepts_what_dagster_builds() -> None:
+    assert AC.from_json({"kind": "cron_tick_passed", "cron": "0 * * * *"}).timezone is None
+    assert AC.in_latest_time_window(1).lookback_seconds == 1
+    assert AC.in_latest_time_window(0.5).lookback_seconds == 0.5
+    every = AC.all_deps_match(AC.missing()).allow(AssetSelection.assets("a"))
+    assert every.allow_selection is not None and every.operands == (AC.missing(),)
+    assert every.describe() == f"all_deps_match (allow {every.allow_selection})(missing())"
+
+
+def test_nesting_is_counted_along_the_deepest_branch() -> None:
+    deep = AC.missing()
+    for _ in range(63):
+        deep = ~deep  # 64 levels
+    with pytest.raises(InvalidInput, match="nested deeper than 64"):
+        _ = deep & AC.missing()  # 65 along the deep branch, 2 along the other
+
+
+def test_and_or_flatten_both_sides() -> None:
+    a, b, c = AC.missing(), AC.newly_updated(), AC.newly_requested()
+    assert len((a & (b & c)).operands) == 3
+    assert len((a | (b | c)).operands) == 3
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: AC.missing() & 1, "& combines AutomationConditions, not int"),
+        (lambda: AC.missing() | "x", r"\| combines AutomationConditions, not str"),
+        (lambda: AC.missing().since(None), "since combines AutomationConditions, not NoneType"),
+        (lambda: AC.any_deps_match(AC.missing()).allow(5), r"allow\(\)"),
+        (lambda: AC.any_deps_match(AC.missing()).ignore(5), r"ignore\(\)"),
+    ],
+)
+def test_operators_name_what_they_were_given(build: Any, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        build()
+
+
+def test_memory_ids_are_the_hash_of_structure_and_occurrence() -> None:
+    # The ids are stored (automation memory): their text is a format.
+    def expected(text: str) -> str:
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+    twice = AC.missing().newly_true() | AC.missing().newly_true()
+    assert memory_ids(twice) == {
+        (0,): expected("newly_true[missing]#1"),
+        (1,): expected("newly_true[missing]#2"),
+    }
