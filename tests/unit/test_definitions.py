@@ -29,6 +29,7 @@ from arco.sdk import (
     AssetKey,
     AssetSpec,
     CatchUp,
+    Config,
     DailyPartitionsDefinition,
     DefaultScheduleStatus,
     Definitions,
@@ -565,3 +566,106 @@ def test_a_broken_shared_partitions_snapshot_still_names_its_asset() -> None:
     data["assets"][1]["partitions"] = {**data["assets"][1]["partitions"], "cron_schedule": "bad"}
     with pytest.raises(InvalidInput, match="asset 'b' partitions"):
         DefinitionsSnapshot.from_json(data)
+
+
+FIXTURE_LOCATIONS = (
+    "automation_graph",
+    "backfill_graph",
+    "backfill_mixed",
+    "checks_location",
+    "config_location",
+    "function_sensors",
+    "io_location",
+    "multi_location",
+    "observed_sources",
+    "resources_location",
+    "runs_graph",
+    "scheduling",
+    "sensors_graph",
+    "stack_graph",
+    "static_fan_in",
+    "versions_graph",
+    "examples.hackernews.definitions",
+)
+
+
+def _location(name: str) -> Any:
+    return importlib.import_module(name if "." in name else f"tests.fixtures.{name}")
+
+
+@pytest.mark.parametrize("name", FIXTURE_LOCATIONS)
+def test_every_feature_of_a_location_survives_the_snapshot_round_trip(name: str) -> None:
+    # Retry policies, checks, config schemas, ops, conditions, sensors, jobs, schedules...: the
+    # snapshot is what the ledger stores, and what every function reads back.
+    snapshot = _location(name).defs.snapshot(f"{name}:defs")
+    document = json.loads(canonical_json(snapshot.to_json()))
+    again = DefinitionsSnapshot.from_json(document)
+    assert again == snapshot
+    assert again.to_json() == document
+    assert again.content_hash == snapshot.content_hash
+
+
+def test_the_fixtures_hold_every_kind_of_node_and_policy() -> None:
+    # (so the round trip above reads every field of the snapshot)
+    documents = [_location(n).defs.snapshot(f"{n}:defs").to_json() for n in FIXTURE_LOCATIONS]
+    assets = [a for d in documents for a in d["assets"]]
+    fields = ("retry_policy", "metadata", "checks", "config_schema", "op", "automation_condition")
+    assert [f for f in fields if not any(a.get(f) for a in assets)] == []
+    assert any(d.get("sensors") for d in documents) and any(d.get("jobs") for d in documents)
+
+
+class OrdersConfig(Config):
+    limit: int = 100
+
+
+def test_schedules_sensors_and_jobs_keep_every_setting_through_the_round_trip() -> None:
+    from arco.sdk import SensorEvaluationContext, SkipReason, define_asset_job, sensor
+
+    @asset
+    def orders(config: OrdersConfig) -> None:
+        """Orders."""
+
+    job = define_asset_job("nightly", [orders], description="every order", tags={"t": "1"})
+
+    @sensor(
+        job=job,
+        minimum_interval_seconds=120,
+        default_status="RUNNING",
+        tags={"team": "sales"},
+        description="looks for new files",
+    )
+    def new_files(context: SensorEvaluationContext) -> SkipReason:
+        return SkipReason("nothing")
+
+    schedule = ScheduleDefinition(
+        name="night",
+        cron_schedule="0 2 * * *",
+        job=job,
+        tags={"team": "sales"},
+        description="the nightly run",
+        run_config={"ops": {"orders": {"config": {"limit": 5}}}},
+        default_status=DefaultScheduleStatus.RUNNING,
+    )
+    snapshot = Definitions(
+        assets=[orders], jobs=[job], sensors=[new_files], schedules=[schedule]
+    ).snapshot("inline:defs")
+    document = json.loads(canonical_json(snapshot.to_json()))
+    [sensor_json], [schedule_json], [job_json] = (
+        document["sensors"],
+        document["schedules"],
+        document["jobs"],
+    )
+    assert sensor_json["minimum_interval_seconds"] == 120
+    assert (sensor_json["tags"], sensor_json["description"]) == (
+        {"team": "sales"},
+        "looks for new files",
+    )
+    assert (schedule_json["tags"], schedule_json["description"]) == (
+        {"team": "sales"},
+        "the nightly run",
+    )
+    assert schedule_json["run_config"] == {"ops": {"orders": {"config": {"limit": 5}}}}
+    assert job_json["description"] == "every order"
+    again = DefinitionsSnapshot.from_json(document)
+    assert again == snapshot
+    assert again.to_json() == document
