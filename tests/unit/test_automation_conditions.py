@@ -283,8 +283,8 @@ def test_and_or_flatten_both_sides() -> None:
         (lambda: AC.missing() & 1, "& combines AutomationConditions, not int"),
         (lambda: AC.missing() | "x", r"\| combines AutomationConditions, not str"),
         (lambda: AC.missing().since(None), "since combines AutomationConditions, not NoneType"),
-        (lambda: AC.any_deps_match(AC.missing()).allow(5), r"allow\(\)"),
-        (lambda: AC.any_deps_match(AC.missing()).ignore(5), r"ignore\(\)"),
+        (lambda: AC.any_deps_match(AC.missing()).allow(5), r"^allow\(\) takes an asset selection"),
+        (lambda: AC.any_deps_match(AC.missing()).ignore(5), r"^ignore\(\) takes an asset"),
     ],
 )
 def test_operators_name_what_they_were_given(build: Any, message: str) -> None:
