@@ -4,6 +4,7 @@ idle or broken evaluation writes, and the memory's stored form."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from arco.domain.automation import AutomationEvaluated
 from arco.domain.automation_conditions import AutomationCondition
@@ -11,6 +12,7 @@ from arco.domain.automation_controller import (
     AutomationInputs,
     asset_facts,
     decode_memory,
+    decode_subset,
     encode_memory,
     encode_subset,
     evaluate_conditions,
@@ -20,6 +22,7 @@ from arco.domain.automation_controller import (
 from arco.domain.automation_evaluation import AssetFacts, AssetMemory, Materialization
 from arco.domain.definitions import AssetDepNode, AssetNode, DefinitionsSnapshot
 from arco.domain.partitions import DailyPartitionsDefinition, StaticPartitionsDefinition
+from arco.domain.ulid import deterministic_ulid
 
 AC = AutomationCondition
 
@@ -134,6 +137,10 @@ def test_a_broken_evaluation_is_a_failed_tick_with_its_reason() -> None:
 
 def test_asset_facts_read_materializations_failures_and_runs_in_progress() -> None:
     rows = [
+        # an asset not asked for (first: the rows after it are still read)
+        {"asset": "zz", "partition": "", "materialized_version": "V6", "materialized_ms": 1},
+        # a time without a materialization id is no materialization
+        {"asset": "c", "partition": "x", "materialized_version": None, "materialized_ms": 5},
         # materialized, then a later attempt failed: failed
         {
             "asset": "d",
@@ -240,3 +247,141 @@ def test_an_evaluation_lists_the_first_20_requested_partitions_and_counts_them_a
     [d] = event.payload.assets
     assert d.requested_count == 31
     assert d.requested == [f"2024-01-{day:02d}" for day in range(1, 21)]
+
+
+RUNNING = {"status": "RUNNING", "cursor_version": "v", "last_evaluation_ms": 0}
+
+
+def test_no_condition_watches_no_asset() -> None:
+    plain = DefinitionsSnapshot("loc", {"a": AssetNode("a", compute="m:a")})
+    assert watched_assets(plain) == []
+
+
+def test_a_subset_that_cannot_be_read_is_empty() -> None:
+    ranges = {"ranges": [["2024-01-05", "2024-01-03"], ["nope", "2024-01-02"]]}
+    assert decode_subset(DAILY, ranges, {}) == frozenset()  # reversed, unknown first key
+    assert decode_subset(None, {"ranges": [["2024-01-01", "2024-01-02"]]}, {}) == frozenset()
+    assert decode_subset(DAILY, "garbage", {}) == frozenset()
+
+
+def test_memory_keeps_its_quiet_inputs_digest() -> None:
+    memory = AssetMemory(evaluated_ms=NOW_MS, requested=frozenset(), quiet_inputs="d1")
+    stored = json.loads(json.dumps(encode_memory(defs(), "c", memory)))
+    assert decode_memory(defs(), "c", stored, NOW_MS).quiet_inputs == "d1"
+
+
+def test_a_run_lists_its_assets_in_topological_order() -> None:
+    up = AssetNode("z_up", partitions=DAILY, compute="m:z")
+    down = AssetNode("a_down", deps=(AssetDepNode("z_up"),), partitions=DAILY, compute="m:a")
+    graph = DefinitionsSnapshot("loc", {"z_up": up, "a_down": down})
+    day = frozenset({"2024-01-05"})
+    [run] = group_runs(graph, {"a_down": day, "z_up": day})
+    assert run.assets == ["z_up", "a_down"]
+
+
+def test_an_evaluation_reads_dynamic_partitions() -> None:
+    from arco.domain.partitions import DynamicPartitionsDefinition
+
+    node = AssetNode(
+        "g",
+        partitions=DynamicPartitionsDefinition("customers"),
+        compute="m:g",
+        automation_condition=AC.missing(),
+    )
+    graph = DefinitionsSnapshot("loc", {"g": node})
+    state = AutomationInputs(
+        state=RUNNING, memory={}, facts={}, dynamic={"customers": ["acme", "bolt"]}
+    )
+    [event] = evaluate_conditions(graph, state, NOW_MS)
+    assert isinstance(event.payload, AutomationEvaluated)
+    assert [(r.assets, r.partition_key) for r in event.payload.runs] == [
+        (["g"], "acme"),
+        (["g"], "bolt"),
+    ]
+
+
+def test_executed_with_root_target_reads_the_targets_of_the_materializing_run() -> None:
+    # b asks whether a dependency was materialized by a run that targeted b.
+    condition = AC.any_deps_match(AC.executed_with_root_target())
+    up = AssetNode("a", compute="m:a")
+    node = AssetNode("b", deps=(AssetDepNode("a"),), compute="m:b", automation_condition=condition)
+    graph = DefinitionsSnapshot("loc", {"a": up, "b": node})
+    version = deterministic_ulid(NOW_MS, "m")
+    facts = {"a": AssetFacts(materialized={"": Materialization(version, NOW_MS, "r1")})}
+    for targets, runs in (({"a", "b"}, [["b"]]), ({"a"}, [])):
+        given = AutomationInputs(
+            state=RUNNING, memory={}, facts=facts, run_targets={"r1": frozenset(targets)}
+        )
+        [event] = evaluate_conditions(graph, given, NOW_MS)
+        assert isinstance(event.payload, AutomationEvaluated)
+        assert [r.assets for r in event.payload.runs] == runs
+
+
+def test_an_evaluation_says_what_it_evaluated_against() -> None:
+    [event] = evaluate_conditions(defs(), inputs(RUNNING, dry_run=True), NOW_MS)
+    payload = event.payload
+    assert isinstance(payload, AutomationEvaluated)
+    assert payload.definitions_hash == defs().content_hash
+    assert payload.assets_evaluated == 2  # b and c have conditions
+    assert payload.dry_run is True and payload.runs == [] and payload.held
+
+
+def _folded(
+    event: Any, state: dict[str, object], memory: dict[str, str], now_ms: int
+) -> tuple[dict[str, object], dict[str, str]]:
+    """The automation state and memory once `event` is folded (as the fold records them)."""
+    payload = event.payload
+    memory = {**memory, **{a.asset: json.dumps(a.memory, sort_keys=True) for a in payload.assets}}
+    state = {
+        **state,
+        "cursor_version": event.event_id,
+        "last_evaluation_ms": now_ms,
+        "watermark": payload.watermark,
+        "recent": json.dumps(payload.recent),
+    }
+    return state, memory
+
+
+def test_an_evaluation_with_nothing_new_writes_nothing() -> None:
+    # The first evaluation records b's memory, the second only the digest of its quiet
+    # inputs; from then on nothing changes and nothing is written.
+    quiet = DefinitionsSnapshot(
+        "loc", {"b": AssetNode("b", compute="m:b", automation_condition=AC.newly_updated())}
+    )
+    state: dict[str, object] = dict(RUNNING)
+    memory: dict[str, str] = {}
+    for step in range(2):
+        [event] = evaluate_conditions(
+            quiet, AutomationInputs(state=state, memory=memory, facts={}), NOW_MS + step * 60_000
+        )
+        assert isinstance(event.payload, AutomationEvaluated) and event.payload.runs == []
+        state, memory = _folded(event, state, memory, NOW_MS + step * 60_000)
+    assert "quiet_inputs" in json.loads(memory["b"])
+    idle = AutomationInputs(state=state, memory=memory, facts={})
+    assert evaluate_conditions(quiet, idle, NOW_MS + 120_000) == []
+
+
+def test_memory_of_assets_that_lost_their_condition_is_forgotten_even_with_none_left() -> None:
+    plain = DefinitionsSnapshot("loc", {"b": AssetNode("b", compute="m:b")})
+    memory = {"b": json.dumps({"requested": [], "nodes": {}})}
+    [event] = evaluate_conditions(
+        plain, AutomationInputs(state=RUNNING, memory=memory, facts={}), NOW_MS
+    )
+    assert isinstance(event.payload, AutomationEvaluated)
+    assert event.payload.forget == ["b"]
+
+
+def test_a_late_materialization_within_the_lookback_is_new_and_past_it_is_not() -> None:
+    # The previous evaluation saw materializations up to `watermark`; a materialization with
+    # an id 60 s older, not seen then, folded since: new within a 120 s lookback, not within 10 s.
+    node = AssetNode("b", compute="m:b", automation_condition=AC.newly_updated())
+    graph = DefinitionsSnapshot("loc", {"b": node})
+    watermark = deterministic_ulid(NOW_MS, "w")
+    late = deterministic_ulid(NOW_MS - 60_000, "late")
+    state = {**RUNNING, "last_evaluation_ms": NOW_MS, "watermark": watermark, "recent": "[]"}
+    facts = {"b": AssetFacts(materialized={"": Materialization(late, NOW_MS - 60_000)})}
+    seen = AutomationInputs(state=state, memory={}, facts=facts)
+    [within] = evaluate_conditions(graph, seen, NOW_MS + 60_000, lookback_ms=120_000)
+    assert isinstance(within.payload, AutomationEvaluated) and within.payload.runs
+    [past] = evaluate_conditions(graph, seen, NOW_MS + 60_000, lookback_ms=10_000)
+    assert isinstance(past.payload, AutomationEvaluated) and past.payload.runs == []
