@@ -350,13 +350,16 @@ def test_an_evaluation_with_nothing_new_writes_nothing() -> None:
     )
     state: dict[str, object] = dict(RUNNING)
     memory: dict[str, str] = {}
+    shown = []
     for step in range(2):
         [event] = evaluate_conditions(
             quiet, AutomationInputs(state=state, memory=memory, facts={}), NOW_MS + step * 60_000
         )
         assert isinstance(event.payload, AutomationEvaluated) and event.payload.runs == []
+        shown += [a.result is not None for a in event.payload.assets]
         state, memory = _folded(event, state, memory, NOW_MS + step * 60_000)
     assert "quiet_inputs" in json.loads(memory["b"])
+    assert shown == [True, False]  # a first evaluation's tree is recorded, requesting or not
     idle = AutomationInputs(state=state, memory=memory, facts={})
     assert evaluate_conditions(quiet, idle, NOW_MS + 120_000) == []
 
@@ -385,3 +388,48 @@ def test_a_late_materialization_within_the_lookback_is_new_and_past_it_is_not() 
     assert isinstance(within.payload, AutomationEvaluated) and within.payload.runs
     [past] = evaluate_conditions(graph, seen, NOW_MS + 60_000, lookback_ms=10_000)
     assert isinstance(past.payload, AutomationEvaluated) and past.payload.runs == []
+
+
+def test_a_one_key_range_is_that_key() -> None:
+    one = {"ranges": [["2024-01-03", "2024-01-03"]]}
+    assert decode_subset(DAILY, one, {}) == frozenset({"2024-01-03"})
+
+
+def test_a_materialization_whose_blocking_check_failed_is_not_a_failure_here() -> None:
+    # One event both materialized the partition and failed its attempt (a blocking check):
+    # the partition is materialized; only a later failed attempt makes it failed.
+    row = {
+        "asset": "d",
+        "partition": "2024-01-01",
+        "materialized_version": "V1",
+        "materialized_ms": 10,
+        "attempt_status": "FAILURE",
+        "attempt_version": "V1",
+    }
+    facts, _ = asset_facts(["d"], [row], {}, {})
+    assert facts["d"].failed == frozenset() and "2024-01-01" in facts["d"].materialized
+
+
+def test_a_failed_evaluation_names_the_definitions_it_read() -> None:
+    broken = AutomationInputs(state=RUNNING, memory={"b": "not json"}, facts={})
+    [event] = evaluate_conditions(defs(), broken, NOW_MS)
+    assert isinstance(event.payload, AutomationEvaluated)
+    assert event.payload.definitions_hash == defs().content_hash
+
+
+def test_the_hourly_limit_holds_runs_only_past_it() -> None:
+    # b and c are requested in one run (both unpartitioned): a limit of 1 holds nothing.
+    limited = AutomationInputs(state=RUNNING, memory={}, facts={}, max_runs_per_hour=1)
+    [event] = evaluate_conditions(defs(), limited, NOW_MS)
+    assert isinstance(event.payload, AutomationEvaluated)
+    assert len(event.payload.runs) == 1
+    assert (event.payload.held, event.payload.held_reason) == ([], None)
+
+
+def test_a_dry_run_requests_nothing_and_remembers_nothing_requested() -> None:
+    [event] = evaluate_conditions(defs(), inputs(RUNNING, dry_run=True), NOW_MS)
+    assert isinstance(event.payload, AutomationEvaluated)
+    assert event.payload.held and event.payload.runs == []
+    assert [(a.requested, a.memory["requested"]) for a in event.payload.assets] == [([], [])] * len(
+        event.payload.assets
+    )
