@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 import sys
 from datetime import timedelta
 from typing import Any
@@ -618,7 +619,8 @@ class OrdersConfig(Config):
     limit: int = 100
 
 
-def test_schedules_sensors_and_jobs_keep_every_setting_through_the_round_trip() -> None:
+def _everything() -> DefinitionsSnapshot:
+    """A location with a schedule, a sensor and a job that set every setting."""
     from arco.sdk import SensorEvaluationContext, SkipReason, define_asset_job, sensor
 
     @asset
@@ -646,9 +648,13 @@ def test_schedules_sensors_and_jobs_keep_every_setting_through_the_round_trip() 
         run_config={"ops": {"orders": {"config": {"limit": 5}}}},
         default_status=DefaultScheduleStatus.RUNNING,
     )
-    snapshot = Definitions(
+    return Definitions(
         assets=[orders], jobs=[job], sensors=[new_files], schedules=[schedule]
     ).snapshot("inline:defs")
+
+
+def test_schedules_sensors_and_jobs_keep_every_setting_through_the_round_trip() -> None:
+    snapshot = _everything()
     document = json.loads(canonical_json(snapshot.to_json()))
     [sensor_json], [schedule_json], [job_json] = (
         document["sensors"],
@@ -669,3 +675,36 @@ def test_schedules_sensors_and_jobs_keep_every_setting_through_the_round_trip() 
     again = DefinitionsSnapshot.from_json(document)
     assert again == snapshot
     assert again.to_json() == document
+
+
+def _broken(path: list[object], value: object) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(canonical_json(_everything().to_json()))
+    node: Any = document
+    for step in path[:-1]:
+        node = node[step]
+    if value is ...:
+        del node[path[-1]]
+    else:
+        node[path[-1]] = value
+    return document
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "message"),
+    [
+        (["format"], "1", "definitions snapshot: field 'format' must be a int"),
+        (["assets", 0, "key"], ..., "asset: missing field 'key'"),
+        (["assets", 0, "group"], ..., "asset 'orders': missing field 'group'"),
+        (["schedules", 0, "name"], ..., "schedule: missing field 'name'"),
+        (["schedules", 0, "cron"], 5, "schedule 'night': field 'cron' must be a str"),
+        (["sensors", 0, "name"], ..., "sensor: missing field 'name'"),
+        (["sensors", 0, "kind"], 5, "sensor 'new_files': field 'kind' must be a str"),
+        (["jobs", 0, "name"], ..., "job: missing field 'name'"),
+        (["jobs", 0, "selection"], 5, "job 'nightly': field 'selection' must be a str"),
+    ],
+)
+def test_a_malformed_snapshot_names_the_node_and_field(
+    path: list[object], value: object, message: str
+) -> None:
+    with pytest.raises(InvalidInput, match=re.escape(message)):
+        DefinitionsSnapshot.from_json(_broken(path, value))
