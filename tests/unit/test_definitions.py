@@ -696,7 +696,7 @@ def _broken(path: list[object], value: object) -> dict[str, Any]:
         (["assets", 0, "key"], ..., "asset: missing field 'key'"),
         (["assets", 0, "group"], ..., "asset 'orders': missing field 'group'"),
         (["schedules", 0, "name"], ..., "schedule: missing field 'name'"),
-        (["schedules", 0, "cron"], 5, "schedule 'night': field 'cron' must be a str"),
+        (["schedules", 0, "cron"], 5, "schedule 'night': field 'cron' must be a list"),
         (["sensors", 0, "name"], ..., "sensor: missing field 'name'"),
         (["sensors", 0, "kind"], 5, "sensor 'new_files': field 'kind' must be a str"),
         (["jobs", 0, "name"], ..., "job: missing field 'name'"),
