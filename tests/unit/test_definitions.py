@@ -708,3 +708,37 @@ def test_a_malformed_snapshot_names_the_node_and_field(
 ) -> None:
     with pytest.raises(InvalidInput, match=re.escape(message)):
         DefinitionsSnapshot.from_json(_broken(path, value))
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"key": "a" * 501}, "invalid asset key"),
+        ({"tags": {"team": "x" * 1001}}, "tag 'team' must have a string value of at most 1000"),
+        ({"tags": {"team": 5}}, "tag 'team' must have a string value"),
+        ({"description": "x" * 100_001}, "description must be a string of at most 100000"),
+        ({"description": 5}, "description must be a string"),
+        ({"owners": ("x" * 201,)}, "owners: invalid entry"),
+        ({"owners": (5,)}, "owners: invalid entry"),
+        ({"kinds": ("",)}, "kinds: invalid entry"),
+    ],
+)
+def test_asset_fields_are_bounded_and_typed(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        AssetNode(**{"key": "a", "compute": "m:a", **fields})
+
+
+def test_asset_fields_at_their_bounds_are_accepted() -> None:
+    node = AssetNode(
+        "a" * 500,
+        compute="m:a",
+        tags={"team": "x" * 1000},
+        description="x" * 100_000,
+        owners=("o" * 200,),
+    )
+    assert len(node.key) == 500 and node.owners == ("o" * 200,)
+
+
+def test_tags_are_checked_in_key_order_whatever_their_types() -> None:
+    with pytest.raises(InvalidInput, match="invalid tag key 1"):
+        AssetNode("a", compute="m:a", tags={"b": "1", 1: "x"})  # type: ignore[dict-item]
