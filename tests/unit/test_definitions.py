@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import importlib
 import json
 import re
@@ -18,6 +19,7 @@ from arco.domain.definitions import (
     AssetNode,
     CatchUpPolicy,
     DefinitionsSnapshot,
+    RetryPolicy,
     ScheduleNode,
     validate_definitions,
 )
@@ -742,3 +744,61 @@ def test_asset_fields_at_their_bounds_are_accepted() -> None:
 def test_tags_are_checked_in_key_order_whatever_their_types() -> None:
     with pytest.raises(InvalidInput, match="invalid tag key 1"):
         AssetNode("a", compute="m:a", tags={"b": "1", 1: "x"})  # type: ignore[dict-item]
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: RetryPolicy(max_retries=100), "max_retries must be an integer from 0 to 99"),
+        (lambda: RetryPolicy(max_retries=1.0), "max_retries must be an integer"),
+        (lambda: RetryPolicy(delay=900.5), "delay must be a number of seconds from 0 to 900"),
+        (lambda: RetryPolicy(delay=True), "delay must be a number of seconds"),
+        (lambda: RetryPolicy(backoff="cubic"), "backoff must be one of constant, linear"),
+        (lambda: FreshnessPolicy(maximum_lag_minutes=-0.5), "must be finite and >= 0"),
+        (lambda: FreshnessPolicy(maximum_lag_minutes=True), "maximum_lag_minutes must be a number"),
+        (lambda: FreshnessPolicy(maximum_lag_minutes=float("inf")), "must be finite"),
+        (lambda: CatchUpPolicy(window_seconds=-1), "window_seconds must be a non-negative"),
+        (lambda: CatchUpPolicy(window_seconds=1.5), "window_seconds must be a non-negative"),
+        (lambda: CatchUpPolicy(max_ticks_per_call=1001), "between 1 and 1000"),
+        (lambda: CatchUpPolicy(max_ticks_per_call=0), "between 1 and 1000"),
+    ],
+)
+def test_policies_are_bounded_and_typed(build: Any, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        build()
+
+
+def test_policies_at_their_bounds_are_accepted() -> None:
+    retry = RetryPolicy(max_retries=99, delay=900)
+    assert (retry.max_retries, retry.delay, retry.backoff) == (99, 900.0, "constant")
+    assert RetryPolicy(max_retries=0, delay=0).max_retries == 0
+    assert FreshnessPolicy(maximum_lag_minutes=0).maximum_lag_minutes == 0.0
+    assert CatchUpPolicy(max_ticks_per_call=1000).max_ticks_per_call == 1000
+    assert CatchUpPolicy(mode="all", window_seconds=1).window_seconds == 1
+
+
+def test_a_retry_policy_reads_its_backoff_from_an_enum_value() -> None:
+    class Backoff(enum.Enum):
+        LINEAR = "LINEAR"
+
+    assert RetryPolicy(backoff=Backoff.LINEAR).backoff == "linear"  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("version", "ok"), [("v" * 200, True), ("v" * 201, False), ("", False), (5, False)]
+)
+def test_a_code_version_is_1_to_200_characters(version: Any, ok: bool) -> None:
+    if ok:
+        assert AssetNode("a", compute="m:a", code_version=version).code_version == version
+    else:
+        with pytest.raises(
+            InvalidInput, match=r"code_version must be a non-empty string \(<= 200\)"
+        ):
+            AssetNode("a", compute="m:a", code_version=version)
+
+
+def test_a_retry_policy_snapshot_keeps_every_field() -> None:
+    policy = RetryPolicy(max_retries=3, delay=2.5, backoff="exponential")
+    assert RetryPolicy.from_json(policy.to_json()) == policy
+    with pytest.raises(InvalidInput, match="retry_policy: missing field 'delay'"):
+        RetryPolicy.from_json({"max_retries": 3, "backoff": "linear"})
