@@ -433,3 +433,11 @@ def test_a_dry_run_requests_nothing_and_remembers_nothing_requested() -> None:
     assert [(a.requested, a.memory["requested"]) for a in event.payload.assets] == [([], [])] * len(
         event.payload.assets
     )
+
+
+def test_the_unpartitioned_run_lists_its_assets_in_topological_order() -> None:
+    up = AssetNode("z_up", compute="m:z")
+    down = AssetNode("a_down", deps=(AssetDepNode("z_up"),), compute="m:a")
+    graph = DefinitionsSnapshot("loc", {"z_up": up, "a_down": down})
+    [run] = group_runs(graph, {"a_down": frozenset({""}), "z_up": frozenset({""})})
+    assert run.assets == ["z_up", "a_down"]
