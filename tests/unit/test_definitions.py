@@ -19,8 +19,10 @@ from arco.domain.definitions import (
     AssetNode,
     CatchUpPolicy,
     DefinitionsSnapshot,
+    JobNode,
     RetryPolicy,
     ScheduleNode,
+    SensorNode,
     validate_definitions,
 )
 from arco.domain.errors import InvalidInput, NotFound
@@ -802,3 +804,69 @@ def test_a_retry_policy_snapshot_keeps_every_field() -> None:
     assert RetryPolicy.from_json(policy.to_json()) == policy
     with pytest.raises(InvalidInput, match="retry_policy: missing field 'delay'"):
         RetryPolicy.from_json({"max_retries": 3, "backoff": "linear"})
+
+
+def _sensor(**fields: Any) -> SensorNode:
+    return SensorNode(
+        **{"name": "s", "kind": "asset", "target": ("a",), "monitored_assets": ("b",), **fields}
+    )
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"target": "a"}, "sensor 's' target must be a list of asset keys"),
+        ({"monitored_assets": ("b c",)}, "sensor 's' monitored assets: invalid asset key 'b c'"),
+        ({"minimum_interval_seconds": 0}, "minimum_interval_seconds must be a whole number from 1"),
+        ({"minimum_interval_seconds": 86_401}, "from 1 to 86400"),
+        ({"minimum_interval_seconds": 30.0}, "from 1 to 86400"),
+        ({"tags": {"team": 5}}, "sensor 's': tag 'team' must have a string value"),
+        (
+            {"kind": "run_status", "monitored_assets": (), "run_statuses": ("BOGUS",)},
+            "run_status must be one or more of",
+        ),
+        (
+            {"kind": "push", "monitored_assets": (), "subscription": "x"},
+            "a push sensor needs subscription=",
+        ),
+        ({"description": 5}, "sensor 's' description must be a string"),
+        ({"job": "bad job"}, "invalid job name 'bad job'"),
+    ],
+)
+def test_a_sensor_names_what_is_wrong_with_it(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidInput, match=re.escape(message) if "(" not in message else message):
+        _sensor(**fields)
+
+
+def test_a_sensors_interval_may_be_1_to_86400_seconds() -> None:
+    assert _sensor(minimum_interval_seconds=1).minimum_interval_seconds == 1
+    assert _sensor(minimum_interval_seconds=86_400).minimum_interval_seconds == 86_400
+    push = _sensor(
+        kind="push", monitored_assets=(), subscription="projects/my-proj/subscriptions/orders"
+    )
+    assert push.subscription_name == "orders"
+
+
+def _job(**fields: Any) -> JobNode:
+    return JobNode(**{"name": "j", "selection": "a", "assets": ("a",), **fields})
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"selection": "x" * 10_001}, "job 'j': selection must be a selection string of 1-10000"),
+        ({"selection": 5}, "job 'j': selection must be a selection string"),
+        ({"selection": ""}, "job 'j': selection must be a selection string"),
+        ({"assets": "a"}, "job 'j' assets must be a list of asset keys"),
+        ({"tags": {"t": 5}}, "job 'j': tag 't' must have a string value"),
+        ({"run_tags": {"t": 5}}, "job 'j' run tags: tag 't' must have a string value"),
+        ({"description": 5}, "job 'j' description must be a string"),
+    ],
+)
+def test_a_job_names_what_is_wrong_with_it(fields: dict[str, Any], message: str) -> None:
+    with pytest.raises(InvalidInput, match=re.escape(message)):
+        _job(**fields)
+
+
+def test_a_job_selection_may_hold_10000_characters() -> None:
+    assert len(_job(selection="a" + " " * 9_999).selection) == 10_000
