@@ -8,6 +8,7 @@ import json
 import re
 import sys
 from datetime import timedelta
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -870,3 +871,26 @@ def test_a_job_names_what_is_wrong_with_it(fields: dict[str, Any], message: str)
 
 def test_a_job_selection_may_hold_10000_characters() -> None:
     assert len(_job(selection="a" + " " * 9_999).selection) == 10_000
+
+
+def test_nodes_hold_their_collections_sorted_and_as_plain_values() -> None:
+    # (the snapshot's equality and hash compare them; callers may pass lists and mappings)
+    sensor = _sensor(target=["b", "a", "a"], monitored_assets=["d", "c"])
+    assert (sensor.target, sensor.monitored_assets) == (("a", "b"), ("c", "d"))
+    watcher = _sensor(kind="run_status", monitored_assets=(), run_statuses=["SUCCESS", "FAILURE"])
+    assert watcher.run_statuses == ("FAILURE", "SUCCESS")
+    job = _job(assets=["b", "a"], tags=MappingProxyType({"t": "1"}))
+    assert job.assets == ("a", "b") and type(job.tags) is dict
+    assert type(_job(run_tags=MappingProxyType({"t": "1"})).run_tags) is dict
+    assert type(_sensor(tags=MappingProxyType({"t": "1"})).tags) is dict
+    asset_node = AssetNode("a", compute="m:a", metadata=MappingProxyType({"m": 1}))
+    assert type(asset_node.metadata) is dict
+    assert type(AssetNode("a", compute="m:a", tags=MappingProxyType({"t": "1"})).tags) is dict
+    snapshot = DefinitionsSnapshot(
+        "loc",
+        MappingProxyType({"a": AssetNode("a", compute="m:a")}),
+        schedules=MappingProxyType({}),
+        sensors=MappingProxyType({}),
+        jobs=MappingProxyType({}),
+    )
+    assert [type(v) for v in (snapshot.schedules, snapshot.sensors, snapshot.jobs)] == [dict] * 3
