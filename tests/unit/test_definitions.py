@@ -894,3 +894,16 @@ def test_nodes_hold_their_collections_sorted_and_as_plain_values() -> None:
         jobs=MappingProxyType({}),
     )
     assert [type(v) for v in (snapshot.schedules, snapshot.sensors, snapshot.jobs)] == [dict] * 3
+
+
+def test_every_edge_is_checked_even_after_an_edge_of_the_same_partitions() -> None:
+    # Edges between the same two partitions definitions are checked once; e's second edge
+    # (from Berlin days to UTC days, which Dagster refuses) is not such an edge.
+    utc = DailyPartitionsDefinition(start_date="2024-01-01")
+    berlin = DailyPartitionsDefinition(start_date="2024-01-01", timezone="Europe/Berlin")
+    a = AssetSpec("a", partitions_def=utc)
+    b = AssetSpec("b", deps=[a], partitions_def=utc)
+    z = AssetSpec("z", partitions_def=berlin)
+    e = AssetSpec("e", deps=[a, z], partitions_def=utc)
+    with pytest.raises(InvalidInput, match="dependency of 'e' on 'z': time-window partition"):
+        Definitions(assets=[a, b, z, e]).snapshot("loc")
