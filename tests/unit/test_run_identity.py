@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import pytest
 
+from arco.domain.canonical import canonical_json
 from arco.domain.errors import InvalidInput
 from arco.domain.run_identity import (
     MAX_RUN_KEY,
     MAX_TAGS,
+    json_tag_values,
     keyed_run_id,
     request_fingerprint,
     reservation_name,
@@ -150,3 +153,42 @@ def test_validate_run_key_accepts_ordinary_keys() -> None:
 def test_validate_run_key_rejects_bad_keys(run_key: Any, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         validate_run_key(run_key)
+
+
+def test_a_fingerprint_is_the_hash_of_the_documented_request_body() -> None:
+    # Fingerprints are stored with every run (run_key conflicts compare them): their body is
+    # a format. sha256 of the canonical JSON, first 32 hex digits.
+    body = {
+        "assets": ["a", "b"],
+        "partitions": {"a": ["", "p1"]},
+        "tags": {"team": "x"},
+        "parent_run_id": "r0",
+        "run_config": {"ops": {}},
+    }
+    expected = hashlib.sha256(canonical_json(body)).hexdigest()[:32]
+    got = request_fingerprint(
+        ["b", "a"], {"a": ["p1", None]}, {"team": "x", "dagster/x": "y"}, "r0", {"ops": {}}
+    )
+    assert got == expected
+
+
+def test_tag_and_run_key_bounds_are_inclusive() -> None:
+    assert len(validate_user_tags({f"t{i}": "v" for i in range(50)})) == 50
+    with pytest.raises(InvalidInput, match="at most 50 tags per run, got 51"):
+        validate_user_tags({f"t{i}": "v" for i in range(51)})
+    assert validate_user_tags({"k" * 200: "v" * 4000})
+    with pytest.raises(InvalidInput, match="1-200 characters"):
+        validate_user_tags({"k" * 201: "v"})
+    with pytest.raises(InvalidInput, match="at most 4000 characters"):
+        validate_user_tags({"k": "v" * 4001})
+    assert validate_run_key("k" * 500) == "k" * 500
+    with pytest.raises(InvalidInput, match="at most 500 chars"):
+        validate_run_key("k" * 501)
+
+
+def test_code_tags_keep_json_values_as_their_sorted_json_text() -> None:
+    tags = json_tag_values({"n": 5, "d": {"b": 1, "a": 2}, "s": "x"}, "asset 'a'")
+    assert tags == {"n": "5", "d": '{"a": 2, "b": 1}', "s": "x"}
+    for value in ((1, 2), float("nan"), object()):
+        with pytest.raises(InvalidInput, match="asset 'a': tag 'v' has a value JSON cannot keep"):
+            json_tag_values({"v": value}, "asset 'a'")
