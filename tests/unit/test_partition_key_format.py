@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, available_timezones
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -125,3 +126,45 @@ def test_a_fall_back_just_before_a_utc_new_year_repeats_into_the_new_year() -> N
     bulk = hourly._format_range(0, 12)
     assert bulk == [hourly._format(i) for i in range(12)]
     assert len(set(bulk)) == 12 and "1911-12-31-23:00-0100" in bulk
+
+
+def _transitions(tz: str, year: int) -> list[int]:
+    zone = ZoneInfo(tz)
+    start = int(datetime(year, 1, 1, tzinfo=UTC).timestamp())
+    out, previous = [], datetime.fromtimestamp(start, zone).utcoffset()
+    for t in range(start, start + 366 * 86_400, 1800):
+        offset = datetime.fromtimestamp(t, zone).utcoffset()
+        if offset != previous:
+            out.append(t)
+            previous = offset
+    return out
+
+
+@pytest.mark.parametrize(
+    "tz", ["America/New_York", "Australia/Lord_Howe", "America/Santiago", "UTC"]
+)
+@pytest.mark.parametrize("step", [900, 3600, 86_400])
+def test_keys_equal_strftime_across_every_change_of_clocks_and_at_year_999(
+    tz: str, step: int
+) -> None:
+    # Deterministic: every format, in windows of `step` seconds over the two days around each
+    # change of clocks of 2024 (gaps, repeated hours, Lord Howe's half hour), and across the
+    # years 999-1000, where the fast path hands over to strftime.
+    zone = ZoneInfo(tz)
+    year_1000 = int(datetime(1000, 1, 1, tzinfo=UTC).timestamp())
+    centres = [
+        *_transitions(tz, 2024),
+        year_1000,
+        int(datetime(2024, 12, 31, 23, tzinfo=UTC).timestamp()),
+    ]
+    for fmt in FORMATS:
+        reference = _reference(zone, fmt)
+        for centre in centres:
+            first = centre - 2 * 86_400 - (centre % step)
+            instants = list(range(first, centre + 2 * 86_400, step))
+            assert render_keys(instants, zone, fmt, reference) == [
+                reference(t) for t in instants
+            ], (
+                fmt,
+                centre,
+            )
