@@ -63,3 +63,4 @@ def test_key_components_refuse_dot_dot_and_say_what_they_are() -> None:
     with pytest.raises(InvalidInput, match=r"^invalid store prefix segment 'a\.\.b'"):
         validate_prefix("x/a..b")
     assert validate_prefix("/a//b/") == "a/b"
+    assert validate_prefix("Xa/bX/") == "Xa/bX"
