@@ -168,3 +168,39 @@ def test_keys_equal_strftime_across_every_change_of_clocks_and_at_year_999(
                 fmt,
                 centre,
             )
+
+
+@pytest.mark.parametrize("tz", ["America/New_York", "Australia/Lord_Howe", "Europe/London"])
+def test_every_repeated_wall_time_and_gap_end_goes_to_the_slow_path(tz: str) -> None:
+    # Keys of a repeated wall time may carry a suffix, and a gap's end may be named by a wall
+    # time inside the gap: the definition's own renderer decides those, so the fast path must
+    # hand over every instant whose wall time occurred before (fold 1) and every instant at
+    # which clocks spring forward.
+    zone = ZoneInfo(tz)
+    asked: set[int] = set()
+
+    def slow(t: int) -> str:
+        asked.add(t)
+        return datetime.fromtimestamp(t, zone).strftime("%Y-%m-%d %H:%M")
+
+    for change in _transitions(tz, 2024):
+        instants = list(range(change - 86_400 - change % 900, change + 86_400, 900))
+        asked.clear()
+        keys = render_keys(instants, zone, "%Y-%m-%d %H:%M", slow)
+        assert keys == [slow(t) for t in instants]
+        repeated = {t for t in instants if datetime.fromtimestamp(t, zone).fold == 1}
+        springs = (
+            datetime.fromtimestamp(change, zone).utcoffset()
+            > datetime.fromtimestamp(change - 1, zone).utcoffset()
+        )
+        assert repeated or springs
+        must = repeated | ({change} if springs else set())
+        assert must <= asked, sorted(must - asked)
+
+
+def test_a_directive_the_fast_path_does_not_know_goes_to_strftime() -> None:
+    zone = ZoneInfo("UTC")
+    instants = [0, 3600, 86_400]
+    for fmt in ("%Y-%m-%d %X", "%x", "%Y %a"):
+        reference = _reference(zone, fmt)
+        assert render_keys(instants, zone, fmt, reference) == [reference(t) for t in instants]
