@@ -204,3 +204,19 @@ def test_a_directive_the_fast_path_does_not_know_goes_to_strftime() -> None:
     for fmt in ("%Y-%m-%d %X", "%x", "%Y %a"):
         reference = _reference(zone, fmt)
         assert render_keys(instants, zone, fmt, reference) == [reference(t) for t in instants]
+
+
+def test_instants_outside_the_offset_tables_go_to_strftime_and_the_rest_follow() -> None:
+    zone = ZoneInfo("Europe/Berlin")
+    year_one = int(datetime(1, 6, 1, tzinfo=UTC).timestamp())
+    instants = [year_one, 0, 86_400]
+    reference = _reference(zone, "%Y-%m-%d")
+    assert render_keys(instants, zone, "%Y-%m-%d", reference) == [reference(t) for t in instants]
+
+
+def test_the_first_supported_year_is_rendered_from_its_first_second() -> None:
+    zone = ZoneInfo("UTC")
+    first = int(datetime(2, 1, 1, tzinfo=UTC).timestamp())
+    instants = list(range(first, first + 3 * 86_400, 3600))
+    reference = _reference(zone, "%Y-%m-%d %H")
+    assert render_keys(instants, zone, "%Y-%m-%d %H", reference) == [reference(t) for t in instants]
