@@ -19,6 +19,7 @@ from arco.domain.definitions import (
     AssetDepNode,
     AssetNode,
     CatchUpPolicy,
+    CheckNode,
     DefinitionsSnapshot,
     JobNode,
     RetryPolicy,
@@ -907,3 +908,45 @@ def test_every_edge_is_checked_even_after_an_edge_of_the_same_partitions() -> No
     e = AssetSpec("e", deps=[a, z], partitions_def=utc)
     with pytest.raises(InvalidInput, match="dependency of 'e' on 'z': time-window partition"):
         Definitions(assets=[a, b, z, e]).snapshot("loc")
+
+
+@pytest.mark.parametrize(
+    ("build", "message"),
+    [
+        (lambda: CheckNode(5), "asset check name 5 must be a Python identifier"),  # type: ignore[arg-type]
+        (
+            lambda: CheckNode("not valid"),
+            "asset check name 'not valid' must be a Python identifier",
+        ),
+        (
+            lambda: AssetNode("a", compute="m:a", metadata={1: "x"}),
+            "metadata must be a mapping with string keys",
+        ),  # type: ignore[dict-item]
+        (lambda: AssetNode("a", compute="m:a", metadata=[("k", 1)]), "metadata must be a mapping"),  # type: ignore[arg-type]
+        (lambda: AssetNode("a", compute="m:a", op=5), "op name 5 must be a Python identifier"),  # type: ignore[arg-type]
+        (lambda: AssetNode("a", compute="m:a", op="no good"), "op name 'no good' must be"),
+        (lambda: AssetNode("a", compute=5), "compute 5 must look like"),  # type: ignore[arg-type]
+        (lambda: AssetNode("a", compute="nocolon"), "compute 'nocolon' must look like"),
+        (lambda: AssetNode("a", compute="m:a", code_version=5), "code_version must be a non-empty"),  # type: ignore[arg-type]
+        (lambda: FreshnessPolicy(cron_schedule="* *"), "freshness policy"),
+        (
+            lambda: FreshnessPolicy(maximum_lag_minutes=5, cron_timezone="Mars/Base"),
+            "freshness policy",
+        ),
+    ],
+)
+def test_nodes_and_policies_name_the_field_they_refuse(build: Any, message: str) -> None:
+    with pytest.raises(InvalidInput, match=re.escape(message)):
+        build()
+
+
+@pytest.mark.parametrize(
+    ("loader", "data", "message"),
+    [
+        (CatchUpPolicy.from_json, {"mode": 5}, "catch_up: field 'mode' must be a str"),
+        (CheckNode.from_json, {"name": 5}, "asset check: field 'name' must be a str"),
+    ],
+)
+def test_snapshot_readers_name_what_they_read(loader: Any, data: Any, message: str) -> None:
+    with pytest.raises(InvalidInput, match=re.escape(message)):
+        loader(data)
