@@ -26,6 +26,8 @@ from tests.differential.arco_side import (
     cron_answer,
     time_windows,
 )
+from tests.differential.cases import _DAYS as DAY_NAMES
+from tests.differential.cases import _MONTHS as MONTH_NAMES
 from tests.differential.compare import Facet, Known
 from tests.differential.facets import arco_cause
 
@@ -66,14 +68,12 @@ def _feb_30_31_with_weekday(cron: str) -> bool:
     return bool(days) and days <= {"30", "31"} and month in ("2", "FEB") and dow not in ("*", "?")
 
 
-_MONTH_NAMES = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
-_DAY_NAMES = ("SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT")
 _RANGE_ITEM = re.compile(r"^([0-9A-Z]+)-([0-9A-Z]+)(/[0-9]+)?$")
 
 
 _NAMES = {
-    3: {m: str(i) for i, m in enumerate(_MONTH_NAMES, 1)},
-    4: {d: str(i) for i, d in enumerate(_DAY_NAMES)},
+    3: {m: str(i) for i, m in enumerate(MONTH_NAMES, 1)},
+    4: {d: str(i) for i, d in enumerate(DAY_NAMES)},
 }
 
 
