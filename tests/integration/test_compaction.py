@@ -5,10 +5,12 @@ from __future__ import annotations
 import pytest
 
 from arco.clock import FixedClock
+from arco.domain.fold import LedgerObject
 from arco.domain.ulid import encode_ulid
 from arco.projections import table_files
+from arco.projections.manifest import read_pointer, swap_pointer
 from arco.services.operations.doctor import run_doctor
-from arco.services.operations.rebuild import verify
+from arco.services.operations.rebuild import publish, verify
 from arco.services.workspace import Workspace
 from arco.storage.recording import RecordingObjectStore
 from tests.factories import BASE_MS, batch_bytes, setting_event
@@ -213,3 +215,73 @@ def test_small_tables_are_rewritten_as_one_file(ws: Workspace, clock: FixedClock
         ws.compactor.compact()
     entry = ws.manifest().tables["workspace_settings"]
     assert entry.base is not None and entry.deltas == ()
+
+
+def test_verify_refolds_in_the_order_the_compactions_folded(
+    ws: Workspace, clock: FixedClock
+) -> None:
+    """One key written under two ids (two timers deciding the same thing), the later id landing
+    and being published first: the fold keeps the first it folded. `verify` refolds call by
+    call, so that is no difference; a full rebuild folds in id order and keeps the other."""
+    ws.store.create(
+        ws.layout.ledger_key(encode_ulid(BASE_MS + 5, 2)),
+        batch_bytes([setting_event(value=2, request_id="same", ms=BASE_MS + 5)]),
+    )
+    ws.compactor.compact()
+    clock.advance(1000)
+    ws.store.create(
+        ws.layout.ledger_key(encode_ulid(BASE_MS, 1)),
+        batch_bytes([setting_event(value=1, request_id="same", ms=BASE_MS)]),
+    )
+    late = ws.compactor.compact()
+    assert late.published and late.fold.events_duplicate == 1
+    assert published_settings(ws) == {"runs.max_in_flight": "2"}
+    report = verify(ws)
+    assert report.identical, [d.as_dict() for d in report.diffs]
+    assert report.objects == 2
+    publish(ws)
+    assert published_settings(ws) == {"runs.max_in_flight": "1"}  # the lowest id, in id order
+    assert verify(ws).identical
+
+
+def test_verify_finds_a_published_table_that_differs_from_the_ledger(ws: Workspace) -> None:
+    set_setting(ws, 3, "r3")
+    ws.compactor.compact()
+    manifest = ws.manifest()
+    state = table_files.load_fold_state(ws.store, manifest, ws.registry)
+    rows = state.tables["workspace_settings"]
+    key = next(iter(rows))
+    rows[key] = {**rows[key], "value": "9"}  # someone edited the table file
+    edited_id = manifest.manifest_id + 1
+    spec = ws.registry.table("workspace_settings")
+    tables = {
+        **manifest.tables,
+        spec.name: table_files.write_base(ws.store, ws.layout, edited_id, spec, rows),
+    }
+    edited = manifest.model_copy(update={"manifest_id": edited_id, "tables": tables})
+    ws.store.create(ws.layout.manifest_key(edited_id), edited.to_bytes())
+    _, version = read_pointer(ws.store, ws.layout)
+    assert swap_pointer(ws.store, ws.layout, edited_id, version, "2026-12-08T00:00:00.000Z")
+    report = verify(ws)
+    assert [d.table for d in report.diffs] == ["workspace_settings"]
+    assert [(p["value"], r["value"]) for _, p, r in report.diffs[0].changed] == [("9", "3")]
+
+
+def test_verify_refolds_each_fold_call_of_one_publication_in_turn(ws: Workspace) -> None:
+    """The timer folds each step's decisions as it writes them, in one publication."""
+    later = LedgerObject(
+        encode_ulid(BASE_MS + 5, 2),
+        batch_bytes([setting_event(value=2, request_id="same", ms=BASE_MS + 5)]),
+    )
+    earlier = LedgerObject(
+        encode_ulid(BASE_MS, 1),
+        batch_bytes([setting_event(value=1, request_id="same", ms=BASE_MS)]),
+    )
+    session = ws.compactor.begin()
+    for obj in (later, earlier):
+        ws.store.create(ws.layout.ledger_key(obj.name), obj.data)
+        session.fold([obj])
+    assert session.publish() is not None
+    assert published_settings(ws) == {"runs.max_in_flight": "2"}
+    report = verify(ws)
+    assert report.identical, [d.as_dict() for d in report.diffs]

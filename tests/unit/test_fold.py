@@ -324,3 +324,18 @@ def test_an_event_of_an_unsupported_version_is_quarantined_with_the_registrys_re
     row = state.rows("quarantine")[(obj.name, unknown.event_id)]
     assert row["kind"] == "unsupported_event" and report.quarantined == []
     assert row["reason"] and "future.thing_happened" in row["reason"]
+
+
+def test_each_object_records_the_fold_call_that_took_it():
+    from arco.domain.fold import FoldCall
+
+    good = ledger_object([setting_event(value=1, request_id="a", ms=BASE_MS)])
+    bad = LedgerObject(ulid_at(BASE_MS, 9), b"[]")
+    staged = StagedState(FoldState())
+    fold_objects(staged, [good, bad], REG, "default", FoldCall(41, 3))
+    again = fold_objects(staged, [good], REG, "default", FoldCall(42, 1))
+    state = staged.commit()
+    assert again.objects_skipped == 1  # already taken: its record stays the first call's
+    for name in (good.name, bad.name):
+        row = state.rows("ledger_objects")[(name,)]
+        assert (row["fold_after_manifest"], row["fold_call"]) == (41, 3)

@@ -7,7 +7,9 @@ Rules the engine guarantees for every registered capability:
 - an unknown event type (or a version newer than this build) is a recorded no-op;
 - an object that is not a valid batch for this workspace is quarantined whole, never applied
   in part and never silently dropped;
-- an object name already folded is skipped, so re-listing is harmless.
+- an object name already folded is skipped, so re-listing is harmless;
+- each object's row in `ledger_objects` names the fold call that took it (`FoldCall`), so the
+  published state can be refolded call by call, exactly (`arco rebuild --verify`).
 
 With last-writer-wins rules keyed on event ids, folding any permutation, duplication or
 batching of the same events gives the same tables as one ordered pass, except for the known
@@ -36,6 +38,15 @@ class LedgerObject:
 
     name: str
     data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class FoldCall:
+    """Which fold call this is: the published manifest it folds over, and its number among the
+    calls folding over that manifest (from 1). Calls are ordered by (after_manifest, number)."""
+
+    after_manifest: int = 0
+    number: int = 0
 
 
 @dataclass(slots=True)
@@ -207,8 +218,9 @@ def fold_objects(
     objects: Iterable[LedgerObject],
     registry: Registry,
     workspace: str,
+    call: FoldCall = FoldCall(),
 ) -> FoldReport:
-    """Fold ledger objects into `staged`; return what happened."""
+    """Fold ledger objects into `staged` as fold call `call`; return what happened."""
     report = FoldReport()
     pending: list[_Pending] = []
     seen: set[str] = set()
@@ -239,6 +251,8 @@ def fold_objects(
                     "object_name": obj.name,
                     "event_count": 0,
                     "status": "quarantined",
+                    "fold_after_manifest": call.after_manifest,
+                    "fold_call": call.number,
                     ROW_VERSION: obj.name,
                 },
             )
@@ -249,6 +263,8 @@ def fold_objects(
                 "object_name": obj.name,
                 "event_count": len(decoded),
                 "status": "folded",
+                "fold_after_manifest": call.after_manifest,
+                "fold_call": call.number,
                 ROW_VERSION: obj.name,
             },
         )

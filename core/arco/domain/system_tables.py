@@ -1,7 +1,8 @@
 """Tables the fold engine itself maintains, whatever capabilities are registered.
 
 - `idempotency_keys`: every key whose event was taken into account (applied or superseded).
-- `ledger_objects`: every ledger object folded, so an audit can prove nothing was missed.
+- `ledger_objects`: every ledger object folded, so an audit can prove nothing was missed, and
+  the fold call that folded it, so `arco rebuild --verify` can refold in the same order.
 - `quarantine`: ledger objects (or single events) the fold could not use, with the reason.
 """
 
@@ -27,8 +28,12 @@ LEDGER_OBJECTS = TableSpec(
         Column("object_name", "string"),
         Column("event_count", "int64"),
         Column("status", "string"),
+        # Which fold call took the object: the published manifest it folded over, and the call
+        # within that publication (from 1). Null in rows written before they were recorded.
+        Column("fold_after_manifest", "int64"),
+        Column("fold_call", "int64"),
     ),
-    description="Every ledger object folded: 'folded' or 'quarantined'.",
+    description="Every ledger object folded: 'folded' or 'quarantined', and by which fold call.",
 )
 
 QUARANTINE = TableSpec(

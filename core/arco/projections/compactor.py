@@ -29,7 +29,7 @@ from typing import Any
 from arco.clock import Clock
 from arco.domain.envelope import format_time_ms
 from arco.domain.errors import ConflictError, CorruptState
-from arco.domain.fold import FoldReport, LedgerObject, fold_objects
+from arco.domain.fold import FoldCall, FoldReport, LedgerObject, fold_objects
 from arco.domain.registry import Registry
 from arco.domain.state import FoldState, StagedState
 from arco.domain.system_tables import LEDGER_OBJECTS
@@ -206,6 +206,7 @@ class CompactionSession:
         self.pointer_version = pointer_version
         self.batch: list[str] = []  # object names folded here, in the order they came
         self._batched: set[str] = set()
+        self._calls = 0  # fold calls made here (each is recorded with its objects)
         self.result = CompactionResult(
             workspace=compactor.layout.workspace,
             published=False,
@@ -248,8 +249,13 @@ class CompactionSession:
         fresh = [o for o in objects if o.name not in self._batched]
         if not fresh:
             return
+        self._calls += 1
         report = fold_objects(
-            self.staged, fresh, self.compactor.registry, self.compactor.layout.workspace
+            self.staged,
+            fresh,
+            self.compactor.registry,
+            self.compactor.layout.workspace,
+            FoldCall(self.manifest.manifest_id, self._calls),
         )
         self.result.fold.add(report)
         self.batch.extend(o.name for o in fresh)

@@ -8,13 +8,14 @@ that taught the fold new event types, for example).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from arco.domain.envelope import format_time_ms
 from arco.domain.errors import ConflictError
-from arco.domain.fold import FoldReport, fold_objects
+from arco.domain.fold import FoldCall, FoldReport, fold_objects
 from arco.domain.state import FoldState, StagedState
 from arco.domain.system_tables import LEDGER_OBJECTS
 from arco.domain.tables import Key, Row
@@ -40,24 +41,64 @@ def list_ledger(ws: Workspace) -> list[str]:
 
 
 def fold_ledger(
-    ws: Workspace, names: Sequence[str], progress: Progress | None = None
+    ws: Workspace,
+    names: Sequence[str],
+    progress: Progress | None = None,
+    after_manifest: int = 0,
 ) -> tuple[FoldState, FoldReport]:
-    """Fold the named ledger objects from an empty state, chunk by chunk."""
+    """Fold the named ledger objects from an empty state, chunk by chunk (one fold call per
+    chunk, recorded as folding over `after_manifest`)."""
+    chunks = [
+        (FoldCall(after_manifest, number), names[start : start + CHUNK])
+        for number, start in enumerate(range(0, len(names), CHUNK), start=1)
+    ]
+    return _fold_calls(ws, chunks, progress)
+
+
+def _fold_calls(
+    ws: Workspace,
+    calls: Sequence[tuple[FoldCall, Sequence[str]]],
+    progress: Progress | None = None,
+) -> tuple[FoldState, FoldReport]:
+    """Fold from an empty state: each call's objects together, the calls in order."""
     state = FoldState()
     total = FoldReport()
-    for start in range(0, len(names), CHUNK):
-        chunk = names[start : start + CHUNK]
+    done, count = 0, sum(len(names) for _, names in calls)
+    for call, names in calls:
         staged = StagedState(state)
         report = fold_objects(
-            staged, read_objects(ws.store, ws.layout, chunk), ws.registry, ws.name
+            staged, read_objects(ws.store, ws.layout, names), ws.registry, ws.name, call
         )
         state = staged.commit()
-        for key, value in report.as_dict().items():
-            setattr(total, key, getattr(total, key) + value)
-        total.quarantined.extend(report.quarantined)
+        total.add(report)
+        done += len(names)
         if progress:
-            progress(min(start + CHUNK, len(names)), len(names))
+            progress(done, count)
     return state, total
+
+
+def published_fold_calls(
+    ledger_objects: Mapping[Key, Row], present: Sequence[str]
+) -> list[tuple[FoldCall, list[str]]]:
+    """The fold calls that built a published state, in order, each with the names it folded
+    (those still `present` in the ledger). Objects folded before calls were recorded come
+    first, in name order and in chunks, as they were folded then."""
+    by_call: dict[FoldCall, list[str]] = defaultdict(list)
+    unrecorded: list[str] = []
+    for name in present:
+        row = ledger_objects.get((name,))
+        if row is None:
+            continue
+        if row.get("fold_call") is None:
+            unrecorded.append(name)
+        else:
+            by_call[FoldCall(row["fold_after_manifest"], row["fold_call"])].append(name)
+    older = [
+        (FoldCall(), unrecorded[start : start + CHUNK])
+        for start in range(0, len(unrecorded), CHUNK)
+    ]
+    ordered = sorted(by_call.items(), key=lambda item: (item[0].after_manifest, item[0].number))
+    return [*older, *ordered]
 
 
 @dataclass
@@ -128,15 +169,21 @@ class VerifyReport:
 
 
 def verify(ws: Workspace, progress: Progress | None = None) -> VerifyReport:
-    """Rebuild in memory what the published manifest covers and compare it table by table."""
+    """Rebuild in memory what the published manifest covers and compare it table by table.
+
+    The objects are refolded call by call, as the compactions folded them: an object that
+    landed after later ones were folded is applied after them again, so the known order
+    dependences (docs/design/runs.md) are reproduced, not reported as differences.
+    """
     manifest = ws.manifest()
     published = load_fold_state(ws.store, manifest, ws.registry)
-    folded = {key[0] for key in published.tables.get(LEDGER_OBJECTS.name, {})}
+    folded = published.tables.get(LEDGER_OBJECTS.name, {})
     everything = list_ledger(ws)
-    names = [n for n in everything if n in folded]
+    calls = published_fold_calls(folded, everything)
+    names = [name for _, call_names in calls for name in call_names]
     # Objects the manifest says were folded but that are gone from the ledger also show up,
     # as rows missing from the rebuild.
-    rebuilt, _ = fold_ledger(ws, names, progress)
+    rebuilt, _ = _fold_calls(ws, calls, progress)
     return VerifyReport(
         manifest_id=manifest.manifest_id,
         objects=len(names),
@@ -150,7 +197,7 @@ def publish(ws: Workspace, progress: Progress | None = None) -> Manifest:
     """Fold the whole ledger from scratch and publish it as the next manifest."""
     current, version = read_current_manifest(ws.store, ws.layout, ws.lookback_ms)
     names = list_ledger(ws)
-    state, report = fold_ledger(ws, names, progress)
+    state, report = fold_ledger(ws, names, progress, after_manifest=current.manifest_id)
     # Claim an id above every manifest written so far, orphans of crashed compactions included.
     taken = [
         int(o.key.rsplit("/", 1)[1].split(".")[0])
