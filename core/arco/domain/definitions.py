@@ -121,10 +121,9 @@ def validate_tags(tags: Mapping[str, str], owner: str) -> dict[str, str]:
     return out
 
 
-def _optional_text(value: str | None, what: str) -> str | None:
+def _optional_text(value: str | None, what: str) -> None:
     if value is not None and (not isinstance(value, str) or len(value) > _MAX_TEXT):
         raise InvalidInput(f"{what} must be a string of at most {_MAX_TEXT} characters")
-    return value
 
 
 def _labels(values: Iterable[str], what: str) -> tuple[str, ...]:
@@ -139,12 +138,11 @@ def _labels(values: Iterable[str], what: str) -> tuple[str, ...]:
     return tuple(sorted(out))
 
 
-def _timezone(name: str, owner: str) -> str:
+def _timezone(name: str, owner: str) -> None:
     try:
         validate_timezone(name)
     except InvalidInput as exc:
         raise InvalidInput(f"{owner}: {exc}") from exc
-    return name
 
 
 def _cron(expression: str | Iterable[str] | CronSchedule, owner: str) -> CronSchedule:
@@ -779,7 +777,7 @@ class SensorNode:
     @property
     def subscription_name(self) -> str | None:
         """The short subscription name (what a push envelope's path ends with)."""
-        return None if self.subscription is None else self.subscription.rsplit("/", 1)[-1]
+        return None if self.subscription is None else self.subscription.rpartition("/")[2]
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -1060,11 +1058,8 @@ class DefinitionsSnapshot:
 def _shared_partitions(
     snapshot: DefinitionsSnapshot, schedule: ScheduleNode
 ) -> PartitionsDefinition | None:
-    defs = {snapshot.assets[key].partitions for key in schedule.target if key in snapshot.assets}
-    shared = [d for d in defs if d is not None]
-    if len(shared) != 1 or None in defs:
-        return None
-    return shared[0]
+    # Validation leaves a schedule's targets all unpartitioned, or sharing one definition.
+    return snapshot.assets[schedule.target[0]].partitions
 
 
 # --- validation --------------------------------------------------------------------------------
