@@ -441,3 +441,64 @@ def test_the_unpartitioned_run_lists_its_assets_in_topological_order() -> None:
     graph = DefinitionsSnapshot("loc", {"z_up": up, "a_down": down})
     [run] = group_runs(graph, {"a_down": frozenset({""}), "z_up": frozenset({""})})
     assert run.assets == ["z_up", "a_down"]
+
+
+def test_a_cron_tick_that_counted_is_recorded_even_when_nothing_else_changed() -> None:
+    # Each condition looks at its cron tick, then refuses its (missing) asset: nothing is ever
+    # requested. A minutely tick counts at every evaluation, a daily one at none; once their
+    # memories settle nothing else changes, but each minutely tick that counted must move
+    # "the previous evaluation" past it.
+    def at_tick(cron: str) -> AC:
+        return AC.cron_tick_passed(cron) & ~AC.missing()
+
+    ticking = DefinitionsSnapshot(
+        "loc",
+        {
+            "dly": AssetNode("dly", compute="m:dly", automation_condition=at_tick("0 0 * * *")),
+            "m": AssetNode("m", compute="m:m", automation_condition=at_tick("* * * * *")),
+        },
+    )
+    state: dict[str, object] = dict(RUNNING)
+    memory: dict[str, str] = {}
+    recorded = []
+    for step in range(5):
+        now = NOW_MS + step * 60_000
+        inputs = AutomationInputs(state=state, memory=memory, facts={})
+        events = evaluate_conditions(ticking, inputs, now)
+        for event in events:
+            assert isinstance(event.payload, AutomationEvaluated) and event.payload.runs == []
+            state, memory = _folded(event, state, memory, now)
+        recorded.append([a.asset for e in events for a in e.payload.assets])  # type: ignore[union-attr]
+    assert recorded == [["dly", "m"], ["dly"], [], [], []]  # no memory moves after the 2nd
+    assert state["last_evaluation_ms"] == NOW_MS + 4 * 60_000  # yet each one is recorded
+
+
+def test_one_assets_broken_condition_is_its_own_error(monkeypatch: Any) -> None:
+    from arco.domain import automation_evaluation
+
+    real = automation_evaluation._Evaluation.evaluate
+
+    def evaluate(self: Any, asset: str, condition: AC) -> Any:
+        if asset == "b":
+            raise RuntimeError("boom")
+        return real(self, asset, condition)
+
+    monkeypatch.setattr(automation_evaluation._Evaluation, "evaluate", evaluate)
+    [event] = evaluate_conditions(defs(), inputs(dict(RUNNING)), NOW_MS)
+    payload = event.payload
+    assert isinstance(payload, AutomationEvaluated) and payload.outcome != "FAILED"
+    assert payload.asset_errors == {"b": "RuntimeError: boom"}
+    assert [r.assets for r in payload.runs] == [["c"]]  # c is evaluated and requested
+
+
+def test_a_failed_evaluations_error_is_kept_to_20000_characters(monkeypatch: Any) -> None:
+    from arco.domain import automation_controller
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("x" * 30_000)
+
+    monkeypatch.setattr(automation_controller, "_evaluation", broken)
+    [event] = evaluate_conditions(defs(), inputs(dict(RUNNING)), NOW_MS)
+    assert isinstance(event.payload, AutomationEvaluated)
+    error = event.payload.error
+    assert error is not None and len(error) == 20_000 and error.startswith("ValueError: xxx")
