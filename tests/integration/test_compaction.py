@@ -285,3 +285,43 @@ def test_verify_refolds_each_fold_call_of_one_publication_in_turn(ws: Workspace)
     assert published_settings(ws) == {"runs.max_in_flight": "2"}
     report = verify(ws)
     assert report.identical, [d.as_dict() for d in report.diffs]
+
+
+def _as_an_older_build_published(ws: Workspace) -> None:
+    """Republish the current state with `ledger_objects` as a build that did not record fold
+    calls wrote it (the two columns absent: read as nulls)."""
+    manifest = ws.manifest()
+    state = table_files.load_fold_state(ws.store, manifest, ws.registry)
+    rows = {
+        key: {**row, "fold_after_manifest": None, "fold_call": None}
+        for key, row in state.tables["ledger_objects"].items()
+    }
+    older_id = manifest.manifest_id + 1
+    spec = ws.registry.table("ledger_objects")
+    entry = table_files.write_base(ws.store, ws.layout, older_id, spec, rows)
+    older = manifest.model_copy(
+        update={"manifest_id": older_id, "tables": {**manifest.tables, spec.name: entry}}
+    )
+    ws.store.create(ws.layout.manifest_key(older_id), older.to_bytes())
+    _, version = read_pointer(ws.store, ws.layout)
+    assert swap_pointer(ws.store, ws.layout, older_id, version, "2026-12-08T00:00:00.000Z")
+
+
+def test_verify_reads_a_state_published_before_fold_calls_were_recorded(
+    ws: Workspace, clock: FixedClock
+) -> None:
+    for step in range(3):
+        set_setting(ws, step + 1, f"r{step}")
+        clock.advance(1000)
+        ws.compactor.compact()
+    _as_an_older_build_published(ws)
+    report = verify(ws)
+    assert report.identical, [d.as_dict() for d in report.diffs]
+    # and after the upgrade, new compactions record their calls next to the older rows
+    set_setting(ws, 7, "after")
+    clock.advance(1000)
+    assert ws.compactor.compact().published
+    rows = ws.snapshot().rows("ledger_objects").values()
+    assert sorted(r["fold_call"] is None for r in rows) == [False, True, True, True]
+    report = verify(ws)
+    assert report.identical, [d.as_dict() for d in report.diffs]

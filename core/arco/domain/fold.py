@@ -43,10 +43,11 @@ class LedgerObject:
 @dataclass(frozen=True, slots=True)
 class FoldCall:
     """Which fold call this is: the published manifest it folds over, and its number among the
-    calls folding over that manifest (from 1). Calls are ordered by (after_manifest, number)."""
+    calls folding over that manifest (from 1). Calls are ordered by (after_manifest, number).
+    The default, unnumbered call records nulls, as rows written before calls were recorded."""
 
-    after_manifest: int = 0
-    number: int = 0
+    after_manifest: int | None = None
+    number: int | None = None
 
 
 @dataclass(slots=True)

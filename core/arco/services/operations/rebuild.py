@@ -44,7 +44,8 @@ def fold_ledger(
     ws: Workspace,
     names: Sequence[str],
     progress: Progress | None = None,
-    after_manifest: int = 0,
+    *,
+    after_manifest: int,
 ) -> tuple[FoldState, FoldReport]:
     """Fold the named ledger objects from an empty state, chunk by chunk (one fold call per
     chunk, recorded as folding over `after_manifest`)."""
@@ -60,21 +61,39 @@ def _fold_calls(
     calls: Sequence[tuple[FoldCall, Sequence[str]]],
     progress: Progress | None = None,
 ) -> tuple[FoldState, FoldReport]:
-    """Fold from an empty state: each call's objects together, the calls in order."""
+    """Fold from an empty state: each call's objects together, the calls in order. Objects are
+    read about `CHUNK` at a time across calls (the timer folds one object per call: reading
+    call by call would read one object at a time)."""
     state = FoldState()
     total = FoldReport()
     done, count = 0, sum(len(names) for _, names in calls)
-    for call, names in calls:
-        staged = StagedState(state)
-        report = fold_objects(
-            staged, read_objects(ws.store, ws.layout, names), ws.registry, ws.name, call
-        )
-        state = staged.commit()
-        total.add(report)
-        done += len(names)
+    for batch in _batches(calls):
+        wanted = [name for _, names in batch for name in names]
+        read = {obj.name: obj for obj in read_objects(ws.store, ws.layout, wanted)}
+        for call, names in batch:
+            staged = StagedState(state)
+            report = fold_objects(staged, [read[n] for n in names], ws.registry, ws.name, call)
+            state = staged.commit()
+            total.add(report)
+        done += len(wanted)
         if progress:
             progress(done, count)
     return state, total
+
+
+def _batches(
+    calls: Sequence[tuple[FoldCall, Sequence[str]]],
+) -> list[list[tuple[FoldCall, Sequence[str]]]]:
+    """Consecutive calls grouped until a group names `CHUNK` objects or more."""
+    out: list[list[tuple[FoldCall, Sequence[str]]]] = [[]]
+    size = 0
+    for call in calls:
+        if size >= CHUNK:
+            out.append([])
+            size = 0
+        out[-1].append(call)
+        size += len(call[1])
+    return [batch for batch in out if batch]
 
 
 def published_fold_calls(
@@ -82,8 +101,10 @@ def published_fold_calls(
 ) -> list[tuple[FoldCall, list[str]]]:
     """The fold calls that built a published state, in order, each with the names it folded
     (those still `present` in the ledger). Objects folded before calls were recorded come
-    first, in name order and in chunks, as they were folded then."""
-    by_call: dict[FoldCall, list[str]] = defaultdict(list)
+    first, in name order and in chunks (exact for a state built by an `arco rebuild`; for one
+    built by compactions of an older build, an object that landed late may be applied in
+    another order than it was: run `arco rebuild` once after upgrading)."""
+    by_call: dict[tuple[int, int], list[str]] = defaultdict(list)
     unrecorded: list[str] = []
     for name in present:
         row = ledger_objects.get((name,))
@@ -92,12 +113,12 @@ def published_fold_calls(
         if row.get("fold_call") is None:
             unrecorded.append(name)
         else:
-            by_call[FoldCall(row["fold_after_manifest"], row["fold_call"])].append(name)
+            by_call[(row["fold_after_manifest"], row["fold_call"])].append(name)
     older = [
         (FoldCall(), unrecorded[start : start + CHUNK])
         for start in range(0, len(unrecorded), CHUNK)
     ]
-    ordered = sorted(by_call.items(), key=lambda item: (item[0].after_manifest, item[0].number))
+    ordered = [(FoldCall(*call), names) for call, names in sorted(by_call.items())]
     return [*older, *ordered]
 
 
