@@ -194,7 +194,26 @@ def build_defs(scenario):
                 return _fn
 
             assets.append(_make(kwargs, a["key"]))
-    return dg.Definitions(assets=assets)
+    # a check of a partitioned asset is partitioned like it (Arco records results per partition)
+    checks = [
+        _check(a["key"], c["name"], c.get("blocking", False), a.get("partitions"))
+        for a in scenario["assets"]
+        for c in a.get("checks", [])
+    ]
+    return dg.Definitions(assets=assets, asset_checks=checks)
+
+
+def _check(asset_key, name, blocking, partitions):
+    @dg.asset_check(
+        asset=asset_key,
+        name=name,
+        blocking=blocking,
+        partitions_def=build_partitions_def(partitions),
+    )
+    def _fn():
+        return dg.AssetCheckResult(passed=True)
+
+    return _fn
 
 
 def _fake_remote_origin(job_name):
@@ -235,6 +254,50 @@ class Sim:
             self.instance.report_runless_asset_event(
                 AssetMaterialization(asset_key=key, partition=partition)
             )
+
+    def _check_runless(self, key, check, passed, partition, at):
+        from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+            AssetCheckEvaluation,
+            AssetCheckEvaluationTargetMaterializationData,
+        )
+
+        asset_key = AssetKey.from_user_string(key)
+        records = self.instance.fetch_materializations(
+            dg.AssetRecordsFilter(
+                asset_key=asset_key, asset_partitions=[partition] if partition else None
+            ),
+            limit=1,
+        ).records
+        target = (
+            AssetCheckEvaluationTargetMaterializationData(
+                storage_id=records[0].storage_id,
+                run_id=records[0].event_log_entry.run_id,
+                timestamp=records[0].timestamp,
+            )
+            if records
+            else None
+        )
+        evaluation = AssetCheckEvaluation(
+            asset_key=asset_key,
+            check_name=check,
+            passed=passed,
+            target_materialization_data=target,
+            partition=partition,
+        )
+        run_id = records[0].event_log_entry.run_id if records else None
+        with freeze_time(at):
+            if run_id:  # as Dagster runs a check: in the run that materialized its asset
+                run = self.instance.get_run_by_id(run_id)
+                self.instance.report_dagster_event(
+                    DagsterEvent(
+                        event_type_value=DagsterEventType.ASSET_CHECK_EVALUATION.value,
+                        job_name=run.job_name,
+                        event_specific_data=evaluation,
+                    ),
+                    run_id=run_id,
+                )
+            else:
+                self.instance.report_runless_asset_event(evaluation)
 
     def _create_run(self, name, assets, partition, status, at, tags=None):
         keys = [AssetKey.from_user_string(k) if isinstance(k, str) else k for k in assets]
@@ -317,6 +380,8 @@ class Sim:
                 status = ev.get("status", "success")
                 self._end_run(name, status, True if status == "success" else None, at)
             self.runs = {n: v for n, v in self.runs.items() if not n.startswith(ev["prefix"])}
+        elif t == "check":  # a check's result for the latest materialization (runless)
+            self._check_runless(ev["asset"], ev["check"], ev["passed"], ev.get("partition"), at)
         elif t == "execute_requested":
             status = ev.get("status", "success")
             prefix = ev.get("prefix", "req")

@@ -27,7 +27,7 @@ from arco.domain.automation_conditions import AutomationCondition
 from arco.domain.automation_controller import AutomationInputs, evaluate_conditions
 from arco.domain.automation_evaluation import AssetFacts, Materialization
 from arco.domain.catalog import default_registry
-from arco.domain.definitions import AssetDepNode, AssetNode, DefinitionsSnapshot
+from arco.domain.definitions import AssetDepNode, AssetNode, CheckNode, DefinitionsSnapshot
 from arco.domain.envelope import EventEnvelope, format_time_ms
 from arco.domain.partition_mappings import (
     AllPartitionMapping,
@@ -129,6 +129,9 @@ def build_definitions(scenario: Mapping[str, Any]) -> DefinitionsSnapshot:
             partitions=_partitions(asset.get("partitions")),
             compute=None if asset.get("external") else f"scenario:{asset['key']}",
             automation_condition=build_condition(asset.get("condition")),
+            checks=tuple(
+                CheckNode(c["name"], c.get("blocking", False)) for c in asset.get("checks", [])
+            ),
         )
     return DefinitionsSnapshot("scenario", nodes)
 
@@ -146,6 +149,8 @@ class ArcoAutomationSim:
         self.runs: dict[str, tuple[str, list[str], str | None, str]] = {}
         self.run_targets: dict[str, frozenset[str]] = {}
         self.previous_runs: list[dict[str, Any]] = []
+        # (asset, partition, check) -> (passed, the materialization it ran against)
+        self.checks: dict[tuple[str, str, str], tuple[bool, str]] = {}
 
     # -- the world -----------------------------------------------------------------------------
 
@@ -209,6 +214,11 @@ class ArcoAutomationSim:
                 status = event.get("status", "success")
                 self._end(name, status, True if status == "success" else None, at)
             self.runs = {n: v for n, v in self.runs.items() if not n.startswith(event["prefix"])}
+        elif kind == "check":  # a check's result for the partition's latest materialization
+            partition = self._keys(event.get("partition"))
+            latest = self.materialized[(event["asset"], partition)]
+            key = (event["asset"], partition, event["check"])
+            self.checks[key] = (bool(event["passed"]), latest.version)
         elif kind == "execute_requested":
             status = event.get("status", "success")
             prefix = event.get("prefix", "req")
@@ -235,11 +245,19 @@ class ArcoAutomationSim:
             mat = self.materialized.get((asset, key))
             if status == "FAILURE" and (mat is None or mat.version < version):
                 failed.setdefault(asset, set()).add(key)
+        passed: dict[str, dict[str, set[str]]] = {}
+        check_failed: dict[str, dict[str, set[str]]] = {}
+        for (asset, key, name), (ok, version) in self.checks.items():
+            if self.materialized[(asset, key)].version == version:  # ran against the latest
+                by_check = passed if ok else check_failed
+                by_check.setdefault(asset, {}).setdefault(name, set()).add(key)
         return {
             asset: AssetFacts(
                 materialized=materialized.get(asset, {}),
                 run_in_progress=frozenset(running.get(asset, ())),
                 failed=frozenset(failed.get(asset, ())),
+                checks_passed={n: frozenset(p) for n, p in passed.get(asset, {}).items()},
+                checks_failed={n: frozenset(p) for n, p in check_failed.get(asset, {}).items()},
             )
             for asset in self.defs.assets
         }

@@ -29,6 +29,7 @@ __all__ = [
     "Path",
     "deps_depth",
     "memory_ids",
+    "misplaced_check_operand",
     "structure",
 ]
 
@@ -48,15 +49,31 @@ OPERANDS = frozenset(
         "code_version_changed",
         "executed_with_root_target",
         "any_downstream_conditions",
+        "check_passed",
+        "check_failed",
     }
 )
-_OPERATORS = frozenset({"and", "or", "not", "since", "newly_true", "any_deps", "all_deps"})
+_CHECKS = frozenset({"any_checks", "all_checks"})
+_OPERATORS = frozenset(
+    {"and", "or", "not", "since", "newly_true", "any_deps", "all_deps", *_CHECKS}
+)
+# What a condition on an asset's checks may hold (Dagster's check-scoped conditions that Arco
+# evaluates): a check runs with its asset, so nothing else describes a check.
+_CHECK_SCOPE = frozenset({"check_passed", "check_failed", "will_be_requested", "and", "or", "not"})
 # Nodes whose result depends on their own previous result.
 STATEFUL = frozenset({"since", "newly_true", "code_version_changed"})
 _MAX_DEPTH = 64
 _MAX_NODES = 2_000
 _MAX_LABEL = 200
-_FIELDS = ("label", "cron", "timezone", "lookback_seconds", "allow_selection", "ignore_selection")
+_FIELDS = (
+    "label",
+    "cron",
+    "timezone",
+    "lookback_seconds",
+    "allow_selection",
+    "ignore_selection",
+    "blocking_only",
+)
 
 
 def _selection_text(selection: object, what: str) -> str:
@@ -85,6 +102,7 @@ class AutomationCondition:
     lookback_seconds: float | None = None
     allow_selection: str | None = None
     ignore_selection: str | None = None
+    blocking_only: bool | None = None  # checks operators: only the blocking checks
     _depth: int = field(default=1, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -94,7 +112,15 @@ class AutomationCondition:
             raise InvalidInput(
                 f"automation condition {self.kind!r}: operands must be AutomationConditions"
             )
-        expected = {"not": 1, "newly_true": 1, "any_deps": 1, "all_deps": 1, "since": 2}
+        expected = {
+            "not": 1,
+            "newly_true": 1,
+            "any_deps": 1,
+            "all_deps": 1,
+            "any_checks": 1,
+            "all_checks": 1,
+            "since": 2,
+        }
         if self.kind in expected and len(self.operands) != expected[self.kind]:
             raise InvalidInput(
                 f"automation condition {self.kind!r} takes {expected[self.kind]} operand(s)"
@@ -128,6 +154,18 @@ class AutomationCondition:
             "all_deps",
         ):
             raise InvalidInput("only dependency conditions hold allow/ignore selections")
+        if self.blocking_only is not None and (
+            self.kind not in _CHECKS or not isinstance(self.blocking_only, bool)
+        ):
+            raise InvalidInput("only any_checks_match and all_checks_match take blocking_only")
+        if self.kind in _CHECKS:
+            outside = [n.name for n in self.operands[0].walk() if n.kind not in _CHECK_SCOPE]
+            if outside:
+                raise InvalidInput(
+                    f"{self.name}: a condition on an asset's checks holds check_passed(), "
+                    "check_failed(), will_be_requested() and &, |, ~ of them, not "
+                    f"{outside[0]}"
+                )
         depth = 1 + max((o._depth for o in self.operands), default=0)
         if depth > _MAX_DEPTH:
             raise InvalidInput(f"an automation condition is nested deeper than {_MAX_DEPTH}")
@@ -208,6 +246,18 @@ class AutomationCondition:
         return AutomationCondition("executed_with_root_target")
 
     @staticmethod
+    def check_passed() -> AutomationCondition:
+        """(Of a check, inside `any_checks_match`/`all_checks_match`.) The check ran against
+        the partition's latest materialization and passed."""
+        return AutomationCondition("check_passed")
+
+    @staticmethod
+    def check_failed() -> AutomationCondition:
+        """(Of a check.) The check ran against the partition's latest materialization and
+        failed."""
+        return AutomationCondition("check_failed")
+
+    @staticmethod
     def any_downstream_conditions() -> AutomationCondition:
         """True where any condition of an asset downstream (transitively) is true when
         evaluated on this asset: requests it when a descendant would want it."""
@@ -225,6 +275,32 @@ class AutomationCondition:
         """True for a partition if, for every dependency, the condition holds for one of its
         mapped partitions (always true without dependencies)."""
         return AutomationCondition("all_deps", (condition,))
+
+    @staticmethod
+    def any_checks_match(
+        condition: AutomationCondition, blocking_only: bool = False
+    ) -> AutomationCondition:
+        """True for a partition if the condition holds for any of the asset's checks (of its
+        blocking checks, with `blocking_only`)."""
+        return AutomationCondition("any_checks", (condition,), blocking_only=blocking_only)
+
+    @staticmethod
+    def all_checks_match(
+        condition: AutomationCondition, blocking_only: bool = False
+    ) -> AutomationCondition:
+        """True for a partition if the condition holds for every one of the asset's checks
+        (always true without checks)."""
+        return AutomationCondition("all_checks", (condition,), blocking_only=blocking_only)
+
+    @staticmethod
+    def all_deps_blocking_checks_passed() -> AutomationCondition:
+        """Every dependency's blocking checks passed against its latest materialization (or
+        will be requested with it in this evaluation)."""
+        a = AutomationCondition
+        passed = a.all_checks_match(a.check_passed() | a.will_be_requested(), blocking_only=True)
+        return a.all_deps_match(passed.with_label("all_blocking_checks_passed")).with_label(
+            "all_deps_blocking_checks_passed"
+        )
 
     @staticmethod
     def newly_missing() -> AutomationCondition:
@@ -376,6 +452,8 @@ class AutomationCondition:
             parts = [f"allow {self.allow_selection}"] if self.allow_selection else []
             parts += [f"ignore {self.ignore_selection}"] if self.ignore_selection else []
             return f"{self.kind}_match" + (f" ({'; '.join(parts)})" if parts else "")
+        if self.kind in _CHECKS:
+            return f"{self.kind}_match" + (" (blocking only)" if self.blocking_only else "")
         return {"and": "AND", "or": "OR", "not": "NOT", "since": "SINCE"}.get(self.kind, self.kind)
 
     def describe(self) -> str:
@@ -391,7 +469,7 @@ class AutomationCondition:
             return f"{self.operands[0].describe()}.since({self.operands[1].describe()})"
         if self.kind == "newly_true":
             return f"{self.operands[0].describe()}.newly_true()"
-        if self.kind in ("any_deps", "all_deps"):
+        if self.kind in ("any_deps", "all_deps", *_CHECKS):
             return f"{self.name}({self.operands[0].describe()})"
         return self.name + ("()" if "(" not in self.name else "")
 
@@ -471,6 +549,20 @@ def strip_downstream(condition: AutomationCondition) -> AutomationCondition | No
     if len(kept) == 1:
         return kept[0]
     return replace(condition, operands=tuple(kept))
+
+
+def misplaced_check_operand(condition: AutomationCondition) -> str | None:
+    """The name of a check operand (`check_passed()`...) found outside any checks operator,
+    where it has no check to describe; None when there is none."""
+    if condition.kind in _CHECKS:
+        return None
+    if condition.kind in ("check_passed", "check_failed"):
+        return condition.kind
+    for operand in condition.operands:
+        found = misplaced_check_operand(operand)
+        if found is not None:
+            return found
+    return None
 
 
 def _structure(node: AutomationCondition) -> str:

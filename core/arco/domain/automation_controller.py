@@ -97,10 +97,12 @@ def asset_facts(
     partition_rows: Iterable[Row],
     running: Mapping[str, set[str]],
     backfilling: Mapping[str, set[str]],
+    check_rows: Iterable[Row] = (),
 ) -> tuple[dict[str, AssetFacts], set[str]]:
-    """Per asset its materializations, runs in progress and failures, from `partition_status`
-    rows and the (asset -> partitions) of unfinished runs; and the run ids of the
-    materializations (whose targets `executed_with_root_target` looks at)."""
+    """Per asset its materializations, runs in progress, failures and check results, from
+    `partition_status` and `asset_check_results` rows and the (asset -> partitions) of
+    unfinished runs; and the run ids of the materializations (whose targets
+    `executed_with_root_target` looks at)."""
     materialized: dict[str, dict[str, Materialization]] = {a: {} for a in assets}
     failed: dict[str, set[str]] = {a: set() for a in assets}
     run_ids: set[str] = set()
@@ -121,12 +123,24 @@ def asset_facts(
             version or ""
         ):
             failed[asset].add(partition)
+    passed: dict[str, dict[str, set[str]]] = {a: {} for a in assets}
+    check_failed: dict[str, dict[str, set[str]]] = {a: {} for a in assets}
+    for row in check_rows:
+        asset, partition = row["asset"], row["partition"] or ""
+        latest = materialized.get(asset, {}).get(partition)
+        # only a result for the latest materialization says anything about it
+        if latest is None or row.get("materialized_version") != latest.version:
+            continue
+        by_check = passed[asset] if row.get("passed") else check_failed[asset]
+        by_check.setdefault(row["check_name"], set()).add(partition)
     facts = {
         a: AssetFacts(
             materialized=materialized[a],
             run_in_progress=frozenset(running.get(a, ())),
             backfill_in_progress=frozenset(backfilling.get(a, ())),
             failed=frozenset(failed[a]),
+            checks_passed={name: frozenset(p) for name, p in passed[a].items()},
+            checks_failed={name: frozenset(p) for name, p in check_failed[a].items()},
         )
         for a in assets
     }

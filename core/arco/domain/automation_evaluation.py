@@ -93,6 +93,10 @@ class AssetFacts:
     run_in_progress: Subset = EMPTY
     backfill_in_progress: Subset = EMPTY
     failed: Subset = EMPTY
+    # Per check name: the partitions whose latest materialization it ran against and passed,
+    # or failed (a check not run since the latest materialization is in neither).
+    checks_passed: Mapping[str, Subset] = field(default_factory=dict)
+    checks_failed: Mapping[str, Subset] = field(default_factory=dict)
 
 
 NO_FACTS = AssetFacts()
@@ -263,6 +267,7 @@ class _Evaluation:
         self._depths: dict[int, int] = {}
         self.noticed = False  # this asset's evaluation read something new
         self.cron_fired = False  # a cron tick counted: the evaluation must be recorded
+        self._check: str | None = None  # the check evaluated, inside a checks operator
         self._dep_keys: dict[tuple[str, str | None, str | None], list[str]] = {}
         self._defs_of: dict[str, PartitionsDefinition | None] = {
             k: node.partitions for k, node in defs.assets.items()
@@ -442,6 +447,8 @@ class _Evaluation:
                     sorted(facts.run_in_progress),
                     sorted(facts.backfill_in_progress),
                     sorted(facts.failed),
+                    sorted((n, sorted(p)) for n, p in facts.checks_passed.items()),
+                    sorted((n, sorted(p)) for n, p in facts.checks_failed.items()),
                     sorted(last.requested) if last is not None else None,
                     sorted(self.requested.get(asset, EMPTY)),
                     self._existing(asset),
@@ -526,6 +533,8 @@ class _Evaluation:
             true = candidate & newly
         elif kind in ("any_deps", "all_deps"):
             true, timing = self.deps(state, c, path, key, candidate, children)
+        elif kind in ("any_checks", "all_checks"):
+            true = self.checks(state, c, path, key, candidate, children)
         elif kind == "any_downstream_conditions":
             true = self.downstream(state, path, key, candidate, children)
         else:
@@ -605,6 +614,36 @@ class _Evaluation:
             true = candidate & true
             return true, (merged or None)
         return true, None
+
+    def checks(
+        self,
+        state: _AssetState,
+        c: AutomationCondition,
+        path: Path,
+        key: str,
+        candidate: Subset,
+        children: list[_Result],
+    ) -> Subset:
+        """`any_checks_match`/`all_checks_match`: the operand evaluated for each check of
+        `key` (its blocking ones, with `blocking_only`), in name order, on the same partitions
+        (a check's result is recorded per partition of its asset)."""
+        names = sorted(
+            check.name
+            for check in self.defs.assets[key].checks
+            if check.blocking or not c.blocking_only
+        )
+        any_ = c.kind == "any_checks"
+        true = EMPTY if any_ else candidate
+        for name in names:
+            self._check = name
+            try:
+                r = self.node(state, c.operands[0], (*path, 0), key, candidate)
+            finally:
+                self._check = None
+            r.key = f"{key}:{name}"  # Dagster's check key
+            children.append(r)
+            true = (true | r.true) if any_ else (true & r.true)
+        return candidate & true
 
     def downstream(
         self,
@@ -738,12 +777,28 @@ class _Evaluation:
     def _will_be_requested(
         self, state: _AssetState, c: AutomationCondition, path: Path, key: str, candidate: Subset
     ) -> tuple[Subset, Timing | None]:
+        if self._check is not None:
+            # A check is requested only through a condition of its own, which Arco's checks
+            # do not have (they run with their asset): as in Dagster for such a check, never.
+            return EMPTY, None
         # requests of this evaluation upstream, when the root could run in the same run
         requested = self.requested.get(key, EMPTY)
         if not requested or key == state.root or not self.same_run(state.root, key):
             return EMPTY, None
         self.noticed = True
         return requested, None
+
+    def _check_passed(
+        self, state: _AssetState, c: AutomationCondition, path: Path, key: str, candidate: Subset
+    ) -> tuple[Subset, Timing | None]:
+        assert self._check is not None  # definitions keep check operands inside checks operators
+        return candidate & self.facts_of(key).checks_passed.get(self._check, EMPTY), None
+
+    def _check_failed(
+        self, state: _AssetState, c: AutomationCondition, path: Path, key: str, candidate: Subset
+    ) -> tuple[Subset, Timing | None]:
+        assert self._check is not None
+        return candidate & self.facts_of(key).checks_failed.get(self._check, EMPTY), None
 
     def _initial_evaluation(
         self, state: _AssetState, c: AutomationCondition, path: Path, key: str, candidate: Subset

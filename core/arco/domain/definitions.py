@@ -21,7 +21,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Any, Literal, cast
 
-from arco.domain.automation_conditions import AutomationCondition
+from arco.domain.automation_conditions import AutomationCondition, misplaced_check_operand
 from arco.domain.canonical import canonical_json, sha256_hex
 from arco.domain.cron import CronSchedule, validate_timezone
 from arco.domain.errors import InvalidInput, NotFound
@@ -476,6 +476,12 @@ class AssetNode:
         if self.automation_condition is not None:
             if not isinstance(self.automation_condition, AutomationCondition):
                 raise InvalidInput(f"{owner}: automation_condition must be an AutomationCondition")
+            misplaced = misplaced_check_operand(self.automation_condition)
+            if misplaced is not None:
+                raise InvalidInput(
+                    f"{owner}: {misplaced}() describes a check: use it inside "
+                    "AutomationCondition.any_checks_match(...) or all_checks_match(...)"
+                )
             if self.compute is None:
                 raise InvalidInput(
                     f"{owner} has an automation_condition but no code in this location "

@@ -24,7 +24,7 @@ from arco.domain.automation_controller import (
 from arco.domain.automation_evaluation import AssetFacts, evaluate_automation
 from arco.domain.definitions import DefinitionsSnapshot
 from arco.domain.errors import InvalidInput, NotFound
-from arco.domain.runs import PARTITION_STATUS, RUNS, TASKS, TERMINAL_RUN
+from arco.domain.runs import ASSET_CHECK_RESULTS, PARTITION_STATUS, RUNS, TASKS, TERMINAL_RUN
 from arco.domain.sensors import is_running
 from arco.domain.tables import ROW_VERSION, Row
 from arco.projections.cache import Snapshot
@@ -45,10 +45,28 @@ def _state(snapshot: Snapshot) -> Row | None:
     return None if row is None else {k: v for k, v in row.items() if k != ROW_VERSION}
 
 
-def _facts(snapshot: Snapshot, assets: list[str]) -> tuple[dict[str, AssetFacts], set[str]]:
+def _facts(
+    snapshot: Snapshot, defs: DefinitionsSnapshot, assets: list[str]
+) -> tuple[dict[str, AssetFacts], set[str]]:
     running, backfilling = _in_flight(snapshot, set(assets))
     rows = rows_where(snapshot, PARTITION_STATUS.name, "asset", assets)
-    return asset_facts(assets, rows, running, backfilling)
+    # check results are read only when a condition looks at checks
+    checks = (
+        rows_where(snapshot, ASSET_CHECK_RESULTS.name, "asset", assets)
+        if _reads_checks(defs)
+        else []
+    )
+    return asset_facts(assets, rows, running, backfilling, checks)
+
+
+def _reads_checks(defs: DefinitionsSnapshot) -> bool:
+    # assets sharing a condition share one object: each distinct tree is walked once
+    distinct = {
+        id(node.automation_condition): node.automation_condition
+        for node in defs.assets.values()
+        if node.automation_condition is not None
+    }
+    return any(c.uses("any_checks") or c.uses("all_checks") for c in distinct.values())
 
 
 def _in_flight(
@@ -134,7 +152,7 @@ def automation_inputs(
     if memory_table.num_rows:
         assets, texts = memory_table.column("asset"), memory_table.column("memory")
         memory = dict(zip(assets.to_pylist(), texts.to_pylist(), strict=True))
-    facts, run_ids = _facts(snapshot, watched_assets(defs))
+    facts, run_ids = _facts(snapshot, defs, watched_assets(defs))
     return AutomationInputs(
         seen=_recent_materializations(snapshot, int(lookback_ms)),
         state=state,
@@ -236,7 +254,7 @@ def why(
         for a, text in memory_rows.items()
         if a in defs.assets
     }
-    facts, run_ids = _facts(snapshot, watched_assets(defs))
+    facts, run_ids = _facts(snapshot, defs, watched_assets(defs))
     upstream = set(defs.topological_order()[: defs.topological_order().index(asset) + 1])
     evaluations = evaluate_automation(
         defs,

@@ -1,0 +1,70 @@
+"""Automation that waits for a blocking check, through the timer, real runs and their checks
+(the local store): `all_deps_blocking_checks_passed()` reads the check results the worker
+recorded with each materialization."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from arco.clock import FixedClock
+from arco.services.code_location import load_definitions
+from arco.services.commands.automation import set_automation_status
+from arco.services.commands.deploy import deploy
+from arco.services.commands.runs import LaunchRequest, launch_run
+from arco.services.engines.dispatch import InProcessExecutor
+from arco.services.engines.timer import run_timer
+from arco.services.workspace import Workspace
+from arco.storage.local import LocalObjectStore
+from tests.fixtures import automation_checks
+from tests.integration.helpers import now_of
+
+LOCATION = "tests.fixtures.automation_checks:defs"
+T0 = datetime(2024, 2, 1, 10, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Iterator[Workspace]:
+    workspace = Workspace(
+        LocalObjectStore(tmp_path / "store"),
+        "checks",
+        clock=FixedClock(int(T0.timestamp() * 1000)),
+        lookback_ms=120_000,
+    )
+    deploy(workspace, load_definitions(LOCATION).snapshot(LOCATION), "test")
+    workspace.compactor.compact_until_idle()
+    yield workspace
+    automation_checks.CHECK["fail"] = False
+
+
+def tick(ws: Workspace) -> None:
+    assert isinstance(ws.clock, FixedClock)
+    ws.clock.advance(60_000)
+    run_timer(ws, now_of(ws), dispatcher=InProcessExecutor(ws, load_definitions(LOCATION)))
+    ws.compactor.compact_until_idle()
+
+
+def requested(ws: Workspace) -> list[list[str]]:
+    rows = sorted(ws.snapshot().rows("runs").values(), key=lambda r: r["created_ms"])
+    return [json.loads(r["assets"]) for r in rows if r["source"] == "automation"]
+
+
+def test_a_child_waits_for_its_parents_blocking_check(ws: Workspace) -> None:
+    set_automation_status(ws, "RUNNING", "start", "test")
+    tick(ws)  # the first evaluation requests nothing
+    automation_checks.CHECK["fail"] = True
+    launch_run(ws, LaunchRequest(selection="key:source"))
+    tick(ws)  # source runs; its blocking check fails (the materialization is kept)
+    tick(ws)
+    check = ws.snapshot().rows("asset_check_results")[("source", "", "not_empty")]
+    assert check["passed"] is False
+    assert requested(ws) == [["eager_only"]]  # gated waits
+    automation_checks.CHECK["fail"] = False
+    launch_run(ws, LaunchRequest(selection="key:source"))
+    tick(ws)  # source runs again; its check passes
+    tick(ws)
+    assert requested(ws) == [["eager_only"], ["eager_only", "gated"]]
