@@ -302,3 +302,40 @@ def test_memory_ids_are_the_hash_of_structure_and_occurrence() -> None:
         (0,): expected("newly_true[missing]#1"),
         (1,): expected("newly_true[missing]#2"),
     }
+
+
+def _reference_depth(c: AutomationCondition) -> int:
+    below = max((_reference_depth(o) for o in c.operands), default=0)
+    return below + (c.kind in ("any_deps", "all_deps"))
+
+
+@pytest.mark.parametrize(
+    "condition",
+    [
+        AutomationCondition.eager(),
+        AutomationCondition.on_cron("0 * * * *"),
+        AutomationCondition.on_missing(),
+        AutomationCondition.all_deps_blocking_checks_passed(),
+        AutomationCondition.any_deps_match(
+            AutomationCondition.any_deps_match(AutomationCondition.in_latest_time_window())
+        ),
+        AutomationCondition.eager().without(~AutomationCondition.any_deps_missing()),
+        AutomationCondition.eager().with_label("mine").allow("key:a"),
+        AutomationCondition.any_downstream_conditions() | AutomationCondition.missing(),
+    ],
+)
+def test_what_a_tree_holds_is_derived_once_and_agrees_with_walking_it(
+    condition: AutomationCondition,
+) -> None:
+    from arco.domain.automation_conditions import deps_depth, misplaced_check_operand
+
+    nodes = list(condition.walk())
+    for kind in {n.kind for n in nodes} | {"check_passed", "any_downstream_conditions"}:
+        assert condition.uses(kind) == any(n.kind == kind for n in nodes)
+    assert deps_depth(condition) == _reference_depth(condition)
+    clocked = [n for n in nodes if n.kind in ("cron_tick_passed", "in_latest_time_window")]
+    assert list(condition.clocked()) == clocked
+    assert misplaced_check_operand(condition) is None
+    assert misplaced_check_operand(~condition | AutomationCondition.check_failed()) == (
+        "check_failed"
+    )

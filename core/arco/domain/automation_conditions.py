@@ -104,6 +104,14 @@ class AutomationCondition:
     ignore_selection: str | None = None
     blocking_only: bool | None = None  # checks operators: only the blocking checks
     _depth: int = field(default=1, init=False, repr=False, compare=False)
+    # Derived from the subtree once, when the node is built (trees are immutable and shared by
+    # the assets that use them: 10,000 assets read these at every evaluation).
+    _kinds: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
+    _deps_depth: int = field(default=0, init=False, repr=False, compare=False)
+    _misplaced: str | None = field(default=None, init=False, repr=False, compare=False)
+    _clocked: tuple[AutomationCondition, ...] = field(
+        default=(), init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         if self.kind not in OPERANDS and self.kind not in _OPERATORS:
@@ -170,6 +178,25 @@ class AutomationCondition:
         if depth > _MAX_DEPTH:
             raise InvalidInput(f"an automation condition is nested deeper than {_MAX_DEPTH}")
         object.__setattr__(self, "_depth", depth)
+        object.__setattr__(
+            self, "_kinds", frozenset({self.kind}).union(*(o._kinds for o in self.operands))
+        )
+        object.__setattr__(
+            self,
+            "_deps_depth",
+            max((o._deps_depth for o in self.operands), default=0)
+            + (self.kind in ("any_deps", "all_deps")),
+        )
+        misplaced = self.kind if self.kind in ("check_passed", "check_failed") else None
+        if self.kind not in _CHECKS:
+            misplaced = next(
+                (o._misplaced for o in self.operands if o._misplaced is not None), misplaced
+            )
+        object.__setattr__(self, "_misplaced", misplaced)
+        own = (self,) if self.kind in ("cron_tick_passed", "in_latest_time_window") else ()
+        object.__setattr__(
+            self, "_clocked", own + tuple(n for o in self.operands for n in o._clocked)
+        )
 
     # -- operands (Dagster's names) -----------------------------------------------------------
 
@@ -479,8 +506,14 @@ class AutomationCondition:
         for operand in self.operands:
             yield from operand.walk()
 
+    def clocked(self) -> tuple[AutomationCondition, ...]:
+        """The nodes whose result depends on the time alone (`cron_tick_passed`,
+        `in_latest_time_window`), depth first."""
+        return self._clocked
+
     def uses(self, kind: str) -> bool:
-        return any(node.kind == kind for node in self.walk())
+        """Whether a node of this kind is in the tree."""
+        return kind in self._kinds
 
     # -- snapshot ------------------------------------------------------------------------------
 
@@ -554,15 +587,7 @@ def strip_downstream(condition: AutomationCondition) -> AutomationCondition | No
 def misplaced_check_operand(condition: AutomationCondition) -> str | None:
     """The name of a check operand (`check_passed()`...) found outside any checks operator,
     where it has no check to describe; None when there is none."""
-    if condition.kind in _CHECKS:
-        return None
-    if condition.kind in ("check_passed", "check_failed"):
-        return condition.kind
-    for operand in condition.operands:
-        found = misplaced_check_operand(operand)
-        if found is not None:
-            return found
-    return None
+    return condition._misplaced
 
 
 def _structure(node: AutomationCondition) -> str:
@@ -578,8 +603,7 @@ Path = tuple[int, ...]
 
 def deps_depth(condition: AutomationCondition) -> int:
     """How many dependency operators are nested in `condition` (how far up it looks)."""
-    below = max((deps_depth(o) for o in condition.operands), default=0)
-    return below + (condition.kind in ("any_deps", "all_deps"))
+    return condition._deps_depth
 
 
 def structure(condition: AutomationCondition) -> str:

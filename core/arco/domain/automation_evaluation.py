@@ -264,7 +264,7 @@ class _Evaluation:
         self._keep: list[AutomationCondition] = []
         self._stack: list[AutomationCondition] = []
         self._shapes: dict[int, str] = {}
-        self._depths: dict[int, int] = {}
+        self._inputs: dict[str, str] = {}  # `_asset_inputs`, per asset
         self.noticed = False  # this asset's evaluation read something new
         self.cron_fired = False  # a cron tick counted: the evaluation must be recorded
         self._check: str | None = None  # the check evaluated, inside a checks operator
@@ -391,7 +391,7 @@ class _Evaluation:
         inputs = "" if initial or self.focus is not None else self.inputs_of(root, condition)
         if inputs and previous is not None and previous.quiet_inputs == inputs:
             # A fixed point: the last evaluation read exactly this and found nothing new.
-            self.requested[root] = previous.requested
+            self._requested(root, previous.requested)
             tree = _Result(previous.requested, None, condition, len(self.full(root)), [])
             return AssetEvaluation(root, previous.requested, tree, previous)
         state = _AssetState(
@@ -405,7 +405,7 @@ class _Evaluation:
         self.noticed = initial
         result = self.node(state, condition, (), root, self.full(root))
         requested = frozenset(result.true & self.full(root))
-        self.requested[root] = requested
+        self._requested(root, requested)
         memory = AssetMemory(
             evaluated_ms=self.now_ms,
             requested=requested,
@@ -433,14 +433,28 @@ class _Evaluation:
             return ""
         assets = [root]
         level = [root]
-        for _ in range(self._depth(condition)):
+        for _ in range(deps_depth(condition)):
             level = sorted({up for a in level for up in self.defs.upstream(a)})
             assets += level
         parts: list[object] = [self.defs.assets[root].code_version]
-        for asset in assets:
+        parts += [self._asset_inputs(asset) for asset in assets]
+        for node in condition.clocked():
+            if node.kind == "cron_tick_passed":
+                assert node.cron is not None
+                tick = CronSchedule.parse(node.cron).latest_tick(self.now, node.timezone or "UTC")
+                parts.append(None if tick is None else tick.timestamp())
+            elif node.kind == "in_latest_time_window":
+                parts.append(sorted(self.latest_window(root, node.lookback_seconds)))
+        return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+
+    def _asset_inputs(self, asset: str) -> str:
+        """What `inputs_of` reads of one asset. An asset is read by every child that looks at
+        it: summed up once, again only after its own requests of this evaluation are known."""
+        found = self._inputs.get(asset)
+        if found is None:
             facts = self.facts_of(asset)
             last = self.memory.get(asset)
-            parts.append(
+            found = self._inputs[asset] = repr(
                 (
                     asset,
                     sorted((k, m.version) for k, m in facts.materialized.items()),
@@ -454,14 +468,12 @@ class _Evaluation:
                     self._existing(asset),
                 )
             )
-        for node in condition.walk():
-            if node.kind == "cron_tick_passed":
-                assert node.cron is not None
-                tick = CronSchedule.parse(node.cron).latest_tick(self.now, node.timezone or "UTC")
-                parts.append(None if tick is None else tick.timestamp())
-            elif node.kind == "in_latest_time_window":
-                parts.append(sorted(self.latest_window(root, node.lookback_seconds)))
-        return hashlib.sha256(repr(parts).encode()).hexdigest()[:32]
+        return found
+
+    def _requested(self, asset: str, subset: Subset) -> None:
+        """Record what `asset` requests in this evaluation (its children read it)."""
+        self.requested[asset] = subset
+        self._inputs.pop(asset, None)
 
     def _existing(self, asset: str) -> object:
         """What says which partitions exist: their count when partitions are only ever
@@ -472,17 +484,10 @@ class _Evaluation:
             return sorted(self.full(asset))
         return len(self.full(asset))
 
-    def _depth(self, condition: AutomationCondition) -> int:
-        found = self._depths.get(id(condition))
-        if found is None:
-            found = self._depths[id(condition)] = deps_depth(condition)
-            self._keep.append(condition)
-        return found
-
     def failed(self, root: str, condition: AutomationCondition, error: str) -> AssetEvaluation:
         """An asset whose condition raised: nothing requested, its memory left as it was (the
         next evaluation tries again), the error kept."""
-        self.requested[root] = EMPTY
+        self._requested(root, EMPTY)
         previous = self.memory.get(root)
         memory = previous or AssetMemory(evaluated_ms=self.now_ms)
         tree = _Result(EMPTY, None, condition, 0, [])
