@@ -367,7 +367,12 @@ class Sim:
                 self._materialize_runless(a, ev.get("partition"), at)
         elif t == "run_start":
             self._create_run(
-                ev["run"], ev["assets"], ev.get("partition"), ev.get("status", "STARTED"), at
+                ev["run"],
+                ev["assets"],
+                ev.get("partition"),
+                ev.get("status", "STARTED"),
+                at,
+                tags=ev.get("tags"),
             )
         elif t == "run_end":
             self._end_run(ev["run"], ev.get("status", "success"), ev.get("materialize"), at)

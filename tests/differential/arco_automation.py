@@ -148,6 +148,7 @@ class ArcoAutomationSim:
         self.attempts: dict[tuple[str, str], tuple[str, str]] = {}  # -> (status, version)
         self.runs: dict[str, tuple[str, list[str], str | None, str]] = {}
         self.run_targets: dict[str, frozenset[str]] = {}
+        self.run_tags: dict[str, dict[str, str]] = {}
         self.previous_runs: list[dict[str, Any]] = []
         # (asset, partition, check) -> (passed, the materialization it ran against)
         self.checks: dict[tuple[str, str, str], tuple[bool, str]] = {}
@@ -203,6 +204,7 @@ class ArcoAutomationSim:
                 event.get("status", "STARTED"),
                 at,
             )
+            self.run_tags[f"run-{event['run']}"] = dict(event.get("tags") or {})
         elif kind == "run_end":
             self._end(event["run"], event.get("status", "success"), event.get("materialize"), at)
         elif kind == "run_failed":
@@ -285,7 +287,11 @@ class ArcoAutomationSim:
         row = dict(state.rows(AUTOMATION_STATE.name)[(SENSOR_NAME,)])
         memory = {k[0]: r["memory"] for k, r in state.rows(AUTOMATION_MEMORY.name).items()}
         inputs = AutomationInputs(
-            state=row, memory=memory, facts=self.facts(), run_targets=self.run_targets
+            state=row,
+            memory=memory,
+            facts=self.facts(),
+            run_targets=self.run_targets,
+            run_tags=self.run_tags,
         )
         events = evaluate_conditions(self.defs, inputs, _ms(now))
         before = set(state.rows(RUN_REQUESTS.name))

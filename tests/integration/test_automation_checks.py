@@ -1,6 +1,6 @@
-"""Automation that waits for a blocking check, through the timer, real runs and their checks
-(the local store): `all_deps_blocking_checks_passed()` reads the check results the worker
-recorded with each materialization."""
+"""Automation that waits for a blocking check or a run's tags, through the timer, real runs and
+their checks (the local store): `all_deps_blocking_checks_passed()` reads the check results the
+worker recorded with each materialization, `executed_with_tags()` the tags of its run."""
 
 from __future__ import annotations
 
@@ -68,3 +68,16 @@ def test_a_child_waits_for_its_parents_blocking_check(ws: Workspace) -> None:
     tick(ws)  # source runs again; its check passes
     tick(ws)
     assert requested(ws) == [["eager_only"], ["eager_only", "gated"]]
+
+
+def test_a_child_waits_for_a_parent_run_with_the_right_tags(ws: Workspace) -> None:
+    set_automation_status(ws, "RUNNING", "start", "test")
+    tick(ws)
+    launch_run(ws, LaunchRequest(selection="key:source", tags={"team": "ml"}))
+    tick(ws)
+    tick(ws)
+    assert requested(ws) == [["eager_only", "gated"]]  # tagged waits for team=data
+    launch_run(ws, LaunchRequest(selection="key:source", tags={"team": "data"}))
+    tick(ws)
+    tick(ws)
+    assert requested(ws) == [["eager_only", "gated"], ["eager_only", "gated", "tagged"]]

@@ -15,7 +15,7 @@ wraps, reorders or relabels a condition keeps its memory.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -51,6 +51,7 @@ OPERANDS = frozenset(
         "any_downstream_conditions",
         "check_passed",
         "check_failed",
+        "executed_with_tags",
     }
 )
 _CHECKS = frozenset({"any_checks", "all_checks"})
@@ -73,6 +74,8 @@ _FIELDS = (
     "allow_selection",
     "ignore_selection",
     "blocking_only",
+    "tag_keys",
+    "tag_values",
 )
 
 
@@ -103,6 +106,9 @@ class AutomationCondition:
     allow_selection: str | None = None
     ignore_selection: str | None = None
     blocking_only: bool | None = None  # checks operators: only the blocking checks
+    # executed_with_tags: tag keys the run must have, sorted, and (key, value) pairs, sorted
+    tag_keys: tuple[str, ...] | None = None
+    tag_values: tuple[tuple[str, str], ...] | None = None
     _depth: int = field(default=1, init=False, repr=False, compare=False)
     # Derived from the subtree once, when the node is built (trees are immutable and shared by
     # the assets that use them: 10,000 assets read these at every evaluation).
@@ -166,6 +172,19 @@ class AutomationCondition:
             self.kind not in _CHECKS or not isinstance(self.blocking_only, bool)
         ):
             raise InvalidInput("only any_checks_match and all_checks_match take blocking_only")
+        if (self.tag_keys is not None or self.tag_values is not None) and (
+            self.kind != "executed_with_tags"
+        ):
+            raise InvalidInput("only executed_with_tags takes tag_keys and tag_values")
+        if self.tag_keys is not None:
+            keys = self.tag_keys
+            if not isinstance(keys, list | tuple | set | frozenset) or not all(
+                isinstance(k, str) and k for k in keys
+            ):
+                raise InvalidInput("executed_with_tags: tag_keys must be a set of tag keys")
+            object.__setattr__(self, "tag_keys", tuple(sorted(set(keys))))
+        if self.tag_values is not None:
+            object.__setattr__(self, "tag_values", _tag_pairs(self.tag_values))
         if self.kind in _CHECKS:
             outside = [n.name for n in self.operands[0].walk() if n.kind not in _CHECK_SCOPE]
             if outside:
@@ -271,6 +290,12 @@ class AutomationCondition:
     def executed_with_root_target() -> AutomationCondition:
         """The latest materialization came from a run that also targeted the asset evaluated."""
         return AutomationCondition("executed_with_root_target")
+
+    @staticmethod
+    def executed_with_tags(*, tag_keys: Any = None, tag_values: Any = None) -> AutomationCondition:
+        """The run of the asset's latest materialization had every key of `tag_keys` and every
+        `tag_values` pair (Dagster: only the partition materialized last can hold)."""
+        return AutomationCondition("executed_with_tags", tag_keys=tag_keys, tag_values=tag_values)
 
     @staticmethod
     def check_passed() -> AutomationCondition:
@@ -481,6 +506,13 @@ class AutomationCondition:
             return f"{self.kind}_match" + (f" ({'; '.join(parts)})" if parts else "")
         if self.kind in _CHECKS:
             return f"{self.kind}_match" + (" (blocking only)" if self.blocking_only else "")
+        if self.kind == "executed_with_tags":
+            props = []
+            if self.tag_keys is not None:
+                props.append(f"tag_keys={{{','.join(self.tag_keys)}}}")
+            if self.tag_values is not None:
+                props.append(f"tag_values={{{','.join(f'{k}:{v}' for k, v in self.tag_values)}}}")
+            return self.kind + (f"({', '.join(props)})" if props else "")
         return {"and": "AND", "or": "OR", "not": "NOT", "since": "SINCE"}.get(self.kind, self.kind)
 
     def describe(self) -> str:
@@ -525,6 +557,10 @@ class AutomationCondition:
             value = getattr(self, name)
             if value is not None:
                 out[name] = value
+        if self.tag_keys is not None:
+            out["tag_keys"] = list(self.tag_keys)
+        if self.tag_values is not None:
+            out["tag_values"] = [list(pair) for pair in self.tag_values]
         return out
 
     @classmethod
@@ -546,6 +582,26 @@ class AutomationCondition:
             operands=tuple(cls.from_json(o, count) for o in operands),
             **{name: data.get(name) for name in _FIELDS},
         )
+
+
+def _tag_pairs(values: object) -> tuple[tuple[str, str], ...]:
+    """`tag_values` as sorted (key, value) pairs, from a mapping or from pairs (its JSON)."""
+    message = "executed_with_tags: tag_values must map tag keys to strings"
+    if isinstance(values, Mapping):
+        items: list[object] = list(values.items())
+    elif isinstance(values, list | tuple):
+        items = list(values)
+    else:
+        raise InvalidInput(message)
+    pairs: list[tuple[str, str]] = []
+    for item in items:
+        if not (isinstance(item, list | tuple) and len(item) == 2):
+            raise InvalidInput(message)
+        key, value = item
+        if not isinstance(key, str) or not key or not isinstance(value, str):
+            raise InvalidInput(message)
+        pairs.append((key, value))
+    return tuple(sorted(pairs))
 
 
 def _check_condition(value: object, what: str) -> None:

@@ -79,6 +79,8 @@ class AutomationInputs:
     memory: Mapping[str, str]  # asset -> its `automation_memory.memory` JSON
     facts: Mapping[str, AssetFacts]
     run_targets: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    # run id -> its tags, for the runs of the latest materializations (`executed_with_tags`)
+    run_tags: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     runs_last_hour: int = 0
     dry_run: bool = False
     max_runs_per_hour: int = 0  # 0: no limit
@@ -401,6 +403,7 @@ def _evaluation(
         updates,
         now_ms,
         run_targets=inputs.run_targets,
+        run_tags=inputs.run_tags,
         lookback_ms=lookback_ms,
         dynamic=inputs.dynamic,
     )

@@ -244,6 +244,7 @@ class _Evaluation:
         lookback_ms: int,
         dynamic: Dynamic,
         focus: str | None = None,
+        run_tags: Mapping[str, Mapping[str, str]] | None = None,
     ) -> None:
         self.defs = defs
         self.focus = focus
@@ -251,6 +252,7 @@ class _Evaluation:
         self.memory = memory
         self.updates = updates
         self.run_targets = run_targets
+        self.run_tags = run_tags or {}
         self.now_ms = now_ms
         self.now = datetime.fromtimestamp(now_ms / 1000, UTC)
         self.lookback_ms = lookback_ms
@@ -855,6 +857,24 @@ class _Evaluation:
             if m.run_id is not None and state.root in self.run_targets.get(m.run_id, ())
         ), None
 
+    def _executed_with_tags(
+        self, state: _AssetState, c: AutomationCondition, path: Path, key: str, candidate: Subset
+    ) -> tuple[Subset, Timing | None]:
+        # Dagster reads the asset's latest materialization only: of a partitioned asset, the
+        # partition materialized last can hold, no other
+        materialized = self.facts_of(key).materialized
+        if not materialized:
+            return EMPTY, None
+        partition, latest = max(materialized.items(), key=lambda item: item[1].version)
+        tags = self.run_tags.get(latest.run_id) if latest.run_id is not None else None
+        if partition not in candidate or tags is None:
+            return EMPTY, None
+        if c.tag_keys and not all(k in tags for k in c.tag_keys):
+            return EMPTY, None
+        if c.tag_values and not all(tags.get(k) == v for k, v in c.tag_values):
+            return EMPTY, None
+        return frozenset({partition}), None
+
 
 # Every operand but `any_downstream_conditions()` (evaluated by `downstream`) has its method.
 _OPERANDS: dict[str, Callable[..., tuple[Subset, Timing | None]]] = {
@@ -932,6 +952,7 @@ def evaluate_automation(
     now_ms: int,
     *,
     run_targets: Mapping[str, frozenset[str]] | None = None,
+    run_tags: Mapping[str, Mapping[str, str]] | None = None,
     lookback_ms: int = 120_000,
     dynamic: Dynamic = NO_DYNAMIC,
     assets: Iterable[str] | None = None,
@@ -944,7 +965,16 @@ def evaluate_automation(
     partition key, marks in each node's result whether it held for that partition.
     """
     evaluation = _Evaluation(
-        defs, facts, memory, updates, run_targets or {}, now_ms, lookback_ms, dynamic, focus
+        defs,
+        facts,
+        memory,
+        updates,
+        run_targets or {},
+        now_ms,
+        lookback_ms,
+        dynamic,
+        focus,
+        run_tags,
     )
     wanted = None if assets is None else set(assets)
     out: list[AssetEvaluation] = []

@@ -99,13 +99,16 @@ def _in_flight(
     return running, backfilling
 
 
-def _run_targets(snapshot: Snapshot, run_ids: set[str]) -> dict[str, frozenset[str]]:
+def _runs_of(
+    snapshot: Snapshot, run_ids: set[str]
+) -> tuple[dict[str, frozenset[str]], dict[str, dict[str, str]]]:
+    """The targets and the tags of the runs that made the latest materializations."""
     if not run_ids:
-        return {}
-    return {
-        row["run_id"]: frozenset(json.loads(row["assets"] or "[]"))
-        for row in rows_where(snapshot, RUNS.name, "run_id", sorted(run_ids))
-    }
+        return {}, {}
+    rows = rows_where(snapshot, RUNS.name, "run_id", sorted(run_ids))
+    targets = {row["run_id"]: frozenset(json.loads(row["assets"] or "[]")) for row in rows}
+    tags = {row["run_id"]: dict(json.loads(row["tags"] or "{}")) for row in rows}
+    return targets, tags
 
 
 def _runs_last_hour(snapshot: Snapshot, now_ms: int) -> int:
@@ -153,12 +156,14 @@ def automation_inputs(
         assets, texts = memory_table.column("asset"), memory_table.column("memory")
         memory = dict(zip(assets.to_pylist(), texts.to_pylist(), strict=True))
     facts, run_ids = _facts(snapshot, defs, watched_assets(defs))
+    run_targets, run_tags = _runs_of(snapshot, run_ids)
     return AutomationInputs(
         seen=_recent_materializations(snapshot, int(lookback_ms)),
         state=state,
         memory=memory,
         facts=facts,
-        run_targets=_run_targets(snapshot, run_ids),
+        run_targets=run_targets,
+        run_tags=run_tags,
         runs_last_hour=_runs_last_hour(snapshot, now_ms),
         dry_run=bool(setting_value(snapshot, "automation.dry_run")),
         max_runs_per_hour=int(setting_value(snapshot, "automation.max_runs_per_hour")),
@@ -255,6 +260,7 @@ def why(
         if a in defs.assets
     }
     facts, run_ids = _facts(snapshot, defs, watched_assets(defs))
+    run_targets, run_tags = _runs_of(snapshot, run_ids)
     upstream = set(defs.topological_order()[: defs.topological_order().index(asset) + 1])
     evaluations = evaluate_automation(
         defs,
@@ -262,7 +268,8 @@ def why(
         memory,
         previous_updates(state),
         now_ms,
-        run_targets=_run_targets(snapshot, run_ids),
+        run_targets=run_targets,
+        run_tags=run_tags,
         dynamic=dynamic,
         assets=[a for a in _automated(defs) if a in upstream],
         focus=partition,
