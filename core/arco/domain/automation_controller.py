@@ -350,7 +350,7 @@ def evaluate_conditions(
     if not has_conditions and not inputs.memory:
         return []
     state = inputs.state
-    if not is_running(state, False) or not _due(state, now_ms):
+    if not is_running(state, defs.automation_default_running) or not _due(state, now_ms):
         return []
     read_version = str((state or {}).get("cursor_version") or "")
     try:
@@ -360,6 +360,7 @@ def evaluate_conditions(
         payload = AutomationEvaluated(
             cursor_read_version=read_version,
             definitions_hash=defs.content_hash,
+            default_running=defs.automation_default_running,
             outcome="FAILED",
             error=f"{type(exc).__name__}: {exc}"[:20_000],
         )
@@ -466,6 +467,7 @@ def _evaluation(
     return AutomationEvaluated(
         cursor_read_version=read_version,
         definitions_hash=defs.content_hash,
+        default_running=defs.automation_default_running,
         assets_evaluated=len(evaluations),
         assets=changed,
         forget=forget,

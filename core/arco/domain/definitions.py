@@ -918,8 +918,13 @@ class DefinitionsSnapshot:
     schedules: Mapping[str, ScheduleNode] = field(default_factory=dict)
     sensors: Mapping[str, SensorNode] = field(default_factory=dict)
     jobs: Mapping[str, JobNode] = field(default_factory=dict)
+    # Whether declarative automation runs until an operator stops it (an
+    # `AutomationConditionSensorDefinition(default_status=RUNNING)`); stopped by default.
+    automation_default_running: bool = False
 
     def __post_init__(self) -> None:
+        if not isinstance(self.automation_default_running, bool):
+            raise InvalidInput("automation_default_running must be True or False")
         object.__setattr__(self, "assets", dict(sorted(dict(self.assets).items())))
         object.__setattr__(self, "schedules", dict(sorted(dict(self.schedules).items())))
         object.__setattr__(self, "sensors", dict(sorted(dict(self.sensors).items())))
@@ -943,6 +948,8 @@ class DefinitionsSnapshot:
             out["sensors"] = [node.to_json() for _, node in sorted(self.sensors.items())]
         if self.jobs:  # likewise: only when there are some
             out["jobs"] = [node.to_json() for _, node in sorted(self.jobs.items())]
+        if self.automation_default_running:  # likewise: only when set
+            out["automation_default_running"] = True
         return out
 
     @classmethod
@@ -980,7 +987,8 @@ class DefinitionsSnapshot:
             if job.name in jobs:
                 raise InvalidInput(f"duplicate job name {job.name!r}")
             jobs[job.name] = job
-        return cls(reader.get("code_location", str), assets, schedules, sensors, jobs)
+        running = reader.get_optional("automation_default_running", bool) or False
+        return cls(reader.get("code_location", str), assets, schedules, sensors, jobs, running)
 
     @cached_property
     def content_hash(self) -> str:

@@ -24,6 +24,7 @@ from arco.sdk.assets import (
     AssetSpec,
     asset,
 )
+from arco.sdk.automation import AutomationConditionSensorDefinition
 from arco.sdk.checks import (
     AssetCheckResult,
     AssetChecksDefinition,
@@ -145,6 +146,7 @@ __all__ = [
     "AssetSpec",
     "AssetsDefinition",
     "AutomationCondition",
+    "AutomationConditionSensorDefinition",
     "CatchUp",
     "Config",
     "ConfigurableIOManager",

@@ -27,6 +27,7 @@ from arco.sdk.assets import (
     _coerce_key,
     _tags,
 )
+from arco.sdk.automation import AutomationConditionSensorDefinition
 from arco.sdk.checks import AssetChecksDefinition
 from arco.sdk.jobs import JobResolver, UnresolvedAssetJobDefinition, collect_jobs, resolve_target
 from arco.sdk.loading import resolve_bare_dependencies
@@ -45,7 +46,7 @@ class Definitions:
         self,
         assets: Iterable[AssetLike] | None = None,
         schedules: Iterable[ScheduleDefinition] | None = None,
-        sensors: Iterable[SensorDefinition] | None = None,
+        sensors: Iterable[SensorDefinition | AutomationConditionSensorDefinition] | None = None,
         jobs: Iterable[UnresolvedAssetJobDefinition] | None = None,
         *,
         resources: Mapping[str, object] | None = None,
@@ -62,7 +63,13 @@ class Definitions:
         # Bare dependency names resolved within their group, as Dagster does (sdk/loading.py).
         self.assets: tuple[AssetLike, ...] = tuple(_resolve_bare_dependencies(assets))
         self.schedules: tuple[ScheduleDefinition, ...] = tuple(schedules or ())
-        self.sensors: tuple[SensorDefinition, ...] = tuple(sensors or ())
+        given = tuple(sensors or ())
+        self.automation_sensors: tuple[AutomationConditionSensorDefinition, ...] = tuple(
+            s for s in given if isinstance(s, AutomationConditionSensorDefinition)
+        )
+        self.sensors: tuple[SensorDefinition, ...] = tuple(
+            s for s in given if not isinstance(s, AutomationConditionSensorDefinition)
+        )
         # Jobs as given; those only schedules and sensors name are picked up by `snapshot`.
         self.jobs: tuple[UnresolvedAssetJobDefinition, ...] = tuple(jobs or ())
         for job in self.jobs:
@@ -75,7 +82,8 @@ class Definitions:
             if not isinstance(sensor_def, SensorDefinition):
                 raise InvalidInput(
                     f"Definitions(sensors=...) takes sensors (@sensor, @push_sensor, "
-                    f"asset_sensor, run_status_sensor), not {type(sensor_def).__name__}"
+                    f"asset_sensor, run_status_sensor, AutomationConditionSensorDefinition), "
+                    f"not {type(sensor_def).__name__}"
                 )
         for item in self.assets:
             if not isinstance(item, AssetsDefinition | AssetSpec):
@@ -122,13 +130,48 @@ class Definitions:
             if item.name in sensors:
                 raise InvalidInput(f"duplicate sensor name {item.name!r}")
             sensors[item.name] = _sensor_node(item, resolver)
+        nodes = self._with_default_conditions(nodes, resolver, set(sensors))
         return DefinitionsSnapshot(
             code_location=code_location,
             assets=nodes,
             schedules=schedules,
             sensors=sensors,
             jobs=resolver.job_nodes(),
+            automation_default_running=any(
+                s.default_status == "RUNNING" for s in self.automation_sensors
+            ),
         )
+
+    def _with_default_conditions(
+        self, nodes: dict[str, AssetNode], resolver: JobResolver, taken: set[str]
+    ) -> dict[str, AssetNode]:
+        """Each `AutomationConditionSensorDefinition`'s `default_condition` on the assets of its
+        target that have code and no condition of their own (an asset is one sensor's)."""
+        owners: dict[str, str] = {}
+        out = dict(nodes)
+        for sensor in dict.fromkeys(self.automation_sensors):
+            owner = f"automation sensor {sensor.name!r}"
+            if sensor.name in taken:
+                raise InvalidInput(f"duplicate sensor name {sensor.name!r}")
+            taken.add(sensor.name)
+            keys, job = resolve_target(sensor.target, None, owner, resolver)
+            if job is not None:
+                raise InvalidInput(f"{owner}: target assets or a selection, not a job")
+            for key in keys:
+                if key in owners:
+                    raise InvalidInput(
+                        f"asset {key!r} is targeted by automation sensors {owners[key]!r} and "
+                        f"{sensor.name!r}: an asset belongs to one"
+                    )
+                owners[key] = sensor.name
+                node = out[key]
+                if (
+                    sensor.default_condition is not None
+                    and node.automation_condition is None
+                    and node.compute is not None
+                ):
+                    out[key] = replace(node, automation_condition=sensor.default_condition)
+        return out
 
     def _with_checks(self, nodes: dict[str, AssetNode]) -> dict[str, AssetNode]:
         """Each asset's node with its checks; a check of an asset without code here is

@@ -149,7 +149,7 @@ def automation_inputs(
     if not automated and memory_table.num_rows == 0:
         return None
     state = _state(snapshot)
-    if not is_running(state, False):
+    if not is_running(state, defs.automation_default_running):
         return None
     memory: dict[str, str] = {}
     if memory_table.num_rows:
@@ -177,10 +177,11 @@ def automation_inputs(
 def automation_status(snapshot: Snapshot, defs: DefinitionsSnapshot | None) -> dict[str, Any]:
     state = _state(snapshot) or {}
     automated = _automated(defs) if defs is not None else []
+    default_running = defs is not None and defs.automation_default_running
     return {
         "name": SENSOR_NAME,
-        "status": "RUNNING" if is_running(state, False) else "STOPPED",
-        "default_status": "STOPPED",
+        "status": "RUNNING" if is_running(state, default_running) else "STOPPED",
+        "default_status": "RUNNING" if default_running else "STOPPED",
         "status_changed_by": state.get("status_changed_by"),
         "assets_with_conditions": len(automated),
         "last_evaluation": iso_time(state.get("last_evaluation_ms")),
@@ -284,7 +285,7 @@ def why(
         "asset": asset,
         "partition": partition,
         "condition": node.automation_condition.describe(),
-        "automation_running": is_running(state, False),
+        "automation_running": is_running(state, defs.automation_default_running),
         "evaluated_at": iso_time(now_ms),
         "first_evaluation": asset not in memory,
         "would_request": sorted(mine.requested)[:100],
