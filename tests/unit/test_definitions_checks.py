@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from arco.domain.automation_conditions import AutomationCondition as AC  # noqa: N817
 from arco.domain.canonical import canonical_json
 from arco.domain.cron import CronSchedule
 from arco.domain.definitions import (
@@ -274,3 +275,54 @@ def test_a_retry_delay_hashes_the_same_written_as_an_int_or_a_float() -> None:
 def test_an_assets_checks_are_held_sorted_by_name() -> None:
     node = _asset("a", checks=(CheckNode("z_check"), CheckNode("a_check")))
     assert [c.name for c in node.checks] == ["a_check", "z_check"]
+
+
+# --- automation conditions in the snapshot ---------------------------------------------------
+
+
+def test_each_distinct_condition_is_written_once_and_named_by_index() -> None:
+    eager = AC.eager()
+    assets = [
+        _asset("a"),
+        _asset("b", automation_condition=eager),
+        _asset("c", automation_condition=eager),
+        _asset("d", automation_condition=AC.on_missing()),
+    ]
+    snapshot = _snapshot(*assets)
+    data = snapshot.to_json()
+    conditions = data["automation_conditions"]
+    assert len(conditions) == 2
+    by_key = {a["key"]: a.get("automation_condition") for a in data["assets"]}
+    assert by_key["a"] is None and by_key["b"] == by_key["c"] != by_key["d"]
+    assert AC.from_json(conditions[by_key["b"]]) == eager
+    again = DefinitionsSnapshot.from_json(data)
+    assert again == snapshot and again.content_hash == snapshot.content_hash
+    assert again.assets["b"].automation_condition is again.assets["c"].automation_condition
+    assert "automation_conditions" not in _snapshot(_asset("a")).to_json()
+
+
+def test_a_snapshot_with_conditions_written_inline_still_reads() -> None:
+    snapshot = _snapshot(_asset("b", automation_condition=AC.eager()))
+    data = snapshot.to_json()
+    inline = {k: v for k, v in data.items() if k != "automation_conditions"}
+    inline["assets"] = [{**data["assets"][0], "automation_condition": AC.eager().to_json()}]
+    assert DefinitionsSnapshot.from_json(inline).assets["b"].automation_condition == AC.eager()
+
+
+@pytest.mark.parametrize(
+    ("conditions", "reference", "message"),
+    [
+        ([], 0, "automation condition 0 is not in the snapshot"),
+        ([{"kind": "missing"}], 1, "automation condition 1 is not in the snapshot"),
+        ([{"kind": "missing"}], -1, "automation condition -1 is not in the snapshot"),
+        (["missing"], 0, "automation condition #0 of the snapshot must be an object"),
+    ],
+)
+def test_a_condition_reference_must_name_a_condition_of_the_snapshot(
+    conditions: list[Any], reference: int, message: str
+) -> None:
+    data = _snapshot(_asset("b")).to_json()
+    data["assets"][0]["automation_condition"] = reference
+    data["automation_conditions"] = conditions
+    with _refused(message):
+        DefinitionsSnapshot.from_json(data)

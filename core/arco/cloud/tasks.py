@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-_QUEUE = re.compile(r"^projects/[^/]+/locations/[^/]+/queues/[^/]+$")
+_QUEUE = re.compile(r"^projects/[^/]+/locations/[^/]+/queues/[^/]+\Z")
 # Cloud Tasks waits this long for an HTTP target's answer before it counts the attempt as
 # failed (and retries it). Its allowed range for HTTP targets is 15 s to 30 min.
 MIN_DISPATCH_DEADLINE_S = 15

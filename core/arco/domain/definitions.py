@@ -13,9 +13,10 @@ at fault.
 from __future__ import annotations
 
 import heapq
+import json
 import math
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import cached_property
@@ -49,13 +50,13 @@ SENSOR_KINDS: tuple[SensorKind, ...] = ("poll", "push", "asset", "run_status")
 RUN_STATUSES = ("SUCCESS", "FAILURE", "CANCELED")
 DEFAULT_MINIMUM_INTERVAL_S = 30
 
-_KEY_SEGMENT = re.compile(r"^[A-Za-z0-9_]+$")
-_GROUP = re.compile(r"^[A-Za-z0-9_]{1,200}$")
+_ASSET_KEY = re.compile(r"[A-Za-z0-9_]+(?:/[A-Za-z0-9_]+)*\Z")
+_GROUP = re.compile(r"^[A-Za-z0-9_]{1,200}\Z")
 # A schedule name is one object-key component (ticks and state are keyed by it).
-_SCHEDULE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
+_SCHEDULE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}\Z")
 # Dagster's definition tag keys: an optional `prefix/` and a name, each 1-63 of [A-Za-z0-9_.-].
-_TAG_KEY = re.compile(r"^(?:[A-Za-z0-9_.-]{1,63}/)?[A-Za-z0-9_.-]{1,63}$")
-_COMPUTE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_<][A-Za-z0-9_.<>]*$")
+_TAG_KEY = re.compile(r"^(?:[A-Za-z0-9_.-]{1,63}/)?[A-Za-z0-9_.-]{1,63}\Z")
+_COMPUTE = re.compile(r"^[A-Za-z_][A-Za-z0-9_.]*:[A-Za-z_<][A-Za-z0-9_.<>]*\Z")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MAX_KEY_LENGTH = 500
 _MAX_TAG_VALUE = 1000
@@ -76,7 +77,7 @@ def validate_asset_key(key: str) -> str:
         not isinstance(key, str)
         or not key
         or len(key) > _MAX_KEY_LENGTH
-        or not all(_KEY_SEGMENT.match(part) for part in key.split("/"))
+        or not _ASSET_KEY.match(key)
     ):
         raise InvalidInput(
             f"invalid asset key {key!r}: use '/'-separated segments of letters, digits and '_'"
@@ -536,10 +537,14 @@ class AssetNode:
 
     @classmethod
     def from_json(
-        cls, data: Mapping[str, Any], shared: dict[str, PartitionsDefinition] | None = None
+        cls,
+        data: Mapping[str, Any],
+        shared: dict[str, PartitionsDefinition] | None = None,
+        conditions: Sequence[AutomationCondition] = (),
     ) -> AssetNode:
         """`shared`: partitions definitions already built, by their snapshot (10,000 assets on one
-        daily definition build it once)."""
+        daily definition build it once). `conditions`: the snapshot's distinct automation
+        conditions, which an asset names by index."""
         reader = _Reader(data, "asset")
         key = reader.get("key", str)
         reader.what = f"asset {key!r}"
@@ -558,7 +563,7 @@ class AssetNode:
         partitions = reader.get_optional("partitions", dict)
         freshness = reader.get_optional("freshness", dict)
         retry = reader.get_optional("retry_policy", dict)
-        condition = reader.get_optional("automation_condition", dict)
+        condition = _asset_condition(reader, key, conditions)
         return cls(
             key=key,
             deps=tuple(deps),
@@ -577,11 +582,32 @@ class AssetNode:
             config_schema=reader.get_optional("config_schema", dict),
             op=reader.get_optional("op", str),
             checks=tuple(CheckNode.from_json(c) for c in reader.get_optional("checks", list) or []),
-            automation_condition=_condition(condition, key) if condition is not None else None,
+            automation_condition=condition,
         )
 
 
 _CONDITIONS: dict[str, AutomationCondition] = {}
+
+
+def _not_a_condition(index: int) -> AutomationCondition:
+    raise InvalidInput(f"automation condition #{index} of the snapshot must be an object")
+
+
+def _asset_condition(
+    reader: _Reader, key: str, conditions: Sequence[AutomationCondition]
+) -> AutomationCondition | None:
+    """An asset's condition: an index into the snapshot's `automation_conditions` (each tree
+    written once), or the tree itself (snapshots written before December 2026)."""
+    value = reader.data.get("automation_condition")
+    if value is None:
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        if not 0 <= value < len(conditions):
+            raise InvalidInput(
+                f"asset {key!r}: automation condition {value} is not in the snapshot"
+            )
+        return conditions[value]
+    return _condition(reader.get("automation_condition", dict), key)
 
 
 def _condition(snapshot: Mapping[str, Any], key: str) -> AutomationCondition:
@@ -938,12 +964,22 @@ class DefinitionsSnapshot:
 
         `sensors` appears only when there are some, so code locations deployed before sensors
         existed keep their content hash."""
+        assets = [node.to_json() for _, node in sorted(self.assets.items())]
         out: dict[str, Any] = {
             "format": SNAPSHOT_FORMAT,
             "code_location": self.code_location,
-            "assets": [node.to_json() for _, node in sorted(self.assets.items())],
+            "assets": assets,
             "schedules": [node.to_json() for _, node in sorted(self.schedules.items())],
         }
+        conditions = self._distinct_conditions()
+        if conditions:
+            # Each distinct condition is written once, and named by its index: 10,000 eager
+            # assets would otherwise repeat one tree 10,000 times (14 MB to read and parse).
+            index = {text: i for i, text in enumerate(conditions)}
+            for item, (_, node) in zip(assets, sorted(self.assets.items()), strict=True):
+                if node.automation_condition is not None:
+                    item["automation_condition"] = index[self._condition_text(node)]
+            out["automation_conditions"] = [json.loads(text) for text in conditions]
         if self.sensors:
             out["sensors"] = [node.to_json() for _, node in sorted(self.sensors.items())]
         if self.jobs:  # likewise: only when there are some
@@ -951,6 +987,25 @@ class DefinitionsSnapshot:
         if self.automation_default_running:  # likewise: only when set
             out["automation_default_running"] = True
         return out
+
+    def _condition_text(self, node: AssetNode) -> str:
+        condition = node.automation_condition
+        assert condition is not None
+        cache = self.__dict__.setdefault("_condition_texts", {})
+        text = cache.get(id(condition))
+        if text is None:
+            text = cache[id(condition)] = canonical_json(condition.to_json()).decode()
+        return str(text)
+
+    def _distinct_conditions(self) -> list[str]:
+        """The canonical JSON of each distinct automation condition, sorted."""
+        return sorted(
+            {
+                self._condition_text(node)
+                for node in self.assets.values()
+                if node.automation_condition is not None
+            }
+        )
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> DefinitionsSnapshot:
@@ -964,8 +1019,12 @@ class DefinitionsSnapshot:
             )
         assets: dict[str, AssetNode] = {}
         shared: dict[str, PartitionsDefinition] = {}
+        conditions = [
+            _condition(item, f"#{i}") if isinstance(item, dict) else _not_a_condition(i)
+            for i, item in enumerate(reader.get_optional("automation_conditions", list) or [])
+        ]
         for item in reader.get("assets", list):
-            node = AssetNode.from_json(item, shared)
+            node = AssetNode.from_json(item, shared, conditions)
             if node.key in assets:
                 raise InvalidInput(f"duplicate asset key {node.key!r}")
             assets[node.key] = node

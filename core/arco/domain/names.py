@@ -11,8 +11,8 @@ import re
 
 from arco.domain.errors import InvalidInput
 
-_WORKSPACE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?$")
-_COMPONENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=-]{0,199}$")
+_WORKSPACE = re.compile(r"^[a-z0-9](?:[a-z0-9_-]{0,61}[a-z0-9])?\Z")
+_COMPONENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._=-]{0,199}\Z")
 
 
 def validate_workspace(name: str) -> str:

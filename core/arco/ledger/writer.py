@@ -37,7 +37,7 @@ from arco.storage.layout import WorkspaceLayout
 from arco.storage.port import ObjectStore
 
 DEFAULT_LOOKBACK_MS = 120_000
-_IDEMPOTENCY_KEY = re.compile(r"^[^\x00-\x1f]{1,1024}$")
+_IDEMPOTENCY_KEY = re.compile(r"^[^\x00-\x1f]{1,1024}\Z")
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from arco.domain.errors import InvalidInput
 from arco.domain.partitions.base import NO_DYNAMIC, KeySpace, PartitionsDefinition
 from arco.domain.partitions.static import ListKeySpace
 
-_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,199}$")
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.:-]{0,199}\Z")
 
 
 class DynamicPartitionsDefinition(PartitionsDefinition):

@@ -21,7 +21,7 @@ STRIDE = 1 << 32
 """Index stride of the outer dimension: a multi key numbers `outer * STRIDE + inner`, so the
 numbering does not move when a time dimension grows."""
 
-_DIMENSION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}$")
+_DIMENSION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,99}\Z")
 
 
 class MultiKeySpace(KeySpace):
