@@ -200,3 +200,51 @@ def test_memory_and_tags_are_stored_as_key_sorted_json() -> None:
     row = projection.state.rows(RUN_REQUESTS.name)[(request_id(evaluation.event_id, 0),)]
     tags = list(json.loads(row["tags"]))
     assert "z" in tags and tags == sorted(tags)
+
+
+def test_a_tick_lists_every_run_made_from_its_requests() -> None:
+    from arco.domain.automation import link_run
+
+    projection = FoldProjection(REGISTRY)
+    projection.deliver(_started())
+    runs = [AutomationRunRequest(assets=["a"]), AutomationRunRequest(assets=["b"])]
+    evaluation = _evaluated("", BASE_MS, runs=runs)
+    projection.deliver(evaluation)
+    staged = StagedState(projection.state)
+    ctx = FoldContext(staged, REGISTRY, evaluation)
+    link_run(ctx, request_id(evaluation.event_id, 1), "run_b")
+    link_run(ctx, request_id(evaluation.event_id, 0), "run_a")
+    link_run(ctx, request_id(evaluation.event_id, 0), "run_a")  # a redelivery: listed once
+    link_run(ctx, "schedule:x:0", "run_c")  # not an automation request: nothing to list
+    tick = staged.get(AUTOMATION_TICKS.name, (evaluation.event_id,))
+    assert tick is not None and json.loads(tick["run_ids"]) == ["run_a", "run_b"]
+
+
+def test_an_evaluation_without_a_watermark_keeps_the_last_one() -> None:
+    projection = FoldProjection(REGISTRY)
+    projection.deliver(_started())
+    first = _evaluated("", BASE_MS, watermark="01W", recent=["01A"])
+    projection.deliver(first)
+    second = _evaluated(first.event_id, BASE_MS + 60_000, watermark="")
+    projection.deliver(second)
+    state = _state(projection)
+    assert state["watermark"] == "01W" and json.loads(state["recent"]) == []
+
+
+def test_a_range_requests_tags_are_stored_sorted_with_the_range_tags_among_them() -> None:
+    projection = FoldProjection(REGISTRY)
+    projection.deliver(_started())
+    tags = {"arco/from_automation_condition": "true", "arco/asset_evaluation_id": "t"}
+    run = AutomationRunRequest(
+        assets=["d"], tags=tags, partition_range=("2024-01-01", "2024-01-03")
+    )
+    evaluation = _evaluated("", BASE_MS, runs=[run])
+    projection.deliver(evaluation)
+    row = projection.state.rows(RUN_REQUESTS.name)[(request_id(evaluation.event_id, 0),)]
+    assert list(json.loads(row["tags"])) == [
+        "arco/asset_evaluation_id",
+        "arco/asset_partition_range_end",
+        "arco/asset_partition_range_start",
+        "arco/from_automation_condition",
+    ]
+    assert json.loads(row["tags"])["arco/asset_partition_range_end"] == "2024-01-03"

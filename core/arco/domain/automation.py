@@ -315,7 +315,6 @@ def _request(ctx: FoldContext, event: AutomationEvaluated, tick_id: str) -> list
                 "status": "REQUESTED",
                 "run_config": None,
             },
-            version=tick_id,
         )
         created.append(rid)
     return created
@@ -332,7 +331,7 @@ def link_run(ctx: FoldContext, request: str, run_id: str) -> None:
     tick = _tick_row(ctx, request)
     if tick is None:
         return
-    tick["run_ids"] = json.dumps(sorted({*json.loads(tick.get("run_ids") or "[]"), run_id}))
+    tick["run_ids"] = json.dumps(sorted({*json.loads(tick["run_ids"]), run_id}))
     ctx.put(AUTOMATION_TICKS.name, tick)
 
 
