@@ -47,3 +47,30 @@ def test_order_of_arrival_does_not_matter() -> None:
     assert expected == ["b", "a"]
     for permutation in itertools.permutations(events):
         assert keys_after(*permutation) == expected
+
+
+def test_a_change_that_changes_nothing_is_superseded() -> None:
+    from tests.factories import FoldProjection
+
+    projection = FoldProjection(REG)
+    outcomes = projection.deliver(
+        ev("add", ["a"], 1),
+        ev("remove", ["a"], 3),
+        ev("remove", ["a"], 2),  # older than the removal already folded: nothing to do
+        ev("add", ["b", "b"], 4),
+    )
+    assert outcomes == ["applied", "applied", "superseded", "applied"]
+    rows = projection.state.rows("dynamic_partitions")
+    assert rows[("dyn", "a")]["row_version"] == ulid_at(BASE_MS + 3, 3)
+
+
+def test_a_key_may_hold_500_characters() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from arco.domain.dynamic_partitions import DynamicPartitionsChanged
+
+    ok = DynamicPartitionsChanged(definition="dyn", keys=["k" * 500], request_id="r")
+    assert ok.keys == ["k" * 500]
+    with pytest.raises(ValidationError, match="invalid partition key"):
+        DynamicPartitionsChanged(definition="dyn", keys=["k" * 501], request_id="r")

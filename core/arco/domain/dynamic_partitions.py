@@ -84,7 +84,6 @@ def _apply(ctx: FoldContext, event: DynamicPartitionsChanged, add: bool) -> Outc
                 "adds": json.dumps(adds),
                 "removed_at": removed_at or None,
             },
-            version=max([*adds, removed_at])[:26],
         )
         changed = True
     return Outcome.APPLIED if changed else Outcome.SUPERSEDED
