@@ -181,7 +181,7 @@ def _run(
         assets=tuple(dict.fromkeys(t.asset for t in parts[0])),
         partition=None if ranged else first.partition,
         targets=tuple(members),
-        order=(asset_order[first.asset], partition_order.get((first.asset, first.partition), 0)),
+        order=(asset_order[first.asset], _position(parts[0], first.partition, partition_order)),
         opted_in=all(t.opted_in for t in members),
         partition_range=partition_range,
     )
