@@ -81,3 +81,44 @@ def test_a_child_waits_for_a_parent_run_with_the_right_tags(ws: Workspace) -> No
     tick(ws)
     tick(ws)
     assert requested(ws) == [["eager_only", "gated"], ["eager_only", "gated", "tagged"]]
+
+
+def test_an_automation_sensor_running_by_default_evaluates_from_the_deploy(tmp_path: Path) -> None:
+    from arco.services.queries.automation import automation_status, why
+    from arco.services.queries.definitions import current_definitions
+
+    location = "tests.fixtures.automation_running:defs"
+    workspace = Workspace(
+        LocalObjectStore(tmp_path / "store"),
+        "running",
+        clock=FixedClock(int(T0.timestamp() * 1000)),
+        lookback_ms=120_000,
+    )
+    deploy(workspace, load_definitions(location).snapshot(location), "test")
+    workspace.compactor.compact_until_idle()
+
+    def step() -> None:
+        assert isinstance(workspace.clock, FixedClock)
+        workspace.clock.advance(60_000)
+        executor = InProcessExecutor(workspace, load_definitions(location))
+        run_timer(workspace, now_of(workspace), dispatcher=executor)
+        workspace.compactor.compact_until_idle()
+
+    snapshot = workspace.snapshot()
+    defs = current_definitions(snapshot)
+    assert defs is not None
+    status = automation_status(snapshot, defs)
+    assert (status["status"], status["default_status"]) == ("RUNNING", "RUNNING")
+    assert why(snapshot, defs, "cleaned", workspace.clock.now_ms())["automation_running"] is True
+    step()  # the first evaluation requests nothing, without `arco automation start`
+    launch_run(workspace, LaunchRequest(selection="key:raw"))
+    step()
+    step()
+    assert requested(workspace) == [["cleaned"]]
+    set_automation_status(workspace, "STOPPED", "stop", "test")
+    workspace.compactor.compact_until_idle()
+    assert automation_status(workspace.snapshot(), defs)["status"] == "STOPPED"
+    launch_run(workspace, LaunchRequest(selection="key:raw"))
+    for _ in range(3):
+        step()
+    assert requested(workspace) == [["cleaned"]]  # stopped by an operator: stays stopped

@@ -208,3 +208,70 @@ def test_a_checks_condition_survives_the_snapshot() -> None:
     assert again.content_hash == defs.content_hash
     node = AutomationCondition.from_json(AC.any_checks_match(AC.check_passed()).to_json())
     assert node.blocking_only is False
+
+
+def test_a_deploy_that_changes_the_checks_is_evaluated_again() -> None:
+    """A quiet evaluation reuses the last result while nothing it read changed; the definitions
+    are part of what it read (here: the parent's check stops blocking)."""
+    from arco.domain.automation_evaluation import next_updates
+
+    def defs(blocking: bool) -> DefinitionsSnapshot:
+        up = AssetNode("up", compute="m:up", checks=(CheckNode("c1", blocking=blocking),))
+        down = AssetNode(
+            "down",
+            deps=(AssetDepNode("up"),),
+            compute="m:down",
+            automation_condition=AC.eager() & AC.all_deps_blocking_checks_passed(),
+        )
+        return DefinitionsSnapshot("loc", {"up": up, "down": down})
+
+    before = {
+        "up": AssetFacts(
+            materialized={"": Materialization("01HNQ0000000000000000000AA", T0 - 1000)}
+        )
+    }
+    failed = {
+        "up": AssetFacts(
+            materialized={"": Materialization("01HNQ1000000000000000000AB", T0 + 30_000)},
+            checks_failed={"c1": frozenset({""})},
+        )
+    }
+    memory: dict = {}
+    updates = None
+    requested = []
+    for step, (facts, blocking) in enumerate(
+        [(before, True), (failed, True), (failed, True), (failed, True), (failed, False)]
+    ):
+        evaluations = evaluate_automation(
+            defs(blocking), facts, memory, updates, T0 + step * 60_000
+        )
+        [down] = [e for e in evaluations if e.asset == "down"]
+        requested.append(set(down.requested))
+        memory = {e.asset: e.memory for e in evaluations}
+        updates = next_updates(facts, updates, 120_000)
+    assert requested == [set(), set(), set(), set(), {""}]
+
+
+def test_a_check_of_a_partition_being_run_again_or_whose_run_failed_counts_neither_way() -> None:
+    partition_rows = [
+        {"asset": "up", "partition": p, "materialized_version": "v1", "materialized_ms": 1}
+        for p in ("a", "b", "c")
+    ]
+    partition_rows[2] |= {"attempt_status": "FAILURE", "attempt_version": "v2"}
+    check_rows = [
+        {"asset": "up", "partition": p, "check_name": "ok", "passed": passed,
+         "materialized_version": "v1"}
+        for p, passed in (("a", True), ("b", True), ("c", False))
+    ]  # fmt: skip
+    facts, _ = asset_facts(["up"], partition_rows, {"up": {"b"}}, {}, check_rows)
+    assert facts["up"].checks_passed == {"ok": frozenset({"a"})}  # b is being run again
+    assert facts["up"].checks_failed == {}  # c's last attempt failed after its check ran
+
+
+def test_allow_and_ignore_do_not_select_checks() -> None:
+    with pytest.raises(InvalidInput, match="does not select an asset's checks"):
+        AC.any_checks_match(AC.check_failed()).allow("key:a")
+    with pytest.raises(InvalidInput, match="does not select an asset's checks"):
+        (AC.eager() & AC.any_checks_match(AC.check_failed())).ignore("key:a")
+    gated = (AC.eager() & AC.all_deps_blocking_checks_passed()).allow("key:a")
+    assert gated.uses("all_checks")  # the dependency operator takes the selection

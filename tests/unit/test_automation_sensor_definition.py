@@ -157,3 +157,20 @@ def test_an_automation_sensor_targets_assets_not_a_job() -> None:
     defs = Definitions(assets=[raw, cleaned], sensors=[sensor], jobs=[job])
     with pytest.raises(InvalidInput, match="target assets or a selection, not a job"):
         defs.snapshot("loc")
+
+
+def test_an_unknown_target_is_named_and_reconciled_assets_keep_their_plan() -> None:
+    sensor = AutomationConditionSensorDefinition("s", target=["nope"], default_condition=AC.eager())
+    with pytest.raises(InvalidInput, match="automation sensor 's' targets unknown asset 'nope'"):
+        _snapshot(sensor)
+
+    @asset(reconcile=True)
+    def planned() -> int:
+        return 1
+
+    everything = AutomationConditionSensorDefinition(
+        "all", target=AssetSelection.all(), default_condition=AC.eager()
+    )
+    snapshot = Definitions(assets=[raw, planned], sensors=[everything]).snapshot("loc")
+    assert snapshot.assets["planned"].automation_condition is None  # the reconciliation's
+    assert snapshot.assets["raw"].automation_condition == AC.eager()

@@ -511,8 +511,8 @@ def test_freshness_policy_is_validated_and_round_trips() -> None:
 
 def test_from_json_rejects_malformed_documents(simple: DefinitionsSnapshot) -> None:
     document = simple.to_json()
-    with pytest.raises(InvalidInput, match="format 2 is not supported"):
-        DefinitionsSnapshot.from_json({**document, "format": 2})
+    with pytest.raises(InvalidInput, match="format 3 is not supported"):
+        DefinitionsSnapshot.from_json({**document, "format": 3})
     missing_raw = {**document, "assets": [a for a in document["assets"] if a["key"] != "raw"]}
     with pytest.raises(InvalidInput, match="asset 'clean' depends on unknown asset 'raw'"):
         DefinitionsSnapshot.from_json(missing_raw)

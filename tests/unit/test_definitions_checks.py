@@ -315,7 +315,8 @@ def test_a_snapshot_with_conditions_written_inline_still_reads() -> None:
         ([], 0, "automation condition 0 is not in the snapshot"),
         ([{"kind": "missing"}], 1, "automation condition 1 is not in the snapshot"),
         ([{"kind": "missing"}], -1, "automation condition -1 is not in the snapshot"),
-        (["missing"], 0, "automation condition #0 of the snapshot must be an object"),
+        (["missing"], 0, "automation condition #0 of the snapshot: it must be an object"),
+        ([{"kind": "nope"}], 0, "automation condition #0 of the snapshot: unknown automation"),
     ],
 )
 def test_a_condition_reference_must_name_a_condition_of_the_snapshot(
@@ -326,3 +327,15 @@ def test_a_condition_reference_must_name_a_condition_of_the_snapshot(
     data["automation_conditions"] = conditions
     with _refused(message):
         DefinitionsSnapshot.from_json(data)
+
+
+def test_a_snapshot_says_format_2_only_when_it_uses_what_format_1_cannot_say() -> None:
+    plain = _snapshot(_asset("a"))
+    assert plain.to_json()["format"] == 1
+    conditions = _snapshot(_asset("b", automation_condition=AC.eager()))
+    assert conditions.to_json()["format"] == 2
+    running = DefinitionsSnapshot("loc", {"a": _asset("a")}, automation_default_running=True)
+    assert running.to_json()["format"] == 2
+    assert DefinitionsSnapshot.from_json(running.to_json()) == running
+    with _refused("definitions snapshot format 3 is not supported"):
+        DefinitionsSnapshot.from_json({**plain.to_json(), "format": 3})

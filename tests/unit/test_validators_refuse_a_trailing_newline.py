@@ -11,6 +11,7 @@ import pytest
 
 from arco.domain.definitions import (
     AssetNode,
+    SensorNode,
     validate_asset_key,
     validate_schedule_name,
     validate_tags,
@@ -37,6 +38,9 @@ ULID = "01HNJ3RX109VKYZTW7MZGWGVRE"
         lambda v: AssetNode("a", compute="m:a", group=v),
         lambda v: AssetNode("a", compute=f"m:{v}"),
         DynamicPartitionsDefinition,
+        lambda v: SensorNode(
+            name="s", kind="push", target=("a",), subscription=f"projects/my-proj/subscriptions/{v}"
+        ),
         lambda v: MultiPartitionsDefinition(
             {v: StaticPartitionsDefinition(["x"]), "b": StaticPartitionsDefinition(["y"])}
         ),

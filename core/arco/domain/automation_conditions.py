@@ -489,6 +489,11 @@ class AutomationCondition:
             return replace(self, ignore_selection=joined)
         if self.kind in OPERANDS:
             raise InvalidInput(f"{which}() applies to conditions on dependencies")
+        if self.kind in _CHECKS:
+            raise InvalidInput(
+                f"{which}() on {self.name}: Arco does not select an asset's checks by asset "
+                "selection; put the checks operator on the assets whose checks count"
+            )
         return replace(self, operands=tuple(_push(o, which, text) for o in self.operands))
 
     # -- reading -------------------------------------------------------------------------------

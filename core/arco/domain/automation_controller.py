@@ -135,18 +135,26 @@ def asset_facts(
             continue
         by_check = passed[asset] if row.get("passed") else check_failed[asset]
         by_check.setdefault(row["check_name"], set()).add(partition)
-    facts = {
-        a: AssetFacts(
+    facts = {}
+    for a in assets:
+        # A check runs in its asset's task: while a run of the partition goes on, or after its
+        # attempt failed, the check's latest execution is not the recorded result (Dagster:
+        # in progress, or skipped), so it has neither passed nor failed.
+        pending = frozenset(running.get(a, ())) | failed[a]
+        facts[a] = AssetFacts(
             materialized=materialized[a],
             run_in_progress=frozenset(running.get(a, ())),
             backfill_in_progress=frozenset(backfilling.get(a, ())),
             failed=frozenset(failed[a]),
-            checks_passed={name: frozenset(p) for name, p in passed[a].items()},
-            checks_failed={name: frozenset(p) for name, p in check_failed[a].items()},
+            checks_passed=_checks(passed[a], pending),
+            checks_failed=_checks(check_failed[a], pending),
         )
-        for a in assets
-    }
     return facts, run_ids
+
+
+def _checks(by_check: Mapping[str, set[str]], pending: frozenset[str]) -> dict[str, Subset]:
+    out = {name: frozenset(p - pending) for name, p in by_check.items()}
+    return {name: p for name, p in out.items() if p}
 
 
 def watched_assets(defs: DefinitionsSnapshot) -> list[str]:

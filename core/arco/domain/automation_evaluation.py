@@ -438,7 +438,8 @@ class _Evaluation:
         for _ in range(deps_depth(condition)):
             level = sorted({up for a in level for up in self.defs.upstream(a)})
             assets += level
-        parts: list[object] = [self.defs.assets[root].code_version]
+        # the definitions: a deploy can change the condition, or the checks it reads
+        parts: list[object] = [self.defs.content_hash, self.defs.assets[root].code_version]
         parts += [self._asset_inputs(asset) for asset in assets]
         for node in condition.clocked():
             if node.kind == "cron_tick_passed":

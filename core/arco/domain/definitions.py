@@ -40,6 +40,9 @@ from arco.domain.partitions import (
 )
 
 SNAPSHOT_FORMAT = 1
+# Written only by snapshots that use what format 1 cannot say (a table of automation
+# conditions, automation running by default): an older build refuses them by their format.
+SNAPSHOT_FORMAT_CONDITIONS = 2
 DEFAULT_GROUP = "default"
 RESERVED_TAG_PREFIXES = ("dagster/", "arco/")
 
@@ -64,7 +67,7 @@ _MAX_TEXT = 100_000
 _MAX_CATCH_UP_TICKS = 1000
 # projects/<project>/subscriptions/<name>, or the short name alone.
 _SUBSCRIPTION = re.compile(
-    r"^(?:projects/[a-z][a-z0-9-]{4,61}[a-z0-9]/subscriptions/)?[A-Za-z][\w.~+%-]{2,254}$"
+    r"^(?:projects/[a-z][a-z0-9-]{4,61}[a-z0-9]/subscriptions/)?[A-Za-z][\w.~+%-]{2,254}\Z"
 )
 
 
@@ -504,7 +507,9 @@ class AssetNode:
     def dep_keys(self) -> tuple[str, ...]:
         return tuple(dep.key for dep in self.deps)
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, with_condition: bool = True) -> dict[str, Any]:
+        """`with_condition=False`: without the condition (the snapshot writes each distinct
+        condition once)."""
         return {
             "key": self.key,
             "deps": [dep.to_json() for dep in self.deps],
@@ -530,7 +535,7 @@ class AssetNode:
             **({"op": self.op} if self.op is not None else {}),
             **(
                 {"automation_condition": self.automation_condition.to_json()}
-                if self.automation_condition is not None
+                if self.automation_condition is not None and with_condition
                 else {}
             ),
         }
@@ -589,8 +594,10 @@ class AssetNode:
 _CONDITIONS: dict[str, AutomationCondition] = {}
 
 
-def _not_a_condition(index: int) -> AutomationCondition:
-    raise InvalidInput(f"automation condition #{index} of the snapshot must be an object")
+def _shared_condition(item: Any) -> AutomationCondition:
+    if not isinstance(item, dict):
+        raise InvalidInput("it must be an object")
+    return AutomationCondition.from_json(item)
 
 
 def _asset_condition(
@@ -964,7 +971,7 @@ class DefinitionsSnapshot:
 
         `sensors` appears only when there are some, so code locations deployed before sensors
         existed keep their content hash."""
-        assets = [node.to_json() for _, node in sorted(self.assets.items())]
+        assets = [node.to_json(with_condition=False) for _, node in sorted(self.assets.items())]
         out: dict[str, Any] = {
             "format": SNAPSHOT_FORMAT,
             "code_location": self.code_location,
@@ -980,12 +987,14 @@ class DefinitionsSnapshot:
                 if node.automation_condition is not None:
                     item["automation_condition"] = index[self._condition_text(node)]
             out["automation_conditions"] = [json.loads(text) for text in conditions]
+            out["format"] = SNAPSHOT_FORMAT_CONDITIONS
         if self.sensors:
             out["sensors"] = [node.to_json() for _, node in sorted(self.sensors.items())]
         if self.jobs:  # likewise: only when there are some
             out["jobs"] = [node.to_json() for _, node in sorted(self.jobs.items())]
         if self.automation_default_running:  # likewise: only when set
             out["automation_default_running"] = True
+            out["format"] = SNAPSHOT_FORMAT_CONDITIONS
         return out
 
     def _condition_text(self, node: AssetNode) -> str:
@@ -1012,15 +1021,16 @@ class DefinitionsSnapshot:
         """Parse (and validate) a snapshot written by `to_json`."""
         reader = _Reader(data, "definitions snapshot")
         version = reader.get("format", int)
-        if version != SNAPSHOT_FORMAT:
+        if version not in (SNAPSHOT_FORMAT, SNAPSHOT_FORMAT_CONDITIONS):
             raise InvalidInput(
                 f"definitions snapshot format {version} is not supported "
-                f"(this version of arco reads format {SNAPSHOT_FORMAT})"
+                f"(this version of arco reads formats {SNAPSHOT_FORMAT} and "
+                f"{SNAPSHOT_FORMAT_CONDITIONS})"
             )
         assets: dict[str, AssetNode] = {}
         shared: dict[str, PartitionsDefinition] = {}
         conditions = [
-            _condition(item, f"#{i}") if isinstance(item, dict) else _not_a_condition(i)
+            _load(_shared_condition, item, f"automation condition #{i} of the snapshot")
             for i, item in enumerate(reader.get_optional("automation_conditions", list) or [])
         ]
         for item in reader.get("assets", list):

@@ -146,7 +146,8 @@ class Definitions:
         self, nodes: dict[str, AssetNode], resolver: JobResolver, taken: set[str]
     ) -> dict[str, AssetNode]:
         """Each `AutomationConditionSensorDefinition`'s `default_condition` on the assets of its
-        target that have code and no condition of their own (an asset is one sensor's)."""
+        target that have code, no condition of their own and no `reconcile=True` (an asset is
+        one sensor's)."""
         owners: dict[str, str] = {}
         out = dict(nodes)
         for sensor in dict.fromkeys(self.automation_sensors):
@@ -164,11 +165,14 @@ class Definitions:
                         f"{sensor.name!r}: an asset belongs to one"
                     )
                 owners[key] = sensor.name
-                node = out[key]
+                node = out.get(key)
+                if node is None:
+                    raise InvalidInput(f"{owner} targets unknown asset {key!r}")
                 if (
                     sensor.default_condition is not None
                     and node.automation_condition is None
                     and node.compute is not None
+                    and not node.reconcile
                 ):
                     out[key] = replace(node, automation_condition=sensor.default_condition)
         return out
