@@ -507,9 +507,9 @@ class AssetNode:
     def dep_keys(self) -> tuple[str, ...]:
         return tuple(dep.key for dep in self.deps)
 
-    def to_json(self, with_condition: bool = True) -> dict[str, Any]:
-        """`with_condition=False`: without the condition (the snapshot writes each distinct
-        condition once)."""
+    def to_json(self) -> dict[str, Any]:
+        """The asset without its automation condition: the snapshot writes each distinct
+        condition once and names it from here (`DefinitionsSnapshot.to_json`)."""
         return {
             "key": self.key,
             "deps": [dep.to_json() for dep in self.deps],
@@ -533,11 +533,6 @@ class AssetNode:
             ),
             **({"checks": [c.to_json() for c in self.checks]} if self.checks else {}),
             **({"op": self.op} if self.op is not None else {}),
-            **(
-                {"automation_condition": self.automation_condition.to_json()}
-                if self.automation_condition is not None and with_condition
-                else {}
-            ),
         }
 
     @classmethod
@@ -971,7 +966,7 @@ class DefinitionsSnapshot:
 
         `sensors` appears only when there are some, so code locations deployed before sensors
         existed keep their content hash."""
-        assets = [node.to_json(with_condition=False) for _, node in sorted(self.assets.items())]
+        assets = [node.to_json() for _, node in sorted(self.assets.items())]
         out: dict[str, Any] = {
             "format": SNAPSHOT_FORMAT,
             "code_location": self.code_location,
