@@ -182,6 +182,7 @@ def test_only_a_result_for_the_latest_materialization_counts() -> None:
         (lambda: AC.any_checks_match(AC.check_passed(), blocking_only=1), "blocking_only"),  # type: ignore[arg-type]
         (lambda: AutomationCondition("missing", blocking_only=True), "blocking_only"),
         (lambda: AutomationCondition("any_checks"), "takes 1 operand"),
+        (lambda: AutomationCondition("all_checks"), "takes 1 operand"),
     ],
 )
 def test_conditions_on_checks_hold_only_what_describes_a_check(build: object, message: str) -> None:
@@ -275,3 +276,20 @@ def test_allow_and_ignore_do_not_select_checks() -> None:
         (AC.eager() & AC.any_checks_match(AC.check_failed())).ignore("key:a")
     gated = (AC.eager() & AC.all_deps_blocking_checks_passed()).allow("key:a")
     assert gated.uses("all_checks")  # the dependency operator takes the selection
+
+
+def test_a_checks_operator_holds_and_or_not_of_check_operands() -> None:
+    condition = AC.any_checks_match((AC.check_passed() & ~AC.check_failed()) | AC.check_failed())
+    assert condition.uses("check_passed") and condition.blocking_only is False
+
+
+def test_the_checks_conditions_have_dagsters_names_and_labels() -> None:
+    assert AC.any_checks_match(AC.check_passed()).name == "any_checks_match"
+    assert AC.all_checks_match(AC.check_passed(), blocking_only=True).name == (
+        "all_checks_match (blocking only)"
+    )
+    gate = AC.all_deps_blocking_checks_passed()
+    assert gate.label == "all_deps_blocking_checks_passed"
+    [checks] = gate.operands
+    assert checks.label == "all_blocking_checks_passed" and checks.blocking_only is True
+    assert checks.operands[0].describe() == "(check_passed() | will_be_requested())"

@@ -310,24 +310,26 @@ def _reference_depth(c: AutomationCondition) -> int:
 
 
 @pytest.mark.parametrize(
-    "condition",
+    "build",
     [
-        AutomationCondition.eager(),
-        AutomationCondition.on_cron("0 * * * *"),
-        AutomationCondition.on_missing(),
-        AutomationCondition.all_deps_blocking_checks_passed(),
-        AutomationCondition.any_deps_match(
+        AutomationCondition.eager,
+        lambda: AutomationCondition.on_cron("0 * * * *"),
+        AutomationCondition.on_missing,
+        AutomationCondition.all_deps_blocking_checks_passed,
+        lambda: AutomationCondition.any_deps_match(
             AutomationCondition.any_deps_match(AutomationCondition.in_latest_time_window())
         ),
-        AutomationCondition.eager().without(~AutomationCondition.any_deps_missing()),
-        AutomationCondition.eager().with_label("mine").allow("key:a"),
-        AutomationCondition.any_downstream_conditions() | AutomationCondition.missing(),
+        lambda: AutomationCondition.eager().without(~AutomationCondition.any_deps_missing()),
+        lambda: AutomationCondition.eager().with_label("mine").allow("key:a"),
+        lambda: AutomationCondition.any_downstream_conditions() | AutomationCondition.missing(),
+        lambda: AutomationCondition.any_checks_match(AutomationCondition.check_passed()),
     ],
 )
-def test_what_a_tree_holds_is_derived_once_and_agrees_with_walking_it(
-    condition: AutomationCondition,
-) -> None:
+def test_what_a_tree_holds_is_derived_once_and_agrees_with_walking_it(build: Any) -> None:
+    # built here, not at collection: the tree is derived by the code under test
     from arco.domain.automation_conditions import deps_depth, misplaced_check_operand
+
+    condition = build()
 
     nodes = list(condition.walk())
     for kind in {n.kind for n in nodes} | {"check_passed", "any_downstream_conditions"}:
@@ -338,4 +340,7 @@ def test_what_a_tree_holds_is_derived_once_and_agrees_with_walking_it(
     assert misplaced_check_operand(condition) is None
     assert misplaced_check_operand(~condition | AutomationCondition.check_failed()) == (
         "check_failed"
+    )
+    assert misplaced_check_operand(AutomationCondition.check_passed() & condition) == (
+        "check_passed"
     )

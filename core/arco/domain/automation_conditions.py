@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from arco.domain.cron import CronSchedule, validate_timezone
@@ -92,8 +92,20 @@ def _selection_text(selection: object, what: str) -> str:
     raise InvalidInput(f"{what} takes an asset selection, not {type(selection).__name__}")
 
 
+class _Derived:
+    """What a condition node derives from its subtree once, when it is built (trees are
+    immutable and shared by the assets that use them: 10,000 assets read these at every
+    evaluation). Not dataclass fields: `__post_init__` sets them, outside equality and repr."""
+
+    _depth: int
+    _kinds: frozenset[str]
+    _deps_depth: int
+    _misplaced: str | None
+    _clocked: tuple[AutomationCondition, ...]
+
+
 @dataclass(frozen=True)
-class AutomationCondition:
+class AutomationCondition(_Derived):
     """One node of a condition tree. Build trees with the static constructors and operators
     (`AutomationCondition.eager()`, `a & b`, `~a`, `a.since(b)`), as in Dagster."""
 
@@ -109,16 +121,6 @@ class AutomationCondition:
     # executed_with_tags: tag keys the run must have, sorted, and (key, value) pairs, sorted
     tag_keys: tuple[str, ...] | None = None
     tag_values: tuple[tuple[str, str], ...] | None = None
-    _depth: int = field(default=1, init=False, repr=False, compare=False)
-    # Derived from the subtree once, when the node is built (trees are immutable and shared by
-    # the assets that use them: 10,000 assets read these at every evaluation).
-    _kinds: frozenset[str] = field(default=frozenset(), init=False, repr=False, compare=False)
-    _deps_depth: int = field(default=0, init=False, repr=False, compare=False)
-    _misplaced: str | None = field(default=None, init=False, repr=False, compare=False)
-    _clocked: tuple[AutomationCondition, ...] = field(
-        default=(), init=False, repr=False, compare=False
-    )
-
     def __post_init__(self) -> None:
         if self.kind not in OPERANDS and self.kind not in _OPERATORS:
             raise InvalidInput(f"unknown automation condition {self.kind!r}")
