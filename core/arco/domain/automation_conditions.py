@@ -121,6 +121,7 @@ class AutomationCondition(_Derived):
     # executed_with_tags: tag keys the run must have, sorted, and (key, value) pairs, sorted
     tag_keys: tuple[str, ...] | None = None
     tag_values: tuple[tuple[str, str], ...] | None = None
+
     def __post_init__(self) -> None:
         if self.kind not in OPERANDS and self.kind not in _OPERATORS:
             raise InvalidInput(f"unknown automation condition {self.kind!r}")
