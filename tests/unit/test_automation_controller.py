@@ -502,3 +502,17 @@ def test_a_failed_evaluations_error_is_kept_to_20000_characters(monkeypatch: Any
     assert isinstance(event.payload, AutomationEvaluated)
     error = event.payload.error
     assert error is not None and len(error) == 20_000 and error.startswith("ValueError: xxx")
+
+
+def test_a_failed_evaluation_of_automation_running_by_default_says_so(monkeypatch: Any) -> None:
+    # (the fold records a FAILURE tick, not a stopped one, when no operator ever started it)
+    from arco.domain import automation_controller
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ValueError("boom")
+
+    monkeypatch.setattr(automation_controller, "_evaluation", broken)
+    running = DefinitionsSnapshot("loc", dict(defs().assets), automation_default_running=True)
+    [event] = evaluate_conditions(running, inputs(None), NOW_MS)
+    assert isinstance(event.payload, AutomationEvaluated)
+    assert event.payload.outcome == "FAILED" and event.payload.default_running is True
