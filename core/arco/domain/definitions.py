@@ -503,7 +503,7 @@ class AssetNode:
                 f"{owner}: compute {self.compute!r} must look like 'package.module:function'"
             )
 
-    @property
+    @cached_property
     def dep_keys(self) -> tuple[str, ...]:
         return tuple(dep.key for dep in self.deps)
 

@@ -91,7 +91,8 @@ def prepare_run(
         unknown = [key for key in selection if key not in defs.assets]
         if unknown:
             raise InvalidInput(f"unknown asset {unknown[0]!r}")
-        assets = tuple(k for k in defs.topological_order() if k in set(selection))
+        wanted = set(selection)
+        assets = tuple(k for k in defs.topological_order() if k in wanted)
     if not assets:
         raise InvalidInput(f"selection {selection!r} matches no asset")
     partitions = resolve_partitions(defs, assets, partition, partition_range, now, dynamic)
