@@ -67,10 +67,7 @@ def record_observation(
         materialized_version=ctx.event_id,
         materialized_data_version_provided=True,
     )
-    version = ctx.event_id
-    if original is not None and (original.get(ROW_VERSION) or "") > version:
-        version = original[ROW_VERSION]
-    ctx.put(PARTITION_STATUS.name, row, version=version)
+    ctx.put(PARTITION_STATUS.name, row)  # keeps a newer stamp of the row (a later attempt's)
     return Outcome.APPLIED
 
 
