@@ -25,6 +25,7 @@ def _snapshot(a_version: str, b_deps: tuple[str, ...] = ("a",)) -> dict[str, Any
         "a": AssetNode("a", compute="m:a", code_version=a_version),
         "b": AssetNode("b", compute="m:b", deps=tuple(AssetDepNode(k) for k in b_deps)),
         "c": AssetNode("c", compute="m:c"),
+        "d": AssetNode("d", compute="m:d", code_version="steady"),
     }
     return DefinitionsSnapshot("loc", nodes).to_json()
 
@@ -58,6 +59,7 @@ def test_each_asset_remembers_when_its_code_version_and_dependencies_changed() -
     assert (rows["b"]["deps"], rows["b"]["deps_since_ms"]) == ('["a", "c"]', t2)
     assert rows["b"]["code_version_since_ms"] == t1
     assert rows["c"]["row_version"] == stamp_c  # nothing changed: not written again
+    assert rows["d"]["code_version_since_ms"] == t1
     # the first deployment again: kept once, current again, a's version back to v1
     projection.deliver(_deployed(t3, first))
     deployments = projection.state.rows("deployments")

@@ -41,14 +41,13 @@ def on_deployed(ctx: FoldContext, snapshot: Mapping[str, Any]) -> None:
             "asset": key,
             "declared_since_ms": ctx.time_ms,
         }
-        changed = current is None
-        if current is None or current.get("code_version") != code_version:
+        new_code = current is None or current.get("code_version") != code_version
+        new_deps = current is None or current.get("deps") != deps
+        if new_code:
             row.update(code_version=code_version, code_version_since_ms=ctx.time_ms)
-            changed = True
-        if current is None or current.get("deps") != deps:
+        if new_deps:
             row.update(deps=deps, deps_since_ms=ctx.time_ms)
-            changed = True
-        if changed:
+        if new_code or new_deps:
             ctx.put(ASSET_VERSIONS.name, row)
 
 
