@@ -69,3 +69,18 @@ def test_an_older_observation_is_superseded_by_the_current_version() -> None:
         "v2",
         later.event_id,
     )
+
+
+def test_two_observations_of_one_partition_in_one_event_leave_the_last() -> None:
+    # (a sensor's evaluation reporting the same partition twice, as Dagster records both)
+    from arco.domain.fold import FoldContext
+    from arco.domain.observations import record_observation
+    from arco.domain.state import FoldState, StagedState
+
+    event = _observed(BASE_MS, "v0")
+    staged = StagedState(FoldState())
+    ctx = FoldContext(staged, REGISTRY, event)
+    record_observation(ctx, "src", None, "first", {})
+    record_observation(ctx, "src", None, "second", {})
+    row = staged.get(PARTITION_STATUS.name, ("src", ""))
+    assert row is not None and row["materialized_data_version"] == "second"

@@ -55,8 +55,10 @@ def record_observation(
     original = ctx.get(PARTITION_STATUS.name, *key)
     row = dict(original or {"asset": key[0], "partition": key[1]})
     row.pop(ROW_VERSION, None)
-    if (row.get("materialized_version") or "") >= ctx.event_id:
-        return Outcome.SUPERSEDED  # a later observation or materialization is current
+    if (row.get("materialized_version") or "") > ctx.event_id:
+        # A later observation or materialization is current. (One event's own earlier
+        # observation is not: a sensor reporting a partition twice leaves the last, as Dagster.)
+        return Outcome.SUPERSEDED
     if row.get("materialized_data_version") != data_version:
         row["materialized_data_version_since_ms"] = ctx.time_ms
     row.update(
