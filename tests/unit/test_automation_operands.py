@@ -59,3 +59,27 @@ def test_the_latest_time_window_with_a_lookback_reaches_back_and_stops_at_the_st
         "red|2024-01-31",
     }
     assert keys(None, partitions=StaticPartitionsDefinition(["x", "y"])) == {"x", "y"}
+
+
+def test_a_recorded_tree_names_each_nodes_label_and_dependency() -> None:
+    from arco.domain.definitions import AssetDepNode
+
+    defs = DefinitionsSnapshot(
+        "loc",
+        {
+            "up": AssetNode("up", compute="m:up"),
+            "a": AssetNode(
+                "a",
+                compute="m:a",
+                deps=(AssetDepNode("up"),),
+                automation_condition=AC.any_deps_match(AC.missing()).with_label("up missing"),
+            ),
+        },
+    )
+    [a] = evaluate_automation(defs, {}, {}, None, T0, focus="")
+    tree = a.result.to_json()
+    assert tree["label"] == "up missing" and "key" not in tree and tree["holds"] is True
+    [child] = tree["children"]
+    assert child["key"] == "up" and "label" not in child and "holds" not in child
+    [plain] = evaluate_automation(defs, {}, {}, None, T0)
+    assert "holds" not in plain.result.to_json()  # only `why --partition` asks
