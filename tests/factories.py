@@ -45,6 +45,22 @@ def setting_event(
     )
 
 
+def envelope(
+    type_: str, payload: BaseModel, key: str, ms: int, event_id: str | None = None
+) -> EventEnvelope:
+    """One event of `payload` (version 1, workspace "default") at `ms`."""
+    return EventEnvelope(
+        event_id=event_id or ulid_at(ms),
+        type=type_,
+        version=1,
+        workspace="default",
+        idempotency_key=key,
+        time=format_time_ms(ms),
+        source="test",
+        payload=payload.model_dump(mode="json"),
+    )
+
+
 def batch_bytes(events: list[EventEnvelope], workspace: str = "default") -> bytes:
     return LedgerBatch(format=LEDGER_FORMAT, workspace=workspace, events=events).to_bytes()
 

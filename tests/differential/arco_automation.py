@@ -28,7 +28,6 @@ from arco.domain.automation_controller import AutomationInputs, evaluate_conditi
 from arco.domain.automation_evaluation import AssetFacts, Materialization
 from arco.domain.catalog import default_registry
 from arco.domain.definitions import AssetDepNode, AssetNode, CheckNode, DefinitionsSnapshot
-from arco.domain.envelope import EventEnvelope, format_time_ms
 from arco.domain.partition_mappings import (
     AllPartitionMapping,
     IdentityPartitionMapping,
@@ -45,7 +44,7 @@ from arco.domain.partitions import (
 from arco.domain.schedules import RUN_REQUESTS
 from arco.domain.ulid import encode_ulid
 from arco.sdk import AssetSelection
-from tests.factories import FoldProjection
+from tests.factories import FoldProjection, envelope
 
 UTC = dt.UTC
 
@@ -303,18 +302,7 @@ class ArcoAutomationSim:
         return self._answer(index, now, created)
 
     def _deliver(self, type_: str, payload: BaseModel, key: str, event_id: str, ms: int) -> None:
-        self.projection.deliver(
-            EventEnvelope(
-                event_id=event_id,
-                type=type_,
-                version=1,
-                workspace="default",
-                idempotency_key=key,
-                time=format_time_ms(ms),
-                source="test",
-                payload=payload.model_dump(mode="json"),
-            )
-        )
+        self.projection.deliver(envelope(type_, payload, key, ms, event_id))
 
     def _answer(
         self, index: int, now: dt.datetime, requests: list[dict[str, Any]]

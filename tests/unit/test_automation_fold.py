@@ -21,38 +21,24 @@ from arco.domain.automation import (
     tick_of_request,
 )
 from arco.domain.catalog import default_registry
-from arco.domain.envelope import EventEnvelope, format_time_ms
 from arco.domain.fold import FoldContext
 from arco.domain.schedules import RUN_REQUESTS
 from arco.domain.state import StagedState
 from arco.domain.tables import ROW_VERSION
-from tests.factories import BASE_MS, FoldProjection, ulid_at
+from tests.factories import BASE_MS, FoldProjection, envelope, ulid_at
 
 REGISTRY = default_registry()
-
-
-def _envelope(type_: str, payload: Any, key: str, ms: int, event_id: str | None = None) -> Any:
-    return EventEnvelope(
-        event_id=event_id or ulid_at(ms),
-        type=type_,
-        version=1,
-        workspace="default",
-        idempotency_key=key,
-        time=format_time_ms(ms),
-        source="test",
-        payload=payload.model_dump(mode="json"),
-    )
 
 
 def _evaluated(read: str, ms: int, **fields: Any) -> Any:
     payload = AutomationEvaluated(cursor_read_version=read, **fields)
     event_id = ulid_at(ms)
-    return _envelope(AUTOMATION_EVALUATED, payload, f"eval:{event_id}", ms, event_id)
+    return envelope(AUTOMATION_EVALUATED, payload, f"eval:{event_id}", ms, event_id)
 
 
 def _started(ms: int = BASE_MS - 1000) -> Any:
     payload = AutomationStatusChanged(status="RUNNING", request_id="start")
-    return _envelope(AUTOMATION_STATUS_CHANGED, payload, "start", ms)
+    return envelope(AUTOMATION_STATUS_CHANGED, payload, "start", ms)
 
 
 def _state(projection: FoldProjection) -> dict[str, Any]:
@@ -61,6 +47,17 @@ def _state(projection: FoldProjection) -> dict[str, Any]:
 
 def _tick(projection: FoldProjection, tick_id: str) -> dict[str, Any]:
     return dict(projection.state.rows(AUTOMATION_TICKS.name)[(tick_id,)])
+
+
+def _a_tick_of_two_requests() -> tuple[StagedState, FoldContext, Any]:
+    """A folded evaluation that requested two runs, and a fold context over it."""
+    projection = FoldProjection(REGISTRY)
+    projection.deliver(_started())
+    runs = [AutomationRunRequest(assets=["a"]), AutomationRunRequest(assets=["b"])]
+    evaluation = _evaluated("", BASE_MS, runs=runs)
+    projection.deliver(evaluation)
+    staged = StagedState(projection.state)
+    return staged, FoldContext(staged, REGISTRY, evaluation), evaluation
 
 
 def test_an_applied_evaluation_is_counted_as_applied() -> None:
@@ -136,13 +133,7 @@ def test_a_request_id_names_its_tick_only_when_it_is_an_automation_request() -> 
 
 
 def test_a_failed_request_adds_its_reason_to_the_ticks_errors() -> None:
-    projection = FoldProjection(REGISTRY)
-    projection.deliver(_started())
-    runs = [AutomationRunRequest(assets=["a"]), AutomationRunRequest(assets=["b"])]
-    evaluation = _evaluated("", BASE_MS, runs=runs)
-    projection.deliver(evaluation)
-    staged = StagedState(projection.state)
-    ctx = FoldContext(staged, REGISTRY, evaluation)
+    staged, ctx, evaluation = _a_tick_of_two_requests()
     fail_request(ctx, request_id(evaluation.event_id, 0), "no such asset")
     fail_request(ctx, request_id(evaluation.event_id, 1), "no code")
     fail_request(ctx, "automation:unknown:0", "ignored")  # a tick that is not there
@@ -205,13 +196,7 @@ def test_memory_and_tags_are_stored_as_key_sorted_json() -> None:
 def test_a_tick_lists_every_run_made_from_its_requests() -> None:
     from arco.domain.automation import link_run
 
-    projection = FoldProjection(REGISTRY)
-    projection.deliver(_started())
-    runs = [AutomationRunRequest(assets=["a"]), AutomationRunRequest(assets=["b"])]
-    evaluation = _evaluated("", BASE_MS, runs=runs)
-    projection.deliver(evaluation)
-    staged = StagedState(projection.state)
-    ctx = FoldContext(staged, REGISTRY, evaluation)
+    staged, ctx, evaluation = _a_tick_of_two_requests()
     link_run(ctx, request_id(evaluation.event_id, 1), "run_b")
     link_run(ctx, request_id(evaluation.event_id, 0), "run_a")
     link_run(ctx, request_id(evaluation.event_id, 0), "run_a")  # a redelivery: listed once

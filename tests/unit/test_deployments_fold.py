@@ -14,8 +14,7 @@ from arco.domain.deployments import (
     deploy_idempotency_key,
     snapshot_hash,
 )
-from tests.factories import BASE_MS, FoldProjection, ulid_at
-from tests.unit.test_automation_fold import _envelope
+from tests.factories import BASE_MS, FoldProjection, envelope, ulid_at
 
 REGISTRY = default_registry()
 
@@ -34,7 +33,7 @@ def _deployed(ms: int, snapshot: dict[str, Any], content_hash: str | None = None
     content_hash = content_hash or snapshot_hash(snapshot)
     payload = DefinitionsDeployed(content_hash=content_hash, code_location="loc", snapshot=snapshot)
     key = deploy_idempotency_key(content_hash, None) + f":{ms}"
-    return _envelope(DEFINITIONS_DEPLOYED, payload, key, ms, ulid_at(ms))
+    return envelope(DEFINITIONS_DEPLOYED, payload, key, ms, ulid_at(ms))
 
 
 def _versions(projection: FoldProjection) -> dict[str, dict[str, Any]]:

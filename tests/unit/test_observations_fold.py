@@ -10,8 +10,7 @@ from typing import Any
 from arco.domain.catalog import default_registry
 from arco.domain.observations import ASSET_OBSERVED, OBSERVATION_RUN, AssetObserved
 from arco.domain.runs import PARTITION_STATUS
-from tests.factories import BASE_MS, FoldProjection, ulid_at
-from tests.unit.test_automation_fold import _envelope
+from tests.factories import BASE_MS, FoldProjection, envelope, ulid_at
 
 REGISTRY = default_registry()
 
@@ -25,7 +24,7 @@ def _observed(ms: int, version: str, partition: str | None = None, **metadata: A
         request_id=f"r{ms}",
     )
     event_id = ulid_at(ms)
-    return _envelope(ASSET_OBSERVED, payload, f"observation:{event_id}", ms, event_id)
+    return envelope(ASSET_OBSERVED, payload, f"observation:{event_id}", ms, event_id)
 
 
 def _row(projection: FoldProjection, partition: str = "") -> dict[str, Any]:

@@ -18,8 +18,7 @@ from arco.domain.reconciliation import (
     plan_runs,
     run_key_of,
 )
-from tests.factories import BASE_MS, FoldProjection, ulid_at
-from tests.unit.test_automation_fold import _envelope
+from tests.factories import BASE_MS, FoldProjection, envelope, ulid_at
 
 CAUSE = {"category": "code_version", "message": "code version changed", "since": "2024-01-01"}
 
@@ -95,7 +94,7 @@ def test_the_log_counts_each_outcome() -> None:
         runs=[run(o, n) for n, o in enumerate(outcomes)],
     )
     projection = FoldProjection(default_registry())
-    event = _envelope(RECONCILIATION_EVALUATED, payload, "reconcile:h", BASE_MS, ulid_at(BASE_MS))
+    event = envelope(RECONCILIATION_EVALUATED, payload, "reconcile:h", BASE_MS, ulid_at(BASE_MS))
     assert projection.deliver(event) == ["applied"]
     row = projection.state.rows("reconciliation_log")[(event.event_id,)]
     counts = [row[k] for k in ("launched", "would_launch", "held_by_rate_limit", "not_opted_in")]
