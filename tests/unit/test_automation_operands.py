@@ -7,6 +7,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
+
 from arco.domain.automation_conditions import AutomationCondition
 from arco.domain.automation_evaluation import evaluate_automation
 from arco.domain.definitions import AssetNode, DefinitionsSnapshot
@@ -83,3 +85,24 @@ def test_a_recorded_tree_names_each_nodes_label_and_dependency() -> None:
     assert child["key"] == "up" and "label" not in child and "holds" not in child
     [plain] = evaluate_automation(defs, {}, {}, None, T0)
     assert "holds" not in plain.result.to_json()  # only `why --partition` asks
+
+
+@pytest.mark.parametrize(
+    "remembering",
+    [
+        lambda: AC.in_latest_time_window().newly_true(),
+        lambda: AC.in_latest_time_window().since(AC.newly_requested()),
+        AC.code_version_changed,
+    ],
+)
+def test_a_node_that_remembers_is_evaluated_even_when_its_result_cannot_matter(
+    remembering: Any,
+) -> None:
+    # `missing()` is false (the asset is materialized): nothing after it in the AND can hold,
+    # but what the remembering node saw must still be kept for the next evaluation
+    from arco.domain.automation_evaluation import AssetFacts, Materialization
+
+    facts = {"a": AssetFacts(materialized={"": Materialization("01HNQ0000000000000000000AA", 1)})}
+    [a] = evaluate_automation(_defs(AC.missing() & remembering()), facts, {}, None, T0)
+    assert a.requested == frozenset()
+    assert a.memory.nodes or a.memory.code_versions

@@ -261,7 +261,6 @@ class _Evaluation:
         self._full: dict[str, Subset] = {}
         self._newly: dict[str, tuple[Subset, Timing]] = {}
         self._descendants: dict[str, set[str]] = {}
-        self._stateful: dict[int, bool] = {}
         self._ids: dict[int, Mapping[Path, str]] = {}
         self._keep: list[AutomationCondition] = []
         self._stack: list[AutomationCondition] = []
@@ -561,15 +560,8 @@ class _Evaluation:
 
     def stateful(self, c: AutomationCondition) -> bool:
         """Whether `c` or a node below it remembers something (it must be evaluated even when
-        its result cannot matter). Cached per condition object."""
-        found = self._stateful.get(id(c))
-        if found is None:
-            found = any(
-                n.kind in STATEFUL or n.kind == "any_downstream_conditions" for n in c.walk()
-            )
-            self._stateful[id(c)] = found
-            self._keep.append(c)  # its id stays its own while cached
-        return found
+        its result cannot matter)."""
+        return any(c.uses(kind) for kind in _REMEMBERING)
 
     def since(
         self,
@@ -876,6 +868,10 @@ class _Evaluation:
             return EMPTY, None
         return frozenset({partition}), None
 
+
+# Kinds whose node remembers something (`any_downstream_conditions()`: its descendants'
+# conditions, evaluated on the asset, may).
+_REMEMBERING = (*sorted(STATEFUL), "any_downstream_conditions")
 
 # Every operand but `any_downstream_conditions()` (evaluated by `downstream`) has its method.
 _OPERANDS: dict[str, Callable[..., tuple[Subset, Timing | None]]] = {
