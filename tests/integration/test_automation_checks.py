@@ -27,24 +27,30 @@ LOCATION = "tests.fixtures.automation_checks:defs"
 T0 = datetime(2024, 2, 1, 10, 30, tzinfo=UTC)
 
 
-@pytest.fixture
-def ws(tmp_path: Path) -> Iterator[Workspace]:
+def deployed(tmp_path: Path, location: str) -> Workspace:
+    """A workspace on the local store with `location` deployed and published."""
     workspace = Workspace(
         LocalObjectStore(tmp_path / "store"),
         "checks",
         clock=FixedClock(int(T0.timestamp() * 1000)),
         lookback_ms=120_000,
     )
-    deploy(workspace, load_definitions(LOCATION).snapshot(LOCATION), "test")
+    deploy(workspace, load_definitions(location).snapshot(location), "test")
     workspace.compactor.compact_until_idle()
-    yield workspace
+    return workspace
+
+
+@pytest.fixture
+def ws(tmp_path: Path) -> Iterator[Workspace]:
+    yield deployed(tmp_path, LOCATION)
     automation_checks.CHECK["fail"] = False
 
 
-def tick(ws: Workspace) -> None:
+def tick(ws: Workspace, location: str = LOCATION) -> None:
+    """A minute later, one timer call with an in-process worker, then what it wrote published."""
     assert isinstance(ws.clock, FixedClock)
     ws.clock.advance(60_000)
-    run_timer(ws, now_of(ws), dispatcher=InProcessExecutor(ws, load_definitions(LOCATION)))
+    run_timer(ws, now_of(ws), dispatcher=InProcessExecutor(ws, load_definitions(location)))
     ws.compactor.compact_until_idle()
 
 
@@ -88,21 +94,10 @@ def test_an_automation_sensor_running_by_default_evaluates_from_the_deploy(tmp_p
     from arco.services.queries.definitions import current_definitions
 
     location = "tests.fixtures.automation_running:defs"
-    workspace = Workspace(
-        LocalObjectStore(tmp_path / "store"),
-        "running",
-        clock=FixedClock(int(T0.timestamp() * 1000)),
-        lookback_ms=120_000,
-    )
-    deploy(workspace, load_definitions(location).snapshot(location), "test")
-    workspace.compactor.compact_until_idle()
+    workspace = deployed(tmp_path, location)
 
     def step() -> None:
-        assert isinstance(workspace.clock, FixedClock)
-        workspace.clock.advance(60_000)
-        executor = InProcessExecutor(workspace, load_definitions(location))
-        run_timer(workspace, now_of(workspace), dispatcher=executor)
-        workspace.compactor.compact_until_idle()
+        tick(workspace, location)
 
     snapshot = workspace.snapshot()
     defs = current_definitions(snapshot)

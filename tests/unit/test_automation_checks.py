@@ -33,6 +33,12 @@ def _defs(condition: AutomationCondition, partitions: object = None) -> Definiti
     return DefinitionsSnapshot("loc", {n.key: n for n in nodes})
 
 
+def _up_alone(condition: AutomationCondition) -> DefinitionsSnapshot:
+    """`up`, with its checks, as the only asset, under `condition`."""
+    node = AssetNode("up", compute="m:up", checks=CHECKS, automation_condition=condition)
+    return DefinitionsSnapshot("loc", {"up": node})
+
+
 def _facts(
     passed: dict[str, set[str]], failed: dict[str, set[str]] | None = None
 ) -> dict[str, AssetFacts]:
@@ -86,31 +92,11 @@ def test_any_and_all_checks_match_of_an_asset_with_no_checks() -> None:
 
 
 def test_check_failed_and_any_checks_match_on_the_asset_itself() -> None:
-    defs = DefinitionsSnapshot(
-        "loc",
-        {
-            "up": AssetNode(
-                "up",
-                compute="m:up",
-                checks=CHECKS,
-                automation_condition=AC.any_checks_match(AC.check_failed()),
-            )
-        },
-    )
+    defs = _up_alone(AC.any_checks_match(AC.check_failed()))
     failing = _facts({"not_empty": {""}}, {"fresh": {""}})
     [up] = evaluate_automation(defs, failing, {}, None, T0)
     assert up.requested == frozenset({""})
-    blocking_only = DefinitionsSnapshot(
-        "loc",
-        {
-            "up": AssetNode(
-                "up",
-                compute="m:up",
-                checks=CHECKS,
-                automation_condition=AC.any_checks_match(AC.check_failed(), blocking_only=True),
-            )
-        },
-    )
+    blocking_only = _up_alone(AC.any_checks_match(AC.check_failed(), blocking_only=True))
     [up] = evaluate_automation(blocking_only, failing, {}, None, T0)
     assert up.requested == frozenset()  # only `fresh` failed, and it does not block
     [up] = evaluate_automation(blocking_only, _facts({}, {"unique": {""}}), {}, None, T0)
@@ -119,11 +105,7 @@ def test_check_failed_and_any_checks_match_on_the_asset_itself() -> None:
 
 def test_a_checks_tree_shows_each_check_by_its_key() -> None:
     condition = AC.all_checks_match(~AC.check_failed(), blocking_only=True)
-    defs = DefinitionsSnapshot(
-        "loc",
-        {"up": AssetNode("up", compute="m:up", checks=CHECKS, automation_condition=condition)},
-    )
-    [up] = evaluate_automation(defs, _facts({}, {"unique": {""}}), {}, None, T0)
+    [up] = evaluate_automation(_up_alone(condition), _facts({}, {"unique": {""}}), {}, None, T0)
     node = up.result
     assert node.name == "all_checks_match (blocking only)"
     assert [(c.key, c.true_count) for c in node.children] == [
